@@ -1,0 +1,136 @@
+#pragma once
+// The VRP command grammar: command specs written in a small syntax, compiled
+// once, shared by fwd (which dispatches by command id) and fwcli (which matches,
+// helps and completes locally).
+//
+// Spec syntax (tokens separated by spaces):
+//   word               a keyword (matched case-insensitively, abbreviated while unique)
+//   <name:type>        a parameter; types:
+//                        string            1-63 chars, no spaces  (string(1-31) for other bounds)
+//                        int(A-B)          decimal integer in [A,B]
+//                        ipv4  ipv6  ip    an address (ip = either family)
+//                        mask              an IPv4 dotted mask (contiguous)
+//                        ifname            a Linux interface name (1-15 chars)
+//   [ a b ]            optional sequence
+//   { a b | c | d e }  exactly one of the alternatives (each a sequence)
+//   [ a | b ]*         zero or more of the alternatives, any order (each used at most once)
+//   { a | b }*         one or more of the alternatives, any order (each used at most once)
+// Help texts: keyword and parameter help come from the `help` map given with the
+// spec set (key = keyword or parameter name); missing help is an error at compile.
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace fw::cli {
+
+// Views. Each has a prompt form and a parent.
+enum class ViewKind : uint8_t {
+  kUser,            // <FW>
+  kSystem,          // [FW]
+  kZone,            // [FW-zone-trust]                  args: zone name
+  kInterzone,       // [FW-interzone-trust-untrust]     args: zone1, zone2
+  kSecurityPolicy,  // [FW-policy-security]
+  kSecurityRule,    // [FW-policy-security-rule-R1]     args: rule name
+  kServiceSet,      // [FW-object-service-set-web]      args: set name
+  kNatPolicy,       // [FW-policy-nat]
+  kNatRule,         // [FW-policy-nat-rule-R1]          args: rule name
+  kAddressGroup,    // [FW-address-group-G1]            args: group name
+};
+std::string_view view_name(ViewKind v);  // "user", "system", "zone", ... (used in specs and IPC)
+std::optional<ViewKind> view_from_name(std::string_view s);
+
+struct View {
+  ViewKind kind = ViewKind::kUser;
+  std::vector<std::string> args;
+  bool operator==(const View& o) const { return kind == o.kind && args == o.args; }
+};
+// Bottom is always the user view; top is the current view.
+using ViewStack = std::vector<View>;
+ViewStack user_view();
+// "<FW>" / "[FW]" / "[FW-zone-trust]" ...
+std::string prompt(const ViewStack& vs, std::string_view sysname);
+
+struct CommandSpec {
+  std::string id;                 // "display.session.table" - the handler key
+  std::vector<ViewKind> views;    // where the command is valid
+  std::string syntax;             // in the syntax above, including any leading "undo"
+};
+
+// One matched token of an input line.
+struct MatchedToken {
+  bool keyword = false;
+  std::string name;   // keyword (full, canonical) or parameter name
+  std::string value;  // keyword: same as name; parameter: the text as typed (IP/ints as typed)
+};
+
+struct Match {
+  const CommandSpec* spec = nullptr;
+  std::vector<MatchedToken> tokens;  // in input order
+  std::string canonical;             // line with every keyword expanded, single spaces
+
+  bool has(std::string_view keyword) const;                         // keyword present anywhere
+  std::optional<std::string> param(std::string_view name) const;    // first value of a parameter
+  std::vector<std::string> params(std::string_view name) const;     // all values, in order
+  // Value of parameter `name` that comes after keyword `after` (first occurrence).
+  std::optional<std::string> param_after(std::string_view after, std::string_view name) const;
+};
+
+enum class ErrorKind { kNone, kUnrecognized, kIncomplete, kAmbiguous, kWrongParameter, kTooMany };
+
+struct ParseOutcome {
+  std::optional<Match> match;     // set on success
+  ErrorKind error = ErrorKind::kNone;
+  size_t error_column = 0;        // byte offset in the line of the offending token (for the caret)
+  size_t views_up = 0;            // success: how many views were popped to find it (VRP rule)
+};
+
+// The VRP error message for an error kind: "Error: Unrecognized command found at '^' position." etc.
+std::string error_message(ErrorKind e);
+// Two lines: spaces + "^" under column (prompt_len + column), then the message.
+std::string render_error(const ParseOutcome& po, size_t prompt_len);
+
+struct HelpItem {
+  std::string word;   // keyword, or parameter placeholder like "STRING<1-63>", "X.X.X.X", "INTEGER<1-65535>", "<cr>"
+  std::string help;
+};
+
+class Grammar {
+ public:
+  // Compiles all specs; throws std::invalid_argument on a bad spec or missing help
+  // (a programming error caught at start and by unit tests).
+  Grammar(std::vector<CommandSpec> specs, std::map<std::string, std::string> help);
+  ~Grammar();
+  Grammar(const Grammar&) = delete;
+  Grammar& operator=(const Grammar&) = delete;
+
+  const std::vector<CommandSpec>& specs() const;
+
+  // Match a full line in the top view of `vs`. If search_parents is set and the
+  // line does not match there, the views below are tried in turn (VRP rule: a
+  // command not found in the current view is looked up in the views above it);
+  // on success views_up tells how many were popped. On failure the error of the
+  // current view is reported. Empty lines and lines starting with '#' are
+  // reported as kNone with no match.
+  ParseOutcome parse(const ViewStack& vs, std::string_view line, bool search_parents) const;
+
+  // `?` help. `line` is everything typed before the '?'. If it ends in a space
+  // (or is empty): the possible next tokens with their help, "<cr>" if the line
+  // is complete. Otherwise: the keywords the last partial word can complete to.
+  // An error in the earlier tokens returns nullopt and sets *err.
+  std::optional<std::vector<HelpItem>> help(const ViewKind view, std::string_view line,
+                                            ParseOutcome* err) const;
+  // TAB: completions of the last partial keyword (full keywords). Empty = none.
+  std::vector<std::string> complete(const ViewKind view, std::string_view line) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Renders help items VRP style: "  word   help" with the words left-aligned in a column.
+std::string render_help(const std::vector<HelpItem>& items);
+
+}  // namespace fw::cli

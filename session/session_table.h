@@ -1,0 +1,75 @@
+#pragma once
+// The session table: sharded, fine-grained locking, shared by all worker
+// threads (the reply of a flow may land on another queue than its original).
+// Aging without a timer per entry: expire() sweeps a bounded slice per call.
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "common/clock.h"
+#include "session/session.h"
+
+namespace fw::session {
+
+struct TableOptions {
+  size_t max_sessions = 1'000'000;  // hard cap; insert past it fails (counted)
+  size_t shards = 64;               // power of two
+};
+
+enum class InsertResult { kOk, kExists, kFull };
+
+class SessionTable {
+ public:
+  SessionTable(const common::Clock& clock, TableOptions opt);
+  ~SessionTable();
+  SessionTable(const SessionTable&) = delete;
+  SessionTable& operator=(const SessionTable&) = delete;
+
+  // Insert a new session under both keys s.orig and s.reply. Assigns s.id
+  // (unique, increasing) and created_ms/last_seen_ms if zero. kExists if either
+  // key is already present (a racing first packet on another queue): the caller
+  // looks up again. kFull at the cap (counter "session.drop.table-full").
+  InsertResult insert(Session s, uint64_t* id_out = nullptr);
+
+  // Find the session having `key` as its original or reply key and call
+  // fn(session, direction) with the session locked exclusively (other threads
+  // touching the same session wait). Returns false if there is no such session.
+  bool with_session(const FlowKey& key, const std::function<void(Session&, Dir)>& fn);
+  // Same, by id.
+  bool with_session_id(uint64_t id, const std::function<void(Session&)>& fn);
+
+  // Copies of all sessions matching pred (for display), ordered by id.
+  std::vector<Session> snapshot(const std::function<bool(const Session&)>& pred = {}) const;
+
+  // Remove sessions matching pred; returns how many. on_remove is called for each.
+  size_t erase_if(const std::function<bool(const Session&)>& pred);
+  bool erase(uint64_t id);
+
+  // Aging: examine up to `budget` sessions from where the last call stopped
+  // and remove those idle longer than their timeout_s. Returns how many were
+  // removed (counter "session.aged"). Callers loop it from a maintenance thread.
+  size_t expire(size_t budget);
+
+  size_t size() const;
+  size_t capacity() const;
+
+  // Called (outside the session's lock) for every removed session: aged, erased, reset.
+  void set_on_remove(std::function<void(const Session&)> cb);
+
+  // Approximate memory used by the table (bytes), for the benchmark.
+  size_t memory_bytes() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// TCP state machine: the state after a packet with `flags` in direction `d`.
+TcpState tcp_next(TcpState cur, Dir d, uint8_t flags);
+// Aging time for a session in its current state (seconds).
+uint32_t timeout_for(const Timeouts& t, uint8_t proto, TcpState st, uint16_t dport, bool is_ftp_data);
+
+}  // namespace fw::session
