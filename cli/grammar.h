@@ -11,6 +11,8 @@
 //                        ipv4  ipv6  ip    an address (ip = either family)
 //                        mask              an IPv4 dotted mask (contiguous)
 //                        ifname            a Linux interface name (1-15 chars)
+//                        text              the rest of the line, spaces included (text(1-N),
+//                                          default 1-127); must be the last element
 //   [ a b ]            optional sequence
 //   { a b | c | d e }  exactly one of the alternatives (each a sequence)
 //   [ a | b ]*         zero or more of the alternatives, any order (each used at most once)

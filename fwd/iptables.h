@@ -34,6 +34,15 @@ class RuleInstaller {
   // The exact argv lists installed (for tests and logs).
   std::vector<std::vector<std::string>> installed() const;
 
+  // Pure: the argv lists (argv[0] "iptables" / "ip6tables") that add (-I) or
+  // delete (-D) the rules for these interfaces, in the order sync() runs them
+  // (deletes are in reverse order).
+  static std::vector<std::vector<std::string>> commands(const RuleOptions& opt,
+                                                        const std::set<std::string>& interfaces,
+                                                        bool add);
+  // "" if the name is acceptable as an iptables interface argument.
+  static std::string check_interface_name(const std::string& name);
+
  private:
   struct Rule {
     bool v6;
@@ -43,6 +52,8 @@ class RuleInstaller {
   };
   bool run(const std::vector<std::string>& argv, std::string* err);
   std::vector<Rule> rules_for(const std::string& iface) const;
+  static std::vector<Rule> rules_for(const RuleOptions& opt, const std::string& iface);
+  static std::vector<std::string> argv_of(const Rule& r, bool add);
   RuleOptions opt_;
   std::vector<Rule> installed_;
 };

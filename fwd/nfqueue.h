@@ -36,6 +36,8 @@ struct QueuedPacket {
   uint8_t* data = nullptr;
   uint32_t len = 0;
   uint32_t capacity = 0;           // room available at data for a longer packet
+  bool truncated = false;          // copy shorter than the packet (NFQA_CAP_LEN); a
+                                   // modified verdict for it is turned into a drop
 };
 
 enum class Verdict : uint8_t { kAccept, kDrop };
@@ -52,6 +54,9 @@ struct QueueStats {
   uint64_t dropped = 0;
   uint64_t enobufs = 0;            // recv returned ENOBUFS (kernel dropped messages)
   uint64_t verdict_errors = 0;
+  uint64_t recv_errors = 0;        // unparsable messages, failed receives
+  uint64_t truncated_modified = 0; // rewrites that could not be sent back (dropped)
+  uint64_t handler_exceptions = 0; // handler threw; packet dropped
 };
 
 class NfQueue {
@@ -81,6 +86,7 @@ class NfQueue {
 // queue_dropped (queue full) and user_dropped (netlink buffer overrun).
 struct KernelQueueStats {
   bool found = false;
+  uint32_t peer_portid = 0;        // netlink port id of the program bound to the queue
   uint64_t queue_total = 0, queue_dropped = 0, user_dropped = 0;
 };
 KernelQueueStats kernel_queue_stats(uint16_t queue_num);

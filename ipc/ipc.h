@@ -2,16 +2,18 @@
 // The fwcli <-> fwd protocol over a Unix stream socket. Each message is a
 // 4-byte big-endian length followed by that many bytes (at most 16 MiB).
 // The view is an opaque string to this layer (cli::serialize_views).
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace fw::ipc {
 
 struct Request {
-  std::string view;    // serialized view stack the line is typed in
-  std::string line;    // command line (canonical or as typed); "" = just return the prompt
+  std::string view;  // serialized view stack the line is typed in
+  std::string line;  // command line (canonical or as typed); "" = just return the prompt
 };
 
 struct Response {
@@ -30,6 +32,17 @@ struct PeerCred {
   int pid = 0;
   unsigned uid = 0, gid = 0;
 };
+
+// The Server's credential rule (below), on its own (unit-testable with a fake PeerCred).
+bool peer_allowed(const PeerCred& cred, const std::string& group);
+// Group ids from the "Groups:" line of a /proc/PID/status text (empty if none).
+std::vector<unsigned> groups_from_status(const std::string& status_text);
+
+// Framing: one message = 4-byte big-endian length + payload. Return false on
+// I/O error, EOF or an oversized frame.
+constexpr size_t kMaxFrame = 16u << 20;
+bool write_frame(int fd, const std::string& payload);
+bool read_frame(int fd, std::string* payload);
 
 // Accepts connections on a Unix socket created with mode 0660 (owner root,
 // group `group` if set), checks SO_PEERCRED: root, or a member of `group`

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "common/ip_addr.h"
 
@@ -65,6 +66,8 @@ struct NatInfo {
   uint16_t dnat_port = 0;
 };
 
+// Field order is chosen so the struct has no padding (224 bytes): the table keeps
+// one Session per live flow, so every byte counts a million times.
 struct Session {
   uint64_t id = 0;
   FlowKey orig;                // first packet as the initiator sent it (pre-NAT)
@@ -73,17 +76,17 @@ struct Session {
 
   AppId app = 0;
   uint8_t src_zone = 0, dst_zone = 0;   // runtime zone ids (fwd resolves names)
-  uint16_t policy = 0;                   // interned policy rule name (session::intern_name)
-  uint32_t in_ifindex = 0, out_ifindex = 0;
-  IpAddr next_hop;                       // empty = directly connected
-
   TcpState tcp_state = TcpState::kNone;
+  uint16_t policy = 0;                   // interned policy rule name (session::intern_name)
   bool has_servermap = false;            // an ALG opened server-map entries ("+->")
+  IpAddr next_hop;                       // empty = directly connected
+  uint32_t in_ifindex = 0, out_ifindex = 0;
+  uint32_t timeout_s = 0;                // current aging time of this session
+
   uint64_t parent_id = 0;                // child of an ALG control session
 
   uint64_t created_ms = 0;
   uint64_t last_seen_ms = 0;
-  uint32_t timeout_s = 0;                // current aging time of this session
   std::array<uint64_t, 2> packets{};     // by Dir
   std::array<uint64_t, 2> bytes{};
 };

@@ -37,6 +37,8 @@ class SessionTable {
   // Find the session having `key` as its original or reply key and call
   // fn(session, direction) with the session locked exclusively (other threads
   // touching the same session wait). Returns false if there is no such session.
+  // fn must not change id, orig or reply (they are the index) and must not call back
+  // into the table (the session stays locked while fn runs).
   bool with_session(const FlowKey& key, const std::function<void(Session&, Dir)>& fn);
   // Same, by id.
   bool with_session_id(uint64_t id, const std::function<void(Session&)>& fn);
@@ -45,6 +47,8 @@ class SessionTable {
   std::vector<Session> snapshot(const std::function<bool(const Session&)>& pred = {}) const;
 
   // Remove sessions matching pred; returns how many. on_remove is called for each.
+  // pred runs under the session's lock and may run twice per session (re-checked
+  // after the shard locks are taken): it must be pure and not call the table.
   size_t erase_if(const std::function<bool(const Session&)>& pred);
   bool erase(uint64_t id);
 
@@ -54,7 +58,7 @@ class SessionTable {
   size_t expire(size_t budget);
 
   size_t size() const;
-  size_t capacity() const;
+  size_t capacity() const;  // the hard cap (TableOptions::max_sessions)
 
   // Called (outside the session's lock) for every removed session: aged, erased, reset.
   void set_on_remove(std::function<void(const Session&)> cb);

@@ -1,0 +1,207 @@
+// The firewall's command set. Each spec id has exactly one handler in fwd/
+// (fwd checks this at start). Keep help texts short, VRP style.
+#include "cli/commands.h"
+
+namespace fw::cli {
+namespace {
+
+using V = ViewKind;
+
+const std::vector<ViewKind> kAll = {V::kUser,          V::kSystem,     V::kZone,
+                                    V::kInterzone,     V::kSecurityPolicy, V::kSecurityRule,
+                                    V::kServiceSet,    V::kNatPolicy,  V::kNatRule,
+                                    V::kAddressGroup};
+const std::vector<ViewKind> kNotUser = {V::kSystem,     V::kZone,       V::kInterzone,
+                                        V::kSecurityPolicy, V::kSecurityRule, V::kServiceSet,
+                                        V::kNatPolicy,  V::kNatRule,    V::kAddressGroup};
+
+// Session filters, any combination, each at most once (Huawei `{...}*`).
+const char* kSessionFilters =
+    "[ source { inside | global } <src-ip:ip> | destination { inside | global } <dst-ip:ip>"
+    " | protocol { tcp | udp | icmp | icmpv6 | gre | esp | ah } | application <app:string(1-31)>"
+    " | source-zone <src-zone:string(1-31)> | destination-zone <dst-zone:string(1-31)> ]*";
+
+const char* kAgingNames = "{ tcp | udp | icmp | syn | fin-rst | gre | esp | ah | dns | ftp | ftp-data | other }";
+
+std::vector<CommandSpec> specs() {
+  std::string filt = kSessionFilters;
+  std::string aging = kAgingNames;
+  const std::string addr = "<address:ip> { mask <mask:mask> | <length:int(0-128)> }";
+  const std::string zones5 =
+      "<zone:string(1-31)> [ <zone:string(1-31)> [ <zone:string(1-31)> [ <zone:string(1-31)> ] ] ]";
+  const std::string svcs6 =
+      "<service:string(1-31)> [ <service:string(1-31)> [ <service:string(1-31)> [ <service:string(1-31)>"
+      " [ <service:string(1-31)> [ <service:string(1-31)> ] ] ] ] ]";
+  const std::string ports =
+      "[ source-port <sport:int(0-65535)> [ to <sport-end:int(0-65535)> ] ]"
+      " [ destination-port <dport:int(0-65535)> [ to <dport-end:int(0-65535)> ] ]";
+  return {
+      // Views.
+      {"view.system", {V::kUser}, "system-view"},
+      {"view.quit", kAll, "quit"},
+      {"view.return", kNotUser, "return"},
+      // Displays.
+      {"display.version", kAll, "display version"},
+      {"display.current", kAll, "display current-configuration"},
+      {"display.this", kNotUser, "display this"},
+      {"display.zone", kAll, "display zone [ <zone-name:string(1-31)> ]"},
+      {"display.policy.all", kAll, "display security-policy rule all"},
+      {"display.policy.name", kAll, "display security-policy rule name <rule-name:string(1-63)>"},
+      {"display.session.table", kAll, "display firewall session table [ verbose ] " + filt},
+      {"display.session.aging", kAll, "display firewall session aging-time"},
+      {"display.statistics", kAll, "display firewall statistics [ system ]"},
+      {"display.servicesets", kAll, "display ip service-set [ <set-name:string(1-31)> ]"},
+      {"reset.session.table", {V::kUser, V::kSystem}, "reset firewall session table " + filt},
+      {"reset.statistics", {V::kUser, V::kSystem}, "reset firewall statistics"},
+      {"save", kAll, "save"},
+      // System view.
+      {"sysname", {V::kSystem}, "sysname <host-name:string(1-63)>"},
+      {"undo.sysname", {V::kSystem}, "undo sysname"},
+      {"zone.enter", {V::kSystem}, "firewall zone <zone-name:string(1-31)>"},
+      {"zone.create", {V::kSystem}, "firewall zone name <zone-name:string(1-31)>"},
+      {"undo.zone", {V::kSystem}, "undo firewall zone name <zone-name:string(1-31)>"},
+      {"aging.set", {V::kSystem}, "firewall session aging-time " + aging + " <seconds:int(1-65535)>"},
+      {"undo.aging", {V::kSystem}, "undo firewall session aging-time " + aging},
+      {"policy.enter", {V::kSystem}, "security-policy"},
+      {"serviceset.enter", {V::kSystem}, "ip service-set <set-name:string(1-31)> type object"},
+      {"undo.serviceset", {V::kSystem}, "undo ip service-set <set-name:string(1-31)>"},
+      // Zone view.
+      {"zone.priority", {V::kZone}, "set priority <priority:int(1-100)>"},
+      {"zone.add", {V::kZone}, "add interface <interface:ifname>"},
+      {"undo.zone.add", {V::kZone}, "undo add interface <interface:ifname>"},
+      // Security policy view.
+      {"rule.enter", {V::kSecurityPolicy}, "rule name <rule-name:string(1-63)>"},
+      {"undo.rule", {V::kSecurityPolicy}, "undo rule name <rule-name:string(1-63)>"},
+      {"rule.move", {V::kSecurityPolicy},
+       "rule move <rule-name:string(1-63)> { { before | after } <ref-rule:string(1-63)> | up | down | top | bottom }"},
+      {"policy.default", {V::kSecurityPolicy}, "default action { permit | deny }"},
+      {"undo.policy.default", {V::kSecurityPolicy}, "undo default action"},
+      // Rule view.
+      {"rule.srczone", {V::kSecurityRule}, "source-zone " + zones5},
+      {"undo.rule.srczone", {V::kSecurityRule}, "undo source-zone [ " + zones5 + " ]"},
+      {"rule.dstzone", {V::kSecurityRule}, "destination-zone " + zones5},
+      {"undo.rule.dstzone", {V::kSecurityRule}, "undo destination-zone [ " + zones5 + " ]"},
+      {"rule.srcaddr", {V::kSecurityRule}, "source-address " + addr},
+      {"undo.rule.srcaddr", {V::kSecurityRule}, "undo source-address [ " + addr + " ]"},
+      {"rule.dstaddr", {V::kSecurityRule}, "destination-address " + addr},
+      {"undo.rule.dstaddr", {V::kSecurityRule}, "undo destination-address [ " + addr + " ]"},
+      {"rule.service", {V::kSecurityRule}, "service " + svcs6},
+      {"undo.rule.service", {V::kSecurityRule}, "undo service [ " + svcs6 + " ]"},
+      {"rule.action", {V::kSecurityRule}, "action { permit | deny }"},
+      {"undo.rule.action", {V::kSecurityRule}, "undo action"},
+      {"rule.disable", {V::kSecurityRule}, "disable"},
+      {"undo.rule.disable", {V::kSecurityRule}, "undo disable"},
+      {"rule.description", {V::kSecurityRule}, "description <text:string(1-127)>"},
+      {"undo.rule.description", {V::kSecurityRule}, "undo description"},
+      // Service-set view.
+      {"serviceset.item", {V::kServiceSet},
+       "service [ <item-id:int(0-255)> ] protocol { { tcp | udp } " + ports + " | icmp | icmpv6 | <protocol-number:int(1-255)> }"},
+      {"undo.serviceset.item", {V::kServiceSet}, "undo service <item-id:int(0-255)>"},
+  };
+}
+
+std::map<std::string, std::string> help() {
+  return {
+      {"system-view", "Enter the system view"},
+      {"quit", "Exit from current mode and enter prior mode"},
+      {"return", "Enter the privileged mode"},
+      {"display", "Display information"},
+      {"version", "Display version information"},
+      {"current-configuration", "Current configuration"},
+      {"this", "Current view configuration"},
+      {"zone", "Security zone"},
+      {"zone-name", "Security zone name"},
+      {"security-policy", "Security policy"},
+      {"rule", "Security policy rule"},
+      {"all", "All rules"},
+      {"name", "Specify a name"},
+      {"rule-name", "Rule name"},
+      {"firewall", "Firewall"},
+      {"session", "Session"},
+      {"table", "Session table"},
+      {"verbose", "Detailed information"},
+      {"source", "Source"},
+      {"destination", "Destination"},
+      {"inside", "Address before NAT"},
+      {"global", "Address after NAT"},
+      {"src-ip", "Source IP address"},
+      {"dst-ip", "Destination IP address"},
+      {"protocol", "Protocol"},
+      {"tcp", "TCP"},
+      {"udp", "UDP"},
+      {"icmp", "ICMP"},
+      {"icmpv6", "ICMPv6"},
+      {"gre", "GRE"},
+      {"esp", "ESP"},
+      {"ah", "AH"},
+      {"application", "Application"},
+      {"app", "Application name"},
+      {"source-zone", "Source security zone"},
+      {"destination-zone", "Destination security zone"},
+      {"src-zone", "Source zone name"},
+      {"dst-zone", "Destination zone name"},
+      {"aging-time", "Session aging time"},
+      {"syn", "TCP half-open (SYN) state"},
+      {"fin-rst", "TCP closing (FIN/RST) state"},
+      {"dns", "DNS"},
+      {"ftp", "FTP control"},
+      {"ftp-data", "FTP data"},
+      {"other", "Other IP protocols"},
+      {"seconds", "Aging time in seconds"},
+      {"statistics", "Statistics"},
+      {"system", "System statistics"},
+      {"ip", "IP"},
+      {"service-set", "Service set"},
+      {"set-name", "Service set name"},
+      {"type", "Type"},
+      {"object", "Object service set"},
+      {"reset", "Reset operation"},
+      {"save", "Save the current configuration"},
+      {"sysname", "Set the host name"},
+      {"host-name", "Host name"},
+      {"undo", "Negate a command or set its default"},
+      {"set", "Set"},
+      {"priority", "Security zone priority"},
+      {"add", "Add"},
+      {"interface", "Interface"},
+      {"move", "Move a rule"},
+      {"before", "Before a rule"},
+      {"after", "After a rule"},
+      {"ref-rule", "Reference rule name"},
+      {"up", "Up one position"},
+      {"down", "Down one position"},
+      {"top", "To the top"},
+      {"bottom", "To the bottom"},
+      {"default", "Default policy"},
+      {"action", "Action"},
+      {"permit", "Permit"},
+      {"deny", "Deny"},
+      {"source-address", "Source address"},
+      {"destination-address", "Destination address"},
+      {"address", "IPv4 or IPv6 address"},
+      {"mask", "Mask"},
+      {"length", "Mask length"},
+      {"service", "Service"},
+      {"disable", "Disable the rule"},
+      {"description", "Description"},
+      {"text", "Description text"},
+      {"item-id", "Service item ID"},
+      {"source-port", "Source port"},
+      {"destination-port", "Destination port"},
+      {"sport", "Source port"},
+      {"sport-end", "End source port"},
+      {"dport", "Destination port"},
+      {"dport-end", "End destination port"},
+      {"to", "Range end"},
+      {"protocol-number", "IP protocol number"},
+  };
+}
+
+}  // namespace
+
+const Grammar& firewall_grammar() {
+  static const Grammar g(specs(), help());
+  return g;
+}
+
+}  // namespace fw::cli

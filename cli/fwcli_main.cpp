@@ -1,0 +1,283 @@
+// fwcli: the VRP-like shell. Matches, helps and completes locally with the shared
+// grammar; sends canonical lines plus the current view to fwd over the Unix socket.
+#include <readline/history.h>
+#include <readline/readline.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "cli/grammar.h"
+#include "ipc/ipc.h"
+
+namespace po = boost::program_options;
+using fw::cli::firewall_grammar;
+
+namespace {
+
+struct Session {
+  std::string socket_path;
+  std::unique_ptr<fw::ipc::Client> client;
+  std::string view;  // serialized, as the daemon last sent it
+  fw::cli::ViewStack stack = fw::cli::user_view();
+  std::string prompt = "<FW>";
+};
+
+Session* g_session = nullptr;
+volatile sig_atomic_t g_interrupted = 0;
+
+std::string trim(const std::string& s) {
+  size_t b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return "";
+  size_t e = s.find_last_not_of(" \t\r\n");
+  return s.substr(b, e - b + 1);
+}
+
+fw::cli::ViewKind top_kind(const Session& s) {
+  return s.stack.empty() ? fw::cli::ViewKind::kUser : s.stack.back().kind;
+}
+
+void adopt(Session* s, const fw::ipc::Response& r) {
+  // An empty view means "not told" (e.g. an error answer): keep the current one.
+  if (!r.view.empty()) {
+    if (auto vs = fw::cli::parse_views(r.view)) {
+      s->stack = *vs;
+      s->view = r.view;
+    }
+  }
+  if (!r.prompt.empty()) s->prompt = r.prompt;
+}
+
+// Sends one line; returns the response or exits when the daemon is gone.
+std::optional<fw::ipc::Response> send(Session* s, const std::string& line) {
+  std::string err;
+  auto r = s->client->call(fw::ipc::Request{s->view, line}, &err);
+  if (!r) {
+    std::cerr << "fwcli: lost connection to " << s->socket_path << ": " << err << "\n";
+    std::exit(2);
+  }
+  return r;
+}
+
+// "line?" help. Returns false (and prints the error) when the line has an error.
+bool print_help(const Session& s, const std::string& before, size_t caret_offset, FILE* out) {
+  fw::cli::ParseOutcome err;
+  auto items = firewall_grammar().help(top_kind(s), before, &err);
+  if (!items) {
+    std::fputs(fw::cli::render_error(err, caret_offset).c_str(), out);
+    return false;
+  }
+  std::fputs(fw::cli::render_help(*items).c_str(), out);
+  return true;
+}
+
+bool is_quit_in_user_view(const Session& s, const std::string& line) {
+  if (top_kind(s) != fw::cli::ViewKind::kUser) return false;
+  auto po = firewall_grammar().parse(s.stack, line, false);
+  return po.match && po.match->canonical == "quit";
+}
+
+// ---- non-interactive -----------------------------------------------------------
+
+// `next` yields the commands one at a time, so piped input is answered as it comes.
+int run_batch(Session* s, const std::function<bool(std::string*)>& next) {
+  bool failed = false;
+  std::string raw;
+  while (next(&raw)) {
+    std::string line = trim(raw);
+    if (line.empty() || line[0] == '#') continue;
+    if (line.back() == '?') {
+      std::string before = raw.substr(0, raw.rfind('?'));
+      size_t lead = before.find_first_not_of(" \t");
+      before = lead == std::string::npos ? "" : before.substr(lead);
+      fw::cli::ParseOutcome err;
+      auto items = firewall_grammar().help(top_kind(*s), before, &err);
+      if (items) {
+        std::fputs(fw::cli::render_help(*items).c_str(), stdout);
+      } else {
+        // No prompt echo here, so show the line itself for the caret to point into.
+        std::printf("%s\n%s", before.c_str(), fw::cli::render_error(err, 0).c_str());
+        failed = true;
+      }
+      continue;
+    }
+    auto r = send(s, line);
+    std::fputs(r->output.c_str(), stdout);
+    std::fflush(stdout);
+    adopt(s, *r);
+    if (!r->ok) failed = true;
+  }
+  return failed ? 1 : 0;
+}
+
+// ---- interactive -----------------------------------------------------------------
+
+std::vector<std::string> g_candidates;
+
+char* candidate_generator(const char* /*text*/, int state) {
+  static size_t idx;
+  if (state == 0) idx = 0;
+  if (idx < g_candidates.size()) return strdup(g_candidates[idx++].c_str());
+  return nullptr;
+}
+
+char** attempt_completion(const char* text, int /*start*/, int end) {
+  rl_attempted_completion_over = 1;  // never fall back to file names
+  if (!g_session) return nullptr;
+  std::string before(rl_line_buffer, static_cast<size_t>(end));
+  g_candidates = firewall_grammar().complete(top_kind(*g_session), before);
+  if (g_candidates.empty()) return nullptr;
+  return rl_completion_matches(text, candidate_generator);
+}
+
+// VRP '?': help appears at once, then the prompt and the partial line come back.
+int help_key(int /*count*/, int /*key*/) {
+  if (!g_session) return 0;
+  rl_point = rl_end;
+  rl_redisplay();
+  std::string line(rl_line_buffer, static_cast<size_t>(rl_end));
+  std::fputs("?\n", rl_outstream);
+  print_help(*g_session, line, g_session->prompt.size(), rl_outstream);
+  std::fflush(rl_outstream);
+  rl_on_new_line();
+  rl_redisplay();
+  return 0;
+}
+
+void on_sigint(int) { g_interrupted = 1; }
+
+// Ctrl-C discards the line being typed, like VRP, instead of killing the shell.
+int signal_hook() {
+  if (g_interrupted) {
+    g_interrupted = 0;
+    rl_replace_line("", 0);
+    rl_crlf();
+    rl_on_new_line();
+    rl_redisplay();
+  }
+  return 0;
+}
+
+int run_interactive(Session* s) {
+  g_session = s;
+  rl_readline_name = "fwcli";
+  rl_attempted_completion_function = attempt_completion;
+  rl_completer_word_break_characters = const_cast<char*>(" \t");
+  rl_variable_bind("completion-ignore-case", "on");
+  rl_bind_key('?', help_key);
+  rl_signal_event_hook = signal_hook;
+  struct sigaction sa {};
+  sa.sa_handler = on_sigint;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  using_history();
+
+  for (;;) {
+    char* raw = readline(s->prompt.c_str());
+    if (!raw) {
+      std::fputs("\n", stdout);
+      return 0;
+    }
+    std::string line = raw;
+    std::free(raw);
+    std::string t = trim(line);
+    if (t.empty()) continue;
+    add_history(line.c_str());
+    if (t.back() == '?') {  // pasted text: '?' did not go through the key binding
+      print_help(*s, line.substr(0, line.rfind('?')), s->prompt.size(), stdout);
+      continue;
+    }
+    auto po = firewall_grammar().parse(s->stack, line, true);
+    if (!po.match) {
+      if (po.error != fw::cli::ErrorKind::kNone)
+        std::fputs(fw::cli::render_error(po, s->prompt.size()).c_str(), stdout);
+      continue;
+    }
+    if (is_quit_in_user_view(*s, line)) return 0;
+    auto r = send(s, po.match->canonical);
+    std::fputs(r->output.c_str(), stdout);
+    std::fflush(stdout);
+    adopt(s, *r);
+  }
+}
+
+std::vector<std::string> split_commands(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (;;) {
+    size_t p = s.find(';', start);
+    out.push_back(s.substr(start, p == std::string::npos ? std::string::npos : p - start));
+    if (p == std::string::npos) return out;
+    start = p + 1;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  po::options_description desc("Usage: fwcli [-s SOCKET] [-c \"cmd1; cmd2\"]\nOptions");
+  std::string socket_path, commands;
+  desc.add_options()("help,h", "show this help")(
+      "socket,s", po::value<std::string>(&socket_path)->default_value("/run/fwd.sock"),
+      "daemon socket")("command,c", po::value<std::string>(&commands),
+                       "run these ';'-separated commands and exit");
+  po::variables_map vm;
+  try {
+    po::store(po::parse_command_line(argc, argv, desc), vm);
+    po::notify(vm);
+  } catch (const std::exception& e) {
+    std::cerr << "fwcli: " << e.what() << "\n" << desc;
+    return 2;
+  }
+  if (vm.count("help")) {
+    std::cout << desc;
+    return 0;
+  }
+  try {
+    firewall_grammar();
+  } catch (const std::exception& e) {
+    std::cerr << "fwcli: bad command grammar: " << e.what() << "\n";
+    return 2;
+  }
+
+  Session s;
+  s.socket_path = socket_path;
+  std::string err;
+  s.client = fw::ipc::Client::connect(socket_path, &err);
+  if (!s.client) {
+    std::cerr << "fwcli: cannot connect to " << socket_path << ": " << err << "\n";
+    return 2;
+  }
+  s.view = fw::cli::serialize_views(fw::cli::user_view());
+  auto first = s.client->call(fw::ipc::Request{s.view, ""}, &err);
+  if (!first) {
+    std::cerr << "fwcli: cannot connect to " << socket_path << ": " << err << "\n";
+    return 2;
+  }
+  if (!first->ok) {  // e.g. permission denied
+    std::cerr << first->output;
+    return 2;
+  }
+  adopt(&s, *first);
+
+  if (vm.count("command")) {
+    auto cmds = split_commands(commands);
+    size_t i = 0;
+    return run_batch(&s, [&](std::string* out) {
+      if (i >= cmds.size()) return false;
+      *out = cmds[i++];
+      return true;
+    });
+  }
+  if (!isatty(STDIN_FILENO))
+    return run_batch(
+        &s, [](std::string* out) { return static_cast<bool>(std::getline(std::cin, *out)); });
+  return run_interactive(&s);
+}

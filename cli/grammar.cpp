@@ -1,0 +1,829 @@
+// The VRP command engine: spec compiler, NFA matcher, help, completion and errors.
+//
+// Every spec is compiled to a small NFA (Thompson style). A view's commands are
+// matched together, token by token, as one set of NFA states: this is what makes
+// "abbreviated while unique among the keywords possible at that position" exact,
+// and lets optional parts, alternatives and repeat-sets match without guessing.
+// Repeat-sets ("each alternative at most once") carry a bit mask per repeat group
+// in the state, so the automaton stays finite.
+#include "cli/grammar.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+
+namespace fw::cli {
+
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+struct Tok {
+  std::string text;
+  size_t col = 0;
+};
+
+std::vector<Tok> tokenize(std::string_view line) {
+  std::vector<Tok> out;
+  size_t i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && is_space(line[i])) ++i;
+    if (i >= line.size()) break;
+    size_t start = i;
+    while (i < line.size() && !is_space(line[i])) ++i;
+    out.push_back(Tok{std::string(line.substr(start, i - start)), start});
+  }
+  return out;
+}
+
+enum class ParamType { kString, kInt, kIpv4, kIpv6, kIp, kMask, kIfname, kText };
+
+// A terminal of the grammar: a keyword or a typed parameter.
+struct Elem {
+  bool keyword = false;
+  std::string word;   // keyword as written in the spec
+  std::string lword;  // lower-case keyword
+  std::string name;   // parameter name
+  ParamType type = ParamType::kString;
+  long long lo = 0, hi = 0;
+};
+
+bool valid_ipv4(const std::string& s, uint32_t* out = nullptr) {
+  in_addr a{};
+  if (s.find(':') != std::string::npos || inet_pton(AF_INET, s.c_str(), &a) != 1) return false;
+  if (out) *out = ntohl(a.s_addr);
+  return true;
+}
+
+bool valid_ipv6(const std::string& s) {
+  in6_addr a{};
+  return s.find(':') != std::string::npos && inet_pton(AF_INET6, s.c_str(), &a) == 1;
+}
+
+bool validate(const Elem& e, const std::string& t) {
+  switch (e.type) {
+    case ParamType::kString:
+    case ParamType::kText:
+      return static_cast<long long>(t.size()) >= e.lo && static_cast<long long>(t.size()) <= e.hi;
+    case ParamType::kInt: {
+      if (t.empty() || t.size() > 18) return false;
+      for (char c : t)
+        if (c < '0' || c > '9') return false;
+      long long v = 0;
+      auto r = std::from_chars(t.data(), t.data() + t.size(), v);
+      if (r.ec != std::errc() || r.ptr != t.data() + t.size()) return false;
+      return v >= e.lo && v <= e.hi;
+    }
+    case ParamType::kIpv4:
+      return valid_ipv4(t);
+    case ParamType::kIpv6:
+      return valid_ipv6(t);
+    case ParamType::kIp:
+      return valid_ipv4(t) || valid_ipv6(t);
+    case ParamType::kMask: {
+      uint32_t m = 0;
+      if (!valid_ipv4(t, &m)) return false;
+      // Contiguous: the inverted mask plus one is a power of two (or zero).
+      uint32_t inv = ~m;
+      return (inv & (inv + 1)) == 0;
+    }
+    case ParamType::kIfname: {
+      if (t.empty() || t.size() > 15 || t == "." || t == "..") return false;
+      for (char c : t)
+        if (c == '/' || c == ':' || is_space(c) || static_cast<unsigned char>(c) < 0x20)
+          return false;
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string placeholder(const Elem& e) {
+  switch (e.type) {
+    case ParamType::kString:
+    case ParamType::kText:
+      return "STRING<" + std::to_string(e.lo) + "-" + std::to_string(e.hi) + ">";
+    case ParamType::kInt:
+      return "INTEGER<" + std::to_string(e.lo) + "-" + std::to_string(e.hi) + ">";
+    case ParamType::kIpv4:
+    case ParamType::kIp:
+    case ParamType::kMask:
+      return "X.X.X.X";
+    case ParamType::kIpv6:
+      return "X:X::X:X";
+    case ParamType::kIfname:
+      return "STRING<1-15>";
+  }
+  return "?";
+}
+
+// ---- spec syntax -> AST ----------------------------------------------------
+
+struct Ast {
+  enum Kind { kElem, kSeq, kOpt, kAlt, kRepeat } kind = kSeq;
+  int elem = -1;          // kElem: index into Impl::elems
+  std::vector<Ast> kids;  // kSeq: items; kOpt/kAlt/kRepeat: alternatives (each a kSeq)
+  bool min1 = false;      // kRepeat: "{...}*" needs at least one
+};
+
+class SpecParser {
+ public:
+  SpecParser(const CommandSpec& spec, std::vector<Elem>* elems,
+             const std::map<std::string, std::string>& help)
+      : spec_(spec), elems_(elems), help_(help) {
+    lex();
+  }
+
+  Ast parse() {
+    Ast a = seq();
+    if (pos_ != toks_.size()) fail("unexpected '" + toks_[pos_] + "'");
+    if (a.kids.empty()) fail("empty syntax");
+    if (can_be_empty(a)) fail("syntax can match an empty line");
+    return a;
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& why) const {
+    throw std::invalid_argument("command spec '" + spec_.id + "': " + why + " in \"" +
+                                spec_.syntax + "\"");
+  }
+
+  void lex() {
+    const std::string& s = spec_.syntax;
+    size_t i = 0;
+    while (i < s.size()) {
+      char c = s[i];
+      if (is_space(c)) {
+        ++i;
+      } else if (c == '[' || c == '{' || c == '|') {
+        toks_.emplace_back(1, c);
+        ++i;
+      } else if (c == ']' || c == '}') {
+        if (i + 1 < s.size() && s[i + 1] == '*') {
+          toks_.push_back(std::string(1, c) + "*");
+          i += 2;
+        } else {
+          toks_.emplace_back(1, c);
+          ++i;
+        }
+      } else if (c == '<') {
+        size_t e = s.find('>', i);
+        if (e == std::string::npos) fail("unterminated parameter");
+        toks_.push_back(s.substr(i, e - i + 1));
+        i = e + 1;
+      } else {
+        size_t st = i;
+        while (i < s.size() && !is_space(s[i]) &&
+               std::string_view("[]{}|<>").find(s[i]) == std::string_view::npos)
+          ++i;
+        toks_.push_back(s.substr(st, i - st));
+      }
+    }
+  }
+
+  static bool can_be_empty(const Ast& a) {
+    switch (a.kind) {
+      case Ast::kElem:
+        return false;
+      case Ast::kSeq:
+        return std::all_of(a.kids.begin(), a.kids.end(), can_be_empty);
+      case Ast::kOpt:
+        return true;
+      case Ast::kAlt:
+        return std::any_of(a.kids.begin(), a.kids.end(), can_be_empty);
+      case Ast::kRepeat:
+        return !a.min1 || std::any_of(a.kids.begin(), a.kids.end(), can_be_empty);
+    }
+    return true;
+  }
+
+  Ast seq() {
+    Ast a;
+    a.kind = Ast::kSeq;
+    while (pos_ < toks_.size()) {
+      const std::string& t = toks_[pos_];
+      if (t == "]" || t == "}" || t == "|" || t == "]*" || t == "}*") break;
+      if (t == "[" || t == "{") {
+        ++pos_;
+        Ast g = group(t == "[");
+        a.kids.push_back(std::move(g));
+      } else if (t[0] == '<') {
+        ++pos_;
+        a.kids.push_back(param(t));
+      } else {
+        ++pos_;
+        a.kids.push_back(keyword(t));
+      }
+    }
+    return a;
+  }
+
+  Ast group(bool square) {
+    Ast g;
+    for (;;) {
+      Ast alt = seq();
+      if (alt.kids.empty()) fail("empty alternative");
+      g.kids.push_back(std::move(alt));
+      if (pos_ >= toks_.size()) fail(square ? "missing ']'" : "missing '}'");
+      const std::string& t = toks_[pos_++];
+      if (t == "|") continue;
+      if ((square && (t == "]" || t == "]*")) || (!square && (t == "}" || t == "}*"))) {
+        bool star = t.size() == 2;
+        if (star) {
+          g.kind = Ast::kRepeat;
+          g.min1 = !square;
+          if (g.kids.size() > 64) fail("too many alternatives in a repeat-set");
+        } else {
+          g.kind = square ? Ast::kOpt : Ast::kAlt;
+        }
+        return g;
+      }
+      fail("mismatched '" + t + "'");
+    }
+  }
+
+  const std::string* find_help(const std::string& key) const {
+    auto it = help_.find(key);
+    if (it == help_.end()) it = help_.find(lower(key));
+    if (it == help_.end() || it->second.empty()) return nullptr;
+    return &it->second;
+  }
+
+  Ast keyword(const std::string& w) {
+    for (char c : w)
+      if (static_cast<unsigned char>(c) <= 0x20 || c == '*' || c == '>' || c == '?')
+        fail("bad keyword '" + w + "'");
+    if (!find_help(w)) fail("no help text for keyword '" + w + "'");
+    Elem e;
+    e.keyword = true;
+    e.word = w;
+    e.lword = lower(w);
+    return add(std::move(e));
+  }
+
+  static bool parse_range(std::string_view s, long long* lo, long long* hi) {
+    // "(A-B)"
+    if (s.size() < 5 || s.front() != '(' || s.back() != ')') return false;
+    s = s.substr(1, s.size() - 2);
+    size_t dash = s.find('-');
+    if (dash == std::string_view::npos || dash == 0) return false;
+    auto a = s.substr(0, dash), b = s.substr(dash + 1);
+    auto r1 = std::from_chars(a.data(), a.data() + a.size(), *lo);
+    auto r2 = std::from_chars(b.data(), b.data() + b.size(), *hi);
+    return r1.ec == std::errc() && r1.ptr == a.data() + a.size() && r2.ec == std::errc() &&
+           r2.ptr == b.data() + b.size() && *lo >= 0 && *lo <= *hi && *hi <= 99999999999LL;
+  }
+
+  Ast param(const std::string& t) {
+    // "<name:type>"
+    std::string body = t.substr(1, t.size() - 2);
+    size_t colon = body.find(':');
+    if (colon == std::string::npos || colon == 0) fail("bad parameter '" + t + "'");
+    Elem e;
+    e.name = body.substr(0, colon);
+    for (char c : e.name)
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_')
+        fail("bad parameter name in '" + t + "'");
+    std::string type = body.substr(colon + 1);
+    std::string base = type.substr(0, type.find('('));
+    std::string range = type.substr(base.size());
+    if (base == "string") {
+      e.type = ParamType::kString;
+      e.lo = 1;
+      e.hi = 63;
+      if (!range.empty() && (!parse_range(range, &e.lo, &e.hi) || e.lo < 1))
+        fail("bad string bounds in '" + t + "'");
+    } else if (base == "text") {
+      // The rest of the line, spaces included (VRP descriptions); must end the spec.
+      e.type = ParamType::kText;
+      e.lo = 1;
+      e.hi = 127;
+      if (!range.empty() && (!parse_range(range, &e.lo, &e.hi) || e.lo < 1))
+        fail("bad text bounds in '" + t + "'");
+    } else if (base == "int") {
+      e.type = ParamType::kInt;
+      if (!parse_range(range, &e.lo, &e.hi)) fail("int needs a range (int(A-B)) in '" + t + "'");
+    } else if (!range.empty()) {
+      fail("unexpected range in '" + t + "'");
+    } else if (base == "ipv4") {
+      e.type = ParamType::kIpv4;
+    } else if (base == "ipv6") {
+      e.type = ParamType::kIpv6;
+    } else if (base == "ip") {
+      e.type = ParamType::kIp;
+    } else if (base == "mask") {
+      e.type = ParamType::kMask;
+    } else if (base == "ifname") {
+      e.type = ParamType::kIfname;
+      e.lo = 1;
+      e.hi = 15;
+    } else {
+      fail("unknown parameter type in '" + t + "'");
+    }
+    if (!find_help(e.name)) fail("no help text for parameter '" + e.name + "'");
+    return add(std::move(e));
+  }
+
+  Ast add(Elem e) {
+    Ast a;
+    a.kind = Ast::kElem;
+    a.elem = static_cast<int>(elems_->size());
+    elems_->push_back(std::move(e));
+    return a;
+  }
+
+  const CommandSpec& spec_;
+  std::vector<Elem>* elems_;
+  const std::map<std::string, std::string>& help_;
+  std::vector<std::string> toks_;
+  size_t pos_ = 0;
+};
+
+// ---- NFA -------------------------------------------------------------------
+
+struct NfaNode {
+  enum Kind { kTerm, kEps, kHub, kAccept } kind = kEps;
+  int elem = -1;               // kTerm
+  std::vector<int> next;       // kTerm: one; kEps: several
+  int group = -1;              // kHub: local repeat group index
+  bool min1 = false;           // kHub
+  std::vector<int> alt_start;  // kHub
+  int exit = -1;               // kHub
+};
+
+struct Nfa {
+  std::vector<NfaNode> nodes;
+  int start = -1;
+  int groups = 0;
+};
+
+int build(const Ast& a, int next, Nfa* nfa) {
+  auto add = [&](NfaNode n) {
+    nfa->nodes.push_back(std::move(n));
+    return static_cast<int>(nfa->nodes.size()) - 1;
+  };
+  switch (a.kind) {
+    case Ast::kElem: {
+      NfaNode n;
+      n.kind = NfaNode::kTerm;
+      n.elem = a.elem;
+      n.next = {next};
+      return add(std::move(n));
+    }
+    case Ast::kSeq: {
+      int cur = next;
+      for (auto it = a.kids.rbegin(); it != a.kids.rend(); ++it) cur = build(*it, cur, nfa);
+      return cur;
+    }
+    case Ast::kOpt:
+    case Ast::kAlt: {
+      NfaNode n;
+      n.kind = NfaNode::kEps;
+      for (const auto& k : a.kids) n.next.push_back(build(k, next, nfa));
+      if (a.kind == Ast::kOpt) n.next.push_back(next);
+      return add(std::move(n));
+    }
+    case Ast::kRepeat: {
+      NfaNode h;
+      h.kind = NfaNode::kHub;
+      h.group = nfa->groups++;
+      h.min1 = a.min1;
+      h.exit = next;
+      int hid = add(std::move(h));
+      std::vector<int> starts;
+      for (const auto& k : a.kids) starts.push_back(build(k, hid, nfa));
+      nfa->nodes[hid].alt_start = std::move(starts);
+      return hid;
+    }
+  }
+  return next;
+}
+
+// One live path through one spec's NFA.
+struct State {
+  int spec = -1;
+  int node = -1;
+  std::vector<uint64_t> masks;
+  std::vector<MatchedToken> toks;
+  bool swallow = false;  // took a text parameter: the remaining tokens are part of it
+};
+
+enum class Step { kOk, kAmbiguous, kUnrecognized, kWrongParameter, kTooMany };
+
+}  // namespace
+
+struct Grammar::Impl {
+  std::vector<CommandSpec> specs;
+  std::map<std::string, std::string> help;
+  std::vector<Elem> elems;
+  std::vector<Nfa> nfas;  // one per spec
+  std::map<ViewKind, std::vector<int>> by_view;
+
+  // Expands epsilon moves; keeps terminal and accepting states, deduplicated.
+  void closure(State s, std::vector<State>* out,
+               std::set<std::tuple<int, int, std::vector<uint64_t>>>* seen) const {
+    const Nfa& nfa = nfas[s.spec];
+    if (!seen->insert({s.spec, s.node, s.masks}).second) return;
+    const NfaNode& n = nfa.nodes[s.node];
+    switch (n.kind) {
+      case NfaNode::kTerm:
+      case NfaNode::kAccept:
+        out->push_back(std::move(s));
+        return;
+      case NfaNode::kEps:
+        for (int nx : n.next) {
+          State c = s;
+          c.node = nx;
+          closure(std::move(c), out, seen);
+        }
+        return;
+      case NfaNode::kHub: {
+        uint64_t m = s.masks[n.group];
+        for (size_t i = 0; i < n.alt_start.size(); ++i) {
+          if (m & (uint64_t{1} << i)) continue;
+          State c = s;
+          c.masks[n.group] |= uint64_t{1} << i;
+          c.node = n.alt_start[i];
+          closure(std::move(c), out, seen);
+        }
+        if (!n.min1 || m != 0) {
+          State c = std::move(s);
+          c.node = n.exit;
+          closure(std::move(c), out, seen);
+        }
+        return;
+      }
+    }
+  }
+
+  std::vector<State> initial(ViewKind v) const {
+    std::vector<State> out;
+    std::set<std::tuple<int, int, std::vector<uint64_t>>> seen;
+    auto it = by_view.find(v);
+    if (it == by_view.end()) return out;
+    for (int si : it->second) {
+      State s;
+      s.spec = si;
+      s.node = nfas[si].start;
+      s.masks.assign(nfas[si].groups, 0);
+      closure(std::move(s), &out, &seen);
+    }
+    return out;
+  }
+
+  const Elem* term(const State& s) const {
+    const NfaNode& n = nfas[s.spec].nodes[s.node];
+    return n.kind == NfaNode::kTerm ? &elems[n.elem] : nullptr;
+  }
+
+  bool accepting(const State& s) const {
+    return nfas[s.spec].nodes[s.node].kind == NfaNode::kAccept;
+  }
+
+  // Consumes one token: VRP resolution (exact keyword, then unique keyword prefix,
+  // then parameters by type) and advances every state that takes it. `rest` is the
+  // line from this token on, for text parameters.
+  Step step(std::vector<State>* cur, const std::string& text, const std::string& rest) const {
+    std::string lt = lower(text);
+    std::set<std::string> exact, prefix;
+    bool any_param = false, any_kw = false;
+    std::vector<State> swallowing;
+    for (const auto& s : *cur) {
+      if (s.swallow) {
+        swallowing.push_back(s);
+        continue;
+      }
+      const Elem* e = term(s);
+      if (!e) continue;
+      if (e->keyword) {
+        any_kw = true;
+        if (e->lword == lt)
+          exact.insert(e->lword);
+        else if (e->lword.compare(0, lt.size(), lt) == 0)
+          prefix.insert(e->lword);
+      } else {
+        any_param = true;
+      }
+    }
+    std::string chosen;
+    bool kw = false;
+    if (!exact.empty()) {
+      chosen = lt;
+      kw = true;
+    } else if (prefix.size() == 1) {
+      chosen = *prefix.begin();
+      kw = true;
+    }
+    std::vector<State> next;
+    std::set<std::tuple<int, int, std::vector<uint64_t>>> seen;
+    if (prefix.size() <= 1 || !exact.empty()) {
+      for (auto& s : *cur) {
+        const Elem* e = term(s);
+        if (!e || s.swallow) continue;
+        bool text_param = !e->keyword && e->type == ParamType::kText;
+        const std::string& value = text_param ? rest : text;
+        bool take = kw ? (e->keyword && e->lword == chosen) : (!e->keyword && validate(*e, value));
+        if (!take) continue;
+        State c = s;
+        c.toks.push_back(MatchedToken{e->keyword, e->keyword ? e->word : e->name,
+                                      e->keyword ? e->word : value});
+        c.node = nfas[s.spec].nodes[s.node].next[0];
+        c.swallow = text_param;
+        closure(std::move(c), &next, &seen);
+      }
+    }
+    // A text parameter already taken absorbs this token whatever the other paths say.
+    for (auto& s : swallowing) next.push_back(std::move(s));
+    if (next.empty()) {
+      if (prefix.size() > 1) return Step::kAmbiguous;
+      if (any_param) return Step::kWrongParameter;
+      if (any_kw) return Step::kUnrecognized;
+      return Step::kTooMany;
+    }
+    *cur = std::move(next);
+    return Step::kOk;
+  }
+
+  static ErrorKind to_error(Step st) {
+    switch (st) {
+      case Step::kOk:
+        return ErrorKind::kNone;
+      case Step::kAmbiguous:
+        return ErrorKind::kAmbiguous;
+      case Step::kUnrecognized:
+        return ErrorKind::kUnrecognized;
+      case Step::kWrongParameter:
+        return ErrorKind::kWrongParameter;
+      case Step::kTooMany:
+        return ErrorKind::kTooMany;
+    }
+    return ErrorKind::kUnrecognized;
+  }
+
+  // Runs the tokens through the view's automaton. On an error fills *po and returns false.
+  bool run(ViewKind v, std::string_view line, const std::vector<Tok>& toks, size_t n,
+           std::vector<State>* cur, ParseOutcome* po) const {
+    *cur = initial(v);
+    size_t end = line.size();
+    while (end > 0 && is_space(line[end - 1])) --end;
+    for (size_t i = 0; i < n; ++i) {
+      std::string rest(line.substr(toks[i].col, end - toks[i].col));
+      Step st = cur->empty() ? Step::kUnrecognized : step(cur, toks[i].text, rest);
+      if (st != Step::kOk) {
+        po->error = to_error(st);
+        po->error_column = toks[i].col;
+        return false;
+      }
+    }
+    return true;
+  }
+
+  ParseOutcome parse_in(ViewKind v, std::string_view line) const {
+    ParseOutcome po;
+    auto toks = tokenize(line);
+    std::vector<State> cur;
+    if (!run(v, line, toks, toks.size(), &cur, &po)) return po;
+    const State* best = nullptr;
+    for (const auto& s : cur)  // the first declared spec wins
+      if (accepting(s) && (!best || s.spec < best->spec)) best = &s;
+    if (best) {
+      const State& s = *best;
+      Match m;
+      m.spec = &specs[s.spec];
+      m.tokens = s.toks;
+      for (size_t i = 0; i < m.tokens.size(); ++i) {
+        if (i) m.canonical += ' ';
+        m.canonical += m.tokens[i].value;
+      }
+      po.match = std::move(m);
+      return po;
+    }
+    po.error = ErrorKind::kIncomplete;
+    po.error_column = line.size();
+    return po;
+  }
+
+  std::string help_of(const std::string& key) const {
+    auto it = help.find(key);
+    if (it == help.end()) it = help.find(lower(key));
+    return it == help.end() ? std::string() : it->second;
+  }
+};
+
+namespace {
+
+bool is_comment_or_empty(std::string_view line) {
+  size_t i = 0;
+  while (i < line.size() && is_space(line[i])) ++i;
+  return i == line.size() || line[i] == '#';
+}
+
+bool ends_with_space(std::string_view line) { return line.empty() || is_space(line.back()); }
+
+bool same_word(std::string_view a, std::string_view b) { return lower(a) == lower(b); }
+
+}  // namespace
+
+Grammar::Grammar(std::vector<CommandSpec> specs, std::map<std::string, std::string> help)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->specs = std::move(specs);
+  impl_->help = std::move(help);
+  // by_view lists specs in declaration order; closures keep that order, so the
+  // first declared spec wins when two accept the same line.
+  for (size_t i = 0; i < impl_->specs.size(); ++i) {
+    const CommandSpec& cs = impl_->specs[i];
+    if (cs.id.empty())
+      throw std::invalid_argument("command spec #" + std::to_string(i) + " has no id");
+    if (cs.views.empty()) throw std::invalid_argument("command spec '" + cs.id + "': no views");
+    SpecParser p(cs, &impl_->elems, impl_->help);
+    Ast ast = p.parse();
+    Nfa nfa;
+    NfaNode acc;
+    acc.kind = NfaNode::kAccept;
+    nfa.nodes.push_back(acc);
+    nfa.start = build(ast, 0, &nfa);
+    for (const auto& n : nfa.nodes) {
+      if (n.kind == NfaNode::kTerm && impl_->elems[n.elem].type == ParamType::kText &&
+          !impl_->elems[n.elem].keyword && n.next[0] != 0)
+        throw std::invalid_argument("command spec '" + cs.id +
+                                    "': a text parameter must end the command");
+    }
+    impl_->nfas.push_back(std::move(nfa));
+    for (ViewKind v : cs.views) {
+      auto& lst = impl_->by_view[v];
+      if (lst.empty() || lst.back() != static_cast<int>(i)) lst.push_back(static_cast<int>(i));
+    }
+  }
+}
+
+Grammar::~Grammar() = default;
+
+const std::vector<CommandSpec>& Grammar::specs() const { return impl_->specs; }
+
+ParseOutcome Grammar::parse(const ViewStack& vs, std::string_view line, bool search_parents) const {
+  if (is_comment_or_empty(line)) return ParseOutcome{};
+  ViewKind top = vs.empty() ? ViewKind::kUser : vs.back().kind;
+  ParseOutcome first = impl_->parse_in(top, line);
+  if (first.match || !search_parents) return first;
+  for (size_t up = 1; up < vs.size(); ++up) {
+    ParseOutcome po = impl_->parse_in(vs[vs.size() - 1 - up].kind, line);
+    if (po.match) {
+      po.views_up = up;
+      return po;
+    }
+  }
+  return first;
+}
+
+std::optional<std::vector<HelpItem>> Grammar::help(const ViewKind view, std::string_view line,
+                                                   ParseOutcome* err) const {
+  auto toks = tokenize(line);
+  bool partial = !ends_with_space(line) && !toks.empty();
+  size_t n = partial ? toks.size() - 1 : toks.size();
+  std::vector<State> cur;
+  ParseOutcome po;
+  if (!impl_->run(view, line, toks, n, &cur, &po)) {
+    if (err) *err = po;
+    return std::nullopt;
+  }
+  std::vector<HelpItem> params, kws;
+  bool cr = false;
+  std::set<std::pair<std::string, std::string>> seen;
+  std::string lp = partial ? lower(toks.back().text) : std::string();
+  for (const auto& s : cur) {
+    if (impl_->accepting(s)) {
+      cr = true;
+      continue;
+    }
+    const Elem* e = impl_->term(s);
+    if (!e) continue;
+    if (e->keyword) {
+      if (partial && e->lword.compare(0, lp.size(), lp) != 0) continue;
+      HelpItem h{e->word, impl_->help_of(e->word)};
+      if (seen.insert({h.word, h.help}).second) kws.push_back(std::move(h));
+    } else {
+      HelpItem h{placeholder(*e), impl_->help_of(e->name)};
+      if (seen.insert({h.word, h.help}).second) params.push_back(std::move(h));
+    }
+  }
+  std::sort(kws.begin(), kws.end(),
+            [](const HelpItem& a, const HelpItem& b) { return a.word < b.word; });
+  std::vector<HelpItem> out;
+  if (partial) {
+    // "dis?": the keywords the word can become; a parameter being typed shows its placeholder.
+    if (!kws.empty()) return kws;
+    if (!params.empty()) return params;
+    if (std::any_of(cur.begin(), cur.end(), [](const State& s) { return s.swallow; }))
+      return out;  // inside free text: nothing to offer, nothing wrong
+    if (err) {
+      *err = ParseOutcome{};
+      bool done = std::any_of(cur.begin(), cur.end(),
+                              [&](const State& s) { return impl_->accepting(s); }) &&
+                  std::none_of(cur.begin(), cur.end(),
+                               [&](const State& s) { return impl_->term(s) != nullptr; });
+      err->error = done ? ErrorKind::kTooMany : ErrorKind::kUnrecognized;
+      err->error_column = toks.back().col;
+    }
+    return std::nullopt;
+  }
+  out = std::move(params);
+  for (auto& k : kws) out.push_back(std::move(k));
+  if (cr) out.push_back(HelpItem{"<cr>", ""});
+  return out;
+}
+
+std::vector<std::string> Grammar::complete(const ViewKind view, std::string_view line) const {
+  auto toks = tokenize(line);
+  bool partial = !ends_with_space(line) && !toks.empty();
+  size_t n = partial ? toks.size() - 1 : toks.size();
+  std::vector<State> cur;
+  ParseOutcome po;
+  if (!impl_->run(view, line, toks, n, &cur, &po)) return {};
+  std::string lp = partial ? lower(toks.back().text) : std::string();
+  std::set<std::string> out;
+  for (const auto& s : cur) {
+    const Elem* e = impl_->term(s);
+    if (!e || !e->keyword) continue;
+    if (e->lword.compare(0, lp.size(), lp) == 0) out.insert(e->word);
+  }
+  return {out.begin(), out.end()};
+}
+
+// ---- Match helpers -----------------------------------------------------------
+
+bool Match::has(std::string_view keyword) const {
+  for (const auto& t : tokens)
+    if (t.keyword && same_word(t.name, keyword)) return true;
+  return false;
+}
+
+std::optional<std::string> Match::param(std::string_view name) const {
+  for (const auto& t : tokens)
+    if (!t.keyword && t.name == name) return t.value;
+  return std::nullopt;
+}
+
+std::vector<std::string> Match::params(std::string_view name) const {
+  std::vector<std::string> out;
+  for (const auto& t : tokens)
+    if (!t.keyword && t.name == name) out.push_back(t.value);
+  return out;
+}
+
+std::optional<std::string> Match::param_after(std::string_view after, std::string_view name) const {
+  size_t i = 0;
+  while (i < tokens.size() && !(tokens[i].keyword && same_word(tokens[i].name, after))) ++i;
+  for (++i; i < tokens.size(); ++i)
+    if (!tokens[i].keyword && tokens[i].name == name) return tokens[i].value;
+  return std::nullopt;
+}
+
+// ---- errors and help rendering ------------------------------------------------
+
+std::string error_message(ErrorKind e) {
+  switch (e) {
+    case ErrorKind::kNone:
+      return "";
+    case ErrorKind::kUnrecognized:
+      return "Error: Unrecognized command found at '^' position.";
+    case ErrorKind::kIncomplete:
+      return "Error: Incomplete command found at '^' position.";
+    case ErrorKind::kAmbiguous:
+      return "Error: Ambiguous command found at '^' position.";
+    case ErrorKind::kWrongParameter:
+      return "Error: Wrong parameter found at '^' position.";
+    case ErrorKind::kTooMany:
+      return "Error: Too many parameters found at '^' position.";
+  }
+  return "";
+}
+
+std::string render_error(const ParseOutcome& po, size_t prompt_len) {
+  if (po.error == ErrorKind::kNone) return "";
+  return std::string(prompt_len + po.error_column, ' ') + "^\n" + error_message(po.error) + "\n";
+}
+
+std::string render_help(const std::vector<HelpItem>& items) {
+  size_t width = 25;  // VRP puts the help text in a fixed column
+  for (const auto& i : items) width = std::max(width, i.word.size() + 2);
+  std::string out;
+  for (const auto& i : items) {
+    out += "  " + i.word;
+    if (!i.help.empty()) out += std::string(width - i.word.size(), ' ') + i.help;
+    out += '\n';
+  }
+  return out;
+}
+
+}  // namespace fw::cli

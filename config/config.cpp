@@ -1,0 +1,258 @@
+#include "config/config.h"
+
+#include <algorithm>
+#include <set>
+#include <sstream>
+
+namespace fw::config {
+
+const std::vector<std::pair<std::string, uint32_t>>& aging_defaults() {
+  static const std::vector<std::pair<std::string, uint32_t>> d = {
+      {"ah", 600},  {"dns", 30},      {"esp", 600}, {"fin-rst", 10}, {"ftp", 1200},
+      {"ftp-data", 240}, {"gre", 600}, {"icmp", 20}, {"other", 60},  {"syn", 5},
+      {"tcp", 1200}, {"udp", 120},
+  };
+  return d;
+}
+
+uint32_t aging_value(const AgingTimes& a, const std::string& name) {
+  auto it = a.overrides.find(name);
+  if (it != a.overrides.end()) return it->second;
+  for (const auto& [n, v] : aging_defaults()) {
+    if (n == name) return v;
+  }
+  return 0;
+}
+
+Config Config::defaults() {
+  Config c;
+  c.zones = {{"local", 100, {}, true}, {"trust", 85, {}, true}, {"untrust", 5, {}, true},
+             {"dmz", 50, {}, true}};
+  return c;
+}
+
+Zone* Config::find_zone(const std::string& name) {
+  for (auto& z : zones) {
+    if (z.name == name) return &z;
+  }
+  return nullptr;
+}
+
+const Zone* Config::find_zone(const std::string& name) const {
+  return const_cast<Config*>(this)->find_zone(name);
+}
+
+const Zone* Config::zone_of_interface(const std::string& ifname) const {
+  for (const auto& z : zones) {
+    if (std::find(z.interfaces.begin(), z.interfaces.end(), ifname) != z.interfaces.end()) return &z;
+  }
+  return nullptr;
+}
+
+SecurityRule* Config::find_rule(const std::string& name) {
+  for (auto& r : security.rules) {
+    if (r.name == name) return &r;
+  }
+  return nullptr;
+}
+
+ServiceSet* Config::find_service_set(const std::string& name) {
+  for (auto& s : service_sets) {
+    if (s.name == name) return &s;
+  }
+  return nullptr;
+}
+
+const ServiceSet* Config::find_service_set(const std::string& name) const {
+  return const_cast<Config*>(this)->find_service_set(name);
+}
+
+namespace {
+
+ServiceSet svc(const std::string& name, std::vector<ServiceItem> items) {
+  ServiceSet s;
+  s.name = name;
+  s.items = std::move(items);
+  s.predefined = true;
+  return s;
+}
+
+ServiceItem tcp(uint16_t port) {
+  ServiceItem i;
+  i.proto = 6;
+  i.dport_lo = i.dport_hi = port;
+  return i;
+}
+
+ServiceItem udp(uint16_t port) {
+  ServiceItem i;
+  i.proto = 17;
+  i.dport_lo = i.dport_hi = port;
+  return i;
+}
+
+ServiceItem proto(uint8_t p) {
+  ServiceItem i;
+  i.proto = p;
+  return i;
+}
+
+}  // namespace
+
+const std::vector<ServiceSet>& predefined_services() {
+  static const std::vector<ServiceSet> s = {
+      svc("any", {proto(0)}),
+      svc("icmp", {proto(1)}),
+      svc("icmpv6", {proto(58)}),
+      svc("http", {tcp(80)}),
+      svc("https", {tcp(443)}),
+      svc("ssh", {tcp(22)}),
+      svc("telnet", {tcp(23)}),
+      svc("smtp", {tcp(25)}),
+      svc("pop3", {tcp(110)}),
+      svc("imap", {tcp(143)}),
+      svc("dns", {udp(53), tcp(53)}),
+      svc("ftp", {tcp(21)}),
+      svc("tftp", {udp(69)}),
+      svc("pptp", {tcp(1723), proto(47)}),
+      svc("gre", {proto(47)}),
+      svc("sip", {udp(5060), tcp(5060)}),
+      svc("rtsp", {tcp(554)}),
+      svc("l2tp", {udp(1701)}),
+      svc("ike", {udp(500)}),
+      svc("ipsec-nat-t", {udp(4500)}),
+      svc("esp", {proto(50)}),
+      svc("ah", {proto(51)}),
+      svc("ntp", {udp(123)}),
+      svc("snmp", {udp(161)}),
+      svc("syslog", {udp(514)}),
+      svc("ldap", {tcp(389)}),
+      svc("mysql", {tcp(3306)}),
+      svc("rdp", {tcp(3389)}),
+  };
+  return s;
+}
+
+const ServiceSet* lookup_service(const Config& c, const std::string& name) {
+  for (const auto& s : predefined_services()) {
+    if (s.name == name) return &s;
+  }
+  return c.find_service_set(name);
+}
+
+std::optional<std::string> validate(const Config& c) {
+  std::set<std::string> ifaces;
+  std::set<int> prios;
+  for (const auto& z : c.zones) {
+    for (const auto& i : z.interfaces) {
+      if (!ifaces.insert(i).second) {
+        return "Error: The interface " + i + " has been added to another security zone.";
+      }
+    }
+    if (z.priority != 0 && !prios.insert(z.priority).second) {
+      return "Error: The priority " + std::to_string(z.priority) + " is already used by another zone.";
+    }
+  }
+  for (const auto& r : c.security.rules) {
+    for (const auto* zl : {&r.src_zones, &r.dst_zones}) {
+      for (const auto& zn : *zl) {
+        if (zn != "any" && !c.find_zone(zn)) return "Error: The security zone " + zn + " does not exist.";
+      }
+    }
+    for (const auto& s : r.services) {
+      if (!lookup_service(c, s)) return "Error: The service " + s + " does not exist.";
+    }
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+std::string prefix_text(const Prefix& p) {
+  if (p.addr.is_v4()) return p.addr.str() + " mask " + p.mask_str();
+  return p.addr.str() + " " + std::to_string(p.len);
+}
+
+std::string service_item_text(const ServiceItem& i) {
+  std::ostringstream os;
+  os << "service " << i.index << " protocol ";
+  switch (i.proto) {
+    case 6: os << "tcp"; break;
+    case 17: os << "udp"; break;
+    case 1: os << "icmp"; break;
+    case 58: os << "icmpv6"; break;
+    default: os << static_cast<int>(i.proto); break;
+  }
+  if (i.proto == 6 || i.proto == 17) {
+    if (i.sport_lo != 0 || i.sport_hi != 65535) {
+      os << " source-port " << i.sport_lo;
+      if (i.sport_hi != i.sport_lo) os << " to " << i.sport_hi;
+    }
+    if (i.dport_lo != 0 || i.dport_hi != 65535) {
+      os << " destination-port " << i.dport_lo;
+      if (i.dport_hi != i.dport_lo) os << " to " << i.dport_hi;
+    }
+  }
+  return os.str();
+}
+
+}  // namespace
+
+std::string render_zone(const Zone& z) {
+  std::ostringstream os;
+  if (z.builtin) {
+    os << "firewall zone " << z.name << "\n";
+  } else {
+    os << "firewall zone name " << z.name << "\n";
+  }
+  if (z.priority != 0) os << " set priority " << z.priority << "\n";
+  for (const auto& i : z.interfaces) os << " add interface " << i << "\n";
+  return os.str();
+}
+
+std::string render_rule(const SecurityRule& r, const std::string& ind) {
+  std::ostringstream os;
+  os << ind << "rule name " << r.name << "\n";
+  std::string in = ind + " ";
+  if (!r.description.empty()) os << in << "description " << r.description << "\n";
+  if (!r.enabled) os << in << "disable\n";
+  for (const auto& z : r.src_zones) os << in << "source-zone " << z << "\n";
+  for (const auto& z : r.dst_zones) os << in << "destination-zone " << z << "\n";
+  for (const auto& p : r.src_addrs) os << in << "source-address " << prefix_text(p) << "\n";
+  for (const auto& p : r.dst_addrs) os << in << "destination-address " << prefix_text(p) << "\n";
+  for (const auto& s : r.services) os << in << "service " << s << "\n";
+  if (r.action) os << in << "action " << (*r.action == Action::kPermit ? "permit" : "deny") << "\n";
+  return os.str();
+}
+
+std::string render_service_set(const ServiceSet& s) {
+  std::ostringstream os;
+  os << "ip service-set " << s.name << " type object\n";
+  for (const auto& i : s.items) os << " " << service_item_text(i) << "\n";
+  return os.str();
+}
+
+std::string render(const Config& c) {
+  std::ostringstream os;
+  os << "#\n sysname " << c.sysname << "\n";
+  if (!c.aging.overrides.empty()) {
+    os << "#\n";
+    for (const auto& [n, v] : c.aging.overrides) {
+      os << " firewall session aging-time " << n << " " << v << "\n";
+    }
+  }
+  for (const auto& s : c.service_sets) os << "#\n" << render_service_set(s);
+  for (const auto& z : c.zones) os << "#\n" << render_zone(z);
+  for (const auto& iz : c.interzones) {
+    if (iz.detect.empty()) continue;
+    os << "#\nfirewall interzone " << iz.zone1 << " " << iz.zone2 << "\n";
+    for (const auto& d : iz.detect) os << " detect " << d << "\n";
+  }
+  os << "#\nsecurity-policy\n";
+  if (c.security.default_action != Action::kDeny) os << " default action permit\n";
+  for (const auto& r : c.security.rules) os << render_rule(r, " ");
+  os << "#\nreturn\n";
+  return os.str();
+}
+
+}  // namespace fw::config

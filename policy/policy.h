@@ -1,0 +1,95 @@
+#pragma once
+// Zones and security-policy matching, compiled from config:: structs into a
+// read-only snapshot the packet path uses without locks.
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/counters.h"
+#include "common/ip_addr.h"
+#include "config/config.h"
+
+namespace fw::policy {
+
+using ZoneId = uint8_t;
+inline constexpr ZoneId kNoZone = 0xff;
+
+// Zone ids are stable for the life of the process (sessions keep them across
+// configuration changes): a zone name gets an id once and keeps it.
+ZoneId zone_id_of(const std::string& name);
+std::string zone_name_of(ZoneId id);
+
+class ZoneTable {
+ public:
+  explicit ZoneTable(const config::Config& c);
+  ZoneId by_interface(const std::string& ifname) const;  // kNoZone if not in a zone
+  ZoneId by_name(const std::string& name) const;          // kNoZone if unknown
+  ZoneId local() const { return local_; }
+  std::string name(ZoneId id) const { return zone_name_of(id); }
+  int priority(ZoneId id) const;
+  std::vector<std::string> interfaces() const;  // every interface bound to a zone
+
+ private:
+  std::unordered_map<std::string, ZoneId> by_name_;
+  std::unordered_map<ZoneId, int> prios_;
+  std::unordered_map<std::string, ZoneId> by_if_;
+  ZoneId local_ = kNoZone;
+};
+
+struct FlowInfo {
+  ZoneId src_zone = kNoZone, dst_zone = kNoZone;
+  common::IpAddr src, dst;
+  uint8_t proto = 0;
+  uint16_t sport = 0, dport = 0;
+  int icmp_type = -1;
+};
+
+struct Verdict {
+  bool permit = false;
+  const std::string* rule = nullptr;  // name of the rule that matched ("default" for the default action)
+};
+
+struct RuleView {
+  uint32_t id;
+  std::string name;
+  bool enabled;
+  std::string action;  // "permit" / "deny"
+  uint64_t hits;
+};
+
+class CompiledPolicy {
+ public:
+  CompiledPolicy(const config::Config& c, const ZoneTable& zones);
+  // First enabled rule that matches, else the default action. Counts the hit.
+  Verdict match(const FlowInfo& f) const;
+  // Rules in order, then "default" (id 0), with hit counts.
+  std::vector<RuleView> rules() const;
+
+  // The hit counter of a rule name (shared across rebuilds, by name).
+  static common::Counter& hit_counter(const std::string& rule);
+
+ private:
+  struct Svc {
+    uint8_t proto;
+    uint16_t sport_lo, sport_hi, dport_lo, dport_hi;
+    int icmp_type;
+  };
+  struct Rule {
+    uint32_t id;
+    std::string name;
+    bool enabled;
+    bool permit;
+    std::vector<ZoneId> src_zones, dst_zones;  // empty = any
+    std::vector<common::Prefix> src, dst;
+    std::vector<Svc> services;                 // empty = any
+    common::Counter* hits;
+  };
+  static bool svc_match(const Svc& s, const FlowInfo& f);
+  std::vector<Rule> rules_;
+  bool default_permit_ = false;
+  std::string default_name_ = "default";
+  common::Counter* default_hits_;
+};
+
+}  // namespace fw::policy

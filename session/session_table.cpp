@@ -1,0 +1,526 @@
+#include "session/session_table.h"
+
+#include <algorithm>
+#include <atomic>
+#include <bit>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <thread>
+
+#include <sys/mman.h>
+
+#include "common/counters.h"
+
+namespace fw::session {
+
+namespace {
+
+// Per-slot state byte: a slot is LIVE while it holds a session; LOCKED is the
+// per-session spinlock that gives a with_session() callback exclusive access.
+constexpr uint8_t kLive = 1;
+constexpr uint8_t kLocked = 2;
+
+constexpr uint32_t kEmpty = 0;  // index entry values; a used entry is (tag << ref_bits) | (ref + 2)
+constexpr uint32_t kTomb = 1;
+constexpr uint32_t kNoRef = UINT32_MAX;
+constexpr uint32_t kNil = UINT32_MAX;
+
+constexpr size_t kPartsPerShard = 16;    // index sub-tables per lock: small rehashes
+constexpr uint32_t kMinIndexCap = 8;
+constexpr size_t kHugePage = size_t{2} << 20;
+constexpr size_t kPage = 4096;
+constexpr size_t kMaxSessionsLimit = (size_t{1} << 30) - 1;  // refs must fit in 31 bits
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+// An address-space reservation: pages are faulted in (and counted) only when touched,
+// so an empty table costs nothing while the slab stays one flat array (no chunk
+// directory, no moving). Huge pages cut TLB misses on random access to a big slab.
+class Region {
+ public:
+  Region(size_t bytes, bool huge) {
+    len_ = (bytes + kHugePage - 1) / kHugePage * kHugePage + kHugePage;
+    void* p = mmap(nullptr, len_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();  // construction time only, never on the packet path
+    map_ = p;
+    const auto a = reinterpret_cast<uintptr_t>(p);
+    base_ = reinterpret_cast<void*>((a + kHugePage - 1) & ~(kHugePage - 1));
+    // Only for big slabs: a small table should not fault in 2 MiB for its first session.
+    if (huge) madvise(base_, len_ - kHugePage, MADV_HUGEPAGE);  // advisory: failure only costs speed
+  }
+  ~Region() { munmap(map_, len_); }
+  Region(const Region&) = delete;
+  Region& operator=(const Region&) = delete;
+  void* base() const { return base_; }
+
+ private:
+  void* map_ = nullptr;
+  void* base_ = nullptr;
+  size_t len_ = 0;
+};
+
+inline size_t round_page(size_t n) { return (n + kPage - 1) / kPage * kPage; }
+
+inline bool expired(const Session& s, uint64_t now) {
+  if (s.timeout_s == 0) return true;
+  return now > s.last_seen_ms && now - s.last_seen_ms > uint64_t{s.timeout_s} * 1000u;
+}
+
+}  // namespace
+
+struct SessionTable::Impl {
+  // One open-addressing index (linear probing, tombstones) over 32-bit entries.
+  // Keys are not stored: the entry names the slab slot and direction, and the
+  // spare high bits hold a hash tag so a probe rarely touches a session that
+  // does not match.
+  struct Part {
+    std::unique_ptr<uint32_t[]> e;
+    uint32_t cap = 0, live = 0, tombs = 0;
+  };
+  struct alignas(64) Shard {
+    std::mutex mu;
+  };
+
+  const common::Clock& clock;
+  size_t max_sessions;
+  uint32_t nshards, part_bits;
+  uint32_t ref_bits, slot_bits;
+
+  std::unique_ptr<Shard[]> shards;
+  std::unique_ptr<Part[]> parts;
+
+  // Slab: one array of max_sessions slots reserved up front but touched only as slots
+  // are first used; memory is kept until the table dies, so a Session& stays valid
+  // while its slot is locked. Sessions are trivially destructible.
+  std::unique_ptr<Region> slab_region, state_region;
+  Session* slab = nullptr;
+  std::atomic<uint8_t>* states = nullptr;
+  std::mutex alloc_mu;  // leaf lock: slot free list and bump pointer only
+  uint32_t free_head = kNil;  // free slots are linked through Session::timeout_s
+  uint32_t bump = 0;
+  std::atomic<uint32_t> high_water{0};  // slots [0, high_water) are constructed
+
+  std::atomic<size_t> size{0};
+  std::atomic<uint64_t> next_seq{1};
+  std::atomic<size_t> index_bytes{0};
+
+  std::mutex sweep_mu;
+  uint32_t cursor = 0;
+
+  mutable std::mutex cb_mu;
+  std::shared_ptr<const std::function<void(const Session&)>> on_remove;
+
+  common::Counter& c_full;
+  common::Counter& c_created;
+  common::Counter& c_aged;
+  common::Counter& c_removed;
+
+  Impl(const common::Clock& c, TableOptions opt)
+      : clock(c),
+        c_full(common::counters().get("session.drop.table-full")),
+        c_created(common::counters().get("session.created")),
+        c_aged(common::counters().get("session.aged")),
+        c_removed(common::counters().get("session.removed")) {
+    max_sessions = std::min(opt.max_sessions, kMaxSessionsLimit);
+    nshards = static_cast<uint32_t>(std::bit_ceil(std::clamp<size_t>(opt.shards, 1, 1u << 16)));
+    const size_t nparts = size_t{nshards} * kPartsPerShard;
+    part_bits = static_cast<uint32_t>(std::countr_zero(nparts));
+    const uint32_t slab_cap = static_cast<uint32_t>(std::max<size_t>(max_sessions, 1));
+    ref_bits = static_cast<uint32_t>(std::bit_width(uint64_t{2} * slab_cap + 1));
+    slot_bits = std::max<uint32_t>(1, static_cast<uint32_t>(std::bit_width(slab_cap - 1u)));
+
+    shards = std::make_unique<Shard[]>(nshards);
+    parts = std::make_unique<Part[]>(nparts);
+    const size_t slab_len = size_t{slab_cap} * sizeof(Session);
+    slab_region = std::make_unique<Region>(slab_len, slab_len >= 16 * kHugePage);
+    state_region = std::make_unique<Region>(slab_cap, false);
+    slab = static_cast<Session*>(slab_region->base());
+    states = static_cast<std::atomic<uint8_t>*>(state_region->base());
+  }
+
+  // ---- addressing --------------------------------------------------------------
+  uint32_t part_of(uint64_t h) const { return static_cast<uint32_t>(h >> (64 - part_bits)); }
+  uint32_t shard_of_part(uint32_t p) const { return p & (nshards - 1); }
+  uint32_t tag_of(uint64_t h) const {
+    return static_cast<uint32_t>(h >> 32) & ((1u << (32 - ref_bits)) - 1);
+  }
+  static uint32_t bucket(uint64_t h, uint32_t cap) {
+    return static_cast<uint32_t>((uint64_t{static_cast<uint32_t>(h)} * cap) >> 32);
+  }
+  uint32_t ref_of(uint32_t e) const { return (e & ((1u << ref_bits) - 1)) - 2; }
+  uint32_t encode(uint64_t h, uint32_t ref) const { return (tag_of(h) << ref_bits) | (ref + 2); }
+
+  Session& sess(uint32_t slot) const { return slab[slot]; }
+  std::atomic<uint8_t>& state(uint32_t slot) const { return states[slot]; }
+  const FlowKey& key_of_ref(uint32_t ref) const {
+    const Session& s = sess(ref >> 1);
+    return (ref & 1) ? s.reply : s.orig;
+  }
+
+  // ---- per-session lock --------------------------------------------------------
+  // Returns false if the slot is not live. try_only: give up (false) if busy.
+  static bool lock_live(std::atomic<uint8_t>& st, bool try_only = false) {
+    for (int spins = 0;;) {
+      uint8_t v = st.load(std::memory_order_relaxed);
+      if (!(v & kLive)) return false;
+      if (!(v & kLocked)) {
+        if (st.compare_exchange_weak(v, v | kLocked, std::memory_order_acquire,
+                                     std::memory_order_relaxed))
+          return true;
+        continue;
+      }
+      if (try_only) return false;
+      if (++spins < 64) {
+        cpu_relax();
+      } else {
+        std::this_thread::yield();
+      }
+    }
+  }
+  static void unlock(std::atomic<uint8_t>& st) {
+    st.fetch_and(static_cast<uint8_t>(~kLocked), std::memory_order_release);
+  }
+  struct SessionGuard {
+    std::atomic<uint8_t>& st;
+    ~SessionGuard() { unlock(st); }
+  };
+
+  // Two shard locks, always taken in index order so two threads never wait on each other.
+  struct ShardPair {
+    std::unique_lock<std::mutex> a, b;
+    ShardPair(Impl& t, uint32_t x, uint32_t y) {
+      if (x > y) std::swap(x, y);
+      a = std::unique_lock<std::mutex>(t.shards[x].mu);
+      if (y != x) b = std::unique_lock<std::mutex>(t.shards[y].mu);
+    }
+  };
+
+  // ---- index (caller holds the part's shard lock) -------------------------------
+  uint32_t find(uint32_t p, uint64_t h, const FlowKey& key) const {
+    const Part& t = parts[p];
+    if (t.cap == 0) return kNoRef;
+    const uint32_t tag = tag_of(h);
+    for (uint32_t i = bucket(h, t.cap);;) {
+      const uint32_t e = t.e[i];
+      if (e == kEmpty) return kNoRef;
+      if (e != kTomb && (e >> ref_bits) == tag) {
+        const uint32_t ref = ref_of(e);
+        __builtin_prefetch(&states[ref >> 1]);  // the caller locks it next: overlap the misses
+        if (key_of_ref(ref) == key) return ref;
+      }
+      if (++i == t.cap) i = 0;
+    }
+  }
+
+  void prefetch_bucket(uint32_t p, uint64_t h) const {
+    const Part& t = parts[p];
+    if (t.cap) __builtin_prefetch(&t.e[bucket(h, t.cap)]);
+  }
+
+  void rehash(Part& t, uint32_t new_cap) {
+    auto ne = std::make_unique<uint32_t[]>(new_cap);
+    // Tags are only part of the hash, so the bucket is recomputed from the key in the
+    // slab: a random read per entry. Prefetch a batch of keys ahead so the misses overlap.
+    constexpr uint32_t kBatch = 16;
+    for (uint32_t base = 0; base < t.cap; base += kBatch) {
+      const uint32_t end = std::min(t.cap, base + kBatch);
+      for (uint32_t i = base; i < end; ++i) {
+        if (t.e[i] <= kTomb) continue;
+        const char* k = reinterpret_cast<const char*>(&key_of_ref(ref_of(t.e[i])));
+        __builtin_prefetch(k);
+        __builtin_prefetch(k + sizeof(FlowKey) - 1);
+      }
+      for (uint32_t i = base; i < end; ++i) {
+        const uint32_t e = t.e[i];
+        if (e <= kTomb) continue;
+        const uint64_t h = key_of_ref(ref_of(e)).hash();
+        uint32_t j = bucket(h, new_cap);
+        while (ne[j] != kEmpty) {
+          if (++j == new_cap) j = 0;
+        }
+        ne[j] = e;
+      }
+    }
+    index_bytes.fetch_add(size_t{new_cap} * 4, std::memory_order_relaxed);
+    index_bytes.fetch_sub(size_t{t.cap} * 4, std::memory_order_relaxed);
+    t.e = std::move(ne);
+    t.cap = new_cap;
+    t.tombs = 0;
+  }
+
+  void index_insert(uint32_t p, uint64_t h, uint32_t ref) {
+    Part& t = parts[p];
+    if ((uint64_t{t.live} + t.tombs + 1) * 4 > uint64_t{t.cap} * 3) {
+      rehash(t, std::max(kMinIndexCap, (t.live + 1) * 2));
+    }
+    uint32_t i = bucket(h, t.cap);
+    while (t.e[i] > kTomb) {
+      if (++i == t.cap) i = 0;
+    }
+    if (t.e[i] == kTomb) --t.tombs;
+    t.e[i] = encode(h, ref);
+    ++t.live;
+  }
+
+  void index_erase(uint32_t p, uint64_t h, uint32_t ref) {
+    Part& t = parts[p];
+    if (t.cap == 0) return;
+    for (uint32_t i = bucket(h, t.cap);;) {
+      const uint32_t e = t.e[i];
+      if (e == kEmpty) return;
+      if (e != kTomb && ref_of(e) == ref) {
+        const uint32_t next = i + 1 == t.cap ? 0 : i + 1;
+        if (t.e[next] == kEmpty) {
+          // End of a cluster: no probe passes here, so drop trailing tombstones too.
+          t.e[i] = kEmpty;
+          for (uint32_t k = i == 0 ? t.cap - 1 : i - 1; t.e[k] == kTomb; k = k == 0 ? t.cap - 1 : k - 1) {
+            t.e[k] = kEmpty;
+            --t.tombs;
+          }
+        } else {
+          t.e[i] = kTomb;
+          ++t.tombs;
+        }
+        --t.live;
+        if (t.cap > kMinIndexCap * 4 && uint64_t{t.live} * 8 < t.cap) {
+          rehash(t, std::max(kMinIndexCap, t.live * 2));
+        }
+        return;
+      }
+      if (++i == t.cap) i = 0;
+    }
+  }
+
+  // ---- slab ----------------------------------------------------------------------
+  uint32_t alloc_slot() {
+    std::lock_guard<std::mutex> lk(alloc_mu);
+    if (free_head != kNil) {
+      const uint32_t slot = free_head;
+      free_head = sess(slot).timeout_s;
+      return slot;
+    }
+    // The cap reservation in insert() guarantees bump < max_sessions here.
+    const uint32_t slot = bump++;
+    std::construct_at(&slab[slot]);
+    std::construct_at(&states[slot], uint8_t{0});
+    high_water.store(bump, std::memory_order_release);
+    return slot;
+  }
+
+  void free_slot(uint32_t slot) {
+    std::lock_guard<std::mutex> lk(alloc_mu);
+    sess(slot).timeout_s = free_head;
+    free_head = slot;
+  }
+
+  // ---- removal -------------------------------------------------------------------
+  // Removes the session in `slot` if recheck(session) holds; copies it to *out.
+  // Lock order is always shard(s) -> session: the identity is read under the session
+  // lock alone, then released, then shards and session are taken in order and the
+  // id re-checked (the slot may have been freed and reused in between).
+  template <class Recheck>
+  bool remove_slot(uint32_t slot, Recheck&& recheck, bool try_only, Session* out) {
+    std::atomic<uint8_t>& st = state(slot);
+    Session& s = sess(slot);
+    if (!lock_live(st, try_only)) return false;
+    uint64_t id;
+    FlowKey o, r;
+    {
+      SessionGuard g{st};
+      if (!recheck(s)) return false;
+      id = s.id;
+      o = s.orig;
+      r = s.reply;
+    }
+    const uint64_t ho = o.hash(), hr = r.hash();
+    const bool same = o == r;
+    const uint32_t po = part_of(ho), pr = part_of(hr);
+    ShardPair lk(*this, shard_of_part(po), shard_of_part(pr));
+    prefetch_bucket(po, ho);
+    prefetch_bucket(pr, hr);
+    if (!lock_live(st)) return false;
+    if (s.id != id || !recheck(s)) {
+      unlock(st);
+      return false;
+    }
+    index_erase(po, ho, slot * 2);
+    if (!same) index_erase(pr, hr, slot * 2 + 1);
+    *out = s;
+    st.store(0, std::memory_order_release);  // frees and unlocks: nobody waits on a dead slot
+    free_slot(slot);
+    size.fetch_sub(1, std::memory_order_relaxed);
+    return true;
+  }
+
+  bool slot_exists(uint32_t slot) const { return slot < high_water.load(std::memory_order_acquire); }
+
+  std::shared_ptr<const std::function<void(const Session&)>> callback() const {
+    std::lock_guard<std::mutex> lk(cb_mu);
+    return on_remove;
+  }
+};
+
+SessionTable::SessionTable(const common::Clock& clock, TableOptions opt)
+    : impl_(std::make_unique<Impl>(clock, opt)) {}
+
+SessionTable::~SessionTable() = default;
+
+InsertResult SessionTable::insert(Session s, uint64_t* id_out) {
+  Impl& t = *impl_;
+  const uint64_t ho = s.orig.hash(), hr = s.reply.hash();
+  const bool same = s.orig == s.reply;
+  const uint32_t po = t.part_of(ho), pr = t.part_of(hr);
+  Impl::ShardPair lk(t, t.shard_of_part(po), t.shard_of_part(pr));
+  t.prefetch_bucket(pr, hr);  // two independent random reads: let them overlap
+  if (t.find(po, ho, s.orig) != kNoRef || (!same && t.find(pr, hr, s.reply) != kNoRef)) {
+    return InsertResult::kExists;
+  }
+  if (t.size.fetch_add(1, std::memory_order_relaxed) >= t.max_sessions) {
+    t.size.fetch_sub(1, std::memory_order_relaxed);
+    t.c_full.inc();
+    return InsertResult::kFull;
+  }
+  const uint32_t slot = t.alloc_slot();
+  const uint64_t seq = t.next_seq.fetch_add(1, std::memory_order_relaxed);
+  s.id = (seq << t.slot_bits) | slot;  // the slot inside the id: with_session_id needs no index
+  const uint64_t now = t.clock.now_ms();
+  if (s.created_ms == 0) s.created_ms = now;
+  if (s.last_seen_ms == 0) s.last_seen_ms = now;
+  t.sess(slot) = s;
+  t.state(slot).store(kLive, std::memory_order_release);
+  t.index_insert(po, ho, slot * 2);
+  if (!same) t.index_insert(pr, hr, slot * 2 + 1);
+  t.c_created.inc();
+  if (id_out) *id_out = s.id;
+  return InsertResult::kOk;
+}
+
+bool SessionTable::with_session(const FlowKey& key, const std::function<void(Session&, Dir)>& fn) {
+  Impl& t = *impl_;
+  const uint64_t h = key.hash();
+  const uint32_t p = t.part_of(h);
+  uint32_t ref;
+  {
+    std::lock_guard<std::mutex> lk(t.shards[t.shard_of_part(p)].mu);
+    ref = t.find(p, h, key);
+    if (ref == kNoRef) return false;
+    // Indexed => live; the session lock is taken before the shard lock is dropped so
+    // the session cannot be removed in between. The callback runs without the shard lock.
+    Impl::lock_live(t.state(ref >> 1));
+  }
+  Impl::SessionGuard g{t.state(ref >> 1)};
+  fn(t.sess(ref >> 1), static_cast<Dir>(ref & 1));
+  return true;
+}
+
+bool SessionTable::with_session_id(uint64_t id, const std::function<void(Session&)>& fn) {
+  Impl& t = *impl_;
+  const uint64_t slot64 = id & ((uint64_t{1} << t.slot_bits) - 1);
+  if (id == 0 || !t.slot_exists(static_cast<uint32_t>(slot64))) return false;
+  const auto slot = static_cast<uint32_t>(slot64);
+  std::atomic<uint8_t>& st = t.state(slot);
+  if (!Impl::lock_live(st)) return false;
+  Impl::SessionGuard g{st};
+  Session& s = t.sess(slot);
+  if (s.id != id) return false;
+  fn(s);
+  return true;
+}
+
+std::vector<Session> SessionTable::snapshot(const std::function<bool(const Session&)>& pred) const {
+  const Impl& t = *impl_;
+  std::vector<Session> out;
+  const uint32_t hw = t.high_water.load(std::memory_order_acquire);
+  for (uint32_t slot = 0; slot < hw; ++slot) {
+    std::atomic<uint8_t>& st = t.state(slot);
+    if (!Impl::lock_live(st)) continue;
+    Impl::SessionGuard g{st};
+    const Session& s = t.sess(slot);
+    if (!pred || pred(s)) out.push_back(s);
+  }
+  std::sort(out.begin(), out.end(), [](const Session& a, const Session& b) { return a.id < b.id; });
+  return out;
+}
+
+size_t SessionTable::erase_if(const std::function<bool(const Session&)>& pred) {
+  Impl& t = *impl_;
+  auto cb = t.callback();
+  size_t n = 0;
+  const uint32_t hw = t.high_water.load(std::memory_order_acquire);
+  Session copy;
+  for (uint32_t slot = 0; slot < hw; ++slot) {
+    if (!(t.state(slot).load(std::memory_order_acquire) & kLive)) continue;
+    auto check = [&pred](const Session& s) { return !pred || pred(s); };
+    if (t.remove_slot(slot, check, false, &copy)) {
+      ++n;
+      t.c_removed.inc();
+      if (cb && *cb) (*cb)(copy);
+    }
+  }
+  return n;
+}
+
+bool SessionTable::erase(uint64_t id) {
+  Impl& t = *impl_;
+  const uint64_t slot64 = id & ((uint64_t{1} << t.slot_bits) - 1);
+  if (id == 0 || !t.slot_exists(static_cast<uint32_t>(slot64))) return false;
+  Session copy;
+  if (!t.remove_slot(static_cast<uint32_t>(slot64), [id](const Session& s) { return s.id == id; },
+                     false, &copy)) {
+    return false;
+  }
+  t.c_removed.inc();
+  if (auto cb = t.callback(); cb && *cb) (*cb)(copy);
+  return true;
+}
+
+size_t SessionTable::expire(size_t budget) {
+  Impl& t = *impl_;
+  std::lock_guard<std::mutex> sweep(t.sweep_mu);
+  const uint32_t hw = t.high_water.load(std::memory_order_acquire);
+  if (hw == 0) return 0;
+  const uint64_t now = t.clock.now_ms();
+  auto cb = t.callback();
+  const size_t n = std::min<size_t>(budget, hw);  // each slot at most once per call
+  size_t removed = 0;
+  Session copy;
+  for (size_t k = 0; k < n; ++k) {
+    if (t.cursor >= hw) t.cursor = 0;
+    const uint32_t slot = t.cursor++;
+    if (!(t.state(slot).load(std::memory_order_acquire) & kLive)) continue;
+    // try_only: a session locked by a worker is being used right now, so it is not idle.
+    if (t.remove_slot(slot, [now](const Session& s) { return expired(s, now); }, true, &copy)) {
+      ++removed;
+      t.c_aged.inc();
+      if (cb && *cb) (*cb)(copy);
+    }
+  }
+  return removed;
+}
+
+size_t SessionTable::size() const { return impl_->size.load(std::memory_order_relaxed); }
+
+size_t SessionTable::capacity() const { return impl_->max_sessions; }
+
+void SessionTable::set_on_remove(std::function<void(const Session&)> cb) {
+  auto p = std::make_shared<const std::function<void(const Session&)>>(std::move(cb));
+  std::lock_guard<std::mutex> lk(impl_->cb_mu);
+  impl_->on_remove = std::move(p);
+}
+
+size_t SessionTable::memory_bytes() const {
+  const Impl& t = *impl_;
+  const size_t nparts = size_t{t.nshards} * kPartsPerShard;
+  // The slab counts the pages its slots have touched, not the untouched reservation.
+  const size_t used = t.high_water.load(std::memory_order_relaxed);
+  return sizeof(Impl) + round_page(used * sizeof(Session)) + round_page(used) +
+         t.index_bytes.load(std::memory_order_relaxed) + nparts * sizeof(Impl::Part) +
+         size_t{t.nshards} * sizeof(Impl::Shard);
+}
+
+}  // namespace fw::session

@@ -1,0 +1,83 @@
+// Replays a CLI transcript: lines that start with the current prompt are
+// input; the lines up to the next input are the expected screen. The prompt
+// itself is checked, so view changes are part of the golden output.
+//
+//   cli_transcripts FILE            compare, print a diff, exit 1 on mismatch
+//   cli_transcripts --record FILE   print what the transcript produces now
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "fwd/controller.h"
+
+using namespace fw;
+
+int main(int argc, char** argv) {
+  bool record = argc == 3 && std::string(argv[1]) == "--record";
+  if (argc != 2 && !record) {
+    std::cerr << "usage: cli_transcripts [--record] FILE\n";
+    return 2;
+  }
+  std::ifstream f(argv[argc - 1]);
+  if (!f) {
+    std::cerr << "cannot read " << argv[argc - 1] << "\n";
+    return 2;
+  }
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(f, l);) lines.push_back(l);
+
+  fwd::Controller ctl({});
+  cli::ViewStack vs = cli::user_view();
+  std::string got, want;
+  size_t i = 0;
+  int failures = 0;
+  // Leading comment lines (starting with "//") are kept verbatim.
+  while (i < lines.size() && lines[i].rfind("//", 0) == 0) {
+    got += lines[i] + "\n";
+    want += lines[i] + "\n";
+    ++i;
+  }
+  while (i < lines.size()) {
+    std::string pr = ctl.prompt(vs);
+    const std::string& l = lines[i];
+    if (l.rfind(pr, 0) != 0) {
+      std::cerr << argv[argc - 1] << ":" << i + 1 << ": expected an input line starting with " << pr << ", got: " << l
+                << "\n";
+      return 1;
+    }
+    std::string cmd = l.substr(pr.size());
+    got += l + "\n";
+    want += l + "\n";
+    ++i;
+    auto r = ctl.execute(vs, cmd, true);
+    std::string out = r.output;
+    // The daemon echoes the prompt and line before a caret; a transcript already shows them.
+    if (out.rfind(pr + cmd + "\n", 0) == 0) out = out.substr(pr.size() + cmd.size() + 1);
+    got += out;
+    vs = r.views;
+    std::string next_pr = ctl.prompt(vs);
+    std::string exp;
+    while (i < lines.size() && lines[i].rfind(next_pr, 0) != 0) {
+      exp += lines[i] + "\n";
+      ++i;
+    }
+    want += exp;
+    if (!record && exp != out) {
+      ++failures;
+      std::cerr << "--- mismatch after: " << pr << cmd << "\n--- expected:\n" << exp << "--- got:\n" << out;
+    }
+  }
+  if (record) {
+    std::cout << got;
+    return 0;
+  }
+  if (failures) {
+    std::cerr << failures << " command(s) differ in " << argv[argc - 1] << "\n";
+    return 1;
+  }
+  std::cout << "transcript " << argv[argc - 1] << ": ok\n";
+  return 0;
+}

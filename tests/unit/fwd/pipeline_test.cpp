@@ -1,0 +1,263 @@
+// The packet path against a fake FIB: first packet -> zones -> policy ->
+// session; later packets follow the session; bad packets are dropped and counted.
+#include "fwd/pipeline.h"
+
+#include <gtest/gtest.h>
+
+#include "common/counters.h"
+#include "fwd/controller.h"
+#include "packet/checksum.h"
+#include "tests/unit/packet/builders.h"
+
+namespace fw::fwd {
+namespace {
+
+using namespace fw::packet::testing;
+
+// ifindex 2 = in0 (198.18.1.0/24), 3 = out0 (203.0.113.0/24), 4 = dmz0, 9 = unzoned.
+class FakeRoutes : public RouteSource {
+ public:
+  RouteInfo route(const common::IpAddr& dst) override {
+    RouteInfo r;
+    std::string s = dst.str();
+    if (s == "198.18.1.1" || s == "203.0.113.1") {
+      r.ok = r.local = true;
+      return r;
+    }
+    if (s.rfind("198.18.1.", 0) == 0 || s.rfind("2001:db8:1::", 0) == 0) r.oif = 2;
+    else if (s.rfind("203.0.113.", 0) == 0 || s.rfind("2001:db8:3::", 0) == 0) r.oif = 3;
+    else if (s.rfind("198.18.2.", 0) == 0) r.oif = 4;
+    else if (s.rfind("198.18.9.", 0) == 0) r.oif = 9;
+    else return r;  // unreachable
+    r.ok = true;
+    ++lookups;
+    return r;
+  }
+  std::string ifname(uint32_t i) override {
+    switch (i) {
+      case 2: return "in0";
+      case 3: return "out0";
+      case 4: return "dmz0";
+      case 9: return "eth9";
+      default: return "";
+    }
+  }
+  int lookups = 0;
+};
+
+const char* kConfig = R"(
+firewall zone trust
+ add interface in0
+firewall zone untrust
+ add interface out0
+firewall zone dmz
+ add interface dmz0
+security-policy
+ rule name t2u
+  source-zone trust
+  destination-zone untrust
+  action permit
+ rule name deny-web-dmz
+  source-zone trust
+  destination-zone dmz
+  service http
+  action deny
+ rule name to-dmz
+  source-zone trust
+  destination-zone dmz
+  action permit
+)";
+
+class PipelineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ControllerHooks h;
+    h.clock = &clock;
+    h.sessions = &table;
+    h.pipeline = &pipe;
+    ctl = std::make_unique<Controller>(h);
+    std::string err;
+    ASSERT_TRUE(ctl->load_text(kConfig, "test", &err)) << err;
+  }
+  Decision run(Bytes pkt, uint32_t indev) {
+    packet::fix_checksums(pkt, false);
+    return pipe.process_bytes(pkt.data(), static_cast<uint32_t>(pkt.size()), indev);
+  }
+  uint64_t ctr(const std::string& n) { return common::counters().value(n); }
+
+  common::ManualClock clock;
+  session::SessionTable table{clock, session::TableOptions{1000, 16}};
+  FakeRoutes routes;
+  Pipeline pipe{clock, table, routes};
+  std::unique_ptr<Controller> ctl;
+};
+
+TEST_F(PipelineTest, SynCreatesSessionAndRepliesFollowIt) {
+  auto syn = ipv4(6, "198.18.1.2", "203.0.113.2", tcp(40000, 80, 1, 0, packet::kTcpSyn));
+  EXPECT_EQ(run(syn, 2).verdict, Verdict::kAccept);
+  ASSERT_EQ(table.size(), 1u);
+  int lookups = routes.lookups;
+  auto synack = ipv4(6, "203.0.113.2", "198.18.1.2", tcp(80, 40000, 7, 2, packet::kTcpSyn | packet::kTcpAck));
+  EXPECT_EQ(run(synack, 3).verdict, Verdict::kAccept);
+  auto ack = ipv4(6, "198.18.1.2", "203.0.113.2", tcp(40000, 80, 2, 8, packet::kTcpAck));
+  EXPECT_EQ(run(ack, 2).verdict, Verdict::kAccept);
+  EXPECT_EQ(routes.lookups, lookups) << "later packets must not do route lookups";
+  auto s = table.snapshot();
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].tcp_state, session::TcpState::kEstablished);
+  EXPECT_EQ(s[0].packets[0], 2u);
+  EXPECT_EQ(s[0].packets[1], 1u);
+  EXPECT_EQ(session::name_of(s[0].policy), "t2u");
+  EXPECT_EQ(policy::zone_name_of(s[0].src_zone), "trust");
+  EXPECT_EQ(policy::zone_name_of(s[0].dst_zone), "untrust");
+  EXPECT_EQ(s[0].timeout_s, 1200u);
+}
+
+TEST_F(PipelineTest, StrayAckIsDroppedAndCounted) {
+  uint64_t before = ctr("packet.drop.tcp-not-syn");
+  auto ack = ipv4(6, "198.18.1.2", "203.0.113.2", tcp(40001, 80, 2, 8, packet::kTcpAck));
+  EXPECT_EQ(run(ack, 2).verdict, Verdict::kDrop);
+  auto synack = ipv4(6, "198.18.1.2", "203.0.113.2", tcp(40001, 80, 2, 8, packet::kTcpAck | packet::kTcpSyn));
+  EXPECT_EQ(run(synack, 2).verdict, Verdict::kDrop);
+  EXPECT_EQ(ctr("packet.drop.tcp-not-syn"), before + 2);
+  EXPECT_EQ(table.size(), 0u);
+}
+
+TEST_F(PipelineTest, DefaultDenyAndRuleOrder) {
+  uint64_t before = ctr("packet.drop.policy-deny");
+  // untrust -> trust: no rule, default deny.
+  auto in = ipv4(6, "203.0.113.2", "198.18.1.2", tcp(5555, 22, 1, 0, packet::kTcpSyn));
+  EXPECT_EQ(run(in, 3).verdict, Verdict::kDrop);
+  // trust -> dmz http: the deny rule comes before the permit.
+  auto web = ipv4(6, "198.18.1.2", "198.18.2.2", tcp(40002, 80, 1, 0, packet::kTcpSyn));
+  EXPECT_EQ(run(web, 2).verdict, Verdict::kDrop);
+  auto ssh = ipv4(6, "198.18.1.2", "198.18.2.2", tcp(40003, 22, 1, 0, packet::kTcpSyn));
+  EXPECT_EQ(run(ssh, 2).verdict, Verdict::kAccept);
+  EXPECT_EQ(ctr("packet.drop.policy-deny"), before + 2);
+  // Moving the permit above the deny lets http through.
+  auto vs = cli::ViewStack{{cli::ViewKind::kUser, {}}, {cli::ViewKind::kSystem, {}}, {cli::ViewKind::kSecurityPolicy, {}}};
+  ASSERT_TRUE(ctl->execute(vs, "rule move to-dmz before deny-web-dmz").ok);
+  auto web2 = ipv4(6, "198.18.1.2", "198.18.2.2", tcp(40004, 80, 1, 0, packet::kTcpSyn));
+  EXPECT_EQ(run(web2, 2).verdict, Verdict::kAccept);
+}
+
+TEST_F(PipelineTest, UnzonedInterfaceAndNoRouteAreDropped) {
+  uint64_t nz = ctr("packet.drop.no-zone"), nr = ctr("packet.drop.no-route");
+  auto p1 = ipv4(17, "198.18.1.2", "198.18.9.9", udp(1000, 53));
+  EXPECT_EQ(run(p1, 2).verdict, Verdict::kDrop);
+  auto p2 = ipv4(17, "198.18.1.2", "192.0.2.1", udp(1000, 53));
+  EXPECT_EQ(run(p2, 2).verdict, Verdict::kDrop);
+  auto p3 = ipv4(17, "198.18.9.2", "203.0.113.2", udp(1000, 53));
+  EXPECT_EQ(run(p3, 9).verdict, Verdict::kDrop);
+  EXPECT_EQ(ctr("packet.drop.no-zone"), nz + 2);
+  EXPECT_EQ(ctr("packet.drop.no-route"), nr + 1);
+}
+
+TEST_F(PipelineTest, IcmpEchoUsesIdAsPortAndDnsAging) {
+  auto req = ipv4(1, "198.18.1.2", "203.0.113.2", echo(8, 0x77, 1));
+  EXPECT_EQ(run(req, 2).verdict, Verdict::kAccept);
+  auto rep = ipv4(1, "203.0.113.2", "198.18.1.2", echo(0, 0x77, 1));
+  EXPECT_EQ(run(rep, 3).verdict, Verdict::kAccept);
+  auto other = ipv4(1, "203.0.113.2", "198.18.1.2", echo(0, 0x78, 1));
+  EXPECT_EQ(run(other, 3).verdict, Verdict::kDrop) << "a reply with another id is not part of the flow";
+  auto dns = ipv4(17, "198.18.1.2", "203.0.113.2", udp(3333, 53));
+  EXPECT_EQ(run(dns, 2).verdict, Verdict::kAccept);
+  auto s = table.snapshot();
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[0].orig.sport, 0x77);
+  EXPECT_EQ(s[0].timeout_s, 20u);
+  EXPECT_EQ(s[1].timeout_s, 30u);
+}
+
+TEST_F(PipelineTest, SessionsAgeOutWithTheClock) {
+  auto dns = ipv4(17, "198.18.1.2", "203.0.113.2", udp(3334, 53));
+  EXPECT_EQ(run(dns, 2).verdict, Verdict::kAccept);
+  clock.advance_s(29);
+  pipe.maintain();
+  EXPECT_EQ(table.size(), 1u);
+  clock.advance_s(2);
+  pipe.maintain();
+  EXPECT_EQ(table.size(), 0u);
+  auto reply = ipv4(17, "203.0.113.2", "198.18.1.2", udp(53, 3334));
+  EXPECT_EQ(run(reply, 3).verdict, Verdict::kDrop);
+}
+
+TEST_F(PipelineTest, AgingTimeCommandChangesNewSessions) {
+  auto sys = cli::ViewStack{{cli::ViewKind::kUser, {}}, {cli::ViewKind::kSystem, {}}};
+  ASSERT_TRUE(ctl->execute(sys, "firewall session aging-time udp 7").ok);
+  auto p = ipv4(17, "198.18.1.2", "203.0.113.2", udp(4444, 4444));
+  EXPECT_EQ(run(p, 2).verdict, Verdict::kAccept);
+  EXPECT_EQ(table.snapshot().at(0).timeout_s, 7u);
+}
+
+TEST_F(PipelineTest, IcmpErrorForAKnownFlowPassesOthersDoNot) {
+  auto p = ipv4(17, "198.18.1.2", "203.0.113.2", udp(5000, 33434));
+  EXPECT_EQ(run(p, 2).verdict, Verdict::kAccept);
+  // Port unreachable quoting that datagram (IP header + 8 bytes).
+  Bytes quoted(p.begin(), p.begin() + 28);
+  auto err = ipv4(1, "203.0.113.2", "198.18.1.2", icmp(3, 3, 0, quoted));
+  EXPECT_EQ(run(err, 3).verdict, Verdict::kAccept);
+  auto unrelated = ipv4(17, "198.18.1.2", "203.0.113.2", udp(5001, 33434));
+  Bytes q2(unrelated.begin(), unrelated.begin() + 28);
+  auto err2 = ipv4(1, "203.0.113.2", "198.18.1.2", icmp(3, 3, 0, q2));
+  EXPECT_EQ(run(err2, 3).verdict, Verdict::kDrop);
+}
+
+TEST_F(PipelineTest, MalformedPacketsAreDroppedNeverSessions) {
+  uint64_t before = ctr("packet.drop.malformed");
+  Bytes junk = {0x45, 0, 0, 10};
+  EXPECT_EQ(pipe.process_bytes(junk.data(), static_cast<uint32_t>(junk.size()), 2).verdict, Verdict::kDrop);
+  auto badoff = ipv4(6, "198.18.1.2", "203.0.113.2", tcp(1, 2, 0, 0, packet::kTcpSyn));
+  badoff[20 + 12] = 0x20;  // data offset 2 words
+  EXPECT_EQ(pipe.process_bytes(badoff.data(), static_cast<uint32_t>(badoff.size()), 2).verdict, Verdict::kDrop);
+  EXPECT_EQ(ctr("packet.drop.malformed"), before + 2);
+  EXPECT_EQ(table.size(), 0u);
+}
+
+TEST_F(PipelineTest, Ipv6FlowsAndNeighbourDiscovery) {
+  auto syn = ipv6(6, "2001:db8:1::2", "2001:db8:3::2", tcp(40000, 443, 1, 0, packet::kTcpSyn));
+  EXPECT_EQ(run(syn, 2).verdict, Verdict::kAccept);
+  auto synack = ipv6(6, "2001:db8:3::2", "2001:db8:1::2", tcp(443, 40000, 1, 2, packet::kTcpSyn | packet::kTcpAck));
+  EXPECT_EQ(run(synack, 3).verdict, Verdict::kAccept);
+  // Neighbour solicitation from outside must pass without a rule.
+  auto ns = ipv6(58, "2001:db8:3::2", "2001:db8:3::1", icmp(135, 0));
+  EXPECT_EQ(run(ns, 3).verdict, Verdict::kAccept);
+}
+
+TEST_F(PipelineTest, FragmentsOfAPermittedFlowPass) {
+  // First fragment carries the UDP header; the second has only payload.
+  Bytes payload(40, 0xab);
+  auto l4 = udp(6000, 7000, payload);
+  V4Opts f1;
+  f1.frag = 0x2000;  // MF
+  f1.id = 0x4242;
+  Bytes first_l4(l4.begin(), l4.begin() + 24);
+  auto first = ipv4(17, "198.18.1.2", "203.0.113.2", first_l4, f1);
+  V4Opts f2;
+  f2.frag = 3;  // offset 24 bytes
+  f2.id = 0x4242;
+  Bytes rest(l4.begin() + 24, l4.end());
+  auto second = ipv4(17, "198.18.1.2", "203.0.113.2", rest, f2);
+  EXPECT_EQ(run(first, 2).verdict, Verdict::kAccept);
+  EXPECT_EQ(run(second, 2).verdict, Verdict::kAccept);
+  f2.id = 0x4343;
+  auto stranger = ipv4(17, "198.18.1.2", "203.0.113.2", rest, f2);
+  EXPECT_EQ(run(stranger, 2).verdict, Verdict::kDrop);
+}
+
+TEST_F(PipelineTest, SessionCapDropsAndCounts) {
+  session::SessionTable small{clock, session::TableOptions{2, 16}};
+  Pipeline p2{clock, small, routes};
+  p2.set_runtime(std::make_unique<Runtime>(ctl->running()));
+  uint64_t before = ctr("packet.drop.session-limit");
+  for (uint16_t i = 0; i < 3; ++i) {
+    auto p = ipv4(17, "198.18.1.2", "203.0.113.2", udp(static_cast<uint16_t>(7000 + i), 9));
+    packet::fix_checksums(p, false);
+    auto d = p2.process_bytes(p.data(), static_cast<uint32_t>(p.size()), 2);
+    EXPECT_EQ(d.verdict, i < 2 ? Verdict::kAccept : Verdict::kDrop);
+  }
+  EXPECT_EQ(ctr("packet.drop.session-limit"), before + 1);
+}
+
+}  // namespace
+}  // namespace fw::fwd

@@ -1,0 +1,303 @@
+// IPC: message encoding, framing, credential rule, and a real server/client over a socket.
+#include "ipc/ipc.h"
+
+#include <grp.h>
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <random>
+#include <thread>
+
+namespace fw::ipc {
+namespace {
+
+TEST(Encoding, RoundTrip) {
+  for (const Request& r : {Request{}, Request{"user|system", "display version"},
+                           Request{std::string("a\0b", 3), std::string(100000, 'x')}}) {
+    auto d = decode_request(encode(r));
+    ASSERT_TRUE(d);
+    EXPECT_EQ(d->view, r.view);
+    EXPECT_EQ(d->line, r.line);
+  }
+  Response a{false, "Error: x\n", "user|system", "[FW]"};
+  Response b{true, "", "", ""};
+  for (const Response& r : {a, b}) {
+    auto d = decode_response(encode(r));
+    ASSERT_TRUE(d);
+    EXPECT_EQ(d->ok, r.ok);
+    EXPECT_EQ(d->output, r.output);
+    EXPECT_EQ(d->view, r.view);
+    EXPECT_EQ(d->prompt, r.prompt);
+  }
+}
+
+TEST(Encoding, GarbageAndTruncationRejected) {
+  std::string req = encode(Request{"user|system", "display version"});
+  std::string resp = encode(Response{true, "out\n", "user", "<FW>"});
+  for (size_t n = 0; n < req.size(); ++n) EXPECT_FALSE(decode_request(req.substr(0, n))) << n;
+  for (size_t n = 0; n < resp.size(); ++n) EXPECT_FALSE(decode_response(resp.substr(0, n))) << n;
+  EXPECT_FALSE(decode_request(req + "x"));
+  EXPECT_FALSE(decode_response(resp + "x"));
+  EXPECT_FALSE(decode_response(req));
+  EXPECT_FALSE(decode_request(resp));
+  std::string bad_ok = resp;
+  bad_ok[1] = 2;
+  EXPECT_FALSE(decode_response(bad_ok));
+  std::string huge_len = req;
+  huge_len[1] = '\xff';  // first field claims ~4 GiB
+  EXPECT_FALSE(decode_request(huge_len));
+  // Random bytes never crash the decoders.
+  std::mt19937 rng(42);
+  for (int i = 0; i < 20000; ++i) {
+    std::string s(rng() % 40, '\0');
+    for (auto& c : s) c = static_cast<char>(rng());
+    if (!s.empty() && (i & 1)) s[0] = (i & 2) ? 'Q' : 'R';
+    (void)decode_request(s);
+    (void)decode_response(s);
+  }
+}
+
+TEST(Framing, SocketPair) {
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  std::string big(1 << 20, 'z');
+  std::thread w([&] {
+    EXPECT_TRUE(write_frame(sv[0], "hello"));
+    EXPECT_TRUE(write_frame(sv[0], ""));
+    EXPECT_TRUE(write_frame(sv[0], big));
+  });
+  std::string got;
+  ASSERT_TRUE(read_frame(sv[1], &got));
+  EXPECT_EQ(got, "hello");
+  ASSERT_TRUE(read_frame(sv[1], &got));
+  EXPECT_EQ(got, "");
+  ASSERT_TRUE(read_frame(sv[1], &got));
+  EXPECT_EQ(got, big);
+  w.join();
+  // A length over 16 MiB is refused before anything is allocated.
+  const unsigned char hdr[4] = {0x01, 0x00, 0x00, 0x01};
+  ASSERT_EQ(write(sv[0], hdr, 4), 4);
+  EXPECT_FALSE(read_frame(sv[1], &got));
+  // EOF in the middle of a frame.
+  const unsigned char part[6] = {0, 0, 0, 10, 'a', 'b'};
+  ASSERT_EQ(write(sv[0], part, 6), 6);
+  close(sv[0]);
+  EXPECT_FALSE(read_frame(sv[1], &got));
+  close(sv[1]);
+  EXPECT_FALSE(write_frame(-1, std::string(kMaxFrame + 1, 'x')));
+}
+
+TEST(Credentials, GroupsFromStatus) {
+  EXPECT_EQ(groups_from_status("Name:\tx\nGid:\t5\t5\t5\t5\nGroups:\t4 24 27 \nNgid:\t0\n"),
+            (std::vector<unsigned>{4, 24, 27}));
+  EXPECT_TRUE(groups_from_status("Name:\tx\nGroups:\t\n").empty());
+  EXPECT_TRUE(groups_from_status("").empty());
+  EXPECT_EQ(groups_from_status("Groups: 1 x -3 99999999999 7\n"), (std::vector<unsigned>{1, 7}));
+}
+
+TEST(Credentials, PeerAllowed) {
+  EXPECT_TRUE(peer_allowed(PeerCred{1, 0, 0}, ""));
+  EXPECT_TRUE(peer_allowed(PeerCred{1, 0, 1234}, "no-such-group-xyz"));
+  EXPECT_FALSE(peer_allowed(PeerCred{0, 1000, 1000}, ""));
+  EXPECT_FALSE(peer_allowed(PeerCred{0, 1000, 1000}, "no-such-group-xyz"));
+  EXPECT_TRUE(peer_allowed(PeerCred{0, 1000, 0}, "root"));      // primary group
+  EXPECT_FALSE(peer_allowed(PeerCred{0, 1000, 1000}, "root"));  // no pid: no supplementary check
+  EXPECT_FALSE(peer_allowed(PeerCred{999999999, 1000, 1000}, "root"));  // no such process
+}
+
+TEST(Credentials, SupplementaryGroupFromProc) {
+  if (getuid() != 0) GTEST_SKIP() << "needs root for setgroups";
+  group* gr = getgrnam("daemon");
+  if (!gr) GTEST_SKIP() << "no group 'daemon'";
+  gid_t gid = gr->gr_gid;
+  int p[2];
+  ASSERT_EQ(pipe(p), 0);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    close(p[1]);
+    if (setgroups(1, &gid) != 0) _exit(1);
+    char c;
+    (void)!read(p[0], &c, 1);  // wait for the parent to finish looking
+    _exit(0);
+  }
+  close(p[0]);
+  // Wait until the child has dropped to the single supplementary group.
+  bool allowed = false;
+  for (int i = 0; i < 200 && !allowed; ++i) {
+    allowed = peer_allowed(PeerCred{child, 1000, 1000}, "daemon");
+    if (!allowed) usleep(10000);
+  }
+  EXPECT_TRUE(allowed);
+  EXPECT_FALSE(peer_allowed(PeerCred{child, 1000, 1000}, "root"));
+  close(p[1]);
+  int st = 0;
+  waitpid(child, &st, 0);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+std::string sock_path(const char* tag) {
+  return "/tmp/fwipc-test-" + std::to_string(getpid()) + "-" + tag + ".sock";
+}
+
+Response echo(const Request& r, const PeerCred& c) {
+  Response out;
+  out.ok = r.line != "fail";
+  out.output = "got [" + r.line + "] uid " + std::to_string(c.uid) + "\n";
+  out.view = r.view + "|x";
+  out.prompt = "<FW>";
+  return out;
+}
+
+TEST(Server, ServesRequests) {
+  std::string path = sock_path("serve");
+  std::string err;
+  auto srv = Server::start(path, "", echo, &err);
+  ASSERT_TRUE(srv) << err;
+  struct stat st {};
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0660u);
+
+  auto c = Client::connect(path, &err);
+  ASSERT_TRUE(c) << err;
+  for (int i = 0; i < 3; ++i) {
+    auto r = c->call(Request{"user", "line" + std::to_string(i)}, &err);
+    ASSERT_TRUE(r) << err;
+    EXPECT_TRUE(r->ok);
+    EXPECT_EQ(r->output,
+              "got [line" + std::to_string(i) + "] uid " + std::to_string(getuid()) + "\n");
+    EXPECT_EQ(r->view, "user|x");
+    EXPECT_EQ(r->prompt, "<FW>");
+  }
+  auto r = c->call(Request{"user", "fail"}, &err);
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(r->ok);
+
+  // Several clients at once, each served by its own thread.
+  std::atomic<int> good{0};
+  std::vector<std::thread> ts;
+  for (int t = 0; t < 8; ++t) {
+    ts.emplace_back([&, t] {
+      std::string e;
+      auto cl = Client::connect(path, &e);
+      if (!cl) return;
+      for (int i = 0; i < 20; ++i) {
+        auto rr = cl->call(Request{"v", std::to_string(t * 100 + i)}, &e);
+        if (rr && rr->output.find("[" + std::to_string(t * 100 + i) + "]") != std::string::npos)
+          ++good;
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(good.load(), 160);
+
+  // A client that speaks garbage is disconnected; the server keeps working.
+  {
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    std::snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path.c_str());
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+    ASSERT_TRUE(write_frame(fd, "garbage"));
+    std::string buf;
+    EXPECT_FALSE(read_frame(fd, &buf));
+    close(fd);
+  }
+  r = c->call(Request{"user", "still"}, &err);
+  ASSERT_TRUE(r) << err;
+
+  srv.reset();  // stops with a client still connected
+  EXPECT_NE(access(path.c_str(), F_OK), 0);
+  EXPECT_FALSE(c->call(Request{"user", "after"}, &err));
+  EXPECT_FALSE(err.empty());
+}
+
+TEST(Server, HandlerExceptionBecomesError) {
+  std::string path = sock_path("throw");
+  std::string err;
+  auto srv = Server::start(
+      path, "",
+      [](const Request&, const PeerCred&) -> Response { throw std::runtime_error("boom"); }, &err);
+  ASSERT_TRUE(srv) << err;
+  auto c = Client::connect(path, &err);
+  ASSERT_TRUE(c);
+  auto r = c->call(Request{"user", "x"}, &err);
+  ASSERT_TRUE(r) << err;
+  EXPECT_FALSE(r->ok);
+  EXPECT_NE(r->output.find("boom"), std::string::npos);
+}
+
+TEST(Server, SocketPathHandling) {
+  std::string path = sock_path("path");
+  std::string err;
+  // A stale socket file (nobody listening) is replaced.
+  {
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    std::snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path.c_str());
+    ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+    close(fd);
+  }
+  auto srv = Server::start(path, getuid() == 0 ? "root" : "", echo, &err);
+  ASSERT_TRUE(srv) << err;
+  // A live one is not stolen.
+  EXPECT_FALSE(Server::start(path, "", echo, &err));
+  EXPECT_NE(err.find("in use"), std::string::npos) << err;
+  srv.reset();
+  // A regular file is not deleted.
+  FILE* f = std::fopen(path.c_str(), "w");
+  ASSERT_TRUE(f);
+  std::fclose(f);
+  EXPECT_FALSE(Server::start(path, "", echo, &err));
+  EXPECT_EQ(access(path.c_str(), F_OK), 0);
+  unlink(path.c_str());
+  EXPECT_FALSE(Server::start(path, "no-such-group-xyz", echo, &err));
+  EXPECT_NE(err.find("group"), std::string::npos) << err;
+  EXPECT_FALSE(Server::start("/tmp/" + std::string(200, 'x'), "", echo, &err));
+  EXPECT_FALSE(Client::connect(path, &err));
+  EXPECT_FALSE(err.empty());
+}
+
+TEST(Server, RefusesUnprivilegedPeer) {
+  if (getuid() != 0) GTEST_SKIP() << "needs root to become another user";
+  std::string path = sock_path("refuse");
+  std::string err;
+  std::atomic<int> handled{0};
+  auto srv = Server::start(
+      path, "",
+      [&](const Request& r, const PeerCred& c) {
+        ++handled;
+        return echo(r, c);
+      },
+      &err);
+  ASSERT_TRUE(srv) << err;
+  ASSERT_EQ(chmod(path.c_str(), 0666), 0);  // let the file through; SO_PEERCRED must still refuse
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (setgid(65534) != 0 || setuid(65534) != 0) _exit(10);
+    std::string e;
+    auto c = Client::connect(path, &e);
+    if (!c) _exit(11);
+    auto r = c->call(Request{"user", "display version"}, &e);
+    if (!r) _exit(12);
+    if (r->ok || r->output.rfind("Error: Permission denied", 0) != 0) _exit(13);
+    if (r->output.back() != '\n') _exit(14);
+    _exit(0);
+  }
+  int st = 0;
+  waitpid(child, &st, 0);
+  ASSERT_TRUE(WIFEXITED(st));
+  EXPECT_EQ(WEXITSTATUS(st), 0);
+  EXPECT_EQ(handled.load(), 0);
+}
+
+}  // namespace
+}  // namespace fw::ipc
