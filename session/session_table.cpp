@@ -7,6 +7,7 @@
 #include <mutex>
 #include <new>
 #include <thread>
+#include <type_traits>
 
 #include <sys/mman.h>
 
@@ -72,6 +73,10 @@ inline bool expired(const Session& s, uint64_t now) {
 }
 
 }  // namespace
+
+// Slots are constructed in place and never destroyed (the mapping is simply unmapped).
+static_assert(std::is_trivially_destructible_v<Session>);
+static_assert(std::is_trivially_copyable_v<Session>);
 
 struct SessionTable::Impl {
   // One open-addressing index (linear probing, tombstones) over 32-bit entries.
