@@ -108,7 +108,11 @@ int run_batch(Session* s, const std::function<bool(std::string*)>& next) {
       }
       continue;
     }
-    auto r = send(s, line);
+    // Send the canonical form when the line matches here, as the interactive shell does:
+    // an abbreviation that is ambiguous in this view but unique in a parent view
+    // ("dis" = disable|display in a rule view) must not behave differently in scripts.
+    auto local = firewall_grammar().parse(s->stack, line, true);
+    auto r = send(s, local.match ? local.match->canonical : line);
     std::fputs(r->output.c_str(), stdout);
     std::fflush(stdout);
     adopt(s, *r);

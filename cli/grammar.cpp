@@ -536,8 +536,8 @@ struct Grammar::Impl {
         bool take = kw ? (e->keyword && e->lword == chosen) : (!e->keyword && validate(*e, value));
         if (!take) continue;
         State c = s;
-        c.toks.push_back(MatchedToken{e->keyword, e->keyword ? e->word : e->name,
-                                      e->keyword ? e->word : value});
+        c.toks.push_back(
+            MatchedToken{e->keyword, e->keyword ? e->word : e->name, e->keyword ? e->word : value});
         c.node = nfas[s.spec].nodes[s.node].next[0];
         c.swallow = text_param;
         closure(std::move(c), &next, &seen);

@@ -56,6 +56,35 @@ SecurityRule* Config::find_rule(const std::string& name) {
   return nullptr;
 }
 
+AddressGroup* Config::find_group(const std::string& name) {
+  for (auto& g : address_groups) {
+    if (g.name == name) return &g;
+  }
+  return nullptr;
+}
+
+const AddressGroup* Config::find_group(const std::string& name) const {
+  return const_cast<Config*>(this)->find_group(name);
+}
+
+NatRule* Config::find_nat_rule(const std::string& name) {
+  for (auto& r : nat_rules) {
+    if (r.name == name) return &r;
+  }
+  return nullptr;
+}
+
+std::vector<IpAddr> AddressGroup::addresses() const {
+  std::vector<IpAddr> out;
+  for (const auto& s : sections) {
+    if (!s.start.is_v4() || !s.end.is_v4()) continue;
+    for (uint64_t a = s.start.v4_host(); a <= s.end.v4_host() && out.size() < 65536; ++a) {
+      out.push_back(IpAddr::v4(static_cast<uint32_t>(a)));
+    }
+  }
+  return out;
+}
+
 ServiceSet* Config::find_service_set(const std::string& name) {
   for (auto& s : service_sets) {
     if (s.name == name) return &s;
@@ -153,6 +182,42 @@ std::optional<std::string> validate(const Config& c) {
       return "Error: The priority " + std::to_string(z.priority) + " is already used by another zone.";
     }
   }
+  // Address groups: sections inside a group and across groups never overlap.
+  std::vector<std::pair<std::pair<uint32_t, uint32_t>, std::string>> ranges;
+  for (const auto& g : c.address_groups) {
+    for (const auto& sec : g.sections) {
+      uint32_t a = sec.start.v4_host(), b = sec.end.v4_host();
+      for (const auto& [r, owner] : ranges) {
+        if (a <= r.second && r.first <= b) {
+          return "Error: The section " + sec.start.str() + " " + sec.end.str() + " overlaps a section of address group " + owner + ".";
+        }
+      }
+      ranges.push_back({{a, b}, g.name});
+    }
+  }
+  for (const auto& r : c.nat_rules) {
+    if (r.action == NatRule::Action::kAddressGroup && !c.find_group(r.group)) {
+      return "Error: The address group " + r.group + " does not exist.";
+    }
+    for (const auto* zl : {&r.src_zones, &r.dst_zones}) {
+      for (const auto& zn : *zl) {
+        if (zn != "any" && !c.find_zone(zn)) return "Error: The security zone " + zn + " does not exist.";
+      }
+    }
+  }
+  // Two NAT servers must not claim the same global address/protocol/port.
+  for (size_t i = 0; i < c.nat_servers.size(); ++i) {
+    for (size_t j = i + 1; j < c.nat_servers.size(); ++j) {
+      const auto& x = c.nat_servers[i];
+      const auto& y = c.nat_servers[j];
+      if (!(x.global == y.global)) continue;
+      bool proto_overlap = x.proto == 0 || y.proto == 0 || x.proto == y.proto;
+      bool port_overlap = x.global_port == 0 || y.global_port == 0 || x.global_port == y.global_port;
+      if (proto_overlap && port_overlap) {
+        return "Error: The global address and port of NAT server " + y.name + " conflict with NAT server " + x.name + ".";
+      }
+    }
+  }
   for (const auto& r : c.security.rules) {
     for (const auto* zl : {&r.src_zones, &r.dst_zones}) {
       for (const auto& zn : *zl) {
@@ -197,6 +262,45 @@ std::string service_item_text(const ServiceItem& i) {
 }
 
 }  // namespace
+
+std::string render_group(const AddressGroup& g) {
+  std::ostringstream os;
+  os << "nat address-group " << g.name << "\n";
+  os << (g.mode == AddressGroup::Mode::kPat ? " mode pat\n" : " mode no-pat global\n");
+  for (const auto& s : g.sections) os << " section " << s.id << " " << s.start.str() << " " << s.end.str() << "\n";
+  return os.str();
+}
+
+std::string render_nat_rule(const NatRule& r, const std::string& ind) {
+  std::ostringstream os;
+  os << ind << "rule name " << r.name << "\n";
+  std::string in = ind + " ";
+  if (!r.enabled) os << in << "disable\n";
+  for (const auto& z : r.src_zones) os << in << "source-zone " << z << "\n";
+  for (const auto& z : r.dst_zones) os << in << "destination-zone " << z << "\n";
+  for (const auto& p : r.src_addrs) os << in << "source-address " << prefix_text(p) << "\n";
+  for (const auto& p : r.dst_addrs) os << in << "destination-address " << prefix_text(p) << "\n";
+  for (const auto& i : r.egress_interfaces) os << in << "egress-interface " << i << "\n";
+  switch (r.action) {
+    case NatRule::Action::kEasyIp: os << in << "action source-nat easy-ip\n"; break;
+    case NatRule::Action::kAddressGroup: os << in << "action source-nat address-group " << r.group << "\n"; break;
+    case NatRule::Action::kNoNat: os << in << "action no-nat\n"; break;
+    case NatRule::Action::kNone: break;
+  }
+  return os.str();
+}
+
+std::string render_nat_server(const NatServer& s) {
+  std::ostringstream os;
+  os << "nat server " << s.name;
+  if (s.proto != 0) os << " protocol " << (s.proto == 6 ? "tcp" : "udp");
+  os << " global " << s.global.str();
+  if (s.global_port) os << " " << s.global_port;
+  os << " inside " << s.inside.str();
+  if (s.inside_port) os << " " << s.inside_port;
+  if (s.no_reverse) os << " no-reverse";
+  return os.str();
+}
 
 std::string render_zone(const Zone& z) {
   std::ostringstream os;
@@ -248,9 +352,18 @@ std::string render(const Config& c) {
     os << "#\nfirewall interzone " << iz.zone1 << " " << iz.zone2 << "\n";
     for (const auto& d : iz.detect) os << " detect " << d << "\n";
   }
+  for (const auto& g : c.address_groups) os << "#\n" << render_group(g);
+  if (!c.nat_servers.empty()) {
+    os << "#\n";
+    for (const auto& s : c.nat_servers) os << " " << render_nat_server(s) << "\n";
+  }
   os << "#\nsecurity-policy\n";
   if (c.security.default_action != Action::kDeny) os << " default action permit\n";
   for (const auto& r : c.security.rules) os << render_rule(r, " ");
+  if (!c.nat_rules.empty()) {
+    os << "#\nnat-policy\n";
+    for (const auto& r : c.nat_rules) os << render_nat_rule(r, " ");
+  }
   os << "#\nreturn\n";
   return os.str();
 }

@@ -69,8 +69,45 @@ struct Interzone {
   std::vector<std::string> detect;  // ASPF protocols enabled for this pair
 };
 
+// NAT (USG6000 style).
+struct AddressGroup {
+  std::string name;
+  enum class Mode : uint8_t { kPat, kNoPat } mode = Mode::kPat;
+  struct Section {
+    uint32_t id = 0;
+    IpAddr start, end;
+    bool operator==(const Section& o) const { return id == o.id && start == o.start && end == o.end; }
+  };
+  std::vector<Section> sections;
+  // Every address of every section, in order (IPv4 only; capped by validation).
+  std::vector<IpAddr> addresses() const;
+};
+
+struct NatRule {
+  std::string name;
+  uint32_t id = 0;
+  bool enabled = true;
+  std::vector<std::string> src_zones, dst_zones;
+  std::vector<Prefix> src_addrs, dst_addrs;
+  std::vector<std::string> egress_interfaces;
+  enum class Action : uint8_t { kNone, kEasyIp, kAddressGroup, kNoNat } action = Action::kNone;
+  std::string group;  // kAddressGroup
+};
+
+struct NatServer {
+  std::string name;
+  uint8_t proto = 0;            // 6, 17, or 0 = any protocol (address-only form)
+  IpAddr global, inside;
+  uint16_t global_port = 0;     // 0 = all ports (address-only)
+  uint16_t inside_port = 0;
+  bool no_reverse = false;
+};
+
 struct Config {
   std::string sysname = "FW";
+  std::vector<AddressGroup> address_groups;
+  std::vector<NatRule> nat_rules;
+  std::vector<NatServer> nat_servers;
   std::vector<Zone> zones;
   std::vector<ServiceSet> service_sets;  // user-defined only; predefined are built in
   SecurityPolicy security;
@@ -85,6 +122,9 @@ struct Config {
   // The zone an interface belongs to, or nullptr.
   const Zone* zone_of_interface(const std::string& ifname) const;
   SecurityRule* find_rule(const std::string& name);
+  AddressGroup* find_group(const std::string& name);
+  const AddressGroup* find_group(const std::string& name) const;
+  NatRule* find_nat_rule(const std::string& name);
   ServiceSet* find_service_set(const std::string& name);
   const ServiceSet* find_service_set(const std::string& name) const;
 };
@@ -106,5 +146,8 @@ std::string render(const Config& c);
 std::string render_zone(const Zone& z);
 std::string render_rule(const SecurityRule& r, const std::string& indent);
 std::string render_service_set(const ServiceSet& s);
+std::string render_group(const AddressGroup& g);
+std::string render_nat_rule(const NatRule& r, const std::string& indent);
+std::string render_nat_server(const NatServer& s);
 
 }  // namespace fw::config

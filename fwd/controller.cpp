@@ -9,8 +9,10 @@
 #include "db/config_store.h"
 #include "fwd/app.h"
 #include "fwd/pipeline.h"
+#include "nat/nat_policy.h"
 #include "fwd/netlink_route.h"
 #include "policy/policy.h"
+#include "session/server_map.h"
 #include "session/session_table.h"
 
 namespace fw::fwd {
@@ -208,7 +210,11 @@ ExecResult Controller::execute(const cli::ViewStack& vs_in, const std::string& r
     return r;
   }
   Ctx c{*po.match, r.views, cfg_, {}, {}, false};
-  for (size_t i = 0; i < po.views_up && c.views.size() > 1; ++i) c.views.pop_back();
+  // VRP: a configuration command found in an upper view runs there and the
+  // session moves up. Displays, resets and save never move the session.
+  const std::string& id = po.match->spec->id;
+  bool moves = id.rfind("display.", 0) != 0 && id.rfind("reset.", 0) != 0 && id != "save";
+  for (size_t i = 0; moves && i < po.views_up && c.views.size() > 1; ++i) c.views.pop_back();
   it->second(c);
   if (!c.err.empty()) {
     r.ok = false;
@@ -318,6 +324,17 @@ void Controller::register_handlers() {
         break;
       case ViewKind::kServiceSet:
         if (auto* s = c.cfg.find_service_set(v.args.at(0))) c.out << "#\n" << config::render_service_set(*s) << "#\nreturn\n";
+        break;
+      case ViewKind::kAddressGroup:
+        if (auto* g = c.cfg.find_group(v.args.at(0))) c.out << "#\n" << config::render_group(*g) << "#\nreturn\n";
+        break;
+      case ViewKind::kNatRule:
+        if (auto* r = c.cfg.find_nat_rule(v.args.at(0))) c.out << "#\n" << config::render_nat_rule(*r, " ") << "#\nreturn\n";
+        break;
+      case ViewKind::kNatPolicy:
+        c.out << "#\nnat-policy\n";
+        for (const auto& r : c.cfg.nat_rules) c.out << config::render_nat_rule(r, " ");
+        c.out << "#\nreturn\n";
         break;
       case ViewKind::kSecurityPolicy: {
         c.out << "#\nsecurity-policy\n";
@@ -558,6 +575,298 @@ void Controller::register_handlers() {
     c.changed = true;
   });
 
+  // ---- NAT
+  add("group.enter", [](Ctx& c) {
+    std::string n = c.p("group-name");
+    if (!c.cfg.find_group(n)) {
+      if (c.cfg.address_groups.size() >= 256) {
+        c.err = "Error: The number of address groups reached the upper limit (256).";
+        return;
+      }
+      config::AddressGroup g;
+      g.name = n;
+      c.cfg.address_groups.push_back(g);
+      c.changed = true;
+    }
+    c.views.push_back({ViewKind::kAddressGroup, {n}});
+  });
+  add("undo.group", [this](Ctx& c) {
+    std::string n = c.p("group-name");
+    const auto* g = c.cfg.find_group(n);
+    if (!g) {
+      c.err = "Error: The address group " + n + " does not exist.";
+      return;
+    }
+    for (const auto& r : c.cfg.nat_rules) {
+      if (r.action == config::NatRule::Action::kAddressGroup && r.group == n) {
+        c.err = "Error: The address group " + n + " is in use by NAT policy rule " + r.name + ".";
+        return;
+      }
+    }
+    if (hooks_.nat) {
+      size_t used = 0;
+      for (const auto& a : g->addresses()) used += hooks_.nat->ports.used(a);
+      if (auto* b = hooks_.nat->find_bindings(n)) used += b->bound();
+      if (used) {
+        c.err = "Error: The address group " + n + " is in use by " + std::to_string(used) + " translation(s).";
+        return;
+      }
+    }
+    std::erase_if(c.cfg.address_groups, [&](const config::AddressGroup& x) { return x.name == n; });
+    c.changed = true;
+  });
+  add("group.mode", [](Ctx& c) {
+    if (auto* g = c.cfg.find_group(c.arg())) {
+      g->mode = c.m.has("no-pat") ? config::AddressGroup::Mode::kNoPat : config::AddressGroup::Mode::kPat;
+      c.changed = true;
+    }
+  });
+  add("group.section", [](Ctx& c) {
+    auto* g = c.cfg.find_group(c.arg());
+    if (!g) return;
+    auto a = common::IpAddr::parse(c.p("start-ip"));
+    auto b = common::IpAddr::parse(c.p("end-ip"));
+    if (!a || !b || b->v4_host() < a->v4_host()) {
+      c.err = "Error: The end address must not be smaller than the start address.";
+      return;
+    }
+    if (b->v4_host() - a->v4_host() >= 65536) {
+      c.err = "Error: A section holds at most 65536 addresses.";
+      return;
+    }
+    config::AddressGroup::Section sec;
+    if (auto id = c.m.param("section-id")) {
+      sec.id = static_cast<uint32_t>(std::stoul(*id));
+    } else {
+      for (const auto& x : g->sections) sec.id = std::max(sec.id, x.id + 1);
+    }
+    sec.start = *a;
+    sec.end = *b;
+    std::erase_if(g->sections, [&](const auto& x) { return x.id == sec.id; });
+    g->sections.push_back(sec);
+    std::sort(g->sections.begin(), g->sections.end(), [](const auto& x, const auto& y) { return x.id < y.id; });
+    c.changed = true;
+  });
+  add("undo.group.section", [](Ctx& c) {
+    auto* g = c.cfg.find_group(c.arg());
+    if (!g) return;
+    uint32_t id = static_cast<uint32_t>(std::stoul(c.p("section-id")));
+    if (!std::erase_if(g->sections, [&](const auto& x) { return x.id == id; })) {
+      c.err = "Error: The section " + std::to_string(id) + " does not exist.";
+      return;
+    }
+    c.changed = true;
+  });
+  add("natpolicy.enter", [](Ctx& c) { c.views.push_back({ViewKind::kNatPolicy, {}}); });
+  auto nat_server = [](Ctx& c) {
+    config::NatServer ns;
+    if (auto n = c.m.param("server-name")) {
+      ns.name = *n;
+    } else {
+      for (int i = 0;; ++i) {
+        std::string cand = "nat_server_" + std::to_string(i);
+        if (std::none_of(c.cfg.nat_servers.begin(), c.cfg.nat_servers.end(),
+                         [&](const auto& x) { return x.name == cand; })) {
+          ns.name = cand;
+          break;
+        }
+      }
+    }
+    if (std::any_of(c.cfg.nat_servers.begin(), c.cfg.nat_servers.end(),
+                    [&](const auto& x) { return x.name == ns.name; })) {
+      c.err = "Error: The NAT server " + ns.name + " already exists.";
+      return;
+    }
+    ns.proto = c.m.has("tcp") ? 6 : c.m.has("udp") ? 17 : 0;
+    ns.global = *common::IpAddr::parse(c.p("global-ip"));
+    ns.inside = *common::IpAddr::parse(c.p("inside-ip"));
+    if (auto gp = c.m.param("global-port")) {
+      ns.global_port = static_cast<uint16_t>(std::stoul(*gp));
+      ns.inside_port = ns.global_port;
+    }
+    if (auto ip = c.m.param("inside-port")) {
+      if (!ns.global_port) {
+        c.err = "Error: An inside port needs a global port.";
+        return;
+      }
+      ns.inside_port = static_cast<uint16_t>(std::stoul(*ip));
+    }
+    ns.no_reverse = c.m.has("no-reverse");
+    c.cfg.nat_servers.push_back(ns);
+    c.changed = true;
+  };
+  add("natserver.add", nat_server);
+  add("natserver.addr", nat_server);
+  add("undo.natserver", [](Ctx& c) {
+    std::string n = c.p("server-name");
+    if (!std::erase_if(c.cfg.nat_servers, [&](const auto& x) { return x.name == n; })) {
+      c.err = "Error: The NAT server " + n + " does not exist.";
+      return;
+    }
+    c.changed = true;
+  });
+  add("natrule.egress", [](Ctx& c) {
+    if (auto* r = c.cfg.find_nat_rule(c.arg())) {
+      add_unique(r->egress_interfaces, c.p("interface"));
+      c.changed = true;
+    }
+  });
+  add("undo.natrule.egress", [](Ctx& c) {
+    if (auto* r = c.cfg.find_nat_rule(c.arg())) {
+      if (auto i = c.m.param("interface")) std::erase(r->egress_interfaces, *i);
+      else r->egress_interfaces.clear();
+      c.changed = true;
+    }
+  });
+  add("natrule.action", [](Ctx& c) {
+    auto* r = c.cfg.find_nat_rule(c.arg());
+    if (!r) return;
+    using A = config::NatRule::Action;
+    if (c.m.has("easy-ip")) {
+      r->action = A::kEasyIp;
+      r->group.clear();
+    } else if (c.m.has("no-nat")) {
+      r->action = A::kNoNat;
+      r->group.clear();
+    } else {
+      std::string g = c.p("group-name");
+      if (!c.cfg.find_group(g)) {
+        c.err = "Error: The address group " + g + " does not exist.";
+        return;
+      }
+      r->action = A::kAddressGroup;
+      r->group = g;
+    }
+    c.changed = true;
+  });
+  add("undo.natrule.action", [](Ctx& c) {
+    if (auto* r = c.cfg.find_nat_rule(c.arg())) {
+      r->action = config::NatRule::Action::kNone;
+      r->group.clear();
+      c.changed = true;
+    }
+  });
+  add("display.natpolicy", [](Ctx& c) {
+    c.out << "Total:" << c.cfg.nat_rules.size() << "\n";
+    c.out << "RULE ID  RULE NAME                         STATE      ACTION                 HITS\n";
+    c.out << std::string(87, '-') << "\n";
+    for (const auto& r : c.cfg.nat_rules) {
+      std::string act;
+      switch (r.action) {
+        case config::NatRule::Action::kEasyIp: act = "easy-ip"; break;
+        case config::NatRule::Action::kAddressGroup: act = "address-group " + r.group; break;
+        case config::NatRule::Action::kNoNat: act = "no-nat"; break;
+        case config::NatRule::Action::kNone: act = "---"; break;
+      }
+      c.out << std::left << std::setw(9) << r.id << std::setw(34) << r.name << std::setw(11) << rule_state(r.enabled)
+            << std::setw(23) << act << nat::CompiledNatPolicy::hit_counter(r.name).get() << "\n";
+    }
+    c.out << std::string(87, '-') << "\n";
+  });
+  add("display.natserver", [](Ctx& c) {
+    c.out << " Server in private network information:\n";
+    for (const auto& s : c.cfg.nat_servers) {
+      c.out << "   Name              : " << s.name << "\n";
+      c.out << "   Protocol          : " << (s.proto == 6 ? "tcp" : s.proto == 17 ? "udp" : "any") << "\n";
+      c.out << "   Global-addr       : " << s.global.str() << "\n";
+      c.out << "   Global-port       : " << (s.global_port ? std::to_string(s.global_port) : "---") << "\n";
+      c.out << "   Inside-addr       : " << s.inside.str() << "\n";
+      c.out << "   Inside-port       : " << (s.inside_port ? std::to_string(s.inside_port) : "---") << "\n";
+      c.out << "   No-reverse        : " << (s.no_reverse ? "yes" : "no") << "\n";
+      c.out << "   Vpn-instance-name : ---\n\n";
+    }
+    c.out << " Total " << c.cfg.nat_servers.size() << " NAT server(s)\n";
+  });
+  add("display.addressgroup", [this](Ctx& c) {
+    auto want = c.m.param("group-name");
+    if (want && !c.cfg.find_group(*want)) {
+      c.err = "Error: The address group " + *want + " does not exist.";
+      return;
+    }
+    auto bindings = hooks_.nat ? hooks_.nat->all_bindings() : decltype(hooks_.nat->all_bindings()){};
+    c.out << " NAT address-group information:\n";
+    for (const auto& g : c.cfg.address_groups) {
+      if (want && g.name != *want) continue;
+      auto addrs = g.addresses();
+      c.out << " " << std::string(66, '-') << "\n";
+      c.out << " Address-group name : " << g.name << "\n";
+      c.out << " Mode               : " << (g.mode == config::AddressGroup::Mode::kPat ? "pat" : "no-pat global") << "\n";
+      for (const auto& s : g.sections) {
+        c.out << " Section            : " << s.id << "  " << s.start.str() << " - " << s.end.str() << "\n";
+      }
+      c.out << " Addresses          : " << addrs.size() << "\n";
+      if (g.mode == config::AddressGroup::Mode::kPat) {
+        size_t total = 0;
+        for (const auto& a : addrs) {
+          size_t u = hooks_.nat ? hooks_.nat->ports.used(a) : 0;
+          total += u;
+          if (u) c.out << "   " << std::left << std::setw(18) << a.str() << " ports in use: " << u << "\n";
+        }
+        c.out << " Ports in use       : " << total << "\n";
+      } else {
+        const auto it = bindings.find(g.name);
+        size_t n = it == bindings.end() ? 0 : it->second.size();
+        if (it != bindings.end()) {
+          for (const auto& b : it->second) {
+            c.out << "   " << std::left << std::setw(18) << b.inside.str() << " -> " << b.global.str()
+                  << "  sessions: " << b.refs << "\n";
+          }
+        }
+        c.out << " Addresses bound    : " << n << "\n";
+      }
+    }
+    c.out << " " << std::string(66, '-') << "\n";
+  });
+  add("display.servermap", [this](Ctx& c) {
+    std::vector<session::ServerMapEntry> list;
+    if (hooks_.servermap) list = hooks_.servermap->snapshot();
+    using T = session::MapType;
+    std::erase_if(list, [&](const session::ServerMapEntry& e) {
+      bool nat_server = e.type == T::kNatServer || e.type == T::kNatServerReverse;
+      if (c.m.has("aspf")) return e.type != T::kAspf;
+      if (c.m.has("nat-server")) return !nat_server;
+      if (c.m.has("no-pat")) return e.type != T::kNoPat && e.type != T::kNoPatReverse;
+      if (c.m.has("static")) return !nat_server;
+      if (c.m.has("dynamic")) return nat_server;
+      return false;
+    });
+    uint64_t now = hooks_.clock ? hooks_.clock->now_ms() : 0;
+    auto ep = [](const common::IpAddr& a, uint16_t port) {
+      return port ? endpoint(a, port) : a.str();
+    };
+    auto proto = [](const session::ServerMapEntry& e) {
+      std::string p = e.proto == 6 ? "tcp" : e.proto == 17 ? "udp" : e.proto == 47 ? "gre" : e.proto == 0 ? "any"
+                                                                                                          : std::to_string(e.proto);
+      if (!e.app.empty()) p += "(Appro: " + e.app + ")";
+      return p;
+    };
+    c.out << " Current Total Server-map : " << list.size() << "\n";
+    for (const auto& e : list) {
+      std::string body;
+      switch (e.type) {
+        case T::kNatServerReverse:
+        case T::kNoPat:
+          body = e.addr.str() + "[" + e.xaddr.str() + "] -> ANY";
+          break;
+        default: {
+          std::string from = e.peer.empty() ? "ANY" : e.peer.str();
+          std::string to = ep(e.addr, e.port);
+          if (!e.xaddr.empty()) to += "[" + ep(e.xaddr, e.xport ? e.xport : (e.xaddr.empty() ? 0 : e.port)) + "]";
+          body = from + " -> " + to;
+        }
+      }
+      c.out << " Type: " << session::map_type_name(e.type) << ",  " << body << ",  Zone:" << (e.zone.empty() ? "---" : e.zone)
+            << ",  protocol:" << proto(e);
+      if (e.expires_ms) {
+        uint64_t left = e.expires_ms > now ? (e.expires_ms - now + 999) / 1000 : 0;
+        c.out << ",  Left-Time:" << hms(left);
+      } else if (e.type == T::kAspf || e.type == T::kNoPat || e.type == T::kNoPatReverse) {
+        c.out << ",  Left-Time:---";
+      }
+      c.out << "\n Vpn: public -> public\n\n";
+    }
+  });
+
   // ---- zone view
   add("zone.priority", [](Ctx& c) {
     auto* z = c.cfg.find_zone(c.arg());
@@ -605,34 +914,42 @@ void Controller::register_handlers() {
     c.changed = true;
   });
 
-  // ---- security-policy view
-  add("rule.enter", [this](Ctx& c) {
+  // ---- security-policy and nat-policy views (rules share their commands)
+  auto rule_enter = [this](Ctx& c, auto& rules, ViewKind sub, bool security) {
     std::string n = c.p("rule-name");
     if (n == "default") {
       c.err = "Error: The name default is reserved for the default rule.";
       return;
     }
-    if (!c.cfg.find_rule(n)) {
-      config::SecurityRule r;
+    auto it = std::find_if(rules.begin(), rules.end(), [&](const auto& r) { return r.name == n; });
+    if (it == rules.end()) {
+      typename std::remove_reference_t<decltype(rules)>::value_type r;
       r.name = n;
       r.id = next_rule_id_++;
-      policy::CompiledPolicy::hit_counter(n).reset();
-      c.cfg.security.rules.push_back(r);
+      if (security) policy::CompiledPolicy::hit_counter(n).reset();
+      else nat::CompiledNatPolicy::hit_counter(n).reset();
+      rules.push_back(r);
       c.changed = true;
     }
-    c.views.push_back({ViewKind::kSecurityRule, {n}});
+    c.views.push_back({sub, {n}});
+  };
+  add("rule.enter", [rule_enter](Ctx& c) {
+    if (c.view().kind == ViewKind::kNatPolicy) rule_enter(c, c.cfg.nat_rules, ViewKind::kNatRule, false);
+    else rule_enter(c, c.cfg.security.rules, ViewKind::kSecurityRule, true);
   });
-  add("undo.rule", [](Ctx& c) {
+  auto rule_undo = [](Ctx& c, auto& rules) {
     std::string n = c.p("rule-name");
-    if (!c.cfg.find_rule(n)) {
+    if (!std::erase_if(rules, [&](const auto& r) { return r.name == n; })) {
       c.err = "Error: The rule " + n + " does not exist.";
       return;
     }
-    std::erase_if(c.cfg.security.rules, [&](const config::SecurityRule& r) { return r.name == n; });
     c.changed = true;
+  };
+  add("undo.rule", [rule_undo](Ctx& c) {
+    if (c.view().kind == ViewKind::kNatPolicy) rule_undo(c, c.cfg.nat_rules);
+    else rule_undo(c, c.cfg.security.rules);
   });
-  add("rule.move", [](Ctx& c) {
-    auto& rules = c.cfg.security.rules;
+  auto rule_move = [](Ctx& c, auto& rules) {
     std::string n = c.p("rule-name");
     auto find = [&](const std::string& x) {
       return std::find_if(rules.begin(), rules.end(), [&](const auto& r) { return r.name == x; });
@@ -642,7 +959,7 @@ void Controller::register_handlers() {
       c.err = "Error: The rule " + n + " does not exist.";
       return;
     }
-    config::SecurityRule r = *it;
+    auto r = *it;
     size_t pos = static_cast<size_t>(it - rules.begin());
     if (auto ref = c.m.param("ref-rule")) {
       if (*ref == n) return;
@@ -664,6 +981,10 @@ void Controller::register_handlers() {
       rules.insert(rules.begin() + static_cast<long>(np), r);
     }
     c.changed = true;
+  };
+  add("rule.move", [rule_move](Ctx& c) {
+    if (c.view().kind == ViewKind::kNatPolicy) rule_move(c, c.cfg.nat_rules);
+    else rule_move(c, c.cfg.security.rules);
   });
   add("policy.default", [](Ctx& c) {
     c.cfg.security.default_action = c.m.has("permit") ? Action::kPermit : Action::kDeny;
@@ -674,60 +995,79 @@ void Controller::register_handlers() {
     c.changed = true;
   });
 
-  // ---- rule view
-  auto zones_cmd = [](bool src, bool undo) {
-    return [src, undo](Ctx& c) {
-      auto* r = c.rule();
-      if (!r) return;
-      auto& list = src ? r->src_zones : r->dst_zones;
-      auto names = c.m.params("zone");
-      if (undo) {
-        if (names.empty()) list.clear();
-        for (const auto& n : names) std::erase(list, n);
-      } else {
-        for (const auto& n : names) {
-          if (n != "any" && !c.cfg.find_zone(n)) {
-            c.err = "Error: The security zone " + n + " does not exist.";
-            return;
+  // ---- rule views: call fn with the security or NAT rule being edited
+  auto with_rule = [](Ctx& c, const auto& fn) {
+    if (c.view().kind == ViewKind::kNatRule) {
+      if (auto* r = c.cfg.find_nat_rule(c.arg())) fn(*r);
+    } else if (auto* r = c.rule()) {
+      fn(*r);
+    }
+  };
+  auto zones_cmd = [with_rule](bool src, bool undo) {
+    return [=](Ctx& c) {
+      with_rule(c, [&](auto& r) {
+        auto& list = src ? r.src_zones : r.dst_zones;
+        auto names = c.m.params("zone");
+        if (undo) {
+          if (names.empty()) list.clear();
+          for (const auto& n : names) std::erase(list, n);
+        } else {
+          for (const auto& n : names) {
+            if (n != "any" && !c.cfg.find_zone(n)) {
+              c.err = "Error: The security zone " + n + " does not exist.";
+              return;
+            }
           }
+          for (const auto& n : names) add_unique(list, n);
         }
-        for (const auto& n : names) add_unique(list, n);
-      }
-      c.changed = true;
+        c.changed = true;
+      });
     };
   };
   add("rule.srczone", zones_cmd(true, false));
   add("undo.rule.srczone", zones_cmd(true, true));
   add("rule.dstzone", zones_cmd(false, false));
   add("undo.rule.dstzone", zones_cmd(false, true));
-  auto addr_cmd = [](bool src, bool undo) {
-    return [src, undo](Ctx& c) {
-      auto* r = c.rule();
-      if (!r) return;
-      auto& list = src ? r->src_addrs : r->dst_addrs;
-      if (undo && !c.m.param("address")) {
-        list.clear();
-        c.changed = true;
-        return;
-      }
-      auto p = prefix_from(c.m, &c.err);
-      if (!p) return;
-      if (undo) {
-        if (std::find(list.begin(), list.end(), *p) == list.end()) {
-          c.err = "Error: The address is not configured in this rule.";
+  auto addr_cmd = [with_rule](bool src, bool undo) {
+    return [=](Ctx& c) {
+      with_rule(c, [&](auto& r) {
+        auto& list = src ? r.src_addrs : r.dst_addrs;
+        if (undo && !c.m.param("address")) {
+          list.clear();
+          c.changed = true;
           return;
         }
-        std::erase(list, *p);
-      } else {
-        add_unique(list, *p);
-      }
-      c.changed = true;
+        auto p = prefix_from(c.m, &c.err);
+        if (!p) return;
+        if (undo) {
+          if (std::find(list.begin(), list.end(), *p) == list.end()) {
+            c.err = "Error: The address is not configured in this rule.";
+            return;
+          }
+          std::erase(list, *p);
+        } else {
+          add_unique(list, *p);
+        }
+        c.changed = true;
+      });
     };
   };
   add("rule.srcaddr", addr_cmd(true, false));
   add("undo.rule.srcaddr", addr_cmd(true, true));
   add("rule.dstaddr", addr_cmd(false, false));
   add("undo.rule.dstaddr", addr_cmd(false, true));
+  add("rule.disable", [with_rule](Ctx& c) {
+    with_rule(c, [&](auto& r) {
+      r.enabled = false;
+      c.changed = true;
+    });
+  });
+  add("undo.rule.disable", [with_rule](Ctx& c) {
+    with_rule(c, [&](auto& r) {
+      r.enabled = true;
+      c.changed = true;
+    });
+  });
   add("rule.service", [](Ctx& c) {
     auto* r = c.rule();
     if (!r) return;
@@ -757,18 +1097,6 @@ void Controller::register_handlers() {
   add("undo.rule.action", [](Ctx& c) {
     if (auto* r = c.rule()) {
       r->action.reset();
-      c.changed = true;
-    }
-  });
-  add("rule.disable", [](Ctx& c) {
-    if (auto* r = c.rule()) {
-      r->enabled = false;
-      c.changed = true;
-    }
-  });
-  add("undo.rule.disable", [](Ctx& c) {
-    if (auto* r = c.rule()) {
-      r->enabled = true;
       c.changed = true;
     }
   });

@@ -18,6 +18,12 @@ class SessionTable;
 namespace fw::db {
 class ConfigStore;
 }
+namespace fw::session {
+class ServerMap;
+}
+namespace fw::nat {
+class NatState;
+}
 
 namespace fw::fwd {
 
@@ -35,6 +41,8 @@ struct ControllerHooks {
   const common::Clock* clock = nullptr;  // for TTL/Left in the verbose session display
   session::SessionTable* sessions = nullptr;
   Pipeline* pipeline = nullptr;        // gets a new Runtime on every change
+  session::ServerMap* servermap = nullptr;
+  nat::NatState* nat = nullptr;
   db::ConfigStore* store = nullptr;    // `save`
   // Called with the zone interfaces after every change (iptables rules); returns an error text or "".
   std::function<std::string(const config::Config&)> on_apply;

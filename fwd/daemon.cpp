@@ -13,6 +13,7 @@
 #include "common/counters.h"
 #include "common/log.h"
 #include "db/config_store.h"
+#include "fwd/addresses.h"
 #include "fwd/controller.h"
 #include "fwd/iptables.h"
 #include "fwd/netlink_route.h"
@@ -21,6 +22,8 @@
 #include "fwd/pipeline.h"
 #include "ipc/ipc.h"
 #include "policy/policy.h"
+#include "nat/nat_policy.h"
+#include "session/server_map.h"
 #include "session/session_table.h"
 
 namespace fw::fwd {
@@ -38,6 +41,7 @@ class KernelRoutes final : public RouteSource {
         out.ok = true;
         out.oif = res->oif;
         out.gateway = res->gateway;
+        out.prefsrc = res->prefsrc;
         break;
       case RouteResult::Type::kLocal:
       case RouteResult::Type::kBroadcast:
@@ -98,7 +102,9 @@ int run_daemon(int argc, char** argv) {
   auto resolver = RouteResolver::open(&err);
   if (!resolver) return fail("route lookups unavailable: " + err);
   KernelRoutes routes(std::move(resolver));
-  Pipeline pipeline(clock, table, routes);
+  session::ServerMap servermap(clock);
+  nat::NatState nat_state;
+  Pipeline pipeline(clock, table, routes, servermap, nat_state);
 
   std::unique_ptr<db::ConfigStore> store;
   if (!opt->db_file.empty()) {
@@ -112,18 +118,32 @@ int run_daemon(int argc, char** argv) {
   ropt.fail_open = opt->fail_open;
   ropt.tag = "fwd-q" + std::to_string(opt->queue_num);
   std::unique_ptr<RuleInstaller> rules;
+  std::unique_ptr<AddressInstaller> addrs;
 
   std::vector<std::unique_ptr<NfQueue>> queues;
   ControllerHooks hooks;
   hooks.clock = &clock;
   hooks.sessions = &table;
   hooks.pipeline = &pipeline;
+  hooks.servermap = &servermap;
+  hooks.nat = &nat_state;
   hooks.store = store.get();
   hooks.on_apply = [&](const config::Config& c) -> std::string {
-    if (!rules) return "";
-    std::string e;
-    if (!rules->sync(zone_interfaces(c), &e)) return "iptables: " + e;
-    return "";
+    std::string out;
+    if (rules) {
+      std::string e;
+      if (!rules->sync(zone_interfaces(c), &e)) out = "iptables: " + e;
+    }
+    if (addrs) {
+      std::set<common::IpAddr> want;
+      for (const auto& g : c.address_groups) {
+        for (const auto& a : g.addresses()) want.insert(a);
+      }
+      for (const auto& s : c.nat_servers) want.insert(s.global);
+      std::string e = addrs->sync(want);
+      if (!e.empty() && out.empty()) out = e;
+    }
+    return out;
   };
   hooks.extra_statistics = [&]() {
     std::ostringstream os;
@@ -175,10 +195,19 @@ int run_daemon(int argc, char** argv) {
     if (!nq) return fail(err);
     queues.push_back(std::move(nq));
   }
-  if (!opt->no_rules) rules = std::make_unique<RuleInstaller>(ropt);
+  if (!opt->no_rules) {
+    rules = std::make_unique<RuleInstaller>(ropt);
+    addrs = std::make_unique<AddressInstaller>(
+        [&routes](const common::IpAddr& a) {
+          RouteInfo r = routes.route(a);
+          return r.ok && !r.local ? routes.ifname(r.oif) : std::string();
+        },
+        [&routes](const common::IpAddr& a) { return routes.route(a).local; });
+  }
   std::string apply_err = ctl.apply_now();
   if (!apply_err.empty()) {
     if (rules) rules->remove_all();
+    if (addrs) addrs->remove_all();
     return fail(apply_err);
   }
 
@@ -204,6 +233,7 @@ int run_daemon(int argc, char** argv) {
       &err);
   if (!server) {
     if (rules) rules->remove_all();
+    if (addrs) addrs->remove_all();
     return fail("cannot serve the CLI socket " + opt->socket_path + ": " + err);
   }
 
@@ -237,6 +267,7 @@ int run_daemon(int argc, char** argv) {
   maint.join();
   server.reset();
   if (rules) rules->remove_all();
+  if (addrs) addrs->remove_all();
   queues.clear();
   return 0;
 }

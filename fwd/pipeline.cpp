@@ -4,6 +4,7 @@
 
 #include "common/log.h"
 #include "fwd/app.h"
+#include "nat/rewrite.h"
 
 namespace fw::fwd {
 
@@ -18,8 +19,10 @@ constexpr uint64_t kRetireGraceMs = 5000;
 constexpr uint64_t kFragLifetimeMs = 30'000;
 constexpr size_t kFragCacheMax = 8192;
 
-const char* kDropNames[] = {"malformed", "tcp-not-syn", "policy-deny", "no-zone", "no-route",
-                            "session-limit", "fragment-no-session", "icmp-error-no-session"};
+const char* kDropNames[] = {"malformed",     "tcp-not-syn",           "policy-deny",   "no-zone",
+                            "no-route",      "session-limit",         "fragment-no-session",
+                            "icmp-error-no-session", "nat-pool-exhausted", "nat-collision",
+                            "ttl-expired-nat"};
 
 FlowKey key_of(const Parsed& p) {
   FlowKey k;
@@ -39,16 +42,35 @@ bool icmpv6_infrastructure(const Parsed& p) {
   return (t >= 130 && t <= 137) || t == 143;
 }
 
+// The allocator's protocol for a flow: ICMP echo ids and TCP/UDP ports are
+// separate spaces; other protocols have no port to translate.
+uint8_t alloc_proto(uint8_t proto) {
+  switch (proto) {
+    case packet::kProtoTcp:
+    case packet::kProtoUdp:
+    case packet::kProtoIcmp:
+    case packet::kProtoIcmpv6:
+      return proto;
+    default:
+      return 0;
+  }
+}
+
 }  // namespace
 
-Pipeline::Pipeline(const common::Clock& clock, session::SessionTable& table, RouteSource& routes)
+Pipeline::Pipeline(const common::Clock& clock, session::SessionTable& table, RouteSource& routes,
+                   session::ServerMap& servermap, nat::NatState& nat)
     : clock_(clock),
       table_(table),
       routes_(routes),
+      servermap_(servermap),
+      nat_(nat),
       c_received_(common::counters().get("packet.received")),
       c_accepted_(common::counters().get("packet.accepted")),
       c_dropped_(common::counters().get("packet.dropped")),
-      c_related_(common::counters().get("packet.accepted.icmp-error-related")) {
+      c_related_(common::counters().get("packet.accepted.icmp-error-related")),
+      c_translated_(common::counters().get("nat.translated")) {
+  table_.set_on_remove([this](const Session& s) { release_nat(s); });
   for (size_t i = 0; i < c_drop_.size(); ++i) {
     c_drop_[i] = &common::counters().get(std::string("packet.drop.") + kDropNames[i]);
   }
@@ -58,7 +80,35 @@ Pipeline::Pipeline(const common::Clock& clock, session::SessionTable& table, Rou
   }
 }
 
+void Pipeline::install_static_servermap(const config::Config& c) {
+  std::vector<session::ServerMapEntry> v;
+  for (const auto& ns : c.nat_servers) {
+    session::ServerMapEntry f;
+    f.type = session::MapType::kNatServer;
+    f.proto = ns.proto;
+    f.addr = ns.global;
+    f.port = ns.global_port;
+    f.xaddr = ns.inside;
+    f.xport = ns.inside_port;
+    f.owner = ns.name;
+    f.zone = "---";
+    v.push_back(f);
+    if (!ns.no_reverse) {
+      session::ServerMapEntry r;
+      r.type = session::MapType::kNatServerReverse;
+      r.proto = ns.proto;
+      r.addr = ns.inside;
+      r.xaddr = ns.global;
+      r.owner = ns.name;
+      r.zone = "---";
+      v.push_back(r);
+    }
+  }
+  servermap_.set_static(std::move(v));
+}
+
 void Pipeline::set_runtime(std::unique_ptr<Runtime> rt) {
+  install_static_servermap(rt->cfg);
   std::lock_guard<std::mutex> lk(retire_mu_);
   rt_.store(rt.get(), std::memory_order_release);
   if (current_) retired_.emplace_back(clock_.now_ms(), std::move(current_));
@@ -125,15 +175,31 @@ Decision Pipeline::process(QueuedPacket& qp) {
   if (icmpv6_infrastructure(p)) return accept();
 
   FlowKey key = key_of(p);
-  bool hit = table_.with_session(key, [&](Session& s, Dir d) { update_session(s, d, p, qp.len, *rt); });
+  // Hit: update the session under its lock, copy what the rewrite needs.
+  session::NatInfo nat;
+  FlowKey orig;
+  Dir dir = Dir::kOriginal;
+  bool hit = table_.with_session(key, [&](Session& s, Dir d) {
+    update_session(s, d, p, qp.len, *rt);
+    nat = s.nat;
+    orig = s.orig;
+    dir = d;
+  });
   if (!hit && p.icmp_error) {
-    // An error about a packet of a known flow is part of that flow.
+    // An error about a packet of a known flow is part of that flow (and is
+    // translated like it).
     auto inner = packet::parse_quoted(
         std::span<const uint8_t>(qp.data + p.inner_offset, qp.len - p.inner_offset));
-    if (inner) {
+    if (inner && !inner->icmp_error) {
       FlowKey ik = key_of(*inner).reversed();
-      if (table_.with_session(ik, [&](Session&, Dir) {})) {
+      bool related = table_.with_session(ik, [&](Session& s, Dir d) {
+        nat = s.nat;
+        orig = s.orig;
+        dir = d;
+      });
+      if (related) {
         c_related_.inc();
+        if (nat.snat || nat.dnat) return translate_icmp_error(qp, p, *inner, orig, nat, dir);
         return accept();
       }
     }
@@ -141,26 +207,237 @@ Decision Pipeline::process(QueuedPacket& qp) {
   }
   if (!hit) {
     Drop why;
-    if (!first_packet(qp, p, key, *rt, &why)) return drop(why);
+    if (!first_packet(qp, p, key, *rt, &why, &nat, &orig)) return drop(why);
+    dir = Dir::kOriginal;
   }
   if (p.is_fragment) remember_fragment(p);
+  if (nat.snat || nat.dnat) return translate(qp, p, orig, nat, dir);
   return accept();
 }
 
+Decision Pipeline::translate(QueuedPacket& qp, const Parsed& p, const FlowKey& orig, const session::NatInfo& nat,
+                             Dir d) {
+  nat::Endpoint src, dst;
+  const nat::Endpoint* ns = nullptr;
+  const nat::Endpoint* nd = nullptr;
+  if (d == Dir::kOriginal) {
+    if (nat.snat) {
+      src = {nat.snat_addr, nat.snat_port};
+      ns = &src;
+    }
+    if (nat.dnat) {
+      dst = {nat.dnat_addr, nat.dnat_port};
+      nd = &dst;
+    }
+  } else {
+    // Replies: the server's address back to the global one, the client's back to its own.
+    if (nat.dnat) {
+      src = {orig.dst, orig.dport};
+      ns = &src;
+    }
+    if (nat.snat) {
+      dst = {orig.src, orig.sport};
+      nd = &dst;
+    }
+  }
+  // A packet about to expire in our forwarding: the kernel answers it with a
+  // time-exceeded to its sender, so it must keep the sender's own addresses.
+  if (p.ttl <= 1) {
+    if (d == Dir::kOriginal && !nat.dnat) return accept();
+    return drop(Drop::kTtlExpiredNat);
+  }
+  if (!nat::rewrite(std::span<uint8_t>(qp.data, qp.len), p, ns, nd, qp.csum_not_ready)) {
+    return drop(Drop::kMalformed);
+  }
+  c_translated_.inc();
+  c_accepted_.inc();
+  return {Verdict::kAccept, true, qp.len};
+}
+
+Decision Pipeline::translate_icmp_error(QueuedPacket& qp, const Parsed& p, const Parsed& inner, const FlowKey& orig,
+                                        const session::NatInfo& nat, Dir d) {
+  // d is the direction the error travels in (toward the initiator = reply).
+  // The quoted packet went the other way, translated.
+  nat::Endpoint os, od, is, id;
+  const nat::Endpoint *pos = nullptr, *pod = nullptr, *pis = nullptr, *pid = nullptr;
+  if (d == Dir::kReply) {
+    // Quoted: initiator -> responder after translation (src snat, dst dnat'ed inside).
+    if (nat.snat) {
+      od = {orig.src, 0};
+      pod = &od;
+      is = {orig.src, orig.sport};
+      pis = &is;
+    }
+    if (nat.dnat) {
+      id = {orig.dst, orig.dport};
+      pid = &id;
+      if (p.src == nat.dnat_addr) {
+        os = {orig.dst, 0};
+        pos = &os;
+      }
+    }
+  } else {
+    // Quoted: a reply as the inside initiator received it; the error goes to the responder.
+    if (nat.snat) {
+      id = {nat.snat_addr, nat.snat_port};
+      pid = &id;
+      if (p.src == orig.src) {
+        os = {nat.snat_addr, 0};
+        pos = &os;
+      }
+    }
+    if (nat.dnat) {
+      od = {nat.dnat_addr, 0};
+      pod = &od;
+      is = {nat.dnat_addr, nat.dnat_port};
+      pis = &is;
+    }
+  }
+  (void)inner;
+  if (!nat::rewrite_icmp_error(std::span<uint8_t>(qp.data, qp.len), p, pos, pod, pis, pid)) {
+    return drop(Drop::kMalformed);
+  }
+  c_translated_.inc();
+  c_accepted_.inc();
+  return {Verdict::kAccept, true, qp.len};
+}
+
+bool Pipeline::source_nat(const Parsed& p, const common::IpAddr& dst, policy::ZoneId sz, policy::ZoneId dz,
+                          const RouteInfo& r, const Runtime& rt, session::NatInfo* nat) {
+  if (p.ip_version != 4) return true;  // NAT44 only
+  uint8_t ap = alloc_proto(p.proto);
+  // A NAT server's own outbound connections leave with its global address
+  // (Nat Server Reverse beats the NAT policy).
+  if (auto rev = servermap_.match_src(p.proto, p.src, p.sport);
+      rev && rev->type == session::MapType::kNatServerReverse) {
+    nat->snat = true;
+    nat->snat_addr = rev->xaddr;
+    nat->snat_port = p.sport;
+    if (ap) {
+      auto port = nat_.ports.allocate(rev->xaddr, ap, p.sport);
+      if (!port) return false;
+      nat->snat_port = *port;
+      nat->snat_kind = 1;
+    }
+    return true;
+  }
+  if (rt.nat.empty()) return true;
+  auto d = rt.nat.match(sz, dz, p.src, dst, r.ok && r.oif ? routes_.ifname(r.oif) : std::string());
+  using K = nat::SnatDecision::Kind;
+  switch (d.kind) {
+    case K::kNone:
+    case K::kNoNat:
+      return true;
+    case K::kEasyIp:
+    case K::kPat: {
+      std::vector<common::IpAddr> one;
+      const std::vector<common::IpAddr>* pool = d.pool;
+      if (d.kind == K::kEasyIp) {
+        if (!r.prefsrc.is_v4()) return false;
+        one.push_back(r.prefsrc);
+        pool = &one;
+      }
+      if (!pool || pool->empty()) return false;
+      size_t start = p.src.hash() % pool->size();
+      for (size_t i = 0; i < pool->size(); ++i) {
+        const auto& a = (*pool)[(start + i) % pool->size()];
+        if (!ap) {
+          nat->snat = true;
+          nat->snat_addr = a;
+          nat->snat_port = p.sport;
+          return true;
+        }
+        if (auto port = nat_.ports.allocate(a, ap, p.sport)) {
+          nat->snat = true;
+          nat->snat_addr = a;
+          nat->snat_port = *port;
+          nat->snat_kind = 1;
+          return true;
+        }
+      }
+      return false;
+    }
+    case K::kNoPat: {
+      if (!d.pool || d.pool->empty()) return false;
+      auto& b = nat_.bindings(*d.group, *d.pool);
+      bool existed = b.lookup(p.src).has_value();
+      auto g = b.acquire(p.src);
+      if (!g) return false;
+      nat->snat = true;
+      nat->snat_addr = *g;
+      nat->snat_port = p.sport;
+      nat->snat_kind = 2;
+      nat->snat_group = session::intern_name(*d.group);
+      if (!existed) {
+        session::ServerMapEntry fwd;
+        fwd.type = session::MapType::kNoPat;
+        fwd.addr = p.src;
+        fwd.xaddr = *g;
+        fwd.owner = *d.group;
+        fwd.zone = policy::zone_name_of(dz);
+        servermap_.add(fwd);
+        session::ServerMapEntry rev;
+        rev.type = session::MapType::kNoPatReverse;
+        rev.addr = *g;
+        rev.xaddr = p.src;
+        rev.owner = *d.group;
+        rev.zone = policy::zone_name_of(dz);
+        servermap_.add(rev);
+      }
+      return true;
+    }
+  }
+  return true;
+}
+
+void Pipeline::release_nat(const Session& s) {
+  servermap_.remove_parent(s.id);
+  if (s.nat.snat_kind == 1) {
+    nat_.ports.release(s.nat.snat_addr, alloc_proto(s.orig.proto), s.nat.snat_port);
+  } else if (s.nat.snat_kind == 2) {
+    std::string group = session::name_of(s.nat.snat_group);
+    if (auto* b = nat_.find_bindings(group)) {
+      b->release(s.orig.src);
+      if (!b->lookup(s.orig.src)) {
+        const common::IpAddr inside = s.orig.src, global = s.nat.snat_addr;
+        servermap_.remove_if([&](const session::ServerMapEntry& e) {
+          return (e.type == session::MapType::kNoPat && e.addr == inside) ||
+                 (e.type == session::MapType::kNoPatReverse && e.addr == global);
+        });
+      }
+    }
+  }
+}
+
 bool Pipeline::first_packet(QueuedPacket& qp, const Parsed& p, const FlowKey& key, const Runtime& rt,
-                            Drop* why) {
+                            Drop* why, session::NatInfo* nat_out, FlowKey* orig_out) {
   // Only a SYN opens a TCP session; a stray ACK/data/RST is not a flow of ours.
   if (p.proto == packet::kProtoTcp &&
       (p.tcp_flags & (packet::kTcpSyn | packet::kTcpAck | packet::kTcpRst)) != packet::kTcpSyn) {
     *why = Drop::kTcpNotSyn;
     return false;
   }
+  // The server-map comes before policy: a NAT server (or no-PAT reverse)
+  // translates the destination; the policy then sees the private address.
+  session::NatInfo nat;
+  common::IpAddr dst = p.dst;
+  uint16_t dport = p.dport;
+  auto sm = servermap_.match_dst(p.proto, p.src, p.dst, p.dport);
+  if (sm && !sm->xaddr.empty()) {
+    nat.dnat = true;
+    nat.dnat_addr = sm->xaddr;
+    nat.dnat_port = sm->xport ? sm->xport : p.dport;
+    dst = nat.dnat_addr;
+    dport = nat.dnat_port;
+  }
+  bool aspf = sm && sm->type == session::MapType::kAspf;
+
   policy::FlowInfo f;
   f.src = p.src;
-  f.dst = p.dst;
+  f.dst = dst;
   f.proto = p.proto;
   f.sport = p.sport;
-  f.dport = p.dport;
+  f.dport = dport;
   if (p.proto == packet::kProtoIcmp || p.proto == packet::kProtoIcmpv6) f.icmp_type = p.icmp_type;
 
   // Source zone: the ingress interface's, or local for the firewall's own packets.
@@ -175,10 +452,13 @@ bool Pipeline::first_packet(QueuedPacket& qp, const Parsed& p, const FlowKey& ke
   if (local_out && qp.outdev != 0) {
     r.ok = true;
     r.oif = qp.outdev;
-    RouteInfo full = routes_.route(p.dst);
-    if (full.ok) r.gateway = full.gateway;
+    RouteInfo full = routes_.route(dst);
+    if (full.ok) {
+      r.gateway = full.gateway;
+      r.prefsrc = full.prefsrc;
+    }
   } else {
-    r = routes_.route(p.dst);
+    r = routes_.route(dst);
   }
   if (!r.ok) {
     *why = Drop::kNoRoute;
@@ -189,19 +469,50 @@ bool Pipeline::first_packet(QueuedPacket& qp, const Parsed& p, const FlowKey& ke
     *why = Drop::kNoZone;
     return false;
   }
-  policy::Verdict v = rt.policy.match(f);
-  if (!v.permit) {
-    *why = Drop::kPolicyDeny;
+  static const std::string kAspfName = "aspf";
+  const std::string* rule = &kAspfName;
+  if (!aspf) {
+    policy::Verdict v = rt.policy.match(f);
+    if (!v.permit) {
+      *why = Drop::kPolicyDeny;
+      return false;
+    }
+    rule = v.rule;
+  }
+  // A packet the kernel will answer with time-exceeded is not translated
+  // (the error must quote what the sender sent) and opens no session.
+  if (p.ttl <= 1 && !r.local) {
+    if (nat.dnat) {
+      *why = Drop::kTtlExpiredNat;
+      return false;
+    }
+    *nat_out = {};
+    return true;
+  }
+  if (!nat.dnat && !source_nat(p, dst, f.src_zone, f.dst_zone, r, rt, &nat)) {
+    *why = Drop::kNatExhausted;
     return false;
   }
 
   Session s;
   s.orig = key;
-  s.reply = key.reversed();
-  s.app = app_for(p.proto, p.dport);
+  // Replies come from the (translated) server to the (translated) client.
+  s.reply.src = dst;
+  s.reply.sport = dport;
+  s.reply.dst = nat.snat ? nat.snat_addr : p.src;
+  s.reply.dport = nat.snat ? nat.snat_port : p.sport;
+  s.reply.proto = p.proto;
+  if (p.proto == packet::kProtoIcmp || p.proto == packet::kProtoIcmpv6) {
+    // Echo: the identifier is both "ports"; a translated id is the reply's.
+    s.reply.sport = s.reply.dport;
+  }
+  s.nat = nat;
+  s.app = aspf && !sm->app.empty() ? app_by_name(sm->app) : app_for(p.proto, dport);
+  if (s.app == 0xff) s.app = app_for(p.proto, dport);
+  if (aspf) s.parent_id = sm->parent;
   s.src_zone = f.src_zone;
   s.dst_zone = f.dst_zone;
-  s.policy = session::intern_name(*v.rule);
+  s.policy = session::intern_name(*rule);
   s.in_ifindex = qp.indev;
   s.out_ifindex = r.oif;
   s.next_hop = r.gateway;
@@ -209,16 +520,30 @@ bool Pipeline::first_packet(QueuedPacket& qp, const Parsed& p, const FlowKey& ke
   s.packets[0] = 1;
   s.bytes[0] = qp.len;
   if (p.proto == packet::kProtoTcp) s.tcp_state = session::tcp_next(session::TcpState::kNone, Dir::kOriginal, p.tcp_flags);
-  s.timeout_s = session::timeout_for(rt.timeouts, p.proto, s.tcp_state, p.dport, false);
+  s.timeout_s = session::timeout_for(rt.timeouts, p.proto, s.tcp_state, dport, false);
 
+  Session copy = s;
   switch (table_.insert(std::move(s))) {
     case session::InsertResult::kOk:
+      *nat_out = nat;
+      *orig_out = key;
       return true;
-    case session::InsertResult::kExists:
+    case session::InsertResult::kExists: {
+      release_nat(copy);
       // Another worker created it a moment ago: follow that session.
-      table_.with_session(key, [&](Session& es, Dir d) { update_session(es, d, p, qp.len, rt); });
+      bool found = table_.with_session(key, [&](Session& es, Dir d) {
+        update_session(es, d, p, qp.len, rt);
+        *nat_out = es.nat;
+        *orig_out = es.orig;
+      });
+      if (!found) {
+        *why = Drop::kNatCollision;
+        return false;
+      }
       return true;
+    }
     case session::InsertResult::kFull:
+      release_nat(copy);
       *why = Drop::kTableFull;
       return false;
   }
@@ -240,6 +565,7 @@ bool Pipeline::fragment_known(const Parsed& p) {
 void Pipeline::maintain() {
   size_t n = table_.size();
   table_.expire(n / 8 + 4096);
+  servermap_.expire();
   retire_old();
   std::lock_guard<std::mutex> lk(frag_mu_);
   uint64_t now = clock_.now_ms();

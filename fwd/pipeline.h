@@ -15,13 +15,16 @@
 #include "fwd/route_source.h"
 #include "fwd/runtime.h"
 #include "packet/parse.h"
+#include "nat/nat_policy.h"
+#include "session/server_map.h"
 #include "session/session_table.h"
 
 namespace fw::fwd {
 
 class Pipeline {
  public:
-  Pipeline(const common::Clock& clock, session::SessionTable& table, RouteSource& routes);
+  Pipeline(const common::Clock& clock, session::SessionTable& table, RouteSource& routes,
+           session::ServerMap& servermap, nat::NatState& nat);
 
   // Install a new configuration snapshot (takes ownership; the old one is
   // retired and freed by retire_old() after a grace period).
@@ -38,11 +41,22 @@ class Pipeline {
 
  private:
   enum class Drop { kMalformed, kTcpNotSyn, kPolicyDeny, kNoZone, kNoRoute, kTableFull,
-                    kFragment, kIcmpNoSession, kCount };
+                    kFragment, kIcmpNoSession, kNatExhausted, kNatCollision, kTtlExpiredNat, kCount };
   Decision drop(Drop why);
   Decision accept();
+  // Returns false with *why to drop; on success *nat holds the new session's translation.
   bool first_packet(QueuedPacket& qp, const packet::Parsed& p, const session::FlowKey& key,
-                    const Runtime& rt, Drop* why);
+                    const Runtime& rt, Drop* why, session::NatInfo* nat, session::FlowKey* orig);
+  // Source NAT for a new flow; false = pool exhausted.
+  bool source_nat(const packet::Parsed& p, const common::IpAddr& dst, policy::ZoneId sz, policy::ZoneId dz,
+                  const RouteInfo& r, const Runtime& rt, session::NatInfo* nat);
+  void release_nat(const session::Session& s);
+  // Rewrites the packet for its direction in a translated session; returns the decision.
+  Decision translate(QueuedPacket& qp, const packet::Parsed& p, const session::FlowKey& orig,
+                     const session::NatInfo& nat, session::Dir d);
+  Decision translate_icmp_error(QueuedPacket& qp, const packet::Parsed& p, const packet::Parsed& inner,
+                                const session::FlowKey& orig, const session::NatInfo& nat, session::Dir d);
+  void install_static_servermap(const config::Config& c);
   void update_session(session::Session& s, session::Dir d, const packet::Parsed& p, uint32_t len,
                       const Runtime& rt);
   void remember_fragment(const packet::Parsed& p);
@@ -51,6 +65,8 @@ class Pipeline {
   const common::Clock& clock_;
   session::SessionTable& table_;
   RouteSource& routes_;
+  session::ServerMap& servermap_;
+  nat::NatState& nat_;
   std::atomic<const Runtime*> rt_{nullptr};
   std::mutex retire_mu_;
   std::vector<std::pair<uint64_t, std::unique_ptr<Runtime>>> retired_;
@@ -74,6 +90,7 @@ class Pipeline {
   common::Counter& c_accepted_;
   common::Counter& c_dropped_;
   common::Counter& c_related_;
+  common::Counter& c_translated_;
   std::array<common::Counter*, static_cast<size_t>(Drop::kCount)> c_drop_{};
   std::array<common::Counter*, 16> c_malformed_{};
 };

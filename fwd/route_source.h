@@ -15,6 +15,7 @@ struct RouteInfo {
   bool local = false;
   uint32_t oif = 0;
   common::IpAddr gateway;
+  common::IpAddr prefsrc;  // the address the kernel would use as source (easy-ip)
 };
 
 class RouteSource {

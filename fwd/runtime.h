@@ -10,6 +10,7 @@
 
 #include "config/config.h"
 #include "fwd/route_source.h"
+#include "nat/nat_policy.h"
 #include "policy/policy.h"
 #include "session/session.h"
 
@@ -21,6 +22,7 @@ struct Runtime {
   config::Config cfg;
   policy::ZoneTable zones;
   policy::CompiledPolicy policy;
+  nat::CompiledNatPolicy nat;
   session::Timeouts timeouts;
 
   // ifindex -> zone, resolved lazily by name on first use (interfaces may be

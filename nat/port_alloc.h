@@ -3,6 +3,7 @@
 // protocol, a port is handed to at most one live session and comes back only
 // when that session is released (aged out or removed).
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -28,6 +29,8 @@ class PortAllocator {
   bool in_use(const common::IpAddr& addr, uint8_t proto, uint16_t port) const;
   size_t used(const common::IpAddr& addr) const;   // all protocols
   size_t used_total() const;
+  // allocate() calls that found every port of the address/proto in use.
+  uint64_t exhausted() const;
 
  private:
   struct Key {
@@ -42,10 +45,12 @@ class PortAllocator {
     std::vector<uint64_t> bits = std::vector<uint64_t>(1024, 0);
     uint32_t cursor = 0;
     size_t count = 0;
+    size_t in_range = 0;  // of `count`, ports inside [lo, hi] (reserve() may claim others)
   };
   uint16_t lo_, hi_;
   mutable std::mutex mu_;
   std::unordered_map<Key, Bitmap, KeyHash> maps_;
+  uint64_t exhausted_ = 0;
 };
 
 // No-PAT: one inside address <-> one pool address while it has sessions.
@@ -66,12 +71,17 @@ class NoPatBindings {
     uint32_t refs;
   };
   std::vector<Binding> bindings() const;
+  // acquire() calls refused because no pool address of the family was free.
+  uint64_t exhausted() const;
 
  private:
   mutable std::mutex mu_;
   std::vector<common::IpAddr> pool_;
   std::unordered_map<common::IpAddr, std::pair<common::IpAddr, uint32_t>> by_inside_;
   std::unordered_map<common::IpAddr, common::IpAddr> by_global_;
+  // Free pool addresses per family ([0] IPv4, [1] IPv6), least recently freed first.
+  std::deque<common::IpAddr> free_[2];
+  uint64_t exhausted_ = 0;
 };
 
 }  // namespace fw::nat

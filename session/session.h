@@ -61,6 +61,8 @@ struct NatInfo {
   bool snat = false;          // source translated: orig.src:sport -> snat_addr:snat_port
   IpAddr snat_addr;
   uint16_t snat_port = 0;
+  uint8_t snat_kind = 0;      // what to give back when the session ends: 0 nothing, 1 PAT port, 2 no-PAT binding
+  uint16_t snat_group = 0;    // interned address-group name (no-PAT)
   bool dnat = false;          // destination translated (NAT server): orig.dst:dport -> dnat_addr:dnat_port
   IpAddr dnat_addr;
   uint16_t dnat_port = 0;

@@ -25,9 +25,12 @@ client() {
   CPID[$1]=$LAB_BG_PID
 }
 progress() { local s; s=$(cat /tmp/$P-$1.st 2>/dev/null); [[ $s =~ ^[0-9]+$ ]] && echo "$s" || echo -1; }
-# advancing NAME: the flow completes >= 3 more round trips within 5 s.
+# advancing NAME: the flow is connected and completes >= 3 more round trips within 5 s.
 advancing() {
-  local start i; start=$(progress $1)
+  local start i
+  for ((i = 0; i < 50; i++)); do
+    start=$(progress $1); ((start >= 0)) && break; sleep 0.1
+  done
   ((start >= 0)) || return 1
   for ((i = 0; i < 50; i++)); do
     (($(progress $1) >= start + 3)) && return 0
@@ -42,7 +45,10 @@ stalled() {
   wait $pid 2>/dev/null || rc=$?
   ((rc == 3))
 }
-table() { fwcli_run $P "display firewall session table $*"; }
+# Tuples are matched with either arrow: whether "+->" (ALG opened server-map entries) is right
+# is checked once, separately.
+table_raw() { fwcli_run $P "display firewall session table $*"; }
+table() { table_raw "$@" | sed 's/ +-> / --> /'; }
 has() { local f=$1 t=$2; grep -qF -- "$t" <<<"$(table $f)"; }
 A="198.18.1.2:40001 --> 203.0.113.2:7000"
 B="198.18.1.2:40002 --> 203.0.113.2:80"
@@ -59,12 +65,18 @@ t_check "flow B (tcp/80) runs" advancing B
 t_check "flow C (tcp/7000 over IPv6) runs" advancing C
 ip netns exec $P-in ping -c 1 -W 1 203.0.113.2 >/dev/null 2>&1
 
-all=$(table)
-echo "$all" | sed 's/^/    /'
+raw=$(table_raw)
+all=$(sed 's/ +-> / --> /' <<<"$raw")
+t_check "no session shows +-> (no ALG involved)" test -z "$(grep -F -- ' +-> ' <<<"$raw")"
+echo "$raw" | sed 's/^/    /'
 total=$(sed -nE 's/^[[:space:]]*Current Total Sessions[[:space:]]*:[[:space:]]*([0-9]+).*/\1/p' <<<"$all" | head -n1)
 t_check "first line: Current Total Sessions : N (N=$total >= 5)" test "${total:-0}" -ge 5
 t_check "first line is the total" grep -Eq '^[[:space:]]*Current Total Sessions[[:space:]]*:' <<<"$(head -n1 <<<"$all")"
 for t in "$A" "$B" "$C" "$U"; do t_check "session listed: $t" grep -qF -- "$t" <<<"$all"; done
+t_check "flow A is shown as tcp" \
+  grep -Eq "^[[:space:]]*tcp[[:space:]]+VPN: public --> public[[:space:]]+198\.18\.1\.2:40001 --> " <<<"$all"
+t_check "the UDP flow is shown as udp" \
+  grep -Eq "^[[:space:]]*udp[[:space:]]+VPN: public --> public[[:space:]]+198\.18\.1\.2:40004 --> " <<<"$all"
 t_check "flow B is shown as http with VPN: public --> public" \
   grep -Eq "^[[:space:]]*http[[:space:]]+VPN: public --> public[[:space:]]+198\.18\.1\.2:40002 --> 203\.0\.113\.2:80" <<<"$all"
 t_check "ICMP echo session listed (icmp ... --> 203.0.113.2:)" \

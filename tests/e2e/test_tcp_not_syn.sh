@@ -18,7 +18,7 @@ lab_http_server $P out :: 80 $www || t_fail "http server"
 # Capture on the outside host: a stray ACK that got through would show up there (and be answered
 # with a RST).
 cap=/tmp/$P-out.pcapng; rm -f $cap
-ip netns exec $P-out timeout 30 dumpcap -q -i eth0 -f "tcp port 80" -w $cap >/tmp/$P-dumpcap.log 2>&1 &
+ip netns exec $P-out timeout 60 dumpcap -q -i eth0 -f "tcp port 80" -w $cap >/tmp/$P-dumpcap.log 2>&1 &
 cap_pid=$!; lab_pid_track $P $cap_pid
 for ((i = 0; i < 50; i++)); do [[ -s $cap ]] && break; sleep 0.1; done
 sleep 0.5
@@ -33,12 +33,14 @@ echo "$sessions" | sed 's/^/    /'
 t_check_not "no session for the stray ACK (198.18.1.2:40555)" grep -q "198.18.1.2:40555" <<<"$sessions"
 t_check_not "no session for it with the protocol tcp filter" grep -q "40555" <<<"$(fwcli_run $P "display firewall session table protocol tcp")"
 
+t_check "a real connection (SYN first) still works afterwards" \
+  test "$(ip netns exec $P-in curl -s -m 5 --local-port 40600 http://203.0.113.2/index.txt)" = ok
+t_check "and it created a session" grep -q "198.18.1.2:40600" <<<"$(fwcli_run $P "display firewall session table protocol tcp")"
+
 sleep 1
 kill -INT $cap_pid 2>/dev/null; lab_wait_exit $cap_pid 5; wait $cap_pid 2>/dev/null
 got=$(tshark -r $cap -Y "tcp.srcport == 40555" 2>/dev/null | wc -l)
+real=$(tshark -r $cap -Y "tcp.srcport == 40600" 2>/dev/null | wc -l)
+t_check "the capture on the outside host works (saw $real packets of the real connection)" test "$real" -gt 0
 t_check "the outside host saw none of the stray ACKs (captured $got)" test "$got" -eq 0
-
-t_check "a real connection (SYN first) still works afterwards" \
-  test "$(ip netns exec $P-in curl -s -m 5 http://203.0.113.2/index.txt)" = ok
-t_check "and it created a session" grep -q "203.0.113.2:80" <<<"$(fwcli_run $P "display firewall session table protocol tcp")"
 t_done

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <stdexcept>
 
 namespace fw::cli {
@@ -508,6 +509,32 @@ TEST_F(GrammarTest, Completion) {
   EXPECT_TRUE(g_.complete(V::kSystem, "firewall session aging-time tcp 1").empty());
   EXPECT_EQ(g_.complete(V::kUser, "display "),
             (std::vector<std::string>{"firewall", "security-policy", "version"}));
+}
+
+TEST_F(GrammarTest, RandomLinesNeverCrash) {
+  const char* vocab[] = {"dis",      "display",     "fire", "session", "table", "source", "1.2.3.4",
+                         "tcp",      "d",           "#",    "?",       "",      "  ",     "\t",
+                         "firewall", "zone",        "name", "x",       "65536", "debug",  "ftp",
+                         "sip",      "description", "a b",  "\xff",    "ping6", "::1"};
+  std::mt19937 rng(7);
+  ViewStack vs = user_view();
+  vs.push_back(View{V::kSystem, {}});
+  for (int i = 0; i < 5000; ++i) {
+    std::string line;
+    int n = static_cast<int>(rng() % 8);
+    for (int k = 0; k < n; ++k) {
+      line += vocab[rng() % (sizeof vocab / sizeof *vocab)];
+      if (rng() % 4) line += ' ';
+    }
+    V v = (i & 1) ? V::kSystem : V::kSecurityRule;
+    auto po = g_.parse(vs, line, i & 2);
+    if (!po.match && po.error != ErrorKind::kNone && po.error != ErrorKind::kIncomplete) {
+      EXPECT_LT(po.error_column, line.size()) << line;
+    }
+    ParseOutcome err;
+    (void)g_.help(v, line, &err);
+    (void)g_.complete(v, line);
+  }
 }
 
 TEST(GrammarBuild, RejectsMalformedSpecs) {

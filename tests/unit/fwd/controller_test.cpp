@@ -34,7 +34,7 @@ security-policy
   service http https web8080
   action permit
  rule name r2
-  description block-telnet
+  description block telnet
   disable
   service telnet
   action deny

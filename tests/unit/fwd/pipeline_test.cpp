@@ -75,6 +75,8 @@ class PipelineTest : public ::testing::Test {
     h.clock = &clock;
     h.sessions = &table;
     h.pipeline = &pipe;
+    h.servermap = &servermap;
+    h.nat = &nat_state;
     ctl = std::make_unique<Controller>(h);
     std::string err;
     ASSERT_TRUE(ctl->load_text(kConfig, "test", &err)) << err;
@@ -88,7 +90,9 @@ class PipelineTest : public ::testing::Test {
   common::ManualClock clock;
   session::SessionTable table{clock, session::TableOptions{1000, 16}};
   FakeRoutes routes;
-  Pipeline pipe{clock, table, routes};
+  session::ServerMap servermap{clock};
+  nat::NatState nat_state;
+  Pipeline pipe{clock, table, routes, servermap, nat_state};
   std::unique_ptr<Controller> ctl;
 };
 
@@ -247,7 +251,9 @@ TEST_F(PipelineTest, FragmentsOfAPermittedFlowPass) {
 
 TEST_F(PipelineTest, SessionCapDropsAndCounts) {
   session::SessionTable small{clock, session::TableOptions{2, 16}};
-  Pipeline p2{clock, small, routes};
+  session::ServerMap sm2{clock};
+  nat::NatState ns2;
+  Pipeline p2{clock, small, routes, sm2, ns2};
   p2.set_runtime(std::make_unique<Runtime>(ctl->running()));
   uint64_t before = ctr("packet.drop.session-limit");
   for (uint16_t i = 0; i < 3; ++i) {

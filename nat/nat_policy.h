@@ -1,0 +1,70 @@
+#pragma once
+// Source-NAT policy at run time (compiled from config::NatRule), and the NAT
+// state that outlives configuration changes (port allocations, no-PAT bindings).
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/counters.h"
+#include "config/config.h"
+#include "nat/port_alloc.h"
+#include "policy/policy.h"
+
+namespace fw::nat {
+
+struct SnatDecision {
+  enum class Kind : uint8_t { kNone, kEasyIp, kPat, kNoPat, kNoNat } kind = Kind::kNone;
+  const std::vector<common::IpAddr>* pool = nullptr;  // kPat / kNoPat
+  const std::string* group = nullptr;
+  const std::string* rule = nullptr;
+};
+
+class CompiledNatPolicy {
+ public:
+  CompiledNatPolicy(const config::Config& c, const policy::ZoneTable& zones);
+  // First enabled rule that matches; kNone if none does. Counts the hit.
+  SnatDecision match(policy::ZoneId src_zone, policy::ZoneId dst_zone, const common::IpAddr& src,
+                     const common::IpAddr& dst, const std::string& egress_if) const;
+  bool empty() const { return rules_.empty(); }
+  static common::Counter& hit_counter(const std::string& rule);
+
+ private:
+  struct Rule {
+    std::string name;
+    bool enabled;
+    std::vector<policy::ZoneId> src_zones, dst_zones;
+    std::vector<common::Prefix> src, dst;
+    std::vector<std::string> egress;
+    SnatDecision::Kind kind;
+    std::string group;
+    const std::vector<common::IpAddr>* pool = nullptr;
+    common::Counter* hits;
+  };
+  std::vector<Rule> rules_;
+  std::map<std::string, std::vector<common::IpAddr>> pools_;
+};
+
+// State that lives across configuration changes.
+class NatState {
+ public:
+  PortAllocator ports;
+  // The no-PAT bindings of a group (created on first use; rebuilt if the
+  // group's addresses change - bindings of the old address list then end as
+  // their sessions age out).
+  NoPatBindings& bindings(const std::string& group, const std::vector<common::IpAddr>& pool);
+  NoPatBindings* find_bindings(const std::string& group);
+  std::map<std::string, std::vector<NoPatBindings::Binding>> all_bindings() const;
+
+ private:
+  mutable std::mutex mu_;
+  struct G {
+    std::vector<common::IpAddr> pool;
+    std::unique_ptr<NoPatBindings> b;
+  };
+  std::map<std::string, G> groups_;
+  std::vector<std::unique_ptr<NoPatBindings>> retired_;  // still referenced by live sessions
+};
+
+}  // namespace fw::nat
