@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "db/config_store.h"
 #include "fwd/addresses.h"
+#include "fwd/sysctl.h"
 #include "fwd/controller.h"
 #include "fwd/iptables.h"
 #include "fwd/netlink_route.h"
@@ -119,6 +120,7 @@ int run_daemon(int argc, char** argv) {
   ropt.tag = "fwd-q" + std::to_string(opt->queue_num);
   std::unique_ptr<RuleInstaller> rules;
   std::unique_ptr<AddressInstaller> addrs;
+  std::unique_ptr<InterfaceSysctls> sysctls;
 
   std::vector<std::unique_ptr<NfQueue>> queues;
   ControllerHooks hooks;
@@ -133,6 +135,10 @@ int run_daemon(int argc, char** argv) {
     if (rules) {
       std::string e;
       if (!rules->sync(zone_interfaces(c), &e)) out = "iptables: " + e;
+    }
+    if (sysctls) {
+      std::string e = sysctls->sync(zone_interfaces(c));
+      if (!e.empty() && out.empty()) out = e;
     }
     if (addrs) {
       std::set<common::IpAddr> want;
@@ -197,6 +203,7 @@ int run_daemon(int argc, char** argv) {
   }
   if (!opt->no_rules) {
     rules = std::make_unique<RuleInstaller>(ropt);
+    sysctls = std::make_unique<InterfaceSysctls>();
     addrs = std::make_unique<AddressInstaller>(
         [&routes](const common::IpAddr& a) {
           RouteInfo r = routes.route(a);
@@ -268,6 +275,7 @@ int run_daemon(int argc, char** argv) {
   server.reset();
   if (rules) rules->remove_all();
   if (addrs) addrs->remove_all();
+  if (sysctls) sysctls->restore_all();
   queues.clear();
   return 0;
 }

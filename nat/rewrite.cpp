@@ -276,7 +276,11 @@ bool rewrite(std::span<uint8_t> pkt, const Parsed& p, const Endpoint* new_src,
     field = update_l4_csum(old_field, slot->pseudo, old_src, src, old_dst, dst,
                            !lay.routing_pending, changes, n);
   }
-  if (p.proto == packet::kProtoUdp && field == 0) field = 0xffff;
+  // RFC 1624 eqn. 3 gives 0x0000 where a full sum gives 0xffff. Both read as
+  // zero when the covered data sums to nonzero, but an ICMP message of only
+  // zeros (echo reply, id 0, seq 0, no data) needs 0xffff; and UDP must never
+  // send 0 (= no checksum). So a zero is always stored as 0xffff.
+  if (field == 0) field = 0xffff;
   wr16(t + slot->at, field);
   return true;
 }
@@ -337,7 +341,7 @@ bool rewrite_icmp_error(std::span<uint8_t> pkt, const Parsed& p, const Endpoint*
     if (slot_quoted && !(q->proto == packet::kProtoUdp && old_field == 0)) {
       uint16_t field =
           update_l4_csum(old_field, slot->pseudo, qold_src, qsrc, qold_dst, qdst, true, changes, n);
-      if (q->proto == packet::kProtoUdp && field == 0) field = 0xffff;
+      if (field == 0) field = 0xffff;  // as in rewrite()
       wr16(qt + slot->at, field);
     }
   }

@@ -458,6 +458,22 @@ TEST(Rewrite, IcmpV4OverIpv6KeepsChecksumConsistent) {
   EXPECT_TRUE(packet::verify_checksums(b));
 }
 
+// Fuzzer find: an ICMP message that is all zeros but the checksum (echo
+// reply, id 0 after the rewrite, seq 0, no data) must carry 0xffff; RFC 1624
+// eqn. 3 alone yields 0x0000, which does not verify.
+TEST(Rewrite, AllZeroIcmpGetsNegativeZeroChecksum) {
+  for (bool v6 : {false, true}) {
+    Bytes b = v6 ? ipv6(packet::kProtoIcmp, "2001:db8::2", "2001:db8:1::2", echo(0, 0x45, 0, {}))
+                 : ipv4(packet::kProtoIcmp, "10.0.0.2", "203.0.113.2", echo(0, 0x45, 0, {}));
+    make_full(b);
+    Endpoint nd{v6 ? addr("2001:db8:2::2") : addr("10.0.0.3"), 0};
+    ASSERT_TRUE(rewrite(b, parsed(b), nullptr, &nd, false));
+    EXPECT_EQ(parsed(b).dport, 0);
+    EXPECT_EQ(get16(b, parsed(b).l4_offset + 2), 0xffff);
+    EXPECT_TRUE(packet::verify_checksums(b));
+  }
+}
+
 // ---------------------------------------------------------------------------
 // ICMP errors
 
