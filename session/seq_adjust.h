@@ -1,0 +1,47 @@
+#pragma once
+// TCP sequence adjustment after payload rewrites that change lengths (FTP PORT,
+// SIP, ...). One SeqAdjust per direction of a session. Each rewrite records the
+// original sequence number just after the rewritten bytes and the cumulative
+// length change from there on; several rewrites may be in flight at once, and
+// a retransmission of an old segment maps exactly as the original did.
+// All comparisons use serial-number arithmetic (wrap-around safe).
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "packet/parse.h"
+
+namespace fw::session {
+
+class SeqAdjust {
+ public:
+  explicit SeqAdjust(size_t max_entries = 64) : max_(max_entries) {}
+  // A rewrite of the original bytes [pos, pos+old_len) into new_len bytes.
+  // Must be recorded in increasing `pos` order (a rewrite at or before an
+  // already recorded position is ignored: it is a retransmission).
+  void record(uint32_t pos, uint32_t old_len, uint32_t new_len);
+  // Original sequence number -> sequence number on the wire after rewrites.
+  uint32_t map_seq(uint32_t orig_seq) const;
+  // Sequence number as the receiver sees it (an ACK or SACK edge it sends back)
+  // -> the original numbering of the sender.
+  uint32_t unmap(uint32_t wire_seq) const;
+  bool empty() const { return entries_.empty(); }
+  int64_t total_delta() const;
+
+ private:
+  struct Entry {
+    uint32_t pos_after;  // original seq of the first byte after the rewritten bytes
+    uint32_t new_after;  // where that byte is on the wire
+    int64_t delta;       // cumulative (wire - original) from pos_after on
+  };
+  size_t max_;
+  std::vector<Entry> entries_;
+};
+
+// Patch a TCP packet in place (no checksum update - the caller recomputes):
+// seq through `own` (this direction's rewrites), ack and every SACK block edge
+// through `peer` (the other direction's rewrites, unmapped). Returns false if the
+// TCP header does not parse consistently with `p`.
+bool adjust_tcp(std::span<uint8_t> pkt, const packet::Parsed& p, const SeqAdjust* own, const SeqAdjust* peer);
+
+}  // namespace fw::session
