@@ -56,6 +56,13 @@ SecurityRule* Config::find_rule(const std::string& name) {
   return nullptr;
 }
 
+Interzone* Config::find_interzone(const std::string& a, const std::string& b) {
+  for (auto& iz : interzones) {
+    if ((iz.zone1 == a && iz.zone2 == b) || (iz.zone1 == b && iz.zone2 == a)) return &iz;
+  }
+  return nullptr;
+}
+
 AddressGroup* Config::find_group(const std::string& name) {
   for (auto& g : address_groups) {
     if (g.name == name) return &g;
@@ -344,6 +351,11 @@ std::string render(const Config& c) {
     for (const auto& [n, v] : c.aging.overrides) {
       os << " firewall session aging-time " << n << " " << v << "\n";
     }
+  }
+  if (!c.detect_global.empty() || !c.port_mappings.empty()) {
+    os << "#\n";
+    for (const auto& d : c.detect_global) os << " firewall detect " << d << "\n";
+    for (const auto& pm : c.port_mappings) os << " port-mapping " << pm.alg << " port " << pm.port << "\n";
   }
   for (const auto& s : c.service_sets) os << "#\n" << render_service_set(s);
   for (const auto& z : c.zones) os << "#\n" << render_zone(z);

@@ -113,6 +113,13 @@ struct Config {
   SecurityPolicy security;
   AgingTimes aging;
   std::vector<Interzone> interzones;
+  std::vector<std::string> detect_global;  // `firewall detect ALG`
+  struct PortMapping {
+    std::string alg;
+    uint16_t port = 0;
+  };
+  std::vector<PortMapping> port_mappings;  // `port-mapping ALG port N`: extra server ports for an ALG
+  Interzone* find_interzone(const std::string& a, const std::string& b);
 
   // The defaults: the four built-in zones with their priorities.
   static Config defaults();

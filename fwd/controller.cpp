@@ -9,6 +9,7 @@
 #include "db/config_store.h"
 #include "fwd/app.h"
 #include "fwd/pipeline.h"
+#include "aspf/registry.h"
 #include "nat/nat_policy.h"
 #include "fwd/netlink_route.h"
 #include "policy/policy.h"
@@ -335,6 +336,13 @@ void Controller::register_handlers() {
         c.out << "#\nnat-policy\n";
         for (const auto& r : c.cfg.nat_rules) c.out << config::render_nat_rule(r, " ");
         c.out << "#\nreturn\n";
+        break;
+      case ViewKind::kInterzone:
+        if (auto* iz = c.cfg.find_interzone(v.args.at(0), v.args.at(1))) {
+          c.out << "#\nfirewall interzone " << iz->zone1 << " " << iz->zone2 << "\n";
+          for (const auto& d : iz->detect) c.out << " detect " << d << "\n";
+          c.out << "#\nreturn\n";
+        }
         break;
       case ViewKind::kSecurityPolicy: {
         c.out << "#\nsecurity-policy\n";
@@ -864,6 +872,117 @@ void Controller::register_handlers() {
         c.out << ",  Left-Time:---";
       }
       c.out << "\n Vpn: public -> public\n\n";
+    }
+  });
+
+  // ---- ASPF
+  auto alg_arg = [](Ctx& c) -> std::optional<std::string> {
+    std::string n = c.p("protocol");
+    if (aspf::inspector_id(n) == 0) {
+      std::string all;
+      for (const auto& x : aspf::inspector_names()) all += (all.empty() ? "" : ", ") + x;
+      c.err = "Error: Unknown ASPF protocol " + n + " (supported: " + all + ").";
+      return std::nullopt;
+    }
+    return n;
+  };
+  add("detect.global", [alg_arg](Ctx& c) {
+    if (auto n = alg_arg(c)) {
+      add_unique(c.cfg.detect_global, *n);
+      c.changed = true;
+    }
+  });
+  add("undo.detect.global", [alg_arg](Ctx& c) {
+    if (auto n = alg_arg(c)) {
+      std::erase(c.cfg.detect_global, *n);
+      c.changed = true;
+    }
+  });
+  add("interzone.enter", [](Ctx& c) {
+    std::string a = c.p("zone1"), b;
+    auto zs = c.m.params("zone2");
+    b = zs.empty() ? "" : zs[0];
+    for (const auto& z : {a, b}) {
+      if (!c.cfg.find_zone(z)) {
+        c.err = "Error: The security zone " + z + " does not exist.";
+        return;
+      }
+    }
+    if (a == b) {
+      c.err = "Error: An interzone needs two different zones.";
+      return;
+    }
+    if (!c.cfg.find_interzone(a, b)) {
+      c.cfg.interzones.push_back({a, b, {}});
+      c.changed = true;
+    }
+    auto* iz = c.cfg.find_interzone(a, b);
+    c.views.push_back({ViewKind::kInterzone, {iz->zone1, iz->zone2}});
+  });
+  add("detect.interzone", [alg_arg](Ctx& c) {
+    auto n = alg_arg(c);
+    auto* iz = c.cfg.find_interzone(c.arg(0), c.arg(1));
+    if (!n || !iz) return;
+    add_unique(iz->detect, *n);
+    c.changed = true;
+  });
+  add("undo.detect.interzone", [alg_arg](Ctx& c) {
+    auto n = alg_arg(c);
+    auto* iz = c.cfg.find_interzone(c.arg(0), c.arg(1));
+    if (!n || !iz) return;
+    std::erase(iz->detect, *n);
+    c.changed = true;
+  });
+  add("portmap", [alg_arg](Ctx& c) {
+    auto n = alg_arg(c);
+    if (!n) return;
+    uint16_t port = static_cast<uint16_t>(std::stoul(c.p("port")));
+    for (const auto& pm : c.cfg.port_mappings) {
+      if (pm.port == port) {
+        if (pm.alg != *n) c.err = "Error: Port " + std::to_string(port) + " is already mapped to " + pm.alg + ".";
+        return;
+      }
+    }
+    c.cfg.port_mappings.push_back({*n, port});
+    c.changed = true;
+  });
+  add("undo.portmap", [alg_arg](Ctx& c) {
+    auto n = alg_arg(c);
+    if (!n) return;
+    uint16_t port = static_cast<uint16_t>(std::stoul(c.p("port")));
+    if (!std::erase_if(c.cfg.port_mappings, [&](const auto& pm) { return pm.alg == *n && pm.port == port; })) {
+      c.err = "Error: The port mapping does not exist.";
+      return;
+    }
+    c.changed = true;
+  });
+  add("display.detect", [](Ctx& c) {
+    c.out << " ASPF (firewall detect):\n";
+    std::string g;
+    for (const auto& d : c.cfg.detect_global) g += " " + d;
+    c.out << "  Global           :" << (g.empty() ? " ---" : g) << "\n";
+    for (const auto& iz : c.cfg.interzones) {
+      std::string l;
+      for (const auto& d : iz.detect) l += " " + d;
+      c.out << "  Interzone " << iz.zone1 << " " << iz.zone2 << " :" << (l.empty() ? " ---" : l) << "\n";
+    }
+    c.out << " Inspectors:\n";
+    for (const auto& ins : aspf::inspectors()) {
+      std::string name(ins->name());
+      std::string ports = std::to_string(ins->default_port());
+      for (const auto& pm : c.cfg.port_mappings) {
+        if (pm.alg == name) ports += "," + std::to_string(pm.port);
+      }
+      c.out << "  " << std::left << std::setw(6) << name << " " << (ins->proto() == 6 ? "tcp" : "udp") << " port "
+            << std::setw(12) << ports;
+      auto& t = common::counters();
+      c.out << " parsed " << t.value("aspf." + name + ".parsed") << ", rewrites " << t.value("aspf." + name + ".rewrites")
+            << ", opened " << t.value("aspf." + name + ".opened") << ", malformed " << t.value("aspf." + name + ".malformed");
+      uint64_t refused = 0;
+      for (const auto& [k, v] : t.snapshot()) {
+        if (k.rfind("aspf." + name + ".refused.", 0) == 0) refused += v;
+      }
+      c.out << ", refused " << refused << "\n";
     }
   });
 

@@ -23,6 +23,7 @@
 #include "fwd/pipeline.h"
 #include "ipc/ipc.h"
 #include "policy/policy.h"
+#include "aspf/engine.h"
 #include "nat/nat_policy.h"
 #include "session/server_map.h"
 #include "session/session_table.h"
@@ -105,7 +106,8 @@ int run_daemon(int argc, char** argv) {
   KernelRoutes routes(std::move(resolver));
   session::ServerMap servermap(clock);
   nat::NatState nat_state;
-  Pipeline pipeline(clock, table, routes, servermap, nat_state);
+  aspf::Engine aspf_engine(clock, servermap, nat_state);
+  Pipeline pipeline(clock, table, routes, servermap, nat_state, aspf_engine);
 
   std::unique_ptr<db::ConfigStore> store;
   if (!opt->db_file.empty()) {

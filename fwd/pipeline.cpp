@@ -59,18 +59,27 @@ uint8_t alloc_proto(uint8_t proto) {
 }  // namespace
 
 Pipeline::Pipeline(const common::Clock& clock, session::SessionTable& table, RouteSource& routes,
-                   session::ServerMap& servermap, nat::NatState& nat)
+                   session::ServerMap& servermap, nat::NatState& nat, aspf::Engine& aspf)
     : clock_(clock),
       table_(table),
       routes_(routes),
       servermap_(servermap),
       nat_(nat),
+      aspf_(aspf),
+      ftp_data_app_(app_by_name("ftp-data")),
       c_received_(common::counters().get("packet.received")),
       c_accepted_(common::counters().get("packet.accepted")),
       c_dropped_(common::counters().get("packet.dropped")),
       c_related_(common::counters().get("packet.accepted.icmp-error-related")),
       c_translated_(common::counters().get("nat.translated")) {
-  table_.set_on_remove([this](const Session& s) { release_nat(s); });
+  table_.set_on_remove([this](const Session& s) {
+    if (s.alg) aspf_.session_ended(s);
+    release_nat(s);
+  });
+  // A data-channel port reserved for an ASPF entry that was never used goes back.
+  servermap_.set_on_remove([this](const session::ServerMapEntry& e) {
+    if (e.reserved) nat_.ports.release(e.addr, e.proto, e.port);
+  });
   for (size_t i = 0; i < c_drop_.size(); ++i) {
     c_drop_[i] = &common::counters().get(std::string("packet.drop.") + kDropNames[i]);
   }
@@ -155,7 +164,7 @@ void Pipeline::update_session(Session& s, Dir d, const Parsed& p, uint32_t len, 
     }
     s.tcp_state = session::tcp_next(s.tcp_state, d, p.tcp_flags);
   }
-  s.timeout_s = session::timeout_for(rt.timeouts, s.orig.proto, s.tcp_state, s.orig.dport, false);
+  s.timeout_s = session::timeout_for(rt.timeouts, s.orig.proto, s.tcp_state, s.orig.dport, s.app == ftp_data_app_);
 }
 
 Decision Pipeline::process(QueuedPacket& qp) {
@@ -179,11 +188,13 @@ Decision Pipeline::process(QueuedPacket& qp) {
   session::NatInfo nat;
   FlowKey orig;
   Dir dir = Dir::kOriginal;
+  Session alg_copy;  // only filled for sessions an ALG inspects
   bool hit = table_.with_session(key, [&](Session& s, Dir d) {
     update_session(s, d, p, qp.len, *rt);
     nat = s.nat;
     orig = s.orig;
     dir = d;
+    if (s.alg) alg_copy = s;
   });
   if (!hit && p.icmp_error) {
     // An error about a packet of a known flow is part of that flow (and is
@@ -207,12 +218,28 @@ Decision Pipeline::process(QueuedPacket& qp) {
   }
   if (!hit) {
     Drop why;
-    if (!first_packet(qp, p, key, *rt, &why, &nat, &orig)) return drop(why);
+    if (!first_packet(qp, p, key, *rt, &why, &alg_copy)) return drop(why);
+    nat = alg_copy.nat;
+    orig = alg_copy.orig;
     dir = Dir::kOriginal;
+    if (!alg_copy.alg) alg_copy.id = 0;
   }
   if (p.is_fragment) remember_fragment(p);
-  if (nat.snat || nat.dnat) return translate(qp, p, orig, nat, dir);
-  return accept();
+  Decision dec = (nat.snat || nat.dnat) ? translate(qp, p, orig, nat, dir) : accept();
+  if (alg_copy.alg && alg_copy.id && dec.verdict == Verdict::kAccept) return run_alg(qp, dec, alg_copy, dir);
+  return dec;
+}
+
+Decision Pipeline::run_alg(QueuedPacket& qp, Decision d, const Session& s, Dir dir) {
+  uint32_t len = qp.len;
+  aspf::EngineResult r = aspf_.process(qp.data, &len, qp.capacity, s, dir);
+  if (r.opened) table_.with_session_id(s.id, [](Session& cs) { cs.has_servermap = true; });
+  if (r.drop) return drop(Drop::kMalformed);
+  if (r.modified) {
+    qp.len = len;
+    return {Verdict::kAccept, true, len};
+  }
+  return d;
 }
 
 Decision Pipeline::translate(QueuedPacket& qp, const Parsed& p, const FlowKey& orig, const session::NatInfo& nat,
@@ -392,6 +419,7 @@ bool Pipeline::source_nat(const Parsed& p, const common::IpAddr& dst, policy::Zo
 
 void Pipeline::release_nat(const Session& s) {
   servermap_.remove_parent(s.id);
+  if (s.nat.dnat_release) nat_.ports.release(s.orig.dst, alloc_proto(s.orig.proto), s.orig.dport);
   if (s.nat.snat_kind == 1) {
     nat_.ports.release(s.nat.snat_addr, alloc_proto(s.orig.proto), s.nat.snat_port);
   } else if (s.nat.snat_kind == 2) {
@@ -410,7 +438,7 @@ void Pipeline::release_nat(const Session& s) {
 }
 
 bool Pipeline::first_packet(QueuedPacket& qp, const Parsed& p, const FlowKey& key, const Runtime& rt,
-                            Drop* why, session::NatInfo* nat_out, FlowKey* orig_out) {
+                            Drop* why, Session* created) {
   // Only a SYN opens a TCP session; a stray ACK/data/RST is not a flow of ours.
   if (p.proto == packet::kProtoTcp &&
       (p.tcp_flags & (packet::kTcpSyn | packet::kTcpAck | packet::kTcpRst)) != packet::kTcpSyn) {
@@ -486,10 +514,25 @@ bool Pipeline::first_packet(QueuedPacket& qp, const Parsed& p, const FlowKey& ke
       *why = Drop::kTtlExpiredNat;
       return false;
     }
-    *nat_out = {};
+    *created = Session{};
     return true;
   }
-  if (!nat.dnat && !source_nat(p, dst, f.src_zone, f.dst_zone, r, rt, &nat)) {
+  if (aspf && sm->reserved) nat.dnat_release = true;
+  if (aspf && !sm->sxaddr.empty() && p.ip_version == 4) {
+    // The data channel leaves with its control session's translated address.
+    nat.snat = true;
+    nat.snat_addr = sm->sxaddr;
+    nat.snat_port = p.sport;
+    if (uint8_t ap = alloc_proto(p.proto)) {
+      auto port = nat_.ports.allocate(sm->sxaddr, ap, p.sport);
+      if (!port) {
+        *why = Drop::kNatExhausted;
+        return false;
+      }
+      nat.snat_port = *port;
+      nat.snat_kind = 1;
+    }
+  } else if (!nat.dnat && !source_nat(p, dst, f.src_zone, f.dst_zone, r, rt, &nat)) {
     *why = Drop::kNatExhausted;
     return false;
   }
@@ -510,6 +553,9 @@ bool Pipeline::first_packet(QueuedPacket& qp, const Parsed& p, const FlowKey& ke
   s.app = aspf && !sm->app.empty() ? app_by_name(sm->app) : app_for(p.proto, dport);
   if (s.app == 0xff) s.app = app_for(p.proto, dport);
   if (aspf) s.parent_id = sm->parent;
+  if (!aspf) {
+    s.alg = rt.detect.classify(policy::zone_name_of(f.src_zone), policy::zone_name_of(f.dst_zone), p.proto, dport);
+  }
   s.src_zone = f.src_zone;
   s.dst_zone = f.dst_zone;
   s.policy = session::intern_name(*rule);
@@ -520,21 +566,21 @@ bool Pipeline::first_packet(QueuedPacket& qp, const Parsed& p, const FlowKey& ke
   s.packets[0] = 1;
   s.bytes[0] = qp.len;
   if (p.proto == packet::kProtoTcp) s.tcp_state = session::tcp_next(session::TcpState::kNone, Dir::kOriginal, p.tcp_flags);
-  s.timeout_s = session::timeout_for(rt.timeouts, p.proto, s.tcp_state, dport, false);
+  s.timeout_s = session::timeout_for(rt.timeouts, p.proto, s.tcp_state, dport, s.app == ftp_data_app_);
 
   Session copy = s;
-  switch (table_.insert(std::move(s))) {
+  uint64_t id = 0;
+  switch (table_.insert(std::move(s), &id)) {
     case session::InsertResult::kOk:
-      *nat_out = nat;
-      *orig_out = key;
+      *created = copy;
+      created->id = id;
       return true;
     case session::InsertResult::kExists: {
       release_nat(copy);
       // Another worker created it a moment ago: follow that session.
       bool found = table_.with_session(key, [&](Session& es, Dir d) {
         update_session(es, d, p, qp.len, rt);
-        *nat_out = es.nat;
-        *orig_out = es.orig;
+        *created = es;
       });
       if (!found) {
         *why = Drop::kNatCollision;

@@ -15,6 +15,7 @@
 #include "fwd/route_source.h"
 #include "fwd/runtime.h"
 #include "packet/parse.h"
+#include "aspf/engine.h"
 #include "nat/nat_policy.h"
 #include "session/server_map.h"
 #include "session/session_table.h"
@@ -24,7 +25,7 @@ namespace fw::fwd {
 class Pipeline {
  public:
   Pipeline(const common::Clock& clock, session::SessionTable& table, RouteSource& routes,
-           session::ServerMap& servermap, nat::NatState& nat);
+           session::ServerMap& servermap, nat::NatState& nat, aspf::Engine& aspf);
 
   // Install a new configuration snapshot (takes ownership; the old one is
   // retired and freed by retire_old() after a grace period).
@@ -46,7 +47,8 @@ class Pipeline {
   Decision accept();
   // Returns false with *why to drop; on success *nat holds the new session's translation.
   bool first_packet(QueuedPacket& qp, const packet::Parsed& p, const session::FlowKey& key,
-                    const Runtime& rt, Drop* why, session::NatInfo* nat, session::FlowKey* orig);
+                    const Runtime& rt, Drop* why, session::Session* created);
+  Decision run_alg(QueuedPacket& qp, Decision d, const session::Session& s, session::Dir dir);
   // Source NAT for a new flow; false = pool exhausted.
   bool source_nat(const packet::Parsed& p, const common::IpAddr& dst, policy::ZoneId sz, policy::ZoneId dz,
                   const RouteInfo& r, const Runtime& rt, session::NatInfo* nat);
@@ -67,6 +69,8 @@ class Pipeline {
   RouteSource& routes_;
   session::ServerMap& servermap_;
   nat::NatState& nat_;
+  aspf::Engine& aspf_;
+  session::AppId ftp_data_app_;
   std::atomic<const Runtime*> rt_{nullptr};
   std::mutex retire_mu_;
   std::vector<std::pair<uint64_t, std::unique_ptr<Runtime>>> retired_;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "aspf/engine.h"
 #include "config/config.h"
 #include "fwd/route_source.h"
 #include "nat/nat_policy.h"
@@ -23,6 +24,7 @@ struct Runtime {
   policy::ZoneTable zones;
   policy::CompiledPolicy policy;
   nat::CompiledNatPolicy nat;
+  aspf::DetectConfig detect;
   session::Timeouts timeouts;
 
   // ifindex -> zone, resolved lazily by name on first use (interfaces may be

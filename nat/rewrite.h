@@ -27,6 +27,8 @@ struct Endpoint {
 //    fragment's transport checksum is updated incrementally (it covers bytes we don't have).
 //  - GRE version 1: the port of the endpoint being rewritten that is the *destination*
 //    replaces the call id in the key (PPTP GRE carries only the peer's call id).
+//  - ICMP/ICMPv6 echo: the id is the querier's, so it takes new_src->port in a request
+//    and new_dst->port in a reply; the responder side's port is ignored.
 // Returns false (packet untouched) if `p` does not describe `pkt` consistently.
 bool rewrite(std::span<uint8_t> pkt, const packet::Parsed& p, const Endpoint* new_src,
              const Endpoint* new_dst, bool csum_not_ready);

@@ -25,6 +25,12 @@ class SeqAdjust {
   // Sequence number as the receiver sees it (an ACK or SACK edge it sends back)
   // -> the original numbering of the sender.
   uint32_t unmap(uint32_t wire_seq) const;
+  // A wire number strictly inside the new bytes of a rewrite has no exact
+  // original: kDown gives the start of the original region (what unmap() does:
+  // an ACK must never cover original bytes whose new bytes were not all
+  // received), kUp the end of it (for a SACK left edge).
+  enum class Round : uint8_t { kDown, kUp };
+  uint32_t unmap(uint32_t wire_seq, Round r) const;
   bool empty() const { return entries_.empty(); }
   int64_t total_delta() const;
 
@@ -33,9 +39,14 @@ class SeqAdjust {
     uint32_t pos_after;  // original seq of the first byte after the rewritten bytes
     uint32_t new_after;  // where that byte is on the wire
     int64_t delta;       // cumulative (wire - original) from pos_after on
+    uint32_t pos;        // original seq of the first rewritten byte
+    uint32_t new_pos;    // where the rewritten bytes start on the wire
   };
   size_t max_;
   std::vector<Entry> entries_;
+  int64_t base_delta_ = 0;  // delta before the first entry (older entries merged into it)
+  bool have_last_ = false;  // a rewrite was recorded (possibly one of equal length, no entry)
+  uint32_t last_pos_ = 0, last_end_ = 0;
 };
 
 // Patch a TCP packet in place (no checksum update - the caller recomputes):

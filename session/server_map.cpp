@@ -124,6 +124,7 @@ void ServerMap::set_static(std::vector<ServerMapEntry> list) {
 }
 
 size_t ServerMap::remove_if(const std::function<bool(const ServerMapEntry&)>& pred) {
+  std::vector<ServerMapEntry> gone;
   std::unique_lock lk(mu_);
   size_t n = 0;
   for (auto it = entries_.begin(); it != entries_.end();) {
@@ -141,9 +142,12 @@ size_t ServerMap::remove_if(const std::function<bool(const ServerMapEntry&)>& pr
       }
     }
     if (e.parent && per_parent_[e.parent] > 0 && --per_parent_[e.parent] == 0) per_parent_.erase(e.parent);
+    if (on_remove_) gone.push_back(e);
     it = entries_.erase(it);
     ++n;
   }
+  lk.unlock();
+  for (const auto& e : gone) on_remove_(e);
   return n;
 }
 

@@ -47,6 +47,8 @@ struct ServerMapEntry {
   uint64_t expires_ms = 0;    // 0 = static / lives with its owner
   bool one_shot = false;      // removed on first use (ASPF data channels)
   std::string owner;          // static entries: the NAT server name; no-pat: the group
+  IpAddr sxaddr;              // ASPF: translate the source of the admitted flow to this (keep its port)
+  bool reserved = false;      // addr:port is held in the NAT port allocator until the entry is used or removed
   uint64_t hits = 0;
 };
 
@@ -71,9 +73,13 @@ class ServerMap {
   size_t expire();  // dynamic entries past expires_ms
   std::vector<ServerMapEntry> snapshot() const;
   size_t size() const;
+  // Called (outside the lock) for each entry removed without being used
+  // (expired, removed with its parent, reconfigured).
+  void set_on_remove(std::function<void(const ServerMapEntry&)> cb) { on_remove_ = std::move(cb); }
 
  private:
   bool matches_fwd(const ServerMapEntry& e, uint8_t proto, const IpAddr& src, uint16_t dport) const;
+  std::function<void(const ServerMapEntry&)> on_remove_;
   const common::Clock& clock_;
   size_t max_entries_, max_per_parent_;
   mutable std::shared_mutex mu_;

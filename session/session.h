@@ -63,6 +63,7 @@ struct NatInfo {
   uint16_t snat_port = 0;
   uint8_t snat_kind = 0;      // what to give back when the session ends: 0 nothing, 1 PAT port, 2 no-PAT binding
   uint16_t snat_group = 0;    // interned address-group name (no-PAT)
+  bool dnat_release = false;  // give the destination port (orig.dst:orig.dport) back to the allocator at the end
   bool dnat = false;          // destination translated (NAT server): orig.dst:dport -> dnat_addr:dnat_port
   IpAddr dnat_addr;
   uint16_t dnat_port = 0;
@@ -81,6 +82,7 @@ struct Session {
   TcpState tcp_state = TcpState::kNone;
   uint16_t policy = 0;                   // interned policy rule name (session::intern_name)
   bool has_servermap = false;            // an ALG opened server-map entries ("+->")
+  uint8_t alg = 0;                       // ASPF inspector id (aspf/registry.h), 0 = none
   IpAddr next_hop;                       // empty = directly connected
   uint32_t in_ifindex = 0, out_ifindex = 0;
   uint32_t timeout_s = 0;                // current aging time of this session

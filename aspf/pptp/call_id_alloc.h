@@ -2,13 +2,14 @@
 // Call-ID translation for PPTP behind source NAT (the FreeBSD libalias model):
 // an inside client's call id is replaced by one allocated per (public address,
 // server address) so it is unique there, and mapped back in the server's
-// messages and in GRE packets from the server.
+// messages and in GRE packets from the server. Thread-safe (one mutex: a map()
+// happens once per call set-up, not per packet; lookups on the GRE path are
+// short). Translated ids are never 0.
 #include <cstdint>
 #include <mutex>
 #include <optional>
-#include <tuple>
 #include <unordered_map>
-#include <vector>
+#include <utility>
 
 #include "common/ip_addr.h"
 
@@ -26,18 +27,34 @@ class CallIdAllocator {
     common::IpAddr client;
     uint16_t call_id;
   };
-  std::optional<Inside> lookup(const common::IpAddr& pub, const common::IpAddr& server, uint16_t translated) const;
+  std::optional<Inside> lookup(const common::IpAddr& pub, const common::IpAddr& server,
+                               uint16_t translated) const;
   void release(const common::IpAddr& pub, const common::IpAddr& server, uint16_t translated);
   size_t size() const;
 
  private:
-  // implementation's choice
-  struct Impl;
-  mutable std::mutex mu_;
-  struct KeyHash {
-    size_t operator()(const std::tuple<common::IpAddr, common::IpAddr, uint16_t>& k) const;
+  struct ClientKey {
+    common::IpAddr client;
+    uint16_t call_id;
+    bool operator==(const ClientKey& o) const { return client == o.client && call_id == o.call_id; }
   };
-  std::unordered_map<std::tuple<common::IpAddr, common::IpAddr, uint16_t>, Inside, KeyHash> by_translated_;
+  struct ClientKeyHash {
+    size_t operator()(const ClientKey& k) const;
+  };
+  // One (public, server) pair: its own 16-bit id space, indexed both ways.
+  struct Space {
+    std::unordered_map<uint16_t, Inside> by_translated;
+    std::unordered_map<ClientKey, uint16_t, ClientKeyHash> by_client;
+    uint16_t cursor = 1;  // where the next search for a free id starts (never 0)
+  };
+  using SpaceKey = std::pair<common::IpAddr, common::IpAddr>;  // (public, server)
+  struct SpaceKeyHash {
+    size_t operator()(const SpaceKey& k) const;
+  };
+
+  mutable std::mutex mu_;
+  std::unordered_map<SpaceKey, Space, SpaceKeyHash> spaces_;
+  size_t size_ = 0;  // mappings over all spaces
 };
 
 }  // namespace fw::aspf::pptp

@@ -92,7 +92,8 @@ class PipelineTest : public ::testing::Test {
   FakeRoutes routes;
   session::ServerMap servermap{clock};
   nat::NatState nat_state;
-  Pipeline pipe{clock, table, routes, servermap, nat_state};
+  aspf::Engine aspf{clock, servermap, nat_state};
+  Pipeline pipe{clock, table, routes, servermap, nat_state, aspf};
   std::unique_ptr<Controller> ctl;
 };
 
@@ -253,7 +254,8 @@ TEST_F(PipelineTest, SessionCapDropsAndCounts) {
   session::SessionTable small{clock, session::TableOptions{2, 16}};
   session::ServerMap sm2{clock};
   nat::NatState ns2;
-  Pipeline p2{clock, small, routes, sm2, ns2};
+  aspf::Engine a2{clock, sm2, ns2};
+  Pipeline p2{clock, small, routes, sm2, ns2, a2};
   p2.set_runtime(std::make_unique<Runtime>(ctl->running()));
   uint64_t before = ctr("packet.drop.session-limit");
   for (uint16_t i = 0; i < 3; ++i) {

@@ -118,7 +118,7 @@ Expect expected(const Parsed& before, const Endpoint* ns, const Endpoint* nd, Ki
                 bool request) {
   Expect e{ns ? ns->addr : before.src, nd ? nd->addr : before.dst, before.sport, before.dport};
   if (kind == Kind::kEcho) {
-    const Endpoint* q = request ? (ns ? ns : nd) : (nd ? nd : ns);
+    const Endpoint* q = request ? ns : nd;
     if (q) e.sport = e.dport = q->port;
   } else {
     if (ns) e.sport = ns->port;
@@ -206,6 +206,27 @@ TEST(Rewrite, NotReadyRecomputesEvenWhenOnlyAddressesChange) {
   make_partial(t);
   ASSERT_TRUE(rewrite(t, parsed(t), nullptr, nullptr, true));
   EXPECT_TRUE(packet::verify_checksums(t));
+}
+
+TEST(Rewrite, EchoIdFollowsTheQuerierOnly) {
+  Endpoint pub{addr("198.51.100.1"), 2048};
+  Endpoint server{addr("10.1.1.1"), 0};  // DNAT: the responder has no "port"
+  Bytes req = ipv4(packet::kProtoIcmp, "10.0.0.2", "203.0.113.2", echo(8, 777, 1));
+  make_full(req);
+  ASSERT_TRUE(rewrite(req, parsed(req), nullptr, &server, false));
+  EXPECT_EQ(parsed(req).sport, 777);
+  ASSERT_TRUE(rewrite(req, parsed(req), &pub, &server, false));
+  EXPECT_EQ(parsed(req).sport, 2048);
+  EXPECT_TRUE(packet::verify_checksums(req));
+
+  Endpoint inside{addr("10.0.0.2"), 777};
+  Bytes rep = ipv4(packet::kProtoIcmp, "203.0.113.2", "198.51.100.1", echo(0, 2048, 1));
+  make_full(rep);
+  ASSERT_TRUE(rewrite(rep, parsed(rep), &server, nullptr, false));
+  EXPECT_EQ(parsed(rep).sport, 2048);
+  ASSERT_TRUE(rewrite(rep, parsed(rep), &server, &inside, false));
+  EXPECT_EQ(parsed(rep).sport, 777);
+  EXPECT_TRUE(packet::verify_checksums(rep));
 }
 
 TEST(Rewrite, UdpZeroChecksumStaysZero) {

@@ -1,0 +1,162 @@
+// The FTP inspector. Where the control session is translated, the address and
+// port announced for a data connection are rewritten to what the peer can
+// reach, and an ASPF server-map entry admits exactly that data connection
+// (once, for about a minute) without a policy match.
+#include "aspf/ftp/ftp_inspector.h"
+
+#include "aspf/ftp/ftp_parser.h"
+#include "aspf/line_buffer.h"
+#include "nat/nat_policy.h"
+
+namespace fw::aspf::ftp {
+namespace {
+
+constexpr uint64_t kEntryLifetimeMs = 60'000;
+constexpr uint16_t kLowestDataPort = 1024;
+
+class LineFramer final : public Framer {
+ public:
+  explicit LineFramer(size_t max) : buf_(max) {}
+  void start(uint32_t seq) override { buf_.start(seq); }
+  bool started() const override { return buf_.started(); }
+  std::vector<Message> feed(uint32_t seq, std::span<const uint8_t> payload) override {
+    std::vector<Message> out;
+    for (auto& l : buf_.feed(seq, payload)) {
+      Message m;
+      m.seq = l.seq;
+      m.bytes.assign(l.text.begin(), l.text.end());
+      out.push_back(std::move(m));
+    }
+    return out;
+  }
+
+ private:
+  LineBuffer buf_;
+};
+
+// The edit that replaces just the announcement's argument (the rest of the
+// line may have left in an earlier segment).
+Edit arg_edit(std::string_view line, const Announcement& a, const common::IpAddr& addr, uint16_t port) {
+  std::string nl = rewrite_line(line, a, addr, port);
+  size_t tail = line.size() - a.arg_end;
+  return {a.arg_begin, a.arg_end - a.arg_begin, nl.substr(a.arg_begin, nl.size() - tail - a.arg_begin)};
+}
+
+class FtpInspector final : public Inspector {
+ public:
+  std::string_view name() const override { return "ftp"; }
+  uint8_t proto() const override { return 6; }
+  uint16_t default_port() const override { return 21; }
+  std::unique_ptr<Framer> new_framer() const override { return make_line_framer(1024); }
+
+  std::vector<Edit> on_message(Context& ctx, State*, session::Dir d, const Message& msg) const override {
+    std::string_view line(reinterpret_cast<const char*>(msg.bytes.data()), msg.bytes.size());
+    ParseResult r = d == session::Dir::kOriginal ? parse_client_line(line) : parse_server_line(line);
+    if (r.status == ParseStatus::kIrrelevant) return {};
+    if (r.status == ParseStatus::kMalformed) {
+      ctx.count("malformed");
+      ctx.refuse("malformed", r.why);
+      return {};
+    }
+    ctx.count("parsed");
+    return d == session::Dir::kOriginal ? active(ctx, line, r.a, msg.editable_from)
+                                        : passive(ctx, line, r.a, msg.editable_from);
+  }
+
+ private:
+  // PORT / EPRT: the server will connect back to the client.
+  static std::vector<Edit> active(Context& ctx, std::string_view line, const Announcement& a, size_t editable) {
+    const session::Session& s = ctx.control();
+    const common::IpAddr client = s.orig.src;  // as the client sent it (pre-NAT)
+    const common::IpAddr server = s.reply.src;  // the server's real address
+    if (!(a.addr == client)) {
+      ctx.refuse("bounce", "PORT/EPRT names " + a.addr.str() + ", not the client " + client.str());
+      return {};
+    }
+    if (a.port < kLowestDataPort) {
+      ctx.refuse("low-port", "data port " + std::to_string(a.port) + " below 1024");
+      return {};
+    }
+    session::ServerMapEntry e;
+    e.proto = 6;
+    e.peer = server;
+    e.app = "ftp-data";
+    e.zone = "---";
+    e.one_shot = true;
+    e.expires_ms = ctx.now_ms() + kEntryLifetimeMs;
+    std::vector<Edit> edits;
+    if (s.nat.snat) {
+      if (a.arg_begin < editable) {
+        ctx.refuse("split", "the address of a PORT/EPRT split across segments cannot be rewritten");
+        return {};
+      }
+      // The server must connect to the translated address: allocate a port there.
+      auto port = ctx.nat().ports.allocate(s.nat.snat_addr, 6, a.port);
+      if (!port) {
+        ctx.refuse("nat-exhausted", "no free port on " + s.nat.snat_addr.str());
+        return {};
+      }
+      e.addr = s.nat.snat_addr;
+      e.port = *port;
+      e.xaddr = client;
+      e.xport = a.port;
+      e.reserved = true;
+      edits.push_back(arg_edit(line, a, s.nat.snat_addr, *port));
+    } else {
+      e.addr = client;
+      e.port = a.port;
+      // Behind a NAT server the data connection leaves with the global address.
+      if (s.nat.dnat) e.sxaddr = s.orig.dst;
+    }
+    if (!ctx.open(e)) return {};
+    return edits;
+  }
+
+  // 227 / 229: the client will connect to the server.
+  static std::vector<Edit> passive(Context& ctx, std::string_view line, const Announcement& a, size_t editable) {
+    const session::Session& s = ctx.control();
+    const common::IpAddr server = s.reply.src;  // real (inside, if NAT server) address
+    common::IpAddr addr = a.addr.empty() ? server : a.addr;
+    if (!(addr == server)) {
+      ctx.refuse("bounce", "227 names " + addr.str() + ", not the server " + server.str());
+      return {};
+    }
+    if (a.port < kLowestDataPort) {
+      ctx.refuse("low-port", "data port " + std::to_string(a.port) + " below 1024");
+      return {};
+    }
+    session::ServerMapEntry e;
+    e.proto = 6;
+    e.peer = s.orig.src;  // the client, as it sends
+    e.port = a.port;
+    e.app = "ftp-data";
+    e.zone = "---";
+    e.one_shot = true;
+    e.expires_ms = ctx.now_ms() + kEntryLifetimeMs;
+    std::vector<Edit> edits;
+    if (s.nat.dnat && !a.addr.empty() && a.arg_begin < editable) {
+      ctx.refuse("split", "the address of a 227 reply split across segments cannot be rewritten");
+      return {};
+    }
+    if (s.nat.dnat) {
+      // The client knows the server by its global address.
+      e.addr = s.orig.dst;
+      e.xaddr = server;
+      e.xport = a.port;
+      if (!a.addr.empty()) edits.push_back(arg_edit(line, a, s.orig.dst, a.port));
+    } else {
+      e.addr = server;
+      if (s.nat.snat) e.sxaddr = s.nat.snat_addr;  // the data connection leaves like its control
+    }
+    if (!ctx.open(e)) return {};
+    return edits;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Framer> make_line_framer(size_t max_line) { return std::make_unique<LineFramer>(max_line); }
+
+std::unique_ptr<Inspector> make_inspector() { return std::make_unique<FtpInspector>(); }
+
+}  // namespace fw::aspf::ftp

@@ -1,0 +1,96 @@
+#include "aspf/line_buffer.h"
+
+#include <cstring>
+
+namespace fw::aspf {
+namespace {
+
+// A segment starting further ahead than any TCP window allows (2^30 with
+// window scaling, RFC 7323) is not a gap but garbage (or an injection): it is
+// ignored instead of moving the stream position, which would make all the
+// genuine data after it look like old retransmissions.
+constexpr uint32_t kMaxGap = 1u << 30;
+
+}  // namespace
+
+void LineBuffer::start(uint32_t seq) {
+  started_ = true;
+  synced_ = true;
+  next_ = seq;
+  pending_seq_ = seq;
+  pending_.clear();
+}
+
+std::vector<Line> LineBuffer::feed(uint32_t seq, std::span<const uint8_t> payload) {
+  std::vector<Line> out;
+  if (payload.empty()) return out;
+  if (!started_) {
+    // Picked up mid-stream: where a line starts is unknown until the next LF.
+    start(seq);
+    synced_ = false;
+    ++desyncs_;
+  }
+
+  // Serial-number distance (RFC 1982): negative = behind next_ (retransmission).
+  int32_t diff = static_cast<int32_t>(seq - next_);
+  size_t skip = 0;
+  if (diff < 0) {
+    uint32_t behind = next_ - seq;
+    if (behind >= payload.size()) return out;  // nothing new
+    skip = behind;                             // partial overlap: keep the new tail
+  } else if (diff > 0) {
+    if (static_cast<uint32_t>(diff) > kMaxGap) return out;
+    // Bytes are missing: the pending line is incomplete and the data here may
+    // be the middle of a line. Skip to the next LF.
+    ++desyncs_;
+    synced_ = false;
+    pending_.clear();
+    next_ = seq;
+  }
+
+  const uint8_t* d = payload.data() + skip;
+  size_t n = payload.size() - skip;
+  uint32_t base = next_;  // sequence number of d[0]
+  size_t i = 0;
+  while (i < n) {
+    const void* hit = std::memchr(d + i, '\n', n - i);
+    size_t lf = hit ? static_cast<size_t>(static_cast<const uint8_t*>(hit) - d) : n;
+    if (!synced_) {
+      if (lf == n) break;
+      synced_ = true;
+      pending_.clear();
+      pending_seq_ = base + static_cast<uint32_t>(lf + 1);
+      i = lf + 1;
+      continue;
+    }
+    size_t chunk = lf - i;
+    // pending_ never holds more than max_line_ + 1 bytes (a full line plus its CR).
+    if (pending_.size() + chunk > max_line_ + 1) {
+      ++overlong_;
+      pending_.clear();
+      if (lf == n) {
+        synced_ = false;  // resynchronise at the next LF
+        break;
+      }
+      pending_seq_ = base + static_cast<uint32_t>(lf + 1);
+      i = lf + 1;
+      continue;
+    }
+    pending_.append(reinterpret_cast<const char*>(d + i), chunk);
+    if (lf == n) break;
+    size_t wire = pending_.size() + 1;
+    if (!pending_.empty() && pending_.back() == '\r') pending_.pop_back();
+    if (pending_.size() > max_line_) {
+      ++overlong_;
+    } else {
+      out.push_back(Line{pending_seq_, std::move(pending_), wire});
+    }
+    pending_.clear();
+    pending_seq_ = base + static_cast<uint32_t>(lf + 1);
+    i = lf + 1;
+  }
+  next_ = base + static_cast<uint32_t>(n);
+  return out;
+}
+
+}  // namespace fw::aspf

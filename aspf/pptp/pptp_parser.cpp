@@ -1,0 +1,141 @@
+#include "aspf/pptp/pptp_parser.h"
+
+#include <array>
+
+namespace fw::aspf::pptp {
+
+namespace {
+
+// Header: Length, PPTP Message Type, Magic Cookie, Control Message Type, Reserved0.
+constexpr size_t kHeaderLen = 12;
+// RFC 2637 puts no upper bound on Length, but the largest message is 220 bytes
+// (ICRQ); the bound keeps a junk length from making the caller buffer a lot.
+constexpr uint16_t kMaxLength = 1024;
+
+// Indexed by control message type; 0 = not a type.
+constexpr std::array<uint16_t, 16> kFixedLength = {0,  156, 156, 16, 16, 16, 20, 168,
+                                                   32, 220, 24,  28, 16, 148, 40, 24};
+
+uint16_t be16(std::span<const uint8_t> d, size_t at) {
+  return static_cast<uint16_t>((d[at] << 8) | d[at + 1]);
+}
+
+uint32_t be32(std::span<const uint8_t> d, size_t at) {
+  return (uint32_t{d[at]} << 24) | (uint32_t{d[at + 1]} << 16) | (uint32_t{d[at + 2]} << 8) |
+         uint32_t{d[at + 3]};
+}
+
+ParseOutcome fail(Error e) { return {std::nullopt, e}; }
+
+// Result codes of the replies (PPTP Call Result Code "Connected" / "Accept").
+constexpr uint8_t kResultConnected = 1;
+
+}  // namespace
+
+std::string_view msg_name(MsgType t) {
+  switch (t) {
+    case MsgType::kStartCtrlConnRequest: return "Start-Control-Connection-Request";
+    case MsgType::kStartCtrlConnReply: return "Start-Control-Connection-Reply";
+    case MsgType::kStopCtrlConnRequest: return "Stop-Control-Connection-Request";
+    case MsgType::kStopCtrlConnReply: return "Stop-Control-Connection-Reply";
+    case MsgType::kEchoRequest: return "Echo-Request";
+    case MsgType::kEchoReply: return "Echo-Reply";
+    case MsgType::kOutgoingCallRequest: return "Outgoing-Call-Request";
+    case MsgType::kOutgoingCallReply: return "Outgoing-Call-Reply";
+    case MsgType::kIncomingCallRequest: return "Incoming-Call-Request";
+    case MsgType::kIncomingCallReply: return "Incoming-Call-Reply";
+    case MsgType::kIncomingCallConnected: return "Incoming-Call-Connected";
+    case MsgType::kCallClearRequest: return "Call-Clear-Request";
+    case MsgType::kCallDisconnectNotify: return "Call-Disconnect-Notify";
+    case MsgType::kWanErrorNotify: return "WAN-Error-Notify";
+    case MsgType::kSetLinkInfo: return "Set-Link-Info";
+  }
+  return "unknown";
+}
+
+std::string_view error_name(Error e) {
+  switch (e) {
+    case Error::kTruncated: return "truncated";
+    case Error::kBadLength: return "bad-length";
+    case Error::kBadMessageType: return "bad-message-type";
+    case Error::kBadMagic: return "bad-magic";
+    case Error::kUnknownType: return "unknown-type";
+    case Error::kZeroCallId: return "zero-call-id";
+  }
+  return "unknown";
+}
+
+uint16_t fixed_length(uint16_t control_message_type) {
+  return control_message_type < kFixedLength.size() ? kFixedLength[control_message_type] : 0;
+}
+
+ParseOutcome parse(std::span<const uint8_t> data) {
+  if (data.size() < 2) return fail(Error::kTruncated);
+  const uint16_t length = be16(data, 0);
+  if (length < kHeaderLen || length > kMaxLength) return fail(Error::kBadLength);
+  if (data.size() < kHeaderLen) return fail(Error::kTruncated);
+  if (be16(data, 2) != kControlMessage) return fail(Error::kBadMessageType);
+  if (be32(data, 4) != kMagicCookie) return fail(Error::kBadMagic);
+  const uint16_t ctrl_type = be16(data, 8);
+  const uint16_t want = fixed_length(ctrl_type);
+  if (want == 0) return fail(Error::kUnknownType);
+  if (length != want) return fail(Error::kBadLength);
+  if (data.size() < length) return fail(Error::kTruncated);
+
+  Message m;
+  m.type = static_cast<MsgType>(ctrl_type);
+  m.length = length;
+  auto own = [&](size_t at) {
+    m.call_id = be16(data, at);
+    m.call_id_at = at;
+  };
+  auto peer = [&](size_t at) {
+    m.peer_call_id = be16(data, at);
+    m.peer_call_id_at = at;
+  };
+  auto result = [&](size_t at) { m.result_code = data[at]; };
+
+  switch (m.type) {
+    case MsgType::kStartCtrlConnRequest:
+    case MsgType::kStopCtrlConnRequest:
+    case MsgType::kEchoRequest:
+      break;
+    case MsgType::kStartCtrlConnReply: result(14); break;
+    case MsgType::kStopCtrlConnReply: result(12); break;
+    case MsgType::kEchoReply: result(16); break;
+    case MsgType::kOutgoingCallRequest: own(12); break;
+    case MsgType::kOutgoingCallReply:
+      own(12);
+      peer(14);
+      result(16);
+      // Only a connected call needs a PAC id; a refusal may leave it 0.
+      if (m.result_code == kResultConnected && m.call_id == 0) return fail(Error::kZeroCallId);
+      break;
+    case MsgType::kIncomingCallRequest:
+      own(12);
+      if (m.call_id == 0) return fail(Error::kZeroCallId);
+      break;
+    case MsgType::kIncomingCallReply:
+      own(12);
+      peer(14);
+      result(16);
+      break;
+    case MsgType::kIncomingCallConnected: peer(12); break;
+    case MsgType::kCallClearRequest: own(12); break;
+    case MsgType::kCallDisconnectNotify:
+      own(12);
+      result(14);
+      break;
+    case MsgType::kWanErrorNotify: peer(12); break;
+    case MsgType::kSetLinkInfo: peer(12); break;
+  }
+  return {m, std::nullopt};
+}
+
+void put_call_id(std::span<uint8_t> msg, size_t at, uint16_t id) {
+  if (at > msg.size() || msg.size() - at < 2) return;
+  msg[at] = static_cast<uint8_t>(id >> 8);
+  msg[at + 1] = static_cast<uint8_t>(id & 0xff);
+}
+
+}  // namespace fw::aspf::pptp

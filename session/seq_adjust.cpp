@@ -1,0 +1,148 @@
+#include "session/seq_adjust.h"
+
+namespace fw::session {
+namespace {
+
+// No segment or ACK can refer to data further back than the largest TCP
+// window (2^30 with window scaling, RFC 7323). Entries older than that are
+// folded into the base delta, so every entry lies within this distance of the
+// newest one and serial-number comparisons among them are always exact.
+constexpr uint32_t kWindow = 1u << 30;
+
+bool serial_le(uint32_t a, uint32_t b) { return static_cast<int32_t>(b - a) >= 0; }
+bool serial_lt(uint32_t a, uint32_t b) { return static_cast<int32_t>(b - a) > 0; }
+uint32_t low32(int64_t v) { return static_cast<uint32_t>(v); }  // modulo 2^32
+
+uint32_t rd32(const uint8_t* p) {
+  return (static_cast<uint32_t>(p[0]) << 24) | (static_cast<uint32_t>(p[1]) << 16) |
+         (static_cast<uint32_t>(p[2]) << 8) | p[3];
+}
+void wr32(uint8_t* p, uint32_t v) {
+  p[0] = static_cast<uint8_t>(v >> 24);
+  p[1] = static_cast<uint8_t>(v >> 16);
+  p[2] = static_cast<uint8_t>(v >> 8);
+  p[3] = static_cast<uint8_t>(v);
+}
+
+constexpr uint8_t kOptEol = 0, kOptNop = 1, kOptSack = 5;
+
+}  // namespace
+
+int64_t SeqAdjust::total_delta() const {
+  return entries_.empty() ? base_delta_ : entries_.back().delta;
+}
+
+void SeqAdjust::record(uint32_t pos, uint32_t old_len, uint32_t new_len) {
+  if (have_last_) {
+    if (serial_le(pos, last_pos_)) return;  // retransmission of a recorded rewrite
+    // Overlapping the previous rewritten region cannot come from a real
+    // rewrite of separate messages; recording it would corrupt the mapping.
+    if (serial_lt(pos, last_end_)) return;
+  }
+  have_last_ = true;
+  last_pos_ = pos;
+  last_end_ = pos + old_len;
+  if (old_len == new_len) return;
+
+  int64_t prev = total_delta();
+  int64_t delta = prev + static_cast<int64_t>(new_len) - static_cast<int64_t>(old_len);
+  Entry e;
+  e.pos = pos;
+  e.pos_after = pos + old_len;
+  e.new_pos = pos + low32(prev);
+  e.new_after = e.pos_after + low32(delta);
+  e.delta = delta;
+  entries_.push_back(e);
+
+  // Merge the oldest entry into the base: sequence numbers from its pos_after
+  // on keep mapping exactly; only those before it (older than anything a
+  // retransmission still reaches) lose precision.
+  size_t cap = max_ > 0 ? max_ : 1;
+  size_t drop = 0;
+  while (entries_.size() - drop > cap ||
+         (entries_.size() - drop > 1 && pos - entries_[drop].pos_after > kWindow)) {
+    base_delta_ = entries_[drop].delta;
+    ++drop;
+  }
+  if (drop > 0) entries_.erase(entries_.begin(), entries_.begin() + static_cast<ptrdiff_t>(drop));
+}
+
+uint32_t SeqAdjust::map_seq(uint32_t orig_seq) const {
+  if (entries_.empty()) return orig_seq + low32(base_delta_);
+  const Entry& last = entries_.back();
+  // At or after the newest rewrite - or so far "behind" it that it can only be
+  // ahead by more than 2^31 (a long stream without rewrites since).
+  uint32_t behind = last.pos_after - orig_seq;
+  if (behind == 0 || behind > kWindow) return orig_seq + low32(last.delta);
+  for (size_t k = entries_.size(); k-- > 0;) {
+    if (serial_le(entries_[k].pos_after, orig_seq)) return orig_seq + low32(entries_[k].delta);
+  }
+  return orig_seq + low32(base_delta_);
+}
+
+uint32_t SeqAdjust::unmap(uint32_t wire_seq) const { return unmap(wire_seq, Round::kDown); }
+
+uint32_t SeqAdjust::unmap(uint32_t wire_seq, Round r) const {
+  if (entries_.empty()) return wire_seq - low32(base_delta_);
+  const Entry& last = entries_.back();
+  uint32_t behind = last.new_after - wire_seq;
+  if (behind == 0 || behind > kWindow) return wire_seq - low32(last.delta);
+  for (size_t k = entries_.size(); k-- > 0;) {
+    const Entry& e = entries_[k];
+    if (serial_le(e.new_after, wire_seq)) return wire_seq - low32(e.delta);
+    // Strictly inside the new bytes of this rewrite.
+    if (serial_lt(e.new_pos, wire_seq)) return r == Round::kDown ? e.pos : e.pos_after;
+  }
+  return wire_seq - low32(base_delta_);
+}
+
+bool adjust_tcp(std::span<uint8_t> pkt, const packet::Parsed& p, const SeqAdjust* own,
+                const SeqAdjust* peer) {
+  if (p.proto != packet::kProtoTcp || !p.has_l4 || p.l4_len < 20) return false;
+  size_t l4 = p.l4_offset;
+  size_t end = l4 + p.l4_len;
+  if (end > pkt.size() || end > p.ip_total_len) return false;
+  uint8_t* t = pkt.data() + l4;
+  if (static_cast<size_t>(t[12] >> 4) * 4 != p.l4_len) return false;
+
+  // Validate the whole option list before changing anything (same walk as
+  // packet/parse.cpp: EOL ends it, NOP is one byte, the rest carry a length
+  // >= 2 that must stay inside the header).
+  size_t hl = p.l4_len;
+  for (size_t i = 20; i < hl;) {
+    if (t[i] == kOptEol) break;
+    if (t[i] == kOptNop) {
+      ++i;
+      continue;
+    }
+    if (i + 1 >= hl) return false;
+    size_t len = t[i + 1];
+    if (len < 2 || i + len > hl) return false;
+    i += len;
+  }
+
+  if (own) wr32(t + 4, own->map_seq(rd32(t + 4)));
+  if (!peer) return true;
+  if (t[13] & packet::kTcpAck) wr32(t + 8, peer->unmap(rd32(t + 8)));
+  for (size_t i = 20; i < hl;) {
+    if (t[i] == kOptEol) break;
+    if (t[i] == kOptNop) {
+      ++i;
+      continue;
+    }
+    size_t len = t[i + 1];
+    // A SACK option of any other length is ignored by receivers (Linux
+    // tcp_parse_options), so it is left as it is.
+    if (t[i] == kOptSack && len >= 10 && (len - 2) % 8 == 0) {
+      for (size_t b = i + 2; b + 8 <= i + len; b += 8) {
+        // Rounded so a block never claims more than the receiver has.
+        wr32(t + b, peer->unmap(rd32(t + b), SeqAdjust::Round::kUp));
+        wr32(t + b + 4, peer->unmap(rd32(t + b + 4), SeqAdjust::Round::kDown));
+      }
+    }
+    i += len;
+  }
+  return true;
+}
+
+}  // namespace fw::session
