@@ -186,8 +186,12 @@ TEST(FtpParser, ClientMalformedAndIrrelevant) {
   for (const BadCase& c : cases) {
     ParseResult r = parse_client_line(c.line);
     EXPECT_EQ(r.status, c.status) << "[" << c.line << "] why=" << r.why;
-    if (c.status == S::kMalformed && !c.why.empty()) EXPECT_EQ(r.why, c.why) << c.line;
-    if (c.status == S::kMalformed) EXPECT_FALSE(r.why.empty()) << c.line;
+    if (c.status == S::kMalformed && !c.why.empty()) {
+      EXPECT_EQ(r.why, c.why) << c.line;
+    }
+    if (c.status == S::kMalformed) {
+      EXPECT_FALSE(r.why.empty()) << c.line;
+    }
   }
 }
 
@@ -247,8 +251,12 @@ TEST(FtpParser, ServerMalformedAndIrrelevant) {
   for (const BadCase& c : cases) {
     ParseResult r = parse_server_line(c.line);
     EXPECT_EQ(r.status, c.status) << "[" << c.line << "] why=" << r.why;
-    if (c.status == S::kMalformed && !c.why.empty()) EXPECT_EQ(r.why, c.why) << c.line;
-    if (c.status == S::kMalformed) EXPECT_FALSE(r.why.empty()) << c.line;
+    if (c.status == S::kMalformed && !c.why.empty()) {
+      EXPECT_EQ(r.why, c.why) << c.line;
+    }
+    if (c.status == S::kMalformed) {
+      EXPECT_FALSE(r.why.empty()) << c.line;
+    }
   }
 }
 
@@ -318,7 +326,9 @@ TEST(FtpParser, RewriteExactBytes) {
     ASSERT_EQ(back.status, ParseStatus::kOk) << out;
     EXPECT_EQ(back.a.kind, r.a.kind);
     EXPECT_EQ(back.a.port, c.port);
-    if (r.a.kind != Kind::kEpsv229) EXPECT_EQ(back.a.addr, ip(c.addr));
+    if (r.a.kind != Kind::kEpsv229) {
+      EXPECT_EQ(back.a.addr, ip(c.addr));
+    }
   }
 }
 
