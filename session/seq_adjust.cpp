@@ -42,6 +42,8 @@ void SeqAdjust::record(uint32_t pos, uint32_t old_len, uint32_t new_len) {
   have_last_ = true;
   last_pos_ = pos;
   last_end_ = pos + old_len;
+  // Same length: the numbering does not change, so no entry (an ACK inside
+  // such a region maps exactly; it is not rounded like one inside a resized region).
   if (old_len == new_len) return;
 
   int64_t prev = total_delta();

@@ -65,6 +65,9 @@ std::string_view error_name(Error e);
 // in the field send it too, to the PNS with the PNS's call id (pptp-linux
 // handles a received SLI naming its own call id): the field is always the
 // receiver's id, so the direction it travels decides whose id it is.
+// CDN: the RFC says the PAC's own id, but PACs in the field (accel-ppp) put the
+// PNS's id there and Linux nf_nat_pptp translates it as a PNS id; the parser
+// reports the field as call_id either way, the inspector must accept both.
 // The Call Serial Number (OCRQ/ICRQ @14) is not a call id and is not reported.
 //
 // Zero ids: RFC 2637 never forbids a zero call id, and pptp-linux numbers its

@@ -7,7 +7,7 @@
 # "N passed, M failed"; exits non-zero if a test failed or this is not root.
 set -uo pipefail
 
-cd "$(dirname "$0")"
+cd "$(dirname "$0")" || exit 1
 HERE=$(pwd)
 export LAB_REPO=${LAB_REPO:-$(cd ../.. && pwd)}
 export FW_BUILD_DIR=${FW_BUILD_DIR:-$LAB_REPO/build}

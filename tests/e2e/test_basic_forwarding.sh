@@ -50,7 +50,7 @@ stats=$(fwcli_run $P "display firewall statistics")
 echo "$stats" | sed 's/^/    /'
 for l in "Packets received" "Packets accepted" "Packets dropped" "Dropped malformed" "Dropped tcp-not-syn" \
          "Dropped policy-deny" "Sessions created" "Sessions aged" "Sessions current"; do
-  t_check "statistics show \"$l\"" grep -Eq "$l[[:space:]]*:[[:space:]]*[0-9]+" <<<"$stats"
+  t_check "statistics show \"$l\"" grep -Eq "${l}[[:space:]]*:[[:space:]]*[0-9]+" <<<"$stats"
 done
 t_check "Packets received > 0" test "$(fw_stat $P "Packets received")" -gt 0
 t_check "Sessions created > 0" test "$(fw_stat $P "Sessions created")" -gt 0
