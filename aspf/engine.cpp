@@ -70,6 +70,10 @@ class Engine::Ctx final : public Context {
     return true;
   }
   nat::NatState& nat() override { return e_.nat_; }
+  void close_entries(const std::function<bool(const session::ServerMapEntry&)>& pred) override {
+    uint64_t id = s_.id;
+    e_.servermap_.remove_if([&](const session::ServerMapEntry& e) { return e.parent == id && pred(e); });
+  }
   void refuse(std::string_view reason, std::string_view detail) override {
     std::string r(reason);
     common::counters().get("aspf." + std::string(ins_.name()) + ".refused." + r).inc();

@@ -4,6 +4,7 @@
 // rewrite the bytes of a message under NAT, and opens server-map entries
 // through the narrow ServerMapWriter - never anything else.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -55,6 +56,8 @@ class Context {
   // Open a server-map entry (type ASPF, parent = control session). False when a cap refused it.
   virtual bool open(session::ServerMapEntry e) = 0;
   virtual nat::NatState& nat() = 0;
+  // Remove this control session's entries that match (a call ended).
+  virtual void close_entries(const std::function<bool(const session::ServerMapEntry&)>& pred) = 0;
   // Count a refusal under "aspf.<alg>.refused.<reason>" and log it once per session.
   virtual void refuse(std::string_view reason, std::string_view detail) = 0;
   virtual void count(std::string_view what) = 0;  // "aspf.<alg>.<what>"

@@ -273,8 +273,12 @@ std::string Controller::render_session_table(Ctx& c, bool verbose) {
   uint64_t now = hooks_.clock ? hooks_.clock->now_ms() : 0;
   os << " Current Total Sessions : " << list.size() << "\n";
   for (const auto& s : list) {
-    std::string src = endpoint(s.orig.src, s.orig.sport);
-    if (s.nat.snat) src += "[" + endpoint(s.nat.snat_addr, s.nat.snat_port) + "]";
+    // GRE (PPTP) shows call ids in the port position: the client's own id,
+    // and in brackets the translated one the server sees.
+    bool gre = s.orig.proto == 47;
+    uint16_t sport = gre ? (s.nat.reply_key ? s.nat.reply_key : s.reply.dport) : s.orig.sport;
+    std::string src = endpoint(s.orig.src, sport);
+    if (s.nat.snat) src += "[" + endpoint(s.nat.snat_addr, gre ? s.reply.dport : s.nat.snat_port) + "]";
     std::string dst = endpoint(s.orig.dst, shown_dport(s.orig));
     if (s.nat.dnat) dst += "[" + endpoint(s.nat.dnat_addr, s.nat.dnat_port) + "]";
     std::string arrow = s.has_servermap ? "+->" : "-->";

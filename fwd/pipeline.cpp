@@ -196,6 +196,18 @@ Decision Pipeline::process(QueuedPacket& qp) {
     dir = d;
     if (s.alg) alg_copy = s;
   });
+  if (!hit && p.proto == packet::kProtoGre && key.dport != 0) {
+    // GRE admitted without an ALG is tracked by address only (like a kernel
+    // without the PPTP helper): one tunnel per address pair.
+    FlowKey any = key;
+    any.dport = 0;
+    hit = table_.with_session(any, [&](Session& s, Dir d) {
+      update_session(s, d, p, qp.len, *rt);
+      nat = s.nat;
+      orig = s.orig;
+      dir = d;
+    });
+  }
   if (!hit && p.icmp_error) {
     // An error about a packet of a known flow is part of that flow (and is
     // translated like it).
@@ -225,7 +237,7 @@ Decision Pipeline::process(QueuedPacket& qp) {
     if (!alg_copy.alg) alg_copy.id = 0;
   }
   if (p.is_fragment) remember_fragment(p);
-  Decision dec = (nat.snat || nat.dnat) ? translate(qp, p, orig, nat, dir) : accept();
+  Decision dec = (nat.snat || nat.dnat || nat.reply_key) ? translate(qp, p, orig, nat, dir) : accept();
   if (alg_copy.alg && alg_copy.id && dec.verdict == Verdict::kAccept) return run_alg(qp, dec, alg_copy, dir);
   return dec;
 }
@@ -264,6 +276,15 @@ Decision Pipeline::translate(QueuedPacket& qp, const Parsed& p, const FlowKey& o
     }
     if (nat.snat) {
       dst = {orig.src, orig.sport};
+      nd = &dst;
+    }
+  }
+  if (p.proto == packet::kProtoGre) {
+    // The key is the receiver's call id: keep it unless the session maps it
+    // (PPTP: translated id -> the client's own on the way in).
+    if (nd) dst.port = (d == Dir::kOriginal && nat.dnat) ? nat.dnat_port : (d == Dir::kReply && nat.reply_key ? nat.reply_key : p.dport);
+    if (!nd && d == Dir::kReply && nat.reply_key) {
+      dst = {p.dst, nat.reply_key};
       nd = &dst;
     }
   }
@@ -548,6 +569,18 @@ bool Pipeline::first_packet(QueuedPacket& qp, const Parsed& p, const FlowKey& ke
   if (p.proto == packet::kProtoIcmp || p.proto == packet::kProtoIcmpv6) {
     // Echo: the identifier is both "ports"; a translated id is the reply's.
     s.reply.sport = s.reply.dport;
+  }
+  if (p.proto == packet::kProtoGre) {
+    // GRE carries only the receiver's call id. With a PPTP entry both keys are
+    // known; without one the session is by address only.
+    s.reply.sport = 0;
+    if (aspf) {
+      s.reply.dport = sm->reply_port;
+      s.nat.reply_key = sm->reply_xport;
+    } else {
+      s.orig.dport = 0;
+      s.reply.dport = 0;
+    }
   }
   s.nat = nat;
   s.app = aspf && !sm->app.empty() ? app_by_name(sm->app) : app_for(p.proto, dport);

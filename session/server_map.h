@@ -49,6 +49,10 @@ struct ServerMapEntry {
   std::string owner;          // static entries: the NAT server name; no-pat: the group
   IpAddr sxaddr;              // ASPF: translate the source of the admitted flow to this (keep its port)
   bool reserved = false;      // addr:port is held in the NAT port allocator until the entry is used or removed
+  // GRE (PPTP): the call id the admitted flow's other direction carries on the
+  // wire (its reply key), and what that id becomes when delivered (0 = unchanged).
+  uint16_t reply_port = 0;
+  uint16_t reply_xport = 0;
   uint64_t hits = 0;
 };
 

@@ -1,27 +1,270 @@
-// Placeholder replaced by the PPTP inspector (issue 5); registered so the
-// registry and `firewall detect pptp` exist. It frames nothing yet.
+// The PPTP inspector (RFC 2637). Behind source NAT, the client's (PNS's) call
+// id is replaced by one allocated per (public address, server) - the FreeBSD
+// libalias model - so several clients behind one address, which may all pick
+// the same call id, stay apart; the server's messages naming that id are
+// mapped back. For each call two server-map entries admit the GRE flows of
+// both directions without a policy match; the GRE session translates the
+// address both ways and the key (call id) on the way in.
 #include "aspf/pptp/pptp_inspector.h"
+
+#include <map>
+
+#include "aspf/pptp/call_id_alloc.h"
+#include "aspf/pptp/pptp_parser.h"
+#include "nat/nat_policy.h"
 
 namespace fw::aspf::pptp {
 namespace {
 
-class NoFramer final : public Framer {
+constexpr size_t kMaxMessage = 1024;
+constexpr uint8_t kProtoGre = 47;
+
+CallIdAllocator& allocator() {
+  static CallIdAllocator a;
+  return a;
+}
+
+// Length-framed PPTP messages of one direction of the TCP stream.
+class MessageFramer final : public Framer {
  public:
-  void start(uint32_t) override { started_ = true; }
+  void start(uint32_t seq) override {
+    started_ = true;
+    next_ = seq;
+    buf_.clear();
+    dead_ = false;
+  }
   bool started() const override { return started_; }
-  std::vector<Message> feed(uint32_t, std::span<const uint8_t>) override { return {}; }
+  std::vector<aspf::Message> feed(uint32_t seq, std::span<const uint8_t> payload) override {
+    std::vector<aspf::Message> out;
+    if (!started_ || dead_) return out;
+    int32_t off = static_cast<int32_t>(next_ - seq);
+    if (off < 0) {
+      // A gap: message boundaries are lost for good on this stream.
+      dead_ = true;
+      return out;
+    }
+    if (static_cast<size_t>(off) >= payload.size()) return out;  // retransmission
+    buf_.insert(buf_.end(), payload.begin() + off, payload.end());
+    next_ = seq + static_cast<uint32_t>(payload.size());
+    while (buf_.size() >= 2) {
+      size_t len = static_cast<size_t>((buf_[0] << 8) | buf_[1]);
+      if (len < 12 || len > kMaxMessage) {
+        dead_ = true;
+        break;
+      }
+      if (buf_.size() < len) break;
+      aspf::Message m;
+      m.seq = next_ - static_cast<uint32_t>(buf_.size());
+      m.bytes.assign(buf_.begin(), buf_.begin() + static_cast<long>(len));
+      buf_.erase(buf_.begin(), buf_.begin() + static_cast<long>(len));
+      out.push_back(std::move(m));
+    }
+    if (buf_.size() > kMaxMessage) dead_ = true;
+    return out;
+  }
 
  private:
-  bool started_ = false;
+  bool started_ = false, dead_ = false;
+  uint32_t next_ = 0;
+  std::vector<uint8_t> buf_;
 };
+
+struct Call {
+  uint16_t pns = 0;        // the client's own call id
+  uint16_t pns_xlat = 0;   // what the server sees
+  uint16_t pac = 0;        // the server's call id (known from OCRP / ICRQ)
+  bool mapped = false;     // pns_xlat came from the allocator
+  bool open = false;       // GRE entries opened
+};
+
+struct PptpState final : State {
+  std::map<uint16_t, Call> by_xlat;  // key: pns_xlat
+  common::IpAddr pub, server;        // allocator scope
+};
+
+Edit put16(size_t at, uint16_t v) {
+  std::string b(2, '\0');
+  b[0] = static_cast<char>(v >> 8);
+  b[1] = static_cast<char>(v & 0xff);
+  return {at, 2, b};
+}
 
 class PptpInspector final : public Inspector {
  public:
   std::string_view name() const override { return "pptp"; }
   uint8_t proto() const override { return 6; }
   uint16_t default_port() const override { return 1723; }
-  std::unique_ptr<Framer> new_framer() const override { return std::make_unique<NoFramer>(); }
-  std::vector<Edit> on_message(Context&, State*, session::Dir, const Message&) const override { return {}; }
+  std::unique_ptr<Framer> new_framer() const override { return std::make_unique<MessageFramer>(); }
+  std::unique_ptr<State> new_state() const override { return std::make_unique<PptpState>(); }
+
+  std::vector<Edit> on_message(Context& ctx, State* st, session::Dir d, const aspf::Message& msg) const override {
+    auto& ps = static_cast<PptpState&>(*st);
+    const session::Session& s = ctx.control();
+    auto [m, err] = parse(std::span<const uint8_t>(msg.bytes.data(), msg.bytes.size()));
+    if (!m) {
+      ctx.count("malformed");
+      ctx.refuse(err ? error_name(*err) : "malformed", "bad PPTP control message");
+      return {};
+    }
+    ctx.count("parsed");
+    bool from_client = d == session::Dir::kOriginal;  // the client (PNS) opened the control session
+    bool snat = s.nat.snat;
+    ps.pub = snat ? s.nat.snat_addr : s.orig.src;
+    ps.server = s.reply.src;
+    std::vector<Edit> edits;
+    auto editable = [&](size_t at) { return at >= msg.editable_from; };
+
+    switch (m->type) {
+      case MsgType::kOutgoingCallRequest:
+      case MsgType::kIncomingCallReply:
+        if (from_client) {
+          Call c;
+          c.pns = m->call_id;
+          c.pns_xlat = m->call_id;
+          if (snat) {
+            auto x = allocator().map(ps.pub, ps.server, s.orig.src, m->call_id);
+            if (!x) {
+              ctx.refuse("call-id-exhausted", "no free call id towards " + ps.server.str());
+              return {};
+            }
+            c.pns_xlat = *x;
+            c.mapped = true;
+            if (*x != m->call_id) {
+              if (!editable(m->call_id_at)) {
+                ctx.refuse("split", "call id split across segments");
+                return {};
+              }
+              edits.push_back(put16(m->call_id_at, *x));
+            }
+          }
+          if (m->type == MsgType::kIncomingCallReply) c.pac = m->peer_call_id;
+          ps.by_xlat[c.pns_xlat] = c;
+          if (m->type == MsgType::kIncomingCallReply) open_call(ctx, ps, ps.by_xlat[c.pns_xlat]);
+          if (c.pns_xlat != c.pns) ctx.count("rewrites");
+        }
+        break;
+      case MsgType::kOutgoingCallReply:
+      case MsgType::kIncomingCallConnected:
+      case MsgType::kWanErrorNotify:
+      case MsgType::kSetLinkInfo:
+        if (!from_client) {
+          auto it = ps.by_xlat.find(m->peer_call_id);
+          if (it == ps.by_xlat.end()) break;
+          Call& c = it->second;
+          if (c.pns != c.pns_xlat) {
+            if (!editable(m->peer_call_id_at)) {
+              ctx.refuse("split", "call id split across segments");
+              return {};
+            }
+            edits.push_back(put16(m->peer_call_id_at, c.pns));
+            ctx.count("rewrites");
+          }
+          if (m->type == MsgType::kOutgoingCallReply) {
+            if (m->result_code != 1) {  // refused by the server: the call never exists
+              release(ps, c);
+              ps.by_xlat.erase(it);
+              break;
+            }
+            c.pac = m->call_id;
+            open_call(ctx, ps, c);
+          }
+        }
+        break;
+      case MsgType::kCallClearRequest:
+        if (from_client) {
+          // CCRQ names the client's own call id.
+          for (auto& [x, c] : ps.by_xlat) {
+            if (c.pns != m->call_id) continue;
+            if (x != c.pns) {
+              if (!editable(m->call_id_at)) break;
+              edits.push_back(put16(m->call_id_at, x));
+              ctx.count("rewrites");
+            }
+            break;
+          }
+        }
+        break;
+      case MsgType::kCallDisconnectNotify:
+        if (!from_client) {
+          // The PAC's own id per RFC 2637; some PACs send the PNS's (translated) id.
+          auto it = ps.by_xlat.find(m->call_id);
+          if (it != ps.by_xlat.end() && it->second.pac != m->call_id) {
+            if (it->second.pns != it->second.pns_xlat && editable(m->call_id_at)) {
+              edits.push_back(put16(m->call_id_at, it->second.pns));
+            }
+          } else {
+            it = std::find_if(ps.by_xlat.begin(), ps.by_xlat.end(),
+                              [&](const auto& kv) { return kv.second.pac == m->call_id; });
+          }
+          if (it != ps.by_xlat.end()) {
+            close_call(ctx, ps, it->second);
+            ps.by_xlat.erase(it);
+          }
+        }
+        break;
+      case MsgType::kStopCtrlConnRequest:
+      case MsgType::kStopCtrlConnReply:
+        for (auto& [x, c] : ps.by_xlat) close_call(ctx, ps, c);
+        ps.by_xlat.clear();
+        break;
+      default:
+        break;
+    }
+    return edits;
+  }
+
+  void on_close(Context& ctx, State* st) const override {
+    auto& ps = static_cast<PptpState&>(*st);
+    for (auto& [x, c] : ps.by_xlat) close_call(ctx, ps, c);
+    ps.by_xlat.clear();
+  }
+
+ private:
+  static void release(PptpState& ps, const Call& c) {
+    if (c.mapped) allocator().release(ps.pub, ps.server, c.pns_xlat);
+  }
+
+  static void close_call(Context& ctx, PptpState& ps, const Call& c) {
+    release(ps, c);
+    if (c.open) {
+      ctx.close_entries([&](const session::ServerMapEntry& e) {
+        return e.proto == kProtoGre && (e.port == c.pac || e.port == c.pns_xlat);
+      });
+      ctx.count("calls-closed");
+    }
+  }
+
+  // Two entries per call: GRE from the client (key = the server's call id)
+  // and GRE from the server (key = the client's translated call id).
+  static void open_call(Context& ctx, PptpState& ps, Call& c) {
+    if (c.open) return;
+    const session::Session& s = ctx.control();
+    session::ServerMapEntry out;
+    out.proto = kProtoGre;
+    out.peer = s.orig.src;
+    out.addr = s.orig.dst;
+    out.port = c.pac;
+    out.app = "pptp-gre";
+    out.zone = "---";
+    if (s.nat.dnat) out.xaddr = s.reply.src;
+    if (s.nat.snat) out.sxaddr = s.nat.snat_addr;
+    out.reply_port = c.pns_xlat;
+    out.reply_xport = c.pns != c.pns_xlat ? c.pns : 0;
+    session::ServerMapEntry in;
+    in.proto = kProtoGre;
+    in.peer = s.reply.src;
+    in.addr = ps.pub;
+    in.port = c.pns_xlat;
+    in.app = "pptp-gre";
+    in.zone = "---";
+    if (s.nat.snat) {
+      in.xaddr = s.orig.src;
+      in.xport = c.pns;
+    }
+    if (s.nat.dnat) in.sxaddr = s.orig.dst;
+    in.reply_port = c.pac;
+    if (ctx.open(out) && ctx.open(in)) c.open = true;
+  }
 };
 
 }  // namespace
