@@ -276,7 +276,7 @@ std::string Controller::render_session_table(Ctx& c, bool verbose) {
     // GRE (PPTP) shows call ids in the port position: the client's own id,
     // and in brackets the translated one the server sees.
     bool gre = s.orig.proto == 47;
-    uint16_t sport = gre ? (s.nat.reply_key ? s.nat.reply_key : s.reply.dport) : s.orig.sport;
+    uint16_t sport = gre ? (s.nat.reply_key >= 0 ? static_cast<uint16_t>(s.nat.reply_key) : s.reply.dport) : s.orig.sport;
     std::string src = endpoint(s.orig.src, sport);
     if (s.nat.snat) src += "[" + endpoint(s.nat.snat_addr, gre ? s.reply.dport : s.nat.snat_port) + "]";
     std::string dst = endpoint(s.orig.dst, shown_dport(s.orig));

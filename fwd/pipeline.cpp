@@ -237,7 +237,7 @@ Decision Pipeline::process(QueuedPacket& qp) {
     if (!alg_copy.alg) alg_copy.id = 0;
   }
   if (p.is_fragment) remember_fragment(p);
-  Decision dec = (nat.snat || nat.dnat || nat.reply_key) ? translate(qp, p, orig, nat, dir) : accept();
+  Decision dec = (nat.snat || nat.dnat || nat.reply_key >= 0) ? translate(qp, p, orig, nat, dir) : accept();
   if (alg_copy.alg && alg_copy.id && dec.verdict == Verdict::kAccept) return run_alg(qp, dec, alg_copy, dir);
   return dec;
 }
@@ -282,9 +282,11 @@ Decision Pipeline::translate(QueuedPacket& qp, const Parsed& p, const FlowKey& o
   if (p.proto == packet::kProtoGre) {
     // The key is the receiver's call id: keep it unless the session maps it
     // (PPTP: translated id -> the client's own on the way in).
-    if (nd) dst.port = (d == Dir::kOriginal && nat.dnat) ? nat.dnat_port : (d == Dir::kReply && nat.reply_key ? nat.reply_key : p.dport);
-    if (!nd && d == Dir::kReply && nat.reply_key) {
-      dst = {p.dst, nat.reply_key};
+    bool rk = d == Dir::kReply && nat.reply_key >= 0;
+    uint16_t key = (d == Dir::kOriginal && nat.dnat) ? nat.dnat_port : rk ? static_cast<uint16_t>(nat.reply_key) : p.dport;
+    if (nd) dst.port = key;
+    if (!nd && rk) {
+      dst = {p.dst, key};
       nd = &dst;
     }
   }
@@ -475,7 +477,8 @@ bool Pipeline::first_packet(QueuedPacket& qp, const Parsed& p, const FlowKey& ke
   if (sm && !sm->xaddr.empty()) {
     nat.dnat = true;
     nat.dnat_addr = sm->xaddr;
-    nat.dnat_port = sm->xport ? sm->xport : p.dport;
+    // GRE call id 0 is a real id: a PPTP entry's xport always applies.
+    nat.dnat_port = (sm->xport || p.proto == packet::kProtoGre) ? sm->xport : p.dport;
     dst = nat.dnat_addr;
     dport = nat.dnat_port;
   }

@@ -52,7 +52,7 @@ struct ServerMapEntry {
   // GRE (PPTP): the call id the admitted flow's other direction carries on the
   // wire (its reply key), and what that id becomes when delivered (0 = unchanged).
   uint16_t reply_port = 0;
-  uint16_t reply_xport = 0;
+  int32_t reply_xport = -1;  // -1 = unchanged (call id 0 is a real id)
   uint64_t hits = 0;
 };
 

@@ -64,7 +64,7 @@ struct NatInfo {
   uint8_t snat_kind = 0;      // what to give back when the session ends: 0 nothing, 1 PAT port, 2 no-PAT binding
   uint16_t snat_group = 0;    // interned address-group name (no-PAT)
   bool dnat_release = false;
-  uint16_t reply_key = 0;     // GRE (PPTP): call id written into replies' key (0 = keep)  // give the destination port (orig.dst:orig.dport) back to the allocator at the end
+  int32_t reply_key = -1;     // GRE (PPTP): call id written into replies' key (-1 = keep)  // give the destination port (orig.dst:orig.dport) back to the allocator at the end
   bool dnat = false;          // destination translated (NAT server): orig.dst:dport -> dnat_addr:dnat_port
   IpAddr dnat_addr;
   uint16_t dnat_port = 0;

@@ -249,7 +249,7 @@ class PptpInspector final : public Inspector {
     if (s.nat.dnat) out.xaddr = s.reply.src;
     if (s.nat.snat) out.sxaddr = s.nat.snat_addr;
     out.reply_port = c.pns_xlat;
-    out.reply_xport = c.pns != c.pns_xlat ? c.pns : 0;
+    if (c.pns != c.pns_xlat) out.reply_xport = c.pns;
     session::ServerMapEntry in;
     in.proto = kProtoGre;
     in.peer = s.reply.src;

@@ -1,0 +1,268 @@
+// ASPF through the whole packet path (pipeline + engine + inspectors) with a
+// fake FIB: FTP PORT rewrite under easy-ip, seq/ack adjustment, retransmission,
+// one-shot data-channel entries, refusals; PPTP call-id translation for two
+// clients behind one address and GRE key translation.
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "common/counters.h"
+#include "fwd/controller.h"
+#include "fwd/pipeline.h"
+#include "packet/checksum.h"
+#include "tests/unit/packet/builders.h"
+
+namespace fw::fwd {
+namespace {
+
+using namespace fw::packet::testing;
+
+class Routes : public RouteSource {
+ public:
+  RouteInfo route(const common::IpAddr& dst) override {
+    RouteInfo r;
+    std::string s = dst.str();
+    if (s == "203.0.113.1") {
+      r.ok = r.local = true;
+    } else if (s.rfind("198.18.1.", 0) == 0) {
+      r.ok = true;
+      r.oif = 2;
+      r.prefsrc = addr("198.18.1.1");
+    } else if (s.rfind("203.0.113.", 0) == 0) {
+      r.ok = true;
+      r.oif = 3;
+      r.prefsrc = addr("203.0.113.1");
+    }
+    return r;
+  }
+  std::string ifname(uint32_t i) override { return i == 2 ? "in0" : i == 3 ? "out0" : ""; }
+};
+
+const char* kConfig = R"(
+firewall zone trust
+ add interface in0
+firewall zone untrust
+ add interface out0
+firewall detect ftp
+firewall detect pptp
+security-policy
+ rule name t2u
+  source-zone trust
+  destination-zone untrust
+  action permit
+nat-policy
+ rule name easy
+  source-zone trust
+  destination-zone untrust
+  action source-nat easy-ip
+)";
+
+struct Out {
+  Decision d;
+  Bytes pkt;
+  packet::Parsed p;
+};
+
+class AspfPipeline : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ControllerHooks h;
+    h.clock = &clock;
+    h.sessions = &table;
+    h.pipeline = &pipe;
+    h.servermap = &servermap;
+    h.nat = &nat_state;
+    ctl = std::make_unique<Controller>(h);
+    std::string err;
+    ASSERT_TRUE(ctl->load_text(kConfig, "test", &err)) << err;
+  }
+  Out run(Bytes pkt, uint32_t indev) {
+    packet::fix_checksums(pkt, false);
+    pkt.resize(pkt.size() + 64);  // room to grow
+    uint32_t len = static_cast<uint32_t>(pkt.size() - 64);
+    QueuedPacket qp;
+    qp.data = pkt.data();
+    qp.len = len;
+    qp.capacity = static_cast<uint32_t>(pkt.size());
+    qp.indev = indev;
+    Out o;
+    o.d = pipe.process(qp);
+    pkt.resize(o.d.modified ? o.d.len : len);
+    o.pkt = pkt;
+    auto r = packet::parse(o.pkt);
+    if (auto* p = std::get_if<packet::Parsed>(&r)) o.p = *p;
+    return o;
+  }
+  std::string payload(const Out& o) {
+    return std::string(o.pkt.begin() + o.p.payload_offset, o.pkt.begin() + o.p.payload_offset + o.p.payload_len);
+  }
+  size_t aspf_entries() {
+    size_t n = 0;
+    for (const auto& e : servermap.snapshot()) n += e.type == session::MapType::kAspf;
+    return n;
+  }
+  // Client 198.18.1.2:sport <-> server 203.0.113.2:dport, handshake done.
+  void handshake(const char* client, uint16_t sport, uint16_t dport) {
+    auto syn = run(ipv4(6, client, "203.0.113.2", tcp(sport, dport, 1000, 0, packet::kTcpSyn)), 2);
+    ASSERT_EQ(syn.d.verdict, Verdict::kAccept);
+    ASSERT_TRUE(syn.d.modified);
+    xport = syn.p.sport;
+    auto sa = run(ipv4(6, "203.0.113.2", "203.0.113.1", tcp(dport, xport, 5000, 1001, packet::kTcpSyn | packet::kTcpAck)), 3);
+    ASSERT_EQ(sa.d.verdict, Verdict::kAccept);
+    auto ack = run(ipv4(6, client, "203.0.113.2", tcp(sport, dport, 1001, 5001, packet::kTcpAck)), 2);
+    ASSERT_EQ(ack.d.verdict, Verdict::kAccept);
+  }
+
+  common::ManualClock clock;
+  session::SessionTable table{clock, session::TableOptions{1000, 16}};
+  Routes routes;
+  session::ServerMap servermap{clock};
+  nat::NatState nat_state;
+  aspf::Engine aspf{clock, servermap, nat_state};
+  Pipeline pipe{clock, table, routes, servermap, nat_state, aspf};
+  std::unique_ptr<Controller> ctl;
+  uint16_t xport = 0;
+};
+
+TEST_F(AspfPipeline, ActivePortIsRewrittenSeqAdjustedAndOpensAOneShotEntry) {
+  handshake("198.18.1.2", 40000, 21);
+  const std::string cmd = "PORT 198,18,1,2,156,80\r\n";  // port 40016
+  auto o = run(ipv4(6, "198.18.1.2", "203.0.113.2", tcp(40000, 21, 1001, 5001, packet::kTcpAck | packet::kTcpPsh, {}, text(cmd))), 2);
+  ASSERT_EQ(o.d.verdict, Verdict::kAccept);
+  ASSERT_TRUE(o.d.modified);
+  EXPECT_EQ(payload(o), "PORT 203,0,113,1,156,80\r\n");
+  EXPECT_TRUE(packet::verify_checksums(o.pkt));
+  EXPECT_EQ(o.p.src, addr("203.0.113.1"));
+  EXPECT_EQ(o.p.seq, 1001u);
+  EXPECT_EQ(aspf_entries(), 1u);
+
+  // The server acks the longer (wire) stream; the client must see its own numbering.
+  uint32_t wire_end = 1001 + static_cast<uint32_t>(cmd.size()) + 1;
+  auto ack = run(ipv4(6, "203.0.113.2", "203.0.113.1", tcp(21, xport, 5001, wire_end, packet::kTcpAck, {}, text("200 PORT ok\r\n"))), 3);
+  ASSERT_EQ(ack.d.verdict, Verdict::kAccept);
+  EXPECT_EQ(ack.p.ack, 1001u + cmd.size());
+  EXPECT_TRUE(packet::verify_checksums(ack.pkt));
+
+  // The next client segment moves by the delta on the wire.
+  auto next = run(ipv4(6, "198.18.1.2", "203.0.113.2", tcp(40000, 21, 1001 + static_cast<uint32_t>(cmd.size()), 5014, packet::kTcpAck, {}, text("RETR x\r\n"))), 2);
+  EXPECT_EQ(next.p.seq, wire_end);
+
+  // A retransmission of the PORT segment is rewritten byte for byte the same, and opens nothing new.
+  auto again = run(ipv4(6, "198.18.1.2", "203.0.113.2", tcp(40000, 21, 1001, 5001, packet::kTcpAck | packet::kTcpPsh, {}, text(cmd))), 2);
+  EXPECT_EQ(payload(again), "PORT 203,0,113,1,156,80\r\n");
+  EXPECT_EQ(again.p.seq, 1001u);
+  EXPECT_EQ(aspf_entries(), 1u);
+
+  // The server's data connection matches the entry without any untrust->trust rule.
+  auto data = run(ipv4(6, "203.0.113.2", "203.0.113.1", tcp(20, 40016, 9000, 0, packet::kTcpSyn)), 3);
+  ASSERT_EQ(data.d.verdict, Verdict::kAccept);
+  EXPECT_EQ(data.p.dst, addr("198.18.1.2"));
+  EXPECT_EQ(data.p.dport, 40016);
+  EXPECT_EQ(aspf_entries(), 0u) << "one-shot";
+  bool child = false, plus = false;
+  for (const auto& s : table.snapshot()) {
+    if (s.parent_id) child = true;
+    if (s.has_servermap) plus = true;
+  }
+  EXPECT_TRUE(child);
+  EXPECT_TRUE(plus) << "the control session shows +->";
+  // A second connection to the same port is not admitted.
+  auto data2 = run(ipv4(6, "203.0.113.2", "203.0.113.1", tcp(21000, 40016, 9000, 0, packet::kTcpSyn)), 3);
+  EXPECT_EQ(data2.d.verdict, Verdict::kDrop);
+}
+
+TEST_F(AspfPipeline, BounceLowPortAndSplitArgumentsOpenNothing) {
+  handshake("198.18.1.2", 40001, 21);
+  uint64_t bounce = common::counters().value("aspf.ftp.refused.bounce");
+  uint64_t low = common::counters().value("aspf.ftp.refused.low-port");
+  uint32_t seq = 1001;
+  auto send = [&](const std::string& t) {
+    auto o = run(ipv4(6, "198.18.1.2", "203.0.113.2", tcp(40001, 21, seq, 5001, packet::kTcpAck, {}, text(t))), 2);
+    seq += static_cast<uint32_t>(t.size());
+    return o;
+  };
+  send("PORT 198,18,1,99,156,64\r\n");
+  EXPECT_EQ(common::counters().value("aspf.ftp.refused.bounce"), bounce + 1);
+  send("PORT 198,18,1,2,0,80\r\n");
+  EXPECT_EQ(common::counters().value("aspf.ftp.refused.low-port"), low + 1);
+  EXPECT_EQ(aspf_entries(), 0u);
+  // Keyword split from the argument: recognised and rewritten in the second segment.
+  send("PO");
+  auto o = send("RT 198,18,1,2,156,65\r\n");
+  EXPECT_EQ(payload(o).rfind("RT 203,0,113,1,", 0), 0u) << payload(o);
+  EXPECT_EQ(aspf_entries(), 1u);
+  // Two commands in one segment: both handled.
+  auto two = send("PORT 198,18,1,2,156,66\r\nPORT 198,18,1,2,156,67\r\n");
+  EXPECT_EQ(payload(two).rfind("PORT 203,0,113,1,", 0), 0u) << payload(two);
+  EXPECT_NE(payload(two).find("\r\nPORT 203,0,113,1,"), std::string::npos) << payload(two);
+  EXPECT_EQ(aspf_entries(), 3u);
+}
+
+TEST_F(AspfPipeline, PortTextInAnHttpBodyOpensNothing) {
+  handshake("198.18.1.2", 40002, 80);
+  run(ipv4(6, "198.18.1.2", "203.0.113.2",
+           tcp(40002, 80, 1001, 5001, packet::kTcpAck, {}, text("POST / HTTP/1.1\r\nContent-Length: 24\r\n\r\nPORT 198,18,1,2,39,16\r\n"))), 2);
+  EXPECT_EQ(aspf_entries(), 0u);
+}
+
+TEST_F(AspfPipeline, TextAfterAGapOpensNothingUntilTheNextLineBoundary) {
+  handshake("198.18.1.2", 40003, 21);
+  // Segment at 1001 lost; this one starts mid-stream: its first line is not trusted.
+  run(ipv4(6, "198.18.1.2", "203.0.113.2", tcp(40003, 21, 1101, 5001, packet::kTcpAck, {}, text("PORT 198,18,1,2,156,70\r\n"))), 2);
+  EXPECT_EQ(aspf_entries(), 0u);
+}
+
+Bytes pptp_msg(uint16_t type, uint16_t len, std::initializer_list<std::pair<size_t, uint16_t>> fields) {
+  Bytes b(len, 0);
+  set16(b, 0, len);
+  set16(b, 2, 1);
+  b[4] = 0x1a; b[5] = 0x2b; b[6] = 0x3c; b[7] = 0x4d;
+  set16(b, 8, type);
+  for (auto [at, v] : fields) set16(b, at, v);
+  return b;
+}
+
+TEST_F(AspfPipeline, PptpTwoClientsWithTheSameCallIdGetDistinctIdsAndTheirOwnGre) {
+  uint16_t xports[2];
+  uint16_t xlated[2];
+  const char* clients[2] = {"198.18.1.2", "198.18.1.3"};
+  for (int i = 0; i < 2; ++i) {
+    handshake(clients[i], static_cast<uint16_t>(41000 + i), 1723);
+    xports[i] = xport;
+    // OCRQ with call id 0 from both clients.
+    auto o = run(ipv4(6, clients[i], "203.0.113.2",
+                      tcp(static_cast<uint16_t>(41000 + i), 1723, 1001, 5001, packet::kTcpAck, {}, pptp_msg(7, 168, {{12, 0}, {14, 1}}))), 2);
+    ASSERT_EQ(o.d.verdict, Verdict::kAccept);
+    xlated[i] = get16(o.pkt, o.p.payload_offset + 12);
+    EXPECT_NE(xlated[i], 0) << "translated ids are never 0";
+    EXPECT_TRUE(packet::verify_checksums(o.pkt));
+    // OCRP from the server: its own call id 100+i, peer = the translated id.
+    auto r = run(ipv4(6, "203.0.113.2", "203.0.113.1",
+                      tcp(1723, xports[i], 5001, 1169, packet::kTcpAck, {},
+                          pptp_msg(8, 32, {{12, static_cast<uint16_t>(100 + i)}, {14, xlated[i]}, {16, 0x0100}}))), 3);
+    ASSERT_EQ(r.d.verdict, Verdict::kAccept);
+    EXPECT_EQ(get16(r.pkt, r.p.payload_offset + 14), 0) << "the client sees its own call id back";
+  }
+  EXPECT_NE(xlated[0], xlated[1]);
+  size_t gre_entries = 0;
+  for (const auto& e : servermap.snapshot()) gre_entries += e.proto == 47;
+  EXPECT_EQ(gre_entries, 4u) << "two entries per call";
+  // GRE from the server to each translated id reaches the right client with key 0.
+  for (int i = 0; i < 2; ++i) {
+    auto g = run(ipv4(47, "203.0.113.2", "203.0.113.1", gre_v1(xlated[i], text("ppp-frame"), true, false)), 3);
+    ASSERT_EQ(g.d.verdict, Verdict::kAccept) << i;
+    EXPECT_EQ(g.p.dst, addr(clients[i]));
+    EXPECT_EQ(g.p.dport, 0) << "key translated back to the client's call id";
+    // And the client's GRE (key = the server's call id) leaves with the public address.
+    auto c = run(ipv4(47, clients[i], "203.0.113.2", gre_v1(static_cast<uint16_t>(100 + i), text("ppp-frame"), true, false)), 2);
+    ASSERT_EQ(c.d.verdict, Verdict::kAccept);
+    EXPECT_EQ(c.p.src, addr("203.0.113.1"));
+    EXPECT_EQ(c.p.dport, 100 + i);
+  }
+  // GRE with a key that matches no call is dropped (no session, no policy for untrust->trust).
+  auto stray = run(ipv4(47, "203.0.113.2", "203.0.113.1", gre_v1(4242, text("x"), true, false)), 3);
+  EXPECT_EQ(stray.d.verdict, Verdict::kDrop);
+}
+
+}  // namespace
+}  // namespace fw::fwd

@@ -1,0 +1,125 @@
+// The server-map: match order, one-shot use, expiry, caps, parent removal,
+// and the on_remove callback for entries that were never used.
+#include "session/server_map.h"
+
+#include <gtest/gtest.h>
+
+#include "common/counters.h"
+
+namespace fw::session {
+namespace {
+
+IpAddr a(const char* s) { return *IpAddr::parse(s); }
+
+ServerMapEntry aspf(const char* peer, const char* addr, uint16_t port, uint64_t parent, uint64_t expires) {
+  ServerMapEntry e;
+  e.type = MapType::kAspf;
+  e.proto = 6;
+  if (peer) e.peer = a(peer);
+  e.addr = a(addr);
+  e.port = port;
+  e.parent = parent;
+  e.one_shot = true;
+  e.expires_ms = expires;
+  e.app = "ftp-data";
+  return e;
+}
+
+TEST(ServerMap, AspfEntryIsUsedOnceAndOnlyByItsPeer) {
+  common::ManualClock clock;
+  ServerMap m(clock);
+  ASSERT_TRUE(m.add(aspf("203.0.113.2", "203.0.113.1", 2049, 7, clock.now_ms() + 60000)));
+  EXPECT_FALSE(m.match_dst(6, a("203.0.113.9"), a("203.0.113.1"), 2049)) << "a third party must not use it";
+  EXPECT_FALSE(m.match_dst(17, a("203.0.113.2"), a("203.0.113.1"), 2049)) << "wrong protocol";
+  EXPECT_FALSE(m.match_dst(6, a("203.0.113.2"), a("203.0.113.1"), 2050)) << "wrong port";
+  auto hit = m.match_dst(6, a("203.0.113.2"), a("203.0.113.1"), 2049);
+  ASSERT_TRUE(hit);
+  EXPECT_EQ(hit->app, "ftp-data");
+  EXPECT_FALSE(m.match_dst(6, a("203.0.113.2"), a("203.0.113.1"), 2049)) << "one-shot";
+  EXPECT_EQ(m.size(), 0u);
+}
+
+TEST(ServerMap, ExactPeerAndPortBeatWildcards) {
+  common::ManualClock clock;
+  ServerMap m(clock);
+  ServerMapEntry any;
+  any.type = MapType::kNatServer;
+  any.proto = 6;
+  any.addr = a("203.0.113.110");
+  any.port = 0;
+  any.xaddr = a("198.18.2.2");
+  m.set_static({any});
+  ServerMapEntry port = any;
+  port.port = 8080;
+  port.xaddr = a("198.18.2.3");
+  m.set_static({any, port});
+  auto h1 = m.match_dst(6, a("203.0.113.2"), a("203.0.113.110"), 8080);
+  ASSERT_TRUE(h1);
+  EXPECT_EQ(h1->xaddr, a("198.18.2.3"));
+  auto h2 = m.match_dst(6, a("203.0.113.2"), a("203.0.113.110"), 22);
+  ASSERT_TRUE(h2);
+  EXPECT_EQ(h2->xaddr, a("198.18.2.2"));
+  EXPECT_EQ(m.size(), 2u) << "static entries are not consumed, and set_static replaces";
+}
+
+TEST(ServerMap, UnusedEntriesExpireAfterTheirLifetime) {
+  common::ManualClock clock;
+  ServerMap m(clock);
+  int removed = 0;
+  m.set_on_remove([&](const ServerMapEntry& e) { removed += e.reserved ? 1 : 0; });
+  auto e = aspf(nullptr, "203.0.113.1", 3000, 1, clock.now_ms() + 60000);
+  e.reserved = true;
+  ASSERT_TRUE(m.add(e));
+  clock.advance_s(59);
+  EXPECT_EQ(m.expire(), 0u);
+  clock.advance_s(2);
+  EXPECT_FALSE(m.match_dst(6, a("203.0.113.2"), a("203.0.113.1"), 3000)) << "expired entries never match";
+  EXPECT_EQ(m.expire(), 1u);
+  EXPECT_EQ(removed, 1) << "a reserved port of an unused entry must be given back";
+}
+
+TEST(ServerMap, CapsPerParentAndInTotalAreCounted) {
+  common::ManualClock clock;
+  ServerMap m(clock, /*max_entries=*/5, /*max_per_parent=*/3);
+  uint64_t per_parent = common::counters().value("servermap.refused.parent-cap");
+  uint64_t total = common::counters().value("servermap.refused.total-cap");
+  for (uint16_t i = 0; i < 3; ++i) EXPECT_TRUE(m.add(aspf(nullptr, "203.0.113.1", 2000 + i, 1, 0)));
+  std::string why;
+  EXPECT_FALSE(m.add(aspf(nullptr, "203.0.113.1", 2100, 1, 0), nullptr, &why));
+  EXPECT_FALSE(why.empty());
+  EXPECT_TRUE(m.add(aspf(nullptr, "203.0.113.1", 2200, 2, 0)));
+  EXPECT_TRUE(m.add(aspf(nullptr, "203.0.113.1", 2201, 2, 0)));
+  EXPECT_FALSE(m.add(aspf(nullptr, "203.0.113.1", 2202, 3, 0)));
+  EXPECT_EQ(common::counters().value("servermap.refused.parent-cap"), per_parent + 1);
+  EXPECT_EQ(common::counters().value("servermap.refused.total-cap"), total + 1);
+}
+
+TEST(ServerMap, EntriesGoAwayWithTheirParent) {
+  common::ManualClock clock;
+  ServerMap m(clock);
+  m.add(aspf(nullptr, "203.0.113.1", 2000, 11, 0));
+  m.add(aspf(nullptr, "203.0.113.1", 2001, 11, 0));
+  m.add(aspf(nullptr, "203.0.113.1", 2002, 12, 0));
+  EXPECT_EQ(m.remove_parent(11), 2u);
+  EXPECT_EQ(m.size(), 1u);
+  EXPECT_EQ(m.remove_parent(0), 0u) << "parent 0 means none";
+}
+
+TEST(ServerMap, ReverseEntriesMatchBySource) {
+  common::ManualClock clock;
+  ServerMap m(clock);
+  ServerMapEntry r;
+  r.type = MapType::kNatServerReverse;
+  r.proto = 6;
+  r.addr = a("198.18.2.2");
+  r.xaddr = a("203.0.113.110");
+  m.set_static({r});
+  auto h = m.match_src(6, a("198.18.2.2"), 40000);
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->xaddr, a("203.0.113.110"));
+  EXPECT_FALSE(m.match_src(17, a("198.18.2.2"), 40000));
+  EXPECT_FALSE(m.match_dst(6, a("203.0.113.2"), a("198.18.2.2"), 80)) << "reverse entries never match forward";
+}
+
+}  // namespace
+}  // namespace fw::session
