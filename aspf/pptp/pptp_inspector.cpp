@@ -100,7 +100,9 @@ class PptpInspector final : public Inspector {
   std::vector<Edit> on_message(Context& ctx, State* st, session::Dir d, const aspf::Message& msg) const override {
     auto& ps = static_cast<PptpState&>(*st);
     const session::Session& s = ctx.control();
-    auto [m, err] = parse(std::span<const uint8_t>(msg.bytes.data(), msg.bytes.size()));
+    auto parsed = parse(std::span<const uint8_t>(msg.bytes.data(), msg.bytes.size()));
+    auto& m = parsed.first;
+    auto& err = parsed.second;
     if (!m) {
       ctx.count("malformed");
       ctx.refuse(err ? error_name(*err) : "malformed", "bad PPTP control message");
