@@ -295,7 +295,7 @@ std::string Controller::render_session_table(Ctx& c, bool verbose) {
     os << " Zone: " << policy::zone_name_of(s.src_zone) << " --> " << policy::zone_name_of(s.dst_zone)
        << "  TTL: " << hms(ttl) << "  Left: " << hms(left) << "\n";
     os << " Recv Interface: " << (s.in_ifindex ? ifname_of(s.in_ifindex) : std::string("InLoopBack0")) << "\n";
-    const common::IpAddr& nh = s.next_hop.empty() ? s.orig.dst : s.next_hop;
+    const common::IpAddr& nh = !s.next_hop.empty() ? s.next_hop : s.nat.dnat ? s.nat.dnat_addr : s.orig.dst;
     os << " Interface: " << (s.out_ifindex ? ifname_of(s.out_ifindex) : std::string("InLoopBack0"))
        << "  NextHop: " << nh.str() << "\n";
     os << " <--packets: " << s.packets[1] << " bytes: " << s.bytes[1] << " --> packets: " << s.packets[0]
@@ -429,11 +429,9 @@ void Controller::register_handlers() {
     line("Packets received", t.value("packet.received"));
     line("Packets accepted", t.value("packet.accepted"));
     line("Packets dropped", t.value("packet.dropped"));
-    for (const char* d : {"malformed", "tcp-not-syn", "policy-deny", "no-zone", "no-route", "session-limit",
-                          "fragment-no-session", "icmp-error-no-session"}) {
-      line(std::string("Dropped ") + d, t.value(std::string("packet.drop.") + d));
-    }
+    for (const auto& d : drop_reason_names()) line("Dropped " + d, t.value("packet.drop." + d));
     line("Accepted icmp-error-related", t.value("packet.accepted.icmp-error-related"));
+    line("Accepted local icmp-error", t.value("packet.accepted.local-icmp-error"));
     line("Sessions created", t.value("session.created"));
     line("Sessions aged", t.value("session.aged"));
     line("Sessions removed", t.value("session.removed"));
@@ -872,7 +870,7 @@ void Controller::register_handlers() {
       if (e.expires_ms) {
         uint64_t left = e.expires_ms > now ? (e.expires_ms - now + 999) / 1000 : 0;
         c.out << ",  Left-Time:" << hms(left);
-      } else if (e.type == T::kAspf || e.type == T::kNoPat || e.type == T::kNoPatReverse) {
+      } else {
         c.out << ",  Left-Time:---";
       }
       c.out << "\n Vpn: public -> public\n\n";

@@ -18,6 +18,7 @@ namespace {
 constexpr uint64_t kRetireGraceMs = 5000;
 constexpr uint64_t kFragLifetimeMs = 30'000;
 constexpr size_t kFragCacheMax = 8192;
+constexpr uint16_t kPatPortLow = 2048;  // PortAllocator's default range starts here
 
 const char* kDropNames[] = {"malformed",     "tcp-not-syn",           "policy-deny",   "no-zone",
                             "no-route",      "session-limit",         "fragment-no-session",
@@ -58,6 +59,11 @@ uint8_t alloc_proto(uint8_t proto) {
 
 }  // namespace
 
+const std::vector<std::string>& drop_reason_names() {
+  static const std::vector<std::string> v(std::begin(kDropNames), std::end(kDropNames));
+  return v;
+}
+
 Pipeline::Pipeline(const common::Clock& clock, session::SessionTable& table, RouteSource& routes,
                    session::ServerMap& servermap, nat::NatState& nat, aspf::Engine& aspf)
     : clock_(clock),
@@ -71,7 +77,8 @@ Pipeline::Pipeline(const common::Clock& clock, session::SessionTable& table, Rou
       c_accepted_(common::counters().get("packet.accepted")),
       c_dropped_(common::counters().get("packet.dropped")),
       c_related_(common::counters().get("packet.accepted.icmp-error-related")),
-      c_translated_(common::counters().get("nat.translated")) {
+      c_translated_(common::counters().get("nat.translated")),
+      c_local_icmp_(common::counters().get("packet.accepted.local-icmp-error")) {
   table_.set_on_remove([this](const Session& s) {
     if (s.alg) aspf_.session_ended(s);
     release_nat(s);
@@ -225,6 +232,13 @@ Decision Pipeline::process(QueuedPacket& qp) {
         if (nat.snat || nat.dnat) return translate_icmp_error(qp, p, *inner, orig, nat, dir);
         return accept();
       }
+    }
+    // An error the firewall's own stack sends about a packet it forwarded
+    // (time exceeded for a TTL-expiring packet we left untranslated,
+    // fragmentation needed): the kernel quotes only what it was given.
+    if (qp.hook == NF_INET_LOCAL_OUT || qp.indev == 0) {
+      c_local_icmp_.inc();
+      return accept();
     }
     return drop(Drop::kIcmpNoSession);
   }
@@ -547,7 +561,10 @@ bool Pipeline::first_packet(QueuedPacket& qp, const Parsed& p, const FlowKey& ke
     nat.snat = true;
     nat.snat_addr = sm->sxaddr;
     nat.snat_port = p.sport;
-    if (uint8_t ap = alloc_proto(p.proto)) {
+    // A source port below the PAT range (FTP data from port 20) is kept as it
+    // is: PAT never hands those out, and the reply key (with the peer's address
+    // and port) keeps concurrent data connections apart. Others are allocated.
+    if (uint8_t ap = alloc_proto(p.proto); ap && p.sport >= kPatPortLow) {
       auto port = nat_.ports.allocate(sm->sxaddr, ap, p.sport);
       if (!port) {
         *why = Drop::kNatExhausted;

@@ -22,6 +22,9 @@
 
 namespace fw::fwd {
 
+// Names of the drop reasons (counter packet.drop.<name>), in display order.
+const std::vector<std::string>& drop_reason_names();
+
 class Pipeline {
  public:
   Pipeline(const common::Clock& clock, session::SessionTable& table, RouteSource& routes,
@@ -95,6 +98,7 @@ class Pipeline {
   common::Counter& c_dropped_;
   common::Counter& c_related_;
   common::Counter& c_translated_;
+  common::Counter& c_local_icmp_;
   std::array<common::Counter*, static_cast<size_t>(Drop::kCount)> c_drop_{};
   std::array<common::Counter*, 16> c_malformed_{};
 };
