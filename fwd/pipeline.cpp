@@ -196,11 +196,13 @@ Decision Pipeline::process(QueuedPacket& qp) {
   FlowKey orig;
   Dir dir = Dir::kOriginal;
   Session alg_copy;  // only filled for sessions an ALG inspects
+  policy::ZoneId to_zone = policy::kNoZone;  // the zone this packet is headed for
   bool hit = table_.with_session(key, [&](Session& s, Dir d) {
     update_session(s, d, p, qp.len, *rt);
     nat = s.nat;
     orig = s.orig;
     dir = d;
+    to_zone = d == Dir::kOriginal ? s.dst_zone : s.src_zone;
     if (s.alg) alg_copy = s;
   });
   if (!hit && p.proto == packet::kProtoGre && key.dport != 0) {
@@ -248,10 +250,11 @@ Decision Pipeline::process(QueuedPacket& qp) {
     nat = alg_copy.nat;
     orig = alg_copy.orig;
     dir = Dir::kOriginal;
+    to_zone = alg_copy.dst_zone;
     if (!alg_copy.alg) alg_copy.id = 0;
   }
   if (p.is_fragment) remember_fragment(p);
-  Decision dec = (nat.snat || nat.dnat || nat.reply_key >= 0) ? translate(qp, p, orig, nat, dir) : accept();
+  Decision dec = (nat.snat || nat.dnat || nat.reply_key >= 0) ? translate(qp, p, orig, nat, dir, to_zone != rt->zones.local()) : accept();
   if (alg_copy.alg && alg_copy.id && dec.verdict == Verdict::kAccept) return run_alg(qp, dec, alg_copy, dir);
   return dec;
 }
@@ -269,7 +272,7 @@ Decision Pipeline::run_alg(QueuedPacket& qp, Decision d, const Session& s, Dir d
 }
 
 Decision Pipeline::translate(QueuedPacket& qp, const Parsed& p, const FlowKey& orig, const session::NatInfo& nat,
-                             Dir d) {
+                             Dir d, bool forwarded) {
   nat::Endpoint src, dst;
   const nat::Endpoint* ns = nullptr;
   const nat::Endpoint* nd = nullptr;
@@ -310,7 +313,13 @@ Decision Pipeline::translate(QueuedPacket& qp, const Parsed& p, const FlowKey& o
     if (d == Dir::kOriginal && !nat.dnat) return accept();
     return drop(Drop::kTtlExpiredNat);
   }
-  if (!nat::rewrite(std::span<uint8_t>(qp.data, qp.len), p, ns, nd, qp.csum_not_ready)) {
+  // A forwarded TCP GSO super-packet is segmented in software after a mangled
+  // verdict (the kernel marks it CHECKSUM_NONE), and tcp4_gso_segment then
+  // re-seeds every segment's checksum itself: a full recompute of up to 64 KiB
+  // here would be thrown away. Anything delivered locally, or not GSO, must
+  // leave fully checksummed.
+  bool full = qp.csum_not_ready && !(qp.gso && forwarded && p.proto == packet::kProtoTcp);
+  if (!nat::rewrite(std::span<uint8_t>(qp.data, qp.len), p, ns, nd, full)) {
     return drop(Drop::kMalformed);
   }
   c_translated_.inc();

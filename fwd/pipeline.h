@@ -58,7 +58,7 @@ class Pipeline {
   void release_nat(const session::Session& s);
   // Rewrites the packet for its direction in a translated session; returns the decision.
   Decision translate(QueuedPacket& qp, const packet::Parsed& p, const session::FlowKey& orig,
-                     const session::NatInfo& nat, session::Dir d);
+                     const session::NatInfo& nat, session::Dir d, bool forwarded);
   Decision translate_icmp_error(QueuedPacket& qp, const packet::Parsed& p, const packet::Parsed& inner,
                                 const session::FlowKey& orig, const session::NatInfo& nat, session::Dir d);
   void install_static_servermap(const config::Config& c);

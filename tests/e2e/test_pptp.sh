@@ -15,8 +15,9 @@ P=fwt-pptp
 # has REGEX TEXT / lacks REGEX TEXT: TEXT has (no) line matching the extended regex.
 has() { grep -Eq -- "$1" <<<"$2"; }
 lacks() { ! grep -Eq -- "$1" <<<"$2"; }
+since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
 pptp_test_start $P --log-level debug
-d=$(pptp_dir $P)
+PD=$(pptp_dir $P)  # not "d": t_check has a local d
 t_check "firewall detect pptp + easy-ip nat-policy + gre aging 8 s configured" nat_cfg_ok $P \
   "firewall detect pptp; firewall session aging-time gre 8;" \
   "nat-policy; rule name ez; source-zone trust; destination-zone untrust; action source-nat easy-ip"
@@ -26,12 +27,12 @@ t_check "outside host has no route to the inside network" \
 pptp_server_start $P || { t_fail "pptpd listens on $PPTP_SERVER:1723"; pptp_dump_logs $P; t_done; }
 t_ok "pptpd listens on $PPTP_SERVER:1723"
 bpf="tcp port 1723 or ip proto 47"
-nat_cap_start $P out eth0 $d/out.pcap 0 "$bpf"; cap_out=$NAT_CAP_PID
-nat_cap_start $P in eth0 $d/in.pcap 0 "$bpf"; cap_in=$NAT_CAP_PID
-nat_cap_start $P in2 eth0 $d/in2.pcap 0 "$bpf"; cap_in2=$NAT_CAP_PID
+nat_cap_start $P out eth0 $PD/out.pcap 0 "$bpf"; cap_out=$NAT_CAP_PID
+nat_cap_start $P in eth0 $PD/in.pcap 0 "$bpf"; cap_in=$NAT_CAP_PID
+nat_cap_start $P in2 eth0 $PD/in2.pcap 0 "$bpf"; cap_in2=$NAT_CAP_PID
 
 echo "two tunnels through easy-ip 203.0.113.1"
-c1log=$d/client-1.log c2log=$d/client-2.log
+c1log=$PD/client-1.log c2log=$PD/client-2.log
 pptp_client_start $P in 198.18.1.2 1; c1=$PPTP_CLI_PID
 t_check "client 1 (198.18.1.2): call up, its frames come back echoed" \
   pptp_wait_count $c1log "RECV echo:hello-from-client-1 " 3 15
@@ -46,7 +47,7 @@ both_grow() {
 }
 t_check "both calls carry frames at the same time (client 1 past $a1, client 2 past $a2 echoes)" both_grow
 for n in 1 2; do
-  f=$d/client-$n.log
+  f=$PD/client-$n.log
   t_check "client $n received the server stand-in's own frames ($(pptp_count $f 'RECV hello-from-server-'))" \
     test "$(pptp_count $f 'RECV hello-from-server-')" -ge 3
   t_check "client $n received no frame meant for the other client" \
@@ -67,10 +68,10 @@ t_check "each client hears the stand-in of its own call (client 1: $pid1, client
 
 echo "call ids on the wire (captures inside and outside while the calls came up)"
 nat_cap_stop $cap_out; nat_cap_stop $cap_in; nat_cap_stop $cap_in2
-calls_out=$(pptp_cap_calls $d/out.pcap); calls_in1=$(pptp_cap_calls $d/in.pcap); calls_in2=$(pptp_cap_calls $d/in2.pcap)
+calls_out=$(pptp_cap_calls $PD/out.pcap); calls_in1=$(pptp_cap_calls $PD/in.pcap); calls_in2=$(pptp_cap_calls $PD/in2.pcap)
 { echo "outside:"; echo "$calls_out"; echo "inside 1:"; echo "$calls_in1"; echo "inside 2:"; echo "$calls_in2"; } |
   sed 's/^/    | /'
-t_check "outside: no inside address at all" test "$(nat_cap_count $d/out.pcap 'ip.addr == 198.18.0.0/16')" = 0
+t_check "outside: no inside address at all" test "$(nat_cap_count $PD/out.pcap 'ip.addr == 198.18.0.0/16')" = 0
 # For call I: A (inside address), O (the client's own call id: its Outgoing-Call-Request inside),
 # S (the server's call id: the Outgoing-Call-Reply inside), X (the id the server knows the client
 # by: the peer id of the Outgoing-Call-Reply with call id S outside). "x" when not seen.
@@ -89,13 +90,13 @@ for i in 1 2; do
   echo "  call $i: client $a call id $o, known outside as 203.0.113.1 call id $x; server call id $s"
   t_check "inside $i: Outgoing-Call-Reply came back with peer id $o (translated back)" grep -qx "203.0.113.2 8 $s $o" <<<"$cin"
   t_check "outside: Outgoing-Call-Request from 203.0.113.1 with call id $x" grep -qx "203.0.113.1 7 $x -" <<<"$calls_out"
-  gre_in=$(pptp_cap_gre $d/in$([[ $i == 1 ]] || echo 2).pcap); echo "$gre_in" | sed "s/^/    | inside $i GRE (src dst key packets): /"
+  gre_in=$(pptp_cap_gre $PD/in$([[ $i == 1 ]] || echo 2).pcap); echo "$gre_in" | sed "s/^/    | inside $i GRE (src dst key packets): /"
   t_check "inside $i: GRE with data to the server with key $s" has "^$a 203\.0\.113\.2 $s [0-9]+$" "$gre_in"
   t_check "inside $i: GRE with data from the server with key $o" has "^203\.0\.113\.2 $a $o [0-9]+$" "$gre_in"
   t_check "inside $i: no GRE from the server with another key" \
     test -z "$(awk -v a=$a -v k=$o '$1 == "203.0.113.2" && $2 == a && $3 != k' <<<"$gre_in")"
 done
-gre_out=$(pptp_cap_gre $d/out.pcap); echo "$gre_out" | sed 's/^/    | outside GRE (src dst key packets): /'
+gre_out=$(pptp_cap_gre $PD/out.pcap); echo "$gre_out" | sed 's/^/    | outside GRE (src dst key packets): /'
 for i in 1 2; do
   t_check "outside: GRE with data to the server with key ${S[$i]}" has "^203\.0\.113\.1 203\.0\.113\.2 ${S[$i]} " "$gre_out"
   t_check "outside: GRE with data from the server with key ${X[$i]}" has "^203\.0\.113\.2 203\.0\.113\.1 ${X[$i]} " "$gre_out"
@@ -129,18 +130,19 @@ t_check "detect counters: malformed 0 ($mal), refused 0 ($ref)$(grep -m1 -o 'asp
   test "${mal:-x}" = 0 -a "${ref:-x}" = 0
 
 echo "teardown: SIGTERM to both clients"
-nat_cap_start $P out eth0 $d/down.pcap 0 "tcp port 1723"; cap_down=$NAT_CAP_PID
+nat_cap_start $P out eth0 $PD/down.pcap 0 "tcp port 1723"; cap_down=$NAT_CAP_PID
+t0=$(date +%s.%N)
 pptp_stop_client $c1; pptp_stop_client $c2
 for n in 1 2; do
-  t_check "client $n: pptp exited 0 on SIGTERM ($(grep EXIT $d/client-$n.log | cut -d' ' -f2-))" \
-    grep -q 'EXIT signal pptp rc 0' $d/client-$n.log
+  t_check "client $n: pptp exited 0 on SIGTERM ($(grep EXIT $PD/client-$n.log | cut -d' ' -f2-))" \
+    grep -q 'EXIT signal pptp rc 0' $PD/client-$n.log
 done
-if pptp_wait_gre_entries $P 0 10; then t_ok "server-map: pptp-gre entries gone within 10 s"
+if pptp_wait_gre_entries $P 0 10; then t_ok "server-map: pptp-gre entries gone within 10 s (after $(since $t0) s)"
 else t_fail "server-map: pptp-gre entries gone within 10 s ($(pptp_gre_entries $P) left)"; fi
 both_ended() { pptp_wait_count "$s1" "^[0-9.]+ EXIT" 1 5 && pptp_wait_count "$s2" "^[0-9.]+ EXIT" 1 5; }
 t_check "pptpd ended both calls (stand-ins saw their pty close)" both_ended
 nat_cap_stop $cap_down
-down=$(pptp_cap_calls $d/down.pcap); echo "$down" | sed 's/^/    | /'
+down=$(pptp_cap_calls $PD/down.pcap); echo "$down" | sed 's/^/    | /'
 for i in 1 2; do
   t_check "outside: Call-Clear-Request for call id ${X[$i]}" grep -qx "203.0.113.1 12 ${X[$i]} -" <<<"$down"
 done
@@ -149,7 +151,7 @@ for ((i = 0; i < 75; i++)); do
   fwcli_run $P "display firewall session table" 2>/dev/null | grep -Eq '^ *(pptp-)?gre ' || { gone=0; break; }
   sleep 0.2
 done
-t_check "GRE sessions aged out within 15 s (aging-time gre 8)" test $gone = 0
+t_check "GRE sessions aged out within 15 s (aging-time gre 8; after $(since $t0) s)" test $gone = 0
 pptp_show $P "display firewall session table"
 t_check "fwd still running" lab_pid_alive "$FWD_PID"
 ((T_FAIL)) && pptp_dump_logs $P
