@@ -144,8 +144,8 @@ pptp_gre_entries() {
 
 # pptp_wait_gre_entries PREFIX N SECONDS: bounded wait until there are exactly N pptp-gre entries.
 pptp_wait_gre_entries() {
-  local p=$1 n=$2 s=$3 i
-  for ((i = 0; i < s * 5; i++)); do
+  local p=$1 n=$2 end=$((SECONDS + $3 + 1))
+  while ((SECONDS < end)); do
     [[ $(pptp_gre_entries "$p") == "$n" ]] && return 0
     sleep 0.2
   done

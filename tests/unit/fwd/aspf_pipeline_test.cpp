@@ -266,3 +266,32 @@ TEST_F(AspfPipeline, PptpTwoClientsWithTheSameCallIdGetDistinctIdsAndTheirOwnGre
 
 }  // namespace
 }  // namespace fw::fwd
+
+namespace fw::fwd {
+namespace {
+
+TEST_F(AspfPipeline, PortMappingBindsFtpToAnotherPortAndUndoDetectTurnsItOff) {
+  auto sys = cli::ViewStack{{cli::ViewKind::kUser, {}}, {cli::ViewKind::kSystem, {}}};
+  // Without a mapping, port 2121 is plain TCP: nothing is parsed.
+  handshake("198.18.1.2", 42000, 2121);
+  run(ipv4(6, "198.18.1.2", "203.0.113.2", tcp(42000, 2121, 1001, 5001, packet::kTcpAck, {}, text("PORT 198,18,1,2,160,0\r\n"))), 2);
+  EXPECT_EQ(aspf_entries(), 0u);
+  ASSERT_TRUE(ctl->execute(sys, "port-mapping ftp port 2121").ok);
+  handshake("198.18.1.2", 42001, 2121);
+  auto o = run(ipv4(6, "198.18.1.2", "203.0.113.2", tcp(42001, 2121, 1001, 5001, packet::kTcpAck, {}, text("PORT 198,18,1,2,160,1\r\n"))), 2);
+  EXPECT_EQ(payload(o).rfind("PORT 203,0,113,1,", 0), 0u) << payload(o);
+  EXPECT_EQ(aspf_entries(), 1u);
+  // Unknown ALG names are refused with the supported list.
+  auto bad = ctl->execute(sys, "firewall detect gopher");
+  EXPECT_FALSE(bad.ok);
+  EXPECT_NE(bad.output.find("supported: ftp, pptp"), std::string::npos) << bad.output;
+  // ASPF off: new control sessions are not inspected.
+  ASSERT_TRUE(ctl->execute(sys, "undo firewall detect ftp").ok);
+  handshake("198.18.1.2", 42002, 21);
+  auto off = run(ipv4(6, "198.18.1.2", "203.0.113.2", tcp(42002, 21, 1001, 5001, packet::kTcpAck, {}, text("PORT 198,18,1,2,160,2\r\n"))), 2);
+  EXPECT_EQ(payload(off), "PORT 198,18,1,2,160,2\r\n");
+  EXPECT_EQ(aspf_entries(), 1u);
+}
+
+}  // namespace
+}  // namespace fw::fwd
