@@ -70,6 +70,9 @@ class Engine::Ctx final : public Context {
     return true;
   }
   nat::NatState& nat() override { return e_.nat_; }
+  void age_children(uint8_t proto, uint16_t a, uint16_t b) override {
+    if (e_.ager_) e_.ager_(s_.id, proto, a, b);
+  }
   void close_entries(const std::function<bool(const session::ServerMapEntry&)>& pred) override {
     uint64_t id = s_.id;
     e_.servermap_.remove_if([&](const session::ServerMapEntry& e) { return e.parent == id && pred(e); });

@@ -5,6 +5,7 @@
 // rewritten identically), adjusts TCP seq/ack/SACK after length changes, and
 // recomputes checksums when it changed anything.
 #include <array>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -58,6 +59,9 @@ class Engine {
                        session::Dir d);
   // The control session is gone: drop its state and its server-map entries.
   void session_ended(const session::Session& s);
+  // Set by the packet path: make children of `parent` matching proto/ports age quickly.
+  using ChildAger = std::function<void(uint64_t parent, uint8_t proto, uint16_t a, uint16_t b)>;
+  void set_child_ager(ChildAger f) { ager_ = std::move(f); }
   size_t states() const;
 
  private:
@@ -84,6 +88,7 @@ class Engine {
   const common::Clock& clock_;
   session::ServerMap& servermap_;
   nat::NatState& nat_;
+  ChildAger ager_;
   mutable std::mutex mu_;
   std::unordered_map<uint64_t, std::shared_ptr<SessState>> states_;
 };

@@ -58,6 +58,9 @@ class Context {
   virtual nat::NatState& nat() = 0;
   // Remove this control session's entries that match (a call ended).
   virtual void close_entries(const std::function<bool(const session::ServerMapEntry&)>& pred) = 0;
+  // Let this control session's child flows of `proto` whose key carries one of
+  // the ports age out quickly (a call ended; its GRE has nothing left to carry).
+  virtual void age_children(uint8_t proto, uint16_t port_a, uint16_t port_b) = 0;
   // Count a refusal under "aspf.<alg>.refused.<reason>" and log it once per session.
   virtual void refuse(std::string_view reason, std::string_view detail) = 0;
   virtual void count(std::string_view what) = 0;  // "aspf.<alg>.<what>"

@@ -860,8 +860,10 @@ void Controller::register_handlers() {
           break;
         default: {
           std::string from = e.peer.empty() ? "ANY" : e.peer.str();
-          std::string to = ep(e.addr, e.port);
-          if (!e.xaddr.empty()) to += "[" + ep(e.xaddr, e.xport ? e.xport : (e.xaddr.empty() ? 0 : e.port)) + "]";
+          // GRE call id 0 is a real id (pptpd's first call): always show it.
+          bool gre = e.proto == 47;
+          std::string to = gre ? endpoint(e.addr, e.port) : ep(e.addr, e.port);
+          if (!e.xaddr.empty()) to += "[" + (gre ? endpoint(e.xaddr, e.xport) : ep(e.xaddr, e.xport ? e.xport : e.port)) + "]";
           body = from + " -> " + to;
         }
       }

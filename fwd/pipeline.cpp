@@ -83,6 +83,18 @@ Pipeline::Pipeline(const common::Clock& clock, session::SessionTable& table, Rou
     if (s.alg) aspf_.session_ended(s);
     release_nat(s);
   });
+  // A call ended (PPTP): its GRE flows age out like a closed TCP session.
+  aspf_.set_child_ager([this](uint64_t parent, uint8_t proto, uint16_t a, uint16_t b) {
+    const Runtime* rt = rt_.load(std::memory_order_acquire);
+    uint32_t t = rt ? rt->timeouts.fin_rst : 10;
+    auto kids = table_.snapshot([&](const Session& s) {
+      return s.parent_id == parent && s.orig.proto == proto &&
+             (s.orig.dport == a || s.orig.dport == b || s.reply.dport == a || s.reply.dport == b);
+    });
+    for (const auto& k : kids) {
+      table_.with_session_id(k.id, [&](Session& s) { s.timeout_s = std::min(s.timeout_s, t); });
+    }
+  });
   // A data-channel port reserved for an ASPF entry that was never used goes back.
   servermap_.set_on_remove([this](const session::ServerMapEntry& e) {
     if (e.reserved) nat_.ports.release(e.addr, e.proto, e.port);

@@ -175,13 +175,17 @@ class PptpInspector final : public Inspector {
       case MsgType::kCallClearRequest:
         if (from_client) {
           // CCRQ names the client's own call id.
-          for (auto& [x, c] : ps.by_xlat) {
+          // The call ends here: pptp-linux sends no Stop-Control-Connection and
+          // pptpd may answer with a FIN only, so this is the teardown we get.
+          for (auto it = ps.by_xlat.begin(); it != ps.by_xlat.end(); ++it) {
+            Call& c = it->second;
             if (c.pns != m->call_id) continue;
-            if (x != c.pns) {
-              if (!editable(m->call_id_at)) break;
-              edits.push_back(put16(m->call_id_at, x));
+            if (it->first != c.pns && editable(m->call_id_at)) {
+              edits.push_back(put16(m->call_id_at, it->first));
               ctx.count("rewrites");
             }
+            close_call(ctx, ps, c);
+            ps.by_xlat.erase(it);
             break;
           }
         }
@@ -232,6 +236,7 @@ class PptpInspector final : public Inspector {
       ctx.close_entries([&](const session::ServerMapEntry& e) {
         return e.proto == kProtoGre && (e.port == c.pac || e.port == c.pns_xlat);
       });
+      ctx.age_children(kProtoGre, c.pac, c.pns_xlat);
       ctx.count("calls-closed");
     }
   }

@@ -108,12 +108,11 @@ ParseOutcome parse(std::span<const uint8_t> data) {
       own(12);
       peer(14);
       result(16);
-      // Only a connected call needs a PAC id; a refusal may leave it 0.
-      if (m.result_code == kResultConnected && m.call_id == 0) return fail(Error::kZeroCallId);
+      // Call id 0 is a real id: pptpd numbers its calls 0, 128, 256, ... per
+      // connection, so a connected call may well have PAC call id 0.
       break;
     case MsgType::kIncomingCallRequest:
       own(12);
-      if (m.call_id == 0) return fail(Error::kZeroCallId);
       break;
     case MsgType::kIncomingCallReply:
       own(12);

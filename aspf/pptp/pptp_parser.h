@@ -37,7 +37,7 @@ enum class Error : uint8_t {
   kBadMessageType,  // PPTP message type != 1 (control)
   kBadMagic,        // magic cookie mismatch
   kUnknownType,     // control message type not 1..15
-  kZeroCallId,      // a call id that must be non-zero is zero
+  kZeroCallId,      // unused: 0 is a valid call id in practice (see below)
 };
 std::string_view error_name(Error e);
 
@@ -70,11 +70,10 @@ std::string_view error_name(Error e);
 // reports the field as call_id either way, the inspector must accept both.
 // The Call Serial Number (OCRQ/ICRQ @14) is not a call id and is not reported.
 //
-// Zero ids: RFC 2637 never forbids a zero call id, and pptp-linux numbers its
-// calls from 0 (its first OCRQ carries Call ID 0), so PNS-assigned ids and all
-// peer ids may be 0. kZeroCallId is only returned for a PAC-assigned Call ID
-// that names a live call: ICRQ, and OCRP with result code 1 (Connected). A
-// refusing OCRP may carry Call ID 0 (no call exists; nothing to open).
+// Zero ids: RFC 2637 never forbids a zero call id, and real peers use it:
+// pptpd 1.4 numbers its calls 0, 128, 256, ... per control connection, so the
+// first call's PAC call id is 0. The parser therefore accepts 0 everywhere;
+// kZeroCallId is kept in the enum (never returned) so error names stay stable.
 struct Message {
   MsgType type;
   uint16_t length = 0;  // whole message length

@@ -64,6 +64,7 @@ EOF
   chmod 755 "$d/pppd-standin"
   lab_bg "$p" out "$d/pptpd.out" pptpd -f -c "$d/pptpd.conf" -o "$d/ppp-options" \
     -e "$d/pppd-standin" -p "$d/pptpd.pid" -l "$PPTP_SERVER"
+  # shellcheck disable=SC2034  # for the tests
   PPTP_SRV_PID=$LAB_BG_PID
   lab_wait_listen "$p" out 1723 tcp
 }
@@ -80,6 +81,7 @@ pptp_client_start() {
     'mount -t tmpfs -o size=1m,mode=0750 pptp-lab /var/run/pptp || exit 1; exec "$@"' sh \
     "$LAB_PY" "$PPTP_STANDIN" client --name "$name" --log "$d/client-$name.log" --lifetime 80 -- \
     pptp "$PPTP_SERVER" --nolaunchpppd --localbind "$addr" --nohostroute
+  # shellcheck disable=SC2034  # for the tests
   PPTP_CLI_PID=$LAB_BG_PID
 }
 

@@ -78,7 +78,7 @@ t_check "outside: no inside address at all" test "$(nat_cap_count $PD/out.pcap '
 declare -A A O S X
 A[1]=198.18.1.2 A[2]=198.18.1.3
 for i in 1 2; do
-  eval "cin=\$calls_in$i"
+  if ((i == 1)); then cin=$calls_in1; else cin=$calls_in2; fi
   O[$i]=$(awk -v a=${A[$i]} '$1 == a && $2 == 7 {print $3; exit}' <<<"$cin")
   S[$i]=$(awk '$1 == "203.0.113.2" && $2 == 8 {print $3; exit}' <<<"$cin")
   X[$i]=$(awk -v s="${S[$i]:-x}" '$1 == "203.0.113.2" && $2 == 8 && $3 == s {print $4; exit}' <<<"$calls_out")
@@ -86,11 +86,11 @@ for i in 1 2; do
 done
 for i in 1 2; do
   a=${A[$i]} o=${O[$i]} s=${S[$i]} x=${X[$i]}
-  eval "cin=\$calls_in$i"
+  if ((i == 1)); then cin=$calls_in1 cap=$PD/in.pcap; else cin=$calls_in2 cap=$PD/in2.pcap; fi
   echo "  call $i: client $a call id $o, known outside as 203.0.113.1 call id $x; server call id $s"
   t_check "inside $i: Outgoing-Call-Reply came back with peer id $o (translated back)" grep -qx "203.0.113.2 8 $s $o" <<<"$cin"
   t_check "outside: Outgoing-Call-Request from 203.0.113.1 with call id $x" grep -qx "203.0.113.1 7 $x -" <<<"$calls_out"
-  gre_in=$(pptp_cap_gre $PD/in$([[ $i == 1 ]] || echo 2).pcap); echo "$gre_in" | sed "s/^/    | inside $i GRE (src dst key packets): /"
+  gre_in=$(pptp_cap_gre "$cap"); echo "$gre_in" | sed "s/^/    | inside $i GRE (src dst key packets): /"
   t_check "inside $i: GRE with data to the server with key $s" has "^$a 203\.0\.113\.2 $s [0-9]+$" "$gre_in"
   t_check "inside $i: GRE with data from the server with key $o" has "^203\.0\.113\.2 $a $o [0-9]+$" "$gre_in"
   t_check "inside $i: no GRE from the server with another key" \
@@ -113,11 +113,11 @@ for i in 1 2; do
   a=${A[$i]} o=${O[$i]} s=${S[$i]} x=${X[$i]} ra=${A[$i]//./\\.}
   t_check "control session pptp $a:X[203.0.113.1:Y] +-> 203.0.113.2:1723" \
     has "^ *pptp +VPN: public --> public +$ra:[0-9]+\[203\.0\.113\.1:[0-9]+\] \+-> 203\.0\.113\.2:1723$" "$sess"
-  t_check "session pptp-gre $a:$o[203.0.113.1:$x] --> 203.0.113.2:$s" \
+  t_check "session pptp-gre $a:${o}[203.0.113.1:$x] --> 203.0.113.2:$s" \
     has "^ *pptp-gre +VPN: public --> public +$ra:$o\[203\.0\.113\.1:$x\] --> 203\.0\.113\.2:$s$" "$sess"
   t_check "server-map: $a -> 203.0.113.2:$s gre(Appro: pptp-gre)" \
     has "Type: ASPF, +$ra -> 203\.0\.113\.2:$s, .*protocol:gre\(Appro: pptp-gre\)" "$smap"
-  t_check "server-map: 203.0.113.2 -> 203.0.113.1:$x[$a:$o] gre(Appro: pptp-gre)" \
+  t_check "server-map: 203.0.113.2 -> 203.0.113.1:${x}[$a:$o] gre(Appro: pptp-gre)" \
     has "Type: ASPF, +203\.0\.113\.2 -> 203\.0\.113\.1:$x\[$ra:$o\], .*protocol:gre\(Appro: pptp-gre\)" "$smap"
 done
 t_check "no address-only gre session (all GRE goes through the ALG)" lacks '^ *gre +VPN' "$sess"
