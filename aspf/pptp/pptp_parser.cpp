@@ -27,8 +27,6 @@ uint32_t be32(std::span<const uint8_t> d, size_t at) {
 
 ParseOutcome fail(Error e) { return {std::nullopt, e}; }
 
-// Result codes of the replies (PPTP Call Result Code "Connected" / "Accept").
-constexpr uint8_t kResultConnected = 1;
 
 }  // namespace
 
