@@ -6,6 +6,7 @@
 #include "aspf/registry.h"
 #include "common/log.h"
 #include "packet/checksum.h"
+#include "policy/policy.h"
 
 namespace fw::aspf {
 
@@ -13,7 +14,6 @@ using session::Dir;
 
 namespace {
 constexpr size_t kMaxRewritesPerDir = 32;
-constexpr int kDirs = 2;
 
 size_t di(Dir d) { return static_cast<size_t>(d); }
 
@@ -26,9 +26,9 @@ DetectConfig::DetectConfig(const config::Config& c) {
     if (uint8_t id = inspector_id(n)) global_.insert(id);
   }
   for (const auto& iz : c.interzones) {
-    auto key = std::minmax(iz.zone1, iz.zone2);
+    uint8_t z1 = policy::zone_id_of(iz.zone1), z2 = policy::zone_id_of(iz.zone2);
     for (const auto& n : iz.detect) {
-      if (uint8_t id = inspector_id(n)) zones_[{key.first, key.second}].insert(id);
+      if (uint8_t id = inspector_id(n)) zones_[{std::min(z1, z2), std::max(z1, z2)}].insert(id);
     }
   }
   const auto& all = inspectors();
@@ -40,13 +40,12 @@ DetectConfig::DetectConfig(const config::Config& c) {
   }
 }
 
-uint8_t DetectConfig::classify(const std::string& sz, const std::string& dz, uint8_t proto, uint16_t dport) const {
+uint8_t DetectConfig::classify(uint8_t sz, uint8_t dz, uint8_t proto, uint16_t dport) const {
   auto it = ports_.find({proto, dport});
   if (it == ports_.end()) return 0;
   uint8_t id = it->second;
   if (global_.count(id)) return id;
-  auto key = std::minmax(sz, dz);
-  auto z = zones_.find({key.first, key.second});
+  auto z = zones_.find({std::min(sz, dz), std::max(sz, dz)});
   if (z != zones_.end() && z->second.count(id)) return id;
   return 0;
 }
@@ -231,7 +230,6 @@ EngineResult Engine::process(uint8_t* data, uint32_t* len, uint32_t capacity, co
     packet::fix_checksums(std::span<uint8_t>(data, *len), false);
     res.modified = true;
   }
-  (void)kDirs;
   return res;
 }
 

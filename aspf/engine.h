@@ -34,11 +34,13 @@ class DetectConfig {
   DetectConfig() = default;
   explicit DetectConfig(const config::Config& c);
   // The inspector id for a new flow (0 = none) given its zones and server port.
-  uint8_t classify(const std::string& src_zone, const std::string& dst_zone, uint8_t proto, uint16_t dport) const;
+  // Zone ids are the stable ones of policy::zone_id_of, resolved once here so
+  // the per-flow lookup needs no names and no lock.
+  uint8_t classify(uint8_t src_zone, uint8_t dst_zone, uint8_t proto, uint16_t dport) const;
 
  private:
   std::set<uint8_t> global_;
-  std::map<std::pair<std::string, std::string>, std::set<uint8_t>> zones_;
+  std::map<std::pair<uint8_t, uint8_t>, std::set<uint8_t>> zones_;  // (lower id, higher id)
   std::map<std::pair<uint8_t, uint16_t>, uint8_t> ports_;  // (proto, port) -> inspector id
 };
 

@@ -243,7 +243,7 @@ Decision Pipeline::process(QueuedPacket& qp) {
       });
       if (related) {
         c_related_.inc();
-        if (nat.snat || nat.dnat) return translate_icmp_error(qp, p, *inner, orig, nat, dir);
+        if (nat.snat || nat.dnat) return translate_icmp_error(qp, p, orig, nat, dir);
         return accept();
       }
     }
@@ -339,7 +339,7 @@ Decision Pipeline::translate(QueuedPacket& qp, const Parsed& p, const FlowKey& o
   return {Verdict::kAccept, true, qp.len};
 }
 
-Decision Pipeline::translate_icmp_error(QueuedPacket& qp, const Parsed& p, const Parsed& inner, const FlowKey& orig,
+Decision Pipeline::translate_icmp_error(QueuedPacket& qp, const Parsed& p, const FlowKey& orig,
                                         const session::NatInfo& nat, Dir d) {
   // d is the direction the error travels in (toward the initiator = reply).
   // The quoted packet went the other way, translated.
@@ -378,7 +378,6 @@ Decision Pipeline::translate_icmp_error(QueuedPacket& qp, const Parsed& p, const
       pis = &is;
     }
   }
-  (void)inner;
   if (!nat::rewrite_icmp_error(std::span<uint8_t>(qp.data, qp.len), p, pos, pod, pis, pid)) {
     return drop(Drop::kMalformed);
   }
@@ -628,7 +627,7 @@ bool Pipeline::first_packet(QueuedPacket& qp, const Parsed& p, const FlowKey& ke
   if (s.app == 0xff) s.app = app_for(p.proto, dport);
   if (aspf) s.parent_id = sm->parent;
   if (!aspf) {
-    s.alg = rt.detect.classify(policy::zone_name_of(f.src_zone), policy::zone_name_of(f.dst_zone), p.proto, dport);
+    s.alg = rt.detect.classify(f.src_zone, f.dst_zone, p.proto, dport);
   }
   s.src_zone = f.src_zone;
   s.dst_zone = f.dst_zone;

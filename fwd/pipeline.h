@@ -59,7 +59,7 @@ class Pipeline {
   // Rewrites the packet for its direction in a translated session; returns the decision.
   Decision translate(QueuedPacket& qp, const packet::Parsed& p, const session::FlowKey& orig,
                      const session::NatInfo& nat, session::Dir d, bool forwarded);
-  Decision translate_icmp_error(QueuedPacket& qp, const packet::Parsed& p, const packet::Parsed& inner,
+  Decision translate_icmp_error(QueuedPacket& qp, const packet::Parsed& p,
                                 const session::FlowKey& orig, const session::NatInfo& nat, session::Dir d);
   void install_static_servermap(const config::Config& c);
   void update_session(session::Session& s, session::Dir d, const packet::Parsed& p, uint32_t len,
