@@ -4,10 +4,13 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <mutex>
 #include <thread>
+#include <unordered_map>
 
 #include "cli/commands.h"
 #include "common/counters.h"
@@ -56,10 +59,31 @@ class KernelRoutes final : public RouteSource {
     }
     return out;
   }
-  std::string ifname(uint32_t ifindex) override { return ifname_of(ifindex); }
+  // if_indextoname costs a socket, an ioctl and a close, and every new flow asks
+  // for its egress interface's name (nat-policy egress-interface): names are kept
+  // per index for kNameTtl, so a renamed interface is seen within a second.
+  std::string ifname(uint32_t ifindex) override {
+    auto now = std::chrono::steady_clock::now();
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = names_.find(ifindex);
+    if (it != names_.end() && now - it->second.fetched < kNameTtl) return it->second.name;
+    if (names_.size() >= kMaxNames) names_.clear();
+    Name& n = names_[ifindex];
+    n.name = ifname_of(ifindex);
+    n.fetched = now;
+    return n.name;
+  }
 
  private:
+  static constexpr auto kNameTtl = std::chrono::seconds(1);
+  static constexpr size_t kMaxNames = 4096;
+  struct Name {
+    std::string name;
+    std::chrono::steady_clock::time_point fetched;
+  };
   std::unique_ptr<RouteResolver> r_;
+  std::mutex mu_;
+  std::unordered_map<uint32_t, Name> names_;
 };
 
 int fail(const std::string& msg) {

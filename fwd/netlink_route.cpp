@@ -80,20 +80,20 @@ struct RtSocket {
     int fd = mnl_socket_get_fd(nl);
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kReplyTimeoutMs);
     for (;;) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
-                                                                        std::chrono::steady_clock::now());
-      if (left.count() <= 0) return ETIMEDOUT;
-      pollfd pfd{fd, POLLIN, 0};
-      int pr = poll(&pfd, 1, static_cast<int>(left.count()));
-      if (pr < 0) {
-        if (errno == EINTR) continue;
-        return errno;
-      }
-      if (pr == 0) return ETIMEDOUT;
-      ssize_t n = recv(fd, buf.data(), buf.size(), 0);
+      // The kernel answers a plain request while sendto runs, so the reply is
+      // usually there already: try first, wait only when it is not.
+      ssize_t n = recv(fd, buf.data(), buf.size(), MSG_DONTWAIT);
       if (n < 0) {
         if (errno == EINTR) continue;
-        return errno;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) return errno;
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                          std::chrono::steady_clock::now());
+        if (left.count() <= 0) return ETIMEDOUT;
+        pollfd pfd{fd, POLLIN, 0};
+        int pr = poll(&pfd, 1, static_cast<int>(left.count()));
+        if (pr < 0 && errno != EINTR) return errno;
+        if (pr == 0) return ETIMEDOUT;
+        continue;
       }
       int remaining = static_cast<int>(n);
       for (auto* m = reinterpret_cast<nlmsghdr*>(buf.data()); mnl_nlmsg_ok(m, remaining);

@@ -9,6 +9,7 @@
 #include <linux/netfilter/nfnetlink_queue.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -273,9 +274,11 @@ struct NfQueue::Impl {
     }
   }
 
-  // Returns false when the socket is unusable.
+  // Blocks (up to SO_RCVTIMEO) for the first message, then takes what else is
+  // already queued, up to `batch` (MSG_WAITFORONE): one syscall per wakeup
+  // instead of poll + recvmmsg. Returns false when the socket is unusable.
   bool receive_round(const Handler& handler) {
-    int n = recvmmsg(fd, msgs.data(), batch, MSG_DONTWAIT, nullptr);
+    int n = recvmmsg(fd, msgs.data(), batch, MSG_WAITFORONE, nullptr);
     if (n < 0) {
       int e = errno;
       if (e == EAGAIN || e == EWOULDBLOCK || e == EINTR) return true;
@@ -425,21 +428,15 @@ std::unique_ptr<NfQueue> NfQueue::open(const QueueOptions& opt, std::string* err
 
 void NfQueue::run(const std::atomic<bool>& stop, const Handler& handler) {
   Impl& im = *impl_;
+  // The receive blocks at most kPollMs so `stop` is seen promptly.
+  timeval tv{0, kPollMs * 1000};
+  if (setsockopt(im.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0) {
+    FW_LOG(kError, "nfqueue " << im.opt.queue_num << ": cannot set the receive timeout: " << errno_text(errno));
+    return;
+  }
   try {
+    // A pending ENOBUFS comes back as the receive's error; receive_round counts it.
     while (!stop.load(std::memory_order_relaxed)) {
-      pollfd pfd{im.fd, POLLIN, 0};
-      int pr = poll(&pfd, 1, kPollMs);
-      if (pr < 0) {
-        if (errno == EINTR) continue;
-        FW_LOG(kError, "nfqueue " << im.opt.queue_num << ": poll failed: " << errno_text(errno));
-        return;
-      }
-      if (pr == 0) continue;
-      if (pfd.revents & POLLNVAL) {
-        FW_LOG(kError, "nfqueue " << im.opt.queue_num << ": socket closed");
-        return;
-      }
-      // POLLERR is how a pending ENOBUFS shows; recvmmsg reports and clears it.
       if (!im.receive_round(handler)) return;
     }
   } catch (...) {
