@@ -41,7 +41,8 @@ constexpr size_t kSlotSize = 65536 + 8192;
 // verdicts before the pending bytes pass this.
 constexpr size_t kMaxSendBytes = 256 * 1024;
 constexpr int kSendBufForce = 1 << 20;
-constexpr int kPollMs = 200;
+// How long one receive blocks, so run() sees `stop` promptly.
+constexpr int kRecvTimeoutMs = 200;
 constexpr uint32_t kMaxBatch = 1024;
 
 std::string errno_text(int e) { return std::strerror(e); }
@@ -385,6 +386,10 @@ std::unique_ptr<NfQueue> NfQueue::open(const QueueOptions& opt, std::string* err
   int snd = kSendBufForce;
   if (setsockopt(im.fd, SOL_SOCKET, SO_SNDBUFFORCE, &snd, sizeof(snd)) < 0)
     (void)setsockopt(im.fd, SOL_SOCKET, SO_SNDBUF, &snd, sizeof(snd));
+  // receive_round blocks in recvmmsg: bound it so run() sees `stop`.
+  timeval tv{0, kRecvTimeoutMs * 1000};
+  if (setsockopt(im.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
+    return fail("cannot set the receive timeout: " + errno_text(errno));
 
   // Bind first on its own so EBUSY is told apart from a bad parameter.
   alignas(nlmsghdr) char buf[MNL_SOCKET_BUFFER_SIZE];
@@ -428,12 +433,6 @@ std::unique_ptr<NfQueue> NfQueue::open(const QueueOptions& opt, std::string* err
 
 void NfQueue::run(const std::atomic<bool>& stop, const Handler& handler) {
   Impl& im = *impl_;
-  // The receive blocks at most kPollMs so `stop` is seen promptly.
-  timeval tv{0, kPollMs * 1000};
-  if (setsockopt(im.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0) {
-    FW_LOG(kError, "nfqueue " << im.opt.queue_num << ": cannot set the receive timeout: " << errno_text(errno));
-    return;
-  }
   try {
     // A pending ENOBUFS comes back as the receive's error; receive_round counts it.
     while (!stop.load(std::memory_order_relaxed)) {
