@@ -74,14 +74,16 @@ class Engine::Ctx final : public Context {
   }
   void close_entries(const std::function<bool(const session::ServerMapEntry&)>& pred) override {
     uint64_t id = s_.id;
-    e_.servermap_.remove_if([&](const session::ServerMapEntry& e) { return e.parent == id && pred(e); });
+    e_.servermap_.remove_if(
+        [&](const session::ServerMapEntry& e) { return e.parent == id && pred(e); });
   }
   void refuse(std::string_view reason, std::string_view detail) override {
     std::string r(reason);
     common::counters().get("aspf." + std::string(ins_.name()) + ".refused." + r).inc();
     if (st_.logged.insert(r).second) {
       FW_LOG(kWarn, "aspf " << ins_.name() << ": session " << std::hex << s_.id << std::dec << " "
-                            << s_.orig.src.str() << " -> " << s_.orig.dst.str() << ": refused (" << r << "): " << detail);
+                            << s_.orig.src.str() << " -> " << s_.orig.dst.str() << ": refused ("
+                            << r << "): " << detail);
     }
   }
   void count(std::string_view what) override {
@@ -136,7 +138,8 @@ void Engine::session_ended(const session::Session& s) {
   }
 }
 
-EngineResult Engine::process(uint8_t* data, uint32_t* len, uint32_t capacity, const session::Session& s, Dir d) {
+EngineResult Engine::process(uint8_t* data, uint32_t* len, uint32_t capacity,
+                             const session::Session& s, Dir d) {
   EngineResult res;
   const Inspector* ins = inspector(s.alg);
   if (!ins) return res;
@@ -153,7 +156,8 @@ EngineResult Engine::process(uint8_t* data, uint32_t* len, uint32_t capacity, co
   }
   if (p->payload_len > 0 && dir.framer->started()) {
     Ctx ctx(*this, *st, s, *ins);
-    auto msgs = dir.framer->feed(p->seq, std::span<const uint8_t>(data + p->payload_offset, p->payload_len));
+    auto msgs = dir.framer->feed(
+        p->seq, std::span<const uint8_t>(data + p->payload_offset, p->payload_len));
     for (auto& m : msgs) {
       m.editable_from = seq_lt(m.seq, p->seq) ? static_cast<size_t>(p->seq - m.seq) : 0;
       ctx.count("messages");
@@ -188,11 +192,14 @@ EngineResult Engine::process(uint8_t* data, uint32_t* len, uint32_t capacity, co
       if (std::memcmp(data + off, rw.old_bytes.data(), rw.old_bytes.size()) != 0) continue;
       hits.push_back(&rw);
     }
-    std::sort(hits.begin(), hits.end(), [](const Rewrite* a, const Rewrite* b) { return seq_lt(b->pos, a->pos); });
+    std::sort(hits.begin(), hits.end(),
+              [](const Rewrite* a, const Rewrite* b) { return seq_lt(b->pos, a->pos); });
     for (const Rewrite* rw : hits) {
       size_t off = p->payload_offset + (rw->pos - seg_start);
-      long delta = static_cast<long>(rw->new_bytes.size()) - static_cast<long>(rw->old_bytes.size());
-      if (static_cast<long>(*len) + delta > static_cast<long>(capacity) || static_cast<long>(*len) + delta > 65535) {
+      long delta =
+          static_cast<long>(rw->new_bytes.size()) - static_cast<long>(rw->old_bytes.size());
+      if (static_cast<long>(*len) + delta > static_cast<long>(capacity) ||
+          static_cast<long>(*len) + delta > 65535) {
         common::counters().get("aspf." + std::string(ins->name()) + ".refused.no-room").inc();
         continue;
       }

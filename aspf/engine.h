@@ -5,8 +5,8 @@
 // rewritten identically), adjusts TCP seq/ack/SACK after length changes, and
 // recomputes checksums when it changed anything.
 #include <array>
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -41,13 +41,13 @@ class DetectConfig {
  private:
   std::set<uint8_t> global_;
   std::map<std::pair<uint8_t, uint8_t>, std::set<uint8_t>> zones_;  // (lower id, higher id)
-  std::map<std::pair<uint8_t, uint16_t>, uint8_t> ports_;  // (proto, port) -> inspector id
+  std::map<std::pair<uint8_t, uint16_t>, uint8_t> ports_;           // (proto, port) -> inspector id
 };
 
 struct EngineResult {
   bool drop = false;
-  bool modified = false;    // packet bytes (and maybe length) changed; checksums are already fixed
-  bool opened = false;      // a server-map entry was opened (mark the control session "+->")
+  bool modified = false;  // packet bytes (and maybe length) changed; checksums are already fixed
+  bool opened = false;    // a server-map entry was opened (mark the control session "+->")
 };
 
 class Engine {
@@ -68,7 +68,7 @@ class Engine {
 
  private:
   struct Rewrite {
-    uint32_t pos;              // original seq of the first replaced byte
+    uint32_t pos;  // original seq of the first replaced byte
     std::vector<uint8_t> old_bytes;
     std::vector<uint8_t> new_bytes;
   };

@@ -24,8 +24,8 @@ namespace fw::aspf {
 
 // One complete message of a direction of the control stream.
 struct Message {
-  uint32_t seq = 0;                 // TCP sequence number (sender's numbering) of its first byte
-  std::vector<uint8_t> bytes;       // the message (for lines: without CR LF)
+  uint32_t seq = 0;            // TCP sequence number (sender's numbering) of its first byte
+  std::vector<uint8_t> bytes;  // the message (for lines: without CR LF)
   // Offset from which the message's bytes are in the packet at hand; bytes
   // before it left in earlier segments and can no longer be edited.
   size_t editable_from = 0;
@@ -81,7 +81,8 @@ class Inspector {
   virtual std::unique_ptr<Framer> new_framer() const = 0;
   virtual std::unique_ptr<State> new_state() const { return nullptr; }
   // A complete message in direction d. Returns edits (offsets into msg.bytes) to apply.
-  virtual std::vector<Edit> on_message(Context& ctx, State* st, session::Dir d, const Message& msg) const = 0;
+  virtual std::vector<Edit> on_message(Context& ctx, State* st, session::Dir d,
+                                       const Message& msg) const = 0;
   // The control session ended: undo whatever outlives it (call ids, ...).
   virtual void on_close(Context& ctx, State* st) const {
     (void)ctx;

@@ -13,9 +13,9 @@
 namespace fw::aspf {
 
 struct Line {
-  uint32_t seq = 0;      // TCP sequence number of the line's first byte
-  std::string text;      // without the trailing CR LF (or LF)
-  size_t wire_len = 0;   // bytes on the wire including the terminator
+  uint32_t seq = 0;     // TCP sequence number of the line's first byte
+  std::string text;     // without the trailing CR LF (or LF)
+  size_t wire_len = 0;  // bytes on the wire including the terminator
 };
 
 class LineBuffer {
@@ -35,8 +35,8 @@ class LineBuffer {
  private:
   size_t max_line_;
   bool started_ = false;
-  bool synced_ = true;   // the pending bytes start at a line boundary
-  uint32_t next_ = 0;    // next expected sequence number
+  bool synced_ = true;  // the pending bytes start at a line boundary
+  uint32_t next_ = 0;   // next expected sequence number
   uint32_t pending_seq_ = 0;
   std::string pending_;
   uint64_t desyncs_ = 0, overlong_ = 0;

@@ -7,13 +7,12 @@ namespace {
 
 using V = ViewKind;
 
-const std::vector<ViewKind> kAll = {V::kUser,          V::kSystem,     V::kZone,
-                                    V::kInterzone,     V::kSecurityPolicy, V::kSecurityRule,
-                                    V::kServiceSet,    V::kNatPolicy,  V::kNatRule,
-                                    V::kAddressGroup};
-const std::vector<ViewKind> kNotUser = {V::kSystem,     V::kZone,       V::kInterzone,
+const std::vector<ViewKind> kAll = {
+    V::kUser,         V::kSystem,     V::kZone,      V::kInterzone, V::kSecurityPolicy,
+    V::kSecurityRule, V::kServiceSet, V::kNatPolicy, V::kNatRule,   V::kAddressGroup};
+const std::vector<ViewKind> kNotUser = {V::kSystem,         V::kZone,         V::kInterzone,
                                         V::kSecurityPolicy, V::kSecurityRule, V::kServiceSet,
-                                        V::kNatPolicy,  V::kNatRule,    V::kAddressGroup};
+                                        V::kNatPolicy,      V::kNatRule,      V::kAddressGroup};
 
 // Session filters, any combination, each at most once (Huawei `{...}*`).
 const char* kSessionFilters =
@@ -21,7 +20,8 @@ const char* kSessionFilters =
     " | protocol { tcp | udp | icmp | icmpv6 | gre | esp | ah } | application <app:string(1-31)>"
     " | source-zone <src-zone:string(1-31)> | destination-zone <dst-zone:string(1-31)> ]*";
 
-const char* kAgingNames = "{ tcp | udp | icmp | syn | fin-rst | gre | esp | ah | dns | ftp | ftp-data | other }";
+const char* kAgingNames =
+    "{ tcp | udp | icmp | syn | fin-rst | gre | esp | ah | dns | ftp | ftp-data | other }";
 
 std::vector<CommandSpec> specs() {
   std::string filt = kSessionFilters;
@@ -30,7 +30,8 @@ std::vector<CommandSpec> specs() {
   const std::string zones5 =
       "<zone:string(1-31)> [ <zone:string(1-31)> [ <zone:string(1-31)> [ <zone:string(1-31)> ] ] ]";
   const std::string svcs6 =
-      "<service:string(1-31)> [ <service:string(1-31)> [ <service:string(1-31)> [ <service:string(1-31)>"
+      "<service:string(1-31)> [ <service:string(1-31)> [ <service:string(1-31)> [ "
+      "<service:string(1-31)>"
       " [ <service:string(1-31)> [ <service:string(1-31)> ] ] ] ] ]";
   const std::string ports =
       "[ source-port <sport:int(0-65535)> [ to <sport-end:int(0-65535)> ] ]"
@@ -51,7 +52,8 @@ std::vector<CommandSpec> specs() {
       {"display.session.aging", kAll, "display firewall session aging-time"},
       {"display.statistics", kAll, "display firewall statistics [ system ]"},
       {"display.servicesets", kAll, "display ip service-set [ <set-name:string(1-31)> ]"},
-      {"display.servermap", kAll, "display firewall server-map [ aspf | nat-server | no-pat | static | dynamic ]"},
+      {"display.servermap", kAll,
+       "display firewall server-map [ aspf | nat-server | no-pat | static | dynamic ]"},
       {"display.natpolicy", kAll, "display nat-policy rule all"},
       {"display.natserver", kAll, "display nat server"},
       {"display.addressgroup", kAll, "display nat address-group [ <group-name:string(1-31)> ]"},
@@ -64,7 +66,9 @@ std::vector<CommandSpec> specs() {
       {"zone.enter", {V::kSystem}, "firewall zone <zone-name:string(1-31)>"},
       {"zone.create", {V::kSystem}, "firewall zone name <zone-name:string(1-31)>"},
       {"undo.zone", {V::kSystem}, "undo firewall zone name <zone-name:string(1-31)>"},
-      {"aging.set", {V::kSystem}, "firewall session aging-time " + aging + " <seconds:int(1-65535)>"},
+      {"aging.set",
+       {V::kSystem},
+       "firewall session aging-time " + aging + " <seconds:int(1-65535)>"},
       {"undo.aging", {V::kSystem}, "undo firewall session aging-time " + aging},
       {"policy.enter", {V::kSystem}, "security-policy"},
       {"serviceset.enter", {V::kSystem}, "ip service-set <set-name:string(1-31)> type object"},
@@ -73,30 +77,41 @@ std::vector<CommandSpec> specs() {
       {"group.enter", {V::kSystem}, "nat address-group <group-name:string(1-31)>"},
       {"undo.group", {V::kSystem}, "undo nat address-group <group-name:string(1-31)>"},
       {"natpolicy.enter", {V::kSystem}, "nat-policy"},
-      {"natserver.add", {V::kSystem},
-       "nat server [ <server-name:string(1-31)> ] protocol { tcp | udp } global <global-ip:ipv4> [ <global-port:int(1-65535)> ]"
+      {"natserver.add",
+       {V::kSystem},
+       "nat server [ <server-name:string(1-31)> ] protocol { tcp | udp } global <global-ip:ipv4> [ "
+       "<global-port:int(1-65535)> ]"
        " inside <inside-ip:ipv4> [ <inside-port:int(1-65535)> ] [ no-reverse ]"},
-      {"natserver.addr", {V::kSystem},
-       "nat server [ <server-name:string(1-31)> ] global <global-ip:ipv4> inside <inside-ip:ipv4> [ no-reverse ]"},
+      {"natserver.addr",
+       {V::kSystem},
+       "nat server [ <server-name:string(1-31)> ] global <global-ip:ipv4> inside <inside-ip:ipv4> "
+       "[ no-reverse ]"},
       {"undo.natserver", {V::kSystem}, "undo nat server name <server-name:string(1-31)>"},
       // Address-group view.
       {"group.mode", {V::kAddressGroup}, "mode { pat | no-pat global }"},
-      {"group.section", {V::kAddressGroup}, "section [ <section-id:int(0-255)> ] <start-ip:ipv4> <end-ip:ipv4>"},
+      {"group.section",
+       {V::kAddressGroup},
+       "section [ <section-id:int(0-255)> ] <start-ip:ipv4> <end-ip:ipv4>"},
       {"undo.group.section", {V::kAddressGroup}, "undo section <section-id:int(0-255)>"},
       // NAT rule view.
       {"natrule.egress", {V::kNatRule}, "egress-interface <interface:ifname>"},
       {"undo.natrule.egress", {V::kNatRule}, "undo egress-interface [ <interface:ifname> ]"},
-      {"natrule.action", {V::kNatRule},
+      {"natrule.action",
+       {V::kNatRule},
        "action { source-nat { easy-ip | address-group <group-name:string(1-31)> } | no-nat }"},
       {"undo.natrule.action", {V::kNatRule}, "undo action"},
       // ASPF.
       {"detect.global", {V::kSystem}, "firewall detect <protocol:string(1-15)>"},
       {"undo.detect.global", {V::kSystem}, "undo firewall detect <protocol:string(1-15)>"},
-      {"interzone.enter", {V::kSystem}, "firewall interzone <zone1:string(1-31)> <zone2:string(1-31)>"},
+      {"interzone.enter",
+       {V::kSystem},
+       "firewall interzone <zone1:string(1-31)> <zone2:string(1-31)>"},
       {"detect.interzone", {V::kInterzone}, "detect <protocol:string(1-15)>"},
       {"undo.detect.interzone", {V::kInterzone}, "undo detect <protocol:string(1-15)>"},
       {"portmap", {V::kSystem}, "port-mapping <protocol:string(1-15)> port <port:int(1-65535)>"},
-      {"undo.portmap", {V::kSystem}, "undo port-mapping <protocol:string(1-15)> port <port:int(1-65535)>"},
+      {"undo.portmap",
+       {V::kSystem},
+       "undo port-mapping <protocol:string(1-15)> port <port:int(1-65535)>"},
       {"display.detect", kAll, "display firewall detect"},
       // Zone view.
       {"zone.priority", {V::kZone}, "set priority <priority:int(1-100)>"},
@@ -105,19 +120,27 @@ std::vector<CommandSpec> specs() {
       // Security policy view.
       {"rule.enter", {V::kSecurityPolicy, V::kNatPolicy}, "rule name <rule-name:string(1-63)>"},
       {"undo.rule", {V::kSecurityPolicy, V::kNatPolicy}, "undo rule name <rule-name:string(1-63)>"},
-      {"rule.move", {V::kSecurityPolicy, V::kNatPolicy},
-       "rule move <rule-name:string(1-63)> { { before | after } <ref-rule:string(1-63)> | up | down | top | bottom }"},
+      {"rule.move",
+       {V::kSecurityPolicy, V::kNatPolicy},
+       "rule move <rule-name:string(1-63)> { { before | after } <ref-rule:string(1-63)> | up | "
+       "down | top | bottom }"},
       {"policy.default", {V::kSecurityPolicy}, "default action { permit | deny }"},
       {"undo.policy.default", {V::kSecurityPolicy}, "undo default action"},
       // Rule view.
       {"rule.srczone", {V::kSecurityRule, V::kNatRule}, "source-zone " + zones5},
       {"undo.rule.srczone", {V::kSecurityRule, V::kNatRule}, "undo source-zone [ " + zones5 + " ]"},
       {"rule.dstzone", {V::kSecurityRule, V::kNatRule}, "destination-zone " + zones5},
-      {"undo.rule.dstzone", {V::kSecurityRule, V::kNatRule}, "undo destination-zone [ " + zones5 + " ]"},
+      {"undo.rule.dstzone",
+       {V::kSecurityRule, V::kNatRule},
+       "undo destination-zone [ " + zones5 + " ]"},
       {"rule.srcaddr", {V::kSecurityRule, V::kNatRule}, "source-address " + addr},
-      {"undo.rule.srcaddr", {V::kSecurityRule, V::kNatRule}, "undo source-address [ " + addr + " ]"},
+      {"undo.rule.srcaddr",
+       {V::kSecurityRule, V::kNatRule},
+       "undo source-address [ " + addr + " ]"},
       {"rule.dstaddr", {V::kSecurityRule, V::kNatRule}, "destination-address " + addr},
-      {"undo.rule.dstaddr", {V::kSecurityRule, V::kNatRule}, "undo destination-address [ " + addr + " ]"},
+      {"undo.rule.dstaddr",
+       {V::kSecurityRule, V::kNatRule},
+       "undo destination-address [ " + addr + " ]"},
       {"rule.service", {V::kSecurityRule}, "service " + svcs6},
       {"undo.rule.service", {V::kSecurityRule}, "undo service [ " + svcs6 + " ]"},
       {"rule.action", {V::kSecurityRule}, "action { permit | deny }"},
@@ -127,8 +150,10 @@ std::vector<CommandSpec> specs() {
       {"rule.description", {V::kSecurityRule}, "description <text:text(1-127)>"},
       {"undo.rule.description", {V::kSecurityRule}, "undo description"},
       // Service-set view.
-      {"serviceset.item", {V::kServiceSet},
-       "service [ <item-id:int(0-255)> ] protocol { { tcp | udp } " + ports + " | icmp | icmpv6 | <protocol-number:int(1-255)> }"},
+      {"serviceset.item",
+       {V::kServiceSet},
+       "service [ <item-id:int(0-255)> ] protocol { { tcp | udp } " + ports +
+           " | icmp | icmpv6 | <protocol-number:int(1-255)> }"},
       {"undo.serviceset.item", {V::kServiceSet}, "undo service <item-id:int(0-255)>"},
   };
 }

@@ -56,9 +56,9 @@ ViewStack user_view();
 std::string prompt(const ViewStack& vs, std::string_view sysname);
 
 struct CommandSpec {
-  std::string id;                 // "display.session.table" - the handler key
-  std::vector<ViewKind> views;    // where the command is valid
-  std::string syntax;             // in the syntax above, including any leading "undo"
+  std::string id;               // "display.session.table" - the handler key
+  std::vector<ViewKind> views;  // where the command is valid
+  std::string syntax;           // in the syntax above, including any leading "undo"
 };
 
 // One matched token of an input line.
@@ -73,9 +73,9 @@ struct Match {
   std::vector<MatchedToken> tokens;  // in input order
   std::string canonical;             // line with every keyword expanded, single spaces
 
-  bool has(std::string_view keyword) const;                         // keyword present anywhere
-  std::optional<std::string> param(std::string_view name) const;    // first value of a parameter
-  std::vector<std::string> params(std::string_view name) const;     // all values, in order
+  bool has(std::string_view keyword) const;                       // keyword present anywhere
+  std::optional<std::string> param(std::string_view name) const;  // first value of a parameter
+  std::vector<std::string> params(std::string_view name) const;   // all values, in order
   // Value of parameter `name` that comes after keyword `after` (first occurrence).
   std::optional<std::string> param_after(std::string_view after, std::string_view name) const;
 };
@@ -83,19 +83,21 @@ struct Match {
 enum class ErrorKind { kNone, kUnrecognized, kIncomplete, kAmbiguous, kWrongParameter, kTooMany };
 
 struct ParseOutcome {
-  std::optional<Match> match;     // set on success
+  std::optional<Match> match;  // set on success
   ErrorKind error = ErrorKind::kNone;
-  size_t error_column = 0;        // byte offset in the line of the offending token (for the caret)
-  size_t views_up = 0;            // success: how many views were popped to find it (VRP rule)
+  size_t error_column = 0;  // byte offset in the line of the offending token (for the caret)
+  size_t views_up = 0;      // success: how many views were popped to find it (VRP rule)
 };
 
-// The VRP error message for an error kind: "Error: Unrecognized command found at '^' position." etc.
+// The VRP error message for an error kind: "Error: Unrecognized command found at '^' position."
+// etc.
 std::string error_message(ErrorKind e);
 // Two lines: spaces + "^" under column (prompt_len + column), then the message.
 std::string render_error(const ParseOutcome& po, size_t prompt_len);
 
 struct HelpItem {
-  std::string word;   // keyword, or parameter placeholder like "STRING<1-63>", "X.X.X.X", "INTEGER<1-65535>", "<cr>"
+  std::string word;  // keyword, or parameter placeholder like "STRING<1-63>", "X.X.X.X",
+                     // "INTEGER<1-65535>", "<cr>"
   std::string help;
 };
 

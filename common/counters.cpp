@@ -9,7 +9,8 @@ Counter& CounterTable::get(const std::string& name) {
   for (auto& [n, c] : items_) {
     if (n == name) return c;
   }
-  items_.emplace_back(std::piecewise_construct, std::forward_as_tuple(name), std::forward_as_tuple());
+  items_.emplace_back(std::piecewise_construct, std::forward_as_tuple(name),
+                      std::forward_as_tuple());
   return items_.back().second;
 }
 

@@ -16,8 +16,8 @@ struct IpAddr {
   std::array<uint8_t, 16> b{};
 
   static IpAddr v4(uint32_t host_order);
-  static IpAddr v4_bytes(const uint8_t* p);   // 4 bytes, network order
-  static IpAddr v6_bytes(const uint8_t* p);   // 16 bytes
+  static IpAddr v4_bytes(const uint8_t* p);                   // 4 bytes, network order
+  static IpAddr v6_bytes(const uint8_t* p);                   // 16 bytes
   static std::optional<IpAddr> parse(std::string_view text);  // "a.b.c.d" or IPv6 text
   std::string str() const;
   bool is_v4() const { return family == 4; }

@@ -17,11 +17,11 @@ void log_write(LogLevel l, const std::string& msg);
 
 }  // namespace fw::common
 
-#define FW_LOG(level, expr)                                                        \
-  do {                                                                             \
-    if (::fw::common::LogLevel::level >= ::fw::common::log_level()) {              \
-      std::ostringstream fw_log_os_;                                               \
-      fw_log_os_ << expr;                                                          \
-      ::fw::common::log_write(::fw::common::LogLevel::level, fw_log_os_.str());    \
-    }                                                                              \
+#define FW_LOG(level, expr)                                                     \
+  do {                                                                          \
+    if (::fw::common::LogLevel::level >= ::fw::common::log_level()) {           \
+      std::ostringstream fw_log_os_;                                            \
+      fw_log_os_ << expr;                                                       \
+      ::fw::common::log_write(::fw::common::LogLevel::level, fw_log_os_.str()); \
+    }                                                                           \
   } while (0)

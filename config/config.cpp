@@ -8,9 +8,8 @@ namespace fw::config {
 
 const std::vector<std::pair<std::string, uint32_t>>& aging_defaults() {
   static const std::vector<std::pair<std::string, uint32_t>> d = {
-      {"ah", 600},  {"dns", 30},      {"esp", 600}, {"fin-rst", 10}, {"ftp", 1200},
-      {"ftp-data", 240}, {"gre", 600}, {"icmp", 20}, {"other", 60},  {"syn", 5},
-      {"tcp", 1200}, {"udp", 120},
+      {"ah", 600},  {"dns", 30},  {"esp", 600},  {"fin-rst", 10}, {"ftp", 1200}, {"ftp-data", 240},
+      {"gre", 600}, {"icmp", 20}, {"other", 60}, {"syn", 5},      {"tcp", 1200}, {"udp", 120},
   };
   return d;
 }
@@ -26,7 +25,9 @@ uint32_t aging_value(const AgingTimes& a, const std::string& name) {
 
 Config Config::defaults() {
   Config c;
-  c.zones = {{"local", 100, {}, true}, {"trust", 85, {}, true}, {"untrust", 5, {}, true},
+  c.zones = {{"local", 100, {}, true},
+             {"trust", 85, {}, true},
+             {"untrust", 5, {}, true},
              {"dmz", 50, {}, true}};
   return c;
 }
@@ -44,7 +45,8 @@ const Zone* Config::find_zone(const std::string& name) const {
 
 const Zone* Config::zone_of_interface(const std::string& ifname) const {
   for (const auto& z : zones) {
-    if (std::find(z.interfaces.begin(), z.interfaces.end(), ifname) != z.interfaces.end()) return &z;
+    if (std::find(z.interfaces.begin(), z.interfaces.end(), ifname) != z.interfaces.end())
+      return &z;
   }
   return nullptr;
 }
@@ -137,34 +139,20 @@ ServiceItem proto(uint8_t p) {
 
 const std::vector<ServiceSet>& predefined_services() {
   static const std::vector<ServiceSet> s = {
-      svc("any", {proto(0)}),
-      svc("icmp", {proto(1)}),
-      svc("icmpv6", {proto(58)}),
-      svc("http", {tcp(80)}),
-      svc("https", {tcp(443)}),
-      svc("ssh", {tcp(22)}),
-      svc("telnet", {tcp(23)}),
-      svc("smtp", {tcp(25)}),
-      svc("pop3", {tcp(110)}),
-      svc("imap", {tcp(143)}),
-      svc("dns", {udp(53), tcp(53)}),
-      svc("ftp", {tcp(21)}),
-      svc("tftp", {udp(69)}),
-      svc("pptp", {tcp(1723), proto(47)}),
-      svc("gre", {proto(47)}),
-      svc("sip", {udp(5060), tcp(5060)}),
-      svc("rtsp", {tcp(554)}),
-      svc("l2tp", {udp(1701)}),
-      svc("ike", {udp(500)}),
-      svc("ipsec-nat-t", {udp(4500)}),
-      svc("esp", {proto(50)}),
-      svc("ah", {proto(51)}),
-      svc("ntp", {udp(123)}),
-      svc("snmp", {udp(161)}),
-      svc("syslog", {udp(514)}),
-      svc("ldap", {tcp(389)}),
-      svc("mysql", {tcp(3306)}),
-      svc("rdp", {tcp(3389)}),
+      svc("any", {proto(0)}),         svc("icmp", {proto(1)}),
+      svc("icmpv6", {proto(58)}),     svc("http", {tcp(80)}),
+      svc("https", {tcp(443)}),       svc("ssh", {tcp(22)}),
+      svc("telnet", {tcp(23)}),       svc("smtp", {tcp(25)}),
+      svc("pop3", {tcp(110)}),        svc("imap", {tcp(143)}),
+      svc("dns", {udp(53), tcp(53)}), svc("ftp", {tcp(21)}),
+      svc("tftp", {udp(69)}),         svc("pptp", {tcp(1723), proto(47)}),
+      svc("gre", {proto(47)}),        svc("sip", {udp(5060), tcp(5060)}),
+      svc("rtsp", {tcp(554)}),        svc("l2tp", {udp(1701)}),
+      svc("ike", {udp(500)}),         svc("ipsec-nat-t", {udp(4500)}),
+      svc("esp", {proto(50)}),        svc("ah", {proto(51)}),
+      svc("ntp", {udp(123)}),         svc("snmp", {udp(161)}),
+      svc("syslog", {udp(514)}),      svc("ldap", {tcp(389)}),
+      svc("mysql", {tcp(3306)}),      svc("rdp", {tcp(3389)}),
   };
   return s;
 }
@@ -186,7 +174,8 @@ std::optional<std::string> validate(const Config& c) {
       }
     }
     if (z.priority != 0 && !prios.insert(z.priority).second) {
-      return "Error: The priority " + std::to_string(z.priority) + " is already used by another zone.";
+      return "Error: The priority " + std::to_string(z.priority) +
+             " is already used by another zone.";
     }
   }
   // Address groups: sections inside a group and across groups never overlap.
@@ -196,7 +185,8 @@ std::optional<std::string> validate(const Config& c) {
       uint32_t a = sec.start.v4_host(), b = sec.end.v4_host();
       for (const auto& [r, owner] : ranges) {
         if (a <= r.second && r.first <= b) {
-          return "Error: The section " + sec.start.str() + " " + sec.end.str() + " overlaps a section of address group " + owner + ".";
+          return "Error: The section " + sec.start.str() + " " + sec.end.str() +
+                 " overlaps a section of address group " + owner + ".";
         }
       }
       ranges.push_back({{a, b}, g.name});
@@ -208,7 +198,8 @@ std::optional<std::string> validate(const Config& c) {
     }
     for (const auto* zl : {&r.src_zones, &r.dst_zones}) {
       for (const auto& zn : *zl) {
-        if (zn != "any" && !c.find_zone(zn)) return "Error: The security zone " + zn + " does not exist.";
+        if (zn != "any" && !c.find_zone(zn))
+          return "Error: The security zone " + zn + " does not exist.";
       }
     }
   }
@@ -219,16 +210,19 @@ std::optional<std::string> validate(const Config& c) {
       const auto& y = c.nat_servers[j];
       if (!(x.global == y.global)) continue;
       bool proto_overlap = x.proto == 0 || y.proto == 0 || x.proto == y.proto;
-      bool port_overlap = x.global_port == 0 || y.global_port == 0 || x.global_port == y.global_port;
+      bool port_overlap =
+          x.global_port == 0 || y.global_port == 0 || x.global_port == y.global_port;
       if (proto_overlap && port_overlap) {
-        return "Error: The global address and port of NAT server " + y.name + " conflict with NAT server " + x.name + ".";
+        return "Error: The global address and port of NAT server " + y.name +
+               " conflict with NAT server " + x.name + ".";
       }
     }
   }
   for (const auto& r : c.security.rules) {
     for (const auto* zl : {&r.src_zones, &r.dst_zones}) {
       for (const auto& zn : *zl) {
-        if (zn != "any" && !c.find_zone(zn)) return "Error: The security zone " + zn + " does not exist.";
+        if (zn != "any" && !c.find_zone(zn))
+          return "Error: The security zone " + zn + " does not exist.";
       }
     }
     for (const auto& s : r.services) {
@@ -249,11 +243,21 @@ std::string service_item_text(const ServiceItem& i) {
   std::ostringstream os;
   os << "service " << i.index << " protocol ";
   switch (i.proto) {
-    case 6: os << "tcp"; break;
-    case 17: os << "udp"; break;
-    case 1: os << "icmp"; break;
-    case 58: os << "icmpv6"; break;
-    default: os << static_cast<int>(i.proto); break;
+    case 6:
+      os << "tcp";
+      break;
+    case 17:
+      os << "udp";
+      break;
+    case 1:
+      os << "icmp";
+      break;
+    case 58:
+      os << "icmpv6";
+      break;
+    default:
+      os << static_cast<int>(i.proto);
+      break;
   }
   if (i.proto == 6 || i.proto == 17) {
     if (i.sport_lo != 0 || i.sport_hi != 65535) {
@@ -274,7 +278,8 @@ std::string render_group(const AddressGroup& g) {
   std::ostringstream os;
   os << "nat address-group " << g.name << "\n";
   os << (g.mode == AddressGroup::Mode::kPat ? " mode pat\n" : " mode no-pat global\n");
-  for (const auto& s : g.sections) os << " section " << s.id << " " << s.start.str() << " " << s.end.str() << "\n";
+  for (const auto& s : g.sections)
+    os << " section " << s.id << " " << s.start.str() << " " << s.end.str() << "\n";
   return os.str();
 }
 
@@ -289,10 +294,17 @@ std::string render_nat_rule(const NatRule& r, const std::string& ind) {
   for (const auto& p : r.dst_addrs) os << in << "destination-address " << prefix_text(p) << "\n";
   for (const auto& i : r.egress_interfaces) os << in << "egress-interface " << i << "\n";
   switch (r.action) {
-    case NatRule::Action::kEasyIp: os << in << "action source-nat easy-ip\n"; break;
-    case NatRule::Action::kAddressGroup: os << in << "action source-nat address-group " << r.group << "\n"; break;
-    case NatRule::Action::kNoNat: os << in << "action no-nat\n"; break;
-    case NatRule::Action::kNone: break;
+    case NatRule::Action::kEasyIp:
+      os << in << "action source-nat easy-ip\n";
+      break;
+    case NatRule::Action::kAddressGroup:
+      os << in << "action source-nat address-group " << r.group << "\n";
+      break;
+    case NatRule::Action::kNoNat:
+      os << in << "action no-nat\n";
+      break;
+    case NatRule::Action::kNone:
+      break;
   }
   return os.str();
 }
@@ -355,7 +367,8 @@ std::string render(const Config& c) {
   if (!c.detect_global.empty() || !c.port_mappings.empty()) {
     os << "#\n";
     for (const auto& d : c.detect_global) os << " firewall detect " << d << "\n";
-    for (const auto& pm : c.port_mappings) os << " port-mapping " << pm.alg << " port " << pm.port << "\n";
+    for (const auto& pm : c.port_mappings)
+      os << " port-mapping " << pm.alg << " port " << pm.port << "\n";
   }
   for (const auto& s : c.service_sets) os << "#\n" << render_service_set(s);
   for (const auto& z : c.zones) os << "#\n" << render_zone(z);

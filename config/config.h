@@ -24,11 +24,11 @@ struct Zone {
 
 // One service item: protocol plus port ranges (TCP/UDP) or ICMP type.
 struct ServiceItem {
-  uint32_t index = 0;   // the item's id inside a service-set (`service 0 protocol ...`)
-  uint8_t proto = 0;    // 6, 17, 1, 58; 0 = any IP protocol; other numbers = that protocol
+  uint32_t index = 0;  // the item's id inside a service-set (`service 0 protocol ...`)
+  uint8_t proto = 0;   // 6, 17, 1, 58; 0 = any IP protocol; other numbers = that protocol
   uint16_t sport_lo = 0, sport_hi = 65535;
   uint16_t dport_lo = 0, dport_hi = 65535;
-  int icmp_type = -1;   // -1 = any
+  int icmp_type = -1;  // -1 = any
   bool operator==(const ServiceItem& o) const = default;
 };
 
@@ -76,7 +76,9 @@ struct AddressGroup {
   struct Section {
     uint32_t id = 0;
     IpAddr start, end;
-    bool operator==(const Section& o) const { return id == o.id && start == o.start && end == o.end; }
+    bool operator==(const Section& o) const {
+      return id == o.id && start == o.start && end == o.end;
+    }
   };
   std::vector<Section> sections;
   // Every address of every section, in order (IPv4 only; capped by validation).
@@ -96,9 +98,9 @@ struct NatRule {
 
 struct NatServer {
   std::string name;
-  uint8_t proto = 0;            // 6, 17, or 0 = any protocol (address-only form)
+  uint8_t proto = 0;  // 6, 17, or 0 = any protocol (address-only form)
   IpAddr global, inside;
-  uint16_t global_port = 0;     // 0 = all ports (address-only)
+  uint16_t global_port = 0;  // 0 = all ports (address-only)
   uint16_t inside_port = 0;
   bool no_reverse = false;
 };
@@ -118,7 +120,8 @@ struct Config {
     std::string alg;
     uint16_t port = 0;
   };
-  std::vector<PortMapping> port_mappings;  // `port-mapping ALG port N`: extra server ports for an ALG
+  std::vector<PortMapping>
+      port_mappings;  // `port-mapping ALG port N`: extra server ports for an ALG
   Interzone* find_interzone(const std::string& a, const std::string& b);
 
   // The defaults: the four built-in zones with their priorities.

@@ -46,9 +46,12 @@ bool ConfigStore::exec(const char* sql, std::string* err) {
 std::unique_ptr<ConfigStore> ConfigStore::open(const std::string& path, std::string* err) {
   std::unique_ptr<ConfigStore> st(new ConfigStore());
   st->path_ = path;
-  int rc = sqlite3_open_v2(path.c_str(), &st->db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &st->db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
   if (rc != SQLITE_OK) {
-    if (err) *err = "cannot open database " + path + ": " + (st->db_ ? sqlite3_errmsg(st->db_) : sqlite3_errstr(rc));
+    if (err)
+      *err = "cannot open database " + path + ": " +
+             (st->db_ ? sqlite3_errmsg(st->db_) : sqlite3_errstr(rc));
     return nullptr;
   }
   sqlite3_busy_timeout(st->db_, 2000);
@@ -71,10 +74,11 @@ std::unique_ptr<ConfigStore> ConfigStore::open(const std::string& path, std::str
       return nullptr;
     }
   }
-  if (!st->exec("PRAGMA journal_mode=DELETE;"
-                "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-                "CREATE TABLE IF NOT EXISTS config_lines(seq INTEGER PRIMARY KEY, line TEXT NOT NULL);",
-                err)) {
+  if (!st->exec(
+          "PRAGMA journal_mode=DELETE;"
+          "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+          "CREATE TABLE IF NOT EXISTS config_lines(seq INTEGER PRIMARY KEY, line TEXT NOT NULL);",
+          err)) {
     return nullptr;
   }
   Stmt v;
@@ -82,8 +86,9 @@ std::unique_ptr<ConfigStore> ConfigStore::open(const std::string& path, std::str
   if (sqlite3_step(v.s) == SQLITE_ROW) {
     int ver = sqlite3_column_int(v.s, 0);
     if (ver != kSchemaVersion) {
-      if (err) *err = "database " + path + " has schema version " + std::to_string(ver) +
-                      ", this fwd understands " + std::to_string(kSchemaVersion);
+      if (err)
+        *err = "database " + path + " has schema version " + std::to_string(ver) +
+               ", this fwd understands " + std::to_string(kSchemaVersion);
       return nullptr;
     }
   }
@@ -108,7 +113,8 @@ std::optional<std::string> ConfigStore::load(std::string* err) {
   std::string text;
   long n = 0;
   Stmt q;
-  if (sqlite3_prepare_v2(db_, "SELECT line FROM config_lines ORDER BY seq", -1, &q.s, nullptr) != SQLITE_OK) {
+  if (sqlite3_prepare_v2(db_, "SELECT line FROM config_lines ORDER BY seq", -1, &q.s, nullptr) !=
+      SQLITE_OK) {
     if (err) *err = "database " + path_ + ": " + sqlite3_errmsg(db_);
     return std::nullopt;
   }
@@ -124,8 +130,9 @@ std::optional<std::string> ConfigStore::load(std::string* err) {
     return std::nullopt;
   }
   if (n != want_lines || digest(text) != want_digest) {
-    if (err) *err = "database " + path_ + ": the saved configuration is damaged (" + std::to_string(n) +
-                    " lines, expected " + std::to_string(want_lines) + ", or digest mismatch)";
+    if (err)
+      *err = "database " + path_ + ": the saved configuration is damaged (" + std::to_string(n) +
+             " lines, expected " + std::to_string(want_lines) + ", or digest mismatch)";
     return std::nullopt;
   }
   return text;
@@ -149,7 +156,8 @@ bool ConfigStore::save(const std::string& text, std::string* err) {
   if (!exec("DELETE FROM config_lines", err)) return fail("delete");
   {
     Stmt ins;
-    if (sqlite3_prepare_v2(db_, "INSERT INTO config_lines(seq, line) VALUES(?, ?)", -1, &ins.s, nullptr) != SQLITE_OK)
+    if (sqlite3_prepare_v2(db_, "INSERT INTO config_lines(seq, line) VALUES(?, ?)", -1, &ins.s,
+                           nullptr) != SQLITE_OK)
       return fail("prepare");
     for (size_t i = 0; i < lines.size(); ++i) {
       sqlite3_bind_int64(ins.s, 1, static_cast<sqlite3_int64>(i));
@@ -160,7 +168,8 @@ bool ConfigStore::save(const std::string& text, std::string* err) {
   }
   {
     Stmt m;
-    if (sqlite3_prepare_v2(db_, "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", -1, &m.s, nullptr) != SQLITE_OK)
+    if (sqlite3_prepare_v2(db_, "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", -1, &m.s,
+                           nullptr) != SQLITE_OK)
       return fail("prepare");
     const std::pair<std::string, std::string> kv[] = {
         {"schema", std::to_string(kSchemaVersion)},

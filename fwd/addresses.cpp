@@ -19,7 +19,8 @@ std::string AddressInstaller::sync(const std::set<common::IpAddr>& want) {
       continue;
     }
     std::string err;
-    if (!run_program({"ip", "-4", "addr", "del", it->first.str() + "/32", "dev", it->second}, &err)) {
+    if (!run_program({"ip", "-4", "addr", "del", it->first.str() + "/32", "dev", it->second},
+                     &err)) {
       FW_LOG(kWarn, err);
     }
     it = installed_.erase(it);
@@ -28,7 +29,8 @@ std::string AddressInstaller::sync(const std::set<common::IpAddr>& want) {
     if (!a.is_v4() || installed_.count(a) || is_local_(a)) continue;
     std::string dev = oif_of_(a);
     if (dev.empty()) {
-      if (first_err.empty()) first_err = "no interface routes to NAT address " + a.str() + " (no ARP answers for it)";
+      if (first_err.empty())
+        first_err = "no interface routes to NAT address " + a.str() + " (no ARP answers for it)";
       continue;
     }
     std::string err;
@@ -44,7 +46,8 @@ std::string AddressInstaller::sync(const std::set<common::IpAddr>& want) {
 void AddressInstaller::remove_all() {
   std::string err;
   for (const auto& [a, dev] : installed_) {
-    if (!run_program({"ip", "-4", "addr", "del", a.str() + "/32", "dev", dev}, &err)) FW_LOG(kWarn, err);
+    if (!run_program({"ip", "-4", "addr", "del", a.str() + "/32", "dev", dev}, &err))
+      FW_LOG(kWarn, err);
   }
   installed_.clear();
 }

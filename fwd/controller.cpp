@@ -5,13 +5,13 @@
 #include <iomanip>
 #include <sstream>
 
+#include "aspf/registry.h"
 #include "common/counters.h"
 #include "db/config_store.h"
 #include "fwd/app.h"
-#include "fwd/pipeline.h"
-#include "aspf/registry.h"
-#include "nat/nat_policy.h"
 #include "fwd/netlink_route.h"
+#include "fwd/pipeline.h"
+#include "nat/nat_policy.h"
 #include "policy/policy.h"
 #include "session/server_map.h"
 #include "session/session_table.h"
@@ -40,7 +40,8 @@ namespace {
 std::string hms(uint64_t secs) {
   char b[32];
   std::snprintf(b, sizeof b, "%02llu:%02llu:%02llu", static_cast<unsigned long long>(secs / 3600),
-                static_cast<unsigned long long>((secs / 60) % 60), static_cast<unsigned long long>(secs % 60));
+                static_cast<unsigned long long>((secs / 60) % 60),
+                static_cast<unsigned long long>(secs % 60));
   return b;
 }
 
@@ -107,7 +108,8 @@ SessionFilter filter_from(const cli::Match& m) {
     }
     if (i > 0 && t[i - 1].keyword && t[i - 1].name == "protocol") {
       static const std::map<std::string, uint8_t> protos = {
-          {"tcp", 6}, {"udp", 17}, {"icmp", 1}, {"icmpv6", 58}, {"gre", 47}, {"esp", 50}, {"ah", 51}};
+          {"tcp", 6},  {"udp", 17}, {"icmp", 1}, {"icmpv6", 58},
+          {"gre", 47}, {"esp", 50}, {"ah", 51}};
       auto it = protos.find(t[i].name);
       if (it != protos.end()) f.proto = it->second;
     }
@@ -130,7 +132,9 @@ std::optional<common::Prefix> prefix_from(const cli::Match& m, std::string* err)
   }
   int len = std::stoi(m.param("length").value_or("-1"));
   auto p = common::Prefix::from_len(*a, len);
-  if (!p) *err = "Error: Wrong mask length " + std::to_string(len) + (a->is_v4() ? " (0-32 for IPv4)." : " (0-128 for IPv6).");
+  if (!p)
+    *err = "Error: Wrong mask length " + std::to_string(len) +
+           (a->is_v4() ? " (0-32 for IPv4)." : " (0-128 for IPv6).");
   return p;
 }
 
@@ -141,7 +145,8 @@ void add_unique(std::vector<T>& v, const T& x) {
 
 }  // namespace
 
-Controller::Controller(ControllerHooks hooks) : hooks_(std::move(hooks)), cfg_(config::Config::defaults()) {
+Controller::Controller(ControllerHooks hooks)
+    : hooks_(std::move(hooks)), cfg_(config::Config::defaults()) {
   register_handlers();
 }
 
@@ -176,7 +181,8 @@ std::string Controller::apply_now() {
   return "";
 }
 
-ExecResult Controller::execute(const cli::ViewStack& vs_in, const std::string& raw, bool search_parents) {
+ExecResult Controller::execute(const cli::ViewStack& vs_in, const std::string& raw,
+                               bool search_parents) {
   std::lock_guard<std::mutex> lk(mu_);
   ExecResult r;
   r.views = vs_in.empty() ? cli::user_view() : vs_in;
@@ -247,7 +253,8 @@ bool Controller::load_text(const std::string& text, const std::string& source, s
     size_t a = line.find_first_not_of(" \t\r");
     if (a == std::string::npos || line[a] == '#' || line[a] == '!') continue;
     std::string body = line.substr(a);
-    while (!body.empty() && (body.back() == ' ' || body.back() == '\t' || body.back() == '\r')) body.pop_back();
+    while (!body.empty() && (body.back() == ' ' || body.back() == '\t' || body.back() == '\r'))
+      body.pop_back();
     ExecResult r = execute(vs, body, true);
     if (!r.ok) {
       if (err) *err = source + ":" + std::to_string(n) + ": " + r.output;
@@ -269,21 +276,26 @@ std::string Controller::render_session_table(Ctx& c, bool verbose) {
   }
   std::ostringstream os;
   std::vector<session::Session> list;
-  if (hooks_.sessions) list = hooks_.sessions->snapshot([&](const session::Session& s) { return f.match(s); });
+  if (hooks_.sessions)
+    list = hooks_.sessions->snapshot([&](const session::Session& s) { return f.match(s); });
   uint64_t now = hooks_.clock ? hooks_.clock->now_ms() : 0;
   os << " Current Total Sessions : " << list.size() << "\n";
   for (const auto& s : list) {
     // GRE (PPTP) shows call ids in the port position: the client's own id,
     // and in brackets the translated one the server sees.
     bool gre = s.orig.proto == 47;
-    uint16_t sport = gre ? (s.nat.reply_key >= 0 ? static_cast<uint16_t>(s.nat.reply_key) : s.reply.dport) : s.orig.sport;
+    uint16_t sport =
+        gre ? (s.nat.reply_key >= 0 ? static_cast<uint16_t>(s.nat.reply_key) : s.reply.dport)
+            : s.orig.sport;
     std::string src = endpoint(s.orig.src, sport);
-    if (s.nat.snat) src += "[" + endpoint(s.nat.snat_addr, gre ? s.reply.dport : s.nat.snat_port) + "]";
+    if (s.nat.snat)
+      src += "[" + endpoint(s.nat.snat_addr, gre ? s.reply.dport : s.nat.snat_port) + "]";
     std::string dst = endpoint(s.orig.dst, shown_dport(s.orig));
     if (s.nat.dnat) dst += "[" + endpoint(s.nat.dnat_addr, s.nat.dnat_port) + "]";
     std::string arrow = s.has_servermap ? "+->" : "-->";
     if (!verbose) {
-      os << " " << app_name(s.app) << "  VPN: public --> public  " << src << " " << arrow << " " << dst << "\n";
+      os << " " << app_name(s.app) << "  VPN: public --> public  " << src << " " << arrow << " "
+         << dst << "\n";
       continue;
     }
     char id[32];
@@ -292,49 +304,59 @@ std::string Controller::render_session_table(Ctx& c, bool verbose) {
     uint64_t ttl = s.timeout_s;
     uint64_t idle_s = now > s.last_seen_ms ? (now - s.last_seen_ms) / 1000 : 0;
     uint64_t left = idle_s >= ttl ? 0 : ttl - idle_s;
-    os << " Zone: " << policy::zone_name_of(s.src_zone) << " --> " << policy::zone_name_of(s.dst_zone)
-       << "  TTL: " << hms(ttl) << "  Left: " << hms(left) << "\n";
-    os << " Recv Interface: " << (s.in_ifindex ? ifname_of(s.in_ifindex) : std::string("InLoopBack0")) << "\n";
-    const common::IpAddr& nh = !s.next_hop.empty() ? s.next_hop : s.nat.dnat ? s.nat.dnat_addr : s.orig.dst;
+    os << " Zone: " << policy::zone_name_of(s.src_zone) << " --> "
+       << policy::zone_name_of(s.dst_zone) << "  TTL: " << hms(ttl) << "  Left: " << hms(left)
+       << "\n";
+    os << " Recv Interface: "
+       << (s.in_ifindex ? ifname_of(s.in_ifindex) : std::string("InLoopBack0")) << "\n";
+    const common::IpAddr& nh = !s.next_hop.empty() ? s.next_hop
+                               : s.nat.dnat        ? s.nat.dnat_addr
+                                                   : s.orig.dst;
     os << " Interface: " << (s.out_ifindex ? ifname_of(s.out_ifindex) : std::string("InLoopBack0"))
        << "  NextHop: " << nh.str() << "\n";
-    os << " <--packets: " << s.packets[1] << " bytes: " << s.bytes[1] << " --> packets: " << s.packets[0]
-       << " bytes: " << s.bytes[0] << "\n";
-    os << " " << src << " " << arrow << " " << dst << " PolicyName: " << session::name_of(s.policy) << "\n";
+    os << " <--packets: " << s.packets[1] << " bytes: " << s.bytes[1]
+       << " --> packets: " << s.packets[0] << " bytes: " << s.bytes[0] << "\n";
+    os << " " << src << " " << arrow << " " << dst << " PolicyName: " << session::name_of(s.policy)
+       << "\n";
   }
   return os.str();
 }
 
 void Controller::register_handlers() {
   // ---- views
-  add("view.system", [](Ctx& c) { c.views = {cli::View{ViewKind::kUser, {}}, cli::View{ViewKind::kSystem, {}}}; });
+  add("view.system", [](Ctx& c) {
+    c.views = {cli::View{ViewKind::kUser, {}}, cli::View{ViewKind::kSystem, {}}};
+  });
   add("view.quit", [](Ctx& c) {
     if (c.views.size() > 1) c.views.pop_back();
   });
   add("view.return", [](Ctx& c) { c.views = cli::user_view(); });
 
   // ---- displays
-  add("display.version", [](Ctx& c) {
-    c.out << "fwd - Huawei USG-style firewall for Linux, version 0.1.0\n";
-  });
+  add("display.version",
+      [](Ctx& c) { c.out << "fwd - Huawei USG-style firewall for Linux, version 0.1.0\n"; });
   add("display.current", [](Ctx& c) { c.out << config::render(c.cfg); });
   add("display.this", [](Ctx& c) {
     const auto& v = c.view();
     switch (v.kind) {
       case ViewKind::kZone:
-        if (auto* z = c.cfg.find_zone(v.args.at(0))) c.out << "#\n" << config::render_zone(*z) << "#\nreturn\n";
+        if (auto* z = c.cfg.find_zone(v.args.at(0)))
+          c.out << "#\n" << config::render_zone(*z) << "#\nreturn\n";
         break;
       case ViewKind::kSecurityRule:
         if (auto* r = c.rule()) c.out << "#\n" << config::render_rule(*r, " ") << "#\nreturn\n";
         break;
       case ViewKind::kServiceSet:
-        if (auto* s = c.cfg.find_service_set(v.args.at(0))) c.out << "#\n" << config::render_service_set(*s) << "#\nreturn\n";
+        if (auto* s = c.cfg.find_service_set(v.args.at(0)))
+          c.out << "#\n" << config::render_service_set(*s) << "#\nreturn\n";
         break;
       case ViewKind::kAddressGroup:
-        if (auto* g = c.cfg.find_group(v.args.at(0))) c.out << "#\n" << config::render_group(*g) << "#\nreturn\n";
+        if (auto* g = c.cfg.find_group(v.args.at(0)))
+          c.out << "#\n" << config::render_group(*g) << "#\nreturn\n";
         break;
       case ViewKind::kNatRule:
-        if (auto* r = c.cfg.find_nat_rule(v.args.at(0))) c.out << "#\n" << config::render_nat_rule(*r, " ") << "#\nreturn\n";
+        if (auto* r = c.cfg.find_nat_rule(v.args.at(0)))
+          c.out << "#\n" << config::render_nat_rule(*r, " ") << "#\nreturn\n";
         break;
       case ViewKind::kNatPolicy:
         c.out << "#\nnat-policy\n";
@@ -357,7 +379,8 @@ void Controller::register_handlers() {
       }
       default: {
         c.out << "#\n sysname " << c.cfg.sysname << "\n";
-        for (const auto& [n, v2] : c.cfg.aging.overrides) c.out << " firewall session aging-time " << n << " " << v2 << "\n";
+        for (const auto& [n, v2] : c.cfg.aging.overrides)
+          c.out << " firewall session aging-time " << n << " " << v2 << "\n";
         c.out << "#\nreturn\n";
       }
     }
@@ -370,8 +393,8 @@ void Controller::register_handlers() {
     }
     for (const auto& z : c.cfg.zones) {
       if (want && z.name != *want) continue;
-      c.out << z.name << "\n priority is " << z.priority << "\n interface of the zone is (" << z.interfaces.size()
-            << "):\n";
+      c.out << z.name << "\n priority is " << z.priority << "\n interface of the zone is ("
+            << z.interfaces.size() << "):\n";
       for (const auto& i : z.interfaces) c.out << "    " << i << "\n";
       c.out << "#\n";
     }
@@ -385,7 +408,8 @@ void Controller::register_handlers() {
                       policy::CompiledPolicy::hit_counter(r.name).get()});
     }
     if (!only || *only == "default") {
-      rows.push_back({0, "default", true, c.cfg.security.default_action == Action::kPermit ? "permit" : "deny",
+      rows.push_back({0, "default", true,
+                      c.cfg.security.default_action == Action::kPermit ? "permit" : "deny",
                       policy::CompiledPolicy::hit_counter("default").get()});
     }
     c.out << "Total:" << rows.size() << "\n";
@@ -416,7 +440,8 @@ void Controller::register_handlers() {
     c.out << "  Protocol          Time(second)\n";
     c.out << "  " << std::string(40, '-') << "\n";
     for (const auto& [n, _] : config::aging_defaults()) {
-      c.out << "  " << std::left << std::setw(18) << n << config::aging_value(c.cfg.aging, n) << "\n";
+      c.out << "  " << std::left << std::setw(18) << n << config::aging_value(c.cfg.aging, n)
+            << "\n";
     }
     c.out << "  " << std::string(40, '-') << "\n";
   });
@@ -463,7 +488,8 @@ void Controller::register_handlers() {
       c.err = f.err;
       return;
     }
-    if (hooks_.sessions) hooks_.sessions->erase_if([&](const session::Session& s) { return f.match(s); });
+    if (hooks_.sessions)
+      hooks_.sessions->erase_if([&](const session::Session& s) { return f.match(s); });
   });
   add("reset.statistics", [](Ctx&) {
     for (const auto& [name, _] : common::counters().snapshot()) {
@@ -495,7 +521,8 @@ void Controller::register_handlers() {
   add("zone.enter", [](Ctx& c) {
     std::string n = c.p("zone-name");
     if (!c.cfg.find_zone(n)) {
-      c.err = "Error: The security zone " + n + " does not exist. Use `firewall zone name " + n + "` to create it.";
+      c.err = "Error: The security zone " + n + " does not exist. Use `firewall zone name " + n +
+              "` to create it.";
       return;
     }
     c.views.push_back({ViewKind::kZone, {n}});
@@ -530,7 +557,8 @@ void Controller::register_handlers() {
     for (const auto& r : c.cfg.security.rules) {
       for (const auto* l : {&r.src_zones, &r.dst_zones}) {
         if (std::find(l->begin(), l->end(), n) != l->end()) {
-          c.err = "Error: The security zone " + n + " is referenced by security policy rule " + r.name + ".";
+          c.err = "Error: The security zone " + n + " is referenced by security policy rule " +
+                  r.name + ".";
           return;
         }
       }
@@ -577,7 +605,8 @@ void Controller::register_handlers() {
     }
     for (const auto& r : c.cfg.security.rules) {
       if (std::find(r.services.begin(), r.services.end(), n) != r.services.end()) {
-        c.err = "Error: The service set " + n + " is referenced by security policy rule " + r.name + ".";
+        c.err = "Error: The service set " + n + " is referenced by security policy rule " + r.name +
+                ".";
         return;
       }
     }
@@ -618,7 +647,8 @@ void Controller::register_handlers() {
       for (const auto& a : g->addresses()) used += hooks_.nat->ports.used(a);
       if (auto* b = hooks_.nat->find_bindings(n)) used += b->bound();
       if (used) {
-        c.err = "Error: The address group " + n + " is in use by " + std::to_string(used) + " translation(s).";
+        c.err = "Error: The address group " + n + " is in use by " + std::to_string(used) +
+                " translation(s).";
         return;
       }
     }
@@ -627,7 +657,8 @@ void Controller::register_handlers() {
   });
   add("group.mode", [](Ctx& c) {
     if (auto* g = c.cfg.find_group(c.arg())) {
-      g->mode = c.m.has("no-pat") ? config::AddressGroup::Mode::kNoPat : config::AddressGroup::Mode::kPat;
+      g->mode =
+          c.m.has("no-pat") ? config::AddressGroup::Mode::kNoPat : config::AddressGroup::Mode::kPat;
       c.changed = true;
     }
   });
@@ -654,7 +685,8 @@ void Controller::register_handlers() {
     sec.end = *b;
     std::erase_if(g->sections, [&](const auto& x) { return x.id == sec.id; });
     g->sections.push_back(sec);
-    std::sort(g->sections.begin(), g->sections.end(), [](const auto& x, const auto& y) { return x.id < y.id; });
+    std::sort(g->sections.begin(), g->sections.end(),
+              [](const auto& x, const auto& y) { return x.id < y.id; });
     c.changed = true;
   });
   add("undo.group.section", [](Ctx& c) {
@@ -723,8 +755,10 @@ void Controller::register_handlers() {
   });
   add("undo.natrule.egress", [](Ctx& c) {
     if (auto* r = c.cfg.find_nat_rule(c.arg())) {
-      if (auto i = c.m.param("interface")) std::erase(r->egress_interfaces, *i);
-      else r->egress_interfaces.clear();
+      if (auto i = c.m.param("interface"))
+        std::erase(r->egress_interfaces, *i);
+      else
+        r->egress_interfaces.clear();
       c.changed = true;
     }
   });
@@ -763,13 +797,22 @@ void Controller::register_handlers() {
     for (const auto& r : c.cfg.nat_rules) {
       std::string act;
       switch (r.action) {
-        case config::NatRule::Action::kEasyIp: act = "easy-ip"; break;
-        case config::NatRule::Action::kAddressGroup: act = "address-group " + r.group; break;
-        case config::NatRule::Action::kNoNat: act = "no-nat"; break;
-        case config::NatRule::Action::kNone: act = "---"; break;
+        case config::NatRule::Action::kEasyIp:
+          act = "easy-ip";
+          break;
+        case config::NatRule::Action::kAddressGroup:
+          act = "address-group " + r.group;
+          break;
+        case config::NatRule::Action::kNoNat:
+          act = "no-nat";
+          break;
+        case config::NatRule::Action::kNone:
+          act = "---";
+          break;
       }
-      c.out << std::left << std::setw(9) << r.id << std::setw(34) << r.name << std::setw(11) << rule_state(r.enabled)
-            << std::setw(23) << act << nat::CompiledNatPolicy::hit_counter(r.name).get() << "\n";
+      c.out << std::left << std::setw(9) << r.id << std::setw(34) << r.name << std::setw(11)
+            << rule_state(r.enabled) << std::setw(23) << act
+            << nat::CompiledNatPolicy::hit_counter(r.name).get() << "\n";
     }
     c.out << std::string(87, '-') << "\n";
   });
@@ -777,11 +820,17 @@ void Controller::register_handlers() {
     c.out << " Server in private network information:\n";
     for (const auto& s : c.cfg.nat_servers) {
       c.out << "   Name              : " << s.name << "\n";
-      c.out << "   Protocol          : " << (s.proto == 6 ? "tcp" : s.proto == 17 ? "udp" : "any") << "\n";
+      c.out << "   Protocol          : "
+            << (s.proto == 6    ? "tcp"
+                : s.proto == 17 ? "udp"
+                                : "any")
+            << "\n";
       c.out << "   Global-addr       : " << s.global.str() << "\n";
-      c.out << "   Global-port       : " << (s.global_port ? std::to_string(s.global_port) : "---") << "\n";
+      c.out << "   Global-port       : " << (s.global_port ? std::to_string(s.global_port) : "---")
+            << "\n";
       c.out << "   Inside-addr       : " << s.inside.str() << "\n";
-      c.out << "   Inside-port       : " << (s.inside_port ? std::to_string(s.inside_port) : "---") << "\n";
+      c.out << "   Inside-port       : " << (s.inside_port ? std::to_string(s.inside_port) : "---")
+            << "\n";
       c.out << "   No-reverse        : " << (s.no_reverse ? "yes" : "no") << "\n";
       c.out << "   Vpn-instance-name : ---\n\n";
     }
@@ -793,16 +842,19 @@ void Controller::register_handlers() {
       c.err = "Error: The address group " + *want + " does not exist.";
       return;
     }
-    auto bindings = hooks_.nat ? hooks_.nat->all_bindings() : decltype(hooks_.nat->all_bindings()){};
+    auto bindings =
+        hooks_.nat ? hooks_.nat->all_bindings() : decltype(hooks_.nat->all_bindings()){};
     c.out << " NAT address-group information:\n";
     for (const auto& g : c.cfg.address_groups) {
       if (want && g.name != *want) continue;
       auto addrs = g.addresses();
       c.out << " " << std::string(66, '-') << "\n";
       c.out << " Address-group name : " << g.name << "\n";
-      c.out << " Mode               : " << (g.mode == config::AddressGroup::Mode::kPat ? "pat" : "no-pat global") << "\n";
+      c.out << " Mode               : "
+            << (g.mode == config::AddressGroup::Mode::kPat ? "pat" : "no-pat global") << "\n";
       for (const auto& s : g.sections) {
-        c.out << " Section            : " << s.id << "  " << s.start.str() << " - " << s.end.str() << "\n";
+        c.out << " Section            : " << s.id << "  " << s.start.str() << " - " << s.end.str()
+              << "\n";
       }
       c.out << " Addresses          : " << addrs.size() << "\n";
       if (g.mode == config::AddressGroup::Mode::kPat) {
@@ -810,7 +862,9 @@ void Controller::register_handlers() {
         for (const auto& a : addrs) {
           size_t u = hooks_.nat ? hooks_.nat->ports.used(a) : 0;
           total += u;
-          if (u) c.out << "   " << std::left << std::setw(18) << a.str() << " ports in use: " << u << "\n";
+          if (u)
+            c.out << "   " << std::left << std::setw(18) << a.str() << " ports in use: " << u
+                  << "\n";
         }
         c.out << " Ports in use       : " << total << "\n";
       } else {
@@ -818,8 +872,8 @@ void Controller::register_handlers() {
         size_t n = it == bindings.end() ? 0 : it->second.size();
         if (it != bindings.end()) {
           for (const auto& b : it->second) {
-            c.out << "   " << std::left << std::setw(18) << b.inside.str() << " -> " << b.global.str()
-                  << "  sessions: " << b.refs << "\n";
+            c.out << "   " << std::left << std::setw(18) << b.inside.str() << " -> "
+                  << b.global.str() << "  sessions: " << b.refs << "\n";
           }
         }
         c.out << " Addresses bound    : " << n << "\n";
@@ -845,8 +899,11 @@ void Controller::register_handlers() {
       return port ? endpoint(a, port) : a.str();
     };
     auto proto = [](const session::ServerMapEntry& e) {
-      std::string p = e.proto == 6 ? "tcp" : e.proto == 17 ? "udp" : e.proto == 47 ? "gre" : e.proto == 0 ? "any"
-                                                                                                          : std::to_string(e.proto);
+      std::string p = e.proto == 6    ? "tcp"
+                      : e.proto == 17 ? "udp"
+                      : e.proto == 47 ? "gre"
+                      : e.proto == 0  ? "any"
+                                      : std::to_string(e.proto);
       if (!e.app.empty()) p += "(Appro: " + e.app + ")";
       return p;
     };
@@ -863,12 +920,15 @@ void Controller::register_handlers() {
           // GRE call id 0 is a real id (pptpd's first call): always show it.
           bool gre = e.proto == 47;
           std::string to = gre ? endpoint(e.addr, e.port) : ep(e.addr, e.port);
-          if (!e.xaddr.empty()) to += "[" + (gre ? endpoint(e.xaddr, e.xport) : ep(e.xaddr, e.xport ? e.xport : e.port)) + "]";
+          if (!e.xaddr.empty())
+            to += "[" +
+                  (gre ? endpoint(e.xaddr, e.xport) : ep(e.xaddr, e.xport ? e.xport : e.port)) +
+                  "]";
           body = from + " -> " + to;
         }
       }
-      c.out << " Type: " << session::map_type_name(e.type) << ",  " << body << ",  Zone:" << (e.zone.empty() ? "---" : e.zone)
-            << ",  protocol:" << proto(e);
+      c.out << " Type: " << session::map_type_name(e.type) << ",  " << body
+            << ",  Zone:" << (e.zone.empty() ? "---" : e.zone) << ",  protocol:" << proto(e);
       if (e.expires_ms) {
         uint64_t left = e.expires_ms > now ? (e.expires_ms - now + 999) / 1000 : 0;
         c.out << ",  Left-Time:" << hms(left);
@@ -943,7 +1003,8 @@ void Controller::register_handlers() {
     uint16_t port = static_cast<uint16_t>(std::stoul(c.p("port")));
     for (const auto& pm : c.cfg.port_mappings) {
       if (pm.port == port) {
-        if (pm.alg != *n) c.err = "Error: Port " + std::to_string(port) + " is already mapped to " + pm.alg + ".";
+        if (pm.alg != *n)
+          c.err = "Error: Port " + std::to_string(port) + " is already mapped to " + pm.alg + ".";
         return;
       }
     }
@@ -954,7 +1015,8 @@ void Controller::register_handlers() {
     auto n = alg_arg(c);
     if (!n) return;
     uint16_t port = static_cast<uint16_t>(std::stoul(c.p("port")));
-    if (!std::erase_if(c.cfg.port_mappings, [&](const auto& pm) { return pm.alg == *n && pm.port == port; })) {
+    if (!std::erase_if(c.cfg.port_mappings,
+                       [&](const auto& pm) { return pm.alg == *n && pm.port == port; })) {
       c.err = "Error: The port mapping does not exist.";
       return;
     }
@@ -968,7 +1030,8 @@ void Controller::register_handlers() {
     for (const auto& iz : c.cfg.interzones) {
       std::string l;
       for (const auto& d : iz.detect) l += " " + d;
-      c.out << "  Interzone " << iz.zone1 << " " << iz.zone2 << " :" << (l.empty() ? " ---" : l) << "\n";
+      c.out << "  Interzone " << iz.zone1 << " " << iz.zone2 << " :" << (l.empty() ? " ---" : l)
+            << "\n";
     }
     c.out << " Inspectors:\n";
     for (const auto& ins : aspf::inspectors()) {
@@ -977,11 +1040,13 @@ void Controller::register_handlers() {
       for (const auto& pm : c.cfg.port_mappings) {
         if (pm.alg == name) ports += "," + std::to_string(pm.port);
       }
-      c.out << "  " << std::left << std::setw(6) << name << " " << (ins->proto() == 6 ? "tcp" : "udp") << " port "
-            << std::setw(12) << ports;
+      c.out << "  " << std::left << std::setw(6) << name << " "
+            << (ins->proto() == 6 ? "tcp" : "udp") << " port " << std::setw(12) << ports;
       auto& t = common::counters();
-      c.out << " parsed " << t.value("aspf." + name + ".parsed") << ", rewrites " << t.value("aspf." + name + ".rewrites")
-            << ", opened " << t.value("aspf." + name + ".opened") << ", malformed " << t.value("aspf." + name + ".malformed");
+      c.out << " parsed " << t.value("aspf." + name + ".parsed") << ", rewrites "
+            << t.value("aspf." + name + ".rewrites") << ", opened "
+            << t.value("aspf." + name + ".opened") << ", malformed "
+            << t.value("aspf." + name + ".malformed");
       uint64_t refused = 0;
       for (const auto& [k, v] : t.snapshot()) {
         if (k.rfind("aspf." + name + ".refused.", 0) == 0) refused += v;
@@ -997,7 +1062,8 @@ void Controller::register_handlers() {
     int prio = std::stoi(c.p("priority"));
     if (z->builtin) {
       // current-configuration lists the built-in priorities; re-applying them is fine.
-      if (prio != z->priority) c.err = "Error: The priority of a default security zone cannot be changed.";
+      if (prio != z->priority)
+        c.err = "Error: The priority of a default security zone cannot be changed.";
       return;
     }
     z->priority = prio;
@@ -1013,7 +1079,8 @@ void Controller::register_handlers() {
     }
     if (const auto* other = c.cfg.zone_of_interface(i)) {
       if (other->name != z->name) {
-        c.err = "Error: The interface " + i + " has been added to security zone " + other->name + ".";
+        c.err =
+            "Error: The interface " + i + " has been added to security zone " + other->name + ".";
       }
       return;
     }
@@ -1049,16 +1116,20 @@ void Controller::register_handlers() {
       typename std::remove_reference_t<decltype(rules)>::value_type r;
       r.name = n;
       r.id = next_rule_id_++;
-      if (security) policy::CompiledPolicy::hit_counter(n).reset();
-      else nat::CompiledNatPolicy::hit_counter(n).reset();
+      if (security)
+        policy::CompiledPolicy::hit_counter(n).reset();
+      else
+        nat::CompiledNatPolicy::hit_counter(n).reset();
       rules.push_back(r);
       c.changed = true;
     }
     c.views.push_back({sub, {n}});
   };
   add("rule.enter", [rule_enter](Ctx& c) {
-    if (c.view().kind == ViewKind::kNatPolicy) rule_enter(c, c.cfg.nat_rules, ViewKind::kNatRule, false);
-    else rule_enter(c, c.cfg.security.rules, ViewKind::kSecurityRule, true);
+    if (c.view().kind == ViewKind::kNatPolicy)
+      rule_enter(c, c.cfg.nat_rules, ViewKind::kNatRule, false);
+    else
+      rule_enter(c, c.cfg.security.rules, ViewKind::kSecurityRule, true);
   });
   auto rule_undo = [](Ctx& c, auto& rules) {
     std::string n = c.p("rule-name");
@@ -1069,8 +1140,10 @@ void Controller::register_handlers() {
     c.changed = true;
   };
   add("undo.rule", [rule_undo](Ctx& c) {
-    if (c.view().kind == ViewKind::kNatPolicy) rule_undo(c, c.cfg.nat_rules);
-    else rule_undo(c, c.cfg.security.rules);
+    if (c.view().kind == ViewKind::kNatPolicy)
+      rule_undo(c, c.cfg.nat_rules);
+    else
+      rule_undo(c, c.cfg.security.rules);
   });
   auto rule_move = [](Ctx& c, auto& rules) {
     std::string n = c.p("rule-name");
@@ -1106,8 +1179,10 @@ void Controller::register_handlers() {
     c.changed = true;
   };
   add("rule.move", [rule_move](Ctx& c) {
-    if (c.view().kind == ViewKind::kNatPolicy) rule_move(c, c.cfg.nat_rules);
-    else rule_move(c, c.cfg.security.rules);
+    if (c.view().kind == ViewKind::kNatPolicy)
+      rule_move(c, c.cfg.nat_rules);
+    else
+      rule_move(c, c.cfg.security.rules);
   });
   add("policy.default", [](Ctx& c) {
     c.cfg.security.default_action = c.m.has("permit") ? Action::kPermit : Action::kDeny;
@@ -1248,11 +1323,16 @@ void Controller::register_handlers() {
       for (const auto& x : s->items) next = std::max(next, x.index + 1);
       it.index = next;
     }
-    if (c.m.has("tcp")) it.proto = 6;
-    else if (c.m.has("udp")) it.proto = 17;
-    else if (c.m.has("icmp")) it.proto = 1;
-    else if (c.m.has("icmpv6")) it.proto = 58;
-    else it.proto = static_cast<uint8_t>(std::stoul(c.p("protocol-number")));
+    if (c.m.has("tcp"))
+      it.proto = 6;
+    else if (c.m.has("udp"))
+      it.proto = 17;
+    else if (c.m.has("icmp"))
+      it.proto = 1;
+    else if (c.m.has("icmpv6"))
+      it.proto = 58;
+    else
+      it.proto = static_cast<uint8_t>(std::stoul(c.p("protocol-number")));
     auto range = [&](const char* lo, const char* hi, uint16_t& a, uint16_t& b) -> bool {
       if (auto l = c.m.param(lo)) {
         a = static_cast<uint16_t>(std::stoul(*l));
@@ -1269,7 +1349,8 @@ void Controller::register_handlers() {
     if (!range("dport", "dport-end", it.dport_lo, it.dport_hi)) return;
     std::erase_if(s->items, [&](const config::ServiceItem& x) { return x.index == it.index; });
     s->items.push_back(it);
-    std::sort(s->items.begin(), s->items.end(), [](const auto& a, const auto& b) { return a.index < b.index; });
+    std::sort(s->items.begin(), s->items.end(),
+              [](const auto& a, const auto& b) { return a.index < b.index; });
     c.changed = true;
   });
   add("undo.serviceset.item", [](Ctx& c) {

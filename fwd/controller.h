@@ -40,11 +40,12 @@ struct ExecResult {
 struct ControllerHooks {
   const common::Clock* clock = nullptr;  // for TTL/Left in the verbose session display
   session::SessionTable* sessions = nullptr;
-  Pipeline* pipeline = nullptr;        // gets a new Runtime on every change
+  Pipeline* pipeline = nullptr;  // gets a new Runtime on every change
   session::ServerMap* servermap = nullptr;
   nat::NatState* nat = nullptr;
-  db::ConfigStore* store = nullptr;    // `save`
-  // Called with the zone interfaces after every change (iptables rules); returns an error text or "".
+  db::ConfigStore* store = nullptr;  // `save`
+  // Called with the zone interfaces after every change (iptables rules); returns an error text or
+  // "".
   std::function<std::string(const config::Config&)> on_apply;
   // Extra lines for `display firewall statistics` (queue stats).
   std::function<std::string()> extra_statistics;

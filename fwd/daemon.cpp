@@ -7,27 +7,27 @@
 #include <chrono>
 #include <fstream>
 #include <iostream>
-#include <sstream>
 #include <mutex>
+#include <sstream>
 #include <thread>
 #include <unordered_map>
 
+#include "aspf/engine.h"
 #include "cli/commands.h"
 #include "common/counters.h"
 #include "common/log.h"
 #include "db/config_store.h"
 #include "fwd/addresses.h"
-#include "fwd/sysctl.h"
 #include "fwd/controller.h"
 #include "fwd/iptables.h"
 #include "fwd/netlink_route.h"
 #include "fwd/nfqueue.h"
 #include "fwd/options.h"
 #include "fwd/pipeline.h"
+#include "fwd/sysctl.h"
 #include "ipc/ipc.h"
-#include "policy/policy.h"
-#include "aspf/engine.h"
 #include "nat/nat_policy.h"
+#include "policy/policy.h"
 #include "session/server_map.h"
 #include "session/session_table.h"
 
@@ -107,8 +107,10 @@ int run_daemon(int argc, char** argv) {
   if (!lvl) return fail("unknown --log-level '" + opt->log_level + "' (debug, info, warn, error)");
   common::set_log_level(*lvl);
 
-  if (geteuid() != 0) return fail("must run as root (it binds NFQUEUE and installs iptables rules)");
-  if (!opt->group.empty() && !getgrnam(opt->group.c_str())) return fail("unknown group '" + opt->group + "'");
+  if (geteuid() != 0)
+    return fail("must run as root (it binds NFQUEUE and installs iptables rules)");
+  if (!opt->group.empty() && !getgrnam(opt->group.c_str()))
+    return fail("unknown group '" + opt->group + "'");
 
   // Block the stop signals in every thread; the main thread waits for them.
   sigset_t sigs;
@@ -207,14 +209,16 @@ int run_daemon(int argc, char** argv) {
   if (store) {
     auto text = store->load(&err);
     if (!text && !err.empty()) return fail(err);
-    if (text && !ctl.load_text(*text, opt->db_file + " (saved configuration)", &err)) return fail(err);
+    if (text && !ctl.load_text(*text, opt->db_file + " (saved configuration)", &err))
+      return fail(err);
   }
   if (!opt->config_file.empty()) {
     std::ifstream f(opt->config_file);
     if (!f) return fail("cannot read --config " + opt->config_file + ": " + std::strerror(errno));
     std::stringstream ss;
     ss << f.rdbuf();
-    if (!ctl.load_text(ss.str(), opt->config_file, &err)) return fail("configuration error at " + err);
+    if (!ctl.load_text(ss.str(), opt->config_file, &err))
+      return fail("configuration error at " + err);
   }
 
   // Queues before rules: if the queue is taken we must not steer traffic to it.

@@ -36,12 +36,14 @@ std::string RuleInstaller::check_interface_name(const std::string& name) {
   if (name.size() >= IF_NAMESIZE) return "interface name too long: " + name;
   if (name[0] == '-' || name[0] == '!') return "bad interface name: " + name;
   for (char c : name)
-    if (c == '/' || c == ' ' || c == '\t' || c == '\n' || c == ':' || static_cast<unsigned char>(c) < 0x20)
+    if (c == '/' || c == ' ' || c == '\t' || c == '\n' || c == ':' ||
+        static_cast<unsigned char>(c) < 0x20)
       return "bad interface name: " + name;
   return {};
 }
 
-std::vector<RuleInstaller::Rule> RuleInstaller::rules_for(const RuleOptions& opt, const std::string& iface) {
+std::vector<RuleInstaller::Rule> RuleInstaller::rules_for(const RuleOptions& opt,
+                                                          const std::string& iface) {
   std::vector<std::string> queue_target = {"-j", "NFQUEUE"};
   if (opt.queues > 1) {
     queue_target.push_back("--queue-balance");
@@ -80,15 +82,14 @@ std::vector<RuleInstaller::Rule> RuleInstaller::rules_for(const std::string& ifa
 
 std::vector<std::string> RuleInstaller::argv_of(const Rule& r, bool add) {
   // -I: our rules go in front of whatever else is in the chain.
-  std::vector<std::string> argv = {r.v6 ? "ip6tables" : "iptables", "-w", "-t", r.table, add ? "-I" : "-D",
-                                   r.chain};
+  std::vector<std::string> argv = {
+      r.v6 ? "ip6tables" : "iptables", "-w", "-t", r.table, add ? "-I" : "-D", r.chain};
   argv.insert(argv.end(), r.spec.begin(), r.spec.end());
   return argv;
 }
 
-std::vector<std::vector<std::string>> RuleInstaller::commands(const RuleOptions& opt_in,
-                                                               const std::set<std::string>& interfaces,
-                                                               bool add) {
+std::vector<std::vector<std::string>> RuleInstaller::commands(
+    const RuleOptions& opt_in, const std::set<std::string>& interfaces, bool add) {
   RuleOptions opt = opt_in;
   if (opt.tag.empty()) opt.tag = "fwd-q" + std::to_string(opt.queue_num);
   if (opt.queues == 0) opt.queues = 1;
@@ -142,6 +143,8 @@ std::vector<std::vector<std::string>> RuleInstaller::installed() const {
   return out;
 }
 
-bool RuleInstaller::run(const std::vector<std::string>& argv, std::string* err) { return run_program(argv, err); }
+bool RuleInstaller::run(const std::vector<std::string>& argv, std::string* err) {
+  return run_program(argv, err);
+}
 
 }  // namespace fw::fwd

@@ -11,9 +11,9 @@ namespace fw::fwd {
 
 struct RuleOptions {
   uint16_t queue_num = 0;
-  uint16_t queues = 1;          // --queue-balance queue_num:queue_num+queues-1 when > 1
-  bool fail_open = false;       // adds --queue-bypass
-  std::string tag;              // comment, e.g. "fwd-q0"
+  uint16_t queues = 1;     // --queue-balance queue_num:queue_num+queues-1 when > 1
+  bool fail_open = false;  // adds --queue-bypass
+  std::string tag;         // comment, e.g. "fwd-q0"
 };
 
 class RuleInstaller {

@@ -28,7 +28,8 @@ template <typename Fn>
 void for_each_attr(const nlmsghdr* m, size_t hdr_size, Fn&& fn) {
   const char* p = static_cast<const char*>(mnl_nlmsg_get_payload_offset(m, hdr_size));
   const char* end = static_cast<const char*>(mnl_nlmsg_get_payload_tail(m));
-  for (auto* a = reinterpret_cast<const nlattr*>(p); mnl_attr_ok(a, static_cast<int>(end - reinterpret_cast<const char*>(a)));
+  for (auto* a = reinterpret_cast<const nlattr*>(p);
+       mnl_attr_ok(a, static_cast<int>(end - reinterpret_cast<const char*>(a)));
        a = mnl_attr_next(a))
     fn(a);
 }
@@ -86,8 +87,8 @@ struct RtSocket {
       if (n < 0) {
         if (errno == EINTR) continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK) return errno;
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
-                                                                          std::chrono::steady_clock::now());
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) return ETIMEDOUT;
         pollfd pfd{fd, POLLIN, 0};
         int pr = poll(&pfd, 1, static_cast<int>(left.count()));
@@ -125,21 +126,35 @@ void parse_route(const nlmsghdr* m, RouteReply* out) {
   RouteResult& r = out->r;
   out->got = true;
   switch (rtm->rtm_type) {
-    case RTN_UNICAST: r.type = RouteResult::Type::kUnicast; break;
-    case RTN_LOCAL: r.type = RouteResult::Type::kLocal; break;
-    case RTN_BROADCAST: r.type = RouteResult::Type::kBroadcast; break;
+    case RTN_UNICAST:
+      r.type = RouteResult::Type::kUnicast;
+      break;
+    case RTN_LOCAL:
+      r.type = RouteResult::Type::kLocal;
+      break;
+    case RTN_BROADCAST:
+      r.type = RouteResult::Type::kBroadcast;
+      break;
     case RTN_UNREACHABLE:
     case RTN_PROHIBIT:
-    case RTN_BLACKHOLE: r.type = RouteResult::Type::kUnreachable; break;
-    default: r.type = RouteResult::Type::kOther; break;
+    case RTN_BLACKHOLE:
+      r.type = RouteResult::Type::kUnreachable;
+      break;
+    default:
+      r.type = RouteResult::Type::kOther;
+      break;
   }
   for_each_attr(m, sizeof(rtmsg), [&](const nlattr* a) {
     switch (mnl_attr_get_type(a)) {
       case RTA_OIF:
         if (mnl_attr_get_payload_len(a) >= 4) r.oif = mnl_attr_get_u32(a);
         break;
-      case RTA_GATEWAY: r.gateway = addr_from_attr(a, rtm->rtm_family); break;
-      case RTA_PREFSRC: r.prefsrc = addr_from_attr(a, rtm->rtm_family); break;
+      case RTA_GATEWAY:
+        r.gateway = addr_from_attr(a, rtm->rtm_family);
+        break;
+      case RTA_PREFSRC:
+        r.prefsrc = addr_from_attr(a, rtm->rtm_family);
+        break;
       case RTA_VIA: {
         // IPv4 route with an IPv6 next hop (RFC 5549).
         if (mnl_attr_get_payload_len(a) >= sizeof(rtvia)) {
@@ -152,7 +167,8 @@ void parse_route(const nlmsghdr* m, RouteReply* out) {
         }
         break;
       }
-      default: break;
+      default:
+        break;
     }
   });
 }
@@ -208,8 +224,8 @@ std::unique_ptr<RouteResolver> RouteResolver::open(std::string* err) {
   return r;
 }
 
-std::optional<RouteResult> RouteResolver::lookup(const common::IpAddr& dst, const common::IpAddr& src,
-                                                  uint32_t iif) {
+std::optional<RouteResult> RouteResolver::lookup(const common::IpAddr& dst,
+                                                 const common::IpAddr& src, uint32_t iif) {
   if (dst.empty() || (!src.empty() && src.family != dst.family)) return std::nullopt;
   alignas(nlmsghdr) char req[512];
   nlmsghdr* nlh = mnl_nlmsg_put_header(req);
@@ -237,8 +253,8 @@ std::optional<RouteResult> RouteResolver::lookup(const common::IpAddr& dst, cons
     return r;
   }
   if (e != 0 || !reply.got) return std::nullopt;
-  if (reply.r.type == RouteResult::Type::kLocal && reply.r.oif && is_loopback_ifindex(reply.r.oif) &&
-      !dst.empty()) {
+  if (reply.r.type == RouteResult::Type::kLocal && reply.r.oif &&
+      is_loopback_ifindex(reply.r.oif) && !dst.empty()) {
     // The kernel answers "dev lo" for every local address; callers want the
     // interface that holds the address (its zone).
     std::vector<AddrEntry> addrs;

@@ -13,9 +13,9 @@ namespace fw::fwd {
 
 struct RouteResult {
   enum class Type { kUnicast, kLocal, kBroadcast, kUnreachable, kOther } type = Type::kUnreachable;
-  uint32_t oif = 0;             // egress ifindex (unicast), or the interface holding the address (local)
-  common::IpAddr gateway;       // next hop; empty = directly connected
-  common::IpAddr prefsrc;       // preferred source address, if the kernel gave one
+  uint32_t oif = 0;        // egress ifindex (unicast), or the interface holding the address (local)
+  common::IpAddr gateway;  // next hop; empty = directly connected
+  common::IpAddr prefsrc;  // preferred source address, if the kernel gave one
 };
 
 // RTM_GETROUTE for one destination (like `ip route get DST [from SRC iif IF]`).

@@ -77,7 +77,12 @@ struct NfQueue::Impl {
   // rewritten packet is copied once, by the kernel.
   std::vector<uint8_t> hdrs;
   std::vector<iovec> tx_iov;
-  struct IovRef { bool in_hdrs; size_t off; const void* ptr; size_t len; };
+  struct IovRef {
+    bool in_hdrs;
+    size_t off;
+    const void* ptr;
+    size_t len;
+  };
   std::vector<IovRef> tx_refs;
   size_t tx_bytes = 0;
 
@@ -105,7 +110,8 @@ struct NfQueue::Impl {
   void add_hdr_bytes(const void* p, size_t n) {
     size_t off = hdrs.size();
     hdrs.insert(hdrs.end(), static_cast<const uint8_t*>(p), static_cast<const uint8_t*>(p) + n);
-    if (!tx_refs.empty() && tx_refs.back().in_hdrs && tx_refs.back().off + tx_refs.back().len == off)
+    if (!tx_refs.empty() && tx_refs.back().in_hdrs &&
+        tx_refs.back().off + tx_refs.back().len == off)
       tx_refs.back().len += n;
     else
       tx_refs.push_back({true, off, nullptr, n});
@@ -180,7 +186,8 @@ struct NfQueue::Impl {
     } while (n < 0 && errno == EINTR);
     if (n < 0) {
       bump(st.verdict_errors);
-      FW_LOG(kWarn, "nfqueue " << opt.queue_num << ": sending verdicts failed: " << errno_text(errno));
+      FW_LOG(kWarn,
+             "nfqueue " << opt.queue_num << ": sending verdicts failed: " << errno_text(errno));
     }
     hdrs.clear();
     tx_refs.clear();
@@ -208,7 +215,8 @@ struct NfQueue::Impl {
       return;
     }
     bump(st.received);
-    const auto* ph = static_cast<const nfqnl_msg_packet_hdr*>(mnl_attr_get_payload(attr[NFQA_PACKET_HDR]));
+    const auto* ph =
+        static_cast<const nfqnl_msg_packet_hdr*>(mnl_attr_get_payload(attr[NFQA_PACKET_HDR]));
     QueuedPacket p;
     p.packet_id = ntohl(ph->packet_id);
     p.queue = opt.queue_num;
@@ -339,8 +347,8 @@ struct NfQueue::Impl {
         if (m->nlmsg_type == ((NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_PACKET)) {
           nlattr* attr[NFQA_MAX + 1] = {};
           if (nfq_nlmsg_parse(m, attr) >= 0 && attr[NFQA_PACKET_HDR]) {
-            const auto* ph =
-                static_cast<const nfqnl_msg_packet_hdr*>(mnl_attr_get_payload(attr[NFQA_PACKET_HDR]));
+            const auto* ph = static_cast<const nfqnl_msg_packet_hdr*>(
+                mnl_attr_get_payload(attr[NFQA_PACKET_HDR]));
             alignas(nlmsghdr) char vb[128];
             nlmsghdr* v = nfq_nlmsg_put(vb, NFQNL_MSG_VERDICT, opt.queue_num);
             nfq_nlmsg_verdict_put(v, static_cast<int>(ntohl(ph->packet_id)), NF_REPEAT);
@@ -405,11 +413,13 @@ std::unique_ptr<NfQueue> NfQueue::open(const QueueOptions& opt, std::string* err
   if (e == EBUSY)
     return fail(qname + " is already in use by another program (netlink port id " +
                 std::to_string(kernel_queue_stats(opt.queue_num).peer_portid) + ")");
-  if (e == EPERM || e == EACCES) return fail(qname + ": " + errno_text(e) + " (fwd must run as root)");
+  if (e == EPERM || e == EACCES)
+    return fail(qname + ": " + errno_text(e) + " (fwd must run as root)");
   if (e != 0) return fail(qname + ": bind failed: " + errno_text(e));
 
   nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, opt.queue_num);
-  nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, static_cast<int>(std::min(opt.copy_range, kMaxPacket)));
+  nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET,
+                           static_cast<int>(std::min(opt.copy_range, kMaxPacket)));
   nfq_nlmsg_cfg_put_qmaxlen(nlh, opt.max_len);
   uint32_t flags = (opt.gso ? NFQA_CFG_F_GSO : 0) | (opt.fail_open ? NFQA_CFG_F_FAIL_OPEN : 0);
   mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(flags));

@@ -20,10 +20,10 @@ constexpr uint64_t kFragLifetimeMs = 30'000;
 constexpr size_t kFragCacheMax = 8192;
 constexpr uint16_t kPatPortLow = 2048;  // PortAllocator's default range starts here
 
-const char* kDropNames[] = {"malformed",     "tcp-not-syn",           "policy-deny",   "no-zone",
-                            "no-route",      "session-limit",         "fragment-no-session",
-                            "icmp-error-no-session", "nat-pool-exhausted", "nat-collision",
-                            "ttl-expired-nat"};
+const char* kDropNames[] = {
+    "malformed",          "tcp-not-syn",   "policy-deny",         "no-zone",
+    "no-route",           "session-limit", "fragment-no-session", "icmp-error-no-session",
+    "nat-pool-exhausted", "nat-collision", "ttl-expired-nat"};
 
 FlowKey key_of(const Parsed& p) {
   FlowKey k;
@@ -104,7 +104,8 @@ Pipeline::Pipeline(const common::Clock& clock, session::SessionTable& table, Rou
   }
   for (size_t i = 0; i <= static_cast<size_t>(packet::Malformed::kBadFragment); ++i) {
     c_malformed_[i] = &common::counters().get(
-        "packet.malformed." + std::string(packet::malformed_name(static_cast<packet::Malformed>(i))));
+        "packet.malformed." +
+        std::string(packet::malformed_name(static_cast<packet::Malformed>(i))));
   }
 }
 
@@ -177,13 +178,15 @@ void Pipeline::update_session(Session& s, Dir d, const Parsed& p, uint32_t len, 
   s.last_seen_ms = clock_.now_ms();
   if (p.proto == packet::kProtoTcp) {
     // A new SYN on a closed 4-tuple reuses the entry (port reuse after close).
-    if (d == Dir::kOriginal && (p.tcp_flags & (packet::kTcpSyn | packet::kTcpAck)) == packet::kTcpSyn &&
+    if (d == Dir::kOriginal &&
+        (p.tcp_flags & (packet::kTcpSyn | packet::kTcpAck)) == packet::kTcpSyn &&
         s.tcp_state == session::TcpState::kClosing) {
       s.tcp_state = session::TcpState::kNone;
     }
     s.tcp_state = session::tcp_next(s.tcp_state, d, p.tcp_flags);
   }
-  s.timeout_s = session::timeout_for(rt.timeouts, s.orig.proto, s.tcp_state, s.orig.dport, s.app == ftp_data_app_);
+  s.timeout_s = session::timeout_for(rt.timeouts, s.orig.proto, s.tcp_state, s.orig.dport,
+                                     s.app == ftp_data_app_);
 }
 
 Decision Pipeline::process(QueuedPacket& qp) {
@@ -207,7 +210,7 @@ Decision Pipeline::process(QueuedPacket& qp) {
   session::NatInfo nat;
   FlowKey orig;
   Dir dir = Dir::kOriginal;
-  Session alg_copy;  // only filled for sessions an ALG inspects
+  Session alg_copy;                          // only filled for sessions an ALG inspects
   policy::ZoneId to_zone = policy::kNoZone;  // the zone this packet is headed for
   bool hit = table_.with_session(key, [&](Session& s, Dir d) {
     update_session(s, d, p, qp.len, *rt);
@@ -266,8 +269,11 @@ Decision Pipeline::process(QueuedPacket& qp) {
     if (!alg_copy.alg) alg_copy.id = 0;
   }
   if (p.is_fragment) remember_fragment(p);
-  Decision dec = (nat.snat || nat.dnat || nat.reply_key >= 0) ? translate(qp, p, orig, nat, dir, to_zone != rt->zones.local()) : accept();
-  if (alg_copy.alg && alg_copy.id && dec.verdict == Verdict::kAccept) return run_alg(qp, dec, alg_copy, dir);
+  Decision dec = (nat.snat || nat.dnat || nat.reply_key >= 0)
+                     ? translate(qp, p, orig, nat, dir, to_zone != rt->zones.local())
+                     : accept();
+  if (alg_copy.alg && alg_copy.id && dec.verdict == Verdict::kAccept)
+    return run_alg(qp, dec, alg_copy, dir);
   return dec;
 }
 
@@ -283,8 +289,8 @@ Decision Pipeline::run_alg(QueuedPacket& qp, Decision d, const Session& s, Dir d
   return d;
 }
 
-Decision Pipeline::translate(QueuedPacket& qp, const Parsed& p, const FlowKey& orig, const session::NatInfo& nat,
-                             Dir d, bool forwarded) {
+Decision Pipeline::translate(QueuedPacket& qp, const Parsed& p, const FlowKey& orig,
+                             const session::NatInfo& nat, Dir d, bool forwarded) {
   nat::Endpoint src, dst;
   const nat::Endpoint* ns = nullptr;
   const nat::Endpoint* nd = nullptr;
@@ -312,7 +318,9 @@ Decision Pipeline::translate(QueuedPacket& qp, const Parsed& p, const FlowKey& o
     // The key is the receiver's call id: keep it unless the session maps it
     // (PPTP: translated id -> the client's own on the way in).
     bool rk = d == Dir::kReply && nat.reply_key >= 0;
-    uint16_t key = (d == Dir::kOriginal && nat.dnat) ? nat.dnat_port : rk ? static_cast<uint16_t>(nat.reply_key) : p.dport;
+    uint16_t key = (d == Dir::kOriginal && nat.dnat) ? nat.dnat_port
+                   : rk                              ? static_cast<uint16_t>(nat.reply_key)
+                                                     : p.dport;
     if (nd) dst.port = key;
     if (!nd && rk) {
       dst = {p.dst, key};
@@ -386,8 +394,9 @@ Decision Pipeline::translate_icmp_error(QueuedPacket& qp, const Parsed& p, const
   return {Verdict::kAccept, true, qp.len};
 }
 
-bool Pipeline::source_nat(const Parsed& p, const common::IpAddr& dst, policy::ZoneId sz, policy::ZoneId dz,
-                          const RouteInfo& r, const Runtime& rt, session::NatInfo* nat) {
+bool Pipeline::source_nat(const Parsed& p, const common::IpAddr& dst, policy::ZoneId sz,
+                          policy::ZoneId dz, const RouteInfo& r, const Runtime& rt,
+                          session::NatInfo* nat) {
   if (p.ip_version != 4) return true;  // NAT44 only
   uint8_t ap = alloc_proto(p.proto);
   // A NAT server's own outbound connections leave with its global address
@@ -494,8 +503,8 @@ void Pipeline::release_nat(const Session& s) {
   }
 }
 
-bool Pipeline::first_packet(QueuedPacket& qp, const Parsed& p, const FlowKey& key, const Runtime& rt,
-                            Drop* why, Session* created) {
+bool Pipeline::first_packet(QueuedPacket& qp, const Parsed& p, const FlowKey& key,
+                            const Runtime& rt, Drop* why, Session* created) {
   // Only a SYN opens a TCP session; a stray ACK/data/RST is not a flow of ours.
   if (p.proto == packet::kProtoTcp &&
       (p.tcp_flags & (packet::kTcpSyn | packet::kTcpAck | packet::kTcpRst)) != packet::kTcpSyn) {
@@ -638,8 +647,10 @@ bool Pipeline::first_packet(QueuedPacket& qp, const Parsed& p, const FlowKey& ke
   s.created_ms = s.last_seen_ms = clock_.now_ms();
   s.packets[0] = 1;
   s.bytes[0] = qp.len;
-  if (p.proto == packet::kProtoTcp) s.tcp_state = session::tcp_next(session::TcpState::kNone, Dir::kOriginal, p.tcp_flags);
-  s.timeout_s = session::timeout_for(rt.timeouts, p.proto, s.tcp_state, dport, s.app == ftp_data_app_);
+  if (p.proto == packet::kProtoTcp)
+    s.tcp_state = session::tcp_next(session::TcpState::kNone, Dir::kOriginal, p.tcp_flags);
+  s.timeout_s =
+      session::timeout_for(rt.timeouts, p.proto, s.tcp_state, dport, s.app == ftp_data_app_);
 
   Session copy = s;
   uint64_t id = 0;

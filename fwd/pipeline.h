@@ -9,14 +9,14 @@
 #include <unordered_map>
 #include <vector>
 
+#include "aspf/engine.h"
 #include "common/clock.h"
 #include "common/counters.h"
 #include "fwd/nfqueue.h"
 #include "fwd/route_source.h"
 #include "fwd/runtime.h"
-#include "packet/parse.h"
-#include "aspf/engine.h"
 #include "nat/nat_policy.h"
+#include "packet/parse.h"
 #include "session/server_map.h"
 #include "session/session_table.h"
 
@@ -44,8 +44,20 @@ class Pipeline {
   void maintain();
 
  private:
-  enum class Drop { kMalformed, kTcpNotSyn, kPolicyDeny, kNoZone, kNoRoute, kTableFull,
-                    kFragment, kIcmpNoSession, kNatExhausted, kNatCollision, kTtlExpiredNat, kCount };
+  enum class Drop {
+    kMalformed,
+    kTcpNotSyn,
+    kPolicyDeny,
+    kNoZone,
+    kNoRoute,
+    kTableFull,
+    kFragment,
+    kIcmpNoSession,
+    kNatExhausted,
+    kNatCollision,
+    kTtlExpiredNat,
+    kCount
+  };
   Decision drop(Drop why);
   Decision accept();
   // Returns false with *why to drop; on success *nat holds the new session's translation.
@@ -53,14 +65,15 @@ class Pipeline {
                     const Runtime& rt, Drop* why, session::Session* created);
   Decision run_alg(QueuedPacket& qp, Decision d, const session::Session& s, session::Dir dir);
   // Source NAT for a new flow; false = pool exhausted.
-  bool source_nat(const packet::Parsed& p, const common::IpAddr& dst, policy::ZoneId sz, policy::ZoneId dz,
-                  const RouteInfo& r, const Runtime& rt, session::NatInfo* nat);
+  bool source_nat(const packet::Parsed& p, const common::IpAddr& dst, policy::ZoneId sz,
+                  policy::ZoneId dz, const RouteInfo& r, const Runtime& rt, session::NatInfo* nat);
   void release_nat(const session::Session& s);
   // Rewrites the packet for its direction in a translated session; returns the decision.
   Decision translate(QueuedPacket& qp, const packet::Parsed& p, const session::FlowKey& orig,
                      const session::NatInfo& nat, session::Dir d, bool forwarded);
   Decision translate_icmp_error(QueuedPacket& qp, const packet::Parsed& p,
-                                const session::FlowKey& orig, const session::NatInfo& nat, session::Dir d);
+                                const session::FlowKey& orig, const session::NatInfo& nat,
+                                session::Dir d);
   void install_static_servermap(const config::Config& c);
   void update_session(session::Session& s, session::Dir d, const packet::Parsed& p, uint32_t len,
                       const Runtime& rt);
@@ -88,7 +101,9 @@ class Pipeline {
     }
   };
   struct FragHash {
-    size_t operator()(const FragKey& k) const { return k.src.hash() ^ (k.dst.hash() << 1) ^ k.id ^ k.proto; }
+    size_t operator()(const FragKey& k) const {
+      return k.src.hash() ^ (k.dst.hash() << 1) ^ k.id ^ k.proto;
+    }
   };
   std::mutex frag_mu_;
   std::unordered_map<FragKey, uint64_t, FragHash> frags_;  // -> expiry ms

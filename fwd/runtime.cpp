@@ -1,10 +1,14 @@
 #include "fwd/runtime.h"
 
-
 namespace fw::fwd {
 
 Runtime::Runtime(const config::Config& c)
-    : cfg(c), zones(c), policy(c, zones), nat(c, zones), detect(c), timeouts(timeouts_from(c.aging)) {
+    : cfg(c),
+      zones(c),
+      policy(c, zones),
+      nat(c, zones),
+      detect(c),
+      timeouts(timeouts_from(c.aging)) {
   for (auto& z : if_zone_) z.store(kUnresolved, std::memory_order_relaxed);
 }
 

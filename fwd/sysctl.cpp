@@ -48,7 +48,8 @@ std::string InterfaceSysctls::sync(const std::set<std::string>& interfaces) {
   for (const auto& i : interfaces) {
     if (saved_.count(i) || !valid_ifname(i)) continue;
     Saved s;
-    if (!read_value(path(i, "accept_local"), &s.accept_local) || !read_value(path(i, "rp_filter"), &s.rp_filter)) {
+    if (!read_value(path(i, "accept_local"), &s.accept_local) ||
+        !read_value(path(i, "rp_filter"), &s.rp_filter)) {
       continue;  // interface does not exist (yet)
     }
     if (!write_value(path(i, "accept_local"), "1") || !write_value(path(i, "rp_filter"), "0")) {
@@ -62,7 +63,8 @@ std::string InterfaceSysctls::sync(const std::set<std::string>& interfaces) {
 
 void InterfaceSysctls::restore_all() {
   for (const auto& [i, s] : saved_) {
-    if (!write_value(path(i, "accept_local"), s.accept_local) || !write_value(path(i, "rp_filter"), s.rp_filter)) {
+    if (!write_value(path(i, "accept_local"), s.accept_local) ||
+        !write_value(path(i, "rp_filter"), s.rp_filter)) {
       FW_LOG(kWarn, "could not restore accept_local/rp_filter on " << i);
     }
   }

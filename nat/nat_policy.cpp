@@ -30,13 +30,19 @@ CompiledNatPolicy::CompiledNatPolicy(const config::Config& c, const policy::Zone
     cr.egress = r.egress_interfaces;
     cr.group = r.group;
     switch (r.action) {
-      case config::NatRule::Action::kNone: cr.kind = SnatDecision::Kind::kNone; break;
-      case config::NatRule::Action::kEasyIp: cr.kind = SnatDecision::Kind::kEasyIp; break;
-      case config::NatRule::Action::kNoNat: cr.kind = SnatDecision::Kind::kNoNat; break;
+      case config::NatRule::Action::kNone:
+        cr.kind = SnatDecision::Kind::kNone;
+        break;
+      case config::NatRule::Action::kEasyIp:
+        cr.kind = SnatDecision::Kind::kEasyIp;
+        break;
+      case config::NatRule::Action::kNoNat:
+        cr.kind = SnatDecision::Kind::kNoNat;
+        break;
       case config::NatRule::Action::kAddressGroup: {
         const auto* g = c.find_group(r.group);
         cr.kind = g && g->mode == config::AddressGroup::Mode::kNoPat ? SnatDecision::Kind::kNoPat
-                                                                      : SnatDecision::Kind::kPat;
+                                                                     : SnatDecision::Kind::kPat;
         break;
       }
     }
@@ -49,17 +55,26 @@ CompiledNatPolicy::CompiledNatPolicy(const config::Config& c, const policy::Zone
   }
 }
 
-SnatDecision CompiledNatPolicy::match(policy::ZoneId sz, policy::ZoneId dz, const common::IpAddr& src,
-                                      const common::IpAddr& dst, const std::string& egress_if) const {
+SnatDecision CompiledNatPolicy::match(policy::ZoneId sz, policy::ZoneId dz,
+                                      const common::IpAddr& src, const common::IpAddr& dst,
+                                      const std::string& egress_if) const {
   for (const auto& r : rules_) {
     if (!r.enabled || r.kind == SnatDecision::Kind::kNone) continue;
-    if (!r.src_zones.empty() && std::find(r.src_zones.begin(), r.src_zones.end(), sz) == r.src_zones.end()) continue;
-    if (!r.dst_zones.empty() && std::find(r.dst_zones.begin(), r.dst_zones.end(), dz) == r.dst_zones.end()) continue;
-    if (!r.src.empty() && std::none_of(r.src.begin(), r.src.end(), [&](const auto& p) { return p.contains(src); }))
+    if (!r.src_zones.empty() &&
+        std::find(r.src_zones.begin(), r.src_zones.end(), sz) == r.src_zones.end())
       continue;
-    if (!r.dst.empty() && std::none_of(r.dst.begin(), r.dst.end(), [&](const auto& p) { return p.contains(dst); }))
+    if (!r.dst_zones.empty() &&
+        std::find(r.dst_zones.begin(), r.dst_zones.end(), dz) == r.dst_zones.end())
       continue;
-    if (!r.egress.empty() && std::find(r.egress.begin(), r.egress.end(), egress_if) == r.egress.end()) continue;
+    if (!r.src.empty() &&
+        std::none_of(r.src.begin(), r.src.end(), [&](const auto& p) { return p.contains(src); }))
+      continue;
+    if (!r.dst.empty() &&
+        std::none_of(r.dst.begin(), r.dst.end(), [&](const auto& p) { return p.contains(dst); }))
+      continue;
+    if (!r.egress.empty() &&
+        std::find(r.egress.begin(), r.egress.end(), egress_if) == r.egress.end())
+      continue;
     r.hits->inc();
     SnatDecision d;
     d.kind = r.kind;
@@ -71,7 +86,8 @@ SnatDecision CompiledNatPolicy::match(policy::ZoneId sz, policy::ZoneId dz, cons
   return {};
 }
 
-NoPatBindings& NatState::bindings(const std::string& group, const std::vector<common::IpAddr>& pool) {
+NoPatBindings& NatState::bindings(const std::string& group,
+                                  const std::vector<common::IpAddr>& pool) {
   std::lock_guard<std::mutex> lk(mu_);
   auto& g = groups_[group];
   if (!g.b || g.pool != pool) {

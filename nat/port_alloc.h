@@ -27,7 +27,7 @@ class PortAllocator {
   bool reserve(const common::IpAddr& addr, uint8_t proto, uint16_t port);
   void release(const common::IpAddr& addr, uint8_t proto, uint16_t port);
   bool in_use(const common::IpAddr& addr, uint8_t proto, uint16_t port) const;
-  size_t used(const common::IpAddr& addr) const;   // all protocols
+  size_t used(const common::IpAddr& addr) const;  // all protocols
   size_t used_total() const;
   // allocate() calls that found every port of the address/proto in use.
   uint64_t exhausted() const;

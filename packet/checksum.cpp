@@ -26,11 +26,16 @@ struct L4Csum {
 
 std::optional<L4Csum> l4_checksum_slot(const Parsed& p) {
   switch (p.proto) {
-    case kProtoTcp: return L4Csum{p.l4_offset + 16u, true};
-    case kProtoUdp: return L4Csum{p.l4_offset + 6u, true};
-    case kProtoIcmp: return L4Csum{p.l4_offset + 2u, false};
-    case kProtoIcmpv6: return L4Csum{p.l4_offset + 2u, true};
-    default: return std::nullopt;
+    case kProtoTcp:
+      return L4Csum{p.l4_offset + 16u, true};
+    case kProtoUdp:
+      return L4Csum{p.l4_offset + 6u, true};
+    case kProtoIcmp:
+      return L4Csum{p.l4_offset + 2u, false};
+    case kProtoIcmpv6:
+      return L4Csum{p.l4_offset + 2u, true};
+    default:
+      return std::nullopt;
   }
 }
 

@@ -94,8 +94,7 @@ bool tcp_options_ok(const uint8_t* d, size_t begin, size_t end) {
   return ipv4_options_ok(d, begin, end);
 }
 
-std::optional<Malformed> parse_ipv4(const Cursor& in, size_t n, Mode mode, Parsed& p,
-                                    Cursor& out) {
+std::optional<Malformed> parse_ipv4(const Cursor& in, size_t n, Mode mode, Parsed& p, Cursor& out) {
   const uint8_t* d = in.d;
   if (n < kIpv4MinHeader) return Malformed::kTruncated;
   size_t ihl = static_cast<size_t>(d[0] & 0x0f) * 4;
@@ -135,8 +134,8 @@ std::optional<Malformed> parse_ipv4(const Cursor& in, size_t n, Mode mode, Parse
   return std::nullopt;
 }
 
-std::optional<Malformed> parse_ipv6(const Cursor& in, size_t n, Mode mode, Parsed& p,
-                                    Cursor& out, detail::ParseExtra* extra) {
+std::optional<Malformed> parse_ipv6(const Cursor& in, size_t n, Mode mode, Parsed& p, Cursor& out,
+                                    detail::ParseExtra* extra) {
   const uint8_t* d = in.d;
   if (n < kIpv6Header) return Malformed::kTruncated;
   size_t total = kIpv6Header + rd16(d + 4);
@@ -436,18 +435,30 @@ ParseResult parse_any(std::span<const uint8_t> pkt, Mode mode, detail::ParseExtr
 
 std::string_view malformed_name(Malformed m) {
   switch (m) {
-    case Malformed::kTruncated: return "truncated";
-    case Malformed::kBadVersion: return "bad-version";
-    case Malformed::kBadIhl: return "bad-ihl";
-    case Malformed::kBadTotalLength: return "bad-total-length";
-    case Malformed::kBadIpv4Options: return "bad-ipv4-options";
-    case Malformed::kBadIpv6ExtHeader: return "bad-ipv6-ext-header";
-    case Malformed::kBadTcpOffset: return "bad-tcp-offset";
-    case Malformed::kBadTcpOptions: return "bad-tcp-options";
-    case Malformed::kBadUdpLength: return "bad-udp-length";
-    case Malformed::kBadIcmp: return "bad-icmp";
-    case Malformed::kBadGre: return "bad-gre";
-    case Malformed::kBadFragment: return "bad-fragment";
+    case Malformed::kTruncated:
+      return "truncated";
+    case Malformed::kBadVersion:
+      return "bad-version";
+    case Malformed::kBadIhl:
+      return "bad-ihl";
+    case Malformed::kBadTotalLength:
+      return "bad-total-length";
+    case Malformed::kBadIpv4Options:
+      return "bad-ipv4-options";
+    case Malformed::kBadIpv6ExtHeader:
+      return "bad-ipv6-ext-header";
+    case Malformed::kBadTcpOffset:
+      return "bad-tcp-offset";
+    case Malformed::kBadTcpOptions:
+      return "bad-tcp-options";
+    case Malformed::kBadUdpLength:
+      return "bad-udp-length";
+    case Malformed::kBadIcmp:
+      return "bad-icmp";
+    case Malformed::kBadGre:
+      return "bad-gre";
+    case Malformed::kBadFragment:
+      return "bad-fragment";
   }
   return "unknown";
 }

@@ -31,28 +31,28 @@ inline constexpr uint8_t kTcpAck = 0x10;
 inline constexpr uint8_t kTcpUrg = 0x20;
 
 enum class Malformed : uint8_t {
-  kTruncated,        // shorter than a header says it is
-  kBadVersion,       // not 4 or 6
-  kBadIhl,           // IPv4 IHL < 5 or beyond the packet
-  kBadTotalLength,   // IPv4 total length / IPv6 payload length inconsistent with the buffer
-  kBadIpv4Options,   // option lengths that run past the header
-  kBadIpv6ExtHeader, // extension header chain runs past the packet / too long
-  kBadTcpOffset,     // TCP data offset < 5 or beyond the segment
-  kBadTcpOptions,    // TCP option with length 0/1 or running past the header
-  kBadUdpLength,     // UDP length field < 8 or > what the IP packet holds
-  kBadIcmp,          // ICMP shorter than 8 bytes (first fragment)
-  kBadGre,           // GRE header shorter than its flags announce, or bad version
-  kBadFragment,      // fragment offset/length inconsistent
+  kTruncated,         // shorter than a header says it is
+  kBadVersion,        // not 4 or 6
+  kBadIhl,            // IPv4 IHL < 5 or beyond the packet
+  kBadTotalLength,    // IPv4 total length / IPv6 payload length inconsistent with the buffer
+  kBadIpv4Options,    // option lengths that run past the header
+  kBadIpv6ExtHeader,  // extension header chain runs past the packet / too long
+  kBadTcpOffset,      // TCP data offset < 5 or beyond the segment
+  kBadTcpOptions,     // TCP option with length 0/1 or running past the header
+  kBadUdpLength,      // UDP length field < 8 or > what the IP packet holds
+  kBadIcmp,           // ICMP shorter than 8 bytes (first fragment)
+  kBadGre,            // GRE header shorter than its flags announce, or bad version
+  kBadFragment,       // fragment offset/length inconsistent
 };
 std::string_view malformed_name(Malformed m);  // "truncated", "bad-ihl", ... (counter names)
 
 struct Parsed {
-  uint8_t ip_version = 0;       // 4 or 6
+  uint8_t ip_version = 0;  // 4 or 6
   common::IpAddr src, dst;
-  uint8_t proto = 0;            // transport protocol (after IPv6 extension headers)
-  uint8_t ttl = 0;              // TTL / hop limit
-  uint16_t l3_len = 0;          // bytes of IP header (incl. IPv4 options / IPv6 ext headers)
-  uint32_t ip_total_len = 0;    // total length the IP header claims (<= buffer size)
+  uint8_t proto = 0;          // transport protocol (after IPv6 extension headers)
+  uint8_t ttl = 0;            // TTL / hop limit
+  uint16_t l3_len = 0;        // bytes of IP header (incl. IPv4 options / IPv6 ext headers)
+  uint32_t ip_total_len = 0;  // total length the IP header claims (<= buffer size)
 
   // Fragments. For a non-first fragment no transport fields are valid (has_l4 == false).
   bool is_fragment = false;
@@ -76,15 +76,15 @@ struct Parsed {
 
   // ICMP / ICMPv6
   uint8_t icmp_type = 0, icmp_code = 0;
-  bool icmp_echo = false;        // echo request or reply (ICMP 8/0, ICMPv6 128/129)
+  bool icmp_echo = false;  // echo request or reply (ICMP 8/0, ICMPv6 128/129)
   bool icmp_echo_request = false;
-  bool icmp_error = false;       // unreachable, time exceeded, param problem, (v6) packet too big
-  uint16_t inner_offset = 0;     // icmp_error: offset of the quoted IP header
+  bool icmp_error = false;    // unreachable, time exceeded, param problem, (v6) packet too big
+  uint16_t inner_offset = 0;  // icmp_error: offset of the quoted IP header
 
   // GRE
   uint8_t gre_version = 0;
   bool gre_has_key = false;
-  uint32_t gre_key = 0;          // v1: payload length << 16 | call id; v0: the key
+  uint32_t gre_key = 0;  // v1: payload length << 16 | call id; v0: the key
 
   // ESP/AH
   uint32_t spi = 0;

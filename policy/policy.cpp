@@ -91,7 +91,8 @@ CompiledPolicy::CompiledPolicy(const config::Config& c, const ZoneTable& zones)
       const config::ServiceSet* s = config::lookup_service(c, sname);
       if (!s) continue;  // validate() refuses unknown names; be safe anyway
       for (const auto& it : s->items) {
-        cr.services.push_back({it.proto, it.sport_lo, it.sport_hi, it.dport_lo, it.dport_hi, it.icmp_type});
+        cr.services.push_back(
+            {it.proto, it.sport_lo, it.sport_hi, it.dport_lo, it.dport_hi, it.icmp_type});
       }
     }
     // A rule naming only services that match nothing must not become "any".
@@ -127,8 +128,8 @@ Verdict CompiledPolicy::match(const FlowInfo& f) const {
     if (!r.dst.empty() &&
         std::none_of(r.dst.begin(), r.dst.end(), [&](const auto& p) { return p.contains(f.dst); }))
       continue;
-    if (!r.services.empty() &&
-        std::none_of(r.services.begin(), r.services.end(), [&](const Svc& s) { return svc_match(s, f); }))
+    if (!r.services.empty() && std::none_of(r.services.begin(), r.services.end(),
+                                            [&](const Svc& s) { return svc_match(s, f); }))
       continue;
     r.hits->inc();
     return {r.permit, &r.name};

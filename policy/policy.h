@@ -24,7 +24,7 @@ class ZoneTable {
  public:
   explicit ZoneTable(const config::Config& c);
   ZoneId by_interface(const std::string& ifname) const;  // kNoZone if not in a zone
-  ZoneId by_name(const std::string& name) const;          // kNoZone if unknown
+  ZoneId by_name(const std::string& name) const;         // kNoZone if unknown
   ZoneId local() const { return local_; }
   std::string name(ZoneId id) const { return zone_name_of(id); }
   int priority(ZoneId id) const;
@@ -47,7 +47,8 @@ struct FlowInfo {
 
 struct Verdict {
   bool permit = false;
-  const std::string* rule = nullptr;  // name of the rule that matched ("default" for the default action)
+  const std::string* rule =
+      nullptr;  // name of the rule that matched ("default" for the default action)
 };
 
 struct RuleView {
@@ -82,7 +83,7 @@ class CompiledPolicy {
     bool permit;
     std::vector<ZoneId> src_zones, dst_zones;  // empty = any
     std::vector<common::Prefix> src, dst;
-    std::vector<Svc> services;                 // empty = any
+    std::vector<Svc> services;  // empty = any
     common::Counter* hits;
   };
   static bool svc_match(const Svc& s, const FlowInfo& f);

@@ -53,6 +53,7 @@ class SeqAdjust {
 // seq through `own` (this direction's rewrites), ack and every SACK block edge
 // through `peer` (the other direction's rewrites, unmapped). Returns false if the
 // TCP header does not parse consistently with `p`.
-bool adjust_tcp(std::span<uint8_t> pkt, const packet::Parsed& p, const SeqAdjust* own, const SeqAdjust* peer);
+bool adjust_tcp(std::span<uint8_t> pkt, const packet::Parsed& p, const SeqAdjust* own,
+                const SeqAdjust* peer);
 
 }  // namespace fw::session

@@ -6,11 +6,16 @@ namespace fw::session {
 
 std::string_view map_type_name(MapType t) {
   switch (t) {
-    case MapType::kAspf: return "ASPF";
-    case MapType::kNatServer: return "Nat Server";
-    case MapType::kNatServerReverse: return "Nat Server Reverse";
-    case MapType::kNoPat: return "No-Pat";
-    case MapType::kNoPatReverse: return "No-Pat Reverse";
+    case MapType::kAspf:
+      return "ASPF";
+    case MapType::kNatServer:
+      return "Nat Server";
+    case MapType::kNatServerReverse:
+      return "Nat Server Reverse";
+    case MapType::kNoPat:
+      return "No-Pat";
+    case MapType::kNoPatReverse:
+      return "No-Pat Reverse";
   }
   return "?";
 }
@@ -29,7 +34,8 @@ ServerMap::ServerMap(const common::Clock& clock, size_t max_entries, size_t max_
       c_cap_total_(common::counters().get("servermap.refused.total-cap")),
       c_cap_parent_(common::counters().get("servermap.refused.parent-cap")) {}
 
-bool ServerMap::matches_fwd(const ServerMapEntry& e, uint8_t proto, const IpAddr& src, uint16_t dport) const {
+bool ServerMap::matches_fwd(const ServerMapEntry& e, uint8_t proto, const IpAddr& src,
+                            uint16_t dport) const {
   if (is_reverse(e.type)) return false;
   if (e.proto != 0 && e.proto != proto) return false;
   if (e.port != 0 && e.port != dport) return false;
@@ -38,8 +44,8 @@ bool ServerMap::matches_fwd(const ServerMapEntry& e, uint8_t proto, const IpAddr
   return true;
 }
 
-std::optional<ServerMapEntry> ServerMap::match_dst(uint8_t proto, const IpAddr& src, const IpAddr& dst,
-                                                   uint16_t dport) {
+std::optional<ServerMapEntry> ServerMap::match_dst(uint8_t proto, const IpAddr& src,
+                                                   const IpAddr& dst, uint16_t dport) {
   uint64_t best = 0;
   int best_score = -1;
   {
@@ -70,13 +76,15 @@ std::optional<ServerMapEntry> ServerMap::match_dst(uint8_t proto, const IpAddr& 
         break;
       }
     }
-    if (out.parent && per_parent_[out.parent] > 0 && --per_parent_[out.parent] == 0) per_parent_.erase(out.parent);
+    if (out.parent && per_parent_[out.parent] > 0 && --per_parent_[out.parent] == 0)
+      per_parent_.erase(out.parent);
     entries_.erase(it);
   }
   return out;
 }
 
-std::optional<ServerMapEntry> ServerMap::match_src(uint8_t proto, const IpAddr& src, uint16_t sport) const {
+std::optional<ServerMapEntry> ServerMap::match_src(uint8_t proto, const IpAddr& src,
+                                                   uint16_t sport) const {
   std::shared_lock lk(mu_);
   auto [a, b] = by_src_.equal_range(src);
   const ServerMapEntry* best = nullptr;
@@ -141,7 +149,8 @@ size_t ServerMap::remove_if(const std::function<bool(const ServerMapEntry&)>& pr
         break;
       }
     }
-    if (e.parent && per_parent_[e.parent] > 0 && --per_parent_[e.parent] == 0) per_parent_.erase(e.parent);
+    if (e.parent && per_parent_[e.parent] > 0 && --per_parent_[e.parent] == 0)
+      per_parent_.erase(e.parent);
     if (on_remove_) gone.push_back(e);
     it = entries_.erase(it);
     ++n;
@@ -162,7 +171,8 @@ size_t ServerMap::remove_parent(uint64_t parent) {
 
 size_t ServerMap::expire() {
   uint64_t now = clock_.now_ms();
-  size_t n = remove_if([&](const ServerMapEntry& e) { return e.expires_ms != 0 && e.expires_ms <= now; });
+  size_t n =
+      remove_if([&](const ServerMapEntry& e) { return e.expires_ms != 0 && e.expires_ms <= now; });
   c_expired_.inc(n);
   return n;
 }

@@ -31,24 +31,25 @@ std::string_view map_type_name(MapType t);  // "ASPF", "Nat Server", ...
 struct ServerMapEntry {
   uint64_t id = 0;
   MapType type = MapType::kAspf;
-  uint8_t proto = 0;          // 0 = any protocol
+  uint8_t proto = 0;  // 0 = any protocol
   // Forward entries (ASPF, Nat Server, No-Pat Reverse) match a first packet's
   // destination addr:port (port 0 = any) and, if set, its source `peer`.
   // Reverse entries (Nat Server Reverse, No-Pat) match a first packet's source
   // addr[:port] and translate the source.
-  IpAddr peer;                // empty = ANY
+  IpAddr peer;  // empty = ANY
   IpAddr addr;
   uint16_t port = 0;
-  IpAddr xaddr;               // translated address (empty = no translation)
-  uint16_t xport = 0;         // translated port (0 = keep)
-  std::string app;            // "ftp-data", "pptp-gre", ... (ASPF)
-  std::string zone;           // zone shown in the display ("---" if none)
-  uint64_t parent = 0;        // owning session (ASPF); 0 = none
-  uint64_t expires_ms = 0;    // 0 = static / lives with its owner
-  bool one_shot = false;      // removed on first use (ASPF data channels)
-  std::string owner;          // static entries: the NAT server name; no-pat: the group
-  IpAddr sxaddr;              // ASPF: translate the source of the admitted flow to this (keep its port)
-  bool reserved = false;      // addr:port is held in the NAT port allocator until the entry is used or removed
+  IpAddr xaddr;             // translated address (empty = no translation)
+  uint16_t xport = 0;       // translated port (0 = keep)
+  std::string app;          // "ftp-data", "pptp-gre", ... (ASPF)
+  std::string zone;         // zone shown in the display ("---" if none)
+  uint64_t parent = 0;      // owning session (ASPF); 0 = none
+  uint64_t expires_ms = 0;  // 0 = static / lives with its owner
+  bool one_shot = false;    // removed on first use (ASPF data channels)
+  std::string owner;        // static entries: the NAT server name; no-pat: the group
+  IpAddr sxaddr;  // ASPF: translate the source of the admitted flow to this (keep its port)
+  bool reserved =
+      false;  // addr:port is held in the NAT port allocator until the entry is used or removed
   // GRE (PPTP): the call id the admitted flow's other direction carries on the
   // wire (its reply key), and what that id becomes when delivered (0 = unchanged).
   uint16_t reply_port = 0;
@@ -89,8 +90,8 @@ class ServerMap {
   mutable std::shared_mutex mu_;
   uint64_t next_id_ = 1;
   std::unordered_map<uint64_t, ServerMapEntry> entries_;
-  std::unordered_multimap<IpAddr, uint64_t> by_addr_;   // forward entries by addr
-  std::unordered_multimap<IpAddr, uint64_t> by_src_;    // reverse entries by addr
+  std::unordered_multimap<IpAddr, uint64_t> by_addr_;  // forward entries by addr
+  std::unordered_multimap<IpAddr, uint64_t> by_src_;   // reverse entries by addr
   std::unordered_map<uint64_t, uint32_t> per_parent_;
   common::Counter& c_added_;
   common::Counter& c_used_;

@@ -41,7 +41,8 @@ uint64_t FlowKey::hash() const {
   // Everything that is not an address fits in one word; family is part of it so an
   // IPv4 key never equals the IPv6 key with the same leading bytes.
   const uint64_t meta = uint64_t{sport} | uint64_t{dport} << 16 | uint64_t{proto} << 32 |
-                        uint64_t{vpn} << 40 | (uint64_t{src.family} << 56) | (uint64_t{dst.family} << 60);
+                        uint64_t{vpn} << 40 | (uint64_t{src.family} << 56) |
+                        (uint64_t{dst.family} << 60);
   uint64_t h;
   if (src.family == 6 || dst.family == 6) {
     // Only the bytes that operator== compares may influence the hash.
@@ -103,12 +104,18 @@ std::string name_of(uint16_t id) {
 
 std::string_view tcp_state_name(TcpState s) {
   switch (s) {
-    case TcpState::kNone: return "none";
-    case TcpState::kSynSent: return "syn-sent";
-    case TcpState::kSynRecv: return "syn-recv";
-    case TcpState::kEstablished: return "established";
-    case TcpState::kFinWait: return "fin-wait";
-    case TcpState::kClosing: return "closing";
+    case TcpState::kNone:
+      return "none";
+    case TcpState::kSynSent:
+      return "syn-sent";
+    case TcpState::kSynRecv:
+      return "syn-recv";
+    case TcpState::kEstablished:
+      return "established";
+    case TcpState::kFinWait:
+      return "fin-wait";
+    case TcpState::kClosing:
+      return "closing";
   }
   return "unknown";
 }
@@ -136,11 +143,12 @@ TcpState tcp_next(TcpState cur, Dir d, uint8_t flags) {
       // Picked up mid-stream (no SYN seen): one side known; the other side confirms it.
       return TcpState::kSynSent;
     case TcpState::kSynSent:
-      if (syn) return orig ? TcpState::kSynSent : TcpState::kSynRecv;  // SYN+ACK or simultaneous open
-      if (!orig && ack) return TcpState::kEstablished;                 // both ways seen without SYN+ACK
+      if (syn)
+        return orig ? TcpState::kSynSent : TcpState::kSynRecv;  // SYN+ACK or simultaneous open
+      if (!orig && ack) return TcpState::kEstablished;          // both ways seen without SYN+ACK
       return TcpState::kSynSent;
     case TcpState::kSynRecv:
-      if (syn) return TcpState::kSynRecv;  // retransmitted SYN or SYN+ACK
+      if (syn) return TcpState::kSynRecv;      // retransmitted SYN or SYN+ACK
       if (ack) return TcpState::kEstablished;  // handshake ACK, or data both ways
       return TcpState::kSynRecv;
     default:
@@ -148,7 +156,8 @@ TcpState tcp_next(TcpState cur, Dir d, uint8_t flags) {
   }
 }
 
-uint32_t timeout_for(const Timeouts& t, uint8_t proto, TcpState st, uint16_t dport, bool is_ftp_data) {
+uint32_t timeout_for(const Timeouts& t, uint8_t proto, TcpState st, uint16_t dport,
+                     bool is_ftp_data) {
   switch (proto) {
     case packet::kProtoTcp:
       switch (st) {
@@ -162,13 +171,19 @@ uint32_t timeout_for(const Timeouts& t, uint8_t proto, TcpState st, uint16_t dpo
         default:  // kNone (not yet classified), kSynSent, kSynRecv
           return t.syn;
       }
-    case packet::kProtoUdp: return dport == 53 ? t.dns : t.udp;
+    case packet::kProtoUdp:
+      return dport == 53 ? t.dns : t.udp;
     case packet::kProtoIcmp:
-    case packet::kProtoIcmpv6: return t.icmp;
-    case packet::kProtoGre: return t.gre;
-    case packet::kProtoEsp: return t.esp;
-    case packet::kProtoAh: return t.ah;
-    default: return t.other;
+    case packet::kProtoIcmpv6:
+      return t.icmp;
+    case packet::kProtoGre:
+      return t.gre;
+    case packet::kProtoEsp:
+      return t.esp;
+    case packet::kProtoAh:
+      return t.ah;
+    default:
+      return t.other;
   }
 }
 

@@ -1,5 +1,7 @@
 #include "session/session_table.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <atomic>
 #include <bit>
@@ -8,8 +10,6 @@
 #include <new>
 #include <thread>
 #include <type_traits>
-
-#include <sys/mman.h>
 
 #include "common/counters.h"
 
@@ -27,7 +27,7 @@ constexpr uint32_t kTomb = 1;
 constexpr uint32_t kNoRef = UINT32_MAX;
 constexpr uint32_t kNil = UINT32_MAX;
 
-constexpr size_t kPartsPerShard = 16;    // index sub-tables per lock: small rehashes
+constexpr size_t kPartsPerShard = 16;  // index sub-tables per lock: small rehashes
 constexpr uint32_t kMinIndexCap = 8;
 constexpr size_t kHugePage = size_t{2} << 20;
 constexpr size_t kPage = 4096;
@@ -46,13 +46,16 @@ class Region {
  public:
   Region(size_t bytes, bool huge) {
     len_ = (bytes + kHugePage - 1) / kHugePage * kHugePage + kHugePage;
-    void* p = mmap(nullptr, len_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p == MAP_FAILED) throw std::bad_alloc();  // construction time only, never on the packet path
+    void* p = mmap(nullptr, len_, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+      throw std::bad_alloc();  // construction time only, never on the packet path
     map_ = p;
     const auto a = reinterpret_cast<uintptr_t>(p);
     base_ = reinterpret_cast<void*>((a + kHugePage - 1) & ~(kHugePage - 1));
     // Only for big slabs: a small table should not fault in 2 MiB for its first session.
-    if (huge) madvise(base_, len_ - kHugePage, MADV_HUGEPAGE);  // advisory: failure only costs speed
+    if (huge)
+      madvise(base_, len_ - kHugePage, MADV_HUGEPAGE);  // advisory: failure only costs speed
   }
   ~Region() { munmap(map_, len_); }
   Region(const Region&) = delete;
@@ -105,7 +108,7 @@ struct SessionTable::Impl {
   std::unique_ptr<Region> slab_region, state_region;
   Session* slab = nullptr;
   std::atomic<uint8_t>* states = nullptr;
-  std::mutex alloc_mu;  // leaf lock: slot free list and bump pointer only
+  std::mutex alloc_mu;        // leaf lock: slot free list and bump pointer only
   uint32_t free_head = kNil;  // free slots are linked through Session::timeout_s
   uint32_t bump = 0;
   std::atomic<uint32_t> high_water{0};  // slots [0, high_water) are constructed
@@ -283,7 +286,8 @@ struct SessionTable::Impl {
         if (t.e[next] == kEmpty) {
           // End of a cluster: no probe passes here, so drop trailing tombstones too.
           t.e[i] = kEmpty;
-          for (uint32_t k = i == 0 ? t.cap - 1 : i - 1; t.e[k] == kTomb; k = k == 0 ? t.cap - 1 : k - 1) {
+          for (uint32_t k = i == 0 ? t.cap - 1 : i - 1; t.e[k] == kTomb;
+               k = k == 0 ? t.cap - 1 : k - 1) {
             t.e[k] = kEmpty;
             --t.tombs;
           }
@@ -362,7 +366,9 @@ struct SessionTable::Impl {
     return true;
   }
 
-  bool slot_exists(uint32_t slot) const { return slot < high_water.load(std::memory_order_acquire); }
+  bool slot_exists(uint32_t slot) const {
+    return slot < high_water.load(std::memory_order_acquire);
+  }
 
   std::shared_ptr<const std::function<void(const Session&)>> callback() const {
     std::lock_guard<std::mutex> lk(cb_mu);
@@ -475,8 +481,9 @@ bool SessionTable::erase(uint64_t id) {
   const uint64_t slot64 = id & ((uint64_t{1} << t.slot_bits) - 1);
   if (id == 0 || !t.slot_exists(static_cast<uint32_t>(slot64))) return false;
   Session copy;
-  if (!t.remove_slot(static_cast<uint32_t>(slot64), [id](const Session& s) { return s.id == id; },
-                     false, &copy)) {
+  if (!t.remove_slot(
+          static_cast<uint32_t>(slot64), [id](const Session& s) { return s.id == id; }, false,
+          &copy)) {
     return false;
   }
   t.c_removed.inc();
@@ -499,7 +506,8 @@ size_t SessionTable::expire(size_t budget) {
     const uint32_t slot = t.cursor++;
     if (!(t.state(slot).load(std::memory_order_acquire) & kLive)) continue;
     // try_only: a session locked by a worker is being used right now, so it is not idle.
-    if (t.remove_slot(slot, [now](const Session& s) { return expired(s, now); }, true, &copy)) {
+    if (t.remove_slot(
+            slot, [now](const Session& s) { return expired(s, now); }, true, &copy)) {
       ++removed;
       t.c_aged.inc();
       if (cb && *cb) (*cb)(copy);

@@ -74,6 +74,7 @@ class SessionTable {
 // TCP state machine: the state after a packet with `flags` in direction `d`.
 TcpState tcp_next(TcpState cur, Dir d, uint8_t flags);
 // Aging time for a session in its current state (seconds).
-uint32_t timeout_for(const Timeouts& t, uint8_t proto, TcpState st, uint16_t dport, bool is_ftp_data);
+uint32_t timeout_for(const Timeouts& t, uint8_t proto, TcpState st, uint16_t dport,
+                     bool is_ftp_data);
 
 }  // namespace fw::session

@@ -36,10 +36,12 @@ class LineFramer final : public Framer {
 
 // The edit that replaces just the announcement's argument (the rest of the
 // line may have left in an earlier segment).
-Edit arg_edit(std::string_view line, const Announcement& a, const common::IpAddr& addr, uint16_t port) {
+Edit arg_edit(std::string_view line, const Announcement& a, const common::IpAddr& addr,
+              uint16_t port) {
   std::string nl = rewrite_line(line, a, addr, port);
   size_t tail = line.size() - a.arg_end;
-  return {a.arg_begin, a.arg_end - a.arg_begin, nl.substr(a.arg_begin, nl.size() - tail - a.arg_begin)};
+  return {a.arg_begin, a.arg_end - a.arg_begin,
+          nl.substr(a.arg_begin, nl.size() - tail - a.arg_begin)};
 }
 
 class FtpInspector final : public Inspector {
@@ -49,9 +51,11 @@ class FtpInspector final : public Inspector {
   uint16_t default_port() const override { return 21; }
   std::unique_ptr<Framer> new_framer() const override { return make_line_framer(1024); }
 
-  std::vector<Edit> on_message(Context& ctx, State*, session::Dir d, const Message& msg) const override {
+  std::vector<Edit> on_message(Context& ctx, State*, session::Dir d,
+                               const Message& msg) const override {
     std::string_view line(reinterpret_cast<const char*>(msg.bytes.data()), msg.bytes.size());
-    ParseResult r = d == session::Dir::kOriginal ? parse_client_line(line) : parse_server_line(line);
+    ParseResult r =
+        d == session::Dir::kOriginal ? parse_client_line(line) : parse_server_line(line);
     if (r.status == ParseStatus::kIrrelevant) return {};
     if (r.status == ParseStatus::kMalformed) {
       ctx.count("malformed");
@@ -65,9 +69,10 @@ class FtpInspector final : public Inspector {
 
  private:
   // PORT / EPRT: the server will connect back to the client.
-  static std::vector<Edit> active(Context& ctx, std::string_view line, const Announcement& a, size_t editable) {
+  static std::vector<Edit> active(Context& ctx, std::string_view line, const Announcement& a,
+                                  size_t editable) {
     const session::Session& s = ctx.control();
-    const common::IpAddr client = s.orig.src;  // as the client sent it (pre-NAT)
+    const common::IpAddr client = s.orig.src;   // as the client sent it (pre-NAT)
     const common::IpAddr server = s.reply.src;  // the server's real address
     if (!(a.addr == client)) {
       ctx.refuse("bounce", "PORT/EPRT names " + a.addr.str() + ", not the client " + client.str());
@@ -113,7 +118,8 @@ class FtpInspector final : public Inspector {
   }
 
   // 227 / 229: the client will connect to the server.
-  static std::vector<Edit> passive(Context& ctx, std::string_view line, const Announcement& a, size_t editable) {
+  static std::vector<Edit> passive(Context& ctx, std::string_view line, const Announcement& a,
+                                   size_t editable) {
     const session::Session& s = ctx.control();
     const common::IpAddr server = s.reply.src;  // real (inside, if NAT server) address
     common::IpAddr addr = a.addr.empty() ? server : a.addr;
@@ -155,7 +161,9 @@ class FtpInspector final : public Inspector {
 
 }  // namespace
 
-std::unique_ptr<Framer> make_line_framer(size_t max_line) { return std::make_unique<LineFramer>(max_line); }
+std::unique_ptr<Framer> make_line_framer(size_t max_line) {
+  return std::make_unique<LineFramer>(max_line);
+}
 
 std::unique_ptr<Inspector> make_inspector() { return std::make_unique<FtpInspector>(); }
 

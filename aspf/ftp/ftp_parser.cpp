@@ -16,9 +16,7 @@ namespace fw::aspf::ftp {
 namespace {
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_alnum(char c) {
-  return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
+bool is_alnum(char c) { return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 bool starts_with_nocase(std::string_view s, std::string_view kw) {
@@ -175,8 +173,7 @@ bool only_spaces_from(std::string_view s, size_t i) {
 //   1  keyword followed by a single SP and an argument position in *arg
 //   0  not this keyword (another word, or for replies a multi-line "227-")
 //  -1  malformed, reason in *why
-int keyword(std::string_view line, std::string_view kw, bool reply, size_t* arg,
-            std::string* why) {
+int keyword(std::string_view line, std::string_view kw, bool reply, size_t* arg, std::string* why) {
   if (!starts_with_nocase(line, kw)) return 0;
   size_t n = kw.size();
   if (line.size() == n) {
@@ -291,7 +288,8 @@ ParseResult parse_229(std::string_view line, size_t arg) {
   size_t pb = i + 3;
   size_t pe = pb;
   while (pe < line.size() && is_digit(line[pe])) ++pe;
-  if (pe >= line.size() || line[pe] != d) return malformed(pe == pb ? "missing port" : "bad delimiter");
+  if (pe >= line.size() || line[pe] != d)
+    return malformed(pe == pb ? "missing port" : "bad delimiter");
   ParseResult r;
   if (!parse_port_field(line, pb, pe, &r.a.port, &r.why)) return malformed(r.why);
   if (pe + 1 >= line.size() || line[pe + 1] != ')') return malformed("missing ')'");

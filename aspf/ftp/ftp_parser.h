@@ -17,12 +17,12 @@ enum class Kind : uint8_t { kPort, kEprt, kPasv227, kEpsv229 };
 enum class ParseStatus : uint8_t {
   kOk,          // a data-channel announcement, fields below are valid
   kIrrelevant,  // some other command/reply: nothing to do
-  kMalformed,   // looks like one of the four but its argument is bad (counted, never opens anything)
+  kMalformed,  // looks like one of the four but its argument is bad (counted, never opens anything)
 };
 
 struct Announcement {
   Kind kind = Kind::kPort;
-  common::IpAddr addr;   // empty for 229 (EPSV: same address as the control connection)
+  common::IpAddr addr;  // empty for 229 (EPSV: same address as the control connection)
   uint16_t port = 0;
   // Byte range [arg_begin, arg_end) of the line that holds the address/port text
   // and is replaced on rewrite: "h1,h2,h3,h4,p1,p2" (PORT, 227), "|1|a.b.c.d|port|"
@@ -33,7 +33,8 @@ struct Announcement {
 struct ParseResult {
   ParseStatus status = ParseStatus::kIrrelevant;
   Announcement a;
-  std::string why;  // for kMalformed: short reason ("octet > 255", "port > 65535", "bad delimiter", ...)
+  std::string
+      why;  // for kMalformed: short reason ("octet > 255", "port > 65535", "bad delimiter", ...)
 };
 
 // Keywords are case-insensitive ("port", "Eprt"); leading spaces are not allowed
@@ -48,6 +49,7 @@ ParseResult parse_server_line(std::string_view line);
 // The line with [arg_begin, arg_end) replaced by the text for (addr, port) in
 // the announcement's own format (PORT/227: comma form; EPRT: |1| or |2| by the
 // address family of `addr`; 229: |||port|).
-std::string rewrite_line(std::string_view line, const Announcement& a, const common::IpAddr& addr, uint16_t port);
+std::string rewrite_line(std::string_view line, const Announcement& a, const common::IpAddr& addr,
+                         uint16_t port);
 
 }  // namespace fw::aspf::ftp

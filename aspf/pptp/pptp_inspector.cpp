@@ -70,11 +70,11 @@ class MessageFramer final : public Framer {
 };
 
 struct Call {
-  uint16_t pns = 0;        // the client's own call id
-  uint16_t pns_xlat = 0;   // what the server sees
-  uint16_t pac = 0;        // the server's call id (known from OCRP / ICRQ)
-  bool mapped = false;     // pns_xlat came from the allocator
-  bool open = false;       // GRE entries opened
+  uint16_t pns = 0;       // the client's own call id
+  uint16_t pns_xlat = 0;  // what the server sees
+  uint16_t pac = 0;       // the server's call id (known from OCRP / ICRQ)
+  bool mapped = false;    // pns_xlat came from the allocator
+  bool open = false;      // GRE entries opened
 };
 
 struct PptpState final : State {
@@ -97,7 +97,8 @@ class PptpInspector final : public Inspector {
   std::unique_ptr<Framer> new_framer() const override { return std::make_unique<MessageFramer>(); }
   std::unique_ptr<State> new_state() const override { return std::make_unique<PptpState>(); }
 
-  std::vector<Edit> on_message(Context& ctx, State* st, session::Dir d, const aspf::Message& msg) const override {
+  std::vector<Edit> on_message(Context& ctx, State* st, session::Dir d,
+                               const aspf::Message& msg) const override {
     auto& ps = static_cast<PptpState&>(*st);
     const session::Session& s = ctx.control();
     auto parsed = parse(std::span<const uint8_t>(msg.bytes.data(), msg.bytes.size()));

@@ -13,7 +13,7 @@ constexpr size_t kHeaderLen = 12;
 constexpr uint16_t kMaxLength = 1024;
 
 // Indexed by control message type; 0 = not a type.
-constexpr std::array<uint16_t, 16> kFixedLength = {0,  156, 156, 16, 16, 16, 20, 168,
+constexpr std::array<uint16_t, 16> kFixedLength = {0,  156, 156, 16, 16, 16,  20, 168,
                                                    32, 220, 24,  28, 16, 148, 40, 24};
 
 uint16_t be16(std::span<const uint8_t> d, size_t at) {
@@ -27,38 +27,58 @@ uint32_t be32(std::span<const uint8_t> d, size_t at) {
 
 ParseOutcome fail(Error e) { return {std::nullopt, e}; }
 
-
 }  // namespace
 
 std::string_view msg_name(MsgType t) {
   switch (t) {
-    case MsgType::kStartCtrlConnRequest: return "Start-Control-Connection-Request";
-    case MsgType::kStartCtrlConnReply: return "Start-Control-Connection-Reply";
-    case MsgType::kStopCtrlConnRequest: return "Stop-Control-Connection-Request";
-    case MsgType::kStopCtrlConnReply: return "Stop-Control-Connection-Reply";
-    case MsgType::kEchoRequest: return "Echo-Request";
-    case MsgType::kEchoReply: return "Echo-Reply";
-    case MsgType::kOutgoingCallRequest: return "Outgoing-Call-Request";
-    case MsgType::kOutgoingCallReply: return "Outgoing-Call-Reply";
-    case MsgType::kIncomingCallRequest: return "Incoming-Call-Request";
-    case MsgType::kIncomingCallReply: return "Incoming-Call-Reply";
-    case MsgType::kIncomingCallConnected: return "Incoming-Call-Connected";
-    case MsgType::kCallClearRequest: return "Call-Clear-Request";
-    case MsgType::kCallDisconnectNotify: return "Call-Disconnect-Notify";
-    case MsgType::kWanErrorNotify: return "WAN-Error-Notify";
-    case MsgType::kSetLinkInfo: return "Set-Link-Info";
+    case MsgType::kStartCtrlConnRequest:
+      return "Start-Control-Connection-Request";
+    case MsgType::kStartCtrlConnReply:
+      return "Start-Control-Connection-Reply";
+    case MsgType::kStopCtrlConnRequest:
+      return "Stop-Control-Connection-Request";
+    case MsgType::kStopCtrlConnReply:
+      return "Stop-Control-Connection-Reply";
+    case MsgType::kEchoRequest:
+      return "Echo-Request";
+    case MsgType::kEchoReply:
+      return "Echo-Reply";
+    case MsgType::kOutgoingCallRequest:
+      return "Outgoing-Call-Request";
+    case MsgType::kOutgoingCallReply:
+      return "Outgoing-Call-Reply";
+    case MsgType::kIncomingCallRequest:
+      return "Incoming-Call-Request";
+    case MsgType::kIncomingCallReply:
+      return "Incoming-Call-Reply";
+    case MsgType::kIncomingCallConnected:
+      return "Incoming-Call-Connected";
+    case MsgType::kCallClearRequest:
+      return "Call-Clear-Request";
+    case MsgType::kCallDisconnectNotify:
+      return "Call-Disconnect-Notify";
+    case MsgType::kWanErrorNotify:
+      return "WAN-Error-Notify";
+    case MsgType::kSetLinkInfo:
+      return "Set-Link-Info";
   }
   return "unknown";
 }
 
 std::string_view error_name(Error e) {
   switch (e) {
-    case Error::kTruncated: return "truncated";
-    case Error::kBadLength: return "bad-length";
-    case Error::kBadMessageType: return "bad-message-type";
-    case Error::kBadMagic: return "bad-magic";
-    case Error::kUnknownType: return "unknown-type";
-    case Error::kZeroCallId: return "zero-call-id";
+    case Error::kTruncated:
+      return "truncated";
+    case Error::kBadLength:
+      return "bad-length";
+    case Error::kBadMessageType:
+      return "bad-message-type";
+    case Error::kBadMagic:
+      return "bad-magic";
+    case Error::kUnknownType:
+      return "unknown-type";
+    case Error::kZeroCallId:
+      return "zero-call-id";
   }
   return "unknown";
 }
@@ -98,10 +118,18 @@ ParseOutcome parse(std::span<const uint8_t> data) {
     case MsgType::kStopCtrlConnRequest:
     case MsgType::kEchoRequest:
       break;
-    case MsgType::kStartCtrlConnReply: result(14); break;
-    case MsgType::kStopCtrlConnReply: result(12); break;
-    case MsgType::kEchoReply: result(16); break;
-    case MsgType::kOutgoingCallRequest: own(12); break;
+    case MsgType::kStartCtrlConnReply:
+      result(14);
+      break;
+    case MsgType::kStopCtrlConnReply:
+      result(12);
+      break;
+    case MsgType::kEchoReply:
+      result(16);
+      break;
+    case MsgType::kOutgoingCallRequest:
+      own(12);
+      break;
     case MsgType::kOutgoingCallReply:
       own(12);
       peer(14);
@@ -117,14 +145,22 @@ ParseOutcome parse(std::span<const uint8_t> data) {
       peer(14);
       result(16);
       break;
-    case MsgType::kIncomingCallConnected: peer(12); break;
-    case MsgType::kCallClearRequest: own(12); break;
+    case MsgType::kIncomingCallConnected:
+      peer(12);
+      break;
+    case MsgType::kCallClearRequest:
+      own(12);
+      break;
     case MsgType::kCallDisconnectNotify:
       own(12);
       result(14);
       break;
-    case MsgType::kWanErrorNotify: peer(12); break;
-    case MsgType::kSetLinkInfo: peer(12); break;
+    case MsgType::kWanErrorNotify:
+      peer(12);
+      break;
+    case MsgType::kSetLinkInfo:
+      peer(12);
+      break;
   }
   return {m, std::nullopt};
 }

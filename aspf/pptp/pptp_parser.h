@@ -82,7 +82,7 @@ struct Message {
   uint16_t peer_call_id = 0;  // the receiver's call id (OCRP, ICRP, ICCN, WEN, SLI)
   // Byte offsets (from the message start) of those fields, for rewriting; 0 = absent.
   size_t call_id_at = 0, peer_call_id_at = 0;
-  uint8_t result_code = 0;    // SCCRP, StopCCRP, EchoRP, OCRP, ICRP, CDN (0 elsewhere)
+  uint8_t result_code = 0;  // SCCRP, StopCCRP, EchoRP, OCRP, ICRP, CDN (0 elsewhere)
 };
 
 // Parse one message at the start of `data` (a TCP byte stream may hold several:

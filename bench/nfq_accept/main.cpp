@@ -59,9 +59,12 @@ void complete_checksum(uint8_t* d, uint32_t len) {
     return;
   }
   uint32_t coff;
-  if (proto == 6 && l4len >= 20) coff = 16;
-  else if (proto == 17 && l4len >= 8) coff = 6;
-  else return;
+  if (proto == 6 && l4len >= 20)
+    coff = 16;
+  else if (proto == 17 && l4len >= 8)
+    coff = 6;
+  else
+    return;
   s += proto + l4len;
   uint8_t* l4 = d + l4off;
   l4[coff] = l4[coff + 1] = 0;
@@ -88,13 +91,14 @@ void print_stats(const std::vector<std::unique_ptr<NfQueue>>& queues, double sec
     QueueStats s = q->stats();
     KernelQueueStats k = kernel_queue_stats(q->queue_num());
     total += s.received;
-    std::printf("queue %u: received %llu accepted %llu dropped %llu enobufs %llu verdict_errors %llu"
-                " recv_errors %llu | kernel queue_total %llu queue_dropped %llu user_dropped %llu\n",
-                q->queue_num(), (unsigned long long)s.received, (unsigned long long)s.accepted,
-                (unsigned long long)s.dropped, (unsigned long long)s.enobufs,
-                (unsigned long long)s.verdict_errors, (unsigned long long)s.recv_errors,
-                (unsigned long long)k.queue_total, (unsigned long long)k.queue_dropped,
-                (unsigned long long)k.user_dropped);
+    std::printf(
+        "queue %u: received %llu accepted %llu dropped %llu enobufs %llu verdict_errors %llu"
+        " recv_errors %llu | kernel queue_total %llu queue_dropped %llu user_dropped %llu\n",
+        q->queue_num(), (unsigned long long)s.received, (unsigned long long)s.accepted,
+        (unsigned long long)s.dropped, (unsigned long long)s.enobufs,
+        (unsigned long long)s.verdict_errors, (unsigned long long)s.recv_errors,
+        (unsigned long long)k.queue_total, (unsigned long long)k.queue_dropped,
+        (unsigned long long)k.user_dropped);
   }
   std::printf("total received %llu in %.1f s (%.0f pkt/s)\n", (unsigned long long)total, secs,
               secs > 0 ? total / secs : 0.0);
@@ -115,19 +119,20 @@ int main(int argc, char** argv) {
   uint32_t rcvbuf = defaults.rcvbuf_bytes;
 
   po::options_description desc("nfq_accept options");
-  desc.add_options()("help,h", "this help")
-      ("queue-num", po::value(&queue_num)->default_value(0), "first queue number")
-      ("queues", po::value(&queues)->default_value(1), "number of queues (one thread each)")
-      ("fail-open", po::bool_switch(&fail_open), "NFQA_CFG_F_FAIL_OPEN and --queue-bypass")
-      ("install-rules", po::value(&install), "comma-separated interfaces: install fwd's rules on them")
-      ("rules-only", po::bool_switch(&rules_only),
-       "install the rules but bind no queue (shows fail-closed vs --fail-open without a consumer)")
-      ("modify", po::bool_switch(&modify),
-       "send every packet back with its payload (the verdict path of rewritten packets)")
-      ("batch", po::value(&batch)->default_value(defaults.batch), "messages per receive round")
-      ("rcvbuf", po::value(&rcvbuf)->default_value(defaults.rcvbuf_bytes),
-       "socket receive buffer bytes (small values provoke ENOBUFS)")
-      ("stats-every", po::value(&stats_every)->default_value(0), "print stats every S seconds");
+  desc.add_options()("help,h", "this help")("queue-num", po::value(&queue_num)->default_value(0),
+                                            "first queue number")(
+      "queues", po::value(&queues)->default_value(1), "number of queues (one thread each)")(
+      "fail-open", po::bool_switch(&fail_open), "NFQA_CFG_F_FAIL_OPEN and --queue-bypass")(
+      "install-rules", po::value(&install),
+      "comma-separated interfaces: install fwd's rules on them")(
+      "rules-only", po::bool_switch(&rules_only),
+      "install the rules but bind no queue (shows fail-closed vs --fail-open without a consumer)")(
+      "modify", po::bool_switch(&modify),
+      "send every packet back with its payload (the verdict path of rewritten packets)")(
+      "batch", po::value(&batch)->default_value(defaults.batch), "messages per receive round")(
+      "rcvbuf", po::value(&rcvbuf)->default_value(defaults.rcvbuf_bytes),
+      "socket receive buffer bytes (small values provoke ENOBUFS)")(
+      "stats-every", po::value(&stats_every)->default_value(0), "print stats every S seconds");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, desc), vm);

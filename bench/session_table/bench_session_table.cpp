@@ -112,14 +112,17 @@ Filled& filled() {
 
 void BM_LookupHit(benchmark::State& state) {
   SessionTable& t = filled().table;
-  const std::function<void(Session&, Dir)> fn = [](Session& s, Dir d) { s.packets[static_cast<int>(d)]++; };
+  const std::function<void(Session&, Dir)> fn = [](Session& s, Dir d) {
+    s.packets[static_cast<int>(d)]++;
+  };
   uint64_t k = uint64_t(state.thread_index()) * 7919;  // threads walk different keys
   for (auto _ : state) {
     const uint32_t i = static_cast<uint32_t>((k++ * 2654435761u) % kN);  // scattered over the table
     const FlowKey key = (k & 1) ? orig_key(i) : orig_key(i).reversed();
     if (!t.with_session(key, fn)) std::abort();
   }
-  state.counters["live_sessions"] = benchmark::Counter(double(t.size()), benchmark::Counter::kAvgThreads);
+  state.counters["live_sessions"] =
+      benchmark::Counter(double(t.size()), benchmark::Counter::kAvgThreads);
 }
 BENCHMARK(BM_LookupHit)->Threads(1)->Threads(2);  // 2 threads: shards, no big lock
 
@@ -131,7 +134,8 @@ void BM_LookupMiss(benchmark::State& state) {
     const uint32_t i = static_cast<uint32_t>((k++ * 2654435761u) % kN);
     if (t.with_session(orig_key(i, 0x0b000000), fn)) std::abort();
   }
-  state.counters["live_sessions"] = benchmark::Counter(double(t.size()), benchmark::Counter::kAvgThreads);
+  state.counters["live_sessions"] =
+      benchmark::Counter(double(t.size()), benchmark::Counter::kAvgThreads);
 }
 BENCHMARK(BM_LookupMiss)->Threads(1)->Threads(2);
 

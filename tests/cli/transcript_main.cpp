@@ -44,8 +44,8 @@ int main(int argc, char** argv) {
     std::string pr = ctl.prompt(vs);
     const std::string& l = lines[i];
     if (l.rfind(pr, 0) != 0) {
-      std::cerr << argv[argc - 1] << ":" << i + 1 << ": expected an input line starting with " << pr << ", got: " << l
-                << "\n";
+      std::cerr << argv[argc - 1] << ":" << i + 1 << ": expected an input line starting with " << pr
+                << ", got: " << l << "\n";
       return 1;
     }
     std::string cmd = l.substr(pr.size());
@@ -67,7 +67,9 @@ int main(int argc, char** argv) {
     want += exp;
     if (!record && exp != out) {
       ++failures;
-      std::cerr << "--- mismatch after: " << pr << cmd << "\n--- expected:\n" << exp << "--- got:\n" << out;
+      std::cerr << "--- mismatch after: " << pr << cmd << "\n--- expected:\n"
+                << exp << "--- got:\n"
+                << out;
     }
   }
   if (record) {

@@ -90,8 +90,8 @@ void check_announcement(std::string_view line, const ParseResult& r, bool client
   check(std::string_view(out).substr(0, a.arg_begin) == line.substr(0, a.arg_begin));
   check(std::string_view(out).substr(out.size() - (line.size() - a.arg_end)) ==
         line.substr(a.arg_end));
-  ParseResult back = client ? fw::aspf::ftp::parse_client_line(out)
-                            : fw::aspf::ftp::parse_server_line(out);
+  ParseResult back =
+      client ? fw::aspf::ftp::parse_client_line(out) : fw::aspf::ftp::parse_server_line(out);
   check(back.status == ParseStatus::kOk);
   check(back.a.kind == a.kind);
   check(back.a.port == port);

@@ -82,8 +82,8 @@ void check_message(const Message& m, std::span<const uint8_t> in) {
   const Message* e = check_outcome(exact, own);
   check(e != nullptr && same(*e, m));
   // ... and every shorter prefix (a few of them) is only "wait for more".
-  const size_t cuts[] = {0, 1, 2, 11, 12, static_cast<size_t>(m.length) / 2,
-                         static_cast<size_t>(m.length) - 1};
+  const size_t cuts[] = {
+      0, 1, 2, 11, 12, static_cast<size_t>(m.length) / 2, static_cast<size_t>(m.length) - 1};
   for (size_t n : cuts) {
     if (n >= m.length) continue;
     ParseOutcome p = fw::aspf::pptp::parse(own.first(n));
@@ -108,8 +108,9 @@ void check_message(const Message& m, std::span<const uint8_t> in) {
   if (m.call_id_at) check(w->call_id == nid);
   if (m.peer_call_id_at) check(w->peer_call_id == npeer);
   for (size_t i = 0; i < copy.size(); ++i) {
-    const bool is_id = (m.call_id_at && (i == m.call_id_at || i == m.call_id_at + 1)) ||
-                       (m.peer_call_id_at && (i == m.peer_call_id_at || i == m.peer_call_id_at + 1));
+    const bool is_id =
+        (m.call_id_at && (i == m.call_id_at || i == m.call_id_at + 1)) ||
+        (m.peer_call_id_at && (i == m.peer_call_id_at || i == m.peer_call_id_at + 1));
     if (!is_id) check(copy[i] == own[i]);
   }
 }
@@ -118,7 +119,7 @@ void check_message(const Message& m, std::span<const uint8_t> in) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::span<const uint8_t> in(data, size);
-  fw::aspf::pptp::CallIdAllocator alloc;  // per input: runs stay independent
+  fw::aspf::pptp::CallIdAllocator alloc;                 // per input: runs stay independent
   const auto pub = fw::common::IpAddr::v4(0xCB007164u);  // 203.0.113.100
   const auto server = fw::common::IpAddr::v4(0xCB007102u);
   const auto client = fw::common::IpAddr::v4(0xC6120102u);

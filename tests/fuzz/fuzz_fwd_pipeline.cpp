@@ -39,12 +39,14 @@ class Routes : public fwd::RouteSource {
 
 const char* kConfig =
     "firewall zone trust\n add interface in0\nfirewall zone untrust\n add interface out0\n"
-    "firewall detect ftp\nfirewall detect pptp\nsecurity-policy\n rule name t2u\n  source-zone trust\n"
+    "firewall detect ftp\nfirewall detect pptp\nsecurity-policy\n rule name t2u\n  source-zone "
+    "trust\n"
     "  destination-zone untrust\n  action permit\nnat-policy\n rule name e\n  source-zone trust\n"
     "  destination-zone untrust\n  action source-nat easy-ip\n";
 
-std::vector<uint8_t> tcp_packet(const char* src, const char* dst, uint16_t sp, uint16_t dp, uint32_t seq, uint32_t ack,
-                                uint8_t flags, const uint8_t* data, size_t n) {
+std::vector<uint8_t> tcp_packet(const char* src, const char* dst, uint16_t sp, uint16_t dp,
+                                uint32_t seq, uint32_t ack, uint8_t flags, const uint8_t* data,
+                                size_t n) {
   std::vector<uint8_t> b(40 + n, 0);
   b[0] = 0x45;
   b[2] = static_cast<uint8_t>((40 + n) >> 8);
@@ -100,7 +102,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto send = [&](std::vector<uint8_t> pkt, uint32_t indev) {
     size_t n = pkt.size();
     pkt.resize(n + 256);
-    pipe.process_bytes(pkt.data(), static_cast<uint32_t>(n), indev);  // capacity = len: no growth here
+    pipe.process_bytes(pkt.data(), static_cast<uint32_t>(n),
+                       indev);  // capacity = len: no growth here
   };
   // Two control sessions, handshakes done.
   const uint16_t ports[2] = {21, 1723};
@@ -109,7 +112,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     uint16_t sp = static_cast<uint16_t>(40000 + i);
     send(tcp_packet("198.18.1.2", "203.0.113.2", sp, ports[i], 1000, 0, 0x02, nullptr, 0), 2);
     xports[i] = sp;  // easy-ip keeps the port when free
-    send(tcp_packet("203.0.113.2", "203.0.113.1", ports[i], xports[i], 5000, 1001, 0x12, nullptr, 0), 3);
+    send(
+        tcp_packet("203.0.113.2", "203.0.113.1", ports[i], xports[i], 5000, 1001, 0x12, nullptr, 0),
+        3);
     send(tcp_packet("198.18.1.2", "203.0.113.2", sp, ports[i], 1001, 5001, 0x10, nullptr, 0), 2);
   }
   // Segments: [flags byte][seq offset lo][len][bytes...]
@@ -130,11 +135,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       send(pkt, from_server ? 3 : 2);
     } else if (!from_server) {
       uint32_t seq = cseq[which] + (ctl_byte & 8 ? off : 0) - (ctl_byte & 16 ? off : 0);
-      send(tcp_packet("198.18.1.2", "203.0.113.2", sp, ports[which], seq, sseq[which], 0x18, data + i, n), 2);
+      send(tcp_packet("198.18.1.2", "203.0.113.2", sp, ports[which], seq, sseq[which], 0x18,
+                      data + i, n),
+           2);
       if (!(ctl_byte & 24)) cseq[which] += static_cast<uint32_t>(n);
     } else {
       uint32_t seq = sseq[which] + (ctl_byte & 8 ? off : 0);
-      send(tcp_packet("203.0.113.2", "203.0.113.1", ports[which], xports[which], seq, cseq[which], 0x18, data + i, n), 3);
+      send(tcp_packet("203.0.113.2", "203.0.113.1", ports[which], xports[which], seq, cseq[which],
+                      0x18, data + i, n),
+           3);
       if (!(ctl_byte & 8)) sseq[which] += static_cast<uint32_t>(n);
     }
     i += n;

@@ -56,8 +56,8 @@ bool same_view(const Parsed& a, const Parsed& b) {
          a.is_fragment == b.is_fragment && a.l4_offset == b.l4_offset && a.l4_len == b.l4_len &&
          a.payload_offset == b.payload_offset && a.payload_len == b.payload_len &&
          a.sport == b.sport && a.dport == b.dport && a.seq == b.seq && a.ack == b.ack &&
-         a.icmp_type == b.icmp_type && a.icmp_error == b.icmp_error &&
-         a.gre_key == b.gre_key && a.spi == b.spi;
+         a.icmp_type == b.icmp_type && a.icmp_error == b.icmp_error && a.gre_key == b.gre_key &&
+         a.spi == b.spi;
 }
 
 }  // namespace

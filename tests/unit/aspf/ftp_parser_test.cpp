@@ -18,7 +18,7 @@ struct OkCase {
   Kind kind;
   const char* addr;  // nullptr: empty (229)
   uint16_t port;
-  std::string arg;   // expected text of [arg_begin, arg_end)
+  std::string arg;  // expected text of [arg_begin, arg_end)
 };
 
 void expect_ok(const ParseResult& r, const OkCase& c) {
@@ -43,8 +43,7 @@ TEST(FtpParser, ClientValidForms) {
       {"pOrT 0,0,0,0,255,255", Kind::kPort, "0.0.0.0", 65535, "0,0,0,0,255,255"},
       {"PORT 255,255,255,255,0,1", Kind::kPort, "255.255.255.255", 1, "255,255,255,255,0,1"},
       // Leading zeros within three digits are decimal (atoi/sscanf on servers).
-      {"PORT 010,001,000,009,004,001", Kind::kPort, "10.1.0.9", 1025,
-       "010,001,000,009,004,001"},
+      {"PORT 010,001,000,009,004,001", Kind::kPort, "10.1.0.9", 1025, "010,001,000,009,004,001"},
       // Trailing spaces are tolerated and not part of the argument.
       {"PORT 1,2,3,4,5,6  ", Kind::kPort, "1.2.3.4", 1286, "1,2,3,4,5,6"},
       {"EPRT |1|132.235.1.2|6275|", Kind::kEprt, "132.235.1.2", 6275, "|1|132.235.1.2|6275|"},
@@ -73,17 +72,14 @@ TEST(FtpParser, ServerValidForms) {
       {"227 =10,0,0,1,4,1", Kind::kPasv227, "10.0.0.1", 1025, "10,0,0,1,4,1"},
       {"227 10,0,0,1,4,1", Kind::kPasv227, "10.0.0.1", 1025, "10,0,0,1,4,1"},
       // Earlier digit runs that do not form six numbers are skipped.
-      {"227 Mode 2 ok, 3,4 (10,0,0,1,4,1) 5", Kind::kPasv227, "10.0.0.1", 1025,
-       "10,0,0,1,4,1"},
+      {"227 Mode 2 ok, 3,4 (10,0,0,1,4,1) 5", Kind::kPasv227, "10.0.0.1", 1025, "10,0,0,1,4,1"},
       {"227 1,2,3,4,5 x (10,0,0,1,4,1)", Kind::kPasv227, "10.0.0.1", 1025, "10,0,0,1,4,1"},
       // Localised text (UTF-8) around the numbers is fine.
       {"227 Passiver Modus \xc3\xa4 (10,0,0,1,4,1).", Kind::kPasv227, "10.0.0.1", 1025,
        "10,0,0,1,4,1"},
       {"227 (10,0,0,1,4,1),", Kind::kPasv227, "10.0.0.1", 1025, "10,0,0,1,4,1"},
-      {"229 Entering Extended Passive Mode (|||6446|)", Kind::kEpsv229, nullptr, 6446,
-       "|||6446|"},
-      {"229 Entering Extended Passive Mode (|||6446|).", Kind::kEpsv229, nullptr, 6446,
-       "|||6446|"},
+      {"229 Entering Extended Passive Mode (|||6446|)", Kind::kEpsv229, nullptr, 6446, "|||6446|"},
+      {"229 Entering Extended Passive Mode (|||6446|).", Kind::kEpsv229, nullptr, 6446, "|||6446|"},
       {"229 (!!!1!)", Kind::kEpsv229, nullptr, 1, "!!!1!"},
       {"229 ok (###65535#) bye", Kind::kEpsv229, nullptr, 65535, "###65535#"},
   };
@@ -126,7 +122,7 @@ TEST(FtpParser, ClientMalformedAndIrrelevant) {
       {"PORT 1.2.3.4,5,6", S::kMalformed, ""},
       {std::string("PORT 1,2,3,4,5,6\0", 17), S::kMalformed, "NUL byte"},
       {std::string("PORT 1,2,3\0,4,5,6", 17), S::kMalformed, "NUL byte"},
-      {"PORT 1,2,3,4,5,\xd9\xa6", S::kMalformed, ""},  // Arabic-Indic digit six
+      {"PORT 1,2,3,4,5,\xd9\xa6", S::kMalformed, ""},      // Arabic-Indic digit six
       {"PORT \xef\xbc\x91,2,3,4,5,6", S::kMalformed, ""},  // fullwidth digit one
       {"PORT", S::kMalformed, "missing argument"},
       {"PORT ", S::kMalformed, "missing argument"},
@@ -178,8 +174,16 @@ TEST(FtpParser, ClientMalformedAndIrrelevant) {
       {"EPRT |1!1.2.3.4!21!", S::kMalformed, "missing field"},  // mismatched delimiters
       {"EPRT 1111.2.3.4121", S::kMalformed, "bad delimiter"},
       {"EPRT  |1|1.2.3.4|21|", S::kMalformed, "more than one space"},
-      {"EPRT \x7f" "1\x7f" "1.2.3.4\x7f" "21\x7f", S::kMalformed, "bad delimiter"},
-      {"EPRT \xa6" "1\xa6" "1.2.3.4\xa6" "21\xa6", S::kMalformed, "bad delimiter"},
+      {"EPRT \x7f"
+       "1\x7f"
+       "1.2.3.4\x7f"
+       "21\x7f",
+       S::kMalformed, "bad delimiter"},
+      {"EPRT \xa6"
+       "1\xa6"
+       "1.2.3.4\xa6"
+       "21\xa6",
+       S::kMalformed, "bad delimiter"},
       {"EPRT .1.1.2.3.4.21.", S::kMalformed, ""},  // delimiter inside the address
       {"EPRT", S::kMalformed, "missing argument"},
   };
@@ -238,8 +242,9 @@ TEST(FtpParser, ServerMalformedAndIrrelevant) {
       {"229 Entering Extended Passive Mode (|1|1.2.3.4|80|)", S::kMalformed, "bad delimiter"},
       {"229 Entering Extended Passive Mode (111801)", S::kMalformed, "bad delimiter"},
       {"229 Entering Extended Passive Mode ( |||80|)", S::kMalformed, "bad delimiter"},
-      {"229 Entering Extended Passive Mode (\xa6\xa6\xa6" "80\xa6)", S::kMalformed,
-       "bad delimiter"},
+      {"229 Entering Extended Passive Mode (\xa6\xa6\xa6"
+       "80\xa6)",
+       S::kMalformed, "bad delimiter"},
       {"229 Entering Extended Passive Mode |||80|", S::kMalformed, "missing '('"},
       {"229 Entering Extended Passive Mode (", S::kMalformed, "missing delimiter"},
       {"229 (|", S::kMalformed, "bad delimiter"},
@@ -304,8 +309,7 @@ TEST(FtpParser, RewriteExactBytes) {
       {"EPRT !1!10.0.0.1!1024! ", true, "203.0.113.1", 80, "EPRT !1!203.0.113.1!80! "},
       {"EPRT |1|10.0.0.1|1024|", true, "2001:db8::1", 4000, "EPRT |2|2001:db8::1|4000|"},
       {"EPRT |2|fe80::1|5282|", true, "198.51.100.7", 1, "EPRT |1|198.51.100.7|1|"},
-      {"EPRT ~2~fe80::1~5282~", true, "2001:db8::ffff:1", 5282,
-       "EPRT ~2~2001:db8::ffff:1~5282~"},
+      {"EPRT ~2~fe80::1~5282~", true, "2001:db8::ffff:1", 5282, "EPRT ~2~2001:db8::ffff:1~5282~"},
       // The delimiter would occur in the new address: fall back to '|'.
       {"EPRT :1:10.0.0.1:21:", true, "2001:db8::1", 21, "EPRT |2|2001:db8::1|21|"},
       {"EPRT .2.::1.21.", true, "10.0.0.1", 21, "EPRT |1|10.0.0.1|21|"},

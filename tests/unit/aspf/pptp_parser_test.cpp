@@ -19,7 +19,8 @@ void put16(Bytes& b, size_t at, uint16_t v) {
 // A control message of `type` with `len` bytes (the RFC size by default),
 // header filled in, body zero.
 Bytes msg(uint16_t type, uint16_t len = 0) {
-  static const uint16_t kLen[16] = {0, 156, 156, 16, 16, 16, 20, 168, 32, 220, 24, 28, 16, 148, 40, 24};
+  static const uint16_t kLen[16] = {0,  156, 156, 16, 16, 16,  20, 168,
+                                    32, 220, 24,  28, 16, 148, 40, 24};
   if (len == 0) len = type < 16 ? kLen[type] : 16;
   Bytes b(len < 12 ? 12 : len, 0);
   put16(b, 0, len);

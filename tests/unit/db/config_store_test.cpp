@@ -27,7 +27,8 @@ TEST(ConfigStore, FreshDatabaseHasNothingSaved) {
 TEST(ConfigStore, SaveLoadRoundTripSurvivesReopen) {
   auto p = tmp_path("rt");
   std::remove(p.c_str());
-  const std::string text = "#\n sysname FW\n#\nfirewall zone trust\n add interface in0\n#\nreturn\n";
+  const std::string text =
+      "#\n sysname FW\n#\nfirewall zone trust\n add interface in0\n#\nreturn\n";
   {
     std::string err;
     auto st = ConfigStore::open(p, &err);

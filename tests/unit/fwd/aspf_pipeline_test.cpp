@@ -94,7 +94,8 @@ class AspfPipeline : public ::testing::Test {
     return o;
   }
   std::string payload(const Out& o) {
-    return std::string(o.pkt.begin() + o.p.payload_offset, o.pkt.begin() + o.p.payload_offset + o.p.payload_len);
+    return std::string(o.pkt.begin() + o.p.payload_offset,
+                       o.pkt.begin() + o.p.payload_offset + o.p.payload_len);
   }
   size_t aspf_entries() {
     size_t n = 0;
@@ -107,9 +108,12 @@ class AspfPipeline : public ::testing::Test {
     ASSERT_EQ(syn.d.verdict, Verdict::kAccept);
     ASSERT_TRUE(syn.d.modified);
     xport = syn.p.sport;
-    auto sa = run(ipv4(6, "203.0.113.2", "203.0.113.1", tcp(dport, xport, 5000, 1001, packet::kTcpSyn | packet::kTcpAck)), 3);
+    auto sa = run(ipv4(6, "203.0.113.2", "203.0.113.1",
+                       tcp(dport, xport, 5000, 1001, packet::kTcpSyn | packet::kTcpAck)),
+                  3);
     ASSERT_EQ(sa.d.verdict, Verdict::kAccept);
-    auto ack = run(ipv4(6, client, "203.0.113.2", tcp(sport, dport, 1001, 5001, packet::kTcpAck)), 2);
+    auto ack =
+        run(ipv4(6, client, "203.0.113.2", tcp(sport, dport, 1001, 5001, packet::kTcpAck)), 2);
     ASSERT_EQ(ack.d.verdict, Verdict::kAccept);
   }
 
@@ -127,7 +131,9 @@ class AspfPipeline : public ::testing::Test {
 TEST_F(AspfPipeline, ActivePortIsRewrittenSeqAdjustedAndOpensAOneShotEntry) {
   handshake("198.18.1.2", 40000, 21);
   const std::string cmd = "PORT 198,18,1,2,156,80\r\n";  // port 40016
-  auto o = run(ipv4(6, "198.18.1.2", "203.0.113.2", tcp(40000, 21, 1001, 5001, packet::kTcpAck | packet::kTcpPsh, {}, text(cmd))), 2);
+  auto o = run(ipv4(6, "198.18.1.2", "203.0.113.2",
+                    tcp(40000, 21, 1001, 5001, packet::kTcpAck | packet::kTcpPsh, {}, text(cmd))),
+               2);
   ASSERT_EQ(o.d.verdict, Verdict::kAccept);
   ASSERT_TRUE(o.d.modified);
   EXPECT_EQ(payload(o), "PORT 203,0,113,1,156,80\r\n");
@@ -138,23 +144,33 @@ TEST_F(AspfPipeline, ActivePortIsRewrittenSeqAdjustedAndOpensAOneShotEntry) {
 
   // The server acks the longer (wire) stream; the client must see its own numbering.
   uint32_t wire_end = 1001 + static_cast<uint32_t>(cmd.size()) + 1;
-  auto ack = run(ipv4(6, "203.0.113.2", "203.0.113.1", tcp(21, xport, 5001, wire_end, packet::kTcpAck, {}, text("200 PORT ok\r\n"))), 3);
+  auto ack = run(ipv4(6, "203.0.113.2", "203.0.113.1",
+                      tcp(21, xport, 5001, wire_end, packet::kTcpAck, {}, text("200 PORT ok\r\n"))),
+                 3);
   ASSERT_EQ(ack.d.verdict, Verdict::kAccept);
   EXPECT_EQ(ack.p.ack, 1001u + cmd.size());
   EXPECT_TRUE(packet::verify_checksums(ack.pkt));
 
   // The next client segment moves by the delta on the wire.
-  auto next = run(ipv4(6, "198.18.1.2", "203.0.113.2", tcp(40000, 21, 1001 + static_cast<uint32_t>(cmd.size()), 5014, packet::kTcpAck, {}, text("RETR x\r\n"))), 2);
+  auto next = run(ipv4(6, "198.18.1.2", "203.0.113.2",
+                       tcp(40000, 21, 1001 + static_cast<uint32_t>(cmd.size()), 5014,
+                           packet::kTcpAck, {}, text("RETR x\r\n"))),
+                  2);
   EXPECT_EQ(next.p.seq, wire_end);
 
-  // A retransmission of the PORT segment is rewritten byte for byte the same, and opens nothing new.
-  auto again = run(ipv4(6, "198.18.1.2", "203.0.113.2", tcp(40000, 21, 1001, 5001, packet::kTcpAck | packet::kTcpPsh, {}, text(cmd))), 2);
+  // A retransmission of the PORT segment is rewritten byte for byte the same, and opens nothing
+  // new.
+  auto again =
+      run(ipv4(6, "198.18.1.2", "203.0.113.2",
+               tcp(40000, 21, 1001, 5001, packet::kTcpAck | packet::kTcpPsh, {}, text(cmd))),
+          2);
   EXPECT_EQ(payload(again), "PORT 203,0,113,1,156,80\r\n");
   EXPECT_EQ(again.p.seq, 1001u);
   EXPECT_EQ(aspf_entries(), 1u);
 
   // The server's data connection matches the entry without any untrust->trust rule.
-  auto data = run(ipv4(6, "203.0.113.2", "203.0.113.1", tcp(20, 40016, 9000, 0, packet::kTcpSyn)), 3);
+  auto data =
+      run(ipv4(6, "203.0.113.2", "203.0.113.1", tcp(20, 40016, 9000, 0, packet::kTcpSyn)), 3);
   ASSERT_EQ(data.d.verdict, Verdict::kAccept);
   EXPECT_EQ(data.p.dst, addr("198.18.1.2"));
   EXPECT_EQ(data.p.dport, 40016);
@@ -167,7 +183,8 @@ TEST_F(AspfPipeline, ActivePortIsRewrittenSeqAdjustedAndOpensAOneShotEntry) {
   EXPECT_TRUE(child);
   EXPECT_TRUE(plus) << "the control session shows +->";
   // A second connection to the same port is not admitted.
-  auto data2 = run(ipv4(6, "203.0.113.2", "203.0.113.1", tcp(21000, 40016, 9000, 0, packet::kTcpSyn)), 3);
+  auto data2 =
+      run(ipv4(6, "203.0.113.2", "203.0.113.1", tcp(21000, 40016, 9000, 0, packet::kTcpSyn)), 3);
   EXPECT_EQ(data2.d.verdict, Verdict::kDrop);
 }
 
@@ -177,7 +194,9 @@ TEST_F(AspfPipeline, BounceLowPortAndSplitArgumentsOpenNothing) {
   uint64_t low = common::counters().value("aspf.ftp.refused.low-port");
   uint32_t seq = 1001;
   auto send = [&](const std::string& t) {
-    auto o = run(ipv4(6, "198.18.1.2", "203.0.113.2", tcp(40001, 21, seq, 5001, packet::kTcpAck, {}, text(t))), 2);
+    auto o = run(ipv4(6, "198.18.1.2", "203.0.113.2",
+                      tcp(40001, 21, seq, 5001, packet::kTcpAck, {}, text(t))),
+                 2);
     seq += static_cast<uint32_t>(t.size());
     return o;
   };
@@ -201,22 +220,30 @@ TEST_F(AspfPipeline, BounceLowPortAndSplitArgumentsOpenNothing) {
 TEST_F(AspfPipeline, PortTextInAnHttpBodyOpensNothing) {
   handshake("198.18.1.2", 40002, 80);
   run(ipv4(6, "198.18.1.2", "203.0.113.2",
-           tcp(40002, 80, 1001, 5001, packet::kTcpAck, {}, text("POST / HTTP/1.1\r\nContent-Length: 24\r\n\r\nPORT 198,18,1,2,39,16\r\n"))), 2);
+           tcp(40002, 80, 1001, 5001, packet::kTcpAck, {},
+               text("POST / HTTP/1.1\r\nContent-Length: 24\r\n\r\nPORT 198,18,1,2,39,16\r\n"))),
+      2);
   EXPECT_EQ(aspf_entries(), 0u);
 }
 
 TEST_F(AspfPipeline, TextAfterAGapOpensNothingUntilTheNextLineBoundary) {
   handshake("198.18.1.2", 40003, 21);
   // Segment at 1001 lost; this one starts mid-stream: its first line is not trusted.
-  run(ipv4(6, "198.18.1.2", "203.0.113.2", tcp(40003, 21, 1101, 5001, packet::kTcpAck, {}, text("PORT 198,18,1,2,156,70\r\n"))), 2);
+  run(ipv4(6, "198.18.1.2", "203.0.113.2",
+           tcp(40003, 21, 1101, 5001, packet::kTcpAck, {}, text("PORT 198,18,1,2,156,70\r\n"))),
+      2);
   EXPECT_EQ(aspf_entries(), 0u);
 }
 
-Bytes pptp_msg(uint16_t type, uint16_t len, std::initializer_list<std::pair<size_t, uint16_t>> fields) {
+Bytes pptp_msg(uint16_t type, uint16_t len,
+               std::initializer_list<std::pair<size_t, uint16_t>> fields) {
   Bytes b(len, 0);
   set16(b, 0, len);
   set16(b, 2, 1);
-  b[4] = 0x1a; b[5] = 0x2b; b[6] = 0x3c; b[7] = 0x4d;
+  b[4] = 0x1a;
+  b[5] = 0x2b;
+  b[6] = 0x3c;
+  b[7] = 0x4d;
   set16(b, 8, type);
   for (auto [at, v] : fields) set16(b, at, v);
   return b;
@@ -231,15 +258,20 @@ TEST_F(AspfPipeline, PptpTwoClientsWithTheSameCallIdGetDistinctIdsAndTheirOwnGre
     xports[i] = xport;
     // OCRQ with call id 0 from both clients.
     auto o = run(ipv4(6, clients[i], "203.0.113.2",
-                      tcp(static_cast<uint16_t>(41000 + i), 1723, 1001, 5001, packet::kTcpAck, {}, pptp_msg(7, 168, {{12, 0}, {14, 1}}))), 2);
+                      tcp(static_cast<uint16_t>(41000 + i), 1723, 1001, 5001, packet::kTcpAck, {},
+                          pptp_msg(7, 168, {{12, 0}, {14, 1}}))),
+                 2);
     ASSERT_EQ(o.d.verdict, Verdict::kAccept);
     xlated[i] = get16(o.pkt, o.p.payload_offset + 12);
     EXPECT_NE(xlated[i], 0) << "translated ids are never 0";
     EXPECT_TRUE(packet::verify_checksums(o.pkt));
     // OCRP from the server: its own call id 100+i, peer = the translated id.
-    auto r = run(ipv4(6, "203.0.113.2", "203.0.113.1",
-                      tcp(1723, xports[i], 5001, 1169, packet::kTcpAck, {},
-                          pptp_msg(8, 32, {{12, static_cast<uint16_t>(100 + i)}, {14, xlated[i]}, {16, 0x0100}}))), 3);
+    auto r = run(
+        ipv4(6, "203.0.113.2", "203.0.113.1",
+             tcp(1723, xports[i], 5001, 1169, packet::kTcpAck, {},
+                 pptp_msg(8, 32,
+                          {{12, static_cast<uint16_t>(100 + i)}, {14, xlated[i]}, {16, 0x0100}}))),
+        3);
     ASSERT_EQ(r.d.verdict, Verdict::kAccept);
     EXPECT_EQ(get16(r.pkt, r.p.payload_offset + 14), 0) << "the client sees its own call id back";
   }
@@ -249,12 +281,16 @@ TEST_F(AspfPipeline, PptpTwoClientsWithTheSameCallIdGetDistinctIdsAndTheirOwnGre
   EXPECT_EQ(gre_entries, 4u) << "two entries per call";
   // GRE from the server to each translated id reaches the right client with key 0.
   for (int i = 0; i < 2; ++i) {
-    auto g = run(ipv4(47, "203.0.113.2", "203.0.113.1", gre_v1(xlated[i], text("ppp-frame"), true, false)), 3);
+    auto g = run(
+        ipv4(47, "203.0.113.2", "203.0.113.1", gre_v1(xlated[i], text("ppp-frame"), true, false)),
+        3);
     ASSERT_EQ(g.d.verdict, Verdict::kAccept) << i;
     EXPECT_EQ(g.p.dst, addr(clients[i]));
     EXPECT_EQ(g.p.dport, 0) << "key translated back to the client's call id";
     // And the client's GRE (key = the server's call id) leaves with the public address.
-    auto c = run(ipv4(47, clients[i], "203.0.113.2", gre_v1(static_cast<uint16_t>(100 + i), text("ppp-frame"), true, false)), 2);
+    auto c = run(ipv4(47, clients[i], "203.0.113.2",
+                      gre_v1(static_cast<uint16_t>(100 + i), text("ppp-frame"), true, false)),
+                 2);
     ASSERT_EQ(c.d.verdict, Verdict::kAccept);
     EXPECT_EQ(c.p.src, addr("203.0.113.1"));
     EXPECT_EQ(c.p.dport, 100 + i);
@@ -274,11 +310,16 @@ TEST_F(AspfPipeline, PortMappingBindsFtpToAnotherPortAndUndoDetectTurnsItOff) {
   auto sys = cli::ViewStack{{cli::ViewKind::kUser, {}}, {cli::ViewKind::kSystem, {}}};
   // Without a mapping, port 2121 is plain TCP: nothing is parsed.
   handshake("198.18.1.2", 42000, 2121);
-  run(ipv4(6, "198.18.1.2", "203.0.113.2", tcp(42000, 2121, 1001, 5001, packet::kTcpAck, {}, text("PORT 198,18,1,2,160,0\r\n"))), 2);
+  run(ipv4(6, "198.18.1.2", "203.0.113.2",
+           tcp(42000, 2121, 1001, 5001, packet::kTcpAck, {}, text("PORT 198,18,1,2,160,0\r\n"))),
+      2);
   EXPECT_EQ(aspf_entries(), 0u);
   ASSERT_TRUE(ctl->execute(sys, "port-mapping ftp port 2121").ok);
   handshake("198.18.1.2", 42001, 2121);
-  auto o = run(ipv4(6, "198.18.1.2", "203.0.113.2", tcp(42001, 2121, 1001, 5001, packet::kTcpAck, {}, text("PORT 198,18,1,2,160,1\r\n"))), 2);
+  auto o = run(
+      ipv4(6, "198.18.1.2", "203.0.113.2",
+           tcp(42001, 2121, 1001, 5001, packet::kTcpAck, {}, text("PORT 198,18,1,2,160,1\r\n"))),
+      2);
   EXPECT_EQ(payload(o).rfind("PORT 203,0,113,1,", 0), 0u) << payload(o);
   EXPECT_EQ(aspf_entries(), 1u);
   // Unknown ALG names are refused with the supported list.
@@ -288,7 +329,10 @@ TEST_F(AspfPipeline, PortMappingBindsFtpToAnotherPortAndUndoDetectTurnsItOff) {
   // ASPF off: new control sessions are not inspected.
   ASSERT_TRUE(ctl->execute(sys, "undo firewall detect ftp").ok);
   handshake("198.18.1.2", 42002, 21);
-  auto off = run(ipv4(6, "198.18.1.2", "203.0.113.2", tcp(42002, 21, 1001, 5001, packet::kTcpAck, {}, text("PORT 198,18,1,2,160,2\r\n"))), 2);
+  auto off =
+      run(ipv4(6, "198.18.1.2", "203.0.113.2",
+               tcp(42002, 21, 1001, 5001, packet::kTcpAck, {}, text("PORT 198,18,1,2,160,2\r\n"))),
+          2);
   EXPECT_EQ(payload(off), "PORT 198,18,1,2,160,2\r\n");
   EXPECT_EQ(aspf_entries(), 1u);
 }

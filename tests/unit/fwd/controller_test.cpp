@@ -68,9 +68,11 @@ TEST(Controller, CurrentConfigurationLoadsBackToTheSameConfiguration) {
 TEST(Controller, ErrorsReportFileLineAndChangeNothing) {
   Controller a({});
   std::string err;
-  EXPECT_FALSE(a.load_text("firewall zone trust\n add interface in0\n add interfce in1\n", "cfg", &err));
+  EXPECT_FALSE(
+      a.load_text("firewall zone trust\n add interface in0\n add interfce in1\n", "cfg", &err));
   EXPECT_NE(err.find("cfg:3:"), std::string::npos) << err;
-  EXPECT_NE(err.find("Error: Unrecognized command found at '^' position."), std::string::npos) << err;
+  EXPECT_NE(err.find("Error: Unrecognized command found at '^' position."), std::string::npos)
+      << err;
 
   auto vs = cli::ViewStack{{cli::ViewKind::kUser, {}}, {cli::ViewKind::kSystem, {}}};
   std::string before = a.execute(vs, "display current-configuration").output;
@@ -78,7 +80,8 @@ TEST(Controller, ErrorsReportFileLineAndChangeNothing) {
   ASSERT_TRUE(r.ok);
   auto r2 = a.execute(r.views, "add interface in0");  // already in trust
   EXPECT_FALSE(r2.ok);
-  EXPECT_NE(r2.output.find("has been added to security zone trust"), std::string::npos) << r2.output;
+  EXPECT_NE(r2.output.find("has been added to security zone trust"), std::string::npos)
+      << r2.output;
   EXPECT_EQ(a.execute(vs, "display current-configuration").output, before);
 }
 
@@ -105,7 +108,11 @@ TEST(Controller, ViewsAndPrompts) {
 TEST(Controller, ReferencedObjectsCannotBeRemoved) {
   Controller a({});
   std::string err;
-  ASSERT_TRUE(a.load_text("firewall zone name lab\n set priority 60\nip service-set s1 type object\n service protocol tcp destination-port 81\nsecurity-policy\n rule name r\n  source-zone lab\n  service s1\n", "x", &err)) << err;
+  ASSERT_TRUE(a.load_text(
+      "firewall zone name lab\n set priority 60\nip service-set s1 type object\n service protocol "
+      "tcp destination-port 81\nsecurity-policy\n rule name r\n  source-zone lab\n  service s1\n",
+      "x", &err))
+      << err;
   auto vs = cli::ViewStack{{cli::ViewKind::kUser, {}}, {cli::ViewKind::kSystem, {}}};
   EXPECT_FALSE(a.execute(vs, "undo firewall zone name lab").ok);
   EXPECT_FALSE(a.execute(vs, "undo ip service-set s1").ok);

@@ -24,22 +24,32 @@ class FakeRoutes : public RouteSource {
       r.ok = r.local = true;
       return r;
     }
-    if (s.rfind("198.18.1.", 0) == 0 || s.rfind("2001:db8:1::", 0) == 0) r.oif = 2;
-    else if (s.rfind("203.0.113.", 0) == 0 || s.rfind("2001:db8:3::", 0) == 0) r.oif = 3;
-    else if (s.rfind("198.18.2.", 0) == 0) r.oif = 4;
-    else if (s.rfind("198.18.9.", 0) == 0) r.oif = 9;
-    else return r;  // unreachable
+    if (s.rfind("198.18.1.", 0) == 0 || s.rfind("2001:db8:1::", 0) == 0)
+      r.oif = 2;
+    else if (s.rfind("203.0.113.", 0) == 0 || s.rfind("2001:db8:3::", 0) == 0)
+      r.oif = 3;
+    else if (s.rfind("198.18.2.", 0) == 0)
+      r.oif = 4;
+    else if (s.rfind("198.18.9.", 0) == 0)
+      r.oif = 9;
+    else
+      return r;  // unreachable
     r.ok = true;
     ++lookups;
     return r;
   }
   std::string ifname(uint32_t i) override {
     switch (i) {
-      case 2: return "in0";
-      case 3: return "out0";
-      case 4: return "dmz0";
-      case 9: return "eth9";
-      default: return "";
+      case 2:
+        return "in0";
+      case 3:
+        return "out0";
+      case 4:
+        return "dmz0";
+      case 9:
+        return "eth9";
+      default:
+        return "";
     }
   }
   int lookups = 0;
@@ -102,7 +112,8 @@ TEST_F(PipelineTest, SynCreatesSessionAndRepliesFollowIt) {
   EXPECT_EQ(run(syn, 2).verdict, Verdict::kAccept);
   ASSERT_EQ(table.size(), 1u);
   int lookups = routes.lookups;
-  auto synack = ipv4(6, "203.0.113.2", "198.18.1.2", tcp(80, 40000, 7, 2, packet::kTcpSyn | packet::kTcpAck));
+  auto synack =
+      ipv4(6, "203.0.113.2", "198.18.1.2", tcp(80, 40000, 7, 2, packet::kTcpSyn | packet::kTcpAck));
   EXPECT_EQ(run(synack, 3).verdict, Verdict::kAccept);
   auto ack = ipv4(6, "198.18.1.2", "203.0.113.2", tcp(40000, 80, 2, 8, packet::kTcpAck));
   EXPECT_EQ(run(ack, 2).verdict, Verdict::kAccept);
@@ -122,7 +133,8 @@ TEST_F(PipelineTest, StrayAckIsDroppedAndCounted) {
   uint64_t before = ctr("packet.drop.tcp-not-syn");
   auto ack = ipv4(6, "198.18.1.2", "203.0.113.2", tcp(40001, 80, 2, 8, packet::kTcpAck));
   EXPECT_EQ(run(ack, 2).verdict, Verdict::kDrop);
-  auto synack = ipv4(6, "198.18.1.2", "203.0.113.2", tcp(40001, 80, 2, 8, packet::kTcpAck | packet::kTcpSyn));
+  auto synack =
+      ipv4(6, "198.18.1.2", "203.0.113.2", tcp(40001, 80, 2, 8, packet::kTcpAck | packet::kTcpSyn));
   EXPECT_EQ(run(synack, 2).verdict, Verdict::kDrop);
   EXPECT_EQ(ctr("packet.drop.tcp-not-syn"), before + 2);
   EXPECT_EQ(table.size(), 0u);
@@ -140,7 +152,9 @@ TEST_F(PipelineTest, DefaultDenyAndRuleOrder) {
   EXPECT_EQ(run(ssh, 2).verdict, Verdict::kAccept);
   EXPECT_EQ(ctr("packet.drop.policy-deny"), before + 2);
   // Moving the permit above the deny lets http through.
-  auto vs = cli::ViewStack{{cli::ViewKind::kUser, {}}, {cli::ViewKind::kSystem, {}}, {cli::ViewKind::kSecurityPolicy, {}}};
+  auto vs = cli::ViewStack{{cli::ViewKind::kUser, {}},
+                           {cli::ViewKind::kSystem, {}},
+                           {cli::ViewKind::kSecurityPolicy, {}}};
   ASSERT_TRUE(ctl->execute(vs, "rule move to-dmz before deny-web-dmz").ok);
   auto web2 = ipv4(6, "198.18.1.2", "198.18.2.2", tcp(40004, 80, 1, 0, packet::kTcpSyn));
   EXPECT_EQ(run(web2, 2).verdict, Verdict::kAccept);
@@ -164,7 +178,8 @@ TEST_F(PipelineTest, IcmpEchoUsesIdAsPortAndDnsAging) {
   auto rep = ipv4(1, "203.0.113.2", "198.18.1.2", echo(0, 0x77, 1));
   EXPECT_EQ(run(rep, 3).verdict, Verdict::kAccept);
   auto other = ipv4(1, "203.0.113.2", "198.18.1.2", echo(0, 0x78, 1));
-  EXPECT_EQ(run(other, 3).verdict, Verdict::kDrop) << "a reply with another id is not part of the flow";
+  EXPECT_EQ(run(other, 3).verdict, Verdict::kDrop)
+      << "a reply with another id is not part of the flow";
   auto dns = ipv4(17, "198.18.1.2", "203.0.113.2", udp(3333, 53));
   EXPECT_EQ(run(dns, 2).verdict, Verdict::kAccept);
   auto s = table.snapshot();
@@ -211,10 +226,12 @@ TEST_F(PipelineTest, IcmpErrorForAKnownFlowPassesOthersDoNot) {
 TEST_F(PipelineTest, MalformedPacketsAreDroppedNeverSessions) {
   uint64_t before = ctr("packet.drop.malformed");
   Bytes junk = {0x45, 0, 0, 10};
-  EXPECT_EQ(pipe.process_bytes(junk.data(), static_cast<uint32_t>(junk.size()), 2).verdict, Verdict::kDrop);
+  EXPECT_EQ(pipe.process_bytes(junk.data(), static_cast<uint32_t>(junk.size()), 2).verdict,
+            Verdict::kDrop);
   auto badoff = ipv4(6, "198.18.1.2", "203.0.113.2", tcp(1, 2, 0, 0, packet::kTcpSyn));
   badoff[20 + 12] = 0x20;  // data offset 2 words
-  EXPECT_EQ(pipe.process_bytes(badoff.data(), static_cast<uint32_t>(badoff.size()), 2).verdict, Verdict::kDrop);
+  EXPECT_EQ(pipe.process_bytes(badoff.data(), static_cast<uint32_t>(badoff.size()), 2).verdict,
+            Verdict::kDrop);
   EXPECT_EQ(ctr("packet.drop.malformed"), before + 2);
   EXPECT_EQ(table.size(), 0u);
 }
@@ -222,7 +239,8 @@ TEST_F(PipelineTest, MalformedPacketsAreDroppedNeverSessions) {
 TEST_F(PipelineTest, Ipv6FlowsAndNeighbourDiscovery) {
   auto syn = ipv6(6, "2001:db8:1::2", "2001:db8:3::2", tcp(40000, 443, 1, 0, packet::kTcpSyn));
   EXPECT_EQ(run(syn, 2).verdict, Verdict::kAccept);
-  auto synack = ipv6(6, "2001:db8:3::2", "2001:db8:1::2", tcp(443, 40000, 1, 2, packet::kTcpSyn | packet::kTcpAck));
+  auto synack = ipv6(6, "2001:db8:3::2", "2001:db8:1::2",
+                     tcp(443, 40000, 1, 2, packet::kTcpSyn | packet::kTcpAck));
   EXPECT_EQ(run(synack, 3).verdict, Verdict::kAccept);
   // Neighbour solicitation from outside must pass without a rule.
   auto ns = ipv6(58, "2001:db8:3::2", "2001:db8:3::1", icmp(135, 0));

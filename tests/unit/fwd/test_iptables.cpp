@@ -13,14 +13,16 @@ TEST(RuleCommands, SingleQueueFailClosed) {
   o.tag = "fwd-test";
   auto cmds = RuleInstaller::commands(o, {"veth0"}, true);
   ASSERT_EQ(cmds.size(), 8u);
-  EXPECT_EQ(cmds[0], (Argv{"iptables", "-w", "-t", "raw", "-I", "PREROUTING", "-i", "veth0", "-m", "comment",
-                           "--comment", "fwd-test", "-j", "CT", "--notrack"}));
-  EXPECT_EQ(cmds[1], (Argv{"iptables", "-w", "-t", "raw", "-I", "OUTPUT", "-o", "veth0", "-m", "comment",
-                           "--comment", "fwd-test", "-j", "CT", "--notrack"}));
-  EXPECT_EQ(cmds[2], (Argv{"iptables", "-w", "-t", "mangle", "-I", "PREROUTING", "-i", "veth0", "-m",
-                           "comment", "--comment", "fwd-test", "-j", "NFQUEUE", "--queue-num", "3"}));
-  EXPECT_EQ(cmds[3], (Argv{"iptables", "-w", "-t", "mangle", "-I", "OUTPUT", "-o", "veth0", "-m", "comment",
-                           "--comment", "fwd-test", "-j", "NFQUEUE", "--queue-num", "3"}));
+  EXPECT_EQ(cmds[0], (Argv{"iptables", "-w", "-t", "raw", "-I", "PREROUTING", "-i", "veth0", "-m",
+                           "comment", "--comment", "fwd-test", "-j", "CT", "--notrack"}));
+  EXPECT_EQ(cmds[1], (Argv{"iptables", "-w", "-t", "raw", "-I", "OUTPUT", "-o", "veth0", "-m",
+                           "comment", "--comment", "fwd-test", "-j", "CT", "--notrack"}));
+  EXPECT_EQ(cmds[2],
+            (Argv{"iptables", "-w", "-t", "mangle", "-I", "PREROUTING", "-i", "veth0", "-m",
+                  "comment", "--comment", "fwd-test", "-j", "NFQUEUE", "--queue-num", "3"}));
+  EXPECT_EQ(cmds[3],
+            (Argv{"iptables", "-w", "-t", "mangle", "-I", "OUTPUT", "-o", "veth0", "-m", "comment",
+                  "--comment", "fwd-test", "-j", "NFQUEUE", "--queue-num", "3"}));
   for (size_t i = 4; i < 8; ++i) {
     EXPECT_EQ(cmds[i][0], "ip6tables");
     Argv v4 = cmds[i - 4];
@@ -37,8 +39,23 @@ TEST(RuleCommands, BalanceAndBypass) {
   o.tag = "t";
   auto cmds = RuleInstaller::commands(o, {"a", "b"}, true);
   ASSERT_EQ(cmds.size(), 16u);
-  Argv want = {"iptables", "-w", "-t", "mangle", "-I", "PREROUTING", "-i", "a", "-m", "comment", "--comment",
-               "t", "-j", "NFQUEUE", "--queue-balance", "10:13", "--queue-bypass"};
+  Argv want = {"iptables",
+               "-w",
+               "-t",
+               "mangle",
+               "-I",
+               "PREROUTING",
+               "-i",
+               "a",
+               "-m",
+               "comment",
+               "--comment",
+               "t",
+               "-j",
+               "NFQUEUE",
+               "--queue-balance",
+               "10:13",
+               "--queue-bypass"};
   EXPECT_EQ(cmds[2], want);
   EXPECT_EQ(cmds[8][7], "b");
   for (const auto& c : cmds)

@@ -112,22 +112,21 @@ inline Bytes gre_v1(uint16_t call_id, const Bytes& payload, bool with_seq, bool 
 }
 
 struct V4Opts {
-  Bytes options;           // padded with EOL to a multiple of 4
-  uint16_t frag = 0;       // flags + offset field as on the wire
+  Bytes options;      // padded with EOL to a multiple of 4
+  uint16_t frag = 0;  // flags + offset field as on the wire
   uint16_t id = 0x1234;
   uint8_t ttl = 64;
-  int total_len = -1;      // override the computed total length
-  int ihl = -1;            // override the computed IHL
+  int total_len = -1;  // override the computed total length
+  int ihl = -1;        // override the computed IHL
 };
-inline Bytes ipv4(uint8_t proto, const char* src, const char* dst, const Bytes& l4,
-                  V4Opts o = {}) {
+inline Bytes ipv4(uint8_t proto, const char* src, const char* dst, const Bytes& l4, V4Opts o = {}) {
   while (o.options.size() % 4) o.options.push_back(0);
   size_t hl = 20 + o.options.size();
   Bytes b;
   put8(b, static_cast<uint8_t>(0x40 | (o.ihl >= 0 ? o.ihl : static_cast<int>(hl / 4))));
   put8(b, 0);
-  put16(b, static_cast<uint16_t>(o.total_len >= 0 ? o.total_len
-                                                  : static_cast<int>(hl + l4.size())));
+  put16(b,
+        static_cast<uint16_t>(o.total_len >= 0 ? o.total_len : static_cast<int>(hl + l4.size())));
   put16(b, o.id);
   put16(b, o.frag);
   put8(b, o.ttl);

@@ -75,13 +75,17 @@ TEST(Checksum, PseudoHeader) {
 std::vector<std::pair<std::string, Bytes>> sample_packets() {
   std::vector<std::pair<std::string, Bytes>> v = {
       {"v4_tcp", ipv4(kProtoTcp, kIn, kOut, tcp(40000, 21, 1, 2, kTcpAck, {}, text("USER x\r\n")))},
-      {"v4_udp", ipv4(kProtoUdp, kIn, kOut, udp(5000, 69, text("\x00\x01" "file\x00octet")))},
+      {"v4_udp", ipv4(kProtoUdp, kIn, kOut,
+                      udp(5000, 69,
+                          text("\x00\x01"
+                               "file\x00octet")))},
       {"v4_udp_odd", ipv4(kProtoUdp, kIn, kOut, udp(5000, 69, text("odd")))},
       {"v4_icmp", ipv4(kProtoIcmp, kIn, kOut, echo(8, 1, 1, text("abcdefg")))},
       {"v6_tcp", ipv6(kProtoTcp, kIn6, kOut6, tcp(1, 2, 3, 4, kTcpSyn, {2, 4, 5, 0xa0}))},
       {"v6_udp", ipv6(kProtoUdp, kIn6, kOut6, udp(1000, 2000, text("hello")))},
       {"v6_icmpv6", ipv6(kProtoIcmpv6, kIn6, kOut6, echo(128, 7, 7, text("x")))},
-      {"v6_ext_tcp", ipv6(60, kIn6, kOut6, cat({ext(kProtoTcp), tcp(1, 2, 3, 4, kTcpAck, {}, text("y"))}))},
+      {"v6_ext_tcp",
+       ipv6(60, kIn6, kOut6, cat({ext(kProtoTcp), tcp(1, 2, 3, 4, kTcpAck, {}, text("y"))}))},
   };
   for (auto& [name, b] : v) {
     // UDP over IPv4 starts with a non-zero checksum so it is computed.
@@ -121,9 +125,8 @@ TEST(Checksum, PartialModeStoresFoldedPseudoHeaderSum) {
     Bytes part = b;
     ASSERT_TRUE(fix_checksums(part, true));
     uint32_t l4_bytes = static_cast<uint32_t>(p.l4_len + p.payload_len);
-    uint16_t want = p.proto == kProtoIcmp
-                        ? 0
-                        : csum_fold(pseudo_header_sum(p.src, p.dst, p.proto, l4_bytes));
+    uint16_t want =
+        p.proto == kProtoIcmp ? 0 : csum_fold(pseudo_header_sum(p.src, p.dst, p.proto, l4_bytes));
     EXPECT_EQ(get16(part, l4_csum_at(p)), want);
     if (p.ip_version == 4) {
       EXPECT_EQ(get16(part, 10), get16(b, 10));  // IP header full
@@ -191,7 +194,8 @@ TEST(Checksum, FragmentsOnlyGetTheIpHeaderChecksum) {
   EXPECT_TRUE(std::equal(before.begin() + 20, before.end(), last.begin() + 20));
   EXPECT_TRUE(verify_checksums(last));
 
-  Bytes v6 = ipv6(44, kIn6, kOut6, cat({frag6(kProtoUdp, 0, true, 9), Bytes(u.begin(), u.begin() + 32)}));
+  Bytes v6 =
+      ipv6(44, kIn6, kOut6, cat({frag6(kProtoUdp, 0, true, 9), Bytes(u.begin(), u.begin() + 32)}));
   Bytes v6_before = v6;
   ASSERT_TRUE(fix_checksums(v6, false));
   EXPECT_EQ(v6, v6_before);
@@ -250,7 +254,8 @@ TEST(Checksum, IncrementalMatchesFullOnRandomData) {
                                   : common::IpAddr::v4_bytes(data.data() + at);
         common::IpAddr new_a = old_a;
         for (size_t i = 0; i < len; ++i) new_a.b[i] = static_cast<uint8_t>(rng());
-        std::copy(new_a.b.begin(), new_a.b.begin() + static_cast<long>(len), data.begin() + static_cast<long>(at));
+        std::copy(new_a.b.begin(), new_a.b.begin() + static_cast<long>(len),
+                  data.begin() + static_cast<long>(at));
         ASSERT_TRUE(csum_equiv(csum_update_addr(c, old_a, new_a), csum(data))) << iter;
         break;
       }
@@ -280,8 +285,8 @@ TEST(Checksum, IncrementalMatchesFullOnRandomPackets) {
     uint8_t proto;
     if (kind == 0) {
       proto = kProtoTcp;
-      l4 = tcp(static_cast<uint16_t>(rng()), static_cast<uint16_t>(rng()), static_cast<uint32_t>(rng()),
-               static_cast<uint32_t>(rng()), kTcpAck, {}, payload);
+      l4 = tcp(static_cast<uint16_t>(rng()), static_cast<uint16_t>(rng()),
+               static_cast<uint32_t>(rng()), static_cast<uint32_t>(rng()), kTcpAck, {}, payload);
     } else if (kind == 1) {
       proto = kProtoUdp;
       l4 = udp(static_cast<uint16_t>(rng()), static_cast<uint16_t>(rng()), payload);
@@ -292,8 +297,10 @@ TEST(Checksum, IncrementalMatchesFullOnRandomPackets) {
     }
     Bytes b = v6 ? ipv6(proto, "::1", "::1", l4) : ipv4(proto, "1.1.1.1", "1.1.1.1", l4);
     size_t src_at = v6 ? 8 : 12, dst_at = v6 ? 24 : 16;
-    std::copy(src.b.begin(), src.b.begin() + static_cast<long>(src.size()), b.begin() + static_cast<long>(src_at));
-    std::copy(dst.b.begin(), dst.b.begin() + static_cast<long>(dst.size()), b.begin() + static_cast<long>(dst_at));
+    std::copy(src.b.begin(), src.b.begin() + static_cast<long>(src.size()),
+              b.begin() + static_cast<long>(src_at));
+    std::copy(dst.b.begin(), dst.b.begin() + static_cast<long>(dst.size()),
+              b.begin() + static_cast<long>(dst_at));
     ASSERT_TRUE(fix_checksums(b, false));
     Parsed p = parsed(b);
     size_t ck = l4_csum_at(p);
@@ -307,7 +314,8 @@ TEST(Checksum, IncrementalMatchesFullOnRandomPackets) {
       size_t at = which ? dst_at : src_at;
       common::IpAddr old_a = which ? dst : src;
       common::IpAddr new_a = rnd_addr(v6);
-      std::copy(new_a.b.begin(), new_a.b.begin() + static_cast<long>(new_a.size()), b.begin() + static_cast<long>(at));
+      std::copy(new_a.b.begin(), new_a.b.begin() + static_cast<long>(new_a.size()),
+                b.begin() + static_cast<long>(at));
       if (proto != kProtoIcmp) c = csum_update_addr(c, old_a, new_a);
       if (!v6) ipc = csum_update_addr(ipc, old_a, new_a);
     } else if (change == 1) {
@@ -329,7 +337,8 @@ TEST(Checksum, IncrementalMatchesFullOnRandomPackets) {
     if (proto == kProtoUdp && c == 0) c = 0xffff;
     set16(b, ck, c);
     if (!v6) set16(b, 10, ipc);
-    ASSERT_TRUE(verify_checksums(b)) << iter << " v6=" << v6 << " proto=" << int(proto) << " change=" << change;
+    ASSERT_TRUE(verify_checksums(b))
+        << iter << " v6=" << v6 << " proto=" << int(proto) << " change=" << change;
     Bytes full = b;
     ASSERT_TRUE(fix_checksums(full, false));
     ASSERT_TRUE(csum_equiv(get16(full, ck), c)) << iter;

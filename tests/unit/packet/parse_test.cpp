@@ -21,12 +21,12 @@ constexpr const char* kIn6 = "2001:db8:1::2";
 constexpr const char* kOut6 = "2001:db8:3::2";
 constexpr uint8_t kNhFragmentForTest = 44;
 
-const Bytes kTcpOpts = {2, 4, 0x05, 0xb4,           // MSS 1460
-                        1,                          // NOP
-                        3, 3, 7,                    // window scale 7
-                        4, 2,                       // SACK permitted
-                        8, 10, 0, 0, 0, 1, 0, 0, 0, 0,  // timestamps
-                        0};                         // EOL
+const Bytes kTcpOpts = {2, 4,  0x05, 0xb4,                    // MSS 1460
+                        1,                                    // NOP
+                        3, 3,  7,                             // window scale 7
+                        4, 2,                                 // SACK permitted
+                        8, 10, 0,    0,    0, 1, 0, 0, 0, 0,  // timestamps
+                        0};                                   // EOL
 
 Parsed must_parse(const Bytes& b) {
   ParseResult r = parse(b);
@@ -119,12 +119,12 @@ std::vector<ValidCase> valid_cases() {
                  EXPECT_EQ(p.dport, 0x4242);
                  EXPECT_EQ(p.payload_len, 4);
                }});
-  v.push_back({"v4_icmp_echo_reply", ipv4(kProtoIcmp, kOut, kIn, echo(0, 7, 9)),
-               [](const Parsed& p) {
-                 EXPECT_TRUE(p.icmp_echo);
-                 EXPECT_FALSE(p.icmp_echo_request);
-                 EXPECT_EQ(p.sport, 7);
-               }});
+  v.push_back(
+      {"v4_icmp_echo_reply", ipv4(kProtoIcmp, kOut, kIn, echo(0, 7, 9)), [](const Parsed& p) {
+         EXPECT_TRUE(p.icmp_echo);
+         EXPECT_FALSE(p.icmp_echo_request);
+         EXPECT_EQ(p.sport, 7);
+       }});
   v.push_back({"v4_icmp_other_type", ipv4(kProtoIcmp, kIn, kOut, icmp(13, 0, 0, Bytes(12, 0))),
                [](const Parsed& p) {
                  EXPECT_FALSE(p.icmp_echo);
@@ -153,15 +153,16 @@ std::vector<ValidCase> valid_cases() {
     GreV0 g;
     g.c = g.k = g.s = true;
     g.key = 0xdeadbeef;
-    v.push_back({"v4_gre_v0_cks", ipv4(kProtoGre, kIn, kOut, gre_v0(g, text("x"))),
-                 [](const Parsed& p) {
-                   EXPECT_TRUE(p.gre_has_key);
-                   EXPECT_EQ(p.gre_key, 0xdeadbeefu);
-                   EXPECT_EQ(p.l4_len, 16);
-                   EXPECT_EQ(p.dport, 0);
-                 }});
+    v.push_back(
+        {"v4_gre_v0_cks", ipv4(kProtoGre, kIn, kOut, gre_v0(g, text("x"))), [](const Parsed& p) {
+           EXPECT_TRUE(p.gre_has_key);
+           EXPECT_EQ(p.gre_key, 0xdeadbeefu);
+           EXPECT_EQ(p.l4_len, 16);
+           EXPECT_EQ(p.dport, 0);
+         }});
   }
-  v.push_back({"v4_gre_v1_pptp", ipv4(kProtoGre, kIn, kOut, gre_v1(0x1abc, text("ppp"), true, true)),
+  v.push_back({"v4_gre_v1_pptp",
+               ipv4(kProtoGre, kIn, kOut, gre_v1(0x1abc, text("ppp"), true, true)),
                [](const Parsed& p) {
                  EXPECT_EQ(p.gre_version, 1);
                  EXPECT_TRUE(p.gre_has_key);
@@ -243,7 +244,8 @@ std::vector<ValidCase> valid_cases() {
   }
 
   // IPv6.
-  v.push_back({"v6_tcp", ipv6(kProtoTcp, kIn6, kOut6, tcp(33000, 80, 5, 6, kTcpSyn | kTcpAck, kTcpOpts)),
+  v.push_back({"v6_tcp",
+               ipv6(kProtoTcp, kIn6, kOut6, tcp(33000, 80, 5, 6, kTcpSyn | kTcpAck, kTcpOpts)),
                [](const Parsed& p) {
                  EXPECT_EQ(p.ip_version, 6);
                  EXPECT_EQ(p.src, addr(kIn6));
@@ -253,25 +255,25 @@ std::vector<ValidCase> valid_cases() {
                  EXPECT_EQ(p.tcp_flags, kTcpSyn | kTcpAck);
                  EXPECT_EQ(p.payload_len, 0);
                }});
-  v.push_back({"v6_udp", ipv6(kProtoUdp, kIn6, kOut6, udp(1000, 2000, text("hello"))),
-               [](const Parsed& p) {
-                 EXPECT_EQ(p.proto, kProtoUdp);
-                 EXPECT_EQ(p.payload_offset, 48);
-                 EXPECT_EQ(p.payload_len, 5);
-               }});
-  v.push_back({"v6_icmp_echo", ipv6(kProtoIcmpv6, kIn6, kOut6, echo(128, 99, 1)),
-               [](const Parsed& p) {
-                 EXPECT_TRUE(p.icmp_echo);
-                 EXPECT_TRUE(p.icmp_echo_request);
-                 EXPECT_EQ(p.sport, 99);
-               }});
+  v.push_back(
+      {"v6_udp", ipv6(kProtoUdp, kIn6, kOut6, udp(1000, 2000, text("hello"))), [](const Parsed& p) {
+         EXPECT_EQ(p.proto, kProtoUdp);
+         EXPECT_EQ(p.payload_offset, 48);
+         EXPECT_EQ(p.payload_len, 5);
+       }});
+  v.push_back(
+      {"v6_icmp_echo", ipv6(kProtoIcmpv6, kIn6, kOut6, echo(128, 99, 1)), [](const Parsed& p) {
+         EXPECT_TRUE(p.icmp_echo);
+         EXPECT_TRUE(p.icmp_echo_request);
+         EXPECT_EQ(p.sport, 99);
+       }});
   v.push_back({"v6_icmp_echo_reply", ipv6(kProtoIcmpv6, kOut6, kIn6, echo(129, 99, 1)),
                [](const Parsed& p) {
                  EXPECT_TRUE(p.icmp_echo);
                  EXPECT_FALSE(p.icmp_echo_request);
                }});
-  v.push_back({"v6_icmp_nd_not_error", ipv6(kProtoIcmpv6, kIn6, kOut6, icmp(135, 0, 0, Bytes(16, 0))),
-               [](const Parsed& p) {
+  v.push_back({"v6_icmp_nd_not_error",
+               ipv6(kProtoIcmpv6, kIn6, kOut6, icmp(135, 0, 0, Bytes(16, 0))), [](const Parsed& p) {
                  EXPECT_FALSE(p.icmp_echo);
                  EXPECT_FALSE(p.icmp_error);
                }});
@@ -286,7 +288,7 @@ std::vector<ValidCase> valid_cases() {
   }
   v.push_back({"v6_ext_chain",
                ipv6(0, kIn6, kOut6,
-                    cat({ext(43, {5, 2, 0, 0}),  // hop-by-hop: router alert
+                    cat({ext(43, {5, 2, 0, 0}),                         // hop-by-hop: router alert
                          routing(60, 0), ext(kProtoTcp, {1, 2, 0, 0}),  // PadN in dest opts
                          tcp(1, 2, 3, 4, kTcpAck)})),
                [](const Parsed& p) {
@@ -333,18 +335,20 @@ std::vector<ValidCase> valid_cases() {
     Bytes u = udp(7000, 7001, Bytes(64, 3));
     Bytes first(u.begin(), u.begin() + 32);
     Bytes rest(u.begin() + 32, u.end());
-    v.push_back({"v6_first_fragment",
-                 ipv6(kNhFragmentForTest, kIn6, kOut6, cat({frag6(kProtoUdp, 0, true, 0xabcdef01), first})),
-                 [](const Parsed& p) {
-                   EXPECT_TRUE(p.is_fragment);
-                   EXPECT_TRUE(p.first_fragment);
-                   EXPECT_EQ(p.frag_id, 0xabcdef01u);
-                   EXPECT_TRUE(p.has_l4);
-                   EXPECT_EQ(p.sport, 7000);
-                   EXPECT_EQ(p.l3_len, 48);
-                 }});
+    v.push_back(
+        {"v6_first_fragment",
+         ipv6(kNhFragmentForTest, kIn6, kOut6, cat({frag6(kProtoUdp, 0, true, 0xabcdef01), first})),
+         [](const Parsed& p) {
+           EXPECT_TRUE(p.is_fragment);
+           EXPECT_TRUE(p.first_fragment);
+           EXPECT_EQ(p.frag_id, 0xabcdef01u);
+           EXPECT_TRUE(p.has_l4);
+           EXPECT_EQ(p.sport, 7000);
+           EXPECT_EQ(p.l3_len, 48);
+         }});
     v.push_back({"v6_last_fragment",
-                 ipv6(kNhFragmentForTest, kIn6, kOut6, cat({frag6(kProtoUdp, 32, false, 0xabcdef01), rest})),
+                 ipv6(kNhFragmentForTest, kIn6, kOut6,
+                      cat({frag6(kProtoUdp, 32, false, 0xabcdef01), rest})),
                  [](const Parsed& p) {
                    EXPECT_TRUE(p.is_fragment);
                    EXPECT_FALSE(p.first_fragment);
@@ -369,8 +373,7 @@ TEST(Parse, ValidPackets) {
   for (const ValidCase& c : valid_cases()) {
     SCOPED_TRACE(c.name);
     ParseResult r = parse(c.pkt);
-    ASSERT_TRUE(std::holds_alternative<Parsed>(r))
-        << malformed_name(std::get<Malformed>(r));
+    ASSERT_TRUE(std::holds_alternative<Parsed>(r)) << malformed_name(std::get<Malformed>(r));
     const Parsed& p = std::get<Parsed>(r);
     expect_consistent(p, c.pkt.size());
     c.check(p);
@@ -419,10 +422,10 @@ std::vector<BadCase> bad_cases() {
                  ipv4(kProtoGre, kIn, kOut, Bytes(gre.begin(), gre.begin() + 8), o),
                  Malformed::kTruncated});
   }
-  v.push_back({"v6_first_fragment_cuts_tcp",
-               ipv6(kNhFragmentForTest, kIn6, kOut6,
-                    cat({frag6(kProtoTcp, 0, true, 1), Bytes(16, 0)})),
-               Malformed::kTruncated});
+  v.push_back(
+      {"v6_first_fragment_cuts_tcp",
+       ipv6(kNhFragmentForTest, kIn6, kOut6, cat({frag6(kProtoTcp, 0, true, 1), Bytes(16, 0)})),
+       Malformed::kTruncated});
 
   {
     Bytes b = good4;
@@ -436,7 +439,8 @@ std::vector<BadCase> bad_cases() {
     o.ihl = 4;
     v.push_back({"ihl_4", ipv4(kProtoTcp, kIn, kOut, tcp(1, 2, 3, 4, 0), o), Malformed::kBadIhl});
     o.ihl = 15;  // 60 bytes, but only 40 in the buffer
-    v.push_back({"ihl_past_buffer", ipv4(kProtoTcp, kIn, kOut, Bytes(20, 0), o), Malformed::kBadIhl});
+    v.push_back(
+        {"ihl_past_buffer", ipv4(kProtoTcp, kIn, kOut, Bytes(20, 0), o), Malformed::kBadIhl});
   }
   {
     V4Opts o;
@@ -469,7 +473,8 @@ std::vector<BadCase> bad_cases() {
     for (int i = 0; i < 9; ++i) append(chain, ext(i == 8 ? kProtoUdp : 60));
     append(chain, udp(1, 2));
     v.push_back({"v6_chain_too_long", ipv6(60, kIn6, kOut6, chain), Malformed::kBadIpv6ExtHeader});
-    v.push_back({"v6_hbh_not_first", ipv6(60, kIn6, kOut6, cat({ext(0), ext(kProtoUdp), udp(1, 2)})),
+    v.push_back({"v6_hbh_not_first",
+                 ipv6(60, kIn6, kOut6, cat({ext(0), ext(kProtoUdp), udp(1, 2)})),
                  Malformed::kBadIpv6ExtHeader});
     Bytes big = ext(kProtoUdp, Bytes(14, 0));
     big[1] = 5;  // claims 48 bytes
@@ -486,9 +491,10 @@ std::vector<BadCase> bad_cases() {
     t[12] = 0x40;
     v.push_back({"tcp_offset_4", ipv4(kProtoTcp, kIn, kOut, t), Malformed::kBadTcpOffset});
     t[12] = 0xf0;
-    v.push_back({"tcp_offset_past_segment", ipv4(kProtoTcp, kIn, kOut, t), Malformed::kBadTcpOffset});
-    v.push_back({"v6_tcp_offset_past_segment", ipv6(kProtoTcp, kIn6, kOut6, t),
-                 Malformed::kBadTcpOffset});
+    v.push_back(
+        {"tcp_offset_past_segment", ipv4(kProtoTcp, kIn, kOut, t), Malformed::kBadTcpOffset});
+    v.push_back(
+        {"v6_tcp_offset_past_segment", ipv6(kProtoTcp, kIn6, kOut6, t), Malformed::kBadTcpOffset});
   }
   v.push_back({"tcp_option_len_1",
                ipv4(kProtoTcp, kIn, kOut, tcp(1, 2, 3, 4, kTcpSyn, {1, 2, 1, 1})),
@@ -510,8 +516,10 @@ std::vector<BadCase> bad_cases() {
     v.push_back({"udp_len_past_ip", ipv4(kProtoUdp, kIn, kOut, u), Malformed::kBadUdpLength});
     v.push_back({"v6_udp_len_past_ip", ipv6(kProtoUdp, kIn6, kOut6, u), Malformed::kBadUdpLength});
   }
-  v.push_back({"icmp_4_bytes", ipv4(kProtoIcmp, kIn, kOut, Bytes{8, 0, 0, 0}), Malformed::kBadIcmp});
-  v.push_back({"icmpv6_6_bytes", ipv6(kProtoIcmpv6, kIn6, kOut6, Bytes(6, 0)), Malformed::kBadIcmp});
+  v.push_back(
+      {"icmp_4_bytes", ipv4(kProtoIcmp, kIn, kOut, Bytes{8, 0, 0, 0}), Malformed::kBadIcmp});
+  v.push_back(
+      {"icmpv6_6_bytes", ipv6(kProtoIcmpv6, kIn6, kOut6, Bytes(6, 0)), Malformed::kBadIcmp});
   {
     Bytes g = gre_v1(5, {}, false, false);
     g[1] = 0x02;  // version 2
@@ -525,7 +533,8 @@ std::vector<BadCase> bad_cases() {
     GreV0 k;
     k.k = true;
     Bytes g0 = gre_v0(k);
-    v.push_back({"gre_v0_key_missing", ipv4(kProtoGre, kIn, kOut, Bytes(g0.begin(), g0.begin() + 6)),
+    v.push_back({"gre_v0_key_missing",
+                 ipv4(kProtoGre, kIn, kOut, Bytes(g0.begin(), g0.begin() + 6)),
                  Malformed::kBadGre});
     g0 = gre_v0({}, Bytes(8, 0));
     g0[0] = 0x40;  // routing present (RFC 1701 only)
@@ -542,14 +551,17 @@ std::vector<BadCase> bad_cases() {
     o.frag = 0x2000;
     v.push_back({"v4_mf_empty", ipv4(kProtoUdp, kIn, kOut, {}, o), Malformed::kBadFragment});
     v.push_back({"v6_mf_not_multiple_of_8",
-                 ipv6(kNhFragmentForTest, kIn6, kOut6, cat({frag6(kProtoUdp, 0, true, 1), udp(1, 2, Bytes(4, 0))})),
+                 ipv6(kNhFragmentForTest, kIn6, kOut6,
+                      cat({frag6(kProtoUdp, 0, true, 1), udp(1, 2, Bytes(4, 0))})),
                  Malformed::kBadFragment});
     v.push_back({"v6_two_fragment_headers",
                  ipv6(kNhFragmentForTest, kIn6, kOut6,
-                      cat({frag6(kNhFragmentForTest, 0, true, 1), frag6(kProtoUdp, 0, true, 1), udp(1, 2)})),
+                      cat({frag6(kNhFragmentForTest, 0, true, 1), frag6(kProtoUdp, 0, true, 1),
+                           udp(1, 2)})),
                  Malformed::kBadFragment});
     v.push_back({"v6_fragment_past_64k",
-                 ipv6(kNhFragmentForTest, kIn6, kOut6, cat({frag6(kProtoUdp, 65528, false, 1), Bytes(16, 0)})),
+                 ipv6(kNhFragmentForTest, kIn6, kOut6,
+                      cat({frag6(kProtoUdp, 65528, false, 1), Bytes(16, 0)})),
                  Malformed::kBadFragment});
   }
   return v;
@@ -572,7 +584,8 @@ TEST(Parse, MalformedNamesAreDistinctKebabCase) {
   for (int i = 0; i <= static_cast<int>(Malformed::kBadFragment); ++i) {
     std::string_view n = malformed_name(static_cast<Malformed>(i));
     EXPECT_FALSE(n.empty());
-    for (char ch : n) EXPECT_TRUE((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-');
+    for (char ch : n)
+      EXPECT_TRUE((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-');
     names.insert(n);
   }
   EXPECT_EQ(names.size(), 12u);
@@ -611,8 +624,10 @@ std::vector<QuotedCase> quoted_cases() {
   const char* router = "203.0.113.1";
   {
     // Classic RFC 792 quote: header + 8 bytes of a 200-byte TCP segment.
-    Bytes orig = ipv4(kProtoTcp, kIn, kOut, tcp(40000, 80, 0x11223344, 0, kTcpSyn, {}, Bytes(180, 0)));
-    v.push_back({"v4_tcp_header_plus_8", ipv4(kProtoIcmp, router, kIn, icmp(3, 4, 1400, quote_v4(orig, 8))),
+    Bytes orig =
+        ipv4(kProtoTcp, kIn, kOut, tcp(40000, 80, 0x11223344, 0, kTcpSyn, {}, Bytes(180, 0)));
+    v.push_back({"v4_tcp_header_plus_8",
+                 ipv4(kProtoIcmp, router, kIn, icmp(3, 4, 1400, quote_v4(orig, 8))),
                  [](const Parsed& q) {
                    EXPECT_EQ(q.ip_version, 4);
                    EXPECT_EQ(q.src, addr(kIn));
@@ -627,7 +642,8 @@ std::vector<QuotedCase> quoted_cases() {
   }
   {
     Bytes orig = ipv4(kProtoUdp, kIn, kOut, udp(5353, 53, Bytes(40, 1)));
-    v.push_back({"v4_udp_time_exceeded", ipv4(kProtoIcmp, router, kIn, icmp(11, 0, 0, quote_v4(orig, 8))),
+    v.push_back({"v4_udp_time_exceeded",
+                 ipv4(kProtoIcmp, router, kIn, icmp(11, 0, 0, quote_v4(orig, 8))),
                  [](const Parsed& q) {
                    EXPECT_EQ(q.proto, kProtoUdp);
                    EXPECT_EQ(q.sport, 5353);
@@ -646,7 +662,8 @@ std::vector<QuotedCase> quoted_cases() {
   }
   {
     Bytes orig = ipv4(kProtoGre, kIn, kOut, gre_v1(0x0042, Bytes(100, 0), true, false));
-    v.push_back({"v4_gre_call_id_quoted", ipv4(kProtoIcmp, router, kIn, icmp(3, 3, 0, quote_v4(orig, 8))),
+    v.push_back({"v4_gre_call_id_quoted",
+                 ipv4(kProtoIcmp, router, kIn, icmp(3, 3, 0, quote_v4(orig, 8))),
                  [](const Parsed& q) {
                    EXPECT_EQ(q.gre_version, 1);
                    EXPECT_TRUE(q.gre_has_key);
@@ -655,7 +672,8 @@ std::vector<QuotedCase> quoted_cases() {
   }
   {
     Bytes orig = ipv4(kProtoTcp, kIn, kOut, tcp(1, 2, 3, 4, kTcpAck));
-    v.push_back({"v4_only_4_transport_bytes", ipv4(kProtoIcmp, router, kIn, icmp(3, 0, 0, quote_v4(orig, 4))),
+    v.push_back({"v4_only_4_transport_bytes",
+                 ipv4(kProtoIcmp, router, kIn, icmp(3, 0, 0, quote_v4(orig, 4))),
                  [](const Parsed& q) {
                    EXPECT_EQ(q.proto, kProtoTcp);
                    EXPECT_EQ(q.src, addr(kIn));
@@ -666,7 +684,8 @@ std::vector<QuotedCase> quoted_cases() {
     // ICMPv6 quotes as much as fits in the minimum MTU; here cut mid-payload.
     Bytes orig = ipv6(kProtoUdp, kIn6, kOut6, udp(1000, 2000, Bytes(100, 9)));
     Bytes quoted(orig.begin(), orig.begin() + 60);
-    v.push_back({"v6_udp_packet_too_big", ipv6(kProtoIcmpv6, "2001:db8:3::1", kIn6, icmp(2, 0, 1280, quoted)),
+    v.push_back({"v6_udp_packet_too_big",
+                 ipv6(kProtoIcmpv6, "2001:db8:3::1", kIn6, icmp(2, 0, 1280, quoted)),
                  [](const Parsed& q) {
                    EXPECT_EQ(q.ip_version, 6);
                    EXPECT_EQ(q.src, addr(kIn6));
@@ -677,9 +696,11 @@ std::vector<QuotedCase> quoted_cases() {
                  }});
   }
   {
-    Bytes orig = ipv6(60, kIn6, kOut6, cat({ext(kProtoTcp), tcp(443, 50000, 9, 9, kTcpAck, {}, Bytes(30, 0))}));
+    Bytes orig = ipv6(60, kIn6, kOut6,
+                      cat({ext(kProtoTcp), tcp(443, 50000, 9, 9, kTcpAck, {}, Bytes(30, 0))}));
     Bytes quoted(orig.begin(), orig.begin() + 40 + 8 + 8);
-    v.push_back({"v6_tcp_after_ext_unreachable", ipv6(kProtoIcmpv6, "2001:db8:3::1", kIn6, icmp(1, 4, 0, quoted)),
+    v.push_back({"v6_tcp_after_ext_unreachable",
+                 ipv6(kProtoIcmpv6, "2001:db8:3::1", kIn6, icmp(1, 4, 0, quoted)),
                  [](const Parsed& q) {
                    EXPECT_EQ(q.proto, kProtoTcp);
                    EXPECT_EQ(q.l3_len, 48);
@@ -690,7 +711,8 @@ std::vector<QuotedCase> quoted_cases() {
   {
     Bytes orig = ipv6(kProtoIcmpv6, kIn6, kOut6, echo(128, 0x7070, 1, Bytes(40, 0)));
     Bytes quoted(orig.begin(), orig.begin() + 48);
-    v.push_back({"v6_echo_time_exceeded", ipv6(kProtoIcmpv6, "2001:db8:3::1", kIn6, icmp(3, 0, 0, quoted)),
+    v.push_back({"v6_echo_time_exceeded",
+                 ipv6(kProtoIcmpv6, "2001:db8:3::1", kIn6, icmp(3, 0, 0, quoted)),
                  [](const Parsed& q) {
                    EXPECT_TRUE(q.icmp_echo);
                    EXPECT_EQ(q.sport, 0x7070);
@@ -705,7 +727,8 @@ TEST(Parse, IcmpErrorsAndQuotedPackets) {
     Parsed p = must_parse(c.error);
     ASSERT_TRUE(p.icmp_error);
     ASSERT_LE(p.inner_offset, c.error.size());
-    std::span<const uint8_t> inner(c.error.data() + p.inner_offset, p.ip_total_len - p.inner_offset);
+    std::span<const uint8_t> inner(c.error.data() + p.inner_offset,
+                                   p.ip_total_len - p.inner_offset);
     std::optional<Parsed> q = parse_quoted(inner);
     ASSERT_TRUE(q.has_value());
     EXPECT_LE(static_cast<size_t>(q->payload_offset) + q->payload_len, inner.size());

@@ -23,7 +23,8 @@ struct Model {
   // Cumulative delta after rewrite k.
   int64_t delta_after(size_t k) const {
     int64_t d = 0;
-    for (size_t i = 0; i <= k; ++i) d += static_cast<int64_t>(rw[i].new_len) - static_cast<int64_t>(rw[i].old_len);
+    for (size_t i = 0; i <= k; ++i)
+      d += static_cast<int64_t>(rw[i].new_len) - static_cast<int64_t>(rw[i].old_len);
     return d;
   }
   // Original offset -> wire offset (offsets inside a rewritten region map with
@@ -112,7 +113,8 @@ void random_stream(std::mt19937& rng, uint32_t isn, size_t max_entries, size_t n
     if (back != static_cast<int64_t>(b)) {
       bool after_deletion = false;
       for (const Rewrite& r : m.rw) {
-        after_deletion |= r.new_len == 0 && r.pos <= b && static_cast<int64_t>(r.pos + r.old_len) == back;
+        after_deletion |=
+            r.new_len == 0 && r.pos <= b && static_cast<int64_t>(r.pos + r.old_len) == back;
       }
       ASSERT_TRUE(after_deletion) << "orig off " << b;
     }
@@ -146,10 +148,12 @@ TEST(SeqAdjust, RandomStreamsAgainstModel) {
 TEST(SeqAdjust, RandomStreamsWithMerging) {
   std::mt19937 rng(777);
   for (int iter = 0; iter < 300; ++iter) {
-    uint32_t isn = iter % 2 ? static_cast<uint32_t>(rng()) : 0xffffffffu - static_cast<uint32_t>(rng() % 50000);
+    uint32_t isn = iter % 2 ? static_cast<uint32_t>(rng())
+                            : 0xffffffffu - static_cast<uint32_t>(rng() % 50000);
     size_t max_entries = 1 + rng() % 6;
     size_t n = 1 + rng() % 30;
-    SCOPED_TRACE(::testing::Message() << "iter " << iter << " isn " << isn << " max " << max_entries);
+    SCOPED_TRACE(::testing::Message()
+                 << "iter " << iter << " isn " << isn << " max " << max_entries);
     random_stream(rng, isn, max_entries, n);
     if (HasFatalFailure()) return;
   }
@@ -177,8 +181,8 @@ TEST(SeqAdjust, SeveralRewritesInFlight) {
   EXPECT_EQ(sa.total_delta(), 8);
   struct {
     uint32_t orig, wire;
-  } table[] = {{50, 50}, {100, 100}, {122, 120}, {150, 148}, {200, 198}, {222, 223},
-               {300, 301}, {310, 318}, {311, 319}, {1000, 1008}};
+  } table[] = {{50, 50},   {100, 100}, {122, 120}, {150, 148}, {200, 198},
+               {222, 223}, {300, 301}, {310, 318}, {311, 319}, {1000, 1008}};
   // Segments arrive and are retransmitted in any order: the mapping is a
   // function of the sequence number alone.
   for (int round = 0; round < 2; ++round) {
@@ -215,8 +219,8 @@ TEST(SeqAdjust, RetransmittedAndOutOfOrderRecordsAreIgnored) {
 
 TEST(SeqAdjust, InsertionAndDeletion) {
   SeqAdjust sa;
-  sa.record(100, 0, 5);   // 5 bytes inserted before original byte 100
-  sa.record(200, 10, 0);  // original 200..209 deleted
+  sa.record(100, 0, 5);              // 5 bytes inserted before original byte 100
+  sa.record(200, 10, 0);             // original 200..209 deleted
   EXPECT_EQ(sa.map_seq(100), 105u);  // the inserted bytes come first: 100 is after them
   EXPECT_EQ(sa.map_seq(99), 99u);
   EXPECT_EQ(sa.map_seq(200), 205u);
@@ -306,16 +310,17 @@ packet::Parsed parse_ok(const pt::Bytes& b) {
 struct Fixture {
   SeqAdjust own, peer;
   Fixture() {
-    own.record(5000, 10, 14);   // own seq >= 5010: +4
-    peer.record(9000, 20, 17);  // peer: original 9000..9019 is wire 9000..9016; wire >= 9017 is +3 back
+    own.record(5000, 10, 14);  // own seq >= 5010: +4
+    peer.record(9000, 20,
+                17);  // peer: original 9000..9019 is wire 9000..9016; wire >= 9017 is +3 back
   }
 };
 
 TEST(AdjustTcp, SeqAckAndSackEdgesExactOtherOptionsUntouched) {
   Fixture f;
-  pt::Bytes opts = {2, 4, 0x05, 0xb4};                                     // MSS 1460
+  pt::Bytes opts = {2, 4, 0x05, 0xb4};                                      // MSS 1460
   pt::append(opts, sack_opts({{9100, 9200}, {8990, 9017}, {9005, 9010}}));  // 3 blocks
-  pt::append(opts, {3, 3, 7});                                             // window scale
+  pt::append(opts, {3, 3, 7});                                              // window scale
   pt::Bytes l4 = pt::tcp(40000, 21, 6000, 9500, packet::kTcpAck | packet::kTcpPsh, opts,
                          pt::text("PORT 1,2,3,4,5,6\r\n"));
   pt::Bytes pkt = pt::ipv4(packet::kProtoTcp, "10.0.0.1", "10.0.0.2", l4);
@@ -330,10 +335,10 @@ TEST(AdjustTcp, SeqAckAndSackEdgesExactOtherOptionsUntouched) {
   ASSERT_EQ(pkt[sack], 5);
   EXPECT_EQ(get32(pkt, sack + 2), 9103u);
   EXPECT_EQ(get32(pkt, sack + 6), 9203u);
-  EXPECT_EQ(get32(pkt, sack + 10), 8990u);   // before the rewrite: unchanged
-  EXPECT_EQ(get32(pkt, sack + 14), 9020u);   // end of the new bytes = end of the region
-  EXPECT_EQ(get32(pkt, sack + 18), 9020u);   // left edge inside new bytes: rounded up
-  EXPECT_EQ(get32(pkt, sack + 22), 9000u);   // right edge inside new bytes: rounded down
+  EXPECT_EQ(get32(pkt, sack + 10), 8990u);  // before the rewrite: unchanged
+  EXPECT_EQ(get32(pkt, sack + 14), 9020u);  // end of the new bytes = end of the region
+  EXPECT_EQ(get32(pkt, sack + 18), 9020u);  // left edge inside new bytes: rounded up
+  EXPECT_EQ(get32(pkt, sack + 22), 9000u);  // right edge inside new bytes: rounded down
   // Every other byte is as before (checksums are the caller's business).
   for (size_t i = 0; i < pkt.size(); ++i) {
     bool changed_field = (i >= t + 4 && i < t + 12) || (i >= sack + 2 && i < sack + 26);
@@ -351,8 +356,8 @@ TEST(AdjustTcp, AckOnlyWithAckFlagAndNullSides) {
   ASSERT_TRUE(adjust_tcp(pkt, p, &f.own, &f.peer));
   size_t t = p.l4_offset;
   EXPECT_EQ(get32(pkt, t + 4), 6004u);
-  EXPECT_EQ(get32(pkt, t + 8), 9500u);         // no ACK flag: the field is not a number
-  EXPECT_EQ(get32(pkt, t + 20 + 4), 9103u);    // SACK still mapped
+  EXPECT_EQ(get32(pkt, t + 8), 9500u);       // no ACK flag: the field is not a number
+  EXPECT_EQ(get32(pkt, t + 20 + 4), 9103u);  // SACK still mapped
 
   pt::Bytes pkt2 = pt::ipv4(packet::kProtoTcp, "10.0.0.1", "10.0.0.2",
                             pt::tcp(1, 2, 6000, 9500, packet::kTcpAck, sack_opts({{9100, 9200}})));

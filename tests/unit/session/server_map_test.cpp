@@ -11,7 +11,8 @@ namespace {
 
 IpAddr a(const char* s) { return *IpAddr::parse(s); }
 
-ServerMapEntry aspf(const char* peer, const char* addr, uint16_t port, uint64_t parent, uint64_t expires) {
+ServerMapEntry aspf(const char* peer, const char* addr, uint16_t port, uint64_t parent,
+                    uint64_t expires) {
   ServerMapEntry e;
   e.type = MapType::kAspf;
   e.proto = 6;
@@ -29,7 +30,8 @@ TEST(ServerMap, AspfEntryIsUsedOnceAndOnlyByItsPeer) {
   common::ManualClock clock;
   ServerMap m(clock);
   ASSERT_TRUE(m.add(aspf("203.0.113.2", "203.0.113.1", 2049, 7, clock.now_ms() + 60000)));
-  EXPECT_FALSE(m.match_dst(6, a("203.0.113.9"), a("203.0.113.1"), 2049)) << "a third party must not use it";
+  EXPECT_FALSE(m.match_dst(6, a("203.0.113.9"), a("203.0.113.1"), 2049))
+      << "a third party must not use it";
   EXPECT_FALSE(m.match_dst(17, a("203.0.113.2"), a("203.0.113.1"), 2049)) << "wrong protocol";
   EXPECT_FALSE(m.match_dst(6, a("203.0.113.2"), a("203.0.113.1"), 2050)) << "wrong port";
   auto hit = m.match_dst(6, a("203.0.113.2"), a("203.0.113.1"), 2049);
@@ -73,7 +75,8 @@ TEST(ServerMap, UnusedEntriesExpireAfterTheirLifetime) {
   clock.advance_s(59);
   EXPECT_EQ(m.expire(), 0u);
   clock.advance_s(2);
-  EXPECT_FALSE(m.match_dst(6, a("203.0.113.2"), a("203.0.113.1"), 3000)) << "expired entries never match";
+  EXPECT_FALSE(m.match_dst(6, a("203.0.113.2"), a("203.0.113.1"), 3000))
+      << "expired entries never match";
   EXPECT_EQ(m.expire(), 1u);
   EXPECT_EQ(removed, 1) << "a reserved port of an unused entry must be given back";
 }
@@ -118,7 +121,8 @@ TEST(ServerMap, ReverseEntriesMatchBySource) {
   ASSERT_TRUE(h);
   EXPECT_EQ(h->xaddr, a("203.0.113.110"));
   EXPECT_FALSE(m.match_src(17, a("198.18.2.2"), 40000));
-  EXPECT_FALSE(m.match_dst(6, a("203.0.113.2"), a("198.18.2.2"), 80)) << "reverse entries never match forward";
+  EXPECT_FALSE(m.match_dst(6, a("203.0.113.2"), a("198.18.2.2"), 80))
+      << "reverse entries never match forward";
 }
 
 }  // namespace

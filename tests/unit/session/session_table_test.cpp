@@ -173,7 +173,8 @@ TEST_F(TableTest, ExpireBeforeAndAfterTimeout) {
 
   // Activity pushes aging back.
   clock.advance_s(80);
-  ASSERT_TRUE(t.with_session(make_session(2).reply, [&](Session& s, Dir) { s.last_seen_ms = clock.now_ms(); }));
+  ASSERT_TRUE(t.with_session(make_session(2).reply,
+                             [&](Session& s, Dir) { s.last_seen_ms = clock.now_ms(); }));
   clock.advance_s(90);
   EXPECT_EQ(t.expire(100), 0u);
   clock.advance_s(11);
@@ -195,7 +196,8 @@ TEST_F(TableTest, ExpireSkipsSessionInUse) {
   // While a worker holds the session, the sweep must not wait for it (nor remove it):
   // it is in use, hence not idle. (Calling the table from fn is safe only in this
   // single-threaded test: in general fn must not re-enter the table.)
-  ASSERT_TRUE(t.with_session(make_session(1).orig, [&](Session&, Dir) { EXPECT_EQ(t.expire(10), 0u); }));
+  ASSERT_TRUE(
+      t.with_session(make_session(1).orig, [&](Session&, Dir) { EXPECT_EQ(t.expire(10), 0u); }));
   EXPECT_EQ(t.expire(10), 1u);
 }
 
@@ -211,7 +213,8 @@ TEST_F(TableTest, ExpireBudgetRespectedAndCursorWraps) {
   EXPECT_EQ(t.size(), 0u);
 
   // New sessions reuse freed slots (LIFO: 99 down to 60); the cursor stands at 20 and must wrap.
-  for (uint32_t i = 0; i < 40; ++i) ASSERT_EQ(t.insert(make_session(1000 + i, 10)), InsertResult::kOk);
+  for (uint32_t i = 0; i < 40; ++i)
+    ASSERT_EQ(t.insert(make_session(1000 + i, 10)), InsertResult::kOk);
   clock.advance_s(11);
   size_t total = 0;
   for (int k = 0; k < 4; ++k) {
@@ -272,10 +275,12 @@ TEST_F(TableTest, WithSessionId) {
   uint64_t id = 0;
   ASSERT_EQ(t.insert(make_session(5), &id), InsertResult::kOk);
   EXPECT_TRUE(t.with_session_id(id, [](Session& s) { s.policy = 9; }));
-  EXPECT_TRUE(t.with_session(make_session(5).reply, [](Session& s, Dir) { EXPECT_EQ(s.policy, 9); }));
+  EXPECT_TRUE(
+      t.with_session(make_session(5).reply, [](Session& s, Dir) { EXPECT_EQ(s.policy, 9); }));
   EXPECT_FALSE(t.with_session_id(0, [](Session&) { FAIL(); }));
-  EXPECT_FALSE(t.with_session_id(id + 1, [](Session&) { FAIL(); }));     // slot never used
-  EXPECT_FALSE(t.with_session_id(id + (uint64_t{7} << 30), [](Session&) { FAIL(); }));  // same slot, other id
+  EXPECT_FALSE(t.with_session_id(id + 1, [](Session&) { FAIL(); }));  // slot never used
+  EXPECT_FALSE(t.with_session_id(id + (uint64_t{7} << 30),
+                                 [](Session&) { FAIL(); }));  // same slot, other id
   ASSERT_TRUE(t.erase(id));
   EXPECT_FALSE(t.with_session_id(id, [](Session&) { FAIL(); }));
   uint64_t id2 = 0;
@@ -347,8 +352,10 @@ TEST_F(TableTest, ChurnWithTombstones) {
     } else {
       uint64_t id = 0;
       const auto r = t.insert(make_session(i), &id);
-      if (r == InsertResult::kOk) live[i] = id;
-      else ASSERT_EQ(r, InsertResult::kFull);
+      if (r == InsertResult::kOk)
+        live[i] = id;
+      else
+        ASSERT_EQ(r, InsertResult::kFull);
     }
   }
   size_t n = 0;

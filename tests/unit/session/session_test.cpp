@@ -66,7 +66,8 @@ TEST(FlowKeyHash, WellMixedOnSequentialKeys) {
   // Bit balance: every output bit is set for roughly half of the keys.
   for (int bit = 0; bit < 64; ++bit) {
     int ones = 0;
-    for (uint16_t p = 0; p < 2000; ++p) ones += (v4key(0x0a000001, 0x0a000002, p, 443).hash() >> bit) & 1;
+    for (uint16_t p = 0; p < 2000; ++p)
+      ones += (v4key(0x0a000001, 0x0a000002, p, 443).hash() >> bit) & 1;
     EXPECT_GT(ones, 850) << bit;
     EXPECT_LT(ones, 1150) << bit;
   }
@@ -130,10 +131,10 @@ TEST(TcpNext, Table) {
       {S::kSynRecv, R, SA, S::kSynRecv},       // retransmitted SYN+ACK
       {S::kSynRecv, O, A, S::kEstablished},    // third packet of the handshake
       {S::kSynRecv, O, PA, S::kEstablished},
-      {S::kSynRecv, R, PA, S::kEstablished},   // data both ways
-      {S::kSynSent, R, PA, S::kEstablished},   // SYN+ACK missed, responder talks: both ways seen
-      {S::kNone, R, SA, S::kSynRecv},          // picked up at the SYN+ACK
-      {S::kNone, O, PA, S::kSynSent},          // picked up mid-stream: one way seen
+      {S::kSynRecv, R, PA, S::kEstablished},  // data both ways
+      {S::kSynSent, R, PA, S::kEstablished},  // SYN+ACK missed, responder talks: both ways seen
+      {S::kNone, R, SA, S::kSynRecv},         // picked up at the SYN+ACK
+      {S::kNone, O, PA, S::kSynSent},         // picked up mid-stream: one way seen
       // established stays
       {S::kEstablished, O, PA, S::kEstablished},
       {S::kEstablished, R, A, S::kEstablished},
@@ -199,22 +200,14 @@ TEST(TimeoutFor, Table) {
   t.ftp = 11;
   t.ftp_data = 12;
   const TimeoutCase cases[] = {
-      {6, S::kNone, 80, false, 4},
-      {6, S::kSynSent, 80, false, 4},
-      {6, S::kSynRecv, 21, false, 4},
-      {6, S::kEstablished, 80, false, 1},
-      {6, S::kEstablished, 21, false, 11},
-      {6, S::kEstablished, 20, true, 12},
-      {6, S::kEstablished, 40000, true, 12},
-      {6, S::kFinWait, 21, false, 5},
-      {6, S::kClosing, 80, true, 5},
-      {17, S::kNone, 53, false, 9},
-      {17, S::kNone, 5353, false, 2},
-      {1, S::kNone, 0, false, 3},
-      {58, S::kNone, 0, false, 3},
-      {47, S::kNone, 0, false, 6},
-      {50, S::kNone, 0, false, 7},
-      {51, S::kNone, 0, false, 8},
+      {6, S::kNone, 80, false, 4},           {6, S::kSynSent, 80, false, 4},
+      {6, S::kSynRecv, 21, false, 4},        {6, S::kEstablished, 80, false, 1},
+      {6, S::kEstablished, 21, false, 11},   {6, S::kEstablished, 20, true, 12},
+      {6, S::kEstablished, 40000, true, 12}, {6, S::kFinWait, 21, false, 5},
+      {6, S::kClosing, 80, true, 5},         {17, S::kNone, 53, false, 9},
+      {17, S::kNone, 5353, false, 2},        {1, S::kNone, 0, false, 3},
+      {58, S::kNone, 0, false, 3},           {47, S::kNone, 0, false, 6},
+      {50, S::kNone, 0, false, 7},           {51, S::kNone, 0, false, 8},
       {132, S::kNone, 0, false, 10},
   };
   for (const auto& c : cases) {
