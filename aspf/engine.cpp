@@ -1,12 +1,13 @@
 #include "aspf/engine.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
-#include "aspf/registry.h"
 #include "common/log.h"
+#include "packet/bytes.h"
 #include "packet/checksum.h"
-#include "policy/policy.h"
+#include "session/seq_adjust.h"
 
 namespace fw::aspf {
 
@@ -21,149 +22,171 @@ size_t di(Dir d) { return static_cast<size_t>(d); }
 bool seq_lt(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) < 0; }
 }  // namespace
 
-DetectConfig::DetectConfig(const config::Config& c) {
+DetectConfig::DetectConfig(const config::Config& c, const Registry& algs,
+                           const std::function<uint8_t(const std::string&)>& zone_id) {
   for (const auto& n : c.detect_global) {
-    if (uint8_t id = inspector_id(n)) global_.insert(id);
+    if (uint8_t id = algs.id_of(n)) global_.insert(id);
   }
   for (const auto& iz : c.interzones) {
-    uint8_t z1 = policy::zone_id_of(iz.zone1), z2 = policy::zone_id_of(iz.zone2);
+    const uint8_t z1 = zone_id(iz.zone1), z2 = zone_id(iz.zone2);
     for (const auto& n : iz.detect) {
-      if (uint8_t id = inspector_id(n)) zones_[{std::min(z1, z2), std::max(z1, z2)}].insert(id);
+      if (uint8_t id = algs.id_of(n)) zones_[{std::min(z1, z2), std::max(z1, z2)}].insert(id);
     }
   }
-  const auto& all = inspectors();
-  for (size_t i = 0; i < all.size(); ++i) {
-    ports_[{all[i]->proto(), all[i]->default_port()}] = static_cast<uint8_t>(i + 1);
+  for (uint8_t id = 1; id <= algs.size(); ++id) {
+    const AlgSpec& s = algs.get(id)->spec();
+    ports_[{s.proto, s.default_port}] = id;
   }
   for (const auto& pm : c.port_mappings) {
-    if (uint8_t id = inspector_id(pm.alg)) ports_[{inspector(id)->proto(), pm.port}] = id;
+    if (uint8_t id = algs.id_of(pm.alg)) ports_[{algs.get(id)->spec().proto, pm.port}] = id;
   }
 }
 
 uint8_t DetectConfig::classify(uint8_t sz, uint8_t dz, uint8_t proto, uint16_t dport) const {
   auto it = ports_.find({proto, dport});
   if (it == ports_.end()) return 0;
-  uint8_t id = it->second;
+  const uint8_t id = it->second;
   if (global_.count(id)) return id;
   auto z = zones_.find({std::min(sz, dz), std::max(sz, dz)});
   if (z != zones_.end() && z->second.count(id)) return id;
   return 0;
 }
 
+// The ALG data of one control session (session::AlgData, owned by the session).
+struct Engine::SessionAlg final : session::AlgData {
+  struct Rewrite {
+    uint32_t pos;  // original seq of the first replaced byte
+    std::vector<uint8_t> old_bytes;
+    std::vector<uint8_t> new_bytes;
+  };
+  struct Direction {
+    std::unique_ptr<Framer> framer;
+    session::SeqAdjust adjust;
+    std::vector<Rewrite> rewrites;  // bounded, oldest dropped
+  };
+  std::array<Direction, 2> dirs;
+  std::unique_ptr<State> st;
+  std::set<std::pair<bool, size_t>> logged;  // (engine counter?, index) refusals already logged
+};
+
 class Engine::Ctx final : public Context {
  public:
-  Ctx(Engine& e, SessState& st, const session::Session& s, const Inspector& ins)
-      : e_(e), st_(st), s_(s), ins_(ins) {}
+  Ctx(Engine& e, SessionAlg& sa, const session::Session& s, EngineResult& r)
+      : e_(e), sa_(sa), s_(s), r_(r), ins_(*e.algs_.get(s.alg)) {}
   const session::Session& control() const override { return s_; }
   uint64_t now_ms() const override { return e_.clock_.now_ms(); }
   bool open(session::ServerMapEntry entry) override {
     entry.type = session::MapType::kAspf;
     entry.parent = s_.id;
+    entry.alg = s_.alg;
     std::string why;
     if (!e_.servermap_.add(std::move(entry), nullptr, &why)) {
-      refuse("cap", why);
+      engine_refuse(kRefusedCap, why);
       return false;
     }
-    opened = true;
-    count("opened");
+    r_.opened = true;
+    e_.algs_.engine_counters(s_.alg).inc(kOpened);
     return true;
   }
-  nat::NatState& nat() override { return e_.nat_; }
-  void age_children(uint8_t proto, uint16_t a, uint16_t b) override {
-    if (e_.ager_) e_.ager_(s_.id, proto, a, b);
-  }
   void close_entries(const std::function<bool(const session::ServerMapEntry&)>& pred) override {
-    uint64_t id = s_.id;
-    e_.servermap_.remove_if(
-        [&](const session::ServerMapEntry& e) { return e.parent == id && pred(e); });
+    e_.servermap_.remove_parent(s_.id, pred);
   }
-  void refuse(std::string_view reason, std::string_view detail) override {
-    std::string r(reason);
-    common::counters().get("aspf." + std::string(ins_.name()) + ".refused." + r).inc();
-    if (st_.logged.insert(r).second) {
-      FW_LOG(kWarn, "aspf " << ins_.name() << ": session " << std::hex << s_.id << std::dec << " "
-                            << s_.orig.src.str() << " -> " << s_.orig.dst.str() << ": refused ("
-                            << r << "): " << detail);
-    }
+  void age_children(uint8_t proto, uint16_t a, uint16_t b) override {
+    r_.age_children.push_back({proto, a, b});
   }
-  void count(std::string_view what) override {
-    common::counters().get("aspf." + std::string(ins_.name()) + "." + std::string(what)).inc();
+  std::optional<uint16_t> reserve_port(const common::IpAddr& addr, uint8_t proto,
+                                       uint16_t hint) override {
+    return e_.nat_.reserve_port(addr, proto, hint);
   }
-  bool opened = false;
+  void count(size_t i) override { e_.algs_.counters(s_.alg).inc(i); }
+  void refuse(size_t i, std::string_view detail) override {
+    count(i);
+    log_once(false, i, ins_.spec().counters.size() > i ? ins_.spec().counters[i] : "?", detail);
+  }
+  EngineResult& result() { return r_; }
+  void engine_count(size_t i) { e_.algs_.engine_counters(s_.alg).inc(i); }
+  void engine_refuse(size_t i, std::string_view detail) {
+    engine_count(i);
+    log_once(true, i, i == kRefusedCap ? "refused.cap" : "refused.no-room", detail);
+  }
 
  private:
+  void log_once(bool engine, size_t i, std::string_view name, std::string_view detail) {
+    if (!sa_.logged.insert({engine, i}).second) return;
+    FW_LOG(kWarn, "aspf " << ins_.spec().name << ": session " << std::hex << s_.id << std::dec
+                          << " " << s_.orig.src.str() << " -> " << s_.orig.dst.str() << ": " << name
+                          << ": " << detail);
+  }
   Engine& e_;
-  SessState& st_;
+  SessionAlg& sa_;
   const session::Session& s_;
+  EngineResult& r_;
   const Inspector& ins_;
 };
 
-Engine::Engine(const common::Clock& clock, session::ServerMap& servermap, nat::NatState& nat)
-    : clock_(clock), servermap_(servermap), nat_(nat) {}
+Engine::Engine(Registry& algs, const common::Clock& clock, session::ServerMap& servermap,
+               nat::Translator& nat)
+    : algs_(algs), clock_(clock), servermap_(servermap), nat_(nat) {}
 
-Engine::~Engine() = default;
-
-size_t Engine::states() const {
-  std::lock_guard<std::mutex> lk(mu_);
-  return states_.size();
+Engine::SessionAlg& Engine::data_for(session::Session& s, const Inspector& ins) {
+  if (!s.alg_data) {
+    auto sa = std::make_unique<SessionAlg>();
+    for (auto& d : sa->dirs) d.framer = ins.new_framer();
+    sa->st = ins.new_state();
+    s.alg_data = sa.release();  // the session owns it from here (session_ended frees it)
+  }
+  return static_cast<SessionAlg&>(*s.alg_data);
 }
 
-std::shared_ptr<Engine::SessState> Engine::state_for(const session::Session& s) {
-  std::lock_guard<std::mutex> lk(mu_);
-  auto& p = states_[s.id];
-  if (!p) {
-    p = std::make_shared<SessState>();
-    p->alg = s.alg;
-    const Inspector* ins = inspector(s.alg);
-    for (auto& d : p->dirs) d.framer = ins->new_framer();
-    p->st = ins->new_state();
-  }
-  return p;
-}
-
-void Engine::session_ended(const session::Session& s) {
-  std::shared_ptr<SessState> st;
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    auto it = states_.find(s.id);
-    if (it == states_.end()) return;
-    st = it->second;
-    states_.erase(it);
-  }
-  const Inspector* ins = inspector(st->alg);
-  std::lock_guard<std::mutex> lk(st->mu);
-  if (ins) {
-    Ctx ctx(*this, *st, s, *ins);
-    ins->on_close(ctx, st->st.get());
-  }
-}
-
-EngineResult Engine::process(uint8_t* data, uint32_t* len, uint32_t capacity,
-                             const session::Session& s, Dir d) {
+EngineResult Engine::process(uint8_t* data, uint32_t* len, uint32_t capacity, packet::Parsed& p,
+                             session::Session& s, Dir d) {
   EngineResult res;
-  const Inspector* ins = inspector(s.alg);
-  if (!ins) return res;
-  auto pr = packet::parse(std::span<const uint8_t>(data, *len));
-  const auto* p = std::get_if<packet::Parsed>(&pr);
-  if (!p || p->proto != packet::kProtoTcp || !p->has_l4 || p->is_fragment) return res;
-
-  auto st = state_for(s);
-  std::lock_guard<std::mutex> lk(st->mu);
-  Dir o = d == Dir::kOriginal ? Dir::kReply : Dir::kOriginal;
-  auto& dir = st->dirs[di(d)];
-  if (p->tcp_flags & packet::kTcpSyn) {
-    dir.framer->start(p->seq + 1);
+  Inspector* ins = algs_.get(s.alg);
+  if (!ins || !p.has_l4 || p.is_fragment || p.proto != ins->spec().proto) return res;
+  SessionAlg& sa = data_for(s, *ins);
+  Ctx ctx(*this, sa, s, res);
+  if (p.proto == packet::kProtoTcp) {
+    process_stream(ctx, sa, *ins, data, len, capacity, p, d);
+  } else if (p.proto == packet::kProtoUdp) {
+    process_datagram(ctx, sa, *ins, data, len, capacity, p, d);
   }
-  if (p->payload_len > 0 && dir.framer->started()) {
-    Ctx ctx(*this, *st, s, *ins);
-    auto msgs = dir.framer->feed(
-        p->seq, std::span<const uint8_t>(data + p->payload_offset, p->payload_len));
+  if (res.opened) s.has_servermap = true;
+  return res;
+}
+
+bool Engine::splice(uint8_t* data, uint32_t* len, uint32_t capacity, packet::Parsed& p, size_t at,
+                    size_t old_len, std::span<const uint8_t> with) {
+  const long delta = static_cast<long>(with.size()) - static_cast<long>(old_len);
+  const long new_len = static_cast<long>(*len) + delta;
+  if (new_len > static_cast<long>(capacity) || new_len > 65535) return false;
+  const size_t tail = *len - (at + old_len);
+  std::memmove(data + at + with.size(), data + at + old_len, tail);
+  std::memcpy(data + at, with.data(), with.size());
+  *len = static_cast<uint32_t>(new_len);
+  p.payload_len = static_cast<uint16_t>(p.payload_len + delta);
+  p.ip_total_len = static_cast<uint32_t>(static_cast<long>(p.ip_total_len) + delta);
+  if (p.ip_version == 4) {
+    packet::wr16(data + 2, static_cast<uint16_t>(p.ip_total_len));
+  } else {
+    packet::wr16(data + 4, static_cast<uint16_t>(p.ip_total_len - 40));
+  }
+  return true;
+}
+
+void Engine::process_stream(Ctx& ctx, SessionAlg& sa, Inspector& ins, uint8_t* data, uint32_t* len,
+                            uint32_t capacity, packet::Parsed& p, Dir d) {
+  auto& dir = sa.dirs[di(d)];
+  if (!dir.framer) return;
+  if (p.tcp_flags & packet::kTcpSyn) dir.framer->start(p.seq + 1);
+  if (p.payload_len > 0 && dir.framer->started()) {
+    auto msgs =
+        dir.framer->feed(p.seq, std::span<const uint8_t>(data + p.payload_offset, p.payload_len));
     for (auto& m : msgs) {
-      m.editable_from = seq_lt(m.seq, p->seq) ? static_cast<size_t>(p->seq - m.seq) : 0;
-      ctx.count("messages");
-      for (const auto& e : ins->on_message(ctx, st->st.get(), d, m)) {
+      m.editable_from = seq_lt(m.seq, p.seq) ? static_cast<size_t>(p.seq - m.seq) : 0;
+      ctx.engine_count(kMessages);
+      for (const auto& e : ins.on_message(ctx, sa.st.get(), d, m)) {
         if (e.offset + e.old_len > m.bytes.size() || e.offset < m.editable_from) continue;
-        Rewrite rw;
+        SessionAlg::Rewrite rw;
         rw.pos = m.seq + static_cast<uint32_t>(e.offset);
         rw.old_bytes.assign(m.bytes.begin() + static_cast<long>(e.offset),
                             m.bytes.begin() + static_cast<long>(e.offset + e.old_len));
@@ -173,71 +196,95 @@ EngineResult Engine::process(uint8_t* data, uint32_t* len, uint32_t capacity,
                           static_cast<uint32_t>(rw.new_bytes.size()));
         dir.rewrites.push_back(std::move(rw));
         if (dir.rewrites.size() > kMaxRewritesPerDir) dir.rewrites.erase(dir.rewrites.begin());
-        ctx.count("rewrites");
+        ctx.engine_count(kRewrites);
       }
     }
-    res.opened = ctx.opened;
   }
 
   // Apply every recorded rewrite that lies wholly inside this segment (first
   // transmission and retransmissions alike), back to front so offsets hold.
   bool changed = false;
-  if (p->payload_len > 0 && !dir.rewrites.empty()) {
-    uint32_t seg_start = p->seq, seg_end = p->seq + p->payload_len;
-    std::vector<const Rewrite*> hits;
+  if (p.payload_len > 0 && !dir.rewrites.empty()) {
+    const uint32_t seg_start = p.seq, seg_end = p.seq + p.payload_len;
+    std::vector<const SessionAlg::Rewrite*> hits;
     for (const auto& rw : dir.rewrites) {
-      uint32_t end = rw.pos + static_cast<uint32_t>(rw.old_bytes.size());
+      const uint32_t end = rw.pos + static_cast<uint32_t>(rw.old_bytes.size());
       if (seq_lt(rw.pos, seg_start) || seq_lt(seg_end, end)) continue;
-      size_t off = p->payload_offset + (rw.pos - seg_start);
+      const size_t off = p.payload_offset + (rw.pos - seg_start);
       if (std::memcmp(data + off, rw.old_bytes.data(), rw.old_bytes.size()) != 0) continue;
       hits.push_back(&rw);
     }
     std::sort(hits.begin(), hits.end(),
-              [](const Rewrite* a, const Rewrite* b) { return seq_lt(b->pos, a->pos); });
-    for (const Rewrite* rw : hits) {
-      size_t off = p->payload_offset + (rw->pos - seg_start);
-      long delta =
-          static_cast<long>(rw->new_bytes.size()) - static_cast<long>(rw->old_bytes.size());
-      if (static_cast<long>(*len) + delta > static_cast<long>(capacity) ||
-          static_cast<long>(*len) + delta > 65535) {
-        common::counters().get("aspf." + std::string(ins->name()) + ".refused.no-room").inc();
+              [](const auto* a, const auto* b) { return seq_lt(b->pos, a->pos); });
+    for (const auto* rw : hits) {
+      const size_t off = p.payload_offset + (rw->pos - seg_start);
+      if (!splice(data, len, capacity, p, off, rw->old_bytes.size(), rw->new_bytes)) {
+        ctx.engine_refuse(kRefusedNoRoom, "a rewritten segment would not fit");
         continue;
       }
-      size_t tail = *len - (off + rw->old_bytes.size());
-      std::memmove(data + off + rw->new_bytes.size(), data + off + rw->old_bytes.size(), tail);
-      std::memcpy(data + off, rw->new_bytes.data(), rw->new_bytes.size());
-      *len = static_cast<uint32_t>(static_cast<long>(*len) + delta);
       changed = true;
-    }
-    if (changed) {
-      // New IP length fields.
-      if (p->ip_version == 4) {
-        data[2] = static_cast<uint8_t>(*len >> 8);
-        data[3] = static_cast<uint8_t>(*len);
-      } else {
-        uint32_t pl = *len - 40;
-        data[4] = static_cast<uint8_t>(pl >> 8);
-        data[5] = static_cast<uint8_t>(pl);
-      }
     }
   }
   // Sequence numbers of this direction and acks for the other's rewrites.
-  const auto& own = st->dirs[di(d)].adjust;
-  const auto& peer = st->dirs[di(o)].adjust;
+  const auto& own = sa.dirs[di(d)].adjust;
+  const auto& peer = sa.dirs[di(session::other(d))].adjust;
   if (!own.empty() || !peer.empty()) {
-    auto pr2 = packet::parse(std::span<const uint8_t>(data, *len));
-    if (const auto* p2 = std::get_if<packet::Parsed>(&pr2)) {
-      if (session::adjust_tcp(std::span<uint8_t>(data, *len), *p2, own.empty() ? nullptr : &own,
-                              peer.empty() ? nullptr : &peer)) {
-        changed = true;
-      }
+    if (session::adjust_tcp(std::span<uint8_t>(data, *len), p, own.empty() ? nullptr : &own,
+                            peer.empty() ? nullptr : &peer)) {
+      changed = true;
     }
   }
-  if (changed) {
-    packet::fix_checksums(std::span<uint8_t>(data, *len), false);
-    res.modified = true;
+  if (changed && packet::fix_checksums(std::span<uint8_t>(data, *len), p, false)) {
+    ctx.result().modified = true;
   }
+}
+
+void Engine::process_datagram(Ctx& ctx, SessionAlg& sa, Inspector& ins, uint8_t* data,
+                              uint32_t* len, uint32_t capacity, packet::Parsed& p, Dir d) {
+  if (p.payload_len == 0) return;
+  Message m;
+  m.bytes.assign(data + p.payload_offset, data + p.payload_offset + p.payload_len);
+  ctx.engine_count(kMessages);
+  std::vector<Edit> edits = ins.on_message(ctx, sa.st.get(), d, m);
+  // Back to front, so earlier offsets hold; overlapping or out-of-range edits are ignored.
+  std::sort(edits.begin(), edits.end(),
+            [](const Edit& a, const Edit& b) { return a.offset > b.offset; });
+  bool changed = false;
+  size_t limit = m.bytes.size();
+  for (const auto& e : edits) {
+    if (e.offset + e.old_len > limit) continue;
+    const auto* r = reinterpret_cast<const uint8_t*>(e.replacement.data());
+    if (!splice(data, len, capacity, p, p.payload_offset + e.offset, e.old_len,
+                std::span<const uint8_t>(r, e.replacement.size()))) {
+      ctx.engine_refuse(kRefusedNoRoom, "a rewritten datagram would not fit");
+      continue;
+    }
+    limit = e.offset;
+    changed = true;
+    ctx.engine_count(kRewrites);
+  }
+  if (!changed) return;
+  packet::wr16(data + p.l4_offset + 4, static_cast<uint16_t>(p.l4_len + p.payload_len));
+  if (packet::fix_checksums(std::span<uint8_t>(data, *len), p, false)) {
+    ctx.result().modified = true;
+  }
+}
+
+EngineResult Engine::session_ended(const session::Session& s) {
+  EngineResult res;
+  std::unique_ptr<SessionAlg> sa(static_cast<SessionAlg*>(s.alg_data));
+  if (sa) {
+    if (algs_.get(s.alg)) {
+      Ctx ctx(*this, *sa, s, res);
+      algs_.get(s.alg)->on_close(ctx, sa->st.get());
+    }
+  }
+  if (s.has_servermap) servermap_.remove_parent(s.id);
   return res;
+}
+
+void Engine::child_flow(const session::ServerMapEntry& e, ChildFlow& c) const {
+  if (const Inspector* ins = algs_.get(e.alg)) ins->child_flow(e, c);
 }
 
 }  // namespace fw::aspf

@@ -1,8 +1,14 @@
 #pragma once
-// The ASPF inspector interface. An inspector reads the messages of one
-// control session (lines for FTP, length-framed messages for PPTP), may
-// rewrite the bytes of a message under NAT, and opens server-map entries
-// through the narrow ServerMapWriter - never anything else.
+// The ASPF inspector interface: everything an ALG needs, so that an ALG is its
+// folder plus one add_subdirectory and one registry line.
+//
+// An inspector reads the messages of one control session - a TCP stream split
+// by its Framer, or UDP datagrams (each datagram is one message) - may rewrite
+// the bytes of a message under NAT, and opens server-map entries through the
+// narrow Context. It declares what the flows its entries admit become
+// (channels: application name, aging class), how such a child flow's keys and
+// NAT are completed (child_flow), how its entries and sessions are shown, and
+// its counters (a table of names, bumped by index).
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -10,21 +16,17 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
-#include "common/counters.h"
 #include "session/server_map.h"
 #include "session/session.h"
 
-namespace fw::nat {
-class NatState;
-}
-
 namespace fw::aspf {
 
-// One complete message of a direction of the control stream.
+// One complete message of a direction of the control channel.
 struct Message {
-  uint32_t seq = 0;            // TCP sequence number (sender's numbering) of its first byte
+  uint32_t seq = 0;            // TCP: sequence number (sender's numbering) of its first byte
   std::vector<uint8_t> bytes;  // the message (for lines: without CR LF)
   // Offset from which the message's bytes are in the packet at hand; bytes
   // before it left in earlier segments and can no longer be edited.
@@ -38,7 +40,7 @@ struct Edit {
   std::string replacement;
 };
 
-// Splits a direction of the stream into messages.
+// Splits a direction of a TCP stream into messages.
 class Framer {
  public:
   virtual ~Framer() = default;
@@ -47,26 +49,56 @@ class Framer {
   virtual std::vector<Message> feed(uint32_t seq, std::span<const uint8_t> payload) = 0;
 };
 
+// A kind of flow this ALG's entries admit (an FTP data connection, a PPTP
+// call's GRE): the index is the entry's `channel`.
+struct Channel {
+  std::string_view app;    // application name the admitted session shows ("ftp-data")
+  std::string_view aging;  // aging class name (`firewall session aging-time`), "" = by protocol
+};
+
+struct AlgSpec {
+  std::string_view name;  // the `firewall detect` keyword
+  std::string_view help;  // its help text (`firewall detect ?`)
+  uint8_t proto = 0;      // transport of the control channel (6 or 17)
+  uint16_t default_port = 0;
+  // Counter names below "aspf.<name>."; Context::count/refuse take the index.
+  std::span<const std::string_view> counters;
+  std::span<const Channel> channels;
+};
+
+// The session a first packet matched through one of this ALG's entries is
+// about to become: keys and NAT are pre-filled generically from the packet and
+// the entry; child_flow() completes what only the protocol knows.
+struct ChildFlow {
+  session::FlowKey orig, reply;
+  session::NatInfo nat;
+};
+
 // What an inspector may do besides editing bytes.
 class Context {
  public:
   virtual ~Context() = default;
-  virtual const session::Session& control() const = 0;  // the control session (a copy)
+  virtual const session::Session& control() const = 0;
   virtual uint64_t now_ms() const = 0;
-  // Open a server-map entry (type ASPF, parent = control session). False when a cap refused it.
+  // Open a server-map entry (type ASPF, parent = the control session, alg =
+  // this inspector). False when a cap refused it (counted, logged).
   virtual bool open(session::ServerMapEntry e) = 0;
-  virtual nat::NatState& nat() = 0;
   // Remove this control session's entries that match (a call ended).
   virtual void close_entries(const std::function<bool(const session::ServerMapEntry&)>& pred) = 0;
   // Let this control session's child flows of `proto` whose key carries one of
-  // the ports age out quickly (a call ended; its GRE has nothing left to carry).
+  // the ports age out quickly (done once the control session is unlocked).
   virtual void age_children(uint8_t proto, uint16_t port_a, uint16_t port_b) = 0;
-  // Count a refusal under "aspf.<alg>.refused.<reason>" and log it once per session.
-  virtual void refuse(std::string_view reason, std::string_view detail) = 0;
-  virtual void count(std::string_view what) = 0;  // "aspf.<alg>.<what>"
+  // A public port on `addr` for a data channel (reserve the entry with
+  // `reserved = true` so it is given back when the entry goes unused).
+  virtual std::optional<uint16_t> reserve_port(const common::IpAddr& addr, uint8_t proto,
+                                               uint16_t hint) = 0;
+  // Count counter `i` of the ALG's table.
+  virtual void count(size_t i) = 0;
+  // Count refusal counter `i` and log it once per control session.
+  virtual void refuse(size_t i, std::string_view detail) = 0;
 };
 
-// Per-session inspector state (opaque to the engine).
+// Per-session protocol state of an inspector (opaque to the engine).
 class State {
  public:
   virtual ~State() = default;
@@ -75,18 +107,33 @@ class State {
 class Inspector {
  public:
   virtual ~Inspector() = default;
-  virtual std::string_view name() const = 0;  // the `firewall detect` keyword
-  virtual uint8_t proto() const = 0;          // transport of the control channel
-  virtual uint16_t default_port() const = 0;
-  virtual std::unique_ptr<Framer> new_framer() const = 0;
+  virtual const AlgSpec& spec() const = 0;
+  // TCP control channels: the framer of one direction. UDP: not used.
+  virtual std::unique_ptr<Framer> new_framer() const { return nullptr; }
   virtual std::unique_ptr<State> new_state() const { return nullptr; }
-  // A complete message in direction d. Returns edits (offsets into msg.bytes) to apply.
+  // A complete message in direction d. Returns edits (offsets into msg.bytes).
   virtual std::vector<Edit> on_message(Context& ctx, State* st, session::Dir d,
-                                       const Message& msg) const = 0;
+                                       const Message& msg) = 0;
   // The control session ended: undo whatever outlives it (call ids, ...).
-  virtual void on_close(Context& ctx, State* st) const {
+  virtual void on_close(Context& ctx, State* st) {
     (void)ctx;
     (void)st;
+  }
+  // A first packet matched entry `e` of this ALG: complete the child's keys
+  // and NAT (GRE call ids, ...). The default keeps the generic ones.
+  virtual void child_flow(const session::ServerMapEntry& e, ChildFlow& c) const {
+    (void)e;
+    (void)c;
+  }
+  // Display: the port position of an entry is shown even when it is 0.
+  virtual bool entry_port_always_shown(const session::ServerMapEntry& e) const {
+    (void)e;
+    return false;
+  }
+  // Display: the initiator's port and its translated port for a child session
+  // of this ALG (default: orig.sport and nat.snat_port).
+  virtual std::pair<uint16_t, uint16_t> shown_ports(const session::Session& s) const {
+    return {s.orig.sport, s.nat.snat_port};
   }
 };
 

@@ -93,4 +93,32 @@ std::vector<Line> LineBuffer::feed(uint32_t seq, std::span<const uint8_t> payloa
   return out;
 }
 
+namespace {
+
+class LineFramer final : public Framer {
+ public:
+  explicit LineFramer(size_t max) : buf_(max) {}
+  void start(uint32_t seq) override { buf_.start(seq); }
+  bool started() const override { return buf_.started(); }
+  std::vector<Message> feed(uint32_t seq, std::span<const uint8_t> payload) override {
+    std::vector<Message> out;
+    for (auto& l : buf_.feed(seq, payload)) {
+      Message m;
+      m.seq = l.seq;
+      m.bytes.assign(l.text.begin(), l.text.end());
+      out.push_back(std::move(m));
+    }
+    return out;
+  }
+
+ private:
+  LineBuffer buf_;
+};
+
+}  // namespace
+
+std::unique_ptr<Framer> make_line_framer(size_t max_line) {
+  return std::make_unique<LineFramer>(max_line);
+}
+
 }  // namespace fw::aspf

@@ -6,9 +6,12 @@
 // over-long line, everything up to the next LF is skipped (an attacker must not
 // make text in the middle of a line look like a command).
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
+
+#include "aspf/inspector.h"
 
 namespace fw::aspf {
 
@@ -41,5 +44,8 @@ class LineBuffer {
   std::string pending_;
   uint64_t desyncs_ = 0, overlong_ = 0;
 };
+
+// A Framer for ALGs whose control messages are CR LF lines (FTP).
+std::unique_ptr<Framer> make_line_framer(size_t max_line);
 
 }  // namespace fw::aspf

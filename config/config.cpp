@@ -23,6 +23,14 @@ uint32_t aging_value(const AgingTimes& a, const std::string& name) {
   return 0;
 }
 
+std::optional<uint8_t> aging_class(std::string_view name) {
+  const auto& d = aging_defaults();
+  for (size_t i = 0; i < d.size(); ++i) {
+    if (d[i].first == name) return static_cast<uint8_t>(i);
+  }
+  return std::nullopt;
+}
+
 Config Config::defaults() {
   Config c;
   c.zones = {{"local", 100, {}, true},

@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/ip_addr.h"
@@ -63,6 +64,8 @@ struct AgingTimes {
 // Names and Huawei defaults, in display order.
 const std::vector<std::pair<std::string, uint32_t>>& aging_defaults();
 uint32_t aging_value(const AgingTimes& a, const std::string& name);
+// The aging class of a name: its index in aging_defaults() (stable for the process).
+std::optional<uint8_t> aging_class(std::string_view name);
 
 struct Interzone {
   std::string zone1, zone2;

@@ -1,16 +1,43 @@
 #pragma once
-// The application name shown in front of a session ("http", "ftp", "tcp"),
-// chosen from the protocol and the server port when the session is created.
+// The application names shown in front of sessions ("tcp", "http", "ftp",
+// "ftp-data") and the aging class each one ages by: protocol fallbacks, well
+// known server ports, and the channels the ALGs of the registry declare (no ALG
+// name is written here).
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
+#include "aspf/registry.h"
 #include "session/session.h"
 
 namespace fw::fwd {
 
-session::AppId app_for(uint8_t proto, uint16_t dport);
-std::string_view app_name(session::AppId id);
-// nullopt-like: returns 0xff if the name is unknown.
-session::AppId app_by_name(std::string_view name);
+class AppTable {
+ public:
+  explicit AppTable(const aspf::Registry& algs);
+  // For a new flow not admitted by an ALG: by server port, else by protocol.
+  session::AppId for_flow(uint8_t proto, uint16_t dport) const;
+  // For a flow admitted by ALG `alg`'s entry of channel `channel`.
+  session::AppId for_channel(uint8_t alg, uint8_t channel) const;
+  std::string_view name(session::AppId id) const;
+  // The aging class of a session of this application and protocol.
+  session::AgingClass aging(session::AppId id, uint8_t proto) const;
+  // The ALG whose channel this application is (0 = none): its display hooks apply.
+  uint8_t alg_of(session::AppId id) const;
+
+ private:
+  struct App {
+    std::string name;
+    uint8_t proto = 0;  // port rows: the protocol; protocol rows: the protocol, port 0
+    uint16_t port = 0;
+    session::AgingClass aging = 0;
+    uint8_t alg = 0, channel = 0;  // ALG channels
+    bool by_proto = false;         // ages like its protocol (a channel without its own class)
+  };
+  std::vector<App> apps_;
+  size_t first_port_row_ = 0, first_channel_row_ = 0;
+};
 
 }  // namespace fw::fwd

@@ -8,9 +8,8 @@
 #include "aspf/registry.h"
 #include "common/counters.h"
 #include "db/config_store.h"
-#include "fwd/app.h"
+#include "fwd/dataplane.h"
 #include "fwd/netlink_route.h"
-#include "fwd/pipeline.h"
 #include "nat/nat_policy.h"
 #include "policy/policy.h"
 #include "session/server_map.h"
@@ -68,7 +67,7 @@ struct SessionFilter {
   bool bad = false;
   std::string err;
 
-  bool match(const session::Session& s) const {
+  bool match(const session::Session& s, const DataPlane& dp) const {
     if (src) {
       const auto& a = (src->first || !s.nat.snat) ? s.orig.src : s.nat.snat_addr;
       if (!(a == src->second)) return false;
@@ -78,9 +77,9 @@ struct SessionFilter {
       if (!(a == dst->second)) return false;
     }
     if (proto && s.orig.proto != *proto) return false;
-    if (app && app_name(s.app) != *app) return false;
-    if (src_zone && policy::zone_name_of(s.src_zone) != *src_zone) return false;
-    if (dst_zone && policy::zone_name_of(s.dst_zone) != *dst_zone) return false;
+    if (app && dp.apps().name(s.app) != *app) return false;
+    if (src_zone && dp.zone_name(s.src_zone) != *src_zone) return false;
+    if (dst_zone && dp.zone_name(s.dst_zone) != *dst_zone) return false;
     return true;
   }
 };
@@ -146,9 +145,21 @@ void add_unique(std::vector<T>& v, const T& x) {
 }  // namespace
 
 Controller::Controller(ControllerHooks hooks)
-    : hooks_(std::move(hooks)), cfg_(config::Config::defaults()) {
+    : hooks_(std::move(hooks)), dp_(hooks_.dataplane), cfg_(config::Config::defaults()) {
+  if (!dp_) {
+    // Alone (transcript tests, configuration checks): own counters and ALG list.
+    own_counters_ = std::make_unique<common::CounterTable>();
+    own_algs_ = std::make_unique<aspf::Registry>(*own_counters_);
+    aspf::add_builtin_algs(*own_algs_);
+  }
   register_handlers();
 }
+
+Controller::~Controller() = default;
+
+common::CounterTable& Controller::counters() { return dp_ ? dp_->counters() : *own_counters_; }
+
+const aspf::Registry& Controller::algs() const { return dp_ ? dp_->algs() : *own_algs_; }
 
 void Controller::add(const std::string& id, Handler h) { handlers_[id] = std::move(h); }
 
@@ -176,7 +187,7 @@ std::string Controller::prompt(const cli::ViewStack& vs) const {
 }
 
 std::string Controller::apply_now() {
-  if (hooks_.pipeline) hooks_.pipeline->set_runtime(std::make_unique<Runtime>(cfg_));
+  if (dp_) dp_->apply(cfg_);
   if (hooks_.on_apply) return hooks_.on_apply(cfg_);
   return "";
 }
@@ -276,37 +287,34 @@ std::string Controller::render_session_table(Ctx& c, bool verbose) {
   }
   std::ostringstream os;
   std::vector<session::Session> list;
-  if (hooks_.sessions)
-    list = hooks_.sessions->snapshot([&](const session::Session& s) { return f.match(s); });
-  uint64_t now = hooks_.clock ? hooks_.clock->now_ms() : 0;
+  if (dp_) {
+    list = dp_->sessions().snapshot([&](const session::Session& s) { return f.match(s, *dp_); });
+  }
+  uint64_t now = dp_ ? dp_->clock().now_ms() : 0;
   os << " Current Total Sessions : " << list.size() << "\n";
   for (const auto& s : list) {
-    // GRE (PPTP) shows call ids in the port position: the client's own id,
-    // and in brackets the translated one the server sees.
-    bool gre = s.orig.proto == 47;
-    uint16_t sport =
-        gre ? (s.nat.reply_key >= 0 ? static_cast<uint16_t>(s.nat.reply_key) : s.reply.dport)
-            : s.orig.sport;
-    std::string src = endpoint(s.orig.src, sport);
-    if (s.nat.snat)
-      src += "[" + endpoint(s.nat.snat_addr, gre ? s.reply.dport : s.nat.snat_port) + "]";
+    // What goes in the port positions comes from the ALG whose channel the
+    // session is (PPTP's GRE shows call ids), else the ports.
+    std::pair<uint16_t, uint16_t> ports{s.orig.sport, s.nat.snat_port};
+    if (const auto* ins = dp_->algs().get(dp_->apps().alg_of(s.app))) ports = ins->shown_ports(s);
+    std::string src = endpoint(s.orig.src, ports.first);
+    if (s.nat.snat) src += "[" + endpoint(s.nat.snat_addr, ports.second) + "]";
     std::string dst = endpoint(s.orig.dst, shown_dport(s.orig));
     if (s.nat.dnat) dst += "[" + endpoint(s.nat.dnat_addr, s.nat.dnat_port) + "]";
     std::string arrow = s.has_servermap ? "+->" : "-->";
     if (!verbose) {
-      os << " " << app_name(s.app) << "  VPN: public --> public  " << src << " " << arrow << " "
-         << dst << "\n";
+      os << " " << dp_->apps().name(s.app) << "  VPN: public --> public  " << src << " " << arrow
+         << " " << dst << "\n";
       continue;
     }
     char id[32];
     std::snprintf(id, sizeof id, "%llx", static_cast<unsigned long long>(s.id));
-    os << " " << app_name(s.app) << "  VPN: public --> public  ID: " << id << "\n";
+    os << " " << dp_->apps().name(s.app) << "  VPN: public --> public  ID: " << id << "\n";
     uint64_t ttl = s.timeout_s;
     uint64_t idle_s = now > s.last_seen_ms ? (now - s.last_seen_ms) / 1000 : 0;
     uint64_t left = idle_s >= ttl ? 0 : ttl - idle_s;
-    os << " Zone: " << policy::zone_name_of(s.src_zone) << " --> "
-       << policy::zone_name_of(s.dst_zone) << "  TTL: " << hms(ttl) << "  Left: " << hms(left)
-       << "\n";
+    os << " Zone: " << dp_->zone_name(s.src_zone) << " --> " << dp_->zone_name(s.dst_zone)
+       << "  TTL: " << hms(ttl) << "  Left: " << hms(left) << "\n";
     os << " Recv Interface: "
        << (s.in_ifindex ? ifname_of(s.in_ifindex) : std::string("InLoopBack0")) << "\n";
     const common::IpAddr& nh = !s.next_hop.empty() ? s.next_hop
@@ -316,7 +324,7 @@ std::string Controller::render_session_table(Ctx& c, bool verbose) {
        << "  NextHop: " << nh.str() << "\n";
     os << " <--packets: " << s.packets[1] << " bytes: " << s.bytes[1]
        << " --> packets: " << s.packets[0] << " bytes: " << s.bytes[0] << "\n";
-    os << " " << src << " " << arrow << " " << dst << " PolicyName: " << session::name_of(s.policy)
+    os << " " << src << " " << arrow << " " << dst << " PolicyName: " << dp_->names().name(s.policy)
        << "\n";
   }
   return os.str();
@@ -399,18 +407,18 @@ void Controller::register_handlers() {
       c.out << "#\n";
     }
   });
-  auto policy_table = [](Ctx& c, const std::string* only) {
+  auto policy_table = [this](Ctx& c, const std::string* only) {
     std::vector<policy::RuleView> rows;
     for (const auto& r : c.cfg.security.rules) {
       if (only && r.name != *only) continue;
       bool permit = r.action && *r.action == Action::kPermit;
       rows.push_back({r.id, r.name, r.enabled, permit ? "permit" : "deny",
-                      policy::CompiledPolicy::hit_counter(r.name).get()});
+                      policy::CompiledPolicy::hit_counter(counters(), r.name).get()});
     }
     if (!only || *only == "default") {
       rows.push_back({0, "default", true,
                       c.cfg.security.default_action == Action::kPermit ? "permit" : "deny",
-                      policy::CompiledPolicy::hit_counter("default").get()});
+                      policy::CompiledPolicy::hit_counter(counters(), "default").get()});
     }
     c.out << "Total:" << rows.size() << "\n";
     c.out << "RULE ID  RULE NAME                         STATE      ACTION       HITS\n";
@@ -446,7 +454,7 @@ void Controller::register_handlers() {
     c.out << "  " << std::string(40, '-') << "\n";
   });
   add("display.statistics", [this](Ctx& c) {
-    auto& t = common::counters();
+    auto& t = counters();
     auto line = [&](const std::string& label, uint64_t v) {
       c.out << "  " << std::left << std::setw(32) << label << ": " << v << "\n";
     };
@@ -460,7 +468,7 @@ void Controller::register_handlers() {
     line("Sessions created", t.value("session.created"));
     line("Sessions aged", t.value("session.aged"));
     line("Sessions removed", t.value("session.removed"));
-    line("Sessions current", hooks_.sessions ? hooks_.sessions->size() : 0);
+    line("Sessions current", dp_ ? dp_->sessions().size() : 0);
     line("Sessions refused (table full)", t.value("session.drop.table-full"));
     for (const auto& [name, v] : t.snapshot()) {
       if (name.rfind("packet.malformed.", 0) == 0 && v > 0) line("Malformed " + name.substr(17), v);
@@ -488,14 +496,9 @@ void Controller::register_handlers() {
       c.err = f.err;
       return;
     }
-    if (hooks_.sessions)
-      hooks_.sessions->erase_if([&](const session::Session& s) { return f.match(s); });
+    if (dp_) dp_->sessions().erase_if([&](const session::Session& s) { return f.match(s, *dp_); });
   });
-  add("reset.statistics", [](Ctx&) {
-    for (const auto& [name, _] : common::counters().snapshot()) {
-      if (name.rfind("packet.", 0) == 0) common::counters().get(name).reset();
-    }
-  });
+  add("reset.statistics", [this](Ctx&) { counters().reset_prefix("packet."); });
   add("save", [this](Ctx& c) {
     if (!hooks_.store) {
       c.err = "Error: No configuration database (start fwd with --db FILE).";
@@ -642,10 +645,10 @@ void Controller::register_handlers() {
         return;
       }
     }
-    if (hooks_.nat) {
+    if (dp_) {
       size_t used = 0;
-      for (const auto& a : g->addresses()) used += hooks_.nat->ports.used(a);
-      if (auto* b = hooks_.nat->find_bindings(n)) used += b->bound();
+      for (const auto& a : g->addresses()) used += dp_->nat_state().ports.used(a);
+      if (auto* b = dp_->nat_state().find_bindings(n)) used += b->bound();
       if (used) {
         c.err = "Error: The address group " + n + " is in use by " + std::to_string(used) +
                 " translation(s).";
@@ -790,7 +793,7 @@ void Controller::register_handlers() {
       c.changed = true;
     }
   });
-  add("display.natpolicy", [](Ctx& c) {
+  add("display.natpolicy", [this](Ctx& c) {
     c.out << "Total:" << c.cfg.nat_rules.size() << "\n";
     c.out << "RULE ID  RULE NAME                         STATE      ACTION                 HITS\n";
     c.out << std::string(87, '-') << "\n";
@@ -812,7 +815,7 @@ void Controller::register_handlers() {
       }
       c.out << std::left << std::setw(9) << r.id << std::setw(34) << r.name << std::setw(11)
             << rule_state(r.enabled) << std::setw(23) << act
-            << nat::CompiledNatPolicy::hit_counter(r.name).get() << "\n";
+            << nat::CompiledNatPolicy::hit_counter(counters(), r.name).get() << "\n";
     }
     c.out << std::string(87, '-') << "\n";
   });
@@ -842,8 +845,8 @@ void Controller::register_handlers() {
       c.err = "Error: The address group " + *want + " does not exist.";
       return;
     }
-    auto bindings =
-        hooks_.nat ? hooks_.nat->all_bindings() : decltype(hooks_.nat->all_bindings()){};
+    auto bindings = dp_ ? dp_->nat_state().all_bindings()
+                        : std::map<std::string, std::vector<nat::NoPatBindings::Binding>>{};
     c.out << " NAT address-group information:\n";
     for (const auto& g : c.cfg.address_groups) {
       if (want && g.name != *want) continue;
@@ -860,7 +863,7 @@ void Controller::register_handlers() {
       if (g.mode == config::AddressGroup::Mode::kPat) {
         size_t total = 0;
         for (const auto& a : addrs) {
-          size_t u = hooks_.nat ? hooks_.nat->ports.used(a) : 0;
+          size_t u = dp_ ? dp_->nat_state().ports.used(a) : 0;
           total += u;
           if (u)
             c.out << "   " << std::left << std::setw(18) << a.str() << " ports in use: " << u
@@ -883,7 +886,7 @@ void Controller::register_handlers() {
   });
   add("display.servermap", [this](Ctx& c) {
     std::vector<session::ServerMapEntry> list;
-    if (hooks_.servermap) list = hooks_.servermap->snapshot();
+    if (dp_) list = dp_->servermap().snapshot();
     using T = session::MapType;
     std::erase_if(list, [&](const session::ServerMapEntry& e) {
       bool nat_server = e.type == T::kNatServer || e.type == T::kNatServerReverse;
@@ -894,17 +897,25 @@ void Controller::register_handlers() {
       if (c.m.has("dynamic")) return nat_server;
       return false;
     });
-    uint64_t now = hooks_.clock ? hooks_.clock->now_ms() : 0;
+    uint64_t now = dp_ ? dp_->clock().now_ms() : 0;
     auto ep = [](const common::IpAddr& a, uint16_t port) {
       return port ? endpoint(a, port) : a.str();
     };
-    auto proto = [](const session::ServerMapEntry& e) {
+    // The Appro name and whether a 0 port is shown come from the ALG that opened the entry.
+    const aspf::Inspector* none = nullptr;
+    auto alg_of = [&](const session::ServerMapEntry& e) {
+      return dp_ ? dp_->algs().get(e.alg) : none;
+    };
+    auto proto = [&](const session::ServerMapEntry& e) {
       std::string p = e.proto == 6    ? "tcp"
                       : e.proto == 17 ? "udp"
                       : e.proto == 47 ? "gre"
                       : e.proto == 0  ? "any"
                                       : std::to_string(e.proto);
-      if (!e.app.empty()) p += "(Appro: " + e.app + ")";
+      const auto* ins = alg_of(e);
+      if (ins && e.channel < ins->spec().channels.size()) {
+        p += "(Appro: " + std::string(ins->spec().channels[e.channel].app) + ")";
+      }
       return p;
     };
     c.out << " Current Total Server-map : " << list.size() << "\n";
@@ -917,18 +928,21 @@ void Controller::register_handlers() {
           break;
         default: {
           std::string from = e.peer.empty() ? "ANY" : e.peer.str();
-          // GRE call id 0 is a real id (pptpd's first call): always show it.
-          bool gre = e.proto == 47;
-          std::string to = gre ? endpoint(e.addr, e.port) : ep(e.addr, e.port);
-          if (!e.xaddr.empty())
-            to += "[" +
-                  (gre ? endpoint(e.xaddr, e.xport) : ep(e.xaddr, e.xport ? e.xport : e.port)) +
-                  "]";
+          const auto* ins = alg_of(e);
+          const bool always = ins && ins->entry_port_always_shown(e);
+          auto show = [&](const common::IpAddr& a, uint16_t port) {
+            return always ? endpoint(a, port) : ep(a, port);
+          };
+          std::string to = show(e.addr, e.port);
+          if (!e.xaddr.empty()) {
+            to += "[" + show(e.xaddr, e.xport >= 0 ? static_cast<uint16_t>(e.xport) : e.port) + "]";
+          }
           body = from + " -> " + to;
         }
       }
       c.out << " Type: " << session::map_type_name(e.type) << ",  " << body
-            << ",  Zone:" << (e.zone.empty() ? "---" : e.zone) << ",  protocol:" << proto(e);
+            << ",  Zone:" << (e.zone && dp_ ? dp_->zone_name(e.zone) : std::string("---"))
+            << ",  protocol:" << proto(e);
       if (e.expires_ms) {
         uint64_t left = e.expires_ms > now ? (e.expires_ms - now + 999) / 1000 : 0;
         c.out << ",  Left-Time:" << hms(left);
@@ -940,11 +954,11 @@ void Controller::register_handlers() {
   });
 
   // ---- ASPF
-  auto alg_arg = [](Ctx& c) -> std::optional<std::string> {
+  auto alg_arg = [this](Ctx& c) -> std::optional<std::string> {
     std::string n = c.p("protocol");
-    if (aspf::inspector_id(n) == 0) {
+    if (algs().id_of(n) == 0) {
       std::string all;
-      for (const auto& x : aspf::inspector_names()) all += (all.empty() ? "" : ", ") + x;
+      for (const auto& [x, help] : algs().keywords()) all += (all.empty() ? "" : ", ") + x;
       c.err = "Error: Unknown ASPF protocol " + n + " (supported: " + all + ").";
       return std::nullopt;
     }
@@ -1022,7 +1036,7 @@ void Controller::register_handlers() {
     }
     c.changed = true;
   });
-  add("display.detect", [](Ctx& c) {
+  add("display.detect", [this](Ctx& c) {
     c.out << " ASPF (firewall detect):\n";
     std::string g;
     for (const auto& d : c.cfg.detect_global) g += " " + d;
@@ -1034,24 +1048,20 @@ void Controller::register_handlers() {
             << "\n";
     }
     c.out << " Inspectors:\n";
-    for (const auto& ins : aspf::inspectors()) {
-      std::string name(ins->name());
-      std::string ports = std::to_string(ins->default_port());
+    auto& t = counters();
+    for (uint8_t id = 1; id <= algs().size(); ++id) {
+      const aspf::AlgSpec& spec = algs().get(id)->spec();
+      const std::string name(spec.name);
+      std::string ports = std::to_string(spec.default_port);
       for (const auto& pm : c.cfg.port_mappings) {
         if (pm.alg == name) ports += "," + std::to_string(pm.port);
       }
-      c.out << "  " << std::left << std::setw(6) << name << " "
-            << (ins->proto() == 6 ? "tcp" : "udp") << " port " << std::setw(12) << ports;
-      auto& t = common::counters();
-      c.out << " parsed " << t.value("aspf." + name + ".parsed") << ", rewrites "
-            << t.value("aspf." + name + ".rewrites") << ", opened "
-            << t.value("aspf." + name + ".opened") << ", malformed "
-            << t.value("aspf." + name + ".malformed");
-      uint64_t refused = 0;
-      for (const auto& [k, v] : t.snapshot()) {
-        if (k.rfind("aspf." + name + ".refused.", 0) == 0) refused += v;
-      }
-      c.out << ", refused " << refused << "\n";
+      const std::string pre = "aspf." + name + ".";
+      c.out << "  " << std::left << std::setw(6) << name << " " << (spec.proto == 6 ? "tcp" : "udp")
+            << " port " << std::setw(12) << ports;
+      c.out << " parsed " << t.value(pre + "parsed") << ", rewrites " << t.value(pre + "rewrites")
+            << ", opened " << t.value(pre + "opened") << ", malformed "
+            << t.value(pre + "malformed") << ", refused " << t.sum_prefix(pre + "refused.") << "\n";
     }
   });
 
@@ -1117,9 +1127,9 @@ void Controller::register_handlers() {
       r.name = n;
       r.id = next_rule_id_++;
       if (security)
-        policy::CompiledPolicy::hit_counter(n).reset();
+        policy::CompiledPolicy::hit_counter(counters(), n).reset();
       else
-        nat::CompiledNatPolicy::hit_counter(n).reset();
+        nat::CompiledNatPolicy::hit_counter(counters(), n).reset();
       rules.push_back(r);
       c.changed = true;
     }

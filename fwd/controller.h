@@ -12,22 +12,19 @@
 #include "common/clock.h"
 #include "config/config.h"
 
-namespace fw::session {
-class SessionTable;
-}
 namespace fw::db {
 class ConfigStore;
 }
-namespace fw::session {
-class ServerMap;
+namespace fw::aspf {
+class Registry;
 }
-namespace fw::nat {
-class NatState;
+namespace fw::common {
+class CounterTable;
 }
 
 namespace fw::fwd {
 
-class Pipeline;
+class DataPlane;
 
 struct ExecResult {
   bool ok = true;
@@ -38,11 +35,7 @@ struct ExecResult {
 // What the controller needs from the rest of the daemon (all optional, so
 // transcript tests can run the controller alone).
 struct ControllerHooks {
-  const common::Clock* clock = nullptr;  // for TTL/Left in the verbose session display
-  session::SessionTable* sessions = nullptr;
-  Pipeline* pipeline = nullptr;  // gets a new Runtime on every change
-  session::ServerMap* servermap = nullptr;
-  nat::NatState* nat = nullptr;
+  DataPlane* dataplane = nullptr;    // gets every configuration change; displays read it
   db::ConfigStore* store = nullptr;  // `save`
   // Called with the zone interfaces after every change (iptables rules); returns an error text or
   // "".
@@ -54,6 +47,7 @@ struct ControllerHooks {
 class Controller {
  public:
   explicit Controller(ControllerHooks hooks);
+  ~Controller();
 
   // Every grammar spec id has exactly one handler: returns the ids without one
   // (and handlers without a spec) - fwd refuses to start if this is not empty.
@@ -82,7 +76,13 @@ class Controller {
   void add(const std::string& id, Handler h);
   std::string render_session_table(Ctx& c, bool verbose);
 
+  common::CounterTable& counters();
+  const aspf::Registry& algs() const;
+
   ControllerHooks hooks_;
+  DataPlane* dp_;
+  std::unique_ptr<common::CounterTable> own_counters_;  // without a data plane
+  std::unique_ptr<aspf::Registry> own_algs_;
   mutable std::mutex mu_;
   config::Config cfg_;
   std::map<std::string, Handler> handlers_;

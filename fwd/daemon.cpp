@@ -19,11 +19,11 @@
 #include "db/config_store.h"
 #include "fwd/addresses.h"
 #include "fwd/controller.h"
+#include "fwd/dataplane.h"
 #include "fwd/iptables.h"
 #include "fwd/netlink_route.h"
 #include "fwd/nfqueue.h"
 #include "fwd/options.h"
-#include "fwd/pipeline.h"
 #include "fwd/sysctl.h"
 #include "ipc/ipc.h"
 #include "nat/nat_policy.h"
@@ -122,18 +122,14 @@ int run_daemon(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   common::SteadyClock clock;
-  session::TableOptions topt;
-  topt.max_sessions = opt->max_sessions;
-  session::SessionTable table(clock, topt);
-
   std::string err;
   auto resolver = RouteResolver::open(&err);
   if (!resolver) return fail("route lookups unavailable: " + err);
   KernelRoutes routes(std::move(resolver));
-  session::ServerMap servermap(clock);
-  nat::NatState nat_state;
-  aspf::Engine aspf_engine(clock, servermap, nat_state);
-  Pipeline pipeline(clock, table, routes, servermap, nat_state, aspf_engine);
+  DataPlaneOptions dopt;
+  dopt.max_sessions = opt->max_sessions;
+  DataPlane dp(clock, routes, dopt);
+  Pipeline& pipeline = dp.pipeline();
 
   std::unique_ptr<db::ConfigStore> store;
   if (!opt->db_file.empty()) {
@@ -152,11 +148,7 @@ int run_daemon(int argc, char** argv) {
 
   std::vector<std::unique_ptr<NfQueue>> queues;
   ControllerHooks hooks;
-  hooks.clock = &clock;
-  hooks.sessions = &table;
-  hooks.pipeline = &pipeline;
-  hooks.servermap = &servermap;
-  hooks.nat = &nat_state;
+  hooks.dataplane = &dp;
   hooks.store = store.get();
   hooks.on_apply = [&](const config::Config& c) -> std::string {
     std::string out;
@@ -277,8 +269,9 @@ int run_daemon(int argc, char** argv) {
   std::atomic<bool> stop{false};
   std::vector<std::thread> workers;
   for (auto& q : queues) {
-    workers.emplace_back([&stop, &pipeline, qp = q.get()] {
-      qp->run(stop, [&pipeline](QueuedPacket& p) { return pipeline.process(p); });
+    workers.emplace_back([&stop, &pipeline, &dp, qp = q.get()] {
+      RuntimeHolder::Reader reader(dp.runtimes());
+      qp->run(stop, [&](QueuedPacket& p) { return pipeline.process(p, reader); });
     });
   }
   std::thread maint([&] {

@@ -1,10 +1,14 @@
 #pragma once
-// The packet path: parse -> session lookup -> (first packet) route lookup,
-// zones, security policy -> new session. Shared by all worker threads.
+// The packet path: parse once -> session lookup -> hit: update, NAT, ALG; miss
+// (first packet): a list of stages - ingress zone, server-map (NAT server / ALG
+// entry), route and egress zone, security policy, expiring TTL, NAT, ALG,
+// session creation - each a short function. Shared by all worker threads.
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <unordered_map>
 #include <vector>
@@ -12,85 +16,95 @@
 #include "aspf/engine.h"
 #include "common/clock.h"
 #include "common/counters.h"
+#include "common/interner.h"
+#include "fwd/app.h"
 #include "fwd/nfqueue.h"
 #include "fwd/route_source.h"
 #include "fwd/runtime.h"
-#include "nat/nat_policy.h"
+#include "nat/translator.h"
 #include "packet/parse.h"
 #include "session/server_map.h"
 #include "session/session_table.h"
 
 namespace fw::fwd {
 
-// Names of the drop reasons (counter packet.drop.<name>), in display order.
+// Drop reasons (counter packet.drop.<name>), in display order.
+enum class Drop : uint8_t {
+  kMalformed,
+  kTcpNotSyn,
+  kPolicyDeny,
+  kNoZone,
+  kNoRoute,
+  kTableFull,
+  kFragment,
+  kIcmpNoSession,
+  kNatExhausted,
+  kNatCollision,
+  kTtlExpiredNat,
+  kCount
+};
 const std::vector<std::string>& drop_reason_names();
+
+// What the pipeline works with (all owned by the DataPlane).
+struct PipelineParts {
+  const common::Clock& clock;
+  common::CounterTable& counters;
+  common::Interner& names;  // policy rule names in sessions
+  session::SessionTable& table;
+  session::ServerMap& servermap;
+  nat::Translator& nat;
+  aspf::Engine& aspf;
+  const AppTable& apps;
+  RouteSource& routes;
+  RuntimeHolder& runtimes;
+};
 
 class Pipeline {
  public:
-  Pipeline(const common::Clock& clock, session::SessionTable& table, RouteSource& routes,
-           session::ServerMap& servermap, nat::NatState& nat, aspf::Engine& aspf);
+  explicit Pipeline(const PipelineParts& parts);
 
-  // Install a new configuration snapshot (takes ownership; the old one is
-  // retired and freed by retire_old() after a grace period).
-  void set_runtime(std::unique_ptr<Runtime> rt);
-  const Runtime* runtime() const { return rt_.load(std::memory_order_acquire); }
-  void retire_old();
-
+  // One packet, from a worker thread holding its own Reader.
+  Decision process(QueuedPacket& qp, RuntimeHolder::Reader& reader);
+  // The same for callers without a Reader of their own (tests, replay, fuzzing).
   Decision process(QueuedPacket& qp);
-  // The same for a bare buffer (tests, pcap replay, fuzzing).
   Decision process_bytes(uint8_t* data, uint32_t len, uint32_t indev, uint8_t hook = 0);
 
-  // Periodic work: aging sweep, fragment cache expiry. Called by the maintenance thread.
+  // Periodic work: aging sweep, server-map expiry, retired snapshots, fragments.
   void maintain();
+  // Make children of `parent` of `proto` whose key carries port a or b age quickly.
+  void age_children(uint64_t parent, uint8_t proto, uint16_t a, uint16_t b);
 
  private:
-  enum class Drop {
-    kMalformed,
-    kTcpNotSyn,
-    kPolicyDeny,
-    kNoZone,
-    kNoRoute,
-    kTableFull,
-    kFragment,
-    kIcmpNoSession,
-    kNatExhausted,
-    kNatCollision,
-    kTtlExpiredNat,
-    kCount
-  };
+  struct NewFlow;
   Decision drop(Drop why);
   Decision accept();
-  // Returns false with *why to drop; on success *nat holds the new session's translation.
-  bool first_packet(QueuedPacket& qp, const packet::Parsed& p, const session::FlowKey& key,
-                    const Runtime& rt, Drop* why, session::Session* created);
-  Decision run_alg(QueuedPacket& qp, Decision d, const session::Session& s, session::Dir dir);
-  // Source NAT for a new flow; false = pool exhausted.
-  bool source_nat(const packet::Parsed& p, const common::IpAddr& dst, policy::ZoneId sz,
-                  policy::ZoneId dz, const RouteInfo& r, const Runtime& rt, session::NatInfo* nat);
-  void release_nat(const session::Session& s);
-  // Rewrites the packet for its direction in a translated session; returns the decision.
-  Decision translate(QueuedPacket& qp, const packet::Parsed& p, const session::FlowKey& orig,
-                     const session::NatInfo& nat, session::Dir d, bool forwarded);
-  Decision translate_icmp_error(QueuedPacket& qp, const packet::Parsed& p,
-                                const session::FlowKey& orig, const session::NatInfo& nat,
-                                session::Dir d);
-  void install_static_servermap(const config::Config& c);
+  Decision run(QueuedPacket& qp, const Runtime& rt);
+  std::optional<Decision> on_icmp_error(QueuedPacket& qp, const packet::Parsed& p);
+  Decision on_hit(QueuedPacket& qp, packet::Parsed& p, session::Session& s, session::Dir d,
+                  const Runtime& rt, std::vector<aspf::EngineResult::ChildAging>* aging);
+  Decision translate(QueuedPacket& qp, const packet::Parsed& p, const session::Session& s,
+                     session::Dir d, bool forwarded);
   void update_session(session::Session& s, session::Dir d, const packet::Parsed& p, uint32_t len,
                       const Runtime& rt);
+
+  // First-packet stages: each returns false with nf.why set to drop.
+  bool first_packet(NewFlow& nf);
+  bool stage_opens_flow(NewFlow& nf);
+  bool stage_ingress_zone(NewFlow& nf);
+  bool stage_servermap(NewFlow& nf);
+  bool stage_route(NewFlow& nf);
+  bool stage_policy(NewFlow& nf);
+  bool stage_expiring(NewFlow& nf);
+  bool stage_nat(NewFlow& nf);
+  bool stage_alg(NewFlow& nf);
+  bool stage_create(NewFlow& nf);
+
   void remember_fragment(const packet::Parsed& p);
   bool fragment_known(const packet::Parsed& p);
 
-  const common::Clock& clock_;
-  session::SessionTable& table_;
-  RouteSource& routes_;
-  session::ServerMap& servermap_;
-  nat::NatState& nat_;
-  aspf::Engine& aspf_;
-  session::AppId ftp_data_app_;
-  std::atomic<const Runtime*> rt_{nullptr};
-  std::mutex retire_mu_;
-  std::vector<std::pair<uint64_t, std::unique_ptr<Runtime>>> retired_;
-  std::unique_ptr<Runtime> current_;
+  PipelineParts parts_;
+  std::mutex shared_reader_mu_;
+  std::unique_ptr<RuntimeHolder::Reader> shared_reader_;
 
   struct FragKey {
     common::IpAddr src, dst;

@@ -1,13 +1,15 @@
 #include "fwd/runtime.h"
 
+#include <algorithm>
+
 namespace fw::fwd {
 
-Runtime::Runtime(const config::Config& c)
-    : cfg(c),
-      zones(c),
-      policy(c, zones),
-      nat(c, zones),
-      detect(c),
+Runtime::Runtime(const config::Config& c, common::Interner& zone_ids,
+                 common::CounterTable& counters, const aspf::Registry& algs)
+    : zones(c, zone_ids),
+      policy(c, zones, counters),
+      nat(c, zones, counters),
+      detect(c, algs, [this](const std::string& n) { return zones.by_name(n); }),
       timeouts(timeouts_from(c.aging)) {
   for (auto& z : if_zone_) z.store(kUnresolved, std::memory_order_relaxed);
 }
@@ -27,20 +29,72 @@ policy::ZoneId Runtime::zone_of_ifindex(uint32_t ifindex, RouteSource& names) co
 
 session::Timeouts timeouts_from(const config::AgingTimes& a) {
   session::Timeouts t;
-  auto v = [&](const char* n) { return config::aging_value(a, n); };
-  t.tcp = v("tcp");
-  t.udp = v("udp");
-  t.icmp = v("icmp");
-  t.syn = v("syn");
-  t.fin_rst = v("fin-rst");
-  t.gre = v("gre");
-  t.esp = v("esp");
-  t.ah = v("ah");
-  t.dns = v("dns");
-  t.other = v("other");
-  t.ftp = v("ftp");
-  t.ftp_data = v("ftp-data");
+  for (const auto& [name, def] : config::aging_defaults()) {
+    t.secs.push_back(config::aging_value(a, name));
+  }
+  t.syn = config::aging_class("syn").value_or(0);
+  t.fin_rst = config::aging_class("fin-rst").value_or(0);
   return t;
+}
+
+// ---- RuntimeHolder ---------------------------------------------------------
+
+RuntimeHolder::~RuntimeHolder() = default;
+
+RuntimeHolder::Reader::Reader(RuntimeHolder& h) : h_(h), slot_(h.claim_slot()) {}
+
+RuntimeHolder::Reader::~Reader() {
+  release();
+  h_.free_slot(slot_);
+}
+
+const Runtime* RuntimeHolder::Reader::acquire() {
+  const Runtime* p = h_.cur_.load(std::memory_order_acquire);
+  // Announce, then check the announcement is still current: a writer that
+  // retires p after this point sees the announcement and keeps p alive.
+  for (;;) {
+    slot_->store(p, std::memory_order_seq_cst);
+    const Runtime* q = h_.cur_.load(std::memory_order_seq_cst);
+    if (q == p) return p;
+    p = q;
+  }
+}
+
+void RuntimeHolder::Reader::release() { slot_->store(nullptr, std::memory_order_release); }
+
+std::atomic<const Runtime*>* RuntimeHolder::claim_slot() {
+  std::lock_guard<std::mutex> lk(mu_);
+  for (size_t i = 0; i < kMaxReaders; ++i) {
+    if (!slot_used_[i].load()) {
+      slot_used_[i].store(true);
+      return &slots_[i];
+    }
+  }
+  // More readers than slots: a programming error (workers are bounded by --queues).
+  std::abort();
+}
+
+void RuntimeHolder::free_slot(std::atomic<const Runtime*>* s) {
+  std::lock_guard<std::mutex> lk(mu_);
+  s->store(nullptr);
+  slot_used_[static_cast<size_t>(s - slots_.data())].store(false);
+}
+
+void RuntimeHolder::publish(std::unique_ptr<Runtime> rt) {
+  std::lock_guard<std::mutex> lk(mu_);
+  cur_.store(rt.get(), std::memory_order_seq_cst);
+  if (current_) retired_.push_back(std::move(current_));
+  current_ = std::move(rt);
+}
+
+size_t RuntimeHolder::reclaim() {
+  std::lock_guard<std::mutex> lk(mu_);
+  std::erase_if(retired_, [&](const std::unique_ptr<Runtime>& r) {
+    return std::none_of(slots_.begin(), slots_.end(), [&](const auto& s) {
+      return s.load(std::memory_order_seq_cst) == r.get();
+    });
+  });
+  return retired_.size();
 }
 
 }  // namespace fw::fwd

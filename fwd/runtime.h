@@ -1,14 +1,19 @@
 #pragma once
 // An immutable snapshot of everything the packet path derives from the
-// configuration. A configuration change builds a new one and swaps the
-// pointer; old snapshots are retired after a grace period (workers hold a
-// snapshot only while handling one packet).
+// configuration: zones, the compiled security and NAT policies, which ALGs
+// inspect what, aging times. A configuration change builds a new one and
+// publishes it through a RuntimeHolder, which frees the one it replaces as soon
+// as no worker uses it.
 #include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <vector>
 
 #include "aspf/engine.h"
+#include "common/counters.h"
+#include "common/interner.h"
 #include "config/config.h"
 #include "fwd/route_source.h"
 #include "nat/nat_policy.h"
@@ -18,9 +23,9 @@
 namespace fw::fwd {
 
 struct Runtime {
-  explicit Runtime(const config::Config& c);
+  Runtime(const config::Config& c, common::Interner& zone_ids, common::CounterTable& counters,
+          const aspf::Registry& algs);
 
-  config::Config cfg;
   policy::ZoneTable zones;
   policy::CompiledPolicy policy;
   nat::CompiledNatPolicy nat;
@@ -38,5 +43,49 @@ struct Runtime {
 };
 
 session::Timeouts timeouts_from(const config::AgingTimes& a);
+
+// Publishes snapshots to the packet path and frees a replaced snapshot as soon
+// as no reader can still use it (hazard pointers: a reader announces the
+// snapshot it is about to use in its own slot; a retired snapshot is freed when
+// no slot names it). Each worker thread holds one Reader.
+class RuntimeHolder {
+ public:
+  static constexpr size_t kMaxReaders = 128;
+  RuntimeHolder() = default;
+  RuntimeHolder(const RuntimeHolder&) = delete;
+  RuntimeHolder& operator=(const RuntimeHolder&) = delete;
+  ~RuntimeHolder();
+
+  class Reader {
+   public:
+    explicit Reader(RuntimeHolder& h);
+    ~Reader();
+    Reader(const Reader&) = delete;
+    Reader& operator=(const Reader&) = delete;
+    // The current snapshot (nullptr before the first publish), valid until release().
+    const Runtime* acquire();
+    void release();
+
+   private:
+    RuntimeHolder& h_;
+    std::atomic<const Runtime*>* slot_;
+  };
+
+  void publish(std::unique_ptr<Runtime> rt);
+  const Runtime* current() const { return cur_.load(std::memory_order_acquire); }
+  // Frees retired snapshots no reader uses; returns how many are still retired.
+  size_t reclaim();
+
+ private:
+  std::atomic<const Runtime*>* claim_slot();
+  void free_slot(std::atomic<const Runtime*>* s);
+
+  std::atomic<const Runtime*> cur_{nullptr};
+  std::array<std::atomic<const Runtime*>, kMaxReaders> slots_{};
+  std::array<std::atomic<bool>, kMaxReaders> slot_used_{};
+  std::mutex mu_;  // writers: publish, reclaim, slot claims
+  std::unique_ptr<Runtime> current_;
+  std::vector<std::unique_ptr<Runtime>> retired_;
+};
 
 }  // namespace fw::fwd

@@ -4,11 +4,12 @@
 
 namespace fw::nat {
 
-common::Counter& CompiledNatPolicy::hit_counter(const std::string& rule) {
-  return common::counters().get("nat.hit." + rule);
+common::Counter& CompiledNatPolicy::hit_counter(common::CounterTable& t, const std::string& rule) {
+  return t.get("nat.hit." + rule);
 }
 
-CompiledNatPolicy::CompiledNatPolicy(const config::Config& c, const policy::ZoneTable& zones) {
+CompiledNatPolicy::CompiledNatPolicy(const config::Config& c, const policy::ZoneTable& zones,
+                                     common::CounterTable& counters) {
   for (const auto& g : c.address_groups) pools_[g.name] = g.addresses();
   for (const auto& r : c.nat_rules) {
     Rule cr;
@@ -46,7 +47,7 @@ CompiledNatPolicy::CompiledNatPolicy(const config::Config& c, const policy::Zone
         break;
       }
     }
-    cr.hits = &hit_counter(r.name);
+    cr.hits = &hit_counter(counters, r.name);
     rules_.push_back(std::move(cr));
   }
   for (auto& r : rules_) {

@@ -23,12 +23,13 @@ struct SnatDecision {
 
 class CompiledNatPolicy {
  public:
-  CompiledNatPolicy(const config::Config& c, const policy::ZoneTable& zones);
+  CompiledNatPolicy(const config::Config& c, const policy::ZoneTable& zones,
+                    common::CounterTable& counters);
   // First enabled rule that matches; kNone if none does. Counts the hit.
   SnatDecision match(policy::ZoneId src_zone, policy::ZoneId dst_zone, const common::IpAddr& src,
                      const common::IpAddr& dst, const std::string& egress_if) const;
   bool empty() const { return rules_.empty(); }
-  static common::Counter& hit_counter(const std::string& rule);
+  static common::Counter& hit_counter(common::CounterTable& t, const std::string& rule);
 
  private:
   struct Rule {

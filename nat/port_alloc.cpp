@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <utility>
 
-#include "common/counters.h"
-
 namespace fw::nat {
 
 using common::IpAddr;
@@ -42,8 +40,6 @@ std::optional<uint16_t> PortAllocator::allocate(const IpAddr& addr, uint8_t prot
   const size_t range = static_cast<size_t>(hi_) - lo_ + 1;
   if (bm.in_range >= range) {
     ++exhausted_;
-    static common::Counter& counter = common::counters().get("nat.port.exhausted");
-    counter.inc();
     return std::nullopt;
   }
   uint32_t port;
@@ -140,8 +136,6 @@ std::optional<IpAddr> NoPatBindings::acquire(const IpAddr& inside) {
   std::deque<IpAddr>& free = free_[family_slot(inside)];
   if (inside.empty() || free.empty()) {
     ++exhausted_;
-    static common::Counter& counter = common::counters().get("nat.no-pat.exhausted");
-    counter.inc();
     return std::nullopt;
   }
   IpAddr global = free.front();

@@ -31,6 +31,8 @@ class PortAllocator {
   size_t used_total() const;
   // allocate() calls that found every port of the address/proto in use.
   uint64_t exhausted() const;
+  // Whether allocate() may hand out `port` (PAT never gives out ports below lo).
+  bool in_range(uint16_t port) const { return port >= lo_ && port <= hi_; }
 
  private:
   struct Key {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "packet/bytes.h"
 #include "packet/checksum.h"
 
 namespace fw::nat {
@@ -16,11 +17,8 @@ constexpr size_t kIpv4Header = 20;
 constexpr size_t kIpv6Header = 40;
 constexpr size_t kIpv4CsumAt = 10;
 
-uint16_t rd16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
-void wr16(uint8_t* p, uint16_t v) {
-  p[0] = static_cast<uint8_t>(v >> 8);
-  p[1] = static_cast<uint8_t>(v);
-}
+using packet::rd16;
+using packet::wr16;
 
 size_t src_at(uint8_t version) { return version == 4 ? 12 : 8; }
 size_t dst_at(uint8_t version) { return version == 4 ? 16 : 24; }
@@ -90,49 +88,11 @@ size_t min_l4_len(uint8_t proto) {
   }
 }
 
-struct Layout {
-  bool routing_pending = false;  // IPv6 routing header with segments left
-};
-
-// IPv6 extension header walk mirroring packet::parse(): the transport must
-// start at l3_len with protocol p.proto, and we learn whether a routing
-// header still has segments left (the pseudo header then holds the final
-// destination, not the header's).
-bool check_ipv6_chain(const uint8_t* d, const Parsed& p, Layout* out) {
-  uint8_t nh = d[6];
-  size_t off = kIpv6Header;
-  const size_t end = p.l3_len;
-  bool fragment = false, first = false;
-  for (;;) {
-    if (nh == 0 || nh == 43 || nh == 60) {
-      if (off + 8 > end) return false;
-      if (nh == 43 && d[off + 3] != 0) out->routing_pending = true;
-      size_t len = (static_cast<size_t>(d[off + 1]) + 1) * 8;
-      nh = d[off];
-      off += len;
-      continue;
-    }
-    if (nh == 44) {
-      if (off + 8 > end) return false;
-      uint16_t fo = rd16(d + off + 2);
-      nh = d[off];
-      off += 8;
-      if ((fo & 0xfff8) != 0 || (fo & 1) != 0) {
-        fragment = true;
-        first = (fo & 0xfff8) == 0;
-        if (!first) break;
-      }
-      continue;
-    }
-    break;
-  }
-  if (off != end || nh != p.proto) return false;
-  return fragment == p.is_fragment && (!fragment || first == p.first_fragment);
-}
-
-// Does `p` describe `pkt`? Only what rewriting relies on is checked, so that
-// no field offset taken from `p` can reach outside the packet.
-bool check_layout(std::span<const uint8_t> pkt, const Parsed& p, Layout* out) {
+// Does `p` describe `pkt`? `p` comes from packet::parse() of these bytes (the
+// extension-header chain is walked there, once); what rewriting relies on is
+// checked again so that no field offset taken from `p` can reach outside the
+// packet even if a caller hands over a view of another packet.
+bool check_layout(std::span<const uint8_t> pkt, const Parsed& p) {
   const uint8_t* d = pkt.data();
   if (pkt.empty() || (p.ip_version != 4 && p.ip_version != 6)) return false;
   if ((d[0] >> 4) != p.ip_version) return false;
@@ -145,7 +105,6 @@ bool check_layout(std::span<const uint8_t> pkt, const Parsed& p, Layout* out) {
     if (fragment != p.is_fragment || (fragment && first != p.first_fragment)) return false;
   } else {
     if (p.l3_len < kIpv6Header || kIpv6Header + rd16(d + 4) != p.ip_total_len) return false;
-    if (!check_ipv6_chain(d, p, out)) return false;
   }
   if (p.l4_offset != p.l3_len) return false;
   const bool l4_expected = !(p.is_fragment && !p.first_fragment);
@@ -224,8 +183,7 @@ uint16_t update_l4_csum(uint16_t c, bool pseudo, const IpAddr& old_src, const Ip
 
 bool rewrite(std::span<uint8_t> pkt, const Parsed& p, const Endpoint* new_src,
              const Endpoint* new_dst, bool csum_not_ready) {
-  Layout lay;
-  if (!check_layout(pkt, p, &lay)) return false;
+  if (!check_layout(pkt, p)) return false;
   const uint8_t v = p.ip_version;
   if (!family_ok(new_src, v) || !family_ok(new_dst, v)) return false;
   uint8_t* d = pkt.data();
@@ -269,7 +227,7 @@ bool rewrite(std::span<uint8_t> pkt, const Parsed& p, const Endpoint* new_src,
     const size_t l4_bytes = static_cast<size_t>(p.l4_len) + p.payload_len;
     uint32_t ph = 0;
     if (slot->pseudo) {
-      if (lay.routing_pending) {
+      if (p.routing_pending) {
         // We do not track the final destination; the partial sum the kernel
         // left in the field already covers it, so move only the source.
         uint16_t c = static_cast<uint16_t>(~old_field);
@@ -284,7 +242,7 @@ bool rewrite(std::span<uint8_t> pkt, const Parsed& p, const Endpoint* new_src,
         ~packet::csum_fold(packet::csum_add(ph, std::span<const uint8_t>(t, l4_bytes))));
   } else {
     field = update_l4_csum(old_field, slot->pseudo, old_src, src, src_moved, old_dst, dst,
-                           dst_moved && !lay.routing_pending, changes, n);
+                           dst_moved && !p.routing_pending, changes, n);
   }
   // RFC 1624 eqn. 3 gives 0x0000 where a full sum gives 0xffff. Both read as
   // zero when the covered data sums to nonzero, but an ICMP message of only
@@ -298,8 +256,7 @@ bool rewrite(std::span<uint8_t> pkt, const Parsed& p, const Endpoint* new_src,
 bool rewrite_icmp_error(std::span<uint8_t> pkt, const Parsed& p, const Endpoint* outer_src,
                         const Endpoint* outer_dst, const Endpoint* inner_src,
                         const Endpoint* inner_dst) {
-  Layout lay;
-  if (!check_layout(pkt, p, &lay)) return false;
+  if (!check_layout(pkt, p)) return false;
   const uint8_t v = p.ip_version;
   const uint8_t icmp_proto = v == 4 ? packet::kProtoIcmp : packet::kProtoIcmpv6;
   // A fragmented error would need the other fragments for its checksum.

@@ -1,13 +1,9 @@
 #include "packet/checksum.h"
 
+#include "packet/bytes.h"
 #include "packet/parse.h"
-#include "packet/parse_detail.h"
 
 namespace fw::packet {
-
-using detail::rd16;
-using detail::rd32;
-using detail::wr16;
 
 namespace {
 
@@ -41,8 +37,8 @@ std::optional<L4Csum> l4_checksum_slot(const Parsed& p) {
 
 // The transport checksum covers data we hold in full only for a whole
 // (unfragmented) datagram whose pseudo header we can build.
-bool transport_checksummable(const Parsed& p, const detail::ParseExtra& ex) {
-  return p.has_l4 && !p.is_fragment && !ex.routing_pending;
+bool transport_checksummable(const Parsed& p) {
+  return p.has_l4 && !p.is_fragment && !p.routing_pending;
 }
 
 }  // namespace
@@ -110,17 +106,31 @@ uint16_t csum_update_addr(uint16_t c, const common::IpAddr& old_a, const common:
 }
 
 bool fix_checksums(std::span<uint8_t> pkt, bool partial) {
-  detail::ParseExtra ex;
-  ParseResult r = detail::parse_ex(pkt, &ex);
+  ParseResult r = parse(pkt);
   const Parsed* p = std::get_if<Parsed>(&r);
-  if (!p) return false;
+  return p && fix_checksums(pkt, *p, partial);
+}
+
+bool fix_checksums(std::span<uint8_t> pkt, const Parsed& parsed, bool partial) {
+  const Parsed* p = &parsed;
+  const size_t min_l3 = p->ip_version == 4 ? 20 : 40;
+  if (p->ip_total_len > pkt.size() || p->l3_len < min_l3 || p->l3_len > p->ip_total_len ||
+      static_cast<size_t>(p->payload_offset) + p->payload_len > p->ip_total_len) {
+    return false;  // not a view of this packet
+  }
   uint8_t* d = pkt.data();
+  // `p` gives the layout; addresses are read from the bytes (a NAT rewrite may
+  // have changed them since the view was taken).
+  const common::IpAddr src =
+      p->ip_version == 4 ? common::IpAddr::v4_bytes(d + 12) : common::IpAddr::v6_bytes(d + 8);
+  const common::IpAddr dst =
+      p->ip_version == 4 ? common::IpAddr::v4_bytes(d + 16) : common::IpAddr::v6_bytes(d + 24);
 
   if (p->ip_version == 4) {
     wr16(d + 10, 0);
     wr16(d + 10, csum(std::span<const uint8_t>(d, p->l3_len)));
   }
-  if (!transport_checksummable(*p, ex)) return true;
+  if (!transport_checksummable(*p)) return true;
   std::optional<L4Csum> slot = l4_checksum_slot(*p);
   if (!slot) return true;
 
@@ -128,9 +138,8 @@ bool fix_checksums(std::span<uint8_t> pkt, bool partial) {
   if (p->proto == kProtoUdp && p->ip_version == 4 && rd16(d + slot->field) == 0) return true;
 
   size_t l4_bytes = static_cast<size_t>(p->l4_len) + p->payload_len;
-  uint32_t ph = slot->pseudo
-                    ? pseudo_header_sum(p->src, p->dst, p->proto, static_cast<uint32_t>(l4_bytes))
-                    : 0;
+  uint32_t ph =
+      slot->pseudo ? pseudo_header_sum(src, dst, p->proto, static_cast<uint32_t>(l4_bytes)) : 0;
   uint16_t value;
   if (partial) {
     value = csum_fold(ph);
@@ -146,8 +155,7 @@ bool fix_checksums(std::span<uint8_t> pkt, bool partial) {
 }
 
 bool verify_checksums(std::span<const uint8_t> pkt) {
-  detail::ParseExtra ex;
-  ParseResult r = detail::parse_ex(pkt, &ex);
+  ParseResult r = parse(pkt);
   const Parsed* p = std::get_if<Parsed>(&r);
   if (!p) return false;
   const uint8_t* d = pkt.data();
@@ -156,7 +164,7 @@ bool verify_checksums(std::span<const uint8_t> pkt) {
       csum_fold(csum_add(0, std::span<const uint8_t>(d, p->l3_len))) != 0xffff) {
     return false;
   }
-  if (!transport_checksummable(*p, ex)) return true;
+  if (!transport_checksummable(*p)) return true;
   std::optional<L4Csum> slot = l4_checksum_slot(*p);
   if (!slot) return true;
   if (p->proto == kProtoUdp && rd16(d + slot->field) == 0) return p->ip_version == 4;

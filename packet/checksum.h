@@ -5,6 +5,7 @@
 #include <span>
 
 #include "common/ip_addr.h"
+#include "packet/parse.h"
 
 namespace fw::packet {
 
@@ -33,6 +34,9 @@ uint16_t csum_update_addr(uint16_t c, const common::IpAddr& old_a, const common:
 // folded pseudo-header sum (not inverted), as the NIC/stack completes it later.
 // Returns false (and leaves the packet alone) if the packet does not parse.
 bool fix_checksums(std::span<uint8_t> pkt, bool partial);
+// The same with the caller's view of the packet (parse once): `p` must describe
+// `pkt` as it is now (lengths updated after any payload edit).
+bool fix_checksums(std::span<uint8_t> pkt, const Parsed& p, bool partial);
 
 // Verify checksums (IPv4 header and the transport checksum) of a complete
 // packet; used by tests and by the pipeline's optional debug checks.

@@ -2,12 +2,10 @@
 
 #include <algorithm>
 
-#include "packet/parse_detail.h"
+#include "packet/bytes.h"
+#include "packet/tcp_options.h"
 
 namespace fw::packet {
-
-using detail::rd16;
-using detail::rd32;
 
 namespace {
 
@@ -52,23 +50,9 @@ bool is_echo(uint8_t proto, uint8_t type, bool* request) {
   return type == 128 || type == 129;
 }
 
-// IPv4 options: EOL ends the list, NOP is one byte, every other option has a
-// length byte covering itself and the type, and must end inside the header.
+// IPv4 options use the same type-length layout as TCP options (packet/tcp_options.h).
 bool ipv4_options_ok(const uint8_t* d, size_t begin, size_t end) {
-  size_t i = begin;
-  while (i < end) {
-    uint8_t type = d[i];
-    if (type == 0) return true;
-    if (type == 1) {
-      ++i;
-      continue;
-    }
-    if (i + 1 >= end) return false;
-    size_t len = d[i + 1];
-    if (len < 2 || i + len > end) return false;
-    i += len;
-  }
-  return true;
+  return options_ok(std::span<const uint8_t>(d + begin, end - begin));
 }
 
 // Hop-by-hop / destination options TLVs: Pad1 is one byte, the others are
@@ -88,10 +72,8 @@ bool ipv6_tlvs_ok(const uint8_t* d, size_t begin, size_t end) {
   return true;
 }
 
-// Same walk as IPv4 options but for TCP: EOL/NOP single byte, the rest need
-// len >= 2 and must end inside the header.
 bool tcp_options_ok(const uint8_t* d, size_t begin, size_t end) {
-  return ipv4_options_ok(d, begin, end);
+  return options_ok(std::span<const uint8_t>(d + begin, end - begin));
 }
 
 std::optional<Malformed> parse_ipv4(const Cursor& in, size_t n, Mode mode, Parsed& p, Cursor& out) {
@@ -134,8 +116,7 @@ std::optional<Malformed> parse_ipv4(const Cursor& in, size_t n, Mode mode, Parse
   return std::nullopt;
 }
 
-std::optional<Malformed> parse_ipv6(const Cursor& in, size_t n, Mode mode, Parsed& p, Cursor& out,
-                                    detail::ParseExtra* extra) {
+std::optional<Malformed> parse_ipv6(const Cursor& in, size_t n, Mode mode, Parsed& p, Cursor& out) {
   const uint8_t* d = in.d;
   if (n < kIpv6Header) return Malformed::kTruncated;
   size_t total = kIpv6Header + rd16(d + 4);
@@ -165,7 +146,7 @@ std::optional<Malformed> parse_ipv6(const Cursor& in, size_t n, Mode mode, Parse
       if (nh != kNhRouting && !ipv6_tlvs_ok(d, off + 2, off + len)) {
         return Malformed::kBadIpv6ExtHeader;
       }
-      if (nh == kNhRouting && d[off + 3] != 0 && extra) extra->routing_pending = true;
+      if (nh == kNhRouting && d[off + 3] != 0) p.routing_pending = true;
       nh = d[off];
       off += len;
       continue;
@@ -404,7 +385,7 @@ void parse_l4_quoted(const Cursor& c, size_t n, Parsed& p) {
   p.payload_len = static_cast<uint16_t>(avail - 8);
 }
 
-ParseResult parse_any(std::span<const uint8_t> pkt, Mode mode, detail::ParseExtra* extra) {
+ParseResult parse_any(std::span<const uint8_t> pkt, Mode mode) {
   Parsed p;
   size_t n = pkt.size();
   if (n == 0) return Malformed::kTruncated;
@@ -416,7 +397,7 @@ ParseResult parse_any(std::span<const uint8_t> pkt, Mode mode, detail::ParseExtr
       err = parse_ipv4(in, n, mode, p, c);
       break;
     case 6:
-      err = parse_ipv6(in, n, mode, p, c, extra);
+      err = parse_ipv6(in, n, mode, p, c);
       break;
     default:
       return Malformed::kBadVersion;
@@ -463,18 +444,12 @@ std::string_view malformed_name(Malformed m) {
   return "unknown";
 }
 
-ParseResult parse(std::span<const uint8_t> pkt) { return parse_any(pkt, Mode::kFull, nullptr); }
+ParseResult parse(std::span<const uint8_t> pkt) { return parse_any(pkt, Mode::kFull); }
 
 std::optional<Parsed> parse_quoted(std::span<const uint8_t> inner) {
-  ParseResult r = parse_any(inner, Mode::kQuoted, nullptr);
+  ParseResult r = parse_any(inner, Mode::kQuoted);
   if (auto* p = std::get_if<Parsed>(&r)) return *p;
   return std::nullopt;
 }
-
-namespace detail {
-ParseResult parse_ex(std::span<const uint8_t> pkt, ParseExtra* extra) {
-  return parse_any(pkt, Mode::kFull, extra);
-}
-}  // namespace detail
 
 }  // namespace fw::packet

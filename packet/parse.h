@@ -53,6 +53,10 @@ struct Parsed {
   uint8_t ttl = 0;            // TTL / hop limit
   uint16_t l3_len = 0;        // bytes of IP header (incl. IPv4 options / IPv6 ext headers)
   uint32_t ip_total_len = 0;  // total length the IP header claims (<= buffer size)
+  // IPv6 routing header with segments left > 0: the transport checksum's pseudo
+  // header then uses the final destination, which is not tracked, so checksum
+  // code leaves the transport checksum alone.
+  bool routing_pending = false;
 
   // Fragments. For a non-first fragment no transport fields are valid (has_l4 == false).
   bool is_fragment = false;
@@ -91,6 +95,12 @@ struct Parsed {
 };
 
 using ParseResult = std::variant<Parsed, Malformed>;
+
+// Protocols whose packets carry a demultiplexing key instead of ports (GRE: the
+// receiver's key / call id, reported in dport, with no source key). A flow of
+// such a protocol is tracked by that key when something (an ALG) knows both
+// directions' keys, and otherwise by its address pair alone.
+inline bool key_is_optional(uint8_t proto) { return proto == kProtoGre; }
 
 // Parse a whole IP packet. Trailing bytes past the IP total length are allowed (ignored).
 ParseResult parse(std::span<const uint8_t> pkt);

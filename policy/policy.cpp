@@ -5,34 +5,10 @@
 
 namespace fw::policy {
 
-namespace {
-std::mutex g_zone_mu;
-std::vector<std::string>& zone_names() {
-  static std::vector<std::string> v;
-  return v;
-}
-}  // namespace
-
-ZoneId zone_id_of(const std::string& name) {
-  std::lock_guard<std::mutex> lk(g_zone_mu);
-  auto& v = zone_names();
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (v[i] == name) return static_cast<ZoneId>(i);
-  }
-  if (v.size() >= kNoZone) return kNoZone;  // 255 distinct names: refuse more
-  v.push_back(name);
-  return static_cast<ZoneId>(v.size() - 1);
-}
-
-std::string zone_name_of(ZoneId id) {
-  std::lock_guard<std::mutex> lk(g_zone_mu);
-  const auto& v = zone_names();
-  return id < v.size() ? v[id] : "---";
-}
-
-ZoneTable::ZoneTable(const config::Config& c) {
+ZoneTable::ZoneTable(const config::Config& c, common::Interner& registry) : registry_(&registry) {
   for (const auto& z : c.zones) {
-    ZoneId id = zone_id_of(z.name);
+    const uint32_t n = registry.intern(z.name);
+    const ZoneId id = n == 0 || n > kMaxZoneIds ? kNoZone : static_cast<ZoneId>(n);
     by_name_[z.name] = id;
     prios_[id] = z.priority;
     if (z.name == "local") local_ = id;
@@ -50,6 +26,11 @@ ZoneId ZoneTable::by_name(const std::string& name) const {
   return it == by_name_.end() ? kNoZone : it->second;
 }
 
+std::string ZoneTable::name(ZoneId id) const {
+  std::string n = id == kNoZone ? std::string() : registry_->name(id);
+  return n.empty() ? "---" : n;
+}
+
 int ZoneTable::priority(ZoneId id) const {
   auto it = prios_.find(id);
   return it == prios_.end() ? 0 : it->second;
@@ -61,13 +42,14 @@ std::vector<std::string> ZoneTable::interfaces() const {
   return v;
 }
 
-common::Counter& CompiledPolicy::hit_counter(const std::string& rule) {
-  return common::counters().get("policy.hit." + rule);
+common::Counter& CompiledPolicy::hit_counter(common::CounterTable& t, const std::string& rule) {
+  return t.get("policy.hit." + rule);
 }
 
-CompiledPolicy::CompiledPolicy(const config::Config& c, const ZoneTable& zones)
+CompiledPolicy::CompiledPolicy(const config::Config& c, const ZoneTable& zones,
+                               common::CounterTable& counters)
     : default_permit_(c.security.default_action == config::Action::kPermit),
-      default_hits_(&hit_counter("default")) {
+      default_hits_(&hit_counter(counters, "default")) {
   for (const auto& r : c.security.rules) {
     Rule cr;
     cr.id = r.id;
@@ -97,7 +79,7 @@ CompiledPolicy::CompiledPolicy(const config::Config& c, const ZoneTable& zones)
     }
     // A rule naming only services that match nothing must not become "any".
     if (!r.services.empty() && cr.services.empty()) cr.services.push_back({255, 1, 0, 1, 0, -1});
-    cr.hits = &hit_counter(r.name);
+    cr.hits = &hit_counter(counters, r.name);
     rules_.push_back(std::move(cr));
   }
 }

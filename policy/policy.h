@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/counters.h"
+#include "common/interner.h"
 #include "common/ip_addr.h"
 #include "config/config.h"
 
@@ -15,18 +16,18 @@ namespace fw::policy {
 using ZoneId = uint8_t;
 inline constexpr ZoneId kNoZone = 0xff;
 
-// Zone ids are stable for the life of the process (sessions keep them across
-// configuration changes): a zone name gets an id once and keeps it.
-ZoneId zone_id_of(const std::string& name);
-std::string zone_name_of(ZoneId id);
+// Zone ids are stable for the life of the data plane (sessions keep them across
+// configuration changes): a zone name gets an id once, from the data plane's
+// zone registry (an Interner of at most kMaxZoneIds names), and keeps it.
+inline constexpr uint32_t kMaxZoneIds = 254;
 
 class ZoneTable {
  public:
-  explicit ZoneTable(const config::Config& c);
+  ZoneTable(const config::Config& c, common::Interner& registry);
   ZoneId by_interface(const std::string& ifname) const;  // kNoZone if not in a zone
   ZoneId by_name(const std::string& name) const;         // kNoZone if unknown
   ZoneId local() const { return local_; }
-  std::string name(ZoneId id) const { return zone_name_of(id); }
+  std::string name(ZoneId id) const;
   int priority(ZoneId id) const;
   std::vector<std::string> interfaces() const;  // every interface bound to a zone
 
@@ -35,6 +36,7 @@ class ZoneTable {
   std::unordered_map<ZoneId, int> prios_;
   std::unordered_map<std::string, ZoneId> by_if_;
   ZoneId local_ = kNoZone;
+  const common::Interner* registry_;
 };
 
 struct FlowInfo {
@@ -61,14 +63,14 @@ struct RuleView {
 
 class CompiledPolicy {
  public:
-  CompiledPolicy(const config::Config& c, const ZoneTable& zones);
+  CompiledPolicy(const config::Config& c, const ZoneTable& zones, common::CounterTable& counters);
   // First enabled rule that matches, else the default action. Counts the hit.
   Verdict match(const FlowInfo& f) const;
   // Rules in order, then "default" (id 0), with hit counts.
   std::vector<RuleView> rules() const;
 
   // The hit counter of a rule name (shared across rebuilds, by name).
-  static common::Counter& hit_counter(const std::string& rule);
+  static common::Counter& hit_counter(common::CounterTable& t, const std::string& rule);
 
  private:
   struct Svc {

@@ -1,5 +1,8 @@
 #include "session/seq_adjust.h"
 
+#include "packet/bytes.h"
+#include "packet/tcp_options.h"
+
 namespace fw::session {
 namespace {
 
@@ -13,18 +16,8 @@ bool serial_le(uint32_t a, uint32_t b) { return static_cast<int32_t>(b - a) >= 0
 bool serial_lt(uint32_t a, uint32_t b) { return static_cast<int32_t>(b - a) > 0; }
 uint32_t low32(int64_t v) { return static_cast<uint32_t>(v); }  // modulo 2^32
 
-uint32_t rd32(const uint8_t* p) {
-  return (static_cast<uint32_t>(p[0]) << 24) | (static_cast<uint32_t>(p[1]) << 16) |
-         (static_cast<uint32_t>(p[2]) << 8) | p[3];
-}
-void wr32(uint8_t* p, uint32_t v) {
-  p[0] = static_cast<uint8_t>(v >> 24);
-  p[1] = static_cast<uint8_t>(v >> 16);
-  p[2] = static_cast<uint8_t>(v >> 8);
-  p[3] = static_cast<uint8_t>(v);
-}
-
-constexpr uint8_t kOptEol = 0, kOptNop = 1, kOptSack = 5;
+using packet::rd32;
+using packet::wr32;
 
 }  // namespace
 
@@ -107,43 +100,23 @@ bool adjust_tcp(std::span<uint8_t> pkt, const packet::Parsed& p, const SeqAdjust
   uint8_t* t = pkt.data() + l4;
   if (static_cast<size_t>(t[12] >> 4) * 4 != p.l4_len) return false;
 
-  // Validate the whole option list before changing anything (same walk as
-  // packet/parse.cpp: EOL ends it, NOP is one byte, the rest carry a length
-  // >= 2 that must stay inside the header).
-  size_t hl = p.l4_len;
-  for (size_t i = 20; i < hl;) {
-    if (t[i] == kOptEol) break;
-    if (t[i] == kOptNop) {
-      ++i;
-      continue;
-    }
-    if (i + 1 >= hl) return false;
-    size_t len = t[i + 1];
-    if (len < 2 || i + len > hl) return false;
-    i += len;
-  }
+  // Validate the whole option list before changing anything.
+  std::span<uint8_t> opts(t + 20, p.l4_len - 20);
+  if (!packet::options_ok(opts)) return false;
 
   if (own) wr32(t + 4, own->map_seq(rd32(t + 4)));
   if (!peer) return true;
   if (t[13] & packet::kTcpAck) wr32(t + 8, peer->unmap(rd32(t + 8)));
-  for (size_t i = 20; i < hl;) {
-    if (t[i] == kOptEol) break;
-    if (t[i] == kOptNop) {
-      ++i;
-      continue;
-    }
-    size_t len = t[i + 1];
+  packet::for_each_option(opts, [&](uint8_t kind, size_t at, size_t len) {
     // A SACK option of any other length is ignored by receivers (Linux
     // tcp_parse_options), so it is left as it is.
-    if (t[i] == kOptSack && len >= 10 && (len - 2) % 8 == 0) {
-      for (size_t b = i + 2; b + 8 <= i + len; b += 8) {
-        // Rounded so a block never claims more than the receiver has.
-        wr32(t + b, peer->unmap(rd32(t + b), SeqAdjust::Round::kUp));
-        wr32(t + b + 4, peer->unmap(rd32(t + b + 4), SeqAdjust::Round::kDown));
-      }
+    if (kind != packet::kTcpOptSack || len < 10 || (len - 2) % 8 != 0) return;
+    for (size_t b = at + 2; b + 8 <= at + len; b += 8) {
+      // Rounded so a block never claims more than the receiver has.
+      wr32(&opts[b], peer->unmap(rd32(&opts[b]), SeqAdjust::Round::kUp));
+      wr32(&opts[b + 4], peer->unmap(rd32(&opts[b + 4]), SeqAdjust::Round::kDown));
     }
-    i += len;
-  }
+  });
   return true;
 }
 

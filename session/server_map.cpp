@@ -22,30 +22,54 @@ std::string_view map_type_name(MapType t) {
 
 namespace {
 bool is_reverse(MapType t) { return t == MapType::kNatServerReverse || t == MapType::kNoPat; }
+
+void erase_one(std::unordered_multimap<IpAddr, uint64_t>& idx, const IpAddr& a, uint64_t id) {
+  auto [b, e] = idx.equal_range(a);
+  for (auto it = b; it != e; ++it) {
+    if (it->second == id) {
+      idx.erase(it);
+      return;
+    }
+  }
+}
 }  // namespace
 
-ServerMap::ServerMap(const common::Clock& clock, size_t max_entries, size_t max_per_parent)
+ServerMap::ServerMap(const common::Clock& clock, common::CounterTable& counters, size_t max_entries,
+                     size_t max_per_parent)
     : clock_(clock),
       max_entries_(max_entries),
       max_per_parent_(max_per_parent),
-      c_added_(common::counters().get("servermap.added")),
-      c_used_(common::counters().get("servermap.used")),
-      c_expired_(common::counters().get("servermap.expired")),
-      c_cap_total_(common::counters().get("servermap.refused.total-cap")),
-      c_cap_parent_(common::counters().get("servermap.refused.parent-cap")) {}
+      c_added_(counters.get("servermap.added")),
+      c_used_(counters.get("servermap.used")),
+      c_expired_(counters.get("servermap.expired")),
+      c_cap_total_(counters.get("servermap.refused.total-cap")),
+      c_cap_parent_(counters.get("servermap.refused.parent-cap")) {}
 
 bool ServerMap::matches_fwd(const ServerMapEntry& e, uint8_t proto, const IpAddr& src,
-                            uint16_t dport) const {
+                            uint16_t dport, uint64_t now) const {
   if (is_reverse(e.type)) return false;
   if (e.proto != 0 && e.proto != proto) return false;
-  if (e.port != 0 && e.port != dport) return false;
+  if ((e.port != 0 || e.port_exact) && e.port != dport) return false;
   if (!e.peer.empty() && !(e.peer == src)) return false;
-  if (e.expires_ms != 0 && e.expires_ms <= clock_.now_ms()) return false;
+  if (e.expires_ms != 0 && e.expires_ms <= now) return false;
   return true;
+}
+
+void ServerMap::unlink(const ServerMapEntry& e) {
+  erase_one(is_reverse(e.type) ? by_src_ : by_addr_, e.addr, e.id);
+  if (e.parent) {
+    auto it = by_parent_.find(e.parent);
+    if (it != by_parent_.end()) {
+      std::erase(it->second, e.id);
+      if (it->second.empty()) by_parent_.erase(it);
+    }
+  }
+  if (e.expires_ms) by_expiry_.erase({e.expires_ms, e.id});
 }
 
 std::optional<ServerMapEntry> ServerMap::match_dst(uint8_t proto, const IpAddr& src,
                                                    const IpAddr& dst, uint16_t dport) {
+  const uint64_t now = clock_.now_ms();
   uint64_t best = 0;
   int best_score = -1;
   {
@@ -53,8 +77,8 @@ std::optional<ServerMapEntry> ServerMap::match_dst(uint8_t proto, const IpAddr& 
     auto [a, b] = by_addr_.equal_range(dst);
     for (auto it = a; it != b; ++it) {
       const auto& e = entries_.at(it->second);
-      if (!matches_fwd(e, proto, src, dport)) continue;
-      int score = (e.peer.empty() ? 0 : 2) + (e.port == 0 ? 0 : 1);
+      if (!matches_fwd(e, proto, src, dport, now)) continue;
+      int score = (e.peer.empty() ? 0 : 2) + (e.port == 0 && !e.port_exact ? 0 : 1);
       if (score > best_score) {
         best_score = score;
         best = e.id;
@@ -69,15 +93,7 @@ std::optional<ServerMapEntry> ServerMap::match_dst(uint8_t proto, const IpAddr& 
   it->second.hits++;
   c_used_.inc();
   if (out.one_shot) {
-    auto [a, b] = by_addr_.equal_range(out.addr);
-    for (auto j = a; j != b; ++j) {
-      if (j->second == out.id) {
-        by_addr_.erase(j);
-        break;
-      }
-    }
-    if (out.parent && per_parent_[out.parent] > 0 && --per_parent_[out.parent] == 0)
-      per_parent_.erase(out.parent);
+    unlink(out);
     entries_.erase(it);
   }
   return out;
@@ -105,13 +121,17 @@ bool ServerMap::add(ServerMapEntry e, uint64_t* id_out, std::string* why) {
     if (why) *why = "server-map is full";
     return false;
   }
-  if (e.parent && per_parent_[e.parent] >= max_per_parent_) {
-    c_cap_parent_.inc();
-    if (why) *why = "too many server-map entries for one session";
-    return false;
+  if (e.parent) {
+    auto it = by_parent_.find(e.parent);
+    if (it != by_parent_.end() && it->second.size() >= max_per_parent_) {
+      c_cap_parent_.inc();
+      if (why) *why = "too many server-map entries for one session";
+      return false;
+    }
   }
   e.id = next_id_++;
-  if (e.parent) per_parent_[e.parent]++;
+  if (e.parent) by_parent_[e.parent].push_back(e.id);
+  if (e.expires_ms) by_expiry_.emplace(e.expires_ms, e.id);
   (is_reverse(e.type) ? by_src_ : by_addr_).emplace(e.addr, e.id);
   if (id_out) *id_out = e.id;
   entries_.emplace(e.id, std::move(e));
@@ -126,53 +146,79 @@ void ServerMap::set_static(std::vector<ServerMapEntry> list) {
   std::unique_lock lk(mu_);
   for (auto& e : list) {
     e.id = next_id_++;
+    e.parent = 0;
+    e.expires_ms = 0;
     (is_reverse(e.type) ? by_src_ : by_addr_).emplace(e.addr, e.id);
     entries_.emplace(e.id, std::move(e));
   }
 }
 
-size_t ServerMap::remove_if(const std::function<bool(const ServerMapEntry&)>& pred) {
+size_t ServerMap::erase_ids(const std::vector<uint64_t>& ids) {
   std::vector<ServerMapEntry> gone;
-  std::unique_lock lk(mu_);
   size_t n = 0;
-  for (auto it = entries_.begin(); it != entries_.end();) {
-    if (!pred(it->second)) {
-      ++it;
-      continue;
+  {
+    std::unique_lock lk(mu_);
+    for (uint64_t id : ids) {
+      auto it = entries_.find(id);
+      if (it == entries_.end()) continue;
+      unlink(it->second);
+      if (on_remove_) gone.push_back(std::move(it->second));
+      entries_.erase(it);
+      ++n;
     }
-    const auto& e = it->second;
-    auto& idx = is_reverse(e.type) ? by_src_ : by_addr_;
-    auto [a, b] = idx.equal_range(e.addr);
-    for (auto j = a; j != b; ++j) {
-      if (j->second == e.id) {
-        idx.erase(j);
-        break;
-      }
-    }
-    if (e.parent && per_parent_[e.parent] > 0 && --per_parent_[e.parent] == 0)
-      per_parent_.erase(e.parent);
-    if (on_remove_) gone.push_back(e);
-    it = entries_.erase(it);
-    ++n;
   }
-  lk.unlock();
   for (const auto& e : gone) on_remove_(e);
   return n;
 }
 
-size_t ServerMap::remove_parent(uint64_t parent) {
-  if (parent == 0) return 0;
+size_t ServerMap::remove_if(const std::function<bool(const ServerMapEntry&)>& pred) {
+  std::vector<uint64_t> ids;
   {
     std::shared_lock lk(mu_);
-    if (!per_parent_.count(parent)) return 0;
+    for (const auto& [id, e] : entries_) {
+      if (pred(e)) ids.push_back(id);
+    }
   }
-  return remove_if([&](const ServerMapEntry& e) { return e.parent == parent; });
+  return erase_ids(ids);
+}
+
+size_t ServerMap::remove_parent(uint64_t parent,
+                                const std::function<bool(const ServerMapEntry&)>& pred) {
+  if (parent == 0) return 0;
+  std::vector<uint64_t> ids;
+  {
+    std::shared_lock lk(mu_);
+    auto it = by_parent_.find(parent);
+    if (it == by_parent_.end()) return 0;
+    for (uint64_t id : it->second) {
+      if (!pred || pred(entries_.at(id))) ids.push_back(id);
+    }
+  }
+  return erase_ids(ids);
+}
+
+size_t ServerMap::remove_addr(MapType type, const IpAddr& addr) {
+  std::vector<uint64_t> ids;
+  {
+    std::shared_lock lk(mu_);
+    auto [a, b] = (is_reverse(type) ? by_src_ : by_addr_).equal_range(addr);
+    for (auto it = a; it != b; ++it) {
+      if (entries_.at(it->second).type == type) ids.push_back(it->second);
+    }
+  }
+  return erase_ids(ids);
 }
 
 size_t ServerMap::expire() {
-  uint64_t now = clock_.now_ms();
-  size_t n =
-      remove_if([&](const ServerMapEntry& e) { return e.expires_ms != 0 && e.expires_ms <= now; });
+  const uint64_t now = clock_.now_ms();
+  std::vector<uint64_t> ids;
+  {
+    std::shared_lock lk(mu_);
+    for (auto it = by_expiry_.begin(); it != by_expiry_.end() && it->first <= now; ++it) {
+      ids.push_back(it->second);
+    }
+  }
+  size_t n = erase_ids(ids);
   c_expired_.inc(n);
   return n;
 }

@@ -8,13 +8,18 @@
 //    while it has sessions.
 //  - ASPF (dynamic, ALGs): peer -> addr:port [translated], used once, expires,
 //    goes away with its parent session; the flow it admits bypasses policy.
+// Work is proportional to the entries involved: entries are indexed by
+// address, by parent session and by expiry time.
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "common/clock.h"
@@ -32,34 +37,36 @@ struct ServerMapEntry {
   uint64_t id = 0;
   MapType type = MapType::kAspf;
   uint8_t proto = 0;  // 0 = any protocol
+  // ASPF: the inspector that opened the entry and its channel kind (what the
+  // admitted flow becomes); both opaque here, interpreted by aspf/.
+  uint8_t alg = 0;
+  uint8_t channel = 0;
+  uint8_t zone = 0;         // zone id shown in the display (0 = "---")
+  bool one_shot = false;    // removed on first use (ASPF data channels)
+  bool reserved = false;    // addr:port is held in the NAT port allocator until used or removed
+  bool port_exact = false;  // port 0 matches only 0 (a GRE call id), not any port
+  uint16_t port = 0;        // forward entries: destination port to match (0 = any)
+  int32_t xport = -1;       // translated destination port / key of the admitted flow (-1 = keep)
+  uint32_t owner = 0;       // static: interned NAT server name; no-PAT: interned group name
+  uint32_t alg_data = 0;    // ASPF: the inspector's own value, handed back to its child hook
   // Forward entries (ASPF, Nat Server, No-Pat Reverse) match a first packet's
-  // destination addr:port (port 0 = any) and, if set, its source `peer`.
-  // Reverse entries (Nat Server Reverse, No-Pat) match a first packet's source
-  // addr[:port] and translate the source.
+  // destination addr:port and, if set, its source `peer`. Reverse entries (Nat
+  // Server Reverse, No-Pat) match a first packet's source address.
   IpAddr peer;  // empty = ANY
   IpAddr addr;
-  uint16_t port = 0;
-  IpAddr xaddr;             // translated address (empty = no translation)
-  uint16_t xport = 0;       // translated port (0 = keep)
-  std::string app;          // "ftp-data", "pptp-gre", ... (ASPF)
-  std::string zone;         // zone shown in the display ("---" if none)
+  IpAddr xaddr;             // translated destination (empty = no translation)
+  IpAddr sxaddr;            // ASPF: the admitted flow's source leaves as this address
   uint64_t parent = 0;      // owning session (ASPF); 0 = none
   uint64_t expires_ms = 0;  // 0 = static / lives with its owner
-  bool one_shot = false;    // removed on first use (ASPF data channels)
-  std::string owner;        // static entries: the NAT server name; no-pat: the group
-  IpAddr sxaddr;  // ASPF: translate the source of the admitted flow to this (keep its port)
-  bool reserved =
-      false;  // addr:port is held in the NAT port allocator until the entry is used or removed
-  // GRE (PPTP): the call id the admitted flow's other direction carries on the
-  // wire (its reply key), and what that id becomes when delivered (0 = unchanged).
-  uint16_t reply_port = 0;
-  int32_t reply_xport = -1;  // -1 = unchanged (call id 0 is a real id)
   uint64_t hits = 0;
 };
 
 class ServerMap {
  public:
-  ServerMap(const common::Clock& clock, size_t max_entries = 65536, size_t max_per_parent = 16);
+  ServerMap(const common::Clock& clock, common::CounterTable& counters, size_t max_entries = 65536,
+            size_t max_per_parent = 16);
+  ServerMap(const ServerMap&) = delete;
+  ServerMap& operator=(const ServerMap&) = delete;
 
   // Forward match for a first packet (proto, src, dst, dport). Exact peer
   // beats ANY; an exact port beats port ANY. One-shot entries are consumed.
@@ -73,9 +80,15 @@ class ServerMap {
   bool add(ServerMapEntry e, uint64_t* id_out = nullptr, std::string* why = nullptr);
   // Replace every static entry owned by NAT servers (configuration change).
   void set_static(std::vector<ServerMapEntry> entries);
+  // Remove entries matching pred (a scan of every entry: configuration changes only).
   size_t remove_if(const std::function<bool(const ServerMapEntry&)>& pred);
-  size_t remove_parent(uint64_t parent_session);
-  size_t expire();  // dynamic entries past expires_ms
+  // Remove a parent session's entries (all, or those matching pred): cost
+  // proportional to that parent's entries.
+  size_t remove_parent(uint64_t parent_session,
+                       const std::function<bool(const ServerMapEntry&)>& pred = {});
+  // Remove the dynamic entries of a type whose address is `addr` (no-PAT pairs).
+  size_t remove_addr(MapType type, const IpAddr& addr);
+  size_t expire();  // dynamic entries past expires_ms: cost proportional to those
   std::vector<ServerMapEntry> snapshot() const;
   size_t size() const;
   // Called (outside the lock) for each entry removed without being used
@@ -83,7 +96,11 @@ class ServerMap {
   void set_on_remove(std::function<void(const ServerMapEntry&)> cb) { on_remove_ = std::move(cb); }
 
  private:
-  bool matches_fwd(const ServerMapEntry& e, uint8_t proto, const IpAddr& src, uint16_t dport) const;
+  bool matches_fwd(const ServerMapEntry& e, uint8_t proto, const IpAddr& src, uint16_t dport,
+                   uint64_t now) const;
+  void unlink(const ServerMapEntry& e);  // from every index but entries_ (lock held)
+  size_t erase_ids(const std::vector<uint64_t>& ids);
+
   std::function<void(const ServerMapEntry&)> on_remove_;
   const common::Clock& clock_;
   size_t max_entries_, max_per_parent_;
@@ -92,7 +109,8 @@ class ServerMap {
   std::unordered_map<uint64_t, ServerMapEntry> entries_;
   std::unordered_multimap<IpAddr, uint64_t> by_addr_;  // forward entries by addr
   std::unordered_multimap<IpAddr, uint64_t> by_src_;   // reverse entries by addr
-  std::unordered_map<uint64_t, uint32_t> per_parent_;
+  std::unordered_map<uint64_t, std::vector<uint64_t>> by_parent_;
+  std::set<std::pair<uint64_t, uint64_t>> by_expiry_;  // (expires_ms, id)
   common::Counter& c_added_;
   common::Counter& c_used_;
   common::Counter& c_expired_;

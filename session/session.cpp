@@ -1,10 +1,6 @@
 #include "session/session.h"
 
 #include <cstring>
-#include <deque>
-#include <mutex>
-#include <shared_mutex>
-#include <unordered_map>
 
 #include "packet/parse.h"
 #include "session/session_table.h"
@@ -57,47 +53,6 @@ uint64_t FlowKey::hash() const {
     h = mix(addrs ^ kP0, meta ^ kP1);
   }
   return mix(h ^ kP2, kP3 ^ 0x9e3779b97f4a7c15ULL);
-}
-
-// ---- interned names ----------------------------------------------------------
-
-namespace {
-
-struct NameTable {
-  std::shared_mutex mu;
-  std::deque<std::string> names{std::string()};  // deque: stable addresses for the map's views
-  std::unordered_map<std::string_view, uint16_t> ids{{std::string_view(), 0}};
-};
-
-NameTable& name_table() {
-  static NameTable t;
-  return t;
-}
-
-}  // namespace
-
-uint16_t intern_name(std::string_view s) {
-  if (s.empty()) return 0;
-  NameTable& t = name_table();
-  {
-    std::shared_lock lk(t.mu);
-    auto it = t.ids.find(s);
-    if (it != t.ids.end()) return it->second;
-  }
-  std::unique_lock lk(t.mu);
-  auto it = t.ids.find(s);
-  if (it != t.ids.end()) return it->second;
-  if (t.names.size() > 0xffff) return 0;  // table full: the rule shows as unnamed
-  t.names.emplace_back(s);
-  const auto id = static_cast<uint16_t>(t.names.size() - 1);
-  t.ids.emplace(std::string_view(t.names.back()), id);
-  return id;
-}
-
-std::string name_of(uint16_t id) {
-  NameTable& t = name_table();
-  std::shared_lock lk(t.mu);
-  return id < t.names.size() ? t.names[id] : std::string();
 }
 
 // ---- TCP state and aging class -----------------------------------------------
@@ -156,35 +111,39 @@ TcpState tcp_next(TcpState cur, Dir d, uint8_t flags) {
   }
 }
 
-uint32_t timeout_for(const Timeouts& t, uint8_t proto, TcpState st, uint16_t dport,
-                     bool is_ftp_data) {
-  switch (proto) {
-    case packet::kProtoTcp:
-      switch (st) {
-        case TcpState::kEstablished:
-          if (is_ftp_data) return t.ftp_data;
-          if (dport == 21) return t.ftp;
-          return t.tcp;
-        case TcpState::kFinWait:
-        case TcpState::kClosing:
-          return t.fin_rst;
-        default:  // kNone (not yet classified), kSynSent, kSynRecv
-          return t.syn;
-      }
-    case packet::kProtoUdp:
-      return dport == 53 ? t.dns : t.udp;
-    case packet::kProtoIcmp:
-    case packet::kProtoIcmpv6:
-      return t.icmp;
-    case packet::kProtoGre:
-      return t.gre;
-    case packet::kProtoEsp:
-      return t.esp;
-    case packet::kProtoAh:
-      return t.ah;
-    default:
-      return t.other;
+uint32_t timeout_for(const Timeouts& t, uint8_t proto, TcpState st, AgingClass established) {
+  if (proto == packet::kProtoTcp) {
+    switch (st) {
+      case TcpState::kEstablished:
+        break;
+      case TcpState::kFinWait:
+      case TcpState::kClosing:
+        return t.of(t.fin_rst);
+      default:  // kNone (not yet classified), kSynSent, kSynRecv
+        return t.of(t.syn);
+    }
   }
+  return t.of(established);
+}
+
+std::string_view nat_kind_name(NatKind k) {
+  switch (k) {
+    case NatKind::kNone:
+      return "none";
+    case NatKind::kEasyIp:
+      return "easy-ip";
+    case NatKind::kPat:
+      return "pat";
+    case NatKind::kNoPat:
+      return "no-pat";
+    case NatKind::kNatServer:
+      return "nat-server";
+    case NatKind::kServerReverse:
+      return "nat-server-reverse";
+    case NatKind::kAspf:
+      return "aspf";
+  }
+  return "?";
 }
 
 }  // namespace fw::session

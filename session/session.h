@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "common/ip_addr.h"
 
@@ -12,7 +13,10 @@ namespace fw::session {
 
 using common::IpAddr;
 
-// Direction key. For ICMP echo sport = dport = identifier; for PPTP GRE dport = call id.
+// Direction key. For ICMP echo sport = dport = identifier. For protocols whose
+// packets carry a demultiplexing key instead of ports (GRE: the receiver's key /
+// call id in dport) a session is keyed either by that key or, when nothing
+// narrower is known, by the address pair alone (ports 0).
 struct FlowKey {
   IpAddr src, dst;
   uint16_t sport = 0, dport = 0;
@@ -33,6 +37,7 @@ struct FlowKey {
 };
 
 enum class Dir : uint8_t { kOriginal = 0, kReply = 1 };
+inline Dir other(Dir d) { return d == Dir::kOriginal ? Dir::kReply : Dir::kOriginal; }
 
 // Huawei aging classes: SYN seen, established, FIN/RST seen.
 enum class TcpState : uint8_t {
@@ -45,36 +50,62 @@ enum class TcpState : uint8_t {
 };
 std::string_view tcp_state_name(TcpState s);
 
-// Per-protocol aging times in seconds (`firewall session aging-time`), Huawei defaults.
+// Aging (`firewall session aging-time NAME N`): a session ages by its class, an
+// index into Timeouts::secs. The names and their order belong to the
+// configuration; session/ only needs the classes TCP uses outside the
+// established state.
+using AgingClass = uint8_t;
 struct Timeouts {
-  uint32_t tcp = 1200, udp = 120, icmp = 20, syn = 5, fin_rst = 10;
-  uint32_t gre = 600, esp = 600, ah = 600, dns = 30, other = 60;
-  uint32_t ftp = 1200, ftp_data = 240;
+  std::vector<uint32_t> secs;  // by class
+  AgingClass syn = 0, fin_rst = 0;
+  uint32_t of(AgingClass c) const { return c < secs.size() ? secs[c] : 60; }
 };
 
-// Application shown in front of a session line ("ftp", "http", "tcp", ...): an index into
-// a small fixed table in app.h, chosen by fwd from protocol and service port.
+// Application shown in front of a session line ("ftp", "http", "ftp-data"): an
+// index into the data plane's application table.
 using AppId = uint8_t;
 
-// NAT state of a session (filled by nat/ in a later issue; zero = no translation).
+// Why a session is translated (display, trace, and what it holds).
+enum class NatKind : uint8_t {
+  kNone,
+  kEasyIp,         // source: the egress interface's address, PAT port
+  kPat,            // source: an address-group address, PAT port
+  kNoPat,          // source: a no-PAT binding of an address group
+  kNatServer,      // destination: a NAT server's inside address
+  kServerReverse,  // source: a NAT server's global address (its own outbound flows)
+  kAspf,           // a flow admitted by an ALG's server-map entry: inherits its control's NAT
+};
+std::string_view nat_kind_name(NatKind k);
+
+// NAT state of a session. The translation is decided in nat/; this is what the
+// packet path applies and what is given back when the session ends.
 struct NatInfo {
-  bool snat = false;  // source translated: orig.src:sport -> snat_addr:snat_port
+  NatKind kind = NatKind::kNone;
+  bool snat = false;           // original direction: src -> snat_addr:snat_port
+  bool dnat = false;           // original direction: dst -> dnat_addr:dnat_port
+  bool port_held = false;      // snat_port was allocated for this session
+  bool dst_port_held = false;  // orig.dport was reserved for the entry that admitted it
+  uint16_t group = 0;          // kNoPat: interned address-group name (a binding reference)
   IpAddr snat_addr;
   uint16_t snat_port = 0;
-  uint8_t snat_kind =
-      0;  // what to give back when the session ends: 0 nothing, 1 PAT port, 2 no-PAT binding
-  uint16_t snat_group = 0;  // interned address-group name (no-PAT)
-  bool dnat_release = false;
-  int32_t reply_key =
-      -1;  // GRE (PPTP): call id written into replies' key (-1 = keep)  // give the destination
-           // port (orig.dst:orig.dport) back to the allocator at the end
-  bool dnat = false;  // destination translated (NAT server): orig.dst:dport -> dnat_addr:dnat_port
+  // Reply direction: the port (or key) written as destination when it is not
+  // orig.sport (-1). A GRE session keyed by call id carries the initiator's own
+  // call id here: the initiator's packets never show it.
+  int32_t reply_dport = -1;
   IpAddr dnat_addr;
   uint16_t dnat_port = 0;
 };
 
-// Field order is chosen so the struct has no padding (224 bytes): the table keeps
-// one Session per live flow, so every byte counts a million times.
+// Per-session data of an ALG: framing, rewrite history, protocol state. Owned
+// by the session; the ALG engine creates it under the session's lock and
+// deletes it when the session is removed. Opaque here.
+class AlgData {
+ public:
+  virtual ~AlgData() = default;
+};
+
+// Field order keeps the struct free of padding: the table holds one Session per
+// live flow, so every byte counts a million times.
 struct Session {
   uint64_t id = 0;
   FlowKey orig;   // first packet as the initiator sent it (pre-NAT)
@@ -82,25 +113,23 @@ struct Session {
   NatInfo nat;
 
   AppId app = 0;
-  uint8_t src_zone = 0, dst_zone = 0;  // runtime zone ids (fwd resolves names)
+  uint8_t src_zone = 0, dst_zone = 0;  // stable zone ids (the data plane's registry)
   TcpState tcp_state = TcpState::kNone;
-  uint16_t policy = 0;         // interned policy rule name (session::intern_name)
+  uint16_t policy = 0;         // interned policy rule name
   bool has_servermap = false;  // an ALG opened server-map entries ("+->")
-  uint8_t alg = 0;             // ASPF inspector id (aspf/registry.h), 0 = none
+  uint8_t alg = 0;             // ASPF inspector id of a control session, 0 = none
+  AgingClass aging = 0;        // class while established (TCP) / always (others)
   IpAddr next_hop;             // empty = directly connected
   uint32_t in_ifindex = 0, out_ifindex = 0;
   uint32_t timeout_s = 0;  // current aging time of this session
 
-  uint64_t parent_id = 0;  // child of an ALG control session
+  uint64_t parent_id = 0;       // child of an ALG control session
+  AlgData* alg_data = nullptr;  // owned (see AlgData)
 
   uint64_t created_ms = 0;
   uint64_t last_seen_ms = 0;
   std::array<uint64_t, 2> packets{};  // by Dir
   std::array<uint64_t, 2> bytes{};
 };
-
-// Interned short strings (policy rule names): stable ids, never freed.
-uint16_t intern_name(std::string_view s);
-std::string name_of(uint16_t id);
 
 }  // namespace fw::session

@@ -128,12 +128,12 @@ struct SessionTable::Impl {
   common::Counter& c_aged;
   common::Counter& c_removed;
 
-  Impl(const common::Clock& c, TableOptions opt)
+  Impl(const common::Clock& c, TableOptions opt, common::CounterTable& counters)
       : clock(c),
-        c_full(common::counters().get("session.drop.table-full")),
-        c_created(common::counters().get("session.created")),
-        c_aged(common::counters().get("session.aged")),
-        c_removed(common::counters().get("session.removed")) {
+        c_full(counters.get("session.drop.table-full")),
+        c_created(counters.get("session.created")),
+        c_aged(counters.get("session.aged")),
+        c_removed(counters.get("session.removed")) {
     max_sessions = std::min(opt.max_sessions, kMaxSessionsLimit);
     nshards = static_cast<uint32_t>(std::bit_ceil(std::clamp<size_t>(opt.shards, 1, 1u << 16)));
     const size_t nparts = size_t{nshards} * kPartsPerShard;
@@ -376,8 +376,9 @@ struct SessionTable::Impl {
   }
 };
 
-SessionTable::SessionTable(const common::Clock& clock, TableOptions opt)
-    : impl_(std::make_unique<Impl>(clock, opt)) {}
+SessionTable::SessionTable(const common::Clock& clock, TableOptions opt,
+                           common::CounterTable& counters)
+    : impl_(std::make_unique<Impl>(clock, opt, counters)) {}
 
 SessionTable::~SessionTable() = default;
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/counters.h"
 #include "session/session.h"
 
 namespace fw::session {
@@ -23,7 +24,7 @@ enum class InsertResult { kOk, kExists, kFull };
 
 class SessionTable {
  public:
-  SessionTable(const common::Clock& clock, TableOptions opt);
+  SessionTable(const common::Clock& clock, TableOptions opt, common::CounterTable& counters);
   ~SessionTable();
   SessionTable(const SessionTable&) = delete;
   SessionTable& operator=(const SessionTable&) = delete;
@@ -73,8 +74,8 @@ class SessionTable {
 
 // TCP state machine: the state after a packet with `flags` in direction `d`.
 TcpState tcp_next(TcpState cur, Dir d, uint8_t flags);
-// Aging time for a session in its current state (seconds).
-uint32_t timeout_for(const Timeouts& t, uint8_t proto, TcpState st, uint16_t dport,
-                     bool is_ftp_data);
+// Aging time for a session in its current state (seconds): TCP outside the
+// established state ages as syn / fin-rst, everything else by its class.
+uint32_t timeout_for(const Timeouts& t, uint8_t proto, TcpState st, AgingClass established);
 
 }  // namespace fw::session

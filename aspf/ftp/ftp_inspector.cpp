@@ -4,35 +4,28 @@
 // (once, for about a minute) without a policy match.
 #include "aspf/ftp/ftp_inspector.h"
 
+#include <array>
+
 #include "aspf/ftp/ftp_parser.h"
 #include "aspf/line_buffer.h"
-#include "nat/nat_policy.h"
 
 namespace fw::aspf::ftp {
 namespace {
 
 constexpr uint64_t kEntryLifetimeMs = 60'000;
 constexpr uint16_t kLowestDataPort = 1024;
+constexpr uint8_t kTcp = 6;
 
-class LineFramer final : public Framer {
- public:
-  explicit LineFramer(size_t max) : buf_(max) {}
-  void start(uint32_t seq) override { buf_.start(seq); }
-  bool started() const override { return buf_.started(); }
-  std::vector<Message> feed(uint32_t seq, std::span<const uint8_t> payload) override {
-    std::vector<Message> out;
-    for (auto& l : buf_.feed(seq, payload)) {
-      Message m;
-      m.seq = l.seq;
-      m.bytes.assign(l.text.begin(), l.text.end());
-      out.push_back(std::move(m));
-    }
-    return out;
-  }
+// Counters (below "aspf.ftp."), by index.
+enum : size_t { kParsed, kMalformed, kRefMalformed, kRefBounce, kRefLowPort, kRefSplit, kRefNat };
+constexpr std::array<std::string_view, 7> kCounters = {
+    "parsed",           "malformed",     "refused.malformed",    "refused.bounce",
+    "refused.low-port", "refused.split", "refused.nat-exhausted"};
 
- private:
-  LineBuffer buf_;
-};
+constexpr uint8_t kDataChannel = 0;
+constexpr std::array<Channel, 1> kChannels = {{{"ftp-data", "ftp-data"}}};
+
+constexpr AlgSpec kSpec = {"ftp", "File Transfer Protocol", kTcp, 21, kCounters, kChannels};
 
 // The edit that replaces just the announcement's argument (the rest of the
 // line may have left in an earlier segment).
@@ -44,25 +37,31 @@ Edit arg_edit(std::string_view line, const Announcement& a, const common::IpAddr
           nl.substr(a.arg_begin, nl.size() - tail - a.arg_begin)};
 }
 
+session::ServerMapEntry data_entry(const Context& ctx) {
+  session::ServerMapEntry e;
+  e.proto = kTcp;
+  e.channel = kDataChannel;
+  e.one_shot = true;
+  e.expires_ms = ctx.now_ms() + kEntryLifetimeMs;
+  return e;
+}
+
 class FtpInspector final : public Inspector {
  public:
-  std::string_view name() const override { return "ftp"; }
-  uint8_t proto() const override { return 6; }
-  uint16_t default_port() const override { return 21; }
+  const AlgSpec& spec() const override { return kSpec; }
   std::unique_ptr<Framer> new_framer() const override { return make_line_framer(1024); }
 
-  std::vector<Edit> on_message(Context& ctx, State*, session::Dir d,
-                               const Message& msg) const override {
+  std::vector<Edit> on_message(Context& ctx, State*, session::Dir d, const Message& msg) override {
     std::string_view line(reinterpret_cast<const char*>(msg.bytes.data()), msg.bytes.size());
     ParseResult r =
         d == session::Dir::kOriginal ? parse_client_line(line) : parse_server_line(line);
     if (r.status == ParseStatus::kIrrelevant) return {};
     if (r.status == ParseStatus::kMalformed) {
-      ctx.count("malformed");
-      ctx.refuse("malformed", r.why);
+      ctx.count(kMalformed);
+      ctx.refuse(kRefMalformed, r.why);
       return {};
     }
-    ctx.count("parsed");
+    ctx.count(kParsed);
     return d == session::Dir::kOriginal ? active(ctx, line, r.a, msg.editable_from)
                                         : passive(ctx, line, r.a, msg.editable_from);
   }
@@ -75,30 +74,27 @@ class FtpInspector final : public Inspector {
     const common::IpAddr client = s.orig.src;   // as the client sent it (pre-NAT)
     const common::IpAddr server = s.reply.src;  // the server's real address
     if (!(a.addr == client)) {
-      ctx.refuse("bounce", "PORT/EPRT names " + a.addr.str() + ", not the client " + client.str());
+      ctx.refuse(kRefBounce,
+                 "PORT/EPRT names " + a.addr.str() + ", not the client " + client.str());
       return {};
     }
     if (a.port < kLowestDataPort) {
-      ctx.refuse("low-port", "data port " + std::to_string(a.port) + " below 1024");
+      ctx.refuse(kRefLowPort, "data port " + std::to_string(a.port) + " below 1024");
       return {};
     }
-    session::ServerMapEntry e;
-    e.proto = 6;
+    session::ServerMapEntry e = data_entry(ctx);
     e.peer = server;
-    e.app = "ftp-data";
-    e.zone = "---";
-    e.one_shot = true;
-    e.expires_ms = ctx.now_ms() + kEntryLifetimeMs;
     std::vector<Edit> edits;
     if (s.nat.snat) {
       if (a.arg_begin < editable) {
-        ctx.refuse("split", "the address of a PORT/EPRT split across segments cannot be rewritten");
+        ctx.refuse(kRefSplit,
+                   "the address of a PORT/EPRT split across segments cannot be rewritten");
         return {};
       }
-      // The server must connect to the translated address: allocate a port there.
-      auto port = ctx.nat().ports.allocate(s.nat.snat_addr, 6, a.port);
+      // The server must connect to the translated address: reserve a port there.
+      auto port = ctx.reserve_port(s.nat.snat_addr, kTcp, a.port);
       if (!port) {
-        ctx.refuse("nat-exhausted", "no free port on " + s.nat.snat_addr.str());
+        ctx.refuse(kRefNat, "no free port on " + s.nat.snat_addr.str());
         return {};
       }
       e.addr = s.nat.snat_addr;
@@ -122,26 +118,21 @@ class FtpInspector final : public Inspector {
                                    size_t editable) {
     const session::Session& s = ctx.control();
     const common::IpAddr server = s.reply.src;  // real (inside, if NAT server) address
-    common::IpAddr addr = a.addr.empty() ? server : a.addr;
+    const common::IpAddr addr = a.addr.empty() ? server : a.addr;
     if (!(addr == server)) {
-      ctx.refuse("bounce", "227 names " + addr.str() + ", not the server " + server.str());
+      ctx.refuse(kRefBounce, "227 names " + addr.str() + ", not the server " + server.str());
       return {};
     }
     if (a.port < kLowestDataPort) {
-      ctx.refuse("low-port", "data port " + std::to_string(a.port) + " below 1024");
+      ctx.refuse(kRefLowPort, "data port " + std::to_string(a.port) + " below 1024");
       return {};
     }
-    session::ServerMapEntry e;
-    e.proto = 6;
+    session::ServerMapEntry e = data_entry(ctx);
     e.peer = s.orig.src;  // the client, as it sends
     e.port = a.port;
-    e.app = "ftp-data";
-    e.zone = "---";
-    e.one_shot = true;
-    e.expires_ms = ctx.now_ms() + kEntryLifetimeMs;
     std::vector<Edit> edits;
     if (s.nat.dnat && !a.addr.empty() && a.arg_begin < editable) {
-      ctx.refuse("split", "the address of a 227 reply split across segments cannot be rewritten");
+      ctx.refuse(kRefSplit, "the address of a 227 reply split across segments cannot be rewritten");
       return {};
     }
     if (s.nat.dnat) {
@@ -160,10 +151,6 @@ class FtpInspector final : public Inspector {
 };
 
 }  // namespace
-
-std::unique_ptr<Framer> make_line_framer(size_t max_line) {
-  return std::make_unique<LineFramer>(max_line);
-}
 
 std::unique_ptr<Inspector> make_inspector() { return std::make_unique<FtpInspector>(); }
 

@@ -7,11 +7,13 @@
 // address both ways and the key (call id) on the way in.
 #include "aspf/pptp/pptp_inspector.h"
 
+#include <algorithm>
+#include <array>
 #include <map>
 
 #include "aspf/pptp/call_id_alloc.h"
 #include "aspf/pptp/pptp_parser.h"
-#include "nat/nat_policy.h"
+#include "packet/bytes.h"
 
 namespace fw::aspf::pptp {
 namespace {
@@ -19,9 +21,39 @@ namespace {
 constexpr size_t kMaxMessage = 1024;
 constexpr uint8_t kProtoGre = 47;
 
-CallIdAllocator& allocator() {
-  static CallIdAllocator a;
-  return a;
+// Counters (below "aspf.pptp."), by index. The parser's errors come first, in
+// the order of pptp::Error, so an error is its own index.
+enum : size_t {
+  kRefParseFirst = 0,
+  kParsed = 6,
+  kMalformed,
+  kCallsClosed,
+  kRefCallIdExhausted,
+  kRefSplit,
+};
+constexpr std::array<std::string_view, 11> kCounters = {"refused.truncated",
+                                                        "refused.bad-length",
+                                                        "refused.bad-message-type",
+                                                        "refused.bad-magic",
+                                                        "refused.unknown-type",
+                                                        "refused.zero-call-id",
+                                                        "parsed",
+                                                        "malformed",
+                                                        "calls-closed",
+                                                        "refused.call-id-exhausted",
+                                                        "refused.split"};
+
+constexpr uint8_t kGreChannel = 0;
+constexpr std::array<Channel, 1> kChannels = {{{"pptp-gre", "gre"}}};
+
+constexpr AlgSpec kSpec = {"pptp",   "Point-to-Point Tunneling Protocol", 6, 1723, kCounters,
+                           kChannels};
+
+// A GRE entry carries, for the child it admits, the call id the other
+// direction's packets carry on the wire (the reply key) and what that id
+// becomes when delivered (the same value when it is not translated).
+uint32_t gre_data(uint16_t reply_key, uint16_t delivered) {
+  return static_cast<uint32_t>(reply_key) << 16 | delivered;
 }
 
 // Length-framed PPTP messages of one direction of the TCP stream.
@@ -84,32 +116,47 @@ struct PptpState final : State {
 
 Edit put16(size_t at, uint16_t v) {
   std::string b(2, '\0');
-  b[0] = static_cast<char>(v >> 8);
-  b[1] = static_cast<char>(v & 0xff);
+  packet::wr16(reinterpret_cast<uint8_t*>(b.data()), v);
   return {at, 2, b};
 }
 
 class PptpInspector final : public Inspector {
  public:
-  std::string_view name() const override { return "pptp"; }
-  uint8_t proto() const override { return 6; }
-  uint16_t default_port() const override { return 1723; }
+  const AlgSpec& spec() const override { return kSpec; }
   std::unique_ptr<Framer> new_framer() const override { return std::make_unique<MessageFramer>(); }
   std::unique_ptr<State> new_state() const override { return std::make_unique<PptpState>(); }
 
+  // The GRE of a call: keyed by call ids both ways; the client's own id is
+  // given back on the way in when it was translated.
+  void child_flow(const session::ServerMapEntry& e, ChildFlow& c) const override {
+    const auto reply_key = static_cast<uint16_t>(e.alg_data >> 16);
+    const auto delivered = static_cast<uint16_t>(e.alg_data & 0xffff);
+    c.reply.sport = 0;
+    c.reply.dport = reply_key;
+    if (delivered != reply_key) c.nat.reply_dport = delivered;
+  }
+  // Call id 0 is a real id (pptpd's first call): always shown.
+  bool entry_port_always_shown(const session::ServerMapEntry&) const override { return true; }
+  // GRE sessions show call ids: the initiator's own, and in brackets the one its peer uses.
+  std::pair<uint16_t, uint16_t> shown_ports(const session::Session& s) const override {
+    const uint16_t own =
+        s.nat.reply_dport >= 0 ? static_cast<uint16_t>(s.nat.reply_dport) : s.reply.dport;
+    return {own, s.reply.dport};
+  }
+
   std::vector<Edit> on_message(Context& ctx, State* st, session::Dir d,
-                               const aspf::Message& msg) const override {
+                               const aspf::Message& msg) override {
     auto& ps = static_cast<PptpState&>(*st);
     const session::Session& s = ctx.control();
     auto parsed = parse(std::span<const uint8_t>(msg.bytes.data(), msg.bytes.size()));
     auto& m = parsed.first;
     auto& err = parsed.second;
     if (!m) {
-      ctx.count("malformed");
-      ctx.refuse(err ? error_name(*err) : "malformed", "bad PPTP control message");
+      ctx.count(kMalformed);
+      ctx.refuse(err ? static_cast<size_t>(*err) : kRefParseFirst, "bad PPTP control message");
       return {};
     }
-    ctx.count("parsed");
+    ctx.count(kParsed);
     bool from_client = d == session::Dir::kOriginal;  // the client (PNS) opened the control session
     bool snat = s.nat.snat;
     ps.pub = snat ? s.nat.snat_addr : s.orig.src;
@@ -125,16 +172,16 @@ class PptpInspector final : public Inspector {
           c.pns = m->call_id;
           c.pns_xlat = m->call_id;
           if (snat) {
-            auto x = allocator().map(ps.pub, ps.server, s.orig.src, m->call_id);
+            auto x = alloc_.map(ps.pub, ps.server, s.orig.src, m->call_id);
             if (!x) {
-              ctx.refuse("call-id-exhausted", "no free call id towards " + ps.server.str());
+              ctx.refuse(kRefCallIdExhausted, "no free call id towards " + ps.server.str());
               return {};
             }
             c.pns_xlat = *x;
             c.mapped = true;
             if (*x != m->call_id) {
               if (!editable(m->call_id_at)) {
-                ctx.refuse("split", "call id split across segments");
+                ctx.refuse(kRefSplit, "call id split across segments");
                 return {};
               }
               edits.push_back(put16(m->call_id_at, *x));
@@ -143,7 +190,6 @@ class PptpInspector final : public Inspector {
           if (m->type == MsgType::kIncomingCallReply) c.pac = m->peer_call_id;
           ps.by_xlat[c.pns_xlat] = c;
           if (m->type == MsgType::kIncomingCallReply) open_call(ctx, ps, ps.by_xlat[c.pns_xlat]);
-          if (c.pns_xlat != c.pns) ctx.count("rewrites");
         }
         break;
       case MsgType::kOutgoingCallReply:
@@ -156,11 +202,10 @@ class PptpInspector final : public Inspector {
           Call& c = it->second;
           if (c.pns != c.pns_xlat) {
             if (!editable(m->peer_call_id_at)) {
-              ctx.refuse("split", "call id split across segments");
+              ctx.refuse(kRefSplit, "call id split across segments");
               return {};
             }
             edits.push_back(put16(m->peer_call_id_at, c.pns));
-            ctx.count("rewrites");
           }
           if (m->type == MsgType::kOutgoingCallReply) {
             if (m->result_code != 1) {  // refused by the server: the call never exists
@@ -183,7 +228,6 @@ class PptpInspector final : public Inspector {
             if (c.pns != m->call_id) continue;
             if (it->first != c.pns && editable(m->call_id_at)) {
               edits.push_back(put16(m->call_id_at, it->first));
-              ctx.count("rewrites");
             }
             close_call(ctx, ps, c);
             ps.by_xlat.erase(it);
@@ -220,25 +264,25 @@ class PptpInspector final : public Inspector {
     return edits;
   }
 
-  void on_close(Context& ctx, State* st) const override {
+  void on_close(Context& ctx, State* st) override {
     auto& ps = static_cast<PptpState&>(*st);
     for (auto& [x, c] : ps.by_xlat) close_call(ctx, ps, c);
     ps.by_xlat.clear();
   }
 
  private:
-  static void release(PptpState& ps, const Call& c) {
-    if (c.mapped) allocator().release(ps.pub, ps.server, c.pns_xlat);
+  void release(PptpState& ps, const Call& c) {
+    if (c.mapped) alloc_.release(ps.pub, ps.server, c.pns_xlat);
   }
 
-  static void close_call(Context& ctx, PptpState& ps, const Call& c) {
+  void close_call(Context& ctx, PptpState& ps, const Call& c) {
     release(ps, c);
     if (c.open) {
       ctx.close_entries([&](const session::ServerMapEntry& e) {
         return e.proto == kProtoGre && (e.port == c.pac || e.port == c.pns_xlat);
       });
       ctx.age_children(kProtoGre, c.pac, c.pns_xlat);
-      ctx.count("calls-closed");
+      ctx.count(kCallsClosed);
     }
   }
 
@@ -249,30 +293,31 @@ class PptpInspector final : public Inspector {
     const session::Session& s = ctx.control();
     session::ServerMapEntry out;
     out.proto = kProtoGre;
+    out.channel = kGreChannel;
+    out.port_exact = true;  // call id 0 is a real id, not "any"
     out.peer = s.orig.src;
     out.addr = s.orig.dst;
     out.port = c.pac;
-    out.app = "pptp-gre";
-    out.zone = "---";
     if (s.nat.dnat) out.xaddr = s.reply.src;
     if (s.nat.snat) out.sxaddr = s.nat.snat_addr;
-    out.reply_port = c.pns_xlat;
-    if (c.pns != c.pns_xlat) out.reply_xport = c.pns;
-    session::ServerMapEntry in;
-    in.proto = kProtoGre;
+    out.alg_data = gre_data(c.pns_xlat, c.pns);
+    session::ServerMapEntry in = out;
     in.peer = s.reply.src;
     in.addr = ps.pub;
     in.port = c.pns_xlat;
-    in.app = "pptp-gre";
-    in.zone = "---";
+    in.xaddr = {};
+    in.sxaddr = {};
     if (s.nat.snat) {
       in.xaddr = s.orig.src;
       in.xport = c.pns;
     }
     if (s.nat.dnat) in.sxaddr = s.orig.dst;
-    in.reply_port = c.pac;
+    in.alg_data = gre_data(c.pac, c.pac);
     if (ctx.open(out) && ctx.open(in)) c.open = true;
   }
+
+  // Translated call ids per (public address, server): this ALG's own state.
+  CallIdAllocator alloc_;
 };
 
 }  // namespace

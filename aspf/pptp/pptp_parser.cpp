@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "packet/bytes.h"
+
 namespace fw::aspf::pptp {
 
 namespace {
@@ -16,14 +18,9 @@ constexpr uint16_t kMaxLength = 1024;
 constexpr std::array<uint16_t, 16> kFixedLength = {0,  156, 156, 16, 16, 16,  20, 168,
                                                    32, 220, 24,  28, 16, 148, 40, 24};
 
-uint16_t be16(std::span<const uint8_t> d, size_t at) {
-  return static_cast<uint16_t>((d[at] << 8) | d[at + 1]);
-}
-
-uint32_t be32(std::span<const uint8_t> d, size_t at) {
-  return (uint32_t{d[at]} << 24) | (uint32_t{d[at + 1]} << 16) | (uint32_t{d[at + 2]} << 8) |
-         uint32_t{d[at + 3]};
-}
+// The caller checked `at + 2` (`at + 4`) against the message length.
+uint16_t be16(std::span<const uint8_t> d, size_t at) { return packet::rd16(d.data() + at); }
+uint32_t be32(std::span<const uint8_t> d, size_t at) { return packet::rd32(d.data() + at); }
 
 ParseOutcome fail(Error e) { return {std::nullopt, e}; }
 

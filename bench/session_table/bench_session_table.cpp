@@ -81,8 +81,9 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 void BM_Insert1M(benchmark::State& state) {
   for (auto _ : state) {
     ManualClock clock;
+    fw::common::CounterTable counters;
     const size_t rss0 = proc_kb_field("/proc/self/status", "VmRSS");
-    auto t = std::make_unique<SessionTable>(clock, options());
+    auto t = std::make_unique<SessionTable>(clock, options(), counters);
     const auto t0 = std::chrono::steady_clock::now();
     fill(*t);
     const double secs = seconds_since(t0);
@@ -102,7 +103,8 @@ BENCHMARK(BM_Insert1M)->Iterations(1)->UseManualTime()->Unit(benchmark::kMillise
 
 struct Filled {
   ManualClock clock;
-  SessionTable table{clock, options()};
+  fw::common::CounterTable counters;
+  SessionTable table{clock, options(), counters};
   Filled() { fill(table); }
 };
 Filled& filled() {
@@ -144,7 +146,8 @@ BENCHMARK(BM_LookupMiss)->Threads(1)->Threads(2);
 void BM_ExpireAll1M(benchmark::State& state) {
   for (auto _ : state) {
     ManualClock clock;
-    auto t = std::make_unique<SessionTable>(clock, options());
+    fw::common::CounterTable counters;
+    auto t = std::make_unique<SessionTable>(clock, options(), counters);
     fill(*t);
     clock.advance_s(1201);
     size_t removed = 0;

@@ -10,6 +10,7 @@
 
 #include "common/log.h"
 #include "fwd/controller.h"
+#include "fwd/dataplane.h"
 #include "fwd/pipeline.h"
 #include "packet/checksum.h"
 
@@ -82,18 +83,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }();
   (void)once;
   common::ManualClock clock;
-  session::SessionTable table(clock, session::TableOptions{4096, 16});
   Routes routes;
-  session::ServerMap sm(clock);
-  nat::NatState ns;
-  aspf::Engine engine(clock, sm, ns);
-  fwd::Pipeline pipe(clock, table, routes, sm, ns, engine);
+  fwd::DataPlaneOptions opt;
+  opt.max_sessions = 4096;
+  fwd::DataPlane dp(clock, routes, opt);
+  fwd::Pipeline& pipe = dp.pipeline();
+  session::ServerMap& sm = dp.servermap();
   fwd::ControllerHooks h;
-  h.clock = &clock;
-  h.sessions = &table;
-  h.pipeline = &pipe;
-  h.servermap = &sm;
-  h.nat = &ns;
+  h.dataplane = &dp;
   fwd::Controller ctl(h);
   std::string err;
   if (!ctl.load_text(kConfig, "fuzz", &err)) __builtin_trap();
@@ -153,7 +150,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto server = *common::IpAddr::parse("203.0.113.2");
   for (const auto& e : sm.snapshot()) {
     if (e.type != session::MapType::kAspf || e.proto != 6) continue;
-    if (e.app != "ftp-data") __builtin_trap();
+    if (e.alg != dp.algs().id_of("ftp") || e.channel != 0) __builtin_trap();
     if (e.peer == server) {  // active: the server connects to the client
       if (!(e.xaddr == client) || e.xport < 1024) __builtin_trap();
     } else {  // passive: the client connects to the server

@@ -8,6 +8,7 @@
 
 #include "common/counters.h"
 #include "fwd/controller.h"
+#include "fwd/dataplane.h"
 #include "fwd/pipeline.h"
 #include "packet/checksum.h"
 #include "tests/unit/packet/builders.h"
@@ -67,11 +68,7 @@ class AspfPipeline : public ::testing::Test {
  protected:
   void SetUp() override {
     ControllerHooks h;
-    h.clock = &clock;
-    h.sessions = &table;
-    h.pipeline = &pipe;
-    h.servermap = &servermap;
-    h.nat = &nat_state;
+    h.dataplane = &dp;
     ctl = std::make_unique<Controller>(h);
     std::string err;
     ASSERT_TRUE(ctl->load_text(kConfig, "test", &err)) << err;
@@ -118,12 +115,11 @@ class AspfPipeline : public ::testing::Test {
   }
 
   common::ManualClock clock;
-  session::SessionTable table{clock, session::TableOptions{1000, 16}};
   Routes routes;
-  session::ServerMap servermap{clock};
-  nat::NatState nat_state;
-  aspf::Engine aspf{clock, servermap, nat_state};
-  Pipeline pipe{clock, table, routes, servermap, nat_state, aspf};
+  DataPlane dp{clock, routes};
+  session::SessionTable& table = dp.sessions();
+  session::ServerMap& servermap = dp.servermap();
+  Pipeline& pipe = dp.pipeline();
   std::unique_ptr<Controller> ctl;
   uint16_t xport = 0;
 };
@@ -190,8 +186,8 @@ TEST_F(AspfPipeline, ActivePortIsRewrittenSeqAdjustedAndOpensAOneShotEntry) {
 
 TEST_F(AspfPipeline, BounceLowPortAndSplitArgumentsOpenNothing) {
   handshake("198.18.1.2", 40001, 21);
-  uint64_t bounce = common::counters().value("aspf.ftp.refused.bounce");
-  uint64_t low = common::counters().value("aspf.ftp.refused.low-port");
+  uint64_t bounce = dp.counters().value("aspf.ftp.refused.bounce");
+  uint64_t low = dp.counters().value("aspf.ftp.refused.low-port");
   uint32_t seq = 1001;
   auto send = [&](const std::string& t) {
     auto o = run(ipv4(6, "198.18.1.2", "203.0.113.2",
@@ -201,9 +197,9 @@ TEST_F(AspfPipeline, BounceLowPortAndSplitArgumentsOpenNothing) {
     return o;
   };
   send("PORT 198,18,1,99,156,64\r\n");
-  EXPECT_EQ(common::counters().value("aspf.ftp.refused.bounce"), bounce + 1);
+  EXPECT_EQ(dp.counters().value("aspf.ftp.refused.bounce"), bounce + 1);
   send("PORT 198,18,1,2,0,80\r\n");
-  EXPECT_EQ(common::counters().value("aspf.ftp.refused.low-port"), low + 1);
+  EXPECT_EQ(dp.counters().value("aspf.ftp.refused.low-port"), low + 1);
   EXPECT_EQ(aspf_entries(), 0u);
   // Keyword split from the argument: recognised and rewritten in the second segment.
   send("PO");

@@ -6,6 +6,7 @@
 
 #include "common/counters.h"
 #include "fwd/controller.h"
+#include "fwd/dataplane.h"
 #include "packet/checksum.h"
 #include "tests/unit/packet/builders.h"
 
@@ -82,11 +83,7 @@ class PipelineTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ControllerHooks h;
-    h.clock = &clock;
-    h.sessions = &table;
-    h.pipeline = &pipe;
-    h.servermap = &servermap;
-    h.nat = &nat_state;
+    h.dataplane = &dp;
     ctl = std::make_unique<Controller>(h);
     std::string err;
     ASSERT_TRUE(ctl->load_text(kConfig, "test", &err)) << err;
@@ -95,15 +92,18 @@ class PipelineTest : public ::testing::Test {
     packet::fix_checksums(pkt, false);
     return pipe.process_bytes(pkt.data(), static_cast<uint32_t>(pkt.size()), indev);
   }
-  uint64_t ctr(const std::string& n) { return common::counters().value(n); }
+  uint64_t ctr(const std::string& n) { return dp.counters().value(n); }
+  static DataPlaneOptions small_table(size_t n) {
+    DataPlaneOptions o;
+    o.max_sessions = n;
+    return o;
+  }
 
   common::ManualClock clock;
-  session::SessionTable table{clock, session::TableOptions{1000, 16}};
   FakeRoutes routes;
-  session::ServerMap servermap{clock};
-  nat::NatState nat_state;
-  aspf::Engine aspf{clock, servermap, nat_state};
-  Pipeline pipe{clock, table, routes, servermap, nat_state, aspf};
+  DataPlane dp{clock, routes, small_table(1000)};
+  session::SessionTable& table = dp.sessions();
+  Pipeline& pipe = dp.pipeline();
   std::unique_ptr<Controller> ctl;
 };
 
@@ -123,9 +123,9 @@ TEST_F(PipelineTest, SynCreatesSessionAndRepliesFollowIt) {
   EXPECT_EQ(s[0].tcp_state, session::TcpState::kEstablished);
   EXPECT_EQ(s[0].packets[0], 2u);
   EXPECT_EQ(s[0].packets[1], 1u);
-  EXPECT_EQ(session::name_of(s[0].policy), "t2u");
-  EXPECT_EQ(policy::zone_name_of(s[0].src_zone), "trust");
-  EXPECT_EQ(policy::zone_name_of(s[0].dst_zone), "untrust");
+  EXPECT_EQ(dp.names().name(s[0].policy), "t2u");
+  EXPECT_EQ(dp.zone_name(s[0].src_zone), "trust");
+  EXPECT_EQ(dp.zone_name(s[0].dst_zone), "untrust");
   EXPECT_EQ(s[0].timeout_s, 1200u);
 }
 
@@ -269,20 +269,17 @@ TEST_F(PipelineTest, FragmentsOfAPermittedFlowPass) {
 }
 
 TEST_F(PipelineTest, SessionCapDropsAndCounts) {
-  session::SessionTable small{clock, session::TableOptions{2, 16}};
-  session::ServerMap sm2{clock};
-  nat::NatState ns2;
-  aspf::Engine a2{clock, sm2, ns2};
-  Pipeline p2{clock, small, routes, sm2, ns2, a2};
-  p2.set_runtime(std::make_unique<Runtime>(ctl->running()));
-  uint64_t before = ctr("packet.drop.session-limit");
+  DataPlane small{clock, routes, small_table(2)};
+  small.apply(ctl->running());
+  Pipeline& p2 = small.pipeline();
+  const uint64_t before = small.counters().value("packet.drop.session-limit");
   for (uint16_t i = 0; i < 3; ++i) {
     auto p = ipv4(17, "198.18.1.2", "203.0.113.2", udp(static_cast<uint16_t>(7000 + i), 9));
     packet::fix_checksums(p, false);
     auto d = p2.process_bytes(p.data(), static_cast<uint32_t>(p.size()), 2);
     EXPECT_EQ(d.verdict, i < 2 ? Verdict::kAccept : Verdict::kDrop);
   }
-  EXPECT_EQ(ctr("packet.drop.session-limit"), before + 1);
+  EXPECT_EQ(small.counters().value("packet.drop.session-limit"), before + 1);
 }
 
 }  // namespace

@@ -32,11 +32,9 @@ TEST(PortAllocator, WholeRangeThenExhausted) {
     EXPECT_TRUE(got.insert(*p).second) << "duplicate " << *p;
   }
   EXPECT_EQ(pa.used(a), 1000u);
-  uint64_t before = common::counters().value("nat.port.exhausted");
   EXPECT_FALSE(pa.allocate(a, kTcp, 0));
   EXPECT_FALSE(pa.allocate(a, kTcp, 1500));
   EXPECT_EQ(pa.exhausted(), 2u);
-  EXPECT_EQ(common::counters().value("nat.port.exhausted"), before + 2);
 
   // Only a released port comes back.
   pa.release(a, kTcp, 1234);
@@ -229,10 +227,8 @@ TEST(NoPat, ExhaustionAndHandOverAfterLastRelease) {
   auto g1 = nb.acquire(in1), g2 = nb.acquire(in2);
   ASSERT_TRUE(g1 && g2);
   EXPECT_NE(*g1, *g2);  // the duplicate pool entry did not give a third address
-  uint64_t before = common::counters().value("nat.no-pat.exhausted");
   EXPECT_FALSE(nb.acquire(in3));
   EXPECT_EQ(nb.exhausted(), 1u);
-  EXPECT_EQ(common::counters().value("nat.no-pat.exhausted"), before + 1);
   EXPECT_FALSE(nb.lookup(in3));
 
   nb.release(in1);

@@ -22,13 +22,14 @@ ServerMapEntry aspf(const char* peer, const char* addr, uint16_t port, uint64_t 
   e.parent = parent;
   e.one_shot = true;
   e.expires_ms = expires;
-  e.app = "ftp-data";
+  e.channel = 0;
   return e;
 }
 
 TEST(ServerMap, AspfEntryIsUsedOnceAndOnlyByItsPeer) {
   common::ManualClock clock;
-  ServerMap m(clock);
+  common::CounterTable ctr;
+  ServerMap m(clock, ctr);
   ASSERT_TRUE(m.add(aspf("203.0.113.2", "203.0.113.1", 2049, 7, clock.now_ms() + 60000)));
   EXPECT_FALSE(m.match_dst(6, a("203.0.113.9"), a("203.0.113.1"), 2049))
       << "a third party must not use it";
@@ -36,14 +37,15 @@ TEST(ServerMap, AspfEntryIsUsedOnceAndOnlyByItsPeer) {
   EXPECT_FALSE(m.match_dst(6, a("203.0.113.2"), a("203.0.113.1"), 2050)) << "wrong port";
   auto hit = m.match_dst(6, a("203.0.113.2"), a("203.0.113.1"), 2049);
   ASSERT_TRUE(hit);
-  EXPECT_EQ(hit->app, "ftp-data");
+  EXPECT_EQ(hit->channel, 0);
   EXPECT_FALSE(m.match_dst(6, a("203.0.113.2"), a("203.0.113.1"), 2049)) << "one-shot";
   EXPECT_EQ(m.size(), 0u);
 }
 
 TEST(ServerMap, ExactPeerAndPortBeatWildcards) {
   common::ManualClock clock;
-  ServerMap m(clock);
+  common::CounterTable ctr;
+  ServerMap m(clock, ctr);
   ServerMapEntry any;
   any.type = MapType::kNatServer;
   any.proto = 6;
@@ -66,7 +68,8 @@ TEST(ServerMap, ExactPeerAndPortBeatWildcards) {
 
 TEST(ServerMap, UnusedEntriesExpireAfterTheirLifetime) {
   common::ManualClock clock;
-  ServerMap m(clock);
+  common::CounterTable ctr;
+  ServerMap m(clock, ctr);
   int removed = 0;
   m.set_on_remove([&](const ServerMapEntry& e) { removed += e.reserved ? 1 : 0; });
   auto e = aspf(nullptr, "203.0.113.1", 3000, 1, clock.now_ms() + 60000);
@@ -83,9 +86,10 @@ TEST(ServerMap, UnusedEntriesExpireAfterTheirLifetime) {
 
 TEST(ServerMap, CapsPerParentAndInTotalAreCounted) {
   common::ManualClock clock;
-  ServerMap m(clock, /*max_entries=*/5, /*max_per_parent=*/3);
-  uint64_t per_parent = common::counters().value("servermap.refused.parent-cap");
-  uint64_t total = common::counters().value("servermap.refused.total-cap");
+  common::CounterTable ctr;
+  ServerMap m(clock, ctr, /*max_entries=*/5, /*max_per_parent=*/3);
+  uint64_t per_parent = ctr.value("servermap.refused.parent-cap");
+  uint64_t total = ctr.value("servermap.refused.total-cap");
   for (uint16_t i = 0; i < 3; ++i) EXPECT_TRUE(m.add(aspf(nullptr, "203.0.113.1", 2000 + i, 1, 0)));
   std::string why;
   EXPECT_FALSE(m.add(aspf(nullptr, "203.0.113.1", 2100, 1, 0), nullptr, &why));
@@ -93,13 +97,14 @@ TEST(ServerMap, CapsPerParentAndInTotalAreCounted) {
   EXPECT_TRUE(m.add(aspf(nullptr, "203.0.113.1", 2200, 2, 0)));
   EXPECT_TRUE(m.add(aspf(nullptr, "203.0.113.1", 2201, 2, 0)));
   EXPECT_FALSE(m.add(aspf(nullptr, "203.0.113.1", 2202, 3, 0)));
-  EXPECT_EQ(common::counters().value("servermap.refused.parent-cap"), per_parent + 1);
-  EXPECT_EQ(common::counters().value("servermap.refused.total-cap"), total + 1);
+  EXPECT_EQ(ctr.value("servermap.refused.parent-cap"), per_parent + 1);
+  EXPECT_EQ(ctr.value("servermap.refused.total-cap"), total + 1);
 }
 
 TEST(ServerMap, EntriesGoAwayWithTheirParent) {
   common::ManualClock clock;
-  ServerMap m(clock);
+  common::CounterTable ctr;
+  ServerMap m(clock, ctr);
   m.add(aspf(nullptr, "203.0.113.1", 2000, 11, 0));
   m.add(aspf(nullptr, "203.0.113.1", 2001, 11, 0));
   m.add(aspf(nullptr, "203.0.113.1", 2002, 12, 0));
@@ -110,7 +115,8 @@ TEST(ServerMap, EntriesGoAwayWithTheirParent) {
 
 TEST(ServerMap, ReverseEntriesMatchBySource) {
   common::ManualClock clock;
-  ServerMap m(clock);
+  common::CounterTable ctr;
+  ServerMap m(clock, ctr);
   ServerMapEntry r;
   r.type = MapType::kNatServerReverse;
   r.proto = 6;

@@ -36,15 +36,14 @@ Session make_session(uint32_t i, uint32_t timeout_s = 100) {
   return s;
 }
 
-uint64_t counter(const char* name) { return common::counters().value(name); }
-
 class TableTest : public ::testing::Test {
  protected:
   ManualClock clock{1'000'000};
 };
 
 TEST_F(TableTest, InsertAndLookupBothDirections) {
-  SessionTable t(clock, {});
+  common::CounterTable ctr;
+  SessionTable t(clock, {}, ctr);
   Session s = make_session(1);
   s.app = 7;
   uint64_t id = 0;
@@ -73,7 +72,8 @@ TEST_F(TableTest, InsertAndLookupBothDirections) {
 }
 
 TEST_F(TableTest, IdsAreUniqueIncreasingAndKeepGivenTimes) {
-  SessionTable t(clock, {});
+  common::CounterTable ctr;
+  SessionTable t(clock, {}, ctr);
   uint64_t prev = 0;
   for (uint32_t i = 0; i < 100; ++i) {
     Session s = make_session(i);
@@ -91,7 +91,8 @@ TEST_F(TableTest, IdsAreUniqueIncreasingAndKeepGivenTimes) {
 }
 
 TEST_F(TableTest, ExistsOnDuplicateAndOnCollidingReplyKey) {
-  SessionTable t(clock, {});
+  common::CounterTable ctr;
+  SessionTable t(clock, {}, ctr);
   const Session a = make_session(1);
   ASSERT_EQ(t.insert(a), InsertResult::kOk);
   EXPECT_EQ(t.insert(a), InsertResult::kExists);
@@ -112,7 +113,8 @@ TEST_F(TableTest, ExistsOnDuplicateAndOnCollidingReplyKey) {
 }
 
 TEST_F(TableTest, SymmetricKeyIndexedOnce) {
-  SessionTable t(clock, {});
+  common::CounterTable ctr;
+  SessionTable t(clock, {}, ctr);
   Session s;
   s.orig = v4key(0x7f000001, 0x7f000001, 5000, 5000, 17);
   s.reply = s.orig.reversed();  // identical to orig
@@ -127,13 +129,14 @@ TEST_F(TableTest, FullAtCapAndCounted) {
   TableOptions opt;
   opt.max_sessions = 10;
   opt.shards = 4;
-  SessionTable t(clock, opt);
+  common::CounterTable ctr;
+  SessionTable t(clock, opt, ctr);
   EXPECT_EQ(t.capacity(), 10u);
-  const uint64_t before = counter("session.drop.table-full");
+  const uint64_t before = ctr.value("session.drop.table-full");
   for (uint32_t i = 0; i < 10; ++i) ASSERT_EQ(t.insert(make_session(i)), InsertResult::kOk);
   EXPECT_EQ(t.insert(make_session(10)), InsertResult::kFull);
   EXPECT_EQ(t.insert(make_session(11)), InsertResult::kFull);
-  EXPECT_EQ(counter("session.drop.table-full"), before + 2);
+  EXPECT_EQ(ctr.value("session.drop.table-full"), before + 2);
   EXPECT_EQ(t.insert(make_session(3)), InsertResult::kExists);  // duplicate wins over full
   EXPECT_EQ(t.size(), 10u);
   // Room again after a removal; the freed slot is reused.
@@ -143,25 +146,27 @@ TEST_F(TableTest, FullAtCapAndCounted) {
 }
 
 TEST_F(TableTest, CreatedAndRemovedCounters) {
-  SessionTable t(clock, {});
-  const uint64_t c0 = counter("session.created"), r0 = counter("session.removed");
+  common::CounterTable ctr;
+  SessionTable t(clock, {}, ctr);
+  const uint64_t c0 = ctr.value("session.created"), r0 = ctr.value("session.removed");
   uint64_t id = 0;
   ASSERT_EQ(t.insert(make_session(1), &id), InsertResult::kOk);
   ASSERT_EQ(t.insert(make_session(2)), InsertResult::kOk);
-  EXPECT_EQ(counter("session.created"), c0 + 2);
+  EXPECT_EQ(ctr.value("session.created"), c0 + 2);
   EXPECT_TRUE(t.erase(id));
   EXPECT_EQ(t.erase_if({}), 1u);
-  EXPECT_EQ(counter("session.removed"), r0 + 2);
+  EXPECT_EQ(ctr.value("session.removed"), r0 + 2);
 }
 
 TEST_F(TableTest, ExpireBeforeAndAfterTimeout) {
-  SessionTable t(clock, {});
+  common::CounterTable ctr;
+  SessionTable t(clock, {}, ctr);
   std::vector<uint64_t> removed;
   t.set_on_remove([&](const Session& s) { removed.push_back(s.id); });
   uint64_t short_id = 0, long_id = 0;
   ASSERT_EQ(t.insert(make_session(1, 10), &short_id), InsertResult::kOk);
   ASSERT_EQ(t.insert(make_session(2, 100), &long_id), InsertResult::kOk);
-  const uint64_t aged0 = counter("session.aged");
+  const uint64_t aged0 = ctr.value("session.aged");
 
   clock.advance_s(10);  // exactly the timeout: not yet idle *longer* than it
   EXPECT_EQ(t.expire(100), 0u);
@@ -180,18 +185,20 @@ TEST_F(TableTest, ExpireBeforeAndAfterTimeout) {
   clock.advance_s(11);
   EXPECT_EQ(t.expire(100), 1u);
   EXPECT_EQ(removed.size(), 2u);
-  EXPECT_EQ(counter("session.aged"), aged0 + 2);
+  EXPECT_EQ(ctr.value("session.aged"), aged0 + 2);
   EXPECT_EQ(t.size(), 0u);
 }
 
 TEST_F(TableTest, ZeroTimeoutExpiresAtOnce) {
-  SessionTable t(clock, {});
+  common::CounterTable ctr;
+  SessionTable t(clock, {}, ctr);
   ASSERT_EQ(t.insert(make_session(1, 0)), InsertResult::kOk);
   EXPECT_EQ(t.expire(10), 1u);
 }
 
 TEST_F(TableTest, ExpireSkipsSessionInUse) {
-  SessionTable t(clock, {});
+  common::CounterTable ctr;
+  SessionTable t(clock, {}, ctr);
   ASSERT_EQ(t.insert(make_session(1, 0)), InsertResult::kOk);
   // While a worker holds the session, the sweep must not wait for it (nor remove it):
   // it is in use, hence not idle. (Calling the table from fn is safe only in this
@@ -202,7 +209,8 @@ TEST_F(TableTest, ExpireSkipsSessionInUse) {
 }
 
 TEST_F(TableTest, ExpireBudgetRespectedAndCursorWraps) {
-  SessionTable t(clock, {});
+  common::CounterTable ctr;
+  SessionTable t(clock, {}, ctr);
   for (uint32_t i = 0; i < 100; ++i) ASSERT_EQ(t.insert(make_session(i, 10)), InsertResult::kOk);
   clock.advance_s(11);
   EXPECT_EQ(t.expire(30), 30u);
@@ -227,7 +235,8 @@ TEST_F(TableTest, ExpireBudgetRespectedAndCursorWraps) {
 }
 
 TEST_F(TableTest, EraseEraseIfSnapshotOrderAndOnRemove) {
-  SessionTable t(clock, {});
+  common::CounterTable ctr;
+  SessionTable t(clock, {}, ctr);
   std::vector<uint64_t> removed;
   t.set_on_remove([&](const Session& s) { removed.push_back(s.id); });
   std::vector<uint64_t> ids;
@@ -271,7 +280,8 @@ TEST_F(TableTest, EraseEraseIfSnapshotOrderAndOnRemove) {
 }
 
 TEST_F(TableTest, WithSessionId) {
-  SessionTable t(clock, {});
+  common::CounterTable ctr;
+  SessionTable t(clock, {}, ctr);
   uint64_t id = 0;
   ASSERT_EQ(t.insert(make_session(5), &id), InsertResult::kOk);
   EXPECT_TRUE(t.with_session_id(id, [](Session& s) { s.policy = 9; }));
@@ -291,7 +301,8 @@ TEST_F(TableTest, WithSessionId) {
 }
 
 TEST_F(TableTest, Ipv6AndVpnKeys) {
-  SessionTable t(clock, {});
+  common::CounterTable ctr;
+  SessionTable t(clock, {}, ctr);
   uint8_t a[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
   uint8_t b[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
   Session s;
@@ -315,7 +326,8 @@ TEST_F(TableTest, Ipv6AndVpnKeys) {
 TEST_F(TableTest, GrowAndShrinkKeepsEverythingReachable) {
   TableOptions opt;
   opt.shards = 2;
-  SessionTable t(clock, opt);
+  common::CounterTable ctr;
+  SessionTable t(clock, opt, ctr);
   const size_t empty_bytes = t.memory_bytes();
   EXPECT_LT(empty_bytes, 64u * 1024);  // no pre-sizing for the cap
   constexpr uint32_t kN = 20000;
@@ -341,7 +353,8 @@ TEST_F(TableTest, ChurnWithTombstones) {
   TableOptions opt;
   opt.shards = 1;
   opt.max_sessions = 64;
-  SessionTable t(clock, opt);
+  common::CounterTable ctr;
+  SessionTable t(clock, opt, ctr);
   std::mt19937 rng(42);
   std::vector<uint64_t> live(2000, 0);
   for (int step = 0; step < 50000; ++step) {
@@ -371,7 +384,8 @@ TEST_F(TableTest, ConcurrentInsertLookupEraseExpire) {
   TableOptions opt;
   opt.shards = 8;
   opt.max_sessions = 5000;
-  SessionTable t(clock, opt);
+  common::CounterTable ctr;
+  SessionTable t(clock, opt, ctr);
   std::atomic<uint64_t> removed_cb{0};
   t.set_on_remove([&](const Session&) { removed_cb.fetch_add(1); });
   constexpr int kThreads = 4;
@@ -440,7 +454,8 @@ TEST_F(TableTest, ConcurrentInsertLookupEraseExpire) {
 }
 
 TEST_F(TableTest, RacingInsertOfSameFlowExactlyOneWins) {
-  SessionTable t(clock, {});
+  common::CounterTable ctr;
+  SessionTable t(clock, {}, ctr);
   for (uint32_t round = 0; round < 200; ++round) {
     std::atomic<int> ok{0}, exists{0};
     std::atomic<bool> go{false};
