@@ -63,6 +63,7 @@ struct ServerOptions {
 // Counters of a running Server (read from any thread).
 struct ServerStats {
   size_t clients = 0;         // connections counted against max_clients now
+  size_t in_flight = 0;       // of those, with a request being executed or answered
   size_t buffered_bytes = 0;  // receive + send buffer capacity held for all connections now
   uint64_t accepted = 0;      // connections admitted to the table
   uint64_t denied = 0;        // refused by the credential rule

@@ -257,7 +257,11 @@ struct Server::Impl {
   void publish() {
     st.clients = n_counted;
     st.buffered_bytes = 0;
-    for (const auto& [id, c] : conns) st.buffered_bytes += c.in.capacity() + c.out.capacity();
+    st.in_flight = 0;
+    for (const auto& [id, c] : conns) {
+      st.buffered_bytes += c.in.capacity() + c.out.capacity();
+      if (c.state == State::kBusy || c.state == State::kWriting) ++st.in_flight;
+    }
     std::lock_guard<std::mutex> lk(stats_mu);
     published = st;
   }
