@@ -440,40 +440,6 @@ TEST_F(LimitsTest, BadOptionsAreRefused) {
 
 // ---- the client's bounded waits, against a scripted fake server ----
 
-// Accepts one connection, reads one request frame, writes `reply`, then holds the
-// connection open until the client goes (or 10 s).
-class FakeServer {
- public:
-  FakeServer(const std::string& path, std::string reply) : reply_(std::move(reply)) {
-    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un sa{};
-    sa.sun_family = AF_UNIX;
-    std::snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path.c_str());
-    ok_ = ::bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0 && ::listen(fd_, 4) == 0;
-    if (ok_) th_ = std::thread([this] { serve(); });
-  }
-  ~FakeServer() {
-    ::shutdown(fd_, SHUT_RDWR);
-    if (th_.joinable()) th_.join();
-    ::close(fd_);
-  }
-  bool ok() const { return ok_; }
-
- private:
-  void serve() {
-    int c = ::accept(fd_, nullptr, nullptr);
-    if (c < 0) return;
-    std::string req;
-    if (read_frame(c, &req) && !reply_.empty()) send_bytes(c, reply_);
-    closed_within(c, milliseconds(10000));
-    ::close(c);
-  }
-  std::string reply_;
-  int fd_ = -1;
-  bool ok_ = false;
-  std::thread th_;
-};
-
 TEST(ClientLimits, EveryFailureIsAnErrorWithinTheTimeout) {
   const std::string good = encode(Response{true, "x\n", "user", "<FW>"});
   const struct {
@@ -490,7 +456,7 @@ TEST(ClientLimits, EveryFailureIsAnErrorWithinTheTimeout) {
   for (const auto& tc : cases) {
     TempDir dir;
     std::string path = dir.file("fake.sock");
-    FakeServer fake(path, tc.reply);
+    FakeServer fake(path, {tc.reply});
     ASSERT_TRUE(fake.ok());
     ClientOptions opt;
     opt.timeout = milliseconds(300);

@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "ipc/ipc.h"
 
@@ -166,6 +167,59 @@ inline Response echo_handler(const Request& r, const PeerCred& c) {
   out.view = r.view;
   out.prompt = "<FW>";
   return out;
+}
+
+// A scripted server for one connection: reads a request and writes the next reply, for
+// each reply in turn ("" = never answer: wait for the client to go, or 10 s). After the
+// last reply: reads one more request and closes (hold_at_end=false), or waits like "".
+class FakeServer {
+ public:
+  FakeServer(const std::string& path, std::vector<std::string> replies, bool hold_at_end = true)
+      : replies_(std::move(replies)), hold_(hold_at_end) {
+    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    std::snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path.c_str());
+    ok_ = ::bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0 && ::listen(fd_, 4) == 0;
+    if (ok_) th_ = std::thread([this] { serve(); });
+  }
+  ~FakeServer() {
+    ::shutdown(fd_, SHUT_RDWR);
+    if (th_.joinable()) th_.join();
+    ::close(fd_);
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  void serve() {
+    int c = ::accept(fd_, nullptr, nullptr);
+    if (c < 0) return;
+    std::string req;
+    bool hold = hold_;
+    for (const auto& reply : replies_) {
+      if (!read_frame(c, &req)) break;
+      if (reply.empty()) {
+        hold = true;
+        break;
+      }
+      send_bytes(c, reply);
+    }
+    if (hold)
+      closed_within(c, milliseconds(10000));
+    else
+      read_frame(c, &req);
+    ::close(c);
+  }
+  std::vector<std::string> replies_;
+  bool hold_;
+  int fd_ = -1;
+  bool ok_ = false;
+  std::thread th_;
+};
+
+inline std::string framed_response(const Response& r) {
+  std::string p = encode(r);
+  return header(static_cast<uint32_t>(p.size())) + p;
 }
 
 }  // namespace fw::ipc::testing
