@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <pty.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -200,6 +201,62 @@ TEST_F(FwcliTest, BrokenServersAreErrorsNotHangs) {
     EXPECT_EQ(r.code, 2) << tc.name;
     EXPECT_NE(r.err.find(tc.error), std::string::npos) << tc.name << ": " << r.err;
   }
+}
+
+// Reads the terminal into *screen until `needle` appears after `from`; false at the deadline.
+bool expect_text(int master, std::string* screen, const std::string& needle, size_t from,
+                 milliseconds limit) {
+  auto end = Clock::now() + limit;
+  char buf[4096];
+  while (screen->find(needle, from) == std::string::npos) {
+    if (Clock::now() >= end) return false;
+    pollfd p{master, POLLIN, 0};
+    if (::poll(&p, 1, 20) <= 0) continue;
+    ssize_t n = ::read(master, buf, sizeof buf);
+    if (n <= 0) return false;
+    screen->append(buf, static_cast<size_t>(n));
+  }
+  return true;
+}
+
+TEST_F(FwcliTest, InteractiveShellReconnectsTransparently) {
+  ServerOptions opt;
+  opt.idle_timeout = milliseconds(300);
+  auto srv = start(opt);
+  ASSERT_TRUE(srv);
+  std::string bin = fwcli_path(), s_opt = "-s", term = "TERM=dumb";
+  char* argv[] = {bin.data(), s_opt.data(), path_.data(), nullptr};
+  char* envp[] = {term.data(), nullptr};
+  int master = -1;
+  pid_t pid = ::forkpty(&master, nullptr, nullptr, nullptr);
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::execve(argv[0], argv, envp);
+    ::_exit(127);
+  }
+  std::string screen;
+  const std::string answer = "got [display version]";
+  EXPECT_TRUE(expect_text(master, &screen, "<FW>", 0, milliseconds(5000))) << screen;
+  write_str(master, "display version\r");
+  EXPECT_TRUE(expect_text(master, &screen, answer, 0, milliseconds(5000))) << screen;
+  size_t first = screen.find(answer);
+  std::this_thread::sleep_for(milliseconds(800));  // the server closes the idle connection
+  write_str(master, "display version\r");
+  EXPECT_TRUE(expect_text(master, &screen, answer, first + 1, milliseconds(5000))) << screen;
+  write_str(master, "quit\r");
+  int st = -1;
+  for (int i = 0; i < 250 && ::waitpid(pid, &st, WNOHANG) == 0; ++i)
+    std::this_thread::sleep_for(milliseconds(20));
+  if (::waitpid(pid, &st, WNOHANG) == 0) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &st, 0);
+    ADD_FAILURE() << "fwcli did not quit: " << screen;
+  }
+  ::close(master);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << screen;
+  EXPECT_EQ(screen.find("fwcli:"), std::string::npos) << screen;  // no error shown
+  EXPECT_EQ(lines(), (std::vector<std::string>{"", "display version", "display version"}));
+  EXPECT_GE(srv->stats().idle_timeouts, 1u);
 }
 
 TEST_F(FwcliTest, NoServerIsAnError) {
