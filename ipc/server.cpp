@@ -382,9 +382,20 @@ struct Server::Impl {
     }
     if (c.state == State::kLingering) return;
     if (c.in.empty()) c.frame_start = now;
+    reserve_for(c, static_cast<size_t>(r));
     c.in.append(scratch.data(), static_cast<size_t>(r));
     c.last_active = now;
     parse(c, now);
+  }
+
+  // Growth by doubling, but never past the frame being received (plus what arrived beyond
+  // it): the buffer follows the bytes, not the announced length, and stops at the frame.
+  void reserve_for(Conn& c, size_t more) {
+    size_t need = c.in.size() + more;
+    if (need <= c.in.capacity() || c.in.size() < internal::kHeaderSize) return;
+    size_t frame = internal::kHeaderSize +
+                   internal::get_u32(reinterpret_cast<const unsigned char*>(c.in.data()));
+    c.in.reserve(std::max(need, std::min(frame, 2 * c.in.capacity())));
   }
 
   // The length is checked as soon as its 4 bytes are in, before the body is read.
@@ -543,8 +554,10 @@ std::string check_options(const ServerOptions& o) {
   if (o.max_frame < kMinFrame || o.max_frame > kMaxFrame)
     return "max_frame must be between " + std::to_string(kMinFrame) + " and " +
            std::to_string(kMaxFrame);
-  if (o.frame_timeout.count() <= 0 || o.idle_timeout.count() <= 0)
-    return "timeouts must be positive";
+  constexpr milliseconds kYear = std::chrono::hours(24 * 365);  // keeps deadlines in range
+  if (o.frame_timeout.count() <= 0 || o.idle_timeout.count() <= 0 || o.frame_timeout > kYear ||
+      o.idle_timeout > kYear)
+    return "timeouts must be positive and at most a year";
   return "";
 }
 
