@@ -94,39 +94,60 @@ TEST_F(LimitsTest, FullTableRefusesNonRootAndRootEvictsTheLongestIdle) {
   for (int fd : c) ::close(fd);
 }
 
+// A handler that blocks on the line "block" until open(), and records what it ran.
+class GatedHandler {
+ public:
+  Response operator()(const Request& rq, const PeerCred& pc) {
+    int now = ++running_;
+    max_running_ = std::max(max_running_.load(), now);
+    {
+      std::unique_lock<std::mutex> lk(mu_);
+      order_.push_back(rq.line);
+      if (rq.line == "block") {
+        blocked_ = true;
+        cv_.wait(lk, [&] { return open_; });
+      }
+    }
+    --running_;
+    return echo_handler(rq, pc);
+  }
+  void open() {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      open_ = true;
+    }
+    cv_.notify_all();
+  }
+  bool blocked() const { return blocked_; }
+  int max_running() const { return max_running_; }
+  std::vector<std::string> order() {
+    std::lock_guard<std::mutex> lk(mu_);
+    return order_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = false;
+  std::atomic<bool> blocked_{false};
+  std::atomic<int> running_{0}, max_running_{0};
+  std::vector<std::string> order_;
+};
+
 // While the handler is stuck in a slow command, the loop still refuses, answers
 // oversize requests and admits root beyond the limit when no one can be evicted.
 TEST_F(LimitsTest, SlowCommandDoesNotStopTheLoop) {
-  std::mutex mu;
-  std::condition_variable cv;
-  bool release = false;
-  std::atomic<bool> blocked{false};
-  std::atomic<int> running{0}, max_running{0};
-  std::vector<std::string> order;
-  auto handler = [&](const Request& rq, const PeerCred& pc) {
-    int now = ++running;
-    max_running = std::max(max_running.load(), now);
-    {
-      std::unique_lock<std::mutex> lk(mu);
-      order.push_back(rq.line);
-      if (rq.line == "block") {
-        blocked = true;
-        cv.wait(lk, [&] { return release; });
-      }
-    }
-    --running;
-    return echo_handler(rq, pc);
-  };
+  GatedHandler gate;
   ServerOptions opt;
   opt.max_clients = 2;
   opt.max_frame = 4096;
-  auto srv = start(opt, handler);
+  auto srv = start(opt, [&](const Request& rq, const PeerCred& pc) { return gate(rq, pc); });
   ASSERT_TRUE(srv);
   uids_.push(1000);
   uids_.push(1000);
   int slow = raw_connect(path_), queued = raw_connect(path_);
   ASSERT_TRUE(write_frame(slow, encode(Request{"user", "block"})));
-  ASSERT_TRUE(wait_until([&] { return blocked.load(); }, milliseconds(2000)));
+  ASSERT_TRUE(wait_until([&] { return gate.blocked(); }, milliseconds(2000)));
   ASSERT_TRUE(write_frame(queued, encode(Request{"user", "second"})));
   ASSERT_TRUE(wait_until([&] { return srv->stats().in_flight == 2; }, milliseconds(2000)));
 
@@ -151,18 +172,14 @@ TEST_F(LimitsTest, SlowCommandDoesNotStopTheLoop) {
   EXPECT_TRUE(wait_until([&] { return srv->stats().clients == 3; }, milliseconds(2000)));
   EXPECT_EQ(srv->stats().evicted, 0u);
 
-  {
-    std::lock_guard<std::mutex> lk(mu);
-    release = true;
-  }
-  cv.notify_all();
+  gate.open();
   for (auto [fd, line] : {std::pair{slow, "block"}, {queued, "second"}, {root, "third"}}) {
     r = read_response(fd);
     ASSERT_TRUE(r) << line;
     EXPECT_EQ(r->output.find(std::string("got [") + line + "]"), 0u) << r->output;
   }
-  EXPECT_EQ(max_running.load(), 1);
-  EXPECT_EQ(order, (std::vector<std::string>{"block", "second", "third"}));
+  EXPECT_EQ(gate.max_running(), 1);
+  EXPECT_EQ(gate.order(), (std::vector<std::string>{"block", "second", "third"}));
   for (int fd : {slow, queued, refused, big, root}) ::close(fd);
 }
 
