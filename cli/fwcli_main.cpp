@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <functional>
@@ -24,6 +25,7 @@ namespace {
 
 struct Session {
   std::string socket_path;
+  fw::ipc::ClientOptions options;
   std::unique_ptr<fw::ipc::Client> client;
   std::string view;  // serialized, as the daemon last sent it
   fw::cli::ViewStack stack = fw::cli::user_view();
@@ -55,14 +57,42 @@ void adopt(Session* s, const fw::ipc::Response& r) {
   if (!r.prompt.empty()) s->prompt = r.prompt;
 }
 
-// Sends one line; returns the response or exits when the daemon is gone.
-std::optional<fw::ipc::Response> send(Session* s, const std::string& line) {
+// Why send() returned no response.
+enum class SendError { kNone, kTooLong, kLost, kNoServer };
+
+// A command the daemon would refuse for its size is refused here, before the grammar
+// walks 20 MB of text or the socket carries it.
+bool too_long(const Session& s, const std::string& line) {
+  size_t n = fw::ipc::Client::wire_size(fw::ipc::Request{s.view, line});
+  if (n <= s.options.max_frame) return false;
+  std::cerr << "fwcli: command too long (" << n << " bytes with its view, limit "
+            << s.options.max_frame << " bytes); not sent\n";
+  return true;
+}
+
+// Sends one line. A connection the daemon closed while we were idle (idle timeout,
+// eviction) is replaced first, which is transparent because the view stack travels with
+// every request. A request is sent once: a call that fails is reported, not repeated.
+std::optional<fw::ipc::Response> send(Session* s, const std::string& line, SendError* why) {
+  *why = SendError::kTooLong;
+  if (too_long(*s, line)) return std::nullopt;
   std::string err;
+  if (!s->client || s->client->stale()) {
+    s->client = fw::ipc::Client::connect(s->socket_path, s->options, &err);
+    if (!s->client) {
+      std::cerr << "fwcli: cannot connect to " << s->socket_path << ": " << err << "\n";
+      *why = SendError::kNoServer;
+      return std::nullopt;
+    }
+  }
   auto r = s->client->call(fw::ipc::Request{s->view, line}, &err);
   if (!r) {
     std::cerr << "fwcli: lost connection to " << s->socket_path << ": " << err << "\n";
-    std::exit(2);
+    s->client.reset();
+    *why = SendError::kLost;
+    return std::nullopt;
   }
+  *why = SendError::kNone;
   return r;
 }
 
@@ -108,11 +138,21 @@ int run_batch(Session* s, const std::function<bool(std::string*)>& next) {
       }
       continue;
     }
+    if (too_long(*s, line)) {
+      failed = true;
+      continue;
+    }
     // Send the canonical form when the line matches here, as the interactive shell does:
     // an abbreviation that is ambiguous in this view but unique in a parent view
     // ("dis" = disable|display in a rule view) must not behave differently in scripts.
     auto local = firewall_grammar().parse(s->stack, line, true);
-    auto r = send(s, local.match ? local.match->canonical : line);
+    SendError why;
+    auto r = send(s, local.match ? local.match->canonical : line, &why);
+    if (!r) {
+      if (why != SendError::kTooLong) return 2;
+      failed = true;
+      continue;
+    }
     std::fputs(r->output.c_str(), stdout);
     std::fflush(stdout);
     adopt(s, *r);
@@ -198,6 +238,7 @@ int run_interactive(Session* s) {
       print_help(*s, line.substr(0, line.rfind('?')), s->prompt.size(), stdout);
       continue;
     }
+    if (too_long(*s, line)) continue;
     auto po = firewall_grammar().parse(s->stack, line, true);
     if (!po.match) {
       if (po.error != fw::cli::ErrorKind::kNone)
@@ -205,7 +246,12 @@ int run_interactive(Session* s) {
       continue;
     }
     if (is_quit_in_user_view(*s, line)) return 0;
-    auto r = send(s, po.match->canonical);
+    SendError why;
+    auto r = send(s, po.match->canonical, &why);
+    if (!r) {
+      if (why == SendError::kNoServer) return 2;
+      continue;  // reported; the next command reconnects
+    }
     std::fputs(r->output.c_str(), stdout);
     std::fflush(stdout);
     adopt(s, *r);
@@ -226,12 +272,16 @@ std::vector<std::string> split_commands(const std::string& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  po::options_description desc("Usage: fwcli [-s SOCKET] [-c \"cmd1; cmd2\"]\nOptions");
+  po::options_description desc(
+      "Usage: fwcli [-s SOCKET] [-t SECONDS] [-c \"cmd1; cmd2\"]\nOptions");
   std::string socket_path, commands;
+  double timeout_s = 60;
   desc.add_options()("help,h", "show this help")(
       "socket,s", po::value<std::string>(&socket_path)->default_value("/run/fwd.sock"),
       "daemon socket")("command,c", po::value<std::string>(&commands),
-                       "run these ';'-separated commands and exit");
+                       "run these ';'-separated commands and exit")(
+      "timeout,t", po::value<double>(&timeout_s)->default_value(60),
+      "give up on a command the daemon has not answered in this many seconds");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, desc), vm);
@@ -251,20 +301,17 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  if (!(timeout_s > 0 && timeout_s <= 86400)) {
+    std::cerr << "fwcli: --timeout must be a number of seconds in (0, 86400]\n";
+    return 2;
+  }
   Session s;
   s.socket_path = socket_path;
-  std::string err;
-  s.client = fw::ipc::Client::connect(socket_path, &err);
-  if (!s.client) {
-    std::cerr << "fwcli: cannot connect to " << socket_path << ": " << err << "\n";
-    return 2;
-  }
+  s.options.timeout = std::chrono::milliseconds(static_cast<int64_t>(std::ceil(timeout_s * 1000)));
   s.view = fw::cli::serialize_views(fw::cli::user_view());
-  auto first = s.client->call(fw::ipc::Request{s.view, ""}, &err);
-  if (!first) {
-    std::cerr << "fwcli: cannot connect to " << socket_path << ": " << err << "\n";
-    return 2;
-  }
+  SendError why;
+  auto first = send(&s, "", &why);  // connects, and asks for the prompt
+  if (!first) return 2;
   if (!first->ok) {  // e.g. permission denied
     std::cerr << first->output;
     return 2;

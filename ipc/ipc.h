@@ -2,7 +2,9 @@
 // The fwcli <-> fwd protocol over a Unix stream socket. Each message is a
 // 4-byte big-endian length followed by that many bytes (at most 16 MiB).
 // The view is an opaque string to this layer (cli::serialize_views).
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -38,23 +40,68 @@ bool peer_allowed(const PeerCred& cred, const std::string& group);
 // Group ids from the "Groups:" line of a /proc/PID/status text (empty if none).
 std::vector<unsigned> groups_from_status(const std::string& status_text);
 
-// Framing: one message = 4-byte big-endian length + payload. Return false on
-// I/O error, EOF or an oversized frame.
+// Framing: one message = 4-byte big-endian length + payload. Blocking helpers; return
+// false on I/O error, EOF or a frame over `max_frame` (checked on the length, before
+// anything is allocated; the buffer then grows only with the bytes that arrive).
 constexpr size_t kMaxFrame = 16u << 20;
-bool write_frame(int fd, const std::string& payload);
-bool read_frame(int fd, std::string* payload);
+bool write_frame(int fd, const std::string& payload, size_t max_frame = kMaxFrame);
+bool read_frame(int fd, std::string* payload, size_t max_frame = kMaxFrame);
+
+// The server's limits. Every limit answers the peer with Response{ok=false,
+// output="Error: ...\n"} before closing, except a frame that does not decode.
+struct ServerOptions {
+  size_t max_clients = 32;       // open allowed connections; root evicts past it (see Server)
+  size_t max_frame = kMaxFrame;  // largest request accepted / reply sent, payload bytes
+  std::chrono::milliseconds frame_timeout{10'000};  // a half-received request (or a reply
+                                                    // the peer does not read) is dropped
+  std::chrono::milliseconds idle_timeout{600'000};  // VRP idle-timeout 10 minutes
+  // Test seam: maps a new connection's SO_PEERCRED to the credentials the server uses for
+  // peer_allowed, the root rule and the handler. Empty: SO_PEERCRED as it is.
+  std::function<PeerCred(const PeerCred&)> peer_cred;
+};
+
+// Counters of a running Server (read from any thread).
+struct ServerStats {
+  size_t clients = 0;         // connections counted against max_clients now
+  size_t in_flight = 0;       // of those, with a request being executed or answered
+  size_t buffered_bytes = 0;  // receive + send buffer capacity held for all connections now
+  uint64_t accepted = 0;      // connections admitted to the table
+  uint64_t denied = 0;        // refused by the credential rule
+  uint64_t refused_full = 0;  // refused because the table was full
+  uint64_t evicted = 0;       // idle connections closed to make room for root
+  uint64_t oversize = 0;      // requests announced larger than max_frame
+  uint64_t reply_too_large = 0;
+  uint64_t malformed = 0;  // frames that did not decode as a Request
+  uint64_t frame_timeouts = 0;
+  uint64_t idle_timeouts = 0;
+  uint64_t write_timeouts = 0;
+  uint64_t requests = 0;  // handler calls finished
+};
 
 // Accepts connections on a Unix socket created with mode 0660 (owner root,
 // group `group` if set), checks SO_PEERCRED: root, or a member of `group`
 // (primary or supplementary, read from /proc/PID/status), is allowed; anyone
 // else gets one Response{ok=false, output="Error: Permission denied: ..."} and
-// is disconnected. One thread per connection, serving requests in order.
+// is disconnected.
+//
+// One event-loop thread (epoll) reads, writes and times out every connection; one
+// executor thread runs the handler, one request at a time in arrival order, at most
+// one request in flight per connection. So the handler is never called concurrently,
+// and a slow command does not stop the loop from accepting, refusing or timing out.
+// Past max_clients a new connection is refused with an error, except root (uid 0),
+// which evicts the longest-idle connection without a request in flight (that one is
+// told why); when every connection has a request in flight root is admitted anyway,
+// up to 2 x max_clients.
 class Server {
  public:
   using Handler = std::function<Response(const Request&, const PeerCred&)>;
   static std::unique_ptr<Server> start(const std::string& path, const std::string& group,
                                        Handler handler, std::string* err);
-  ~Server();  // stops, joins threads, unlinks the socket
+  static std::unique_ptr<Server> start(const std::string& path, const std::string& group,
+                                       Handler handler, const ServerOptions& options,
+                                       std::string* err);
+  ~Server();  // stops the loop, waits for a running handler, closes all, unlinks the socket
+  ServerStats stats() const;
 
  private:
   Server();
@@ -62,15 +109,33 @@ class Server {
   std::unique_ptr<Impl> impl_;
 };
 
+struct ClientOptions {
+  size_t max_frame = kMaxFrame;  // larger requests are refused locally, larger replies fail
+  std::chrono::milliseconds timeout{60'000};  // for one call: sending plus the whole reply
+};
+
+// A blocking client whose every wait is bounded by ClientOptions::timeout. After a
+// failed call (other than a request refused locally for its size) the connection is
+// closed: a reply can no longer be matched to its request.
 class Client {
  public:
   static std::unique_ptr<Client> connect(const std::string& path, std::string* err);
+  static std::unique_ptr<Client> connect(const std::string& path, const ClientOptions& options,
+                                         std::string* err);
   ~Client();
   std::optional<Response> call(const Request& r, std::string* err);
+  // True when the connection is closed, or the server has closed it or spoken unasked
+  // (an idle-timeout or eviction notice) since the last reply: a request sent now would
+  // not be executed. Check before sending, then reconnect, so nothing is sent twice.
+  bool stale() const;
+  // Payload size of r on the wire (compare with max_frame before sending).
+  static size_t wire_size(const Request& r);
 
  private:
   Client();
+  void disconnect();
   int fd_ = -1;
+  ClientOptions options_;
 };
 
 }  // namespace fw::ipc

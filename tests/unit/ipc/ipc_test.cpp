@@ -179,7 +179,7 @@ TEST(Server, ServesRequests) {
   ASSERT_TRUE(r);
   EXPECT_FALSE(r->ok);
 
-  // Several clients at once, each served by its own thread.
+  // Several clients at once, all served by the one loop and executor.
   std::atomic<int> good{0};
   std::vector<std::thread> ts;
   for (int t = 0; t < 8; ++t) {
