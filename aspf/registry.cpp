@@ -4,6 +4,7 @@
 
 #include "aspf/ftp/ftp_inspector.h"
 #include "aspf/pptp/pptp_inspector.h"
+#include "aspf/tftp/tftp_inspector.h"
 
 namespace fw::aspf {
 
@@ -15,6 +16,7 @@ constexpr std::array<std::string_view, 5> kEngineCounters = {"messages", "rewrit
 void add_builtin_algs(Registry& r) {
   r.add(ftp::make_inspector());
   r.add(pptp::make_inspector());
+  r.add(tftp::make_inspector());
 }
 
 Registry::Registry(common::CounterTable& counters) : table_(counters) {}

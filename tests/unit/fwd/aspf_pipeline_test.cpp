@@ -335,3 +335,71 @@ TEST_F(AspfPipeline, PortMappingBindsFtpToAnotherPortAndUndoDetectTurnsItOff) {
 
 }  // namespace
 }  // namespace fw::fwd
+
+namespace fw::fwd {
+namespace {
+
+// TFTP through easy-ip: the request opens a one-shot entry; the server's answer
+// from a new port is admitted, translated back to the client and becomes a
+// tftp-data child; the transfer then flows both ways through that session.
+TEST_F(AspfPipeline, TftpAnswerFromANewServerPortIsAdmittedOnceAndTranslated) {
+  auto sys = cli::ViewStack{{cli::ViewKind::kUser, {}}, {cli::ViewKind::kSystem, {}}};
+  const Bytes rrq = text(std::string("\0\1file.bin\0octet\0", 17));
+  const Bytes data1 = text(std::string("\0\3\0\1hello", 9));
+  // Without detect, the answer is a new flow from outside: denied by policy.
+  auto req0 = run(ipv4(17, "198.18.1.2", "203.0.113.2", udp(41000, 69, rrq)), 2);
+  ASSERT_EQ(req0.d.verdict, Verdict::kAccept);
+  EXPECT_EQ(aspf_entries(), 0u);
+  auto ans0 = run(ipv4(17, "203.0.113.2", "203.0.113.1", udp(50000, req0.p.sport, data1)), 3);
+  EXPECT_EQ(ans0.d.verdict, Verdict::kDrop);
+
+  ASSERT_TRUE(ctl->execute(sys, "firewall detect tftp").ok);
+  auto req = run(ipv4(17, "198.18.1.2", "203.0.113.2", udp(41001, 69, rrq)), 2);
+  ASSERT_EQ(req.d.verdict, Verdict::kAccept);
+  ASSERT_EQ(req.p.src.str(), "203.0.113.1");
+  const uint16_t xport = req.p.sport;
+  ASSERT_EQ(aspf_entries(), 1u);
+  const auto entry = servermap.snapshot().back();
+  EXPECT_EQ(entry.port, xport);
+  EXPECT_EQ(entry.peer.str(), "203.0.113.2");
+
+  // Another host may not use it.
+  auto stranger = run(ipv4(17, "203.0.113.9", "203.0.113.1", udp(50001, xport, data1)), 3);
+  EXPECT_EQ(stranger.d.verdict, Verdict::kDrop);
+  auto ans = run(ipv4(17, "203.0.113.2", "203.0.113.1", udp(50000, xport, data1)), 3);
+  ASSERT_EQ(ans.d.verdict, Verdict::kAccept);
+  EXPECT_EQ(ans.p.dst.str(), "198.18.1.2");
+  EXPECT_EQ(ans.p.dport, 41001);
+  EXPECT_TRUE(packet::verify_checksums(ans.pkt));
+  EXPECT_EQ(aspf_entries(), 0u) << "one-shot";
+  auto ack = run(
+      ipv4(17, "198.18.1.2", "203.0.113.2", udp(41001, 50000, text(std::string("\0\4\0\1", 4)))),
+      2);
+  ASSERT_EQ(ack.d.verdict, Verdict::kAccept);
+  EXPECT_EQ(ack.p.src.str(), "203.0.113.1");
+  EXPECT_EQ(ack.p.sport, xport);
+
+  bool child = false, control = false;
+  for (const auto& s : table.snapshot()) {
+    if (dp.apps().name(s.app) == "tftp-data") {
+      child = true;
+      EXPECT_NE(s.parent_id, 0u);
+      EXPECT_EQ(s.packets[0], 1u);
+      EXPECT_EQ(s.packets[1], 1u);
+    }
+    if (s.orig.dport == 69 && s.orig.sport == 41001) control = s.has_servermap;
+  }
+  EXPECT_TRUE(child);
+  EXPECT_TRUE(control) << "the request session shows +->";
+  // A second answer to the same port from yet another server port is a new flow: denied.
+  auto late = run(ipv4(17, "203.0.113.2", "203.0.113.1", udp(50002, xport, data1)), 3);
+  EXPECT_EQ(late.d.verdict, Verdict::kDrop);
+  // A malformed request is counted and opens nothing.
+  const uint64_t bad0 = dp.counters().value("aspf.tftp.refused.mode-unterminated");
+  run(ipv4(17, "198.18.1.2", "203.0.113.2", udp(41002, 69, text(std::string("\0\1f\0oct", 7)))), 2);
+  EXPECT_EQ(dp.counters().value("aspf.tftp.refused.mode-unterminated"), bad0 + 1);
+  EXPECT_EQ(aspf_entries(), 0u);
+}
+
+}  // namespace
+}  // namespace fw::fwd
