@@ -113,7 +113,8 @@ class RuleInstaller {
   // set; the rules stay either way.
   bool hold(std::string* err = nullptr);
 
-  // Reads the DROP rules' counters (iptables-save -c, both families).
+  // Reads the DROP rules' counters (iptables-save -c, both families). Touches
+  // no member but the options: may run on another thread while sync() runs.
   std::optional<NoZoneDrops> no_zone_drops(std::string* err) const;
 
   const RuleOptions& options() const { return opt_; }
