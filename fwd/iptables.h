@@ -1,8 +1,25 @@
 #pragma once
-// Installs and removes the daemon's own queueing rules (iptables / ip6tables,
-// run with fork+exec, no shell). Each rule carries a comment naming this
-// daemon instance so exactly those rules are removed at exit.
+// The daemon's kernel rules, kept in chains of its own in the raw and mangle
+// tables (IPv4 and IPv6), each hooked from its built-in chain by one jump:
+//
+//   raw    PREROUTING -> FWD-PRE: -i ZONE_IF -j CT --notrack
+//   raw    OUTPUT     -> FWD-OUT: -o ZONE_IF -j CT --notrack
+//   mangle PREROUTING -> FWD-PRE: lo, unmanaged: RETURN; ZONE_IF: NFQUEUE; rest: DROP
+//   mangle FORWARD    -> FWD-FWD: to unmanaged: RETURN; from unmanaged: DROP;
+//                                 to ZONE_IF: RETURN; rest: DROP
+//   mangle OUTPUT     -> FWD-OUT: lo, unmanaged: RETURN; ZONE_IF: NFQUEUE; rest: DROP
+//
+// An interface in no zone forwards nothing (as on a USG), whether or not the
+// queue saw the packet. Every update reads the tables (iptables-save), then
+// rewrites the chains' whole contents, removes stale jumps and rules of the old
+// layout and sets exactly one jump per hook, in one iptables-restore --noflush
+// transaction per table (raw, then mangle), so leftovers of any number of
+// crashed instances end up as exactly one set. The queueing and dropping all
+// live in mangle, so no update opens a window where traffic passes unqueued.
+// The programs run with fork+exec, no shell.
+#include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -13,49 +30,131 @@ struct RuleOptions {
   uint16_t queue_num = 0;
   uint16_t queues = 1;     // --queue-balance queue_num:queue_num+queues-1 when > 1
   bool fail_open = false;  // adds --queue-bypass
-  std::string tag;         // comment, e.g. "fwd-q0"
+  // Comment of the old layout's rules (inserted straight into the built-in
+  // chains). Rules carrying it, or any "fwd-q<N>", are removed as leftovers.
+  std::string tag;
+  std::string chain_prefix = "FWD";  // chains PREFIX-PRE, PREFIX-FWD, PREFIX-OUT
+  // Interfaces fwd leaves alone (e.g. management): RETURN instead of DROP.
+  std::set<std::string> unmanaged;
+};
+
+// One rule as iptables-save -c prints it.
+struct SavedRule {
+  std::string chain;
+  std::string spec;  // everything after "-A CHAIN ", verbatim: usable after -D
+  uint64_t packets = 0;
+  uint64_t bytes = 0;
+  std::string target;   // argument of -j or -g ("" if none)
+  std::string comment;  // argument of --comment, unquoted ("" if none)
+};
+
+struct SavedTable {
+  std::string name;
+  std::vector<std::string> chains;  // declared chains, built-in and user
+  std::vector<SavedRule> rules;
+  bool has_chain(const std::string& chain) const;
+};
+
+struct SavedRuleset {
+  std::vector<SavedTable> tables;
+  size_t bad_lines = 0;  // lines that fit no known form (skipped)
+  const SavedTable* table(const std::string& name) const;
+};
+
+// Parses iptables-save / ip6tables-save output (with or without -c).
+SavedRuleset parse_iptables_save(const std::string& text);
+
+// What an earlier instance left in the tables (both families summed).
+struct Leftovers {
+  size_t chains = 0;        // our chains
+  size_t jumps = 0;         // rules jumping to them (one per hook is a full set)
+  size_t held_jumps = 0;    // of those, marked by hold()
+  size_t legacy_rules = 0;  // old layout: rules tagged "fwd-q<N>" (or RuleOptions::tag)
+  bool found() const { return chains > 0 || jumps > 0 || legacy_rules > 0; }
+  // Left on purpose by hold() for a planned restart (not a crash).
+  bool held() const { return jumps > 0 && held_jumps == jumps && legacy_rules == 0; }
+  Leftovers& operator+=(const Leftovers& o);
+};
+
+// Packets the DROP rules of our mangle chains have dropped ("no zone"): counted
+// since the chains were created; they survive updates, hold() and adoption.
+struct NoZoneDrops {
+  uint64_t in = 0;       // arrived on an interface in no zone (PREROUTING)
+  uint64_t forward = 0;  // routed out of an interface in no zone, or skipped the queue (FORWARD)
+  uint64_t out = 0;      // the firewall's own traffic out of an interface in no zone (OUTPUT)
+  uint64_t total() const { return in + forward + out; }
+  NoZoneDrops& operator+=(const NoZoneDrops& o);
 };
 
 class RuleInstaller {
  public:
   explicit RuleInstaller(RuleOptions opt);
-  ~RuleInstaller();  // removes everything still installed
+  // Removes everything fwd owns if this instance installed anything, unless
+  // hold() was called.
+  ~RuleInstaller();
+  RuleInstaller(const RuleInstaller&) = delete;
+  RuleInstaller& operator=(const RuleInstaller&) = delete;
 
-  // Make the installed set equal to the rules for these interfaces (zone
-  // interfaces), for IPv4 and IPv6:
-  //   raw PREROUTING  -i IF -j CT --notrack
-  //   raw OUTPUT      -o IF -j CT --notrack
-  //   mangle PREROUTING -i IF -j NFQUEUE --queue-num N | --queue-balance A:B [--queue-bypass]
-  //   mangle OUTPUT     -o IF -j NFQUEUE ...   (traffic of the firewall itself: local zone)
-  // Returns false with *err on the first failing command (already added rules stay tracked).
-  bool sync(const std::set<std::string>& interfaces, std::string* err);
-  void remove_all();
+  // Make the chains match these zone interfaces (IPv4 and IPv6), replacing
+  // whatever an earlier instance left. False with *err on failure (bad names:
+  // nothing is run; otherwise the tables keep their previous contents, per
+  // table). "lo" is always left alone and is ignored here.
+  bool sync(const std::set<std::string>& zone_interfaces, std::string* err);
+  // What the first successful sync() found and replaced: found() tells a start
+  // after a crash or hold() from a clean one, held() which of the two.
+  const Leftovers& leftovers() const { return leftovers_; }
 
-  // The exact argv lists installed (for tests and logs).
-  std::vector<std::vector<std::string>> installed() const;
+  // Removes exactly what fwd owns (chains, jumps to them, old-layout rules),
+  // whether or not this instance installed it. Foreign rules stay.
+  bool remove_all(std::string* err = nullptr);
+  // Leave the rules at exit, marked as held: traffic stays queued to a queue
+  // nobody reads (dropped, fail-closed; passed with fail_open) until the next
+  // start replaces them in one transaction. False if the mark could not be
+  // set; the rules stay either way.
+  bool hold(std::string* err = nullptr);
 
-  // Pure: the argv lists (argv[0] "iptables" / "ip6tables") that add (-I) or
-  // delete (-D) the rules for these interfaces, in the order sync() runs them
-  // (deletes are in reverse order).
-  static std::vector<std::vector<std::string>> commands(const RuleOptions& opt,
-                                                        const std::set<std::string>& interfaces,
-                                                        bool add);
-  // "" if the name is acceptable as an iptables interface argument.
+  // Reads the DROP rules' counters (iptables-save -c, both families). Touches
+  // no member but the options: may run on another thread while sync() runs.
+  std::optional<NoZoneDrops> no_zone_drops(std::string* err) const;
+
+  const RuleOptions& options() const { return opt_; }
+
+  // ---- Pure parts (tested without root) ----
+  // "" if the name is acceptable as an interface argument.
   static std::string check_interface_name(const std::string& name);
+  // "" if the options are usable (chain prefix, unmanaged names, queue range).
+  static std::string check_options(const RuleOptions& opt);
+  // Our chains in a table ("raw" or "mangle").
+  static std::vector<std::string> chains_of(const RuleOptions& opt, const std::string& table);
+  // The rules our chains must hold, "-A CHAIN SPEC" as iptables-save prints them.
+  static std::vector<std::string> chain_rules(const RuleOptions& opt,
+                                              const std::set<std::string>& zone_interfaces,
+                                              const std::string& table);
+  // The built-in chain -> our chain hooks of a table, with the jump's comment.
+  static std::vector<std::string> jump_rules(const RuleOptions& opt, const std::string& table,
+                                             bool held);
+  // iptables-restore --noflush --counters input that turns `current` (one
+  // family's iptables-save -c) into exactly one set for these interfaces.
+  // Rule counters present in `current` are carried over.
+  static std::string restore_text(const RuleOptions& opt,
+                                  const std::set<std::string>& zone_interfaces,
+                                  const SavedRuleset& current, bool held);
+  // iptables-restore --noflush input removing everything of ours from `current`
+  // ("" if there is nothing).
+  static std::string removal_text(const RuleOptions& opt, const SavedRuleset& current);
+  static Leftovers find_leftovers(const RuleOptions& opt, const SavedRuleset& current);
+  static NoZoneDrops drops_in(const RuleOptions& opt, const SavedRuleset& current);
 
  private:
-  struct Rule {
-    bool v6;
-    std::string table, chain;
-    std::vector<std::string> spec;  // after -A CHAIN
-    std::string iface;
-  };
-  bool run(const std::vector<std::string>& argv, std::string* err);
-  std::vector<Rule> rules_for(const std::string& iface) const;
-  static std::vector<Rule> rules_for(const RuleOptions& opt, const std::string& iface);
-  static std::vector<std::string> argv_of(const Rule& r, bool add);
+  bool apply(bool held, std::string* err);
+  bool apply_family(bool v6, bool held, Leftovers* found, std::string* err);
+
   RuleOptions opt_;
-  std::vector<Rule> installed_;
+  std::set<std::string> zone_interfaces_;
+  Leftovers leftovers_;
+  bool synced_once_ = false;
+  bool touched_ = false;  // anything may have been installed by this instance
+  bool held_ = false;
 };
 
 }  // namespace fw::fwd

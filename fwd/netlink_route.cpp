@@ -8,18 +8,28 @@
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <map>
+#include <shared_mutex>
+#include <thread>
+#include <unordered_map>
 #include <vector>
+
+#include "common/log.h"
 
 namespace fw::fwd {
 namespace {
 
 constexpr int kReplyTimeoutMs = 1000;
+constexpr size_t kEventBufferBytes = 64 * 1024;
+constexpr int kEventSocketBytes = 1 << 20;
+constexpr int kMaxDrainReads = 4096;  // bounds the drain before a resync
 
 std::string errno_text(int e) { return std::strerror(e); }
 
@@ -202,17 +212,60 @@ int dump_addrs(RtSocket& s, std::vector<AddrEntry>* out) {
   });
 }
 
-bool is_loopback_ifindex(uint32_t ifindex) {
-  char name[IF_NAMESIZE] = {};
-  if (!if_indextoname(ifindex, name)) return false;
-  return std::strcmp(name, "lo") == 0;
+// RTM_GETLINK dump over an open socket.
+int dump_link_messages(RtSocket& s, std::vector<LinkMessage>* out) {
+  alignas(nlmsghdr) char req[256];
+  nlmsghdr* nlh = mnl_nlmsg_put_header(req);
+  nlh->nlmsg_type = RTM_GETLINK;
+  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+  ifi->ifi_family = AF_UNSPEC;
+  return s.transact(nlh, true, [&](const nlmsghdr* m) {
+    if (auto lm = parse_link_message(m, m->nlmsg_len); lm && !lm->removed)
+      out->push_back(std::move(*lm));
+  });
+}
+
+// The kernel gives the loopback device ifindex 1 in every namespace; asked
+// once anyway, by its flag.
+constexpr uint32_t kLoopbackIfindex = 1;
+
+uint32_t find_loopback(RtSocket& s) {
+  std::vector<LinkMessage> links;
+  if (dump_link_messages(s, &links) == 0)
+    for (const auto& l : links)
+      if (l.flags & IFF_LOOPBACK) return l.ifindex;
+  return kLoopbackIfindex;
 }
 
 }  // namespace
 
+std::optional<LinkMessage> parse_link_message(const void* msg, size_t len) {
+  if (len < sizeof(nlmsghdr)) return std::nullopt;
+  const auto* m = static_cast<const nlmsghdr*>(msg);
+  if (m->nlmsg_len > len || m->nlmsg_len < mnl_nlmsg_size(sizeof(ifinfomsg))) return std::nullopt;
+  if (m->nlmsg_type != RTM_NEWLINK && m->nlmsg_type != RTM_DELLINK) return std::nullopt;
+  const auto* ifi = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(m));
+  // AF_BRIDGE messages are about bridge ports: a DELLINK there is a port
+  // leaving its bridge, not a link going away.
+  if (ifi->ifi_family != AF_UNSPEC || ifi->ifi_index <= 0) return std::nullopt;
+  LinkMessage lm;
+  lm.removed = m->nlmsg_type == RTM_DELLINK;
+  lm.ifindex = static_cast<uint32_t>(ifi->ifi_index);
+  lm.flags = ifi->ifi_flags;
+  for_each_attr(m, sizeof(ifinfomsg), [&](const nlattr* at) {
+    if (mnl_attr_get_type(at) == IFLA_IFNAME && mnl_attr_validate(at, MNL_TYPE_NUL_STRING) >= 0 &&
+        mnl_attr_get_payload_len(at) <= IF_NAMESIZE)
+      lm.name = mnl_attr_get_str(at);
+  });
+  if (!lm.removed && lm.name.empty()) return std::nullopt;
+  return lm;
+}
+
 struct RouteResolver::Impl {
   std::mutex mu;
   RtSocket sock;
+  uint32_t loopback = kLoopbackIfindex;
 };
 
 RouteResolver::RouteResolver() : impl_(std::make_unique<Impl>()) {}
@@ -221,6 +274,7 @@ RouteResolver::~RouteResolver() = default;
 std::unique_ptr<RouteResolver> RouteResolver::open(std::string* err) {
   std::unique_ptr<RouteResolver> r(new RouteResolver());
   if (!r->impl_->sock.open(err)) return nullptr;
+  r->impl_->loopback = find_loopback(r->impl_->sock);
   return r;
 }
 
@@ -253,8 +307,7 @@ std::optional<RouteResult> RouteResolver::lookup(const common::IpAddr& dst,
     return r;
   }
   if (e != 0 || !reply.got) return std::nullopt;
-  if (reply.r.type == RouteResult::Type::kLocal && reply.r.oif &&
-      is_loopback_ifindex(reply.r.oif) && !dst.empty()) {
+  if (reply.r.type == RouteResult::Type::kLocal && reply.r.oif && reply.r.oif == impl_->loopback) {
     // The kernel answers "dev lo" for every local address; callers want the
     // interface that holds the address (its zone).
     std::vector<AddrEntry> addrs;
@@ -273,29 +326,20 @@ std::vector<LinkInfo> dump_links(std::string* err) {
   std::vector<LinkInfo> links;
   RtSocket s;
   if (!s.open(err)) return links;
-  alignas(nlmsghdr) char req[256];
-  nlmsghdr* nlh = mnl_nlmsg_put_header(req);
-  nlh->nlmsg_type = RTM_GETLINK;
-  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
-  ifi->ifi_family = AF_UNSPEC;
-  std::map<uint32_t, size_t> by_index;
-  int e = s.transact(nlh, true, [&](const nlmsghdr* m) {
-    if (m->nlmsg_type != RTM_NEWLINK || m->nlmsg_len < mnl_nlmsg_size(sizeof(ifinfomsg))) return;
-    const auto* i = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(m));
-    LinkInfo li;
-    li.ifindex = static_cast<uint32_t>(i->ifi_index);
-    li.up = (i->ifi_flags & IFF_UP) != 0;
-    for_each_attr(m, sizeof(ifinfomsg), [&](const nlattr* at) {
-      if (mnl_attr_get_type(at) == IFLA_IFNAME && mnl_attr_validate(at, MNL_TYPE_NUL_STRING) >= 0)
-        li.name = mnl_attr_get_str(at);
-    });
-    by_index[li.ifindex] = links.size();
-    links.push_back(std::move(li));
-  });
+  std::vector<LinkMessage> msgs;
+  int e = dump_link_messages(s, &msgs);
   if (e != 0) {
     if (err) *err = "RTM_GETLINK dump failed: " + errno_text(e);
     return {};
+  }
+  std::map<uint32_t, size_t> by_index;
+  for (auto& m : msgs) {
+    LinkInfo li;
+    li.ifindex = m.ifindex;
+    li.up = (m.flags & IFF_UP) != 0;
+    li.name = std::move(m.name);
+    by_index[li.ifindex] = links.size();
+    links.push_back(std::move(li));
   }
   std::vector<AddrEntry> addrs;
   e = dump_addrs(s, &addrs);
@@ -322,5 +366,234 @@ uint32_t ifindex_of(const std::string& name) {
   if (name.empty() || name.size() >= IF_NAMESIZE) return 0;
   return if_nametoindex(name.c_str());
 }
+
+// ---- LinkTable ----
+
+struct LinkTable::Impl {
+  struct Link {
+    std::string name;
+    uint32_t flags = 0;
+  };
+  using Map = std::unordered_map<uint32_t, Link>;
+
+  mutable std::shared_mutex mu;
+  Map by_index;
+  std::unordered_map<std::string, uint32_t> by_name;
+  Callback cb;
+  RtSocket req;              // dumps
+  mnl_socket* ev = nullptr;  // RTMGRP_LINK notifications
+  int stop_fd = -1;          // eventfd: wakes the thread to stop
+  std::thread thread;
+  std::atomic<uint64_t> resyncs{0};
+  std::vector<uint8_t> buf = std::vector<uint8_t>(kEventBufferBytes);
+
+  ~Impl() {
+    if (ev) mnl_socket_close(ev);
+    if (stop_fd >= 0) close(stop_fd);
+  }
+  bool open_events(std::string* err);
+  std::optional<LinkEvent> apply(const LinkMessage& m);
+  void replace_all(const std::vector<LinkMessage>& links, std::vector<LinkEvent>* events);
+  bool load(std::vector<LinkEvent>* events, std::string* err);
+  void read_events();
+  void resync();
+  void run();
+  void fire(const std::vector<LinkEvent>& events) const {
+    if (!cb) return;
+    for (const auto& e : events) cb(e);
+  }
+};
+
+bool LinkTable::Impl::open_events(std::string* err) {
+  ev = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | SOCK_NONBLOCK);
+  if (!ev || mnl_socket_bind(ev, RTMGRP_LINK, MNL_SOCKET_AUTOPID) < 0) {
+    if (err) *err = "cannot open the rtnetlink link notification socket: " + errno_text(errno);
+    return false;
+  }
+  // Bursts (many veths created at once) should not overflow the socket; an
+  // overflow is survived anyway (resync).
+  int bytes = kEventSocketBytes;
+  setsockopt(mnl_socket_get_fd(ev), SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes));
+  stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (stop_fd < 0) {
+    if (err) *err = "eventfd: " + errno_text(errno);
+    return false;
+  }
+  return true;
+}
+
+// The caller holds no lock.
+std::optional<LinkEvent> LinkTable::Impl::apply(const LinkMessage& m) {
+  std::unique_lock lock(mu);
+  auto it = by_index.find(m.ifindex);
+  auto unname = [&](const std::string& n) {
+    auto bn = by_name.find(n);
+    if (bn != by_name.end() && bn->second == m.ifindex) by_name.erase(bn);
+  };
+  if (m.removed) {
+    if (it == by_index.end()) return std::nullopt;
+    LinkEvent e{LinkEvent::Kind::kRemoved, m.ifindex, it->second.name, {}};
+    unname(it->second.name);
+    by_index.erase(it);
+    return e;
+  }
+  if (it == by_index.end()) {
+    by_index[m.ifindex] = Link{m.name, m.flags};
+    by_name[m.name] = m.ifindex;
+    return LinkEvent{LinkEvent::Kind::kAdded, m.ifindex, m.name, {}};
+  }
+  it->second.flags = m.flags;
+  if (it->second.name == m.name) return std::nullopt;
+  LinkEvent e{LinkEvent::Kind::kRenamed, m.ifindex, m.name, it->second.name};
+  unname(it->second.name);
+  it->second.name = m.name;
+  by_name[m.name] = m.ifindex;
+  return e;
+}
+
+// Replaces the table by a full dump; the differences become events.
+void LinkTable::Impl::replace_all(const std::vector<LinkMessage>& links,
+                                  std::vector<LinkEvent>* events) {
+  Map fresh;
+  std::unordered_map<std::string, uint32_t> names;
+  for (const auto& l : links) {
+    fresh[l.ifindex] = Link{l.name, l.flags};
+    names[l.name] = l.ifindex;
+  }
+  std::unique_lock lock(mu);
+  for (const auto& [idx, old] : by_index) {
+    auto it = fresh.find(idx);
+    if (it == fresh.end())
+      events->push_back({LinkEvent::Kind::kRemoved, idx, old.name, {}});
+    else if (it->second.name != old.name)
+      events->push_back({LinkEvent::Kind::kRenamed, idx, it->second.name, old.name});
+  }
+  for (const auto& [idx, l] : fresh)
+    if (!by_index.count(idx)) events->push_back({LinkEvent::Kind::kAdded, idx, l.name, {}});
+  by_index.swap(fresh);
+  by_name.swap(names);
+}
+
+bool LinkTable::Impl::load(std::vector<LinkEvent>* events, std::string* err) {
+  std::vector<LinkMessage> links;
+  int e = dump_link_messages(req, &links);
+  if (e != 0) {
+    if (err) *err = "RTM_GETLINK dump failed: " + errno_text(e);
+    return false;
+  }
+  replace_all(links, events);
+  return true;
+}
+
+// After an overflow the queued notifications are a gap-ridden history: drop
+// them and dump. Changes after the drain arrive as notifications again and
+// apply on top of the dump.
+void LinkTable::Impl::resync() {
+  int fd = mnl_socket_get_fd(ev);
+  for (int i = 0; i < kMaxDrainReads; ++i) {
+    ssize_t n = recv(fd, buf.data(), buf.size(), MSG_DONTWAIT);
+    if (n < 0 && errno != EINTR && errno != ENOBUFS) break;
+  }
+  resyncs.fetch_add(1, std::memory_order_relaxed);
+  std::vector<LinkEvent> events;
+  std::string err;
+  if (!load(&events, &err)) FW_LOG(kWarn, "link table: " << err);
+  fire(events);
+}
+
+void LinkTable::Impl::read_events() {
+  int fd = mnl_socket_get_fd(ev);
+  for (;;) {
+    sockaddr_nl from{};
+    socklen_t fromlen = sizeof(from);
+    ssize_t n = recvfrom(fd, buf.data(), buf.size(), MSG_DONTWAIT,
+                         reinterpret_cast<sockaddr*>(&from), &fromlen);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == ENOBUFS)
+        resync();
+      else if (errno != EAGAIN && errno != EWOULDBLOCK)
+        FW_LOG(kWarn, "link table: recv: " << errno_text(errno));
+      return;
+    }
+    if (from.nl_pid != 0) continue;  // only the kernel speaks for links
+    std::vector<LinkEvent> events;
+    int remaining = static_cast<int>(n);
+    for (auto* m = reinterpret_cast<const nlmsghdr*>(buf.data()); mnl_nlmsg_ok(m, remaining);
+         m = mnl_nlmsg_next(m, &remaining)) {
+      auto lm = parse_link_message(m, m->nlmsg_len);
+      if (!lm) continue;
+      if (auto e = apply(*lm)) events.push_back(std::move(*e));
+    }
+    fire(events);
+  }
+}
+
+void LinkTable::Impl::run() {
+  pollfd fds[2] = {{mnl_socket_get_fd(ev), POLLIN, 0}, {stop_fd, POLLIN, 0}};
+  for (;;) {
+    int n = poll(fds, 2, -1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      FW_LOG(kError, "link table: poll: " << errno_text(errno) << "; names no longer follow");
+      return;
+    }
+    if (fds[1].revents) return;
+    if (fds[0].revents) read_events();
+  }
+}
+
+LinkTable::LinkTable() : impl_(std::make_unique<Impl>()) {}
+
+LinkTable::~LinkTable() {
+  if (impl_->thread.joinable()) {
+    uint64_t one = 1;
+    (void)!write(impl_->stop_fd, &one, sizeof(one));
+    impl_->thread.join();
+  }
+}
+
+std::unique_ptr<LinkTable> LinkTable::open(Callback on_change, std::string* err) {
+  std::unique_ptr<LinkTable> t(new LinkTable());
+  Impl& im = *t->impl_;
+  // Subscribed before the dump: a change during the dump is then queued as a
+  // notification and applied after it.
+  if (!im.req.open(err) || !im.open_events(err)) return nullptr;
+  std::vector<LinkEvent> initial;  // not reported: the caller reads links()
+  if (!im.load(&initial, err)) return nullptr;
+  im.cb = std::move(on_change);
+  im.thread = std::thread([&im] { im.run(); });
+  return t;
+}
+
+std::string LinkTable::name_of(uint32_t ifindex) const {
+  std::shared_lock lock(impl_->mu);
+  auto it = impl_->by_index.find(ifindex);
+  return it == impl_->by_index.end() ? std::string() : it->second.name;
+}
+
+uint32_t LinkTable::index_of(const std::string& name) const {
+  std::shared_lock lock(impl_->mu);
+  auto it = impl_->by_name.find(name);
+  return it == impl_->by_name.end() ? 0 : it->second;
+}
+
+bool LinkTable::is_loopback(uint32_t ifindex) const {
+  std::shared_lock lock(impl_->mu);
+  auto it = impl_->by_index.find(ifindex);
+  return it != impl_->by_index.end() && (it->second.flags & IFF_LOOPBACK) != 0;
+}
+
+std::vector<std::pair<uint32_t, std::string>> LinkTable::links() const {
+  std::vector<std::pair<uint32_t, std::string>> out;
+  {
+    std::shared_lock lock(impl_->mu);
+    for (const auto& [idx, l] : impl_->by_index) out.emplace_back(idx, l.name);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+uint64_t LinkTable::resyncs() const { return impl_->resyncs.load(std::memory_order_relaxed); }
 
 }  // namespace fw::fwd

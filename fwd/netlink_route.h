@@ -1,10 +1,14 @@
 #pragma once
 // Route and link lookups in the kernel over rtnetlink (libmnl).
+#include <atomic>
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/ip_addr.h"
@@ -20,6 +24,8 @@ struct RouteResult {
 
 // RTM_GETROUTE for one destination (like `ip route get DST [from SRC iif IF]`).
 // Thread-safe: each call uses its own request sequence; a mutex guards the socket.
+// One socket for its whole life: a lookup opens no descriptor (when the process
+// is at its descriptor limit, lookups still work).
 class RouteResolver {
  public:
   static std::unique_ptr<RouteResolver> open(std::string* err);
@@ -43,8 +49,56 @@ struct LinkInfo {
 
 // RTM_GETLINK + RTM_GETADDR dump: all interfaces with their addresses.
 std::vector<LinkInfo> dump_links(std::string* err);
-// Name of an ifindex ("" if unknown), via if_indextoname.
+// Name of an ifindex ("" if unknown), via if_indextoname: a socket, an ioctl
+// and a close per call. Not for the packet path (use LinkTable there).
 std::string ifname_of(uint32_t ifindex);
 uint32_t ifindex_of(const std::string& name);
+
+// One RTM_NEWLINK / RTM_DELLINK about a link (not a bridge port).
+struct LinkMessage {
+  bool removed = false;
+  uint32_t ifindex = 0;
+  std::string name;    // "" when a removal does not carry it
+  uint32_t flags = 0;  // IFF_*
+};
+// Pure: one netlink message of `len` bytes; nullopt for other types, bridge
+// (AF_BRIDGE) port events, a new link without a name, and malformed input.
+std::optional<LinkMessage> parse_link_message(const void* msg, size_t len);
+
+struct LinkEvent {
+  enum class Kind { kAdded, kRemoved, kRenamed };
+  Kind kind = Kind::kAdded;
+  uint32_t ifindex = 0;
+  std::string name;      // the current name; for kRemoved the last one
+  std::string old_name;  // kRenamed: the name before
+};
+
+// ifindex <-> name of every link, kept current from one RTM_GETLINK dump and
+// the RTMGRP_LINK notifications, which a thread of its own reads. Lookups take
+// a shared lock and make no system call. If the notification socket overflows
+// (ENOBUFS), the table is dumped again and the differences are reported as
+// events.
+class LinkTable {
+ public:
+  // Called on the table's thread, with no lock held (it may call lookups), for
+  // every change after open(); it must not destroy the table.
+  using Callback = std::function<void(const LinkEvent&)>;
+  static std::unique_ptr<LinkTable> open(Callback on_change, std::string* err);
+  ~LinkTable();  // stops and joins the thread
+  LinkTable(const LinkTable&) = delete;
+  LinkTable& operator=(const LinkTable&) = delete;
+
+  std::string name_of(uint32_t ifindex) const;       // "" if unknown
+  uint32_t index_of(const std::string& name) const;  // 0 if unknown
+  bool exists(const std::string& name) const { return index_of(name) != 0; }
+  bool is_loopback(uint32_t ifindex) const;
+  std::vector<std::pair<uint32_t, std::string>> links() const;  // by ifindex
+  uint64_t resyncs() const;                                     // full dumps after an overflow
+
+ private:
+  LinkTable();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace fw::fwd

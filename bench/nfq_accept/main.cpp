@@ -113,6 +113,7 @@ int main(int argc, char** argv) {
   bool rules_only = false;
   bool modify = false;
   std::string install;
+  std::string unmanaged;
   unsigned stats_every = 0;
   QueueOptions defaults;
   uint32_t batch = defaults.batch;
@@ -124,7 +125,10 @@ int main(int argc, char** argv) {
       "queues", po::value(&queues)->default_value(1), "number of queues (one thread each)")(
       "fail-open", po::bool_switch(&fail_open), "NFQA_CFG_F_FAIL_OPEN and --queue-bypass")(
       "install-rules", po::value(&install),
-      "comma-separated interfaces: install fwd's rules on them")(
+      "comma-separated interfaces: install fwd's rules on them (chains NFQA-*; traffic on any "
+      "other interface but lo is dropped)")(
+      "unmanaged", po::value(&unmanaged),
+      "comma-separated interfaces the rules leave alone (e.g. the one you are logged in on)")(
       "rules-only", po::bool_switch(&rules_only),
       "install the rules but bind no queue (shows fail-closed vs --fail-open without a consumer)")(
       "modify", po::bool_switch(&modify),
@@ -179,13 +183,17 @@ int main(int argc, char** argv) {
     ro.queue_num = queue_num;
     ro.queues = queues;
     ro.fail_open = fail_open;
-    ro.tag = "nfq_accept-q" + std::to_string(queue_num);
+    ro.tag = "nfq_accept-q" + std::to_string(queue_num);  // rules of the old layout
+    ro.chain_prefix = "NFQA";                             // apart from fwd's own chains
+    ro.unmanaged = split_list(unmanaged);
     rules = std::make_unique<RuleInstaller>(ro);
     std::string err;
     if (!rules->sync(split_list(install), &err)) {
       std::cerr << "nfq_accept: " << err << "\n";
       return 1;  // the destructor removes what was added
     }
+    if (rules->leftovers().found())
+      std::fprintf(stderr, "nfq_accept: replaced the rules a previous run left\n");
   }
   std::fprintf(stderr, "nfq_accept: queues %u..%u %s%s\n", queue_num, queue_num + queues - 1,
                rules_only ? "not bound" : "bound", rules ? ", rules installed" : "");
