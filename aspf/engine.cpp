@@ -113,8 +113,14 @@ class Engine::Ctx final : public Context {
  private:
   void log_once(bool engine, size_t i, std::string_view name, std::string_view detail) {
     if (!sa_.logged.insert({engine, i}).second) return;
+    // "refused.bounce" is logged as "refused (bounce)".
+    constexpr std::string_view kRefused = "refused.";
+    std::string what(name);
+    if (name.substr(0, kRefused.size()) == kRefused) {
+      what = "refused (" + std::string(name.substr(kRefused.size())) + ")";
+    }
     FW_LOG(kWarn, "aspf " << ins_.spec().name << ": session " << std::hex << s_.id << std::dec
-                          << " " << s_.orig.src.str() << " -> " << s_.orig.dst.str() << ": " << name
+                          << " " << s_.orig.src.str() << " -> " << s_.orig.dst.str() << ": " << what
                           << ": " << detail);
   }
   Engine& e_;
