@@ -116,8 +116,10 @@ Finding create_or_replace(const std::string& path, const OpenOptions& opts, Find
                           ": moved it (and any -journal, -wal, " + "-shm file) aside to " + moved +
                           "; nothing was deleted");
     f = create_and_inspect(path, facts);
-    if (f.ok())
+    if (f.ok()) {
+      info->created = true;
       info->notes.push_back("database " + path + ": created a new, empty one in its place");
+    }
   }
   return f;
 }

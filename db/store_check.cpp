@@ -231,9 +231,12 @@ Finding read_in_txn(sqlite3* db, std::optional<std::string>* text) {
     if (n != 0) return unusable("holds configuration lines but no metadata describing them");
     return {};
   }
-  if (n != sm->lines)
-    return unusable(kDamaged + std::string(n > sm->lines ? "more than " : "") + std::to_string(n) +
-                    " lines are stored, its metadata says " + std::to_string(sm->lines));
+  if (n > sm->lines)
+    return unusable(kDamaged + ("more lines are stored than the " + std::to_string(sm->lines)) +
+                    " its metadata says");
+  if (n < sm->lines)
+    return unusable(kDamaged + std::to_string(n) + " lines are stored, its metadata says " +
+                    std::to_string(sm->lines));
   if (uint64_t have = fnv1a(body); have != sm->digest)
     return unusable(kDamaged + ("the digest of its lines is " + hex(have)) +
                     ", its metadata says " + hex(sm->digest));
