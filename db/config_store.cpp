@@ -1,6 +1,5 @@
 #include "db/config_store.h"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -148,6 +147,11 @@ Connection open_verified(const std::string& path, const OpenOptions& opts, OpenI
   Connection db = open_connection(path, SQLITE_OPEN_READWRITE, err);
   if (!db) {
     *err = "database " + path + " cannot be opened for writing: " + *err;
+    return nullptr;
+  }
+  // SQLite's usual default, stated: with it a commit survives power loss, not only kill -9.
+  if (!exec(db.get(), "PRAGMA synchronous = FULL", err)) {
+    *err = "database " + path + ": " + *err;
     return nullptr;
   }
   f = probe(db.get());
