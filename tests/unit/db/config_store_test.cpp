@@ -81,9 +81,9 @@ TEST(ConfigStore, TamperedRowsAreDetected) {
   }
   std::string cmd = "sqlite3 " + p + " 'DELETE FROM config_lines WHERE seq=1' 2>/dev/null";
   if (std::system(cmd.c_str()) != 0) GTEST_SKIP() << "sqlite3 CLI not available";
+  // Damage is found when the file is opened (it is refused there, untouched), not first at load.
   auto st = ConfigStore::open(p, &err);
-  ASSERT_TRUE(st) << err;
-  EXPECT_FALSE(st->load(&err).has_value());
+  EXPECT_FALSE(st);
   EXPECT_NE(err.find("damaged"), std::string::npos) << err;
   std::remove(p.c_str());
 }
