@@ -4,8 +4,13 @@
 //
 //   cli_transcripts FILE            compare, print a diff, exit 1 on mismatch
 //   cli_transcripts --record FILE   print what the transcript produces now
+//
+// A leading comment line "// interfaces: in0 out0 ..." makes only those interface names exist
+// (the daemon's interface_exists hook); without it any name is accepted.
 #include <fstream>
 #include <iostream>
+#include <iterator>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -29,17 +34,24 @@ int main(int argc, char** argv) {
   std::vector<std::string> lines;
   for (std::string l; std::getline(f, l);) lines.push_back(l);
 
-  fwd::Controller ctl({});
-  cli::ViewStack vs = cli::user_view();
   std::string got, want;
   size_t i = 0;
   int failures = 0;
+  fwd::ControllerHooks hooks;
   // Leading comment lines (starting with "//") are kept verbatim.
+  const std::string kInterfaces = "// interfaces:";
   while (i < lines.size() && lines[i].rfind("//", 0) == 0) {
+    if (lines[i].rfind(kInterfaces, 0) == 0) {
+      std::istringstream is(lines[i].substr(kInterfaces.size()));
+      std::set<std::string> names{std::istream_iterator<std::string>(is), {}};
+      hooks.interface_exists = [names](const std::string& n) { return names.count(n) > 0; };
+    }
     got += lines[i] + "\n";
     want += lines[i] + "\n";
     ++i;
   }
+  fwd::Controller ctl(hooks);
+  cli::ViewStack vs = cli::user_view();
   while (i < lines.size()) {
     std::string pr = ctl.prompt(vs);
     const std::string& l = lines[i];
