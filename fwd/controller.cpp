@@ -177,16 +177,18 @@ ExecResult Controller::execute(const cli::ViewStack& vs_in, const std::string& r
   while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
 
   // A configuration command edits a copy, so a command that fails (in its handler or in the
-  // validation) leaves the running configuration as it was. Read-only commands need no copy.
-  auto po = cli::firewall_grammar().parse(vs, line, search_parents);
-  bool read_only = po.match && is_read_only(po.match->spec->id);
+  // validation) leaves the running configuration as it was. Read-only commands, help and lines
+  // that do not parse need no copy.
+  bool help = !line.empty() && line.back() == '?';
+  auto po = help ? cli::ParseOutcome{} : cli::firewall_grammar().parse(vs, line, search_parents);
+  bool edits = po.match && !is_read_only(po.match->spec->id);
   std::optional<ctl::Working> copy;
-  if (!read_only) copy.emplace(*run_);
-  ctl::Working& w = read_only ? *run_ : *copy;
+  if (edits) copy.emplace(*run_);
+  ctl::Working& w = edits ? *copy : *run_;
 
   LineResult lr = run_line(w, vs, line, search_parents, true);
   ExecResult r{lr.ok, std::move(lr.output), std::move(lr.views)};
-  if (!r.ok || !lr.changed || read_only) return r;
+  if (!r.ok || !lr.changed || !edits) return r;
   if (auto e = config::validate(w.cfg)) {
     return ExecResult{false, *e + "\n", vs};
   }
@@ -219,8 +221,7 @@ bool Controller::load_text(const std::string& text, const std::string& source, s
   // One validation for the whole batch. If it fails, an earlier line than `bad` broke the
   // configuration: find it, so the error still names its line.
   if (changed && config::validate(w.cfg)) {
-    bad = find_invalid_line(lines, bad, first_rule_id, &w, &why);
-    changed = true;  // conservative: the prefix is applied below
+    bad = find_invalid_line(lines, bad, first_rule_id, &w, &why, &changed);
   }
   commit(std::move(w));
   if (changed) apply_now();
@@ -235,14 +236,16 @@ bool Controller::load_text(const std::string& text, const std::string& source, s
 // validation error after it, and returns the line's index. Replays are made without side
 // effects (displays, resets and save are skipped).
 size_t Controller::find_invalid_line(const std::vector<Line>& lines, size_t n,
-                                     uint32_t first_rule_id, ctl::Working* w, std::string* why) {
+                                     uint32_t first_rule_id, ctl::Working* w, std::string* why,
+                                     bool* changed) {
   struct Checkpoint {
     ctl::Working w;
     cli::ViewStack vs;
     uint32_t next_rule_id;
-    size_t at;  // lines [0, at) applied
+    size_t at;     // lines [0, at) applied
+    bool changed;  // one of them changed the configuration
   };
-  Checkpoint good{*run_, system_views(), first_rule_id, 0};
+  Checkpoint good{*run_, system_views(), first_rule_id, 0, false};
   size_t bad_at = n;  // lines [0, bad_at) do not validate
   *why = *config::validate(w->cfg) + "\n";
   while (bad_at - good.at > 1) {
@@ -251,6 +254,7 @@ size_t Controller::find_invalid_line(const std::vector<Line>& lines, size_t n,
     next_rule_id_ = probe.next_rule_id;
     for (; probe.at < mid; ++probe.at) {
       LineResult lr = run_line(probe.w, probe.vs, lines[probe.at].body, true, false);
+      probe.changed |= lr.changed;
       if (lr.ok) probe.vs = lr.views.size() < 2 ? system_views() : std::move(lr.views);
     }
     probe.next_rule_id = next_rule_id_;
@@ -262,6 +266,7 @@ size_t Controller::find_invalid_line(const std::vector<Line>& lines, size_t n,
     }
   }
   *w = std::move(good.w);
+  *changed = good.changed;
   next_rule_id_ = good.next_rule_id;
   return bad_at - 1;
 }

@@ -105,7 +105,7 @@ class Controller {
                       bool search_parents, bool with_side_effects);
   void commit(ctl::Working&& w);
   size_t find_invalid_line(const std::vector<Line>& lines, size_t bad, uint32_t first_rule_id,
-                           ctl::Working* w, std::string* why);
+                           ctl::Working* w, std::string* why, bool* changed);
 
   ControllerHooks hooks_;
   mutable std::mutex mu_;

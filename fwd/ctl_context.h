@@ -95,7 +95,9 @@ struct Working {
   const config::ServiceSet* service(const std::string& n);
 };
 
-// What one command handler works on.
+// What one command handler works on. A handler checks, then changes: one that sets `err` must
+// leave the configuration as it found it, because load_text runs every line of a file on one
+// working configuration in place (execute gives each command a copy).
 struct Ctx {
   Ctx(const cli::Match& match, cli::ViewStack vs, Working& work, const ControllerHooks& h,
       std::ostream& output)
