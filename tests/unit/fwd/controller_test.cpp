@@ -225,7 +225,7 @@ TEST(ControllerBatch, BigConfigurationLoadsWithOneApply) {
 TEST(ControllerBatch, ABatchEqualsTheSameLinesExecutedOneByOne) {
   // One by one, every line copies, validates and applies the whole configuration: quadratic,
   // so this comparison uses a smaller configuration than the test above.
-  const std::string text = generated(500, 50);
+  const std::string text = generated(300, 30);
   CountingHooks ch;
   Controller batch(ch.hooks());
   std::string err;
@@ -235,7 +235,7 @@ TEST(ControllerBatch, ABatchEqualsTheSameLinesExecutedOneByOne) {
   CountingHooks ch2;
   Controller each(ch2.hooks());
   execute_each(each, text);
-  EXPECT_GT(ch2.applies, 500 * 6);
+  EXPECT_GT(ch2.applies, 300 * 6);
   EXPECT_EQ(current(batch), current(each));
   // Rule ids (not rendered) too.
   auto a = batch.running(), b = each.running();
@@ -256,8 +256,8 @@ TEST(ControllerBatch, AnEmptyOrDisplayOnlyTextAppliesNothing) {
 }
 
 TEST(ControllerBatch, AnErrorOnLineNOfABigFileReportsLineN) {
-  auto lines = lines_of(generated(2000, 0));
-  const int n = rule_line(1500) + 4;  // the `service` line of rule r1500
+  auto lines = lines_of(generated(1000, 0));
+  const int n = rule_line(700) + 4;  // the `service` line of rule r700
   ASSERT_EQ(lines[n - 1], "  service s1");
   lines[n - 1] = "  service nosuch";
   CountingHooks ch;
@@ -267,14 +267,14 @@ TEST(ControllerBatch, AnErrorOnLineNOfABigFileReportsLineN) {
   EXPECT_EQ(err, "big.cfg:" + std::to_string(n) + ": Error: The service nosuch does not exist.\n");
   // As if typed line by line: what came before the error is applied, once.
   EXPECT_EQ(ch.applies, 1);
-  EXPECT_EQ(c.running().security.rules.size(), 1501u);
+  EXPECT_EQ(c.running().security.rules.size(), 701u);
 
   // A parse error: the caret is under the offending word.
-  lines = lines_of(generated(2000, 0));
+  lines = lines_of(generated(1000, 0));
   lines[n - 1] = "  servise http";
   Controller c2({});
   EXPECT_FALSE(c2.load_text(join(lines), "big.cfg", &err));
-  const std::string pr = "[GEN-policy-security-rule-r1500]";
+  const std::string pr = "[GEN-policy-security-rule-r700]";
   EXPECT_EQ(err, "big.cfg:" + std::to_string(n) + ": " + pr + "servise http\n" +
                      std::string(pr.size(), ' ') +
                      "^\nError: Unrecognized command found at '^' position.\n");
@@ -282,7 +282,7 @@ TEST(ControllerBatch, AnErrorOnLineNOfABigFileReportsLineN) {
 
 TEST(ControllerBatch, AValidationErrorFoundOnlyAtTheEndStillReportsItsLine) {
   // `set priority` on a custom zone is only checked by the whole-configuration validation.
-  auto lines = lines_of(generated(2000, 0));
+  auto lines = lines_of(generated(1000, 0));
   const int zone_line = 1 + 4 * 2 + 2 * 2 + 1;  // `firewall zone name z2`
   ASSERT_EQ(lines[zone_line - 1], "firewall zone name z2");
   ASSERT_EQ(lines[zone_line], " set priority 12");
@@ -301,8 +301,8 @@ TEST(ControllerBatch, AValidationErrorFoundOnlyAtTheEndStillReportsItsLine) {
   EXPECT_EQ(config::validate(cfg), std::nullopt);
 
   // Deep in the file: two NAT servers on the same global address and port.
-  lines = lines_of(generated(2000, 0));
-  const int at = rule_line(1200);
+  lines = lines_of(generated(1000, 0));
+  const int at = rule_line(600);
   lines.insert(
       lines.begin() + at - 1,
       {"nat server a protocol tcp global 203.0.113.9 80 inside 10.0.0.1 80",
@@ -312,7 +312,7 @@ TEST(ControllerBatch, AValidationErrorFoundOnlyAtTheEndStillReportsItsLine) {
   EXPECT_EQ(err, "v.cfg:" + std::to_string(at + 1) +
                      ": Error: The global address and port of NAT server b conflict with NAT "
                      "server a.\n");
-  EXPECT_EQ(c2.running().security.rules.size(), 1200u);
+  EXPECT_EQ(c2.running().security.rules.size(), 600u);
 }
 
 TEST(ControllerBatch, OnlyTheFinalConfigurationIsValidated) {
