@@ -1,11 +1,13 @@
 // Times Controller::load_text on a generated configuration (no pipeline attached, so only the
 // controller's part is measured: parsing, handlers, validation; not the runtime compile).
 //
-//   bench_config_load [--rules N] [--nat N] [--seed S] [--invalid-at K] [--emit]
+//   bench_config_load [--rules N] [--nat N] [--seed S] [--invalid-at K] [--interactive N]
+//                     [--emit]
 //
 // --emit prints the generated configuration instead of loading it. --invalid-at K puts two
 // conflicting NAT servers before security rule K: only the final validation sees it, so this
-// times the error path (finding the line). Memory comes from
+// times the error path (finding the line). --interactive N then times N single commands through
+// Controller::execute (each checked and applied on its own, as from fwcli). Memory comes from
 // /proc/self/status: VmRSS before the load (the generated text included) and VmHWM after it.
 #include <sys/resource.h>
 
@@ -28,6 +30,7 @@ struct Options {
   int nat = 1000;
   unsigned seed = 1;
   int invalid_at = -1;
+  int interactive = 0;
   bool emit = false;
 };
 
@@ -150,6 +153,28 @@ long status_kb(const std::string& field) {
   return 0;
 }
 
+// Edits one rule's description n times from its rule view, as typed in fwcli.
+void time_interactive(fw::fwd::Controller& ctl, int n) {
+  using fw::cli::View;
+  using fw::cli::ViewKind;
+  fw::cli::ViewStack vs = {View{ViewKind::kUser, {}}, View{ViewKind::kSystem, {}},
+                           View{ViewKind::kSecurityPolicy, {}},
+                           View{ViewKind::kSecurityRule, {"r0"}}};
+  double cpu0 = cpu_seconds();
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < n; ++i) {
+    auto r = ctl.execute(vs, "description edit " + std::to_string(i));
+    if (!r.ok) {
+      std::cerr << r.output;
+      return;
+    }
+  }
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  double cpu = cpu_seconds() - cpu0;
+  std::printf("interactive: %d commands, %.3f ms wall, %.3f ms CPU per command\n", n,
+              secs * 1e3 / n, cpu * 1e3 / n);
+}
+
 bool parse_args(int argc, char** argv, Options* o) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -160,6 +185,8 @@ bool parse_args(int argc, char** argv, Options* o) {
       o->rules = std::atoi(argv[++i]);
     } else if (a == "--nat" && has_value) {
       o->nat = std::atoi(argv[++i]);
+    } else if (a == "--interactive" && has_value) {
+      o->interactive = std::atoi(argv[++i]);
     } else if (a == "--invalid-at" && has_value) {
       o->invalid_at = std::atoi(argv[++i]);
     } else if (a == "--seed" && has_value) {
@@ -177,7 +204,7 @@ int main(int argc, char** argv) {
   Options o;
   if (!parse_args(argc, argv, &o)) {
     std::cerr << "usage: bench_config_load [--rules N] [--nat N] [--seed S] [--invalid-at K]"
-                 " [--emit]\n";
+                 " [--interactive N] [--emit]\n";
     return 2;
   }
   Gen g(o.seed);
@@ -217,5 +244,6 @@ int main(int argc, char** argv) {
       " (peak growth during the load %.1f MB)\n",
       rss_before / 1024.0, rss_after / 1024.0, hwm_before / 1024.0, hwm_after / 1024.0,
       (hwm_after - rss_before) / 1024.0);
+  if (o.interactive > 0) time_interactive(ctl, o.interactive);
   return 0;
 }
