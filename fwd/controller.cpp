@@ -104,6 +104,16 @@ std::string Controller::apply_now() {
   return "";
 }
 
+std::ostream& Controller::fresh_output() {
+  out_.str("");
+  out_.clear();
+  out_.flags(std::ios_base::dec | std::ios_base::skipws);
+  out_.fill(' ');
+  out_.width(0);
+  out_.precision(6);
+  return out_;
+}
+
 // Parses and runs one line against `w` (help, parse errors and handler errors rendered as the
 // user sees them). Does not validate or apply: the callers decide when.
 Controller::LineResult Controller::run_line(ctl::Working& w, const cli::ViewStack& vs,
@@ -139,13 +149,7 @@ Controller::LineResult Controller::run_line(ctl::Working& w, const cli::ViewStac
     return r;
   }
   if (!with_side_effects && is_read_only(id)) return r;
-  out_.str("");
-  out_.clear();
-  out_.flags(std::ios_base::dec | std::ios_base::skipws);
-  out_.fill(' ');
-  out_.width(0);
-  out_.precision(6);
-  ctl::Ctx c(*po.match, vs, w, hooks_, out_);
+  ctl::Ctx c(*po.match, vs, w, hooks_, fresh_output());
   c.next_rule_id = &next_rule_id_;
   // VRP: a configuration command found in an upper view runs there and the
   // session moves up. Displays, resets and save never move the session.

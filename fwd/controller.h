@@ -43,7 +43,7 @@ struct ExecResult {
 struct ControllerHooks {
   const common::Clock* clock = nullptr;  // for TTL/Left in the verbose session display
   session::SessionTable* sessions = nullptr;
-  Pipeline* pipeline = nullptr;  // gets a new Runtime on every change
+  Pipeline* pipeline = nullptr;  // gets a new Runtime on every applied change (once per load)
   session::ServerMap* servermap = nullptr;
   nat::NatState* nat = nullptr;
   db::ConfigStore* store = nullptr;  // `save`
@@ -104,6 +104,7 @@ class Controller {
   LineResult run_line(ctl::Working& w, const cli::ViewStack& vs, const std::string& line,
                       bool search_parents, bool with_side_effects);
   void commit(ctl::Working&& w);
+  std::ostream& fresh_output();  // out_, emptied, in the default format
   size_t find_invalid_line(const std::vector<Line>& lines, size_t bad, uint32_t first_rule_id,
                            ctl::Working* w, std::string* why, bool* changed);
 
