@@ -8,11 +8,10 @@
 // in the state, so the automaton stays finite.
 #include "cli/grammar.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <limits>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -59,52 +58,57 @@ struct Elem {
   long long lo = 0, hi = 0;
 };
 
-bool valid_ipv4(const std::string& s, uint32_t* out = nullptr) {
-  in_addr a{};
-  if (s.find(':') != std::string::npos || inet_pton(AF_INET, s.c_str(), &a) != 1) return false;
-  if (out) *out = ntohl(a.s_addr);
+std::optional<common::IpAddr> parse_family(const std::string& s, int family) {
+  auto a = common::IpAddr::parse(s);
+  if (!a || (family && a->family != family)) return std::nullopt;
+  return a;
+}
+
+bool valid_int(const Elem& e, const std::string& t, long long* v) {
+  if (t.empty() || t.size() > 18) return false;
+  for (char c : t)
+    if (c < '0' || c > '9') return false;
+  auto r = std::from_chars(t.data(), t.data() + t.size(), *v);
+  if (r.ec != std::errc() || r.ptr != t.data() + t.size()) return false;
+  return *v >= e.lo && *v <= e.hi;
+}
+
+bool valid_ifname(const std::string& t) {
+  if (t.empty() || t.size() > 15 || t == "." || t == "..") return false;
+  for (char c : t)
+    if (c == '/' || c == ':' || is_space(c) || static_cast<unsigned char>(c) < 0x20) return false;
   return true;
 }
 
-bool valid_ipv6(const std::string& s) {
-  in6_addr a{};
-  return s.find(':') != std::string::npos && inet_pton(AF_INET6, s.c_str(), &a) == 1;
-}
-
-bool validate(const Elem& e, const std::string& t) {
+// Checks token `t` against parameter `e` and keeps the typed value in *out.
+bool accept(const Elem& e, const std::string& t, MatchedToken* out) {
   switch (e.type) {
     case ParamType::kString:
     case ParamType::kText:
       return static_cast<long long>(t.size()) >= e.lo && static_cast<long long>(t.size()) <= e.hi;
     case ParamType::kInt: {
-      if (t.empty() || t.size() > 18) return false;
-      for (char c : t)
-        if (c < '0' || c > '9') return false;
       long long v = 0;
-      auto r = std::from_chars(t.data(), t.data() + t.size(), v);
-      if (r.ec != std::errc() || r.ptr != t.data() + t.size()) return false;
-      return v >= e.lo && v <= e.hi;
-    }
-    case ParamType::kIpv4:
-      return valid_ipv4(t);
-    case ParamType::kIpv6:
-      return valid_ipv6(t);
-    case ParamType::kIp:
-      return valid_ipv4(t) || valid_ipv6(t);
-    case ParamType::kMask: {
-      uint32_t m = 0;
-      if (!valid_ipv4(t, &m)) return false;
-      // Contiguous: the inverted mask plus one is a power of two (or zero).
-      uint32_t inv = ~m;
-      return (inv & (inv + 1)) == 0;
-    }
-    case ParamType::kIfname: {
-      if (t.empty() || t.size() > 15 || t == "." || t == "..") return false;
-      for (char c : t)
-        if (c == '/' || c == ':' || is_space(c) || static_cast<unsigned char>(c) < 0x20)
-          return false;
+      if (!valid_int(e, t, &v)) return false;
+      out->number = v;
       return true;
     }
+    case ParamType::kIpv4:
+    case ParamType::kIpv6:
+    case ParamType::kIp:
+    case ParamType::kMask: {
+      int family = e.type == ParamType::kIpv6 ? 6 : e.type == ParamType::kIp ? 0 : 4;
+      auto a = parse_family(t, family);
+      if (!a) return false;
+      if (e.type == ParamType::kMask) {
+        // Contiguous: the inverted mask plus one is a power of two (or zero).
+        uint32_t inv = ~a->v4_host();
+        if ((inv & (inv + 1)) != 0) return false;
+      }
+      out->addr = *a;
+      return true;
+    }
+    case ParamType::kIfname:
+      return valid_ifname(t);
   }
   return false;
 }
@@ -415,11 +419,51 @@ struct State {
   int spec = -1;
   int node = -1;
   std::vector<uint64_t> masks;
-  std::vector<MatchedToken> toks;
+  int last = -1;         // the path's last matched token in the Trail, -1 if none yet
   bool swallow = false;  // took a text parameter: the remaining tokens are part of it
 };
 
+// The tokens matched by all live paths of one parse, each linked to the one before it on its
+// path, so a state carries an index instead of a copy of its tokens.
+struct Trail {
+  struct Node {
+    MatchedToken tok;
+    int prev;
+  };
+  std::vector<Node> nodes;
+
+  int add(MatchedToken t, int prev) {
+    nodes.push_back(Node{std::move(t), prev});
+    return static_cast<int>(nodes.size()) - 1;
+  }
+  std::vector<MatchedToken> path(int last) const {
+    std::vector<MatchedToken> out;
+    for (int i = last; i >= 0; i = nodes[i].prev) out.push_back(nodes[i].tok);
+    std::reverse(out.begin(), out.end());
+    return out;
+  }
+};
+
 enum class Step { kOk, kAmbiguous, kUnrecognized, kWrongParameter, kTooMany };
+
+// The (spec, node, repeat masks) a closure has reached. Few states are live after the first
+// token (the first step starts from precomputed states), so a scan beats a tree of vectors.
+class Seen {
+ public:
+  bool insert(const State& s) {
+    for (const auto& k : keys_)
+      if (k.spec == s.spec && k.node == s.node && k.masks == s.masks) return false;
+    keys_.push_back(Key{s.spec, s.node, s.masks});
+    return true;
+  }
+
+ private:
+  struct Key {
+    int spec, node;
+    std::vector<uint64_t> masks;
+  };
+  std::vector<Key> keys_;
+};
 
 }  // namespace
 
@@ -429,12 +473,12 @@ struct Grammar::Impl {
   std::vector<Elem> elems;
   std::vector<Nfa> nfas;  // one per spec
   std::map<ViewKind, std::vector<int>> by_view;
+  std::map<ViewKind, std::vector<State>> start;  // initial(v) of every view, computed once
 
   // Expands epsilon moves; keeps terminal and accepting states, deduplicated.
-  void closure(State s, std::vector<State>* out,
-               std::set<std::tuple<int, int, std::vector<uint64_t>>>* seen) const {
+  void closure(State s, std::vector<State>* out, Seen* seen) const {
     const Nfa& nfa = nfas[s.spec];
-    if (!seen->insert({s.spec, s.node, s.masks}).second) return;
+    if (!seen->insert(s)) return;
     const NfaNode& n = nfa.nodes[s.node];
     switch (n.kind) {
       case NfaNode::kTerm:
@@ -469,7 +513,7 @@ struct Grammar::Impl {
 
   std::vector<State> initial(ViewKind v) const {
     std::vector<State> out;
-    std::set<std::tuple<int, int, std::vector<uint64_t>>> seen;
+    Seen seen;
     auto it = by_view.find(v);
     if (it == by_view.end()) return out;
     for (int si : it->second) {
@@ -492,22 +536,19 @@ struct Grammar::Impl {
   }
 
   // Consumes one token: VRP resolution (exact keyword, then unique keyword prefix,
-  // then parameters by type) and advances every state that takes it. `rest` is the
+  // then parameters by type) and puts in *next every state that takes it. `rest` is the
   // line from this token on, for text parameters.
-  Step step(std::vector<State>* cur, const std::string& text, const std::string& rest) const {
+  Step step(const std::vector<State>& cur, const std::string& text, std::string_view rest,
+            size_t col, Trail* trail, std::vector<State>* next) const {
     std::string lt = lower(text);
-    std::set<std::string> exact, prefix;
+    std::set<std::string_view> exact, prefix;
     bool any_param = false, any_kw = false;
-    std::vector<State> swallowing;
-    for (const auto& s : *cur) {
-      if (s.swallow) {
-        swallowing.push_back(s);
-        continue;
-      }
-      const Elem* e = term(s);
+    for (const auto& s : cur) {
+      const Elem* e = s.swallow ? nullptr : term(s);
       if (!e) continue;
       if (e->keyword) {
         any_kw = true;
+        if (lt.empty() || e->lword.empty() || e->lword[0] != lt[0]) continue;  // the usual case
         if (e->lword == lt)
           exact.insert(e->lword);
         else if (e->lword.compare(0, lt.size(), lt) == 0)
@@ -516,42 +557,39 @@ struct Grammar::Impl {
         any_param = true;
       }
     }
-    std::string chosen;
-    bool kw = false;
-    if (!exact.empty()) {
-      chosen = lt;
-      kw = true;
-    } else if (prefix.size() == 1) {
-      chosen = *prefix.begin();
-      kw = true;
-    }
-    std::vector<State> next;
-    std::set<std::tuple<int, int, std::vector<uint64_t>>> seen;
+    bool kw = !exact.empty() || prefix.size() == 1;
+    std::string_view chosen = !exact.empty() ? std::string_view(lt) : kw ? *prefix.begin() : "";
+    next->clear();
+    Seen seen;
     if (prefix.size() <= 1 || !exact.empty()) {
-      for (auto& s : *cur) {
-        const Elem* e = term(s);
-        if (!e || s.swallow) continue;
+      for (const auto& s : cur) {
+        const Elem* e = s.swallow ? nullptr : term(s);
+        if (!e || e->keyword != kw || (kw && e->lword != chosen)) continue;
         bool text_param = !e->keyword && e->type == ParamType::kText;
-        const std::string& value = text_param ? rest : text;
-        bool take = kw ? (e->keyword && e->lword == chosen) : (!e->keyword && validate(*e, value));
-        if (!take) continue;
+        MatchedToken mt;
+        if (text_param) mt.value = rest;
+        const std::string& value = text_param ? mt.value : text;
+        if (!kw && !accept(*e, value, &mt)) continue;
+        mt.keyword = e->keyword;
+        mt.name = e->keyword ? e->word : e->name;
+        if (!text_param) mt.value = e->keyword ? e->word : text;
+        mt.column = col;
         State c = s;
-        c.toks.push_back(
-            MatchedToken{e->keyword, e->keyword ? e->word : e->name, e->keyword ? e->word : value});
+        c.last = trail->add(std::move(mt), s.last);
         c.node = nfas[s.spec].nodes[s.node].next[0];
         c.swallow = text_param;
-        closure(std::move(c), &next, &seen);
+        closure(std::move(c), next, &seen);
       }
     }
     // A text parameter already taken absorbs this token whatever the other paths say.
-    for (auto& s : swallowing) next.push_back(std::move(s));
-    if (next.empty()) {
+    for (const auto& s : cur)
+      if (s.swallow) next->push_back(s);
+    if (next->empty()) {
       if (prefix.size() > 1) return Step::kAmbiguous;
       if (any_param) return Step::kWrongParameter;
       if (any_kw) return Step::kUnrecognized;
       return Step::kTooMany;
     }
-    *cur = std::move(next);
     return Step::kOk;
   }
 
@@ -571,21 +609,32 @@ struct Grammar::Impl {
     return ErrorKind::kUnrecognized;
   }
 
+  const std::vector<State>& start_states(ViewKind v) const {
+    static const std::vector<State> kNone;
+    auto it = start.find(v);
+    return it == start.end() ? kNone : it->second;
+  }
+
   // Runs the tokens through the view's automaton. On an error fills *po and returns false.
   bool run(ViewKind v, std::string_view line, const std::vector<Tok>& toks, size_t n,
-           std::vector<State>* cur, ParseOutcome* po) const {
-    *cur = initial(v);
+           std::vector<State>* cur, ParseOutcome* po, Trail* trail) const {
+    const std::vector<State>* in = &start_states(v);
+    std::vector<State> next;
     size_t end = line.size();
     while (end > 0 && is_space(line[end - 1])) --end;
     for (size_t i = 0; i < n; ++i) {
-      std::string rest(line.substr(toks[i].col, end - toks[i].col));
-      Step st = cur->empty() ? Step::kUnrecognized : step(cur, toks[i].text, rest);
+      std::string_view rest = line.substr(toks[i].col, end - toks[i].col);
+      Step st = in->empty() ? Step::kUnrecognized
+                            : step(*in, toks[i].text, rest, toks[i].col, trail, &next);
       if (st != Step::kOk) {
         po->error = to_error(st);
         po->error_column = toks[i].col;
         return false;
       }
+      cur->swap(next);
+      in = cur;
     }
+    if (n == 0) *cur = *in;
     return true;
   }
 
@@ -593,7 +642,8 @@ struct Grammar::Impl {
     ParseOutcome po;
     auto toks = tokenize(line);
     std::vector<State> cur;
-    if (!run(v, line, toks, toks.size(), &cur, &po)) return po;
+    Trail trail;
+    if (!run(v, line, toks, toks.size(), &cur, &po, &trail)) return po;
     const State* best = nullptr;
     for (const auto& s : cur)  // the first declared spec wins
       if (accepting(s) && (!best || s.spec < best->spec)) best = &s;
@@ -601,7 +651,7 @@ struct Grammar::Impl {
       const State& s = *best;
       Match m;
       m.spec = &specs[s.spec];
-      m.tokens = s.toks;
+      m.tokens = trail.path(s.last);
       for (size_t i = 0; i < m.tokens.size(); ++i) {
         if (i) m.canonical += ' ';
         m.canonical += m.tokens[i].value;
@@ -665,6 +715,7 @@ Grammar::Grammar(std::vector<CommandSpec> specs, std::map<std::string, std::stri
       if (lst.empty() || lst.back() != static_cast<int>(i)) lst.push_back(static_cast<int>(i));
     }
   }
+  for (const auto& [v, _] : impl_->by_view) impl_->start[v] = impl_->initial(v);
 }
 
 Grammar::~Grammar() = default;
@@ -693,7 +744,8 @@ std::optional<std::vector<HelpItem>> Grammar::help(const ViewKind view, std::str
   size_t n = partial ? toks.size() - 1 : toks.size();
   std::vector<State> cur;
   ParseOutcome po;
-  if (!impl_->run(view, line, toks, n, &cur, &po)) {
+  Trail trail;
+  if (!impl_->run(view, line, toks, n, &cur, &po, &trail)) {
     if (err) *err = po;
     return std::nullopt;
   }
@@ -749,7 +801,8 @@ std::vector<std::string> Grammar::complete(const ViewKind view, std::string_view
   size_t n = partial ? toks.size() - 1 : toks.size();
   std::vector<State> cur;
   ParseOutcome po;
-  if (!impl_->run(view, line, toks, n, &cur, &po)) return {};
+  Trail trail;
+  if (!impl_->run(view, line, toks, n, &cur, &po, &trail)) return {};
   std::string lp = partial ? lower(toks.back().text) : std::string();
   std::set<std::string> out;
   for (const auto& s : cur) {
@@ -787,6 +840,58 @@ std::optional<std::string> Match::param_after(std::string_view after, std::strin
   for (++i; i < tokens.size(); ++i)
     if (!tokens[i].keyword && tokens[i].name == name) return tokens[i].value;
   return std::nullopt;
+}
+
+const MatchedToken* Match::token(std::string_view name) const {
+  for (const auto& t : tokens)
+    if (!t.keyword && t.name == name) return &t;
+  return nullptr;
+}
+
+std::optional<long long> Match::integer(std::string_view name) const {
+  const MatchedToken* t = token(name);
+  return t ? t->number : std::nullopt;
+}
+
+namespace {
+
+template <typename T>
+std::optional<T> narrow(std::optional<long long> v) {
+  if (!v || *v < 0 || static_cast<unsigned long long>(*v) > std::numeric_limits<T>::max())
+    return std::nullopt;
+  return static_cast<T>(*v);
+}
+
+}  // namespace
+
+std::optional<uint32_t> Match::u32(std::string_view name) const {
+  return narrow<uint32_t>(integer(name));
+}
+
+std::optional<uint16_t> Match::u16(std::string_view name) const {
+  return narrow<uint16_t>(integer(name));
+}
+
+std::optional<uint8_t> Match::u8(std::string_view name) const {
+  return narrow<uint8_t>(integer(name));
+}
+
+std::optional<common::IpAddr> Match::ip(std::string_view name) const {
+  const MatchedToken* t = token(name);
+  return t ? t->addr : std::nullopt;
+}
+
+std::optional<common::Prefix> Match::prefix(std::string_view addr, std::string_view mask,
+                                            std::string_view len) const {
+  auto a = ip(addr);
+  if (!a) return std::nullopt;
+  if (token(mask)) {
+    auto m = ip(mask);
+    return m ? common::Prefix::from_mask(*a, *m) : std::nullopt;
+  }
+  auto l = integer(len);
+  if (!l || *l > 128) return std::nullopt;
+  return common::Prefix::from_len(*a, static_cast<int>(*l));
 }
 
 // ---- errors and help rendering ------------------------------------------------

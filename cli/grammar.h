@@ -26,6 +26,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/ip_addr.h"
+
 namespace fw::cli {
 
 // Views. Each has a prompt form and a parent.
@@ -66,6 +68,10 @@ struct MatchedToken {
   bool keyword = false;
   std::string name;   // keyword (full, canonical) or parameter name
   std::string value;  // keyword: same as name; parameter: the text as typed (IP/ints as typed)
+  size_t column = 0;  // byte offset of the token in the line (for a caret under it)
+  // The typed value the grammar validated, so handlers never parse the text again:
+  std::optional<long long> number;     // int(A-B) parameters
+  std::optional<common::IpAddr> addr;  // ipv4, ipv6, ip and mask parameters
 };
 
 struct Match {
@@ -78,6 +84,20 @@ struct Match {
   std::vector<std::string> params(std::string_view name) const;   // all values, in order
   // Value of parameter `name` that comes after keyword `after` (first occurrence).
   std::optional<std::string> param_after(std::string_view after, std::string_view name) const;
+  // The first token of parameter `name`, or nullptr.
+  const MatchedToken* token(std::string_view name) const;
+
+  // Typed values of the first parameter `name` (nullopt: absent, or not of that type).
+  // The range is the spec's (int(A-B)); u8/u16 also refuse values that do not fit.
+  std::optional<long long> integer(std::string_view name) const;
+  std::optional<uint32_t> u32(std::string_view name) const;
+  std::optional<uint16_t> u16(std::string_view name) const;
+  std::optional<uint8_t> u8(std::string_view name) const;
+  std::optional<common::IpAddr> ip(std::string_view name) const;  // ipv4/ipv6/ip/mask params
+  // Address parameter `addr` with either mask parameter `mask` (dotted, IPv4 only) or length
+  // parameter `len`; nullopt if absent or if mask/length do not fit the address family.
+  std::optional<common::Prefix> prefix(std::string_view addr, std::string_view mask,
+                                       std::string_view len) const;
 };
 
 enum class ErrorKind { kNone, kUnrecognized, kIncomplete, kAmbiguous, kWrongParameter, kTooMany };

@@ -2,11 +2,14 @@
 // The configuration side of the daemon: holds the running configuration,
 // executes command lines (matched by the shared grammar, dispatched by command
 // id to exactly one handler), renders the display commands, saves/loads.
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "cli/commands.h"
 #include "common/clock.h"
@@ -35,32 +38,51 @@ struct ExecResult {
 // What the controller needs from the rest of the daemon (all optional, so
 // transcript tests can run the controller alone).
 struct ControllerHooks {
-  DataPlane* dataplane = nullptr;    // gets every configuration change; displays read it
+  DataPlane* dataplane = nullptr;    // gets every applied change (once per load); displays read it
   db::ConfigStore* store = nullptr;  // `save`
   // Called with the zone interfaces after every change (iptables rules); returns an error text or
   // "".
   std::function<std::string(const config::Config&)> on_apply;
   // Extra lines for `display firewall statistics` (queue stats).
   std::function<std::string()> extra_statistics;
+  // Whether `add interface NAME` may name this interface; null accepts any name.
+  std::function<bool(const std::string&)> interface_exists;
+  // ifindex -> interface name for the verbose session display; null or "" shows the number.
+  std::function<std::string(uint32_t)> ifname;
 };
+
+namespace ctl {
+struct Working;
+class HandlerTable;
+}  // namespace ctl
 
 class Controller {
  public:
   explicit Controller(ControllerHooks hooks);
   ~Controller();
+  Controller(const Controller&) = delete;
+  Controller& operator=(const Controller&) = delete;
 
   // Every grammar spec id has exactly one handler: returns the ids without one
-  // (and handlers without a spec) - fwd refuses to start if this is not empty.
+  // (and handlers without a spec, and ids registered twice) - fwd refuses to
+  // start if this is not empty.
   std::vector<std::string> check_handlers() const;
 
   // Execute one line in view stack `vs`. search_parents: VRP's rule that a
   // command not found in the current view is looked up in the views above
   // (used for configuration files and by fwcli). A line ending in '?' gets help.
+  // A configuration command is validated and applied at once; if it fails, the
+  // running configuration is left as it was.
   ExecResult execute(const cli::ViewStack& vs, const std::string& line, bool search_parents = true);
 
   // Apply a whole configuration text (config file or saved configuration),
-  // starting in the system view. On the first error returns false and sets
-  // *err to "SOURCE:LINE: <line>\n<caret>\n<error>".
+  // starting in the system view, as one batch: every line edits one working
+  // configuration, which is validated once at the end and applied once (one
+  // apply_now) if anything changed. On an error returns false and sets *err to
+  // "SOURCE:LINE: <line>\n<caret>\n<error>" for the first line that fails,
+  // counting a line after which the configuration no longer validates as
+  // failing (found by replaying, only on this error path); the lines before it
+  // are applied, as if they had been typed one by one.
   bool load_text(const std::string& text, const std::string& source, std::string* err);
 
   // Build and install the runtime snapshot for the current configuration.
@@ -70,23 +92,26 @@ class Controller {
   std::string prompt(const cli::ViewStack& vs) const;
 
  private:
-  struct Ctx;
-  using Handler = std::function<void(Ctx&)>;
-  void register_handlers();
-  void add(const std::string& id, Handler h);
-  std::string render_session_table(Ctx& c, bool verbose);
-
-  common::CounterTable& counters();
-  const aspf::Registry& algs() const;
+  struct Line;
+  struct LineResult;
+  LineResult run_line(ctl::Working& w, const cli::ViewStack& vs, const std::string& line,
+                      bool search_parents, bool with_side_effects);
+  void commit(ctl::Working&& w);
+  std::ostream& fresh_output();  // out_, emptied, in the default format
+  size_t find_invalid_line(const std::vector<Line>& lines, size_t bad, uint32_t first_rule_id,
+                           ctl::Working* w, std::string* why, bool* changed);
 
   ControllerHooks hooks_;
-  DataPlane* dp_;
-  std::unique_ptr<common::CounterTable> own_counters_;  // without a data plane
+  // Without a data plane (transcript tests, configuration checks): counters and the ALG list.
+  std::unique_ptr<common::CounterTable> own_counters_;
   std::unique_ptr<aspf::Registry> own_algs_;
+  common::CounterTable* counters_;
+  const aspf::Registry* algs_;
   mutable std::mutex mu_;
-  config::Config cfg_;
-  std::map<std::string, Handler> handlers_;
+  std::unique_ptr<ctl::Working> run_;  // the running configuration
+  std::unique_ptr<ctl::HandlerTable> handlers_;
   uint32_t next_rule_id_ = 1;
+  std::ostringstream out_;  // reused by every command: building a stream costs more than a line
 };
 
 }  // namespace fw::fwd

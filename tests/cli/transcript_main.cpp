@@ -4,8 +4,13 @@
 //
 //   cli_transcripts FILE            compare, print a diff, exit 1 on mismatch
 //   cli_transcripts --record FILE   print what the transcript produces now
+//
+// A leading comment line "// interfaces: in0 out0 ..." makes only those interface names exist
+// (the daemon's interface_exists hook); without it any name is accepted.
 #include <fstream>
 #include <iostream>
+#include <iterator>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -15,31 +20,44 @@
 
 using namespace fw;
 
+bool read_lines(const char* path, std::vector<std::string>* out) {
+  std::ifstream f(path);
+  if (!f) return false;
+  for (std::string l; std::getline(f, l);) out->push_back(l);
+  return true;
+}
+
+// Leading comment lines (starting with "//"): skipped (*i is the first line after them), and
+// the hooks their directives ask for.
+fwd::ControllerHooks read_header(const std::vector<std::string>& lines, size_t* i) {
+  const std::string kInterfaces = "// interfaces:";
+  fwd::ControllerHooks hooks;
+  for (; *i < lines.size() && lines[*i].rfind("//", 0) == 0; ++*i) {
+    if (lines[*i].rfind(kInterfaces, 0) != 0) continue;
+    std::istringstream is(lines[*i].substr(kInterfaces.size()));
+    std::set<std::string> names{std::istream_iterator<std::string>(is), {}};
+    hooks.interface_exists = [names](const std::string& n) { return names.count(n) > 0; };
+  }
+  return hooks;
+}
+
 int main(int argc, char** argv) {
   bool record = argc == 3 && std::string(argv[1]) == "--record";
   if (argc != 2 && !record) {
     std::cerr << "usage: cli_transcripts [--record] FILE\n";
     return 2;
   }
-  std::ifstream f(argv[argc - 1]);
-  if (!f) {
+  std::vector<std::string> lines;
+  if (!read_lines(argv[argc - 1], &lines)) {
     std::cerr << "cannot read " << argv[argc - 1] << "\n";
     return 2;
   }
-  std::vector<std::string> lines;
-  for (std::string l; std::getline(f, l);) lines.push_back(l);
-
-  fwd::Controller ctl({});
-  cli::ViewStack vs = cli::user_view();
-  std::string got, want;
+  std::string got;
   size_t i = 0;
   int failures = 0;
-  // Leading comment lines (starting with "//") are kept verbatim.
-  while (i < lines.size() && lines[i].rfind("//", 0) == 0) {
-    got += lines[i] + "\n";
-    want += lines[i] + "\n";
-    ++i;
-  }
+  fwd::Controller ctl(read_header(lines, &i));
+  for (size_t k = 0; k < i; ++k) got += lines[k] + "\n";
+  cli::ViewStack vs = cli::user_view();
   while (i < lines.size()) {
     std::string pr = ctl.prompt(vs);
     const std::string& l = lines[i];
@@ -50,7 +68,6 @@ int main(int argc, char** argv) {
     }
     std::string cmd = l.substr(pr.size());
     got += l + "\n";
-    want += l + "\n";
     ++i;
     auto r = ctl.execute(vs, cmd, true);
     std::string out = r.output;
@@ -64,7 +81,6 @@ int main(int argc, char** argv) {
       exp += lines[i] + "\n";
       ++i;
     }
-    want += exp;
     if (!record && exp != out) {
       ++failures;
       std::cerr << "--- mismatch after: " << pr << cmd << "\n--- expected:\n"

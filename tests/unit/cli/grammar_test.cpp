@@ -337,6 +337,83 @@ TEST_F(GrammarTest, ParamAfterAndParams) {
   EXPECT_FALSE(po.match->tokens[3].keyword);
 }
 
+TEST_F(GrammarTest, TypedValuesOfParameters) {
+  using common::IpAddr;
+  using common::Prefix;
+  auto po = parse(V::kSystem, "nat server global 203.0.113.1 80 inside 198.18.1.2 8080");
+  ASSERT_TRUE(po.match);
+  const Match& m = *po.match;
+  EXPECT_EQ(m.ip("ip"), IpAddr::parse("203.0.113.1"));
+  EXPECT_EQ(m.u16("port"), uint16_t{80});
+  EXPECT_EQ(m.u32("port"), 80u);
+  EXPECT_EQ(m.integer("port"), 80);
+  EXPECT_EQ(m.u8("port"), uint8_t{80});
+  EXPECT_EQ(m.ip("port"), std::nullopt);     // an int, not an address
+  EXPECT_EQ(m.u32("ip"), std::nullopt);      // an address, not an int
+  EXPECT_EQ(m.u32("absent"), std::nullopt);  // no such parameter
+  EXPECT_EQ(m.tokens[6].addr, IpAddr::parse("198.18.1.2"));
+  EXPECT_EQ(m.tokens[7].number, 8080);
+
+  po = parse(V::kSystem, "nat server global 203.0.113.1 65535 inside 198.18.1.2 300");
+  ASSERT_TRUE(po.match);
+  EXPECT_EQ(po.match->u16("port"), uint16_t{65535});
+  EXPECT_EQ(po.match->u8("port"), std::nullopt);  // does not fit
+  EXPECT_EQ(po.match->tokens[7].number, 300);
+
+  po = parse(V::kSystem, "ping 2001:db8::2");
+  ASSERT_TRUE(po.match);
+  EXPECT_EQ(po.match->ip("host"), IpAddr::parse("2001:db8::2"));
+  po = parse(V::kSystem, "firewall session aging-time tcp 600");
+  ASSERT_TRUE(po.match);
+  EXPECT_EQ(po.match->u32("seconds"), 600u);
+  po = parse(V::kSystem, "firewall zone name 80");  // a string that looks like a number
+  ASSERT_TRUE(po.match);
+  EXPECT_EQ(po.match->integer("zone-name"), std::nullopt);
+}
+
+TEST_F(GrammarTest, PrefixFromAddressAndMaskOrLength) {
+  using common::Prefix;
+  struct Case {
+    const char* line;
+    std::optional<std::pair<const char*, int>> want;
+  } cases[] = {
+      {"source-address 10.1.2.3 mask 255.255.255.0", std::make_pair("10.1.2.0", 24)},
+      {"source-address 10.1.2.3 mask 0.0.0.0", std::make_pair("0.0.0.0", 0)},
+      {"source-address 10.1.2.3 24", std::make_pair("10.1.2.0", 24)},
+      {"source-address 10.1.2.3 32", std::make_pair("10.1.2.3", 32)},
+  };
+  for (const auto& c : cases) {
+    auto po = parse(V::kSecurityRule, c.line);
+    ASSERT_TRUE(po.match) << c.line;
+    auto p = po.match->prefix("addr", "mask-val", "len");
+    ASSERT_TRUE(p) << c.line;
+    EXPECT_EQ(p->addr, *common::IpAddr::parse(c.want->first)) << c.line;
+    EXPECT_EQ(p->len, c.want->second) << c.line;
+    auto m = po.match->ip("mask-val");
+    EXPECT_EQ(m.has_value(), std::string_view(c.line).find("mask") != std::string_view::npos);
+  }
+  auto po = parse(V::kSecurityRule, "source-address 10.1.2.3 24");
+  ASSERT_TRUE(po.match);
+  EXPECT_EQ(po.match->prefix("addr", "nope", "nope"), std::nullopt);  // no length, no mask
+  EXPECT_EQ(po.match->prefix("nope", "mask-val", "len"), std::nullopt);
+}
+
+TEST_F(GrammarTest, TokensKnowTheirColumn) {
+  auto po = parse(V::kZone, "  add   interface  eth0 ");
+  ASSERT_TRUE(po.match);
+  const MatchedToken* t = po.match->token("ifname");
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(t->value, "eth0");
+  EXPECT_EQ(t->column, 19u);
+  EXPECT_EQ(po.match->tokens[0].column, 2u);
+  EXPECT_EQ(po.match->tokens[1].column, 8u);
+  EXPECT_EQ(po.match->token("nope"), nullptr);
+  po = parse(V::kSecurityRule, "desc two  words");
+  ASSERT_TRUE(po.match);
+  EXPECT_EQ(po.match->token("desc")->column, 5u);
+  EXPECT_EQ(po.match->token("desc")->value, "two  words");
+}
+
 TEST_F(GrammarTest, ParentViewSearch) {
   ViewStack vs = user_view();
   vs.push_back(View{V::kSystem, {}});

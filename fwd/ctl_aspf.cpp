@@ -1,0 +1,148 @@
+// ASPF: firewall detect (global and per interzone), port mapping, display firewall detect.
+#include <iomanip>
+
+#include "aspf/registry.h"
+#include "common/counters.h"
+#include "fwd/ctl_context.h"
+
+namespace fw::fwd::ctl {
+namespace {
+
+using cli::ViewKind;
+
+// The ALG named by the `protocol` parameter, or nullopt with the error set.
+std::optional<std::string> alg_arg(Ctx& c) {
+  std::string n = c.p("protocol");
+  if (c.algs.id_of(n) == 0) {
+    std::string all;
+    for (const auto& [x, help] : c.algs.keywords()) all += (all.empty() ? "" : ", ") + x;
+    c.err = "Error: Unknown ASPF protocol " + n + " (supported: " + all + ").";
+    return std::nullopt;
+  }
+  return n;
+}
+
+void detect_global(Ctx& c) {
+  if (auto n = alg_arg(c)) {
+    add_unique(c.cfg.detect_global, *n);
+    c.changed = true;
+  }
+}
+
+void undo_detect_global(Ctx& c) {
+  if (auto n = alg_arg(c)) {
+    std::erase(c.cfg.detect_global, *n);
+    c.changed = true;
+  }
+}
+
+void interzone_enter(Ctx& c) {
+  std::string a = c.p("zone1");
+  std::string b = c.p("zone2");
+  for (const auto& z : {a, b}) {
+    if (!c.w.zone(z)) {
+      c.err = "Error: The security zone " + z + " does not exist.";
+      return;
+    }
+  }
+  if (a == b) {
+    c.err = "Error: An interzone needs two different zones.";
+    return;
+  }
+  if (!c.cfg.find_interzone(a, b)) {
+    c.cfg.interzones.push_back({a, b, {}});
+    c.changed = true;
+  }
+  auto* iz = c.cfg.find_interzone(a, b);
+  c.views.push_back({ViewKind::kInterzone, {iz->zone1, iz->zone2}});
+}
+
+void detect_interzone(Ctx& c) {
+  auto n = alg_arg(c);
+  auto* iz = c.cfg.find_interzone(c.arg(0), c.arg(1));
+  if (!n || !iz) return;
+  add_unique(iz->detect, *n);
+  c.changed = true;
+}
+
+void undo_detect_interzone(Ctx& c) {
+  auto n = alg_arg(c);
+  auto* iz = c.cfg.find_interzone(c.arg(0), c.arg(1));
+  if (!n || !iz) return;
+  std::erase(iz->detect, *n);
+  c.changed = true;
+}
+
+void portmap(Ctx& c) {
+  auto n = alg_arg(c);
+  if (!n) return;
+  uint16_t port = c.m.u16("port").value_or(0);
+  for (const auto& pm : c.cfg.port_mappings) {
+    if (pm.port == port) {
+      if (pm.alg != *n)
+        c.err = "Error: Port " + std::to_string(port) + " is already mapped to " + pm.alg + ".";
+      return;
+    }
+  }
+  c.cfg.port_mappings.push_back({*n, port});
+  c.changed = true;
+}
+
+void undo_portmap(Ctx& c) {
+  auto n = alg_arg(c);
+  if (!n) return;
+  uint16_t port = c.m.u16("port").value_or(0);
+  if (!std::erase_if(c.cfg.port_mappings,
+                     [&](const auto& pm) { return pm.alg == *n && pm.port == port; })) {
+    c.err = "Error: The port mapping does not exist.";
+    return;
+  }
+  c.changed = true;
+}
+
+void inspector_line(Ctx& c, const aspf::AlgSpec& spec) {
+  const std::string name(spec.name);
+  std::string ports = std::to_string(spec.default_port);
+  for (const auto& pm : c.cfg.port_mappings) {
+    if (pm.alg == name) ports += "," + std::to_string(pm.port);
+  }
+  c.out << "  " << std::left << std::setw(6) << name << " " << (spec.proto == 6 ? "tcp" : "udp")
+        << " port " << std::setw(12) << ports;
+  const std::string pre = "aspf." + name + ".";
+  const auto& t = c.counters;
+  c.out << " parsed " << t.value(pre + "parsed") << ", rewrites " << t.value(pre + "rewrites")
+        << ", opened " << t.value(pre + "opened") << ", malformed " << t.value(pre + "malformed")
+        << ", refused " << t.sum_prefix(pre + "refused.") << "\n";
+}
+
+void display_detect(Ctx& c) {
+  c.out << " ASPF (firewall detect):\n";
+  std::string g;
+  for (const auto& d : c.cfg.detect_global) g += " " + d;
+  c.out << "  Global           :" << (g.empty() ? " ---" : g) << "\n";
+  for (const auto& iz : c.cfg.interzones) {
+    std::string l;
+    for (const auto& d : iz.detect) l += " " + d;
+    c.out << "  Interzone " << iz.zone1 << " " << iz.zone2 << " :" << (l.empty() ? " ---" : l)
+          << "\n";
+  }
+  c.out << " Inspectors:\n";
+  for (uint8_t id = 1; id <= c.algs.size(); ++id) inspector_line(c, c.algs.get(id)->spec());
+}
+
+}  // namespace
+
+void register_aspf(HandlerTable& t) {
+  t.add({
+      {"detect.global", detect_global},
+      {"undo.detect.global", undo_detect_global},
+      {"interzone.enter", interzone_enter},
+      {"detect.interzone", detect_interzone},
+      {"undo.detect.interzone", undo_detect_interzone},
+      {"portmap", portmap},
+      {"undo.portmap", undo_portmap},
+      {"display.detect", display_detect},
+  });
+}
+
+}  // namespace fw::fwd::ctl

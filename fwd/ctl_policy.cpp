@@ -1,0 +1,327 @@
+// Security policy: rules (created, removed and moved the same way in the NAT policy), the
+// rule-view commands shared by security and NAT rules, the default action, the displays.
+#include <iomanip>
+#include <unordered_set>
+
+#include "fwd/ctl_context.h"
+#include "nat/nat_policy.h"
+#include "policy/policy.h"
+
+namespace fw::fwd::ctl {
+namespace {
+
+using cli::ViewKind;
+using config::Action;
+
+void policy_enter(Ctx& c) { c.views.push_back({ViewKind::kSecurityPolicy, {}}); }
+
+template <typename Rule>
+void rule_enter(Ctx& c, std::vector<Rule>& rules, NameIndex<Rule>& idx, ViewKind sub) {
+  std::string n = c.p("rule-name");
+  if (n == "default") {
+    c.err = "Error: The name default is reserved for the default rule.";
+    return;
+  }
+  if (!idx.find(rules, n)) {
+    Rule r;
+    r.name = n;
+    r.id = (*c.next_rule_id)++;
+    c.w.created_rules.push_back({std::is_same_v<Rule, config::NatRule>, n});
+    rules.push_back(std::move(r));
+    idx.added(rules);
+    c.changed = true;
+  }
+  c.views.push_back({sub, {n}});
+}
+
+void rule_enter_any(Ctx& c) {
+  if (c.view().kind == ViewKind::kNatPolicy)
+    rule_enter(c, c.cfg.nat_rules, c.w.nat_rules, ViewKind::kNatRule);
+  else
+    rule_enter(c, c.cfg.security.rules, c.w.rules, ViewKind::kSecurityRule);
+}
+
+template <typename Rule>
+void rule_undo(Ctx& c, std::vector<Rule>& rules, NameIndex<Rule>& idx) {
+  std::string n = c.p("rule-name");
+  if (!std::erase_if(rules, [&](const auto& r) { return r.name == n; })) {
+    c.err = "Error: The rule " + n + " does not exist.";
+    return;
+  }
+  idx.reset();
+  c.changed = true;
+}
+
+void rule_undo_any(Ctx& c) {
+  if (c.view().kind == ViewKind::kNatPolicy)
+    rule_undo(c, c.cfg.nat_rules, c.w.nat_rules);
+  else
+    rule_undo(c, c.cfg.security.rules, c.w.rules);
+}
+
+// Where `rule move` puts a rule taken out at `pos` (rules no longer hold it).
+template <typename Rule>
+std::optional<size_t> move_target(Ctx& c, std::vector<Rule>& rules, NameIndex<Rule>& idx,
+                                  size_t pos) {
+  if (auto ref = c.m.param("ref-rule")) {
+    const Rule* r = idx.find(rules, *ref);
+    if (!r) return std::nullopt;
+    return static_cast<size_t>(r - rules.data()) + (c.m.has("after") ? 1 : 0);
+  }
+  if (c.m.has("up")) return pos == 0 ? 0 : pos - 1;
+  if (c.m.has("down")) return std::min(pos + 1, rules.size());
+  if (c.m.has("top")) return 0;
+  if (c.m.has("bottom")) return rules.size();
+  return pos;
+}
+
+template <typename Rule>
+void rule_move(Ctx& c, std::vector<Rule>& rules, NameIndex<Rule>& idx) {
+  std::string n = c.p("rule-name");
+  Rule* it = idx.find(rules, n);
+  if (!it) {
+    c.err = "Error: The rule " + n + " does not exist.";
+    return;
+  }
+  auto ref = c.m.param("ref-rule");
+  if (ref && *ref == n) return;
+  if (ref && !idx.find(rules, *ref)) {
+    c.err = "Error: The rule " + *ref + " does not exist.";
+    return;
+  }
+  size_t pos = static_cast<size_t>(it - rules.data());
+  Rule r = std::move(*it);
+  rules.erase(rules.begin() + static_cast<long>(pos));
+  idx.reset();
+  size_t np = move_target(c, rules, idx, pos).value_or(pos);
+  rules.insert(rules.begin() + static_cast<long>(np), std::move(r));
+  idx.reset();
+  c.changed = true;
+}
+
+void rule_move_any(Ctx& c) {
+  if (c.view().kind == ViewKind::kNatPolicy)
+    rule_move(c, c.cfg.nat_rules, c.w.nat_rules);
+  else
+    rule_move(c, c.cfg.security.rules, c.w.rules);
+}
+
+void policy_default(Ctx& c) {
+  c.cfg.security.default_action = c.m.has("permit") ? Action::kPermit : Action::kDeny;
+  c.changed = true;
+}
+
+void undo_policy_default(Ctx& c) {
+  c.cfg.security.default_action = Action::kDeny;
+  c.changed = true;
+}
+
+// Calls fn with the security or NAT rule of the current rule view.
+template <typename Fn>
+void with_rule(Ctx& c, const Fn& fn) {
+  if (c.view().kind == ViewKind::kNatRule) {
+    if (auto* r = c.w.nat_rule(c.arg())) fn(*r);
+  } else if (auto* r = c.rule()) {
+    fn(*r);
+  }
+}
+
+Handler zones_cmd(bool src, bool undo) {
+  return [=](Ctx& c) {
+    with_rule(c, [&](auto& r) {
+      auto& list = src ? r.src_zones : r.dst_zones;
+      auto names = c.m.params("zone");
+      if (undo) {
+        if (names.empty()) list.clear();
+        for (const auto& n : names) std::erase(list, n);
+      } else {
+        for (const auto& n : names) {
+          if (n != "any" && !c.w.zone(n)) {
+            c.err = "Error: The security zone " + n + " does not exist.";
+            return;
+          }
+        }
+        for (const auto& n : names) add_unique(list, n);
+      }
+      c.changed = true;
+    });
+  };
+}
+
+// The prefix of `address mask M` / `address LEN`, or the VRP error in *err.
+std::optional<common::Prefix> prefix_from(const cli::Match& m, std::string* err) {
+  if (auto p = m.prefix("address", "mask", "length")) return p;
+  auto a = m.ip("address");
+  if (!a) {
+    *err = "Error: Wrong IP address.";
+  } else if (m.token("mask")) {
+    *err = "Error: Wrong mask: it must be an IPv4 mask for an IPv4 address.";
+  } else {
+    *err = "Error: Wrong mask length " + std::to_string(m.integer("length").value_or(-1)) +
+           (a->is_v4() ? " (0-32 for IPv4)." : " (0-128 for IPv6).");
+  }
+  return std::nullopt;
+}
+
+Handler addr_cmd(bool src, bool undo) {
+  return [=](Ctx& c) {
+    with_rule(c, [&](auto& r) {
+      auto& list = src ? r.src_addrs : r.dst_addrs;
+      if (undo && !c.m.token("address")) {
+        list.clear();
+        c.changed = true;
+        return;
+      }
+      auto p = prefix_from(c.m, &c.err);
+      if (!p) return;
+      if (undo) {
+        if (std::find(list.begin(), list.end(), *p) == list.end()) {
+          c.err = "Error: The address is not configured in this rule.";
+          return;
+        }
+        std::erase(list, *p);
+      } else {
+        add_unique(list, *p);
+      }
+      c.changed = true;
+    });
+  };
+}
+
+Handler disable_cmd(bool enabled) {
+  return [=](Ctx& c) {
+    with_rule(c, [&](auto& r) {
+      r.enabled = enabled;
+      c.changed = true;
+    });
+  };
+}
+
+void rule_service(Ctx& c) {
+  auto* r = c.rule();
+  if (!r) return;
+  auto names = c.m.params("service");
+  for (const auto& s : names) {
+    if (!c.w.service(s)) {
+      c.err = "Error: The service " + s + " does not exist.";
+      return;
+    }
+  }
+  for (const auto& s : names) add_unique(r->services, s);
+  c.changed = true;
+}
+
+void undo_rule_service(Ctx& c) {
+  auto* r = c.rule();
+  if (!r) return;
+  auto names = c.m.params("service");
+  if (names.empty()) r->services.clear();
+  for (const auto& s : names) std::erase(r->services, s);
+  c.changed = true;
+}
+
+void rule_action(Ctx& c) {
+  if (auto* r = c.rule()) {
+    r->action = c.m.has("permit") ? Action::kPermit : Action::kDeny;
+    c.changed = true;
+  }
+}
+
+void undo_rule_action(Ctx& c) {
+  if (auto* r = c.rule()) {
+    r->action.reset();
+    c.changed = true;
+  }
+}
+
+void rule_description(Ctx& c) {
+  if (auto* r = c.rule()) {
+    r->description = c.p("text");
+    c.changed = true;
+  }
+}
+
+void undo_rule_description(Ctx& c) {
+  if (auto* r = c.rule()) {
+    r->description.clear();
+    c.changed = true;
+  }
+}
+
+void policy_table(Ctx& c, const std::string* only) {
+  std::vector<policy::RuleView> rows;
+  for (const auto& r : c.cfg.security.rules) {
+    if (only && r.name != *only) continue;
+    bool permit = r.action && *r.action == Action::kPermit;
+    rows.push_back({r.id, r.name, r.enabled, permit ? "permit" : "deny",
+                    policy::CompiledPolicy::hit_counter(c.counters, r.name).get()});
+  }
+  if (!only || *only == "default") {
+    rows.push_back({0, "default", true,
+                    c.cfg.security.default_action == Action::kPermit ? "permit" : "deny",
+                    policy::CompiledPolicy::hit_counter(c.counters, "default").get()});
+  }
+  c.out << "Total:" << rows.size() << "\n";
+  c.out << "RULE ID  RULE NAME                         STATE      ACTION       HITS\n";
+  c.out << std::string(79, '-') << "\n";
+  for (const auto& r : rows) {
+    c.out << std::left << std::setw(9) << r.id << std::setw(34) << r.name << std::setw(11)
+          << rule_state(r.enabled) << std::setw(13) << r.action << r.hits << "\n";
+  }
+  c.out << std::string(79, '-') << "\n";
+}
+
+void display_policy_all(Ctx& c) { policy_table(c, nullptr); }
+
+void display_policy_name(Ctx& c) {
+  std::string n = c.p("rule-name");
+  auto* r = c.w.rule(n);
+  if (n != "default" && !r) {
+    c.err = "Error: The rule " + n + " does not exist.";
+    return;
+  }
+  policy_table(c, &n);
+  if (r) c.out << config::render_rule(*r, " ");
+}
+
+}  // namespace
+
+void reset_hit_counters(std::vector<CreatedRule>& created, common::CounterTable& counters) {
+  for (const auto& r : created) {
+    (r.nat ? nat::CompiledNatPolicy::hit_counter(counters, r.name)
+           : policy::CompiledPolicy::hit_counter(counters, r.name))
+        .reset();
+  }
+  created.clear();
+}
+
+void register_policy(HandlerTable& t) {
+  t.add({
+      {"policy.enter", policy_enter},
+      {"rule.enter", rule_enter_any},
+      {"undo.rule", rule_undo_any},
+      {"rule.move", rule_move_any},
+      {"policy.default", policy_default},
+      {"undo.policy.default", undo_policy_default},
+      {"rule.srczone", zones_cmd(true, false)},
+      {"undo.rule.srczone", zones_cmd(true, true)},
+      {"rule.dstzone", zones_cmd(false, false)},
+      {"undo.rule.dstzone", zones_cmd(false, true)},
+      {"rule.srcaddr", addr_cmd(true, false)},
+      {"undo.rule.srcaddr", addr_cmd(true, true)},
+      {"rule.dstaddr", addr_cmd(false, false)},
+      {"undo.rule.dstaddr", addr_cmd(false, true)},
+      {"rule.disable", disable_cmd(false)},
+      {"undo.rule.disable", disable_cmd(true)},
+      {"rule.service", rule_service},
+      {"undo.rule.service", undo_rule_service},
+      {"rule.action", rule_action},
+      {"undo.rule.action", undo_rule_action},
+      {"rule.description", rule_description},
+      {"undo.rule.description", undo_rule_description},
+      {"display.policy.all", display_policy_all},
+      {"display.policy.name", display_policy_name},
+  });
+}
+
+}  // namespace fw::fwd::ctl

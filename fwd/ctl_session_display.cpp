@@ -1,0 +1,268 @@
+// Displays of the data plane: the session table (concise and verbose, with filters), reset of
+// sessions, the server-map, firewall statistics.
+#include <cstdio>
+#include <iomanip>
+
+#include "common/counters.h"
+#include "fwd/ctl_context.h"
+#include "fwd/dataplane.h"
+#include "session/server_map.h"
+#include "session/session_table.h"
+
+namespace fw::fwd::ctl {
+namespace {
+
+std::string hms(uint64_t secs) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%02llu:%02llu:%02llu", static_cast<unsigned long long>(secs / 3600),
+                static_cast<unsigned long long>((secs / 60) % 60),
+                static_cast<unsigned long long>(secs % 60));
+  return b;
+}
+
+std::string endpoint(const common::IpAddr& a, uint16_t port) {
+  // VRP prints IPv6 endpoints as ADDR.PORT (a colon would be ambiguous).
+  return a.str() + (a.is_v6() ? "." : ":") + std::to_string(port);
+}
+
+// The "port" shown for the responder side of ICMP: type << 8 | code of the request.
+uint16_t shown_dport(const session::FlowKey& k) {
+  if (k.proto == 1) return 8 << 8;
+  if (k.proto == 58) return 128 << 8;
+  return k.dport;
+}
+
+// Session filters from a matched display/reset line.
+struct SessionFilter {
+  std::optional<std::pair<bool, common::IpAddr>> src, dst;  // bool: inside (true) / global
+  std::optional<uint8_t> proto;
+  std::optional<std::string> app;
+  std::optional<std::string> src_zone, dst_zone;
+  bool bad = false;
+  std::string err;
+
+  bool match(const session::Session& s, const DataPlane& dp) const {
+    if (src) {
+      const auto& a = (src->first || !s.nat.snat) ? s.orig.src : s.nat.snat_addr;
+      if (!(a == src->second)) return false;
+    }
+    if (dst) {
+      const auto& a = (dst->first && s.nat.dnat) ? s.nat.dnat_addr : s.orig.dst;
+      if (!(a == dst->second)) return false;
+    }
+    if (proto && s.orig.proto != *proto) return false;
+    if (app && dp.apps().name(s.app) != *app) return false;
+    if (src_zone && dp.zone_name(s.src_zone) != *src_zone) return false;
+    if (dst_zone && dp.zone_name(s.dst_zone) != *dst_zone) return false;
+    return true;
+  }
+};
+
+std::optional<uint8_t> protocol_number(const std::string& keyword) {
+  static const std::map<std::string, uint8_t> kProtos = {
+      {"tcp", 6}, {"udp", 17}, {"icmp", 1}, {"icmpv6", 58}, {"gre", 47}, {"esp", 50}, {"ah", 51}};
+  auto it = kProtos.find(keyword);
+  if (it == kProtos.end()) return std::nullopt;
+  return it->second;
+}
+
+SessionFilter filter_from(const cli::Match& m) {
+  SessionFilter f;
+  const auto& t = m.tokens;
+  for (size_t i = 0; i < t.size(); ++i) {
+    if (!t[i].keyword) {
+      auto ip = [&]() {
+        if (!t[i].addr) {
+          f.bad = true;
+          f.err = "Error: Wrong IP address " + t[i].value + ".";
+        }
+        return t[i].addr.value_or(common::IpAddr{});
+      };
+      bool inside = i > 0 && t[i - 1].keyword && t[i - 1].name == "inside";
+      if (t[i].name == "src-ip") f.src = std::make_pair(inside, ip());
+      if (t[i].name == "dst-ip") f.dst = std::make_pair(inside, ip());
+      if (t[i].name == "app") f.app = t[i].value;
+      if (t[i].name == "src-zone") f.src_zone = t[i].value;
+      if (t[i].name == "dst-zone") f.dst_zone = t[i].value;
+      continue;
+    }
+    if (i > 0 && t[i - 1].keyword && t[i - 1].name == "protocol") {
+      if (auto p = protocol_number(t[i].name)) f.proto = p;
+    }
+  }
+  return f;
+}
+
+// The interface name the daemon gives for an ifindex; the number if it has none.
+std::string interface_name(const ControllerHooks& h, uint32_t ifindex) {
+  if (!ifindex) return "InLoopBack0";
+  std::string n = h.ifname ? h.ifname(ifindex) : std::string();
+  return n.empty() ? "ifindex " + std::to_string(ifindex) : n;
+}
+
+void verbose_lines(std::ostream& os, const ControllerHooks& h, const DataPlane& dp,
+                   const session::Session& s, uint64_t now) {
+  char id[32];
+  std::snprintf(id, sizeof id, "%llx", static_cast<unsigned long long>(s.id));
+  os << " " << dp.apps().name(s.app) << "  VPN: public --> public  ID: " << id << "\n";
+  uint64_t ttl = s.timeout_s;
+  uint64_t idle_s = now > s.last_seen_ms ? (now - s.last_seen_ms) / 1000 : 0;
+  uint64_t left = idle_s >= ttl ? 0 : ttl - idle_s;
+  os << " Zone: " << dp.zone_name(s.src_zone) << " --> " << dp.zone_name(s.dst_zone)
+     << "  TTL: " << hms(ttl) << "  Left: " << hms(left) << "\n";
+  os << " Recv Interface: " << interface_name(h, s.in_ifindex) << "\n";
+  const common::IpAddr& nh = !s.next_hop.empty() ? s.next_hop
+                             : s.nat.dnat        ? s.nat.dnat_addr
+                                                 : s.orig.dst;
+  os << " Interface: " << interface_name(h, s.out_ifindex) << "  NextHop: " << nh.str() << "\n";
+  os << " <--packets: " << s.packets[1] << " bytes: " << s.bytes[1]
+     << " --> packets: " << s.packets[0] << " bytes: " << s.bytes[0] << "\n";
+}
+
+void session_lines(std::ostream& os, const ControllerHooks& h, DataPlane& dp,
+                   const session::Session& s, bool verbose, uint64_t now) {
+  // What goes in the port positions comes from the ALG whose channel the
+  // session is (PPTP's GRE shows call ids), else the ports.
+  std::pair<uint16_t, uint16_t> ports{s.orig.sport, s.nat.snat_port};
+  if (const auto* ins = dp.algs().get(dp.apps().alg_of(s.app))) ports = ins->shown_ports(s);
+  std::string src = endpoint(s.orig.src, ports.first);
+  if (s.nat.snat) src += "[" + endpoint(s.nat.snat_addr, ports.second) + "]";
+  std::string dst = endpoint(s.orig.dst, shown_dport(s.orig));
+  if (s.nat.dnat) dst += "[" + endpoint(s.nat.dnat_addr, s.nat.dnat_port) + "]";
+  std::string arrow = s.has_servermap ? "+->" : "-->";
+  if (!verbose) {
+    os << " " << dp.apps().name(s.app) << "  VPN: public --> public  " << src << " " << arrow << " "
+       << dst << "\n";
+    return;
+  }
+  verbose_lines(os, h, dp, s, now);
+  os << " " << src << " " << arrow << " " << dst << " PolicyName: " << dp.names().name(s.policy)
+     << "\n";
+}
+
+void display_session_table(Ctx& c) {
+  SessionFilter f = filter_from(c.m);
+  if (f.bad) {
+    c.err = f.err;
+    return;
+  }
+  if (!c.dp) {
+    c.out << " Current Total Sessions : 0\n";
+    return;
+  }
+  auto list =
+      c.dp->sessions().snapshot([&](const session::Session& s) { return f.match(s, *c.dp); });
+  const uint64_t now = c.dp->clock().now_ms();
+  c.out << " Current Total Sessions : " << list.size() << "\n";
+  for (const auto& s : list) session_lines(c.out, c.hooks, *c.dp, s, c.m.has("verbose"), now);
+}
+
+void reset_session_table(Ctx& c) {
+  SessionFilter f = filter_from(c.m);
+  if (f.bad) {
+    c.err = f.err;
+    return;
+  }
+  if (c.dp) c.dp->sessions().erase_if([&](const session::Session& s) { return f.match(s, *c.dp); });
+}
+
+void display_statistics(Ctx& c) {
+  const auto& t = c.counters;
+  auto line = [&](const std::string& label, uint64_t v) {
+    c.out << "  " << std::left << std::setw(32) << label << ": " << v << "\n";
+  };
+  c.out << " Firewall statistics:\n";
+  line("Packets received", t.value("packet.received"));
+  line("Packets accepted", t.value("packet.accepted"));
+  line("Packets dropped", t.value("packet.dropped"));
+  for (const auto& d : drop_reason_names()) line("Dropped " + d, t.value("packet.drop." + d));
+  line("Accepted icmp-error-related", t.value("packet.accepted.icmp-error-related"));
+  line("Accepted local icmp-error", t.value("packet.accepted.local-icmp-error"));
+  line("Sessions created", t.value("session.created"));
+  line("Sessions aged", t.value("session.aged"));
+  line("Sessions removed", t.value("session.removed"));
+  line("Sessions current", c.dp ? c.dp->sessions().size() : 0);
+  line("Sessions refused (table full)", t.value("session.drop.table-full"));
+  for (const auto& [name, v] : t.snapshot()) {
+    if (name.rfind("packet.malformed.", 0) == 0 && v > 0) line("Malformed " + name.substr(17), v);
+  }
+  if (c.hooks.extra_statistics) c.out << c.hooks.extra_statistics();
+}
+
+void reset_statistics(Ctx& c) { c.counters.reset_prefix("packet."); }
+
+// Whether the entry is left out by the type keyword of the display line.
+bool servermap_hidden(const cli::Match& m, const session::ServerMapEntry& e) {
+  using T = session::MapType;
+  bool nat_server = e.type == T::kNatServer || e.type == T::kNatServerReverse;
+  if (m.has("aspf")) return e.type != T::kAspf;
+  if (m.has("nat-server")) return !nat_server;
+  if (m.has("no-pat")) return e.type != T::kNoPat && e.type != T::kNoPatReverse;
+  if (m.has("static")) return !nat_server;
+  if (m.has("dynamic")) return nat_server;
+  return false;
+}
+
+// The Appro name and whether a 0 port is shown come from the ALG that opened the entry.
+std::string servermap_proto(const aspf::Inspector* ins, const session::ServerMapEntry& e) {
+  std::string p = e.proto == 6    ? "tcp"
+                  : e.proto == 17 ? "udp"
+                  : e.proto == 47 ? "gre"
+                  : e.proto == 0  ? "any"
+                                  : std::to_string(e.proto);
+  if (ins && e.channel < ins->spec().channels.size()) {
+    p += "(Appro: " + std::string(ins->spec().channels[e.channel].app) + ")";
+  }
+  return p;
+}
+
+std::string servermap_body(const aspf::Inspector* ins, const session::ServerMapEntry& e) {
+  using T = session::MapType;
+  if (e.type == T::kNatServerReverse || e.type == T::kNoPat)
+    return e.addr.str() + "[" + e.xaddr.str() + "] -> ANY";
+  const bool always = ins && ins->entry_port_always_shown(e);
+  auto ep = [always](const common::IpAddr& a, uint16_t port) {
+    return port || always ? endpoint(a, port) : a.str();
+  };
+  std::string from = e.peer.empty() ? "ANY" : e.peer.str();
+  std::string to = ep(e.addr, e.port);
+  if (!e.xaddr.empty()) {
+    to += "[" + ep(e.xaddr, e.xport >= 0 ? static_cast<uint16_t>(e.xport) : e.port) + "]";
+  }
+  return from + " -> " + to;
+}
+
+void display_servermap(Ctx& c) {
+  std::vector<session::ServerMapEntry> list;
+  if (c.dp) list = c.dp->servermap().snapshot();
+  std::erase_if(list, [&](const session::ServerMapEntry& e) { return servermap_hidden(c.m, e); });
+  const uint64_t now = c.dp ? c.dp->clock().now_ms() : 0;
+  c.out << " Current Total Server-map : " << list.size() << "\n";
+  for (const auto& e : list) {
+    const aspf::Inspector* ins = c.algs.get(e.alg);
+    c.out << " Type: " << session::map_type_name(e.type) << ",  " << servermap_body(ins, e)
+          << ",  Zone:" << (e.zone && c.dp ? c.dp->zone_name(e.zone) : std::string("---"))
+          << ",  protocol:" << servermap_proto(ins, e);
+    if (e.expires_ms) {
+      uint64_t left = e.expires_ms > now ? (e.expires_ms - now + 999) / 1000 : 0;
+      c.out << ",  Left-Time:" << hms(left);
+    } else {
+      c.out << ",  Left-Time:---";
+    }
+    c.out << "\n Vpn: public -> public\n\n";
+  }
+}
+
+}  // namespace
+
+void register_session_display(HandlerTable& t) {
+  t.add({
+      {"display.session.table", display_session_table},
+      {"reset.session.table", reset_session_table},
+      {"display.statistics", display_statistics},
+      {"reset.statistics", reset_statistics},
+      {"display.servermap", display_servermap},
+  });
+}
+
+}  // namespace fw::fwd::ctl
