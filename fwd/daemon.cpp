@@ -1,21 +1,25 @@
 #include "fwd/daemon.h"
 
 #include <grp.h>
+#include <malloc.h>
 #include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <sstream>
 #include <thread>
-#include <unordered_map>
 
-#include "aspf/engine.h"
 #include "cli/commands.h"
-#include "common/counters.h"
 #include "common/log.h"
+#include "config/config.h"
 #include "db/config_store.h"
 #include "fwd/addresses.h"
 #include "fwd/controller.h"
@@ -26,17 +30,16 @@
 #include "fwd/options.h"
 #include "fwd/sysctl.h"
 #include "ipc/ipc.h"
-#include "nat/nat_policy.h"
-#include "policy/policy.h"
-#include "session/server_map.h"
-#include "session/session_table.h"
 
 namespace fw::fwd {
 namespace {
 
+// Route lookups over rtnetlink; interface names from the link table (kept current by
+// link events: no descriptor, no system call per lookup).
 class KernelRoutes final : public RouteSource {
  public:
-  explicit KernelRoutes(std::unique_ptr<RouteResolver> r) : r_(std::move(r)) {}
+  KernelRoutes(std::unique_ptr<RouteResolver> r, const LinkTable& links)
+      : r_(std::move(r)), links_(links) {}
   RouteInfo route(const common::IpAddr& dst) override {
     RouteInfo out;
     auto res = r_->lookup(dst);
@@ -59,31 +62,11 @@ class KernelRoutes final : public RouteSource {
     }
     return out;
   }
-  // if_indextoname costs a socket, an ioctl and a close, and every new flow asks
-  // for its egress interface's name (nat-policy egress-interface): names are kept
-  // per index for kNameTtl, so a renamed interface is seen within a second.
-  std::string ifname(uint32_t ifindex) override {
-    auto now = std::chrono::steady_clock::now();
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = names_.find(ifindex);
-    if (it != names_.end() && now - it->second.fetched < kNameTtl) return it->second.name;
-    if (names_.size() >= kMaxNames) names_.clear();
-    Name& n = names_[ifindex];
-    n.name = ifname_of(ifindex);
-    n.fetched = now;
-    return n.name;
-  }
+  std::string ifname(uint32_t ifindex) override { return links_.name_of(ifindex); }
 
  private:
-  static constexpr auto kNameTtl = std::chrono::seconds(1);
-  static constexpr size_t kMaxNames = 4096;
-  struct Name {
-    std::string name;
-    std::chrono::steady_clock::time_point fetched;
-  };
   std::unique_ptr<RouteResolver> r_;
-  std::mutex mu_;
-  std::unordered_map<uint32_t, Name> names_;
+  const LinkTable& links_;
 };
 
 int fail(const std::string& msg) {
@@ -97,6 +80,441 @@ std::set<std::string> zone_interfaces(const config::Config& c) {
   return s;
 }
 
+// The text of the file a flag names: a readable regular file, nothing else.
+std::optional<std::string> read_file(const std::string& path, const char* flag, std::string* err) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) {
+    *err = std::string("cannot read ") + flag + " " + path + ": " + std::strerror(errno);
+    return std::nullopt;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    *err = std::string(flag) + " " + path + " is not a regular file" +
+           (S_ISDIR(st.st_mode) ? " (it is a directory)" : "");
+    return std::nullopt;
+  }
+  std::ifstream f(path);
+  std::stringstream ss;
+  if (!f || !(ss << f.rdbuf())) {
+    *err = std::string("cannot read ") + flag + " " + path + ": " + std::strerror(errno);
+    return std::nullopt;
+  }
+  return ss.str();
+}
+
+// Descriptors are cheap and the management socket, netlink and the queues all need some:
+// take what the hard limit allows.
+void raise_fd_limit() {
+  rlimit r{};
+  if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+    r.rlim_cur = r.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &r);
+  }
+}
+
+class Daemon {
+ public:
+  explicit Daemon(Options o) : opt_(std::move(o)) {}
+  int run();
+  int check_config();
+
+ private:
+  bool open_links(std::string* err);
+  bool open_store(std::string* err);
+  ControllerHooks hooks();
+  bool load_configuration(Controller& ctl, std::string* err);
+  bool open_queues(std::string* err);
+  bool install_rules(std::string* err);
+  void restore_state();
+  bool start_socket(std::string* err);
+  void start_workers();
+  int wait_for_signal();
+  void stop(bool hold);
+  void remove_kernel_state(bool hold);
+  std::string on_apply(const config::Config& c);
+  std::string extra_statistics();
+  void on_link_event(const LinkEvent& e);
+  bool interface_allowed(const std::string& name) const;
+
+  Options opt_;
+  sigset_t sigs_{};
+  common::SteadyClock clock_;
+  std::unique_ptr<LinkTable> links_;
+  std::unique_ptr<KernelRoutes> routes_;
+  std::unique_ptr<DataPlane> dp_;
+  std::unique_ptr<db::ConfigStore> store_;
+  std::unique_ptr<Controller> ctl_;
+  std::vector<std::unique_ptr<NfQueue>> queues_;
+  std::unique_ptr<RuleInstaller> rules_;
+  std::unique_ptr<AddressInstaller> addrs_;
+  std::unique_ptr<InterfaceSysctls> sysctls_;
+  std::unique_ptr<ipc::Server> server_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> trim_pending_{false};
+  std::vector<std::thread> workers_;
+  std::thread maint_;
+  std::mutex zone_ifs_mu_;
+  std::map<std::string, std::string> zone_ifs_;  // interface -> zone, for link event logs
+};
+
+bool Daemon::interface_allowed(const std::string& name) const {
+  return opt_.absent_allowed.count("*") || opt_.absent_allowed.count(name) ||
+         (links_ ? links_->exists(name) : ifindex_of(name) != 0);
+}
+
+void Daemon::on_link_event(const LinkEvent& e) {
+  std::string zone;
+  {
+    std::lock_guard<std::mutex> lk(zone_ifs_mu_);
+    auto it = zone_ifs_.find(e.name);
+    if (it != zone_ifs_.end()) zone = it->second;
+  }
+  if (zone.empty()) return;
+  switch (e.kind) {
+    case LinkEvent::Kind::kRemoved:
+      FW_LOG(kWarn, "interface " << e.name << " of zone " << zone
+                                 << " is gone: it keeps its zone and is picked up if it returns");
+      break;
+    case LinkEvent::Kind::kAdded:
+      FW_LOG(kInfo, "interface " << e.name << " of zone " << zone << " appeared (ifindex "
+                                 << e.ifindex << "): traffic through it is filtered");
+      break;
+    case LinkEvent::Kind::kRenamed:
+      FW_LOG(kWarn,
+             "interface " << e.old_name << " was renamed " << e.name << " (zone " << zone << ")");
+      break;
+  }
+}
+
+bool Daemon::open_links(std::string* err) {
+  links_ = LinkTable::open([this](const LinkEvent& e) { on_link_event(e); }, err);
+  if (!links_) return false;
+  auto resolver = RouteResolver::open(err);
+  if (!resolver) {
+    *err = "route lookups unavailable: " + *err;
+    return false;
+  }
+  routes_ = std::make_unique<KernelRoutes>(std::move(resolver), *links_);
+  DataPlaneOptions dopt;
+  dopt.max_sessions = opt_.max_sessions;
+  dp_ = std::make_unique<DataPlane>(clock_, *routes_, dopt);
+  return true;
+}
+
+bool Daemon::open_store(std::string* err) {
+  if (opt_.db_file.empty()) return true;
+  db::OpenOptions o;
+  o.replace_unusable = opt_.db_replace_unusable;
+  db::OpenInfo info;
+  store_ = db::ConfigStore::open(opt_.db_file, o, &info, err);
+  for (const auto& n : info.notes) FW_LOG(kInfo, n);
+  if (!store_ && info.unusable) *err += " (--db-replace-unusable moves it aside and starts anew)";
+  return store_ != nullptr;
+}
+
+ControllerHooks Daemon::hooks() {
+  ControllerHooks h;
+  h.dataplane = dp_.get();
+  h.store = store_.get();
+  h.on_apply = [this](const config::Config& c) { return on_apply(c); };
+  h.extra_statistics = [this] { return extra_statistics(); };
+  h.interface_exists = [this](const std::string& n) { return interface_allowed(n); };
+  h.ifname = [this](uint32_t i) { return links_ ? links_->name_of(i) : ifname_of(i); };
+  return h;
+}
+
+// One source of truth: the saved configuration. --config seeds a database that has none (or
+// replaces it with --config-replace); without --db it is the configuration.
+bool Daemon::load_configuration(Controller& ctl, std::string* err) {
+  std::optional<std::string> saved;
+  if (store_) {
+    saved = store_->load(err);
+    if (!saved && !err->empty()) return false;
+  }
+  if (!opt_.config_file.empty() && (!saved || opt_.config_replace)) {
+    auto text = read_file(opt_.config_file, "--config", err);
+    if (!text) return false;
+    if (!ctl.load_text(*text, opt_.config_file, err)) {
+      *err = "configuration error at " + *err;
+      return false;
+    }
+    if (!store_) return true;
+    if (!store_->save(config::render(ctl.running()), err)) return false;
+    FW_LOG(kInfo, (saved ? "the saved configuration of " : "new database ")
+                      << opt_.db_file << (saved ? " replaced by " : " seeded from ")
+                      << opt_.config_file);
+    return true;
+  }
+  if (!saved) return true;
+  if (!ctl.load_text(*saved, opt_.db_file + " (saved configuration)", err)) return false;
+  if (!opt_.config_file.empty()) {
+    FW_LOG(kInfo, "using the saved configuration of " << opt_.db_file << "; --config "
+                                                      << opt_.config_file
+                                                      << " ignored (--config-replace applies it)");
+  }
+  return true;
+}
+
+bool Daemon::open_queues(std::string* err) {
+  // Queues before rules: if the queue is taken we must not steer traffic to it.
+  for (uint16_t i = 0; i < opt_.queues; ++i) {
+    QueueOptions q;
+    q.queue_num = static_cast<uint16_t>(opt_.queue_num + i);
+    q.fail_open = opt_.fail_open;
+    q.max_len = opt_.queue_maxlen;
+    auto nq = NfQueue::open(q, err);
+    if (!nq) return false;
+    queues_.push_back(std::move(nq));
+  }
+  return true;
+}
+
+bool Daemon::install_rules(std::string* err) {
+  bool crashed = false;
+  if (!opt_.no_rules) {
+    RuleOptions r;
+    r.queue_num = opt_.queue_num;
+    r.queues = opt_.queues;
+    r.fail_open = opt_.fail_open;
+    r.tag = "fwd-q" + std::to_string(opt_.queue_num);
+    r.unmanaged = opt_.unmanaged;
+    if (std::string bad = RuleInstaller::check_options(r); !bad.empty()) {
+      *err = bad;
+      return false;
+    }
+    rules_ = std::make_unique<RuleInstaller>(r);
+    sysctls_ = std::make_unique<InterfaceSysctls>();
+    addrs_ = std::make_unique<AddressInstaller>(
+        [this](const common::IpAddr& a) {
+          RouteInfo ri = routes_->route(a);
+          return ri.ok && !ri.local ? routes_->ifname(ri.oif) : std::string();
+        },
+        [this](const common::IpAddr& a) { return routes_->route(a).local; });
+  }
+  if (std::string e = ctl_->apply_now(); !e.empty()) {
+    *err = e;
+    return false;
+  }
+  if (rules_) {
+    const Leftovers& l = rules_->leftovers();
+    crashed = l.found() && !l.held();
+    if (l.held()) FW_LOG(kInfo, "took over the rules the previous fwd held for a restart");
+    if (crashed) {
+      FW_LOG(kWarn, "found the rules of an fwd that did not stop cleanly ("
+                        << l.jumps << " hooks, " << l.chains << " chains, " << l.legacy_rules
+                        << " old-layout rules): replaced by one set");
+    }
+  }
+  const uint64_t now = clock_.now_ms();
+  uint64_t until = 0;
+  if (opt_.tcp_pickup == TcpPickup::kAlways) until = UINT64_MAX;
+  if (opt_.tcp_pickup == TcpPickup::kAfterCrash && crashed) {
+    until = now + uint64_t{opt_.pickup_window_s} * 1000;
+    FW_LOG(kInfo, "picking up permitted TCP flows mid-stream for " << opt_.pickup_window_s << " s");
+  }
+  dp_->pipeline().set_tcp_pickup_until(until);
+  return true;
+}
+
+void Daemon::restore_state() {}
+
+bool Daemon::start_socket(std::string* err) {
+  ipc::ServerOptions so;
+  so.max_clients = opt_.max_clients;
+  server_ = ipc::Server::start(
+      opt_.socket_path, opt_.group,
+      [this](const ipc::Request& rq, const ipc::PeerCred&) {
+        ipc::Response resp;
+        auto vs = cli::parse_views(rq.view);
+        if (!vs) {
+          resp.ok = false;
+          resp.output = "Error: bad view from client.\n";
+          vs = cli::user_view();
+        } else if (!rq.line.empty()) {
+          ExecResult r = ctl_->execute(*vs, rq.line, true);
+          resp.ok = r.ok;
+          resp.output = r.output;
+          vs = r.views;
+        }
+        resp.view = cli::serialize_views(*vs);
+        resp.prompt = ctl_->prompt(*vs);
+        return resp;
+      },
+      so, err);
+  if (!server_) *err = "cannot serve the CLI socket " + opt_.socket_path + ": " + *err;
+  return server_ != nullptr;
+}
+
+void Daemon::start_workers() {
+  for (auto& q : queues_) {
+    workers_.emplace_back([this, qp = q.get()] {
+      RuntimeHolder::Reader reader(dp_->runtimes());
+      qp->run(stop_, [&](QueuedPacket& p) { return dp_->pipeline().process(p, reader); });
+    });
+  }
+  maint_ = std::thread([this] {
+    while (!stop_.load()) {
+      dp_->pipeline().maintain();
+      // A replaced snapshot is freed once no worker uses it; give the memory back too.
+      if (trim_pending_.load() && dp_->runtimes().reclaim() == 0) {
+        trim_pending_.store(false);
+        malloc_trim(0);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+}
+
+int Daemon::wait_for_signal() {
+  int sig = 0;
+  for (;;) {
+    sigwait(&sigs_, &sig);
+    if (sig != SIGHUP) return sig;
+  }
+}
+
+void Daemon::remove_kernel_state(bool hold) {
+  if (rules_) {
+    std::string e;
+    if (!(hold ? rules_->hold(&e) : rules_->remove_all(&e))) FW_LOG(kWarn, "rules: " << e);
+  }
+  if (addrs_) addrs_->remove_all();
+  if (sysctls_) sysctls_->restore_all();
+}
+
+void Daemon::stop(bool hold) {
+  stop_.store(true);
+  for (auto& t : workers_) t.join();
+  if (maint_.joinable()) maint_.join();
+  server_.reset();
+  remove_kernel_state(hold);
+  queues_.clear();
+  if (hold) FW_LOG(kInfo, "stopped for a restart: the rules stay (traffic held) for the next fwd");
+}
+
+std::string Daemon::on_apply(const config::Config& c) {
+  trim_pending_.store(true);
+  {
+    std::lock_guard<std::mutex> lk(zone_ifs_mu_);
+    zone_ifs_.clear();
+    for (const auto& z : c.zones)
+      for (const auto& i : z.interfaces) zone_ifs_[i] = z.name;
+  }
+  std::string out;
+  auto note = [&](const std::string& e) {
+    if (!e.empty() && out.empty()) out = e;
+  };
+  if (rules_) {
+    std::string e;
+    if (!rules_->sync(zone_interfaces(c), &e)) note("iptables: " + e);
+  }
+  if (sysctls_) note(sysctls_->sync(zone_interfaces(c)));
+  if (addrs_) {
+    std::set<common::IpAddr> want;
+    for (const auto& g : c.address_groups) {
+      for (const auto& a : g.addresses()) want.insert(a);
+    }
+    for (const auto& s : c.nat_servers) want.insert(s.global);
+    note(addrs_->sync(want));
+  }
+  return out;
+}
+
+std::string Daemon::extra_statistics() {
+  std::ostringstream os;
+  uint64_t enobufs = 0, qdrop = 0, udrop = 0;
+  for (const auto& q : queues_) {
+    enobufs += q->stats().enobufs;
+    auto k = kernel_queue_stats(q->queue_num());
+    qdrop += k.queue_dropped;
+    udrop += k.user_dropped;
+  }
+  auto line = [&](const std::string& l, uint64_t v) {
+    char b[128];
+    std::snprintf(b, sizeof b, "  %-32s: %llu\n", l.c_str(), static_cast<unsigned long long>(v));
+    os << b;
+  };
+  if (rules_) {
+    std::string e;
+    if (auto d = rules_->no_zone_drops(&e)) line("Dropped no-zone (kernel rules)", d->total());
+  }
+  line("Queue dropped (kernel)", qdrop);
+  line("Queue user-dropped (kernel)", udrop);
+  line("Queue ENOBUFS", enobufs);
+  return os.str();
+}
+
+// --check-config: the file (or the saved configuration) must load as it would at start, the
+// interfaces it names must exist here (or be allowed absent). Needs no root.
+int Daemon::check_config() {
+  std::string err, text, source;
+  if (!opt_.config_file.empty()) {
+    auto t = read_file(opt_.config_file, "--config", &err);
+    if (!t) return fail(err);
+    text = *t;
+    source = opt_.config_file;
+  } else if (!opt_.db_file.empty()) {
+    db::OpenOptions o;
+    o.create_if_missing = false;
+    auto store = db::ConfigStore::open(opt_.db_file, o, nullptr, &err);
+    auto t = store ? store->load(&err) : std::nullopt;
+    if (!t) return fail(err.empty() ? "no saved configuration in " + opt_.db_file : err);
+    text = *t;
+    source = opt_.db_file + " (saved configuration)";
+  } else {
+    return fail("--check-config needs --config or --db");
+  }
+  ControllerHooks h;
+  h.interface_exists = [this](const std::string& n) { return interface_allowed(n); };
+  Controller ctl(h);
+  if (!ctl.load_text(text, source, &err)) return fail("configuration error at " + err);
+  const config::Config c = ctl.running();
+  std::cout << source << ": configuration OK (" << c.security.rules.size() << " security rules, "
+            << c.nat_rules.size() << " NAT rules)\n";
+  return 0;
+}
+
+int Daemon::run() {
+  if (opt_.check_config) return check_config();
+  if (geteuid() != 0)
+    return fail("must run as root (it binds NFQUEUE and installs iptables rules)");
+  if (!opt_.group.empty() && !getgrnam(opt_.group.c_str()))
+    return fail("unknown group '" + opt_.group + "'");
+  raise_fd_limit();
+  // Block the signals in every thread (the link table's too); this thread waits for them.
+  sigemptyset(&sigs_);
+  for (int s : {SIGTERM, SIGINT, SIGHUP, SIGUSR2}) sigaddset(&sigs_, s);
+  pthread_sigmask(SIG_BLOCK, &sigs_, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  std::string err;
+  if (!open_links(&err) || !open_store(&err)) return fail(err);
+  ctl_ = std::make_unique<Controller>(hooks());
+  if (auto bad = ctl_->check_handlers(); !bad.empty()) {
+    std::string m = "internal error: command specs and handlers disagree:";
+    for (const auto& b : bad) m += "\n  " + b;
+    return fail(m);
+  }
+  if (!load_configuration(*ctl_, &err) || !open_queues(&err)) return fail(err);
+  if (!install_rules(&err)) {
+    remove_kernel_state(false);
+    return fail(err);
+  }
+  restore_state();
+  if (!start_socket(&err)) {
+    remove_kernel_state(false);
+    return fail(err);
+  }
+  start_workers();
+  FW_LOG(kInfo, "ready: queues " << opt_.queue_num << ".." << opt_.queue_num + opt_.queues - 1
+                                 << ", socket " << opt_.socket_path
+                                 << (opt_.fail_open ? ", fail-open" : ", fail-closed")
+                                 << (opt_.no_rules ? ", no rules installed" : ""));
+  const int sig = wait_for_signal();
+  FW_LOG(kInfo, "signal " << sig << (sig == SIGUSR2 ? ": stopping for a restart" : ": stopping"));
+  stop(sig == SIGUSR2);
+  return 0;
+}
+
 }  // namespace
 
 int run_daemon(int argc, char** argv) {
@@ -106,201 +524,8 @@ int run_daemon(int argc, char** argv) {
   auto lvl = common::parse_log_level(opt->log_level);
   if (!lvl) return fail("unknown --log-level '" + opt->log_level + "' (debug, info, warn, error)");
   common::set_log_level(*lvl);
-
-  if (geteuid() != 0)
-    return fail("must run as root (it binds NFQUEUE and installs iptables rules)");
-  if (!opt->group.empty() && !getgrnam(opt->group.c_str()))
-    return fail("unknown group '" + opt->group + "'");
-
-  // Block the stop signals in every thread; the main thread waits for them.
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGTERM);
-  sigaddset(&sigs, SIGINT);
-  sigaddset(&sigs, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-
-  common::SteadyClock clock;
-  std::string err;
-  auto resolver = RouteResolver::open(&err);
-  if (!resolver) return fail("route lookups unavailable: " + err);
-  KernelRoutes routes(std::move(resolver));
-  DataPlaneOptions dopt;
-  dopt.max_sessions = opt->max_sessions;
-  DataPlane dp(clock, routes, dopt);
-  Pipeline& pipeline = dp.pipeline();
-
-  std::unique_ptr<db::ConfigStore> store;
-  if (!opt->db_file.empty()) {
-    store = db::ConfigStore::open(opt->db_file, &err);
-    if (!store) return fail(err);
-  }
-
-  RuleOptions ropt;
-  ropt.queue_num = opt->queue_num;
-  ropt.queues = opt->queues;
-  ropt.fail_open = opt->fail_open;
-  ropt.tag = "fwd-q" + std::to_string(opt->queue_num);
-  std::unique_ptr<RuleInstaller> rules;
-  std::unique_ptr<AddressInstaller> addrs;
-  std::unique_ptr<InterfaceSysctls> sysctls;
-
-  std::vector<std::unique_ptr<NfQueue>> queues;
-  ControllerHooks hooks;
-  hooks.dataplane = &dp;
-  hooks.store = store.get();
-  hooks.on_apply = [&](const config::Config& c) -> std::string {
-    std::string out;
-    if (rules) {
-      std::string e;
-      if (!rules->sync(zone_interfaces(c), &e)) out = "iptables: " + e;
-    }
-    if (sysctls) {
-      std::string e = sysctls->sync(zone_interfaces(c));
-      if (!e.empty() && out.empty()) out = e;
-    }
-    if (addrs) {
-      std::set<common::IpAddr> want;
-      for (const auto& g : c.address_groups) {
-        for (const auto& a : g.addresses()) want.insert(a);
-      }
-      for (const auto& s : c.nat_servers) want.insert(s.global);
-      std::string e = addrs->sync(want);
-      if (!e.empty() && out.empty()) out = e;
-    }
-    return out;
-  };
-  hooks.extra_statistics = [&]() {
-    std::ostringstream os;
-    uint64_t enobufs = 0, qdrop = 0, udrop = 0;
-    for (const auto& q : queues) {
-      enobufs += q->stats().enobufs;
-      auto k = kernel_queue_stats(q->queue_num());
-      qdrop += k.queue_dropped;
-      udrop += k.user_dropped;
-    }
-    auto line = [&](const std::string& l, uint64_t v) {
-      char b[128];
-      std::snprintf(b, sizeof b, "  %-32s: %llu\n", l.c_str(), static_cast<unsigned long long>(v));
-      os << b;
-    };
-    line("Queue dropped (kernel)", qdrop);
-    line("Queue user-dropped (kernel)", udrop);
-    line("Queue ENOBUFS", enobufs);
-    return os.str();
-  };
-  Controller ctl(hooks);
-  if (auto bad = ctl.check_handlers(); !bad.empty()) {
-    std::string m = "internal error: command specs and handlers disagree:";
-    for (const auto& b : bad) m += "\n  " + b;
-    return fail(m);
-  }
-
-  // Configuration: the saved one first, then the --config file on top.
-  if (store) {
-    auto text = store->load(&err);
-    if (!text && !err.empty()) return fail(err);
-    if (text && !ctl.load_text(*text, opt->db_file + " (saved configuration)", &err))
-      return fail(err);
-  }
-  if (!opt->config_file.empty()) {
-    std::ifstream f(opt->config_file);
-    if (!f) return fail("cannot read --config " + opt->config_file + ": " + std::strerror(errno));
-    std::stringstream ss;
-    ss << f.rdbuf();
-    if (!ctl.load_text(ss.str(), opt->config_file, &err))
-      return fail("configuration error at " + err);
-  }
-
-  // Queues before rules: if the queue is taken we must not steer traffic to it.
-  for (uint16_t i = 0; i < opt->queues; ++i) {
-    QueueOptions q;
-    q.queue_num = static_cast<uint16_t>(opt->queue_num + i);
-    q.fail_open = opt->fail_open;
-    q.max_len = opt->queue_maxlen;
-    auto nq = NfQueue::open(q, &err);
-    if (!nq) return fail(err);
-    queues.push_back(std::move(nq));
-  }
-  if (!opt->no_rules) {
-    rules = std::make_unique<RuleInstaller>(ropt);
-    sysctls = std::make_unique<InterfaceSysctls>();
-    addrs = std::make_unique<AddressInstaller>(
-        [&routes](const common::IpAddr& a) {
-          RouteInfo r = routes.route(a);
-          return r.ok && !r.local ? routes.ifname(r.oif) : std::string();
-        },
-        [&routes](const common::IpAddr& a) { return routes.route(a).local; });
-  }
-  std::string apply_err = ctl.apply_now();
-  if (!apply_err.empty()) {
-    if (rules) rules->remove_all();
-    if (addrs) addrs->remove_all();
-    return fail(apply_err);
-  }
-
-  auto server = ipc::Server::start(
-      opt->socket_path, opt->group,
-      [&](const ipc::Request& rq, const ipc::PeerCred&) {
-        ipc::Response resp;
-        auto vs = cli::parse_views(rq.view);
-        if (!vs) {
-          resp.ok = false;
-          resp.output = "Error: bad view from client.\n";
-          vs = cli::user_view();
-        } else if (!rq.line.empty()) {
-          ExecResult r = ctl.execute(*vs, rq.line, true);
-          resp.ok = r.ok;
-          resp.output = r.output;
-          vs = r.views;
-        }
-        resp.view = cli::serialize_views(*vs);
-        resp.prompt = ctl.prompt(*vs);
-        return resp;
-      },
-      &err);
-  if (!server) {
-    if (rules) rules->remove_all();
-    if (addrs) addrs->remove_all();
-    return fail("cannot serve the CLI socket " + opt->socket_path + ": " + err);
-  }
-
-  std::atomic<bool> stop{false};
-  std::vector<std::thread> workers;
-  for (auto& q : queues) {
-    workers.emplace_back([&stop, &pipeline, &dp, qp = q.get()] {
-      RuntimeHolder::Reader reader(dp.runtimes());
-      qp->run(stop, [&](QueuedPacket& p) { return pipeline.process(p, reader); });
-    });
-  }
-  std::thread maint([&] {
-    while (!stop.load()) {
-      pipeline.maintain();
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-  });
-  FW_LOG(kInfo, "ready: queues " << opt->queue_num << ".." << opt->queue_num + opt->queues - 1
-                                 << ", socket " << opt->socket_path
-                                 << (opt->fail_open ? ", fail-open" : ", fail-closed")
-                                 << (opt->no_rules ? ", no rules installed" : ""));
-
-  int sig = 0;
-  while (true) {
-    sigwait(&sigs, &sig);
-    if (sig == SIGHUP) continue;
-    break;
-  }
-  FW_LOG(kInfo, "signal " << sig << ": stopping");
-  stop.store(true);
-  for (auto& t : workers) t.join();
-  maint.join();
-  server.reset();
-  if (rules) rules->remove_all();
-  if (addrs) addrs->remove_all();
-  if (sysctls) sysctls->restore_all();
-  queues.clear();
-  return 0;
+  Daemon d(std::move(*opt));
+  return d.run();
 }
 
 }  // namespace fw::fwd

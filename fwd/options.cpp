@@ -2,36 +2,93 @@
 
 #include <boost/program_options.hpp>
 #include <iostream>
+#include <vector>
 
 namespace po = boost::program_options;
 
 namespace fw::fwd {
+namespace {
 
-std::optional<Options> parse_options(int argc, char** argv, int* exit_code) {
-  Options o;
-  unsigned queue_num = 0, queues = 1;
+po::options_description describe(Options& o, unsigned& queue_num, unsigned& queues,
+                                 std::string& pickup, std::vector<std::string>& unmanaged,
+                                 std::vector<std::string>& absent) {
   po::options_description d(
       "fwd - a Huawei USG-style zone firewall for Linux (NFQUEUE)\n\nOptions");
   d.add_options()("help,h", "print this help and exit")(
       "config,c", po::value(&o.config_file),
-      "file of VRP commands applied at start (after the saved configuration)")(
+      "file of VRP commands: the configuration when there is no saved one (it then seeds the "
+      "database); ignored when the database holds a saved configuration, unless "
+      "--config-replace")(
+      "config-replace", po::bool_switch(&o.config_replace),
+      "apply --config instead of the saved configuration, and save it in its place")(
+      "check-config", po::bool_switch(&o.check_config),
+      "load the configuration (--config, or the saved one of --db), report and exit: 0 if it "
+      "loads, 1 if not")(
       "db,d", po::value(&o.db_file),
-      "SQLite database: the saved configuration is loaded from it at start; `save` writes it")(
+      "SQLite database: the saved configuration is loaded from it at start; `save` writes it. "
+      "An existing file that is not an intact database of fwd is refused and left as it is")(
+      "db-replace-unusable", po::bool_switch(&o.db_replace_unusable),
+      "move an unusable database file aside (renamed, never deleted) and start a new one")(
+      "state", po::value(&o.state_file),
+      "where sessions, server-map entries and NAT bindings are kept across a stop and the next "
+      "start (default: the database path + .state)")("no-state", po::bool_switch(&o.no_state),
+                                                     "do not save or restore sessions")(
       "socket,s", po::value(&o.socket_path)->default_value(o.socket_path), "Unix socket for fwcli")(
       "group,g", po::value(&o.group), "group whose members may use the socket besides root")(
+      "max-clients", po::value(&o.max_clients)->default_value(o.max_clients),
+      "concurrent fwcli connections (root may evict an idle one beyond it)")(
       "queue-num,q", po::value(&queue_num)->default_value(0), "first NFQUEUE number")(
       "queues,k", po::value(&queues)->default_value(1),
       "number of queues/worker threads (--queue-balance)")(
       "fail-open", po::bool_switch(&o.fail_open),
-      "let traffic pass when fwd is gone or the queue is full (--queue-bypass); default is "
-      "fail-closed")("no-rules", po::bool_switch(&o.no_rules),
-                     "do not install or remove the iptables queueing rules")(
+      "let traffic of zone interfaces pass when fwd is gone or the queue is full "
+      "(--queue-bypass); default is fail-closed. Interfaces in no zone never pass")(
+      "no-rules", po::bool_switch(&o.no_rules),
+      "do not install or remove the iptables queueing rules")(
+      "unmanaged-interface", po::value(&unmanaged)->composing(),
+      "an interface fwd leaves alone (e.g. management); repeatable. Everything else that is in "
+      "no zone is dropped")(
+      "allow-absent-interface", po::value(&absent)->composing(),
+      "a zone interface that may not exist yet (it is picked up when it appears); repeatable, "
+      "'*' for any. Otherwise naming an interface that does not exist is an error")(
+      "tcp-pickup", po::value(&pickup)->default_value("after-crash"),
+      "when a TCP packet that is not a SYN may open a session: never, after-crash (for "
+      "--pickup-window seconds after a start that found the rules of a crashed fwd), always")(
+      "pickup-window", po::value(&o.pickup_window_s)->default_value(o.pickup_window_s),
+      "seconds of mid-stream pickup after a crash")(
       "log-level,l", po::value(&o.log_level)->default_value(o.log_level),
       "debug, info, warn, error")("max-sessions",
                                   po::value(&o.max_sessions)->default_value(o.max_sessions),
                                   "hard cap on the session table")(
       "queue-maxlen", po::value(&o.queue_maxlen)->default_value(o.queue_maxlen),
       "kernel queue length per queue");
+  return d;
+}
+
+std::optional<std::string> check(const Options& o, unsigned queue_num, unsigned queues,
+                                 const std::string& pickup) {
+  if (queues < 1 || queues > 64 || queue_num > 65535 || queue_num + queues - 1 > 65535)
+    return "--queues must be 1..64 and --queue-num + --queues - 1 <= 65535";
+  if (o.max_sessions < 1 || o.max_sessions > 100'000'000)
+    return "--max-sessions must be 1..100000000";
+  if (o.max_clients < 1 || o.max_clients > 4096) return "--max-clients must be 1..4096";
+  if (pickup != "never" && pickup != "after-crash" && pickup != "always")
+    return "--tcp-pickup must be never, after-crash or always";
+  if (o.pickup_window_s > 86400) return "--pickup-window must be 0..86400";
+  if (o.config_replace && o.config_file.empty()) return "--config-replace needs --config";
+  if (o.socket_path.empty() || o.socket_path.size() > 107)
+    return "--socket must be a path of 1..107 bytes";
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<Options> parse_options(int argc, char** argv, int* exit_code) {
+  Options o;
+  unsigned queue_num = 0, queues = 1;
+  std::string pickup;
+  std::vector<std::string> unmanaged, absent;
+  po::options_description d = describe(o, queue_num, queues, pickup, unmanaged, absent);
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(argc, argv).options(d).run(), vm);
@@ -46,19 +103,25 @@ std::optional<Options> parse_options(int argc, char** argv, int* exit_code) {
     *exit_code = 0;
     return std::nullopt;
   }
-  if (queues < 1 || queues > 64 || queue_num > 65535 || queue_num + queues - 1 > 65535) {
-    std::cerr << "fwd: --queues must be 1..64 and --queue-num + --queues - 1 <= 65535\n";
-    *exit_code = 2;
-    return std::nullopt;
-  }
-  if (o.max_sessions < 1 || o.max_sessions > 100'000'000) {
-    std::cerr << "fwd: --max-sessions must be 1..100000000\n";
+  if (auto bad = check(o, queue_num, queues, pickup)) {
+    std::cerr << "fwd: " << *bad << "\n";
     *exit_code = 2;
     return std::nullopt;
   }
   o.queue_num = static_cast<uint16_t>(queue_num);
   o.queues = static_cast<uint16_t>(queues);
+  o.unmanaged.insert(unmanaged.begin(), unmanaged.end());
+  o.absent_allowed.insert(absent.begin(), absent.end());
+  o.tcp_pickup = pickup == "never"    ? TcpPickup::kNever
+                 : pickup == "always" ? TcpPickup::kAlways
+                                      : TcpPickup::kAfterCrash;
   return o;
+}
+
+std::string state_path(const Options& o) {
+  if (o.no_state) return "";
+  if (!o.state_file.empty()) return o.state_file;
+  return o.db_file.empty() ? "" : o.db_file + ".state";
 }
 
 }  // namespace fw::fwd

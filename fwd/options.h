@@ -2,13 +2,23 @@
 // fwd's command-line flags (Boost.Program_options).
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 
 namespace fw::fwd {
 
+// When a TCP packet that is not a SYN may open a session (a flow picked up mid-stream), like
+// conntrack's nf_conntrack_tcp_loose: never; for a while after a start that found the rules a
+// crashed fwd left (flows that were established keep working without a reconnect); always.
+enum class TcpPickup : uint8_t { kNever, kAfterCrash, kAlways };
+
 struct Options {
   std::string config_file;
+  bool config_replace = false;  // the --config file replaces the saved configuration
   std::string db_file;
+  bool db_replace_unusable = false;
+  std::string state_file;  // "" = <db>.state when --db is given
+  bool no_state = false;
   std::string socket_path = "/run/fwd.sock";
   std::string group;
   uint16_t queue_num = 0;
@@ -18,10 +28,19 @@ struct Options {
   std::string log_level = "info";
   size_t max_sessions = 1'000'000;
   uint32_t queue_maxlen = 8192;
+  size_t max_clients = 32;
+  std::set<std::string> unmanaged;       // interfaces fwd leaves alone (management)
+  std::set<std::string> absent_allowed;  // zone interfaces that may not exist yet ("*" = any)
+  TcpPickup tcp_pickup = TcpPickup::kAfterCrash;
+  uint32_t pickup_window_s = 120;
+  bool check_config = false;  // load the configuration, report, exit (no root needed)
 };
 
 // Parses argv. Returns nullopt and fills *exit_code when the program should
 // stop (--help printed: 0; bad flags: 2, with the message on stderr).
 std::optional<Options> parse_options(int argc, char** argv, int* exit_code);
+
+// The state file the options name ("" when there is none).
+std::string state_path(const Options& o);
 
 }  // namespace fw::fwd

@@ -65,6 +65,7 @@ struct Pipeline::NewFlow {
   const std::string* rule = nullptr;
   session::NatInfo nat;
   bool no_session = false;  // expiring TTL: forwarded untranslated, no session
+  bool pickup = false;      // a TCP flow picked up mid-stream (no SYN seen)
   Session s;                // the session being built
   Session created;          // what is in the table afterwards (id set)
 };
@@ -81,7 +82,8 @@ Pipeline::Pipeline(const PipelineParts& parts)
       c_dropped_(parts.counters.get("packet.dropped")),
       c_related_(parts.counters.get("packet.accepted.icmp-error-related")),
       c_translated_(parts.counters.get("nat.translated")),
-      c_local_icmp_(parts.counters.get("packet.accepted.local-icmp-error")) {
+      c_local_icmp_(parts.counters.get("packet.accepted.local-icmp-error")),
+      c_picked_up_(parts.counters.get("session.picked-up")) {
   for (size_t i = 0; i < c_drop_.size(); ++i) {
     c_drop_[i] = &parts.counters.get(std::string("packet.drop.") + kDropNames[i]);
   }
@@ -296,14 +298,19 @@ bool Pipeline::first_packet(NewFlow& nf) {
          stage_create(nf);
 }
 
-// Only a SYN opens a TCP session; a stray ACK/data/RST is not a flow of ours.
+// Only a SYN opens a TCP session; a stray ACK/data/RST is not a flow of ours -
+// unless mid-stream pickup is on (never a RST).
 bool Pipeline::stage_opens_flow(NewFlow& nf) {
+  if (nf.p.proto != packet::kProtoTcp) return true;
   const auto flags = nf.p.tcp_flags & (packet::kTcpSyn | packet::kTcpAck | packet::kTcpRst);
-  if (nf.p.proto == packet::kProtoTcp && flags != packet::kTcpSyn) {
-    nf.why = Drop::kTcpNotSyn;
-    return false;
+  if (flags == packet::kTcpSyn) return true;
+  if (!(flags & packet::kTcpRst) &&
+      pickup_until_.load(std::memory_order_relaxed) > parts_.clock.now_ms()) {
+    nf.pickup = true;
+    return true;
   }
-  return true;
+  nf.why = Drop::kTcpNotSyn;
+  return false;
 }
 
 // Source zone: the ingress interface's, or local for the firewall's own packets.
@@ -398,6 +405,10 @@ bool Pipeline::stage_expiring(NewFlow& nf) {
 
 bool Pipeline::stage_nat(NewFlow& nf) {
   if (nf.no_session) return true;
+  if (nf.pickup && nf.aspf) {
+    nf.why = Drop::kTcpNotSyn;  // an ALG entry admits a connection being opened, not a stream
+    return false;
+  }
   if (nf.aspf) {
     if (parts_.nat.inherit(*nf.sm, nf.p, &nf.nat)) return true;
     nf.why = Drop::kNatExhausted;
@@ -413,6 +424,12 @@ bool Pipeline::stage_nat(NewFlow& nf) {
   if (nf.route.ok && nf.route.oif) egress = parts_.routes.ifname(nf.route.oif);
   r.egress_if = egress;
   r.egress_addr = nf.route.prefsrc;
+  if (nf.pickup) {
+    // Its translation died with the fwd that made it: only a flow that needs none resumes.
+    if (!parts_.nat.translates_source(r, nf.rt.nat)) return true;
+    nf.why = Drop::kTcpNotSyn;
+    return false;
+  }
   if (parts_.nat.source(r, nf.rt.nat, &nf.nat).ok) return true;
   nf.why = Drop::kNatExhausted;
   return false;
@@ -476,6 +493,7 @@ bool Pipeline::stage_create(NewFlow& nf) {
   uint64_t id = 0;
   switch (parts_.table.insert(s, &id)) {
     case session::InsertResult::kOk:
+      if (nf.pickup) c_picked_up_.inc();
       nf.created = s;
       nf.created.id = id;
       return true;

@@ -73,6 +73,10 @@ class Pipeline {
   void maintain();
   // Make children of `parent` of `proto` whose key carries port a or b age quickly.
   void age_children(uint64_t parent, uint8_t proto, uint16_t a, uint16_t b);
+  // Until this time (clock ms; 0 = never, UINT64_MAX = always) a TCP packet that is not a SYN
+  // may open a session if the policy permits and no source NAT applies (a flow picked up
+  // mid-stream, e.g. after fwd crashed and restarted).
+  void set_tcp_pickup_until(uint64_t ms) { pickup_until_.store(ms, std::memory_order_relaxed); }
 
  private:
   struct NewFlow;
@@ -103,6 +107,7 @@ class Pipeline {
   bool fragment_known(const packet::Parsed& p);
 
   PipelineParts parts_;
+  std::atomic<uint64_t> pickup_until_{0};
   std::mutex shared_reader_mu_;
   std::unique_ptr<RuntimeHolder::Reader> shared_reader_;
 
@@ -128,6 +133,7 @@ class Pipeline {
   common::Counter& c_related_;
   common::Counter& c_translated_;
   common::Counter& c_local_icmp_;
+  common::Counter& c_picked_up_;
   std::array<common::Counter*, static_cast<size_t>(Drop::kCount)> c_drop_{};
   std::array<common::Counter*, 16> c_malformed_{};
 };

@@ -10,21 +10,12 @@ Runtime::Runtime(const config::Config& c, common::Interner& zone_ids,
       policy(c, zones, counters),
       nat(c, zones, counters),
       detect(c, algs, [this](const std::string& n) { return zones.by_name(n); }),
-      timeouts(timeouts_from(c.aging)) {
-  for (auto& z : if_zone_) z.store(kUnresolved, std::memory_order_relaxed);
-}
+      timeouts(timeouts_from(c.aging)) {}
 
 policy::ZoneId Runtime::zone_of_ifindex(uint32_t ifindex, RouteSource& names) const {
   if (ifindex == 0) return policy::kNoZone;
-  if (ifindex < kMaxIfindex) {
-    uint8_t z = if_zone_[ifindex].load(std::memory_order_relaxed);
-    if (z != kUnresolved) return z;
-  }
-  std::string name = names.ifname(ifindex);
-  policy::ZoneId z = name.empty() ? policy::kNoZone : zones.by_interface(name);
-  // Cache only known interfaces: an index with no name yet may appear later.
-  if (ifindex < kMaxIfindex && !name.empty()) if_zone_[ifindex].store(z, std::memory_order_relaxed);
-  return z;
+  const std::string name = names.ifname(ifindex);
+  return name.empty() ? policy::kNoZone : zones.by_interface(name);
 }
 
 session::Timeouts timeouts_from(const config::AgingTimes& a) {

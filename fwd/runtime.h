@@ -32,14 +32,9 @@ struct Runtime {
   aspf::DetectConfig detect;
   session::Timeouts timeouts;
 
-  // ifindex -> zone, resolved lazily by name on first use (interfaces may be
-  // created after the configuration names them).
+  // ifindex -> zone, by the interface's current name (interfaces come, go and are
+  // renamed while the configuration names them; the name source follows link events).
   policy::ZoneId zone_of_ifindex(uint32_t ifindex, RouteSource& names) const;
-
- private:
-  static constexpr uint8_t kUnresolved = 0xfe;
-  static constexpr size_t kMaxIfindex = 4096;
-  mutable std::array<std::atomic<uint8_t>, kMaxIfindex> if_zone_;
 };
 
 session::Timeouts timeouts_from(const config::AgingTimes& a);

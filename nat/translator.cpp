@@ -113,6 +113,18 @@ SourceDecision Translator::source(const FlowRequest& r, const CompiledNatPolicy&
   return {};
 }
 
+bool Translator::translates_source(const FlowRequest& r, const CompiledNatPolicy& policy) const {
+  const packet::Parsed& p = *r.p;
+  if (p.ip_version != 4) return false;
+  if (auto rev = servermap_.match_src(p.proto, p.src, p.sport);
+      rev && rev->type == MapType::kNatServerReverse) {
+    return true;
+  }
+  if (policy.empty()) return false;
+  const auto k = policy.match(r.src_zone, r.dst_zone, p.src, r.dst, std::string(r.egress_if)).kind;
+  return k != SnatDecision::Kind::kNone && k != SnatDecision::Kind::kNoNat;
+}
+
 bool Translator::pat(const FlowRequest& r, const std::vector<common::IpAddr>& pool, NatKind kind,
                      NatInfo* nat) {
   const packet::Parsed& p = *r.p;

@@ -51,6 +51,9 @@ class Translator {
   // Source NAT of a new flow: Nat Server Reverse first, then the nat-policy.
   SourceDecision source(const FlowRequest& r, const CompiledNatPolicy& policy,
                         session::NatInfo* nat);
+  // Whether source() would translate this flow (a flow picked up mid-stream
+  // cannot be: its translation died with the fwd that made it).
+  bool translates_source(const FlowRequest& r, const CompiledNatPolicy& policy) const;
   // A flow admitted by ALG entry `e` inherits its control session's NAT: the
   // destination named in the entry (destination()), the source address the
   // entry asks for. False: no port left on that address.

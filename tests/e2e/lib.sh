@@ -76,6 +76,9 @@ lab_up() {
   [[ $EUID -eq 0 ]] || { lab_log "lab_up needs root"; return 1; }
   [[ ${#p} -le 20 ]] || { lab_log "prefix too long: $p"; return 1; }
   lab_down "$p" 2>/dev/null || true
+  # A lab starts from its own configuration: the saved one of an earlier run (which fwd would
+  # load instead of etc/lab.cfg) and its saved sessions go.
+  rm -f "/tmp/$p.db" "/tmp/$p.db-journal" "/tmp/$p.db.state"
   for h in "${_lab_hosts[@]}"; do
     ns=$p-$h
     ip netns add "$ns" || return 1
@@ -286,7 +289,7 @@ fw_rule_hits() {
 fw_rules_left() {
   local p=$1
   { ip netns exec "$p-fw" iptables-save; ip netns exec "$p-fw" ip6tables-save; } 2>/dev/null |
-    grep -E -- '-j NFQUEUE|--comment "?fwd' || true
+    grep -E -- '-j NFQUEUE|--comment "?fwd|FWD-' || true
 }
 
 # ---------------------------------------------------------------------------------------------
