@@ -66,6 +66,7 @@ struct Pipeline::NewFlow {
   session::NatInfo nat;
   bool no_session = false;  // expiring TTL: forwarded untranslated, no session
   bool pickup = false;      // a TCP flow picked up mid-stream (no SYN seen)
+  bool reversed = false;    // picked up from its responder's packet: the session runs the other way
   Session s;                // the session being built
   Session created;          // what is in the table afterwards (id set)
 };
@@ -190,7 +191,7 @@ Decision Pipeline::run(QueuedPacket& qp, const Runtime& rt) {
     if (!first_packet(nf)) return drop(nf.why);
     if (nf.no_session) return accept();
     copy = nf.created;
-    dir = Dir::kOriginal;
+    dir = nf.reversed ? Dir::kReply : Dir::kOriginal;
     if (copy.alg) {
       // The first packet of a control session (a UDP request) is inspected too.
       alg_session = copy.id;
@@ -383,6 +384,18 @@ bool Pipeline::stage_policy(NewFlow& nf) {
     return true;
   }
   policy::Verdict v = nf.rt.policy.match(nf.f);
+  if (!v.permit && nf.pickup && !nf.sm) {
+    // Mid-stream, the packet may be the responder's: it belongs to a connection the policy
+    // permits the other way (as conntrack's loose pickup admits either direction).
+    policy::FlowInfo r = nf.f;
+    std::swap(r.src, r.dst);
+    std::swap(r.sport, r.dport);
+    std::swap(r.src_zone, r.dst_zone);
+    if (policy::Verdict rv = nf.rt.policy.match(r); rv.permit) {
+      nf.reversed = true;
+      v = rv;
+    }
+  }
   if (!v.permit) {
     nf.why = Drop::kPolicyDeny;
     return false;
@@ -426,6 +439,16 @@ bool Pipeline::stage_nat(NewFlow& nf) {
   r.egress_addr = nf.route.prefsrc;
   if (nf.pickup) {
     // Its translation died with the fwd that made it: only a flow that needs none resumes.
+    packet::Parsed rp = nf.p;
+    if (nf.reversed) {
+      std::swap(rp.src, rp.dst);
+      std::swap(rp.sport, rp.dport);
+      std::swap(r.src_zone, r.dst_zone);
+      r.p = &rp;
+      r.dst = nf.p.src;
+      egress = parts_.routes.ifname(nf.qp.indev);
+      r.egress_if = egress;
+    }
     if (!parts_.nat.translates_source(r, nf.rt.nat)) return true;
     nf.why = Drop::kTcpNotSyn;
     return false;
@@ -441,6 +464,13 @@ bool Pipeline::stage_alg(NewFlow& nf) {
   if (nf.no_session) return true;
   const Parsed& p = nf.p;
   Session& s = nf.s;
+  if (nf.reversed) {
+    // Picked up from the responder: no NAT, no ALG, the connection's own direction.
+    s.orig = nf.key.reversed();
+    s.reply = nf.key;
+    s.app = parts_.apps.for_flow(p.proto, p.sport);
+    return true;
+  }
   s.orig = nf.key;
   // Replies come from the (translated) server to the (translated) client.
   s.reply.src = nf.dst;
@@ -475,18 +505,19 @@ bool Pipeline::stage_create(NewFlow& nf) {
   if (nf.no_session) return true;
   const Parsed& p = nf.p;
   Session& s = nf.s;
+  const Dir d = nf.reversed ? Dir::kReply : Dir::kOriginal;
   s.aging = parts_.apps.aging(s.app, p.proto);
-  s.src_zone = nf.f.src_zone;
-  s.dst_zone = nf.f.dst_zone;
+  s.src_zone = nf.reversed ? nf.f.dst_zone : nf.f.src_zone;
+  s.dst_zone = nf.reversed ? nf.f.src_zone : nf.f.dst_zone;
   s.policy = static_cast<uint16_t>(parts_.names.intern(*nf.rule));
-  s.in_ifindex = nf.qp.indev;
-  s.out_ifindex = nf.route.oif;
-  s.next_hop = nf.route.gateway;
+  s.in_ifindex = nf.reversed ? nf.route.oif : nf.qp.indev;
+  s.out_ifindex = nf.reversed ? nf.qp.indev : nf.route.oif;
+  if (!nf.reversed) s.next_hop = nf.route.gateway;
   s.created_ms = s.last_seen_ms = parts_.clock.now_ms();
-  s.packets[0] = 1;
-  s.bytes[0] = nf.qp.len;
+  s.packets[static_cast<size_t>(d)] = 1;
+  s.bytes[static_cast<size_t>(d)] = nf.qp.len;
   if (p.proto == packet::kProtoTcp) {
-    s.tcp_state = session::tcp_next(session::TcpState::kNone, Dir::kOriginal, p.tcp_flags);
+    s.tcp_state = session::tcp_next(session::TcpState::kNone, d, p.tcp_flags);
   }
   s.timeout_s = session::timeout_for(nf.rt.timeouts, p.proto, s.tcp_state, s.aging);
 

@@ -284,3 +284,63 @@ TEST_F(PipelineTest, SessionCapDropsAndCounts) {
 
 }  // namespace
 }  // namespace fw::fwd
+
+namespace fw::fwd {
+namespace {
+
+// Mid-stream pickup (after a crash): a permitted TCP flow resumes from either side's packet;
+// never from a RST, never where source NAT would be needed, never when pickup is off.
+TEST_F(PipelineTest, TcpPickupMidStreamOnlyWhenOnAndPermitted) {
+  auto ack_out = ipv4(6, "198.18.1.2", "203.0.113.2", tcp(40000, 80, 100, 200, packet::kTcpAck));
+  auto data_in = ipv4(6, "203.0.113.2", "198.18.1.2",
+                      tcp(80, 40001, 200, 100, packet::kTcpAck | packet::kTcpPsh, {}, text("x")));
+  EXPECT_EQ(run(ack_out, 2).verdict, Verdict::kDrop) << "pickup off: tcp-not-syn";
+  pipe.set_tcp_pickup_until(UINT64_MAX);
+  EXPECT_EQ(run(ack_out, 2).verdict, Verdict::kAccept);
+  // The responder's packet of a connection trust -> untrust permits: picked up the other way.
+  EXPECT_EQ(run(data_in, 3).verdict, Verdict::kAccept);
+  auto list = table.snapshot();
+  ASSERT_EQ(list.size(), 2u);
+  const auto& rev = list[1];
+  EXPECT_EQ(rev.orig.src.str(), "198.18.1.2");
+  EXPECT_EQ(rev.orig.sport, 40001);
+  EXPECT_EQ(dp.zone_name(rev.src_zone), "trust");
+  EXPECT_EQ(rev.packets[1], 1u);
+  EXPECT_EQ(ctr("session.picked-up"), 2u);
+  // Its next packet from the inside follows the same session.
+  auto ack2 = ipv4(6, "198.18.1.2", "203.0.113.2", tcp(40001, 80, 100, 201, packet::kTcpAck));
+  EXPECT_EQ(run(ack2, 2).verdict, Verdict::kAccept);
+  EXPECT_EQ(table.size(), 2u);
+  // Denied both ways (untrust -> dmz is not permitted either way): dropped.
+  auto stray = ipv4(6, "203.0.113.2", "198.18.2.2", tcp(5000, 22, 1, 1, packet::kTcpAck));
+  EXPECT_EQ(run(stray, 3).verdict, Verdict::kDrop);
+  // A RST opens nothing.
+  auto rst = ipv4(6, "198.18.1.2", "203.0.113.2", tcp(40002, 80, 1, 1, packet::kTcpRst));
+  EXPECT_EQ(run(rst, 2).verdict, Verdict::kDrop);
+  // Where source NAT would apply, the translation is gone: no pickup.
+  auto sys = cli::ViewStack{{cli::ViewKind::kUser, {}}, {cli::ViewKind::kSystem, {}}};
+  ASSERT_TRUE(ctl->execute(sys, "nat-policy").ok);
+  ASSERT_TRUE(ctl->execute({{cli::ViewKind::kUser, {}},
+                            {cli::ViewKind::kSystem, {}},
+                            {cli::ViewKind::kNatPolicy, {}}},
+                           "rule name ez")
+                  .ok);
+  ASSERT_TRUE(ctl->execute({{cli::ViewKind::kUser, {}},
+                            {cli::ViewKind::kSystem, {}},
+                            {cli::ViewKind::kNatPolicy, {}},
+                            {cli::ViewKind::kNatRule, {"ez"}}},
+                           "source-zone trust")
+                  .ok);
+  ASSERT_TRUE(ctl->execute({{cli::ViewKind::kUser, {}},
+                            {cli::ViewKind::kSystem, {}},
+                            {cli::ViewKind::kNatPolicy, {}},
+                            {cli::ViewKind::kNatRule, {"ez"}}},
+                           "action source-nat easy-ip")
+                  .ok);
+  auto natted = ipv4(6, "198.18.1.2", "203.0.113.2", tcp(40003, 80, 100, 200, packet::kTcpAck));
+  EXPECT_EQ(run(natted, 2).verdict, Verdict::kDrop);
+  pipe.set_tcp_pickup_until(0);
+}
+
+}  // namespace
+}  // namespace fw::fwd
