@@ -165,8 +165,11 @@ void Daemon::on_link_event(const LinkEvent& e) {
   std::string zone;
   {
     std::lock_guard<std::mutex> lk(zone_ifs_mu_);
-    auto it = zone_ifs_.find(e.name);
-    if (it != zone_ifs_.end()) zone = it->second;
+    // A rename matters if either name is a zone interface's.
+    for (const auto* n : {&e.name, &e.old_name}) {
+      auto it = zone_ifs_.find(*n);
+      if (it != zone_ifs_.end()) zone = it->second;
+    }
   }
   if (zone.empty()) return;
   switch (e.kind) {
