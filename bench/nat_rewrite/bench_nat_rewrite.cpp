@@ -7,29 +7,34 @@
 
 #include "nat/port_alloc.h"
 #include "nat/rewrite.h"
+#include "packet/build.h"
 #include "packet/checksum.h"
 #include "packet/parse.h"
-#include "tests/unit/packet/builders.h"
 
 namespace {
 
-using namespace fw::packet::testing;
 using fw::nat::Endpoint;
 using fw::packet::Parsed;
+using Bytes = std::vector<uint8_t>;
+
+fw::common::IpAddr addr(const char* s) { return *fw::common::IpAddr::parse(s); }
 
 Bytes make_packet(uint8_t version, uint8_t proto, size_t total_len) {
   const size_t l3 = version == 4 ? 20 : 40;
   const size_t l4_hdr = proto == fw::packet::kProtoTcp ? 20 : 8;
   Bytes payload(total_len - l3 - l4_hdr);
   for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<uint8_t>(i * 7);
-  Bytes l4 = proto == fw::packet::kProtoTcp
-                 ? tcp(40000, 443, 1, 2, fw::packet::kTcpAck | fw::packet::kTcpPsh, {}, payload)
-                 : udp(40000, 53, payload);
-  if (proto == fw::packet::kProtoUdp) set16(l4, 6, 1);  // so a real checksum is computed
-  Bytes b = version == 4 ? ipv4(proto, "10.0.0.2", "203.0.113.2", l4)
-                         : ipv6(proto, "fd00::2", "2001:db8:3::2", l4);
-  fw::packet::fix_checksums(b, false);
-  return b;
+  fw::packet::BuildSpec s;
+  s.src = addr(version == 4 ? "10.0.0.2" : "fd00::2");
+  s.dst = addr(version == 4 ? "203.0.113.2" : "2001:db8:3::2");
+  s.proto = proto;
+  s.sport = 40000;
+  s.dport = proto == fw::packet::kProtoTcp ? 443 : 53;
+  s.tcp_flags = fw::packet::kTcpAck | fw::packet::kTcpPsh;
+  s.seq = 1;
+  s.ack = 2;
+  s.payload = payload;
+  return fw::packet::build(s);
 }
 
 // args: version, proto, total length, csum_not_ready

@@ -344,3 +344,33 @@ TEST_F(PipelineTest, TcpPickupMidStreamOnlyWhenOnAndPermitted) {
 
 }  // namespace
 }  // namespace fw::fwd
+
+namespace fw::fwd {
+namespace {
+
+// A replaced snapshot is freed as soon as no reader holds it - not after a delay.
+TEST(RuntimeHolder, FreesAReplacedSnapshotOnceNoReaderHoldsIt) {
+  common::CounterTable counters;
+  common::Interner zones(policy::kMaxZoneIds);
+  aspf::Registry algs(counters);
+  const config::Config c = config::Config::defaults();
+  RuntimeHolder h;
+  RuntimeHolder::Reader r1(h), r2(h);
+  EXPECT_EQ(r1.acquire(), nullptr);
+  r1.release();
+  h.publish(std::make_unique<Runtime>(c, zones, counters, algs));
+  const Runtime* first = r1.acquire();  // r1 keeps using the first snapshot
+  ASSERT_NE(first, nullptr);
+  h.publish(std::make_unique<Runtime>(c, zones, counters, algs));
+  EXPECT_EQ(h.reclaim(), 1u) << "r1 still uses it";
+  EXPECT_NE(r2.acquire(), first) << "a new reader sees the new snapshot";
+  r2.release();
+  EXPECT_EQ(h.reclaim(), 1u);
+  r1.release();
+  EXPECT_EQ(h.reclaim(), 0u) << "freed once nobody uses it";
+  for (int i = 0; i < 500; ++i) h.publish(std::make_unique<Runtime>(c, zones, counters, algs));
+  EXPECT_EQ(h.reclaim(), 0u) << "500 changes leave nothing retired";
+}
+
+}  // namespace
+}  // namespace fw::fwd

@@ -133,3 +133,65 @@ TEST(ServerMap, ReverseEntriesMatchBySource) {
 
 }  // namespace
 }  // namespace fw::session
+
+namespace fw::session {
+namespace {
+
+// The indexes: by parent (with a predicate), by address and type, by expiry; port 0 exact.
+TEST(ServerMapIndexes, ParentPredicateAddressAndExpiryOrder) {
+  common::ManualClock clock;
+  common::CounterTable ctr;
+  ServerMap m(clock, ctr);
+  std::vector<uint64_t> removed;
+  m.set_on_remove([&](const ServerMapEntry& e) { removed.push_back(e.id); });
+  const uint64_t now = clock.now_ms();
+  uint64_t ida = 0, b = 0, c = 0;
+  ASSERT_TRUE(m.add(aspf(nullptr, "203.0.113.1", 3000, 7, now + 5000), &ida));
+  ASSERT_TRUE(m.add(aspf(nullptr, "203.0.113.1", 3001, 7, now + 1000), &b));
+  ASSERT_TRUE(m.add(aspf(nullptr, "203.0.113.1", 3002, 8, now + 3000), &c));
+  EXPECT_EQ(m.remove_parent(7, [](const ServerMapEntry& e) { return e.port == 3001; }), 1u);
+  EXPECT_EQ(removed, std::vector<uint64_t>{b});
+  EXPECT_EQ(m.size(), 2u);
+  clock.advance_ms(3500);
+  EXPECT_EQ(m.expire(), 1u);  // c (3 s); ida lives until 5 s
+  EXPECT_EQ(removed.back(), c);
+  EXPECT_EQ(m.remove_parent(8), 0u);
+  EXPECT_EQ(m.remove_parent(7), 1u);
+  EXPECT_EQ(m.size(), 0u);
+
+  ServerMapEntry np;
+  np.type = MapType::kNoPat;
+  np.addr = a("198.18.1.2");
+  np.xaddr = a("203.0.113.100");
+  ServerMapEntry nr = np;
+  nr.type = MapType::kNoPatReverse;
+  nr.addr = np.xaddr;
+  nr.xaddr = np.addr;
+  ASSERT_TRUE(m.add(np));
+  ASSERT_TRUE(m.add(nr));
+  EXPECT_EQ(m.remove_addr(MapType::kNoPatReverse, np.addr), 0u) << "wrong address for the type";
+  EXPECT_EQ(m.remove_addr(MapType::kNoPat, np.addr), 1u);
+  EXPECT_EQ(m.remove_addr(MapType::kNoPatReverse, nr.addr), 1u);
+  EXPECT_EQ(m.size(), 0u);
+}
+
+TEST(ServerMapIndexes, PortZeroIsAnyUnlessExact) {
+  common::ManualClock clock;
+  common::CounterTable ctr;
+  ServerMap m(clock, ctr);
+  ServerMapEntry gre = aspf("203.0.113.2", "203.0.113.1", 0, 9, clock.now_ms() + 60000);
+  gre.proto = 47;
+  gre.port_exact = true;  // a PPTP call id 0
+  gre.one_shot = false;
+  ASSERT_TRUE(m.add(gre));
+  EXPECT_FALSE(m.match_dst(47, a("203.0.113.2"), a("203.0.113.1"), 5)) << "call id 5 is not 0";
+  EXPECT_TRUE(m.match_dst(47, a("203.0.113.2"), a("203.0.113.1"), 0));
+  ServerMapEntry any = gre;
+  any.port_exact = false;
+  any.addr = a("203.0.113.9");
+  ASSERT_TRUE(m.add(any));
+  EXPECT_TRUE(m.match_dst(47, a("203.0.113.2"), a("203.0.113.9"), 5)) << "port 0 = any";
+}
+
+}  // namespace
+}  // namespace fw::session

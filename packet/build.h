@@ -1,0 +1,28 @@
+#pragma once
+// Synthesised packets: a well-formed IPv4 or IPv6 packet (the family of the
+// source address) with a TCP, UDP or ICMP/ICMPv6 echo header, a payload and
+// every checksum filled. For the benchmarks and for asking the pipeline what it
+// would do with a packet nobody sent (tests keep their own byte-by-byte
+// builders so they do not depend on this code).
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "common/ip_addr.h"
+
+namespace fw::packet {
+
+struct BuildSpec {
+  common::IpAddr src, dst;        // same family
+  uint8_t proto = 6;              // 6, 17, 1 (echo) or 58 (echo)
+  uint16_t sport = 0, dport = 0;  // ICMP echo: sport is the identifier
+  uint8_t tcp_flags = 0x02;
+  uint32_t seq = 0, ack = 0;
+  uint8_t ttl = 64;
+  std::span<const uint8_t> payload;
+};
+
+// Empty if the spec cannot be built (mixed families, another protocol, too long).
+std::vector<uint8_t> build(const BuildSpec& s);
+
+}  // namespace fw::packet
