@@ -93,6 +93,8 @@ ctl_log_since() { tail -n +"$(($2 + 1))" "/tmp/$1-fwd.log" 2>/dev/null; }
 
 # ctl_rss_kb PID: VmRSS of PID in kB (empty if gone).
 ctl_rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null; }
+# ctl_vsz_kb PID: VmSize (virtual memory: allocated, touched or not) of PID in kB.
+ctl_vsz_kb() { awk '/^VmSize:/ {print $2}' "/proc/$1/status" 2>/dev/null; }
 # ctl_hwm_kb PID: VmHWM (peak RSS) of PID in kB.
 ctl_hwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status" 2>/dev/null; }
 

@@ -116,7 +116,7 @@ security-policy
 return
 EOF
 rm -f /tmp/$P-nz.db /tmp/$P-nz.db-journal /tmp/$P-nz.db.state
-nzargs=(--config /tmp/$P-nz.cfg --db /tmp/$P-nz.db)
+nzargs=(--config "/tmp/$P-nz.cfg" --db "/tmp/$P-nz.db")
 t_check "no fwd: dmz -> inside pings (the kernel would forward it)" lab_ping $P dmz 198.18.1.2
 t_check "no fwd: dmz -> firewall dmz0 pings" lab_ping $P dmz 198.18.2.1
 fwd_start $P "${nzargs[@]}" || { t_fail "fwd starts with dmz0 in no zone"; t_done; }
