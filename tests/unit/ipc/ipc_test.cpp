@@ -123,7 +123,9 @@ TEST(Encoding, KeywordSetsGarbageAndTruncationRejected) {
   for (int i = 0; i < 20000; ++i) {
     std::string s = v2;
     for (int k = 0; k < 3; ++k) s[rng() % s.size()] = static_cast<char>(rng());
-    if (auto d = decode_response(s)) EXPECT_EQ(encode(*d), s);  // accepted = canonical
+    if (auto d = decode_response(s)) {
+      EXPECT_EQ(encode(*d), s);  // accepted = canonical
+    }
   }
 }
 
