@@ -71,7 +71,7 @@ struct Elem {
   const KeywordSet* set = nullptr;  // kKeyword: its values
 };
 
-// Keyword sets are words a user types, as a keyword: the same characters are refused.
+// Keyword-set values are typed like keywords: the same characters are refused in both.
 bool bad_word_char(char c) {
   return static_cast<unsigned char>(c) <= 0x20 || c == '*' || c == '>' || c == '?';
 }
