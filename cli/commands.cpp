@@ -1,5 +1,6 @@
 // The firewall's command set. Each spec id has exactly one handler in fwd/
-// (fwd checks this at start). Keep help texts short, VRP style.
+// (fwd checks this at start). Keep help texts short, VRP style. Values that depend on the
+// build (the ALGs) are keyword sets given when the grammar is built: no ALG is named here.
 #include "cli/commands.h"
 
 namespace fw::cli {
@@ -101,17 +102,17 @@ std::vector<CommandSpec> specs() {
        "action { source-nat { easy-ip | address-group <group-name:string(1-31)> } | no-nat }"},
       {"undo.natrule.action", {V::kNatRule}, "undo action"},
       // ASPF.
-      {"detect.global", {V::kSystem}, "firewall detect <protocol:string(1-15)>"},
-      {"undo.detect.global", {V::kSystem}, "undo firewall detect <protocol:string(1-15)>"},
+      {"detect.global", {V::kSystem}, "firewall detect <protocol:keyword(alg)>"},
+      {"undo.detect.global", {V::kSystem}, "undo firewall detect <protocol:keyword(alg)>"},
       {"interzone.enter",
        {V::kSystem},
        "firewall interzone <zone1:string(1-31)> <zone2:string(1-31)>"},
-      {"detect.interzone", {V::kInterzone}, "detect <protocol:string(1-15)>"},
-      {"undo.detect.interzone", {V::kInterzone}, "undo detect <protocol:string(1-15)>"},
-      {"portmap", {V::kSystem}, "port-mapping <protocol:string(1-15)> port <port:int(1-65535)>"},
+      {"detect.interzone", {V::kInterzone}, "detect <protocol:keyword(alg)>"},
+      {"undo.detect.interzone", {V::kInterzone}, "undo detect <protocol:keyword(alg)>"},
+      {"portmap", {V::kSystem}, "port-mapping <protocol:keyword(alg)> port <port:int(1-65535)>"},
       {"undo.portmap",
        {V::kSystem},
-       "undo port-mapping <protocol:string(1-15)> port <port:int(1-65535)>"},
+       "undo port-mapping <protocol:keyword(alg)> port <port:int(1-65535)>"},
       {"display.detect", kAll, "display firewall detect"},
       // Zone view.
       {"zone.priority", {V::kZone}, "set priority <priority:int(1-100)>"},
@@ -252,7 +253,7 @@ std::map<std::string, std::string> help() {
       {"dport-end", "End destination port"},
       {"to", "Range end"},
       {"server-map", "Server map"},
-      {"detect", "ASPF: inspect an application protocol (ftp, pptp, ...)"},
+      {"detect", "ASPF: inspect an application protocol"},
       {"interzone", "Interzone (a pair of security zones)"},
       {"zone1", "Security zone name"},
       {"zone2", "Security zone name"},
@@ -290,9 +291,10 @@ std::map<std::string, std::string> help() {
 
 }  // namespace
 
-const Grammar& firewall_grammar() {
-  static const Grammar g(specs(), help());
-  return g;
+std::unique_ptr<Grammar> firewall_grammar(const KeywordSets& sets) {
+  return std::make_unique<Grammar>(specs(), help(), sets);
 }
+
+std::vector<std::string> firewall_keyword_sets() { return {std::string(kAlgSet)}; }
 
 }  // namespace fw::cli

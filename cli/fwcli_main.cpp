@@ -1,5 +1,7 @@
-// fwcli: the VRP-like shell. Matches, helps and completes locally with the shared
-// grammar; sends canonical lines plus the current view to fwd over the Unix socket.
+// fwcli: the VRP-like shell. Matches, helps and completes locally with the firewall's
+// grammar, built from the keyword sets (the ALGs) fwd sends with its first answer; sends
+// canonical lines plus the current view to fwd over the Unix socket. Until it has those sets
+// (a daemon too old to send them), lines and '?' go to fwd as typed and fwd matches them.
 #include <readline/history.h>
 #include <readline/readline.h>
 #include <signal.h>
@@ -19,7 +21,6 @@
 #include "ipc/ipc.h"
 
 namespace po = boost::program_options;
-using fw::cli::firewall_grammar;
 
 namespace {
 
@@ -30,6 +31,10 @@ struct Session {
   std::string view;  // serialized, as the daemon last sent it
   fw::cli::ViewStack stack = fw::cli::user_view();
   std::string prompt = "<FW>";
+  // Built from the daemon's keyword sets; null until it sent them.
+  std::unique_ptr<fw::cli::Grammar> grammar;
+  // The command set with empty keyword sets: TAB and `quit` while `grammar` is null.
+  std::unique_ptr<fw::cli::Grammar> fallback;
 };
 
 Session* g_session = nullptr;
@@ -46,6 +51,22 @@ fw::cli::ViewKind top_kind(const Session& s) {
   return s.stack.empty() ? fw::cli::ViewKind::kUser : s.stack.back().kind;
 }
 
+const fw::cli::Grammar& any_grammar(const Session& s) {
+  return s.grammar ? *s.grammar : *s.fallback;
+}
+
+// The daemon's keyword sets, when it sent a set of them this shell can build its grammar
+// with; otherwise lines keep going to the daemon as typed.
+void learn_keywords(Session* s, const fw::ipc::KeywordSets& sets) {
+  s->grammar.reset();
+  try {
+    s->grammar = fw::cli::firewall_grammar(sets);
+  } catch (const std::exception& e) {
+    std::cerr << "fwcli: the daemon's keywords do not fit this shell (" << e.what()
+              << "); commands are matched by the daemon\n";
+  }
+}
+
 void adopt(Session* s, const fw::ipc::Response& r) {
   // An empty view means "not told" (e.g. an error answer): keep the current one.
   if (!r.view.empty()) {
@@ -55,6 +76,7 @@ void adopt(Session* s, const fw::ipc::Response& r) {
     }
   }
   if (!r.prompt.empty()) s->prompt = r.prompt;
+  if (r.keyword_sets) learn_keywords(s, *r.keyword_sets);
 }
 
 // Why send() returned no response.
@@ -96,21 +118,36 @@ std::optional<fw::ipc::Response> send(Session* s, const std::string& line, SendE
   return r;
 }
 
-// "line?" help. Returns false (and prints the error) when the line has an error.
-bool print_help(const Session& s, const std::string& before, size_t caret_offset, FILE* out) {
-  fw::cli::ParseOutcome err;
-  auto items = firewall_grammar().help(top_kind(s), before, &err);
-  if (!items) {
-    std::fputs(fw::cli::render_error(err, caret_offset).c_str(), out);
-    return false;
+struct HelpAnswer {
+  bool ok = true;  // false: the line before the '?' has an error
+  std::string text;
+};
+
+// '?' typed after `before`. `on_screen`: the prompt and the line are shown already
+// (interactive), so the caret goes under them; otherwise the line is printed above the caret.
+// Without the local grammar fwd answers "before?"; nullopt if it could not be asked (*why).
+std::optional<HelpAnswer> help_for(Session* s, const std::string& before, bool on_screen,
+                                   SendError* why) {
+  *why = SendError::kNone;
+  if (s->grammar) {
+    fw::cli::ParseOutcome err;
+    auto items = s->grammar->help(top_kind(*s), before, &err);
+    if (items) return HelpAnswer{true, fw::cli::render_help(*items)};
+    std::string shown = on_screen ? "" : before + "\n";
+    return HelpAnswer{false, shown + fw::cli::render_error(err, on_screen ? s->prompt.size() : 0)};
   }
-  std::fputs(fw::cli::render_help(*items).c_str(), out);
-  return true;
+  const std::string echo = s->prompt + before + "?\n";
+  auto r = send(s, before + "?", why);
+  if (!r) return std::nullopt;
+  HelpAnswer a{r->ok, r->output};
+  // fwd's error answer echoes the prompt and the line above its caret.
+  if (on_screen && a.text.rfind(echo, 0) == 0) a.text.erase(0, echo.size());
+  return a;
 }
 
 bool is_quit_in_user_view(const Session& s, const std::string& line) {
   if (top_kind(s) != fw::cli::ViewKind::kUser) return false;
-  auto po = firewall_grammar().parse(s.stack, line, false);
+  auto po = any_grammar(s).parse(s.stack, line, false);
   return po.match && po.match->canonical == "quit";
 }
 
@@ -127,15 +164,12 @@ int run_batch(Session* s, const std::function<bool(std::string*)>& next) {
       std::string before = raw.substr(0, raw.rfind('?'));
       size_t lead = before.find_first_not_of(" \t");
       before = lead == std::string::npos ? "" : before.substr(lead);
-      fw::cli::ParseOutcome err;
-      auto items = firewall_grammar().help(top_kind(*s), before, &err);
-      if (items) {
-        std::fputs(fw::cli::render_help(*items).c_str(), stdout);
-      } else {
-        // No prompt echo here, so show the line itself for the caret to point into.
-        std::printf("%s\n%s", before.c_str(), fw::cli::render_error(err, 0).c_str());
-        failed = true;
-      }
+      SendError why;
+      auto a = help_for(s, before, false, &why);
+      if (!a && why != SendError::kTooLong) return 2;
+      if (a) std::fputs(a->text.c_str(), stdout);
+      std::fflush(stdout);
+      failed |= !a || !a->ok;
       continue;
     }
     if (too_long(*s, line)) {
@@ -145,9 +179,13 @@ int run_batch(Session* s, const std::function<bool(std::string*)>& next) {
     // Send the canonical form when the line matches here, as the interactive shell does:
     // an abbreviation that is ambiguous in this view but unique in a parent view
     // ("dis" = disable|display in a rule view) must not behave differently in scripts.
-    auto local = firewall_grammar().parse(s->stack, line, true);
+    std::string out = line;
+    if (s->grammar) {
+      auto local = s->grammar->parse(s->stack, line, true);
+      if (local.match) out = local.match->canonical;
+    }
     SendError why;
-    auto r = send(s, local.match ? local.match->canonical : line, &why);
+    auto r = send(s, out, &why);
     if (!r) {
       if (why != SendError::kTooLong) return 2;
       failed = true;
@@ -176,7 +214,7 @@ char** attempt_completion(const char* text, int /*start*/, int end) {
   rl_attempted_completion_over = 1;  // never fall back to file names
   if (!g_session) return nullptr;
   std::string before(rl_line_buffer, static_cast<size_t>(end));
-  g_candidates = firewall_grammar().complete(top_kind(*g_session), before);
+  g_candidates = any_grammar(*g_session).complete(top_kind(*g_session), before);
   if (g_candidates.empty()) return nullptr;
   return rl_completion_matches(text, candidate_generator);
 }
@@ -188,7 +226,8 @@ int help_key(int /*count*/, int /*key*/) {
   rl_redisplay();
   std::string line(rl_line_buffer, static_cast<size_t>(rl_end));
   std::fputs("?\n", rl_outstream);
-  print_help(*g_session, line, g_session->prompt.size(), rl_outstream);
+  SendError why;
+  if (auto a = help_for(g_session, line, true, &why)) std::fputs(a->text.c_str(), rl_outstream);
   std::fflush(rl_outstream);
   rl_on_new_line();
   rl_redisplay();
@@ -234,20 +273,26 @@ int run_interactive(Session* s) {
     std::string t = trim(line);
     if (t.empty()) continue;
     add_history(line.c_str());
+    SendError why;
     if (t.back() == '?') {  // pasted text: '?' did not go through the key binding
-      print_help(*s, line.substr(0, line.rfind('?')), s->prompt.size(), stdout);
+      if (auto a = help_for(s, line.substr(0, line.rfind('?')), true, &why))
+        std::fputs(a->text.c_str(), stdout);
+      if (why == SendError::kNoServer) return 2;
       continue;
     }
     if (too_long(*s, line)) continue;
-    auto po = firewall_grammar().parse(s->stack, line, true);
-    if (!po.match) {
-      if (po.error != fw::cli::ErrorKind::kNone)
-        std::fputs(fw::cli::render_error(po, s->prompt.size()).c_str(), stdout);
-      continue;
+    std::string out = line;  // without the local grammar fwd matches the line as typed
+    if (s->grammar) {
+      auto po = s->grammar->parse(s->stack, line, true);
+      if (!po.match) {
+        if (po.error != fw::cli::ErrorKind::kNone)
+          std::fputs(fw::cli::render_error(po, s->prompt.size()).c_str(), stdout);
+        continue;
+      }
+      out = po.match->canonical;
     }
     if (is_quit_in_user_view(*s, line)) return 0;
-    SendError why;
-    auto r = send(s, po.match->canonical, &why);
+    auto r = send(s, out, &why);
     if (!r) {
       if (why == SendError::kNoServer) return 2;
       continue;  // reported; the next command reconnects
@@ -294,8 +339,11 @@ int main(int argc, char** argv) {
     std::cout << desc;
     return 0;
   }
+  Session s;
   try {
-    firewall_grammar();
+    fw::cli::KeywordSets none;
+    for (const auto& name : fw::cli::firewall_keyword_sets()) none[name] = {};
+    s.fallback = fw::cli::firewall_grammar(none);
   } catch (const std::exception& e) {
     std::cerr << "fwcli: bad command grammar: " << e.what() << "\n";
     return 2;
@@ -305,7 +353,6 @@ int main(int argc, char** argv) {
     std::cerr << "fwcli: --timeout must be a number of seconds in (0, 86400]\n";
     return 2;
   }
-  Session s;
   s.socket_path = socket_path;
   s.options.timeout = std::chrono::milliseconds(static_cast<int64_t>(std::ceil(timeout_s * 1000)));
   s.view = fw::cli::serialize_views(fw::cli::user_view());

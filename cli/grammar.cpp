@@ -46,7 +46,19 @@ std::vector<Tok> tokenize(std::string_view line) {
   return out;
 }
 
-enum class ParamType { kString, kInt, kIpv4, kIpv6, kIp, kMask, kIfname, kText };
+enum class ParamType { kString, kInt, kIpv4, kIpv6, kIp, kMask, kIfname, kText, kKeyword };
+
+// One value of a keyword set.
+struct SetValue {
+  std::string word;   // as the set spells it (the canonical form)
+  std::string lword;  // lower case, for matching
+  std::string help;
+};
+
+struct KeywordSet {
+  std::string name;
+  std::vector<SetValue> values;
+};
 
 // A terminal of the grammar: a keyword or a typed parameter.
 struct Elem {
@@ -56,7 +68,40 @@ struct Elem {
   std::string name;   // parameter name
   ParamType type = ParamType::kString;
   long long lo = 0, hi = 0;
+  const KeywordSet* set = nullptr;  // kKeyword: its values
 };
+
+// Keyword-set values are typed like keywords: the same characters are refused in both.
+bool bad_word_char(char c) {
+  return static_cast<unsigned char>(c) <= 0x20 || c == '*' || c == '>' || c == '?';
+}
+
+std::vector<KeywordSet> compile_sets(const KeywordSets& sets) {
+  std::vector<KeywordSet> out;
+  for (const auto& [name, values] : sets) {
+    KeywordSet ks{name, {}};
+    std::set<std::string> seen;
+    for (const auto& [word, help] : values) {
+      auto bad = [&](const std::string& why) {
+        return std::invalid_argument("keyword set '" + name + "': value '" + word + "' " + why);
+      };
+      if (word.empty() || std::any_of(word.begin(), word.end(), bad_word_char))
+        throw bad("is not a word");
+      if (!seen.insert(lower(word)).second) throw bad("is there twice");
+      ks.values.push_back(SetValue{word, lower(word), help});
+    }
+    out.push_back(std::move(ks));
+  }
+  return out;
+}
+
+// The value of set parameter `e` spelled `lword` (lower case), or nullptr.
+const SetValue* set_value(const Elem& e, std::string_view lword) {
+  if (!e.set) return nullptr;
+  for (const auto& v : e.set->values)
+    if (v.lword == lword) return &v;
+  return nullptr;
+}
 
 std::optional<common::IpAddr> parse_family(const std::string& s, int family) {
   auto a = common::IpAddr::parse(s);
@@ -109,6 +154,8 @@ bool accept(const Elem& e, const std::string& t, MatchedToken* out) {
     }
     case ParamType::kIfname:
       return valid_ifname(t);
+    case ParamType::kKeyword:
+      return false;  // values are matched like keywords, before the parameters
   }
   return false;
 }
@@ -128,6 +175,8 @@ std::string placeholder(const Elem& e) {
       return "X:X::X:X";
     case ParamType::kIfname:
       return "STRING<1-15>";
+    case ParamType::kKeyword:
+      break;  // help and completion list the values instead
   }
   return "?";
 }
@@ -144,8 +193,8 @@ struct Ast {
 class SpecParser {
  public:
   SpecParser(const CommandSpec& spec, std::vector<Elem>* elems,
-             const std::map<std::string, std::string>& help)
-      : spec_(spec), elems_(elems), help_(help) {
+             const std::map<std::string, std::string>& help, const std::vector<KeywordSet>& sets)
+      : spec_(spec), elems_(elems), help_(help), sets_(sets) {
     lex();
   }
 
@@ -265,9 +314,7 @@ class SpecParser {
   }
 
   Ast keyword(const std::string& w) {
-    for (char c : w)
-      if (static_cast<unsigned char>(c) <= 0x20 || c == '*' || c == '>' || c == '?')
-        fail("bad keyword '" + w + "'");
+    if (std::any_of(w.begin(), w.end(), bad_word_char)) fail("bad keyword '" + w + "'");
     if (!find_help(w)) fail("no help text for keyword '" + w + "'");
     Elem e;
     e.keyword = true;
@@ -318,6 +365,12 @@ class SpecParser {
     } else if (base == "int") {
       e.type = ParamType::kInt;
       if (!parse_range(range, &e.lo, &e.hi)) fail("int needs a range (int(A-B)) in '" + t + "'");
+    } else if (base == "keyword") {
+      e.type = ParamType::kKeyword;
+      std::string set = range.size() > 2 ? range.substr(1, range.size() - 2) : "";
+      for (const auto& ks : sets_)
+        if (ks.name == set && range == "(" + set + ")") e.set = &ks;
+      if (!e.set) fail("keyword set '" + set + "' not given in '" + t + "'");
     } else if (!range.empty()) {
       fail("unexpected range in '" + t + "'");
     } else if (base == "ipv4") {
@@ -350,6 +403,7 @@ class SpecParser {
   const CommandSpec& spec_;
   std::vector<Elem>* elems_;
   const std::map<std::string, std::string>& help_;
+  const std::vector<KeywordSet>& sets_;
   std::vector<std::string> toks_;
   size_t pos_ = 0;
 };
@@ -470,6 +524,7 @@ class Seen {
 struct Grammar::Impl {
   std::vector<CommandSpec> specs;
   std::map<std::string, std::string> help;
+  std::vector<KeywordSet> sets;  // never changed after construction: elems point into it
   std::vector<Elem> elems;
   std::vector<Nfa> nfas;  // one per spec
   std::map<ViewKind, std::vector<int>> by_view;
@@ -535,6 +590,25 @@ struct Grammar::Impl {
     return nfas[s.spec].nodes[s.node].kind == NfaNode::kAccept;
   }
 
+  // Whether terminal `e` takes the token, setting mt->value (and the typed value). A keyword
+  // (or keyword-set value) was chosen when `kw`, as `chosen`; otherwise the token is `text`,
+  // `rest` the line from it on.
+  static bool take(const Elem& e, bool kw, std::string_view chosen, const std::string& text,
+                   std::string_view rest, MatchedToken* mt) {
+    if (kw) {
+      if (e.keyword && e.lword == chosen) {
+        mt->value = e.word;
+        return true;
+      }
+      const SetValue* v = e.keyword ? nullptr : set_value(e, chosen);
+      if (v) mt->value = v->word;
+      return v != nullptr;
+    }
+    if (e.keyword) return false;
+    mt->value = e.type == ParamType::kText ? std::string(rest) : text;
+    return accept(e, mt->value, mt);
+  }
+
   // Consumes one token: VRP resolution (exact keyword, then unique keyword prefix,
   // then parameters by type) and puts in *next every state that takes it. `rest` is the
   // line from this token on, for text parameters.
@@ -543,18 +617,24 @@ struct Grammar::Impl {
     std::string lt = lower(text);
     std::set<std::string_view> exact, prefix;
     bool any_param = false, any_kw = false;
+    // Keyword-set values compete with the keywords possible here, as if they were keywords.
+    auto consider = [&](const std::string& lword) {
+      if (lt.empty() || lword.empty() || lword[0] != lt[0]) return;  // the usual case
+      if (lword == lt)
+        exact.insert(lword);
+      else if (lword.compare(0, lt.size(), lt) == 0)
+        prefix.insert(lword);
+    };
     for (const auto& s : cur) {
       const Elem* e = s.swallow ? nullptr : term(s);
       if (!e) continue;
       if (e->keyword) {
         any_kw = true;
-        if (lt.empty() || e->lword.empty() || e->lword[0] != lt[0]) continue;  // the usual case
-        if (e->lword == lt)
-          exact.insert(e->lword);
-        else if (e->lword.compare(0, lt.size(), lt) == 0)
-          prefix.insert(e->lword);
+        consider(e->lword);
       } else {
         any_param = true;
+        if (e->set)
+          for (const auto& v : e->set->values) consider(v.lword);
       }
     }
     bool kw = !exact.empty() || prefix.size() == 1;
@@ -564,20 +644,16 @@ struct Grammar::Impl {
     if (prefix.size() <= 1 || !exact.empty()) {
       for (const auto& s : cur) {
         const Elem* e = s.swallow ? nullptr : term(s);
-        if (!e || e->keyword != kw || (kw && e->lword != chosen)) continue;
-        bool text_param = !e->keyword && e->type == ParamType::kText;
+        if (!e) continue;
         MatchedToken mt;
-        if (text_param) mt.value = rest;
-        const std::string& value = text_param ? mt.value : text;
-        if (!kw && !accept(*e, value, &mt)) continue;
+        if (!take(*e, kw, chosen, text, rest, &mt)) continue;
         mt.keyword = e->keyword;
         mt.name = e->keyword ? e->word : e->name;
-        if (!text_param) mt.value = e->keyword ? e->word : text;
         mt.column = col;
         State c = s;
         c.last = trail->add(std::move(mt), s.last);
         c.node = nfas[s.spec].nodes[s.node].next[0];
-        c.swallow = text_param;
+        c.swallow = !kw && e->type == ParamType::kText;
         closure(std::move(c), next, &seen);
       }
     }
@@ -664,6 +740,42 @@ struct Grammar::Impl {
     return po;
   }
 
+  // What `?` can offer after states `cur`: keywords and keyword-set values (those starting with
+  // `partial` when set, sorted), parameter placeholders, and whether the line is complete.
+  struct HelpScan {
+    std::vector<HelpItem> params, kws;
+    bool cr = false;
+    bool set_param = false;  // a keyword-set parameter is possible here
+  };
+  HelpScan scan_help(const std::vector<State>& cur,
+                     const std::optional<std::string>& partial) const {
+    HelpScan hs;
+    std::set<std::pair<std::string, std::string>> seen;
+    auto add = [&](std::vector<HelpItem>* to, HelpItem h) {
+      if (seen.insert({h.word, h.help}).second) to->push_back(std::move(h));
+    };
+    auto offered = [&](const std::string& lword) {
+      return !partial || lword.compare(0, partial->size(), *partial) == 0;
+    };
+    for (const auto& s : cur) {
+      hs.cr |= accepting(s);
+      const Elem* e = term(s);
+      if (!e) continue;
+      if (e->keyword) {
+        if (offered(e->lword)) add(&hs.kws, HelpItem{e->word, help_of(e->word)});
+      } else if (e->set) {
+        hs.set_param = true;
+        for (const auto& v : e->set->values)
+          if (offered(v.lword)) add(&hs.kws, HelpItem{v.word, v.help});
+      } else {
+        add(&hs.params, HelpItem{placeholder(*e), help_of(e->name)});
+      }
+    }
+    std::sort(hs.kws.begin(), hs.kws.end(),
+              [](const HelpItem& a, const HelpItem& b) { return a.word < b.word; });
+    return hs;
+  }
+
   std::string help_of(const std::string& key) const {
     auto it = help.find(key);
     if (it == help.end()) it = help.find(lower(key));
@@ -685,10 +797,12 @@ bool same_word(std::string_view a, std::string_view b) { return lower(a) == lowe
 
 }  // namespace
 
-Grammar::Grammar(std::vector<CommandSpec> specs, std::map<std::string, std::string> help)
+Grammar::Grammar(std::vector<CommandSpec> specs, std::map<std::string, std::string> help,
+                 KeywordSets sets)
     : impl_(std::make_unique<Impl>()) {
   impl_->specs = std::move(specs);
   impl_->help = std::move(help);
+  impl_->sets = compile_sets(sets);
   // by_view lists specs in declaration order; closures keep that order, so the
   // first declared spec wins when two accept the same line.
   for (size_t i = 0; i < impl_->specs.size(); ++i) {
@@ -696,7 +810,7 @@ Grammar::Grammar(std::vector<CommandSpec> specs, std::map<std::string, std::stri
     if (cs.id.empty())
       throw std::invalid_argument("command spec #" + std::to_string(i) + " has no id");
     if (cs.views.empty()) throw std::invalid_argument("command spec '" + cs.id + "': no views");
-    SpecParser p(cs, &impl_->elems, impl_->help);
+    SpecParser p(cs, &impl_->elems, impl_->help, impl_->sets);
     Ast ast = p.parse();
     Nfa nfa;
     NfaNode acc;
@@ -749,49 +863,30 @@ std::optional<std::vector<HelpItem>> Grammar::help(const ViewKind view, std::str
     if (err) *err = po;
     return std::nullopt;
   }
-  std::vector<HelpItem> params, kws;
-  bool cr = false;
-  std::set<std::pair<std::string, std::string>> seen;
-  std::string lp = partial ? lower(toks.back().text) : std::string();
-  for (const auto& s : cur) {
-    if (impl_->accepting(s)) {
-      cr = true;
-      continue;
-    }
-    const Elem* e = impl_->term(s);
-    if (!e) continue;
-    if (e->keyword) {
-      if (partial && e->lword.compare(0, lp.size(), lp) != 0) continue;
-      HelpItem h{e->word, impl_->help_of(e->word)};
-      if (seen.insert({h.word, h.help}).second) kws.push_back(std::move(h));
-    } else {
-      HelpItem h{placeholder(*e), impl_->help_of(e->name)};
-      if (seen.insert({h.word, h.help}).second) params.push_back(std::move(h));
-    }
-  }
-  std::sort(kws.begin(), kws.end(),
-            [](const HelpItem& a, const HelpItem& b) { return a.word < b.word; });
+  std::optional<std::string> lp;
+  if (partial) lp = lower(toks.back().text);
+  Impl::HelpScan hs = impl_->scan_help(cur, lp);
   std::vector<HelpItem> out;
   if (partial) {
     // "dis?": the keywords the word can become; a parameter being typed shows its placeholder.
-    if (!kws.empty()) return kws;
-    if (!params.empty()) return params;
+    if (!hs.kws.empty()) return hs.kws;
+    if (!hs.params.empty()) return hs.params;
     if (std::any_of(cur.begin(), cur.end(), [](const State& s) { return s.swallow; }))
       return out;  // inside free text: nothing to offer, nothing wrong
     if (err) {
       *err = ParseOutcome{};
-      bool done = std::any_of(cur.begin(), cur.end(),
-                              [&](const State& s) { return impl_->accepting(s); }) &&
-                  std::none_of(cur.begin(), cur.end(),
-                               [&](const State& s) { return impl_->term(s) != nullptr; });
-      err->error = done ? ErrorKind::kTooMany : ErrorKind::kUnrecognized;
+      bool done = hs.cr && std::none_of(cur.begin(), cur.end(),
+                                        [&](const State& s) { return impl_->term(s) != nullptr; });
+      err->error = done           ? ErrorKind::kTooMany
+                   : hs.set_param ? ErrorKind::kWrongParameter
+                                  : ErrorKind::kUnrecognized;
       err->error_column = toks.back().col;
     }
     return std::nullopt;
   }
-  out = std::move(params);
-  for (auto& k : kws) out.push_back(std::move(k));
-  if (cr) out.push_back(HelpItem{"<cr>", ""});
+  out = std::move(hs.params);
+  for (auto& k : hs.kws) out.push_back(std::move(k));
+  if (hs.cr) out.push_back(HelpItem{"<cr>", ""});
   return out;
 }
 
@@ -807,8 +902,11 @@ std::vector<std::string> Grammar::complete(const ViewKind view, std::string_view
   std::set<std::string> out;
   for (const auto& s : cur) {
     const Elem* e = impl_->term(s);
-    if (!e || !e->keyword) continue;
-    if (e->lword.compare(0, lp.size(), lp) == 0) out.insert(e->word);
+    if (!e) continue;
+    if (e->keyword && e->lword.compare(0, lp.size(), lp) == 0) out.insert(e->word);
+    if (e->set)
+      for (const auto& v : e->set->values)
+        if (v.lword.compare(0, lp.size(), lp) == 0) out.insert(v.word);
   }
   return {out.begin(), out.end()};
 }

@@ -1,7 +1,7 @@
 #pragma once
 // The VRP command grammar: command specs written in a small syntax, compiled
-// once, shared by fwd (which dispatches by command id) and fwcli (which matches,
-// helps and completes locally).
+// into a Grammar object by fwd (which dispatches by command id) and by fwcli (which
+// matches, helps and completes locally); each builds its own, with the keyword sets it knows.
 //
 // Spec syntax (tokens separated by spaces):
 //   word               a keyword (matched case-insensitively, abbreviated while unique)
@@ -13,17 +13,22 @@
 //                        ifname            a Linux interface name (1-15 chars)
 //                        text              the rest of the line, spaces included (text(1-N),
 //                                          default 1-127); must be the last element
+//                        keyword(SET)      one value of the keyword set SET given to the
+//                                          Grammar (e.g. the ALGs): matched, abbreviated,
+//                                          helped and completed like keywords
 //   [ a b ]            optional sequence
 //   { a b | c | d e }  exactly one of the alternatives (each a sequence)
 //   [ a | b ]*         zero or more of the alternatives, any order (each used at most once)
 //   { a | b }*         one or more of the alternatives, any order (each used at most once)
 // Help texts: keyword and parameter help come from the `help` map given with the
 // spec set (key = keyword or parameter name); missing help is an error at compile.
+// A keyword set's values carry their own help.
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/ip_addr.h"
@@ -67,7 +72,8 @@ struct CommandSpec {
 struct MatchedToken {
   bool keyword = false;
   std::string name;   // keyword (full, canonical) or parameter name
-  std::string value;  // keyword: same as name; parameter: the text as typed (IP/ints as typed)
+  std::string value;  // keyword: same as name; parameter: the text as typed (IP/ints as typed),
+                      // but a keyword-set value in full, as its set spells it
   size_t column = 0;  // byte offset of the token in the line (for a caret under it)
   // The typed value the grammar validated, so handlers never parse the text again:
   std::optional<long long> number;     // int(A-B) parameters
@@ -115,17 +121,24 @@ std::string error_message(ErrorKind e);
 // Two lines: spaces + "^" under column (prompt_len + column), then the message.
 std::string render_error(const ParseOutcome& po, size_t prompt_len);
 
+// Named sets of values for keyword(SET) parameters: set name -> (value, help) in display
+// order. They come from outside the CLI (the ALG registry), so the grammar is built with them.
+using KeywordSets = std::map<std::string, std::vector<std::pair<std::string, std::string>>>;
+
 struct HelpItem {
-  std::string word;  // keyword, or parameter placeholder like "STRING<1-63>", "X.X.X.X",
-                     // "INTEGER<1-65535>", "<cr>"
+  std::string word;  // keyword, keyword-set value, or parameter placeholder like
+                     // "STRING<1-63>", "X.X.X.X", "INTEGER<1-65535>", "<cr>"
   std::string help;
 };
 
 class Grammar {
  public:
-  // Compiles all specs; throws std::invalid_argument on a bad spec or missing help
-  // (a programming error caught at start and by unit tests).
-  Grammar(std::vector<CommandSpec> specs, std::map<std::string, std::string> help);
+  // Compiles all specs; throws std::invalid_argument on a bad spec, missing help, a
+  // keyword(SET) whose set is not in `sets`, or a set value that is empty, holds a blank or
+  // one of * > ?, or repeats another value of its set (case-insensitively). A set may be
+  // empty (its parameters then accept nothing).
+  Grammar(std::vector<CommandSpec> specs, std::map<std::string, std::string> help,
+          KeywordSets sets = {});
   ~Grammar();
   Grammar(const Grammar&) = delete;
   Grammar& operator=(const Grammar&) = delete;
@@ -146,7 +159,8 @@ class Grammar {
   // An error in the earlier tokens returns nullopt and sets *err.
   std::optional<std::vector<HelpItem>> help(const ViewKind view, std::string_view line,
                                             ParseOutcome* err) const;
-  // TAB: completions of the last partial keyword (full keywords). Empty = none.
+  // TAB: completions of the last partial keyword or keyword-set value (full words). Empty =
+  // none.
   std::vector<std::string> complete(const ViewKind view, std::string_view line) const;
 
  private:

@@ -70,6 +70,8 @@ Controller::Controller(ControllerHooks hooks)
     counters_ = own_counters_.get();
     algs_ = own_algs_.get();
   }
+  keyword_sets_[std::string(cli::kAlgSet)] = algs_->keywords();
+  grammar_ = cli::firewall_grammar(keyword_sets_);
   run_->cfg = config::Config::defaults();
   ctl::register_system(*handlers_);
   ctl::register_zone(*handlers_);
@@ -85,7 +87,7 @@ Controller::~Controller() = default;
 std::vector<std::string> Controller::check_handlers() const {
   std::vector<std::string> bad;
   std::map<std::string, int> seen;
-  for (const auto& s : cli::firewall_grammar().specs()) {
+  for (const auto& s : grammar_->specs()) {
     if (++seen[s.id] > 1) bad.push_back("duplicate spec id " + s.id);
     if (!handlers_->find(s.id)) bad.push_back("no handler for " + s.id);
   }
@@ -134,7 +136,7 @@ Controller::LineResult Controller::run_line(ctl::Working& w, const cli::ViewStac
                                             bool with_side_effects) {
   LineResult r;
   r.views = vs;
-  const auto& g = cli::firewall_grammar();
+  const cli::Grammar& g = *grammar_;
   // The line as the user typed it after its prompt, with a caret under the error.
   auto echo_error = [&](const cli::ParseOutcome& po) {
     std::string pr = cli::prompt(vs, w.cfg.sysname);
@@ -197,7 +199,7 @@ ExecResult Controller::execute(const cli::ViewStack& vs_in, const std::string& r
   // validation) leaves the running configuration as it was. Read-only commands, help and lines
   // that do not parse need no copy.
   bool help = !line.empty() && line.back() == '?';
-  auto po = help ? cli::ParseOutcome{} : cli::firewall_grammar().parse(vs, line, search_parents);
+  auto po = help ? cli::ParseOutcome{} : grammar_->parse(vs, line, search_parents);
   bool edits = po.match && !is_read_only(po.match->spec->id);
   std::optional<ctl::Working> copy;
   if (edits) copy.emplace(*run_);

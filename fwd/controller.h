@@ -1,7 +1,8 @@
 #pragma once
 // The configuration side of the daemon: holds the running configuration,
-// executes command lines (matched by the shared grammar, dispatched by command
-// id to exactly one handler), renders the display commands, saves/loads.
+// executes command lines (matched by its own copy of the command grammar, built with
+// the keywords of its ALG registry, and dispatched by command id to exactly one
+// handler), renders the display commands, saves/loads.
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -63,6 +64,12 @@ class Controller {
   Controller(const Controller&) = delete;
   Controller& operator=(const Controller&) = delete;
 
+  // The grammar this controller matches with, and the values of its keyword sets (the ALGs
+  // of the registry it works with under cli::kAlgSet): fwd sends them to fwcli, which builds
+  // the same grammar from them. Both are fixed at construction.
+  const cli::Grammar& grammar() const { return *grammar_; }
+  const cli::KeywordSets& keyword_sets() const { return keyword_sets_; }
+
   // Every grammar spec id has exactly one handler: returns the ids without one
   // (and handlers without a spec, and ids registered twice) - fwd refuses to
   // start if this is not empty.
@@ -107,6 +114,8 @@ class Controller {
   std::unique_ptr<aspf::Registry> own_algs_;
   common::CounterTable* counters_;
   const aspf::Registry* algs_;
+  cli::KeywordSets keyword_sets_;
+  std::unique_ptr<cli::Grammar> grammar_;
   mutable std::mutex mu_;
   std::unique_ptr<ctl::Working> run_;  // the running configuration
   std::unique_ptr<ctl::HandlerTable> handlers_;

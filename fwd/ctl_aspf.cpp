@@ -10,13 +10,13 @@ namespace {
 
 using cli::ViewKind;
 
-// The ALG named by the `protocol` parameter, or nullopt with the error set.
+// The ALG named by the `protocol` parameter, or nullopt with the error set. The grammar takes
+// the name from this registry's keywords (the VRP error for any other word comes from it), so
+// a miss means the grammar and the registry disagree.
 std::optional<std::string> alg_arg(Ctx& c) {
   std::string n = c.p("protocol");
   if (c.algs.id_of(n) == 0) {
-    std::string all;
-    for (const auto& [x, help] : c.algs.keywords()) all += (all.empty() ? "" : ", ") + x;
-    c.err = "Error: Unknown ASPF protocol " + n + " (supported: " + all + ").";
+    c.param_error("protocol", "Error: Unknown ASPF protocol " + n + ".");
     return std::nullopt;
   }
   return n;

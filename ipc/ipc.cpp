@@ -26,10 +26,26 @@ namespace {
 // The decoder consumes exactly the whole buffer or rejects it.
 constexpr char kRequestTag = 'Q';
 constexpr char kResponseTag = 'R';
+// Version 2 of a response: version 1's fields, then the keyword sets. A new tag rather than
+// trailing bytes, so an old shell's refusal names the cause ("malformed response") at once.
+constexpr char kResponseWithKeywordsTag = 'S';
 
 void put_field(std::string* out, const std::string& s) {
   put_u32(out, static_cast<uint32_t>(s.size()));
   out->append(s);
+}
+
+// u32 count of sets; each: name, u32 count of values; each value: word, help.
+void put_keyword_sets(std::string* out, const KeywordSets& sets) {
+  put_u32(out, static_cast<uint32_t>(sets.size()));
+  for (const auto& [name, values] : sets) {
+    put_field(out, name);
+    put_u32(out, static_cast<uint32_t>(values.size()));
+    for (const auto& [word, help] : values) {
+      put_field(out, word);
+      put_field(out, help);
+    }
+  }
 }
 
 class Reader {
@@ -41,12 +57,16 @@ class Reader {
     return true;
   }
   bool field(std::string* s) {
-    if (b_.size() - pos_ < 4) return false;
-    uint32_t n = get_u32(reinterpret_cast<const unsigned char*>(b_.data()) + pos_);
-    pos_ += 4;
-    if (n > b_.size() - pos_) return false;
+    uint32_t n = 0;
+    if (!u32(&n) || n > b_.size() - pos_) return false;
     s->assign(b_, pos_, n);
     pos_ += n;
+    return true;
+  }
+  bool u32(uint32_t* v) {
+    if (b_.size() - pos_ < 4) return false;
+    *v = get_u32(reinterpret_cast<const unsigned char*>(b_.data()) + pos_);
+    pos_ += 4;
     return true;
   }
   bool done() const { return pos_ == b_.size(); }
@@ -55,6 +75,28 @@ class Reader {
   const std::string& b_;
   size_t pos_ = 0;
 };
+
+// Counts are not trusted for allocation: every element read needs bytes that are there. Set
+// names must come in increasing byte order, as the encoder writes them from its map, so each
+// set is there once and an accepted message has one encoding; the words are the receiver's
+// to check.
+bool read_keyword_sets(Reader& rd, KeywordSets* sets) {
+  uint32_t n_sets = 0;
+  if (!rd.u32(&n_sets)) return false;
+  for (uint32_t i = 0; i < n_sets; ++i) {
+    std::string name;
+    uint32_t n_values = 0;
+    if (!rd.field(&name) || !rd.u32(&n_values)) return false;
+    if (!sets->empty() && name <= sets->rbegin()->first) return false;
+    auto& values = (*sets)[name];
+    for (uint32_t k = 0; k < n_values; ++k) {
+      std::pair<std::string, std::string> v;
+      if (!rd.field(&v.first) || !rd.field(&v.second)) return false;
+      values.push_back(std::move(v));
+    }
+  }
+  return true;
+}
 
 bool write_all(int fd, const char* p, size_t n) {
   while (n > 0) {
@@ -93,11 +135,12 @@ std::string encode(const Request& r) {
 }
 
 std::string encode(const Response& r) {
-  std::string out(1, kResponseTag);
+  std::string out(1, r.keyword_sets ? kResponseWithKeywordsTag : kResponseTag);
   out.push_back(r.ok ? 1 : 0);
   put_field(&out, r.output);
   put_field(&out, r.view);
   put_field(&out, r.prompt);
+  if (r.keyword_sets) put_keyword_sets(&out, *r.keyword_sets);
   return out;
 }
 
@@ -114,11 +157,16 @@ std::optional<Response> decode_response(const std::string& bytes) {
   Reader rd(bytes);
   char tag = 0, ok = 0;
   Response r;
-  if (!rd.byte(&tag) || tag != kResponseTag || !rd.byte(&ok) || (ok != 0 && ok != 1))
+  if (!rd.byte(&tag) || (tag != kResponseTag && tag != kResponseWithKeywordsTag) || !rd.byte(&ok) ||
+      (ok != 0 && ok != 1))
     return std::nullopt;
   r.ok = ok == 1;
-  if (!rd.field(&r.output) || !rd.field(&r.view) || !rd.field(&r.prompt) || !rd.done())
-    return std::nullopt;
+  if (!rd.field(&r.output) || !rd.field(&r.view) || !rd.field(&r.prompt)) return std::nullopt;
+  if (tag == kResponseWithKeywordsTag) {
+    r.keyword_sets.emplace();
+    if (!read_keyword_sets(rd, &*r.keyword_sets)) return std::nullopt;
+  }
+  if (!rd.done()) return std::nullopt;
   return r;
 }
 

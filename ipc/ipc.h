@@ -6,9 +6,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace fw::ipc {
@@ -18,16 +20,25 @@ struct Request {
   std::string line;  // command line (canonical or as typed); "" = just return the prompt
 };
 
+// Named sets of (word, help) pairs the daemon's grammar takes values from (cli::KeywordSets,
+// e.g. the ALGs): the shell builds the same grammar from them. Opaque to this layer.
+using KeywordSets = std::map<std::string, std::vector<std::pair<std::string, std::string>>>;
+
 struct Response {
   bool ok = true;      // false: the command failed (fwcli -c exits non-zero)
   std::string output;  // screen text, may be multi-line, ends with '\n' if non-empty
   std::string view;    // the view stack after the command
   std::string prompt;  // prompt for that view ("<FW>", "[FW-zone-trust]")
+  // Sent by fwd with the answer to the prompt request (line ""), nullopt otherwise. A
+  // response that carries them is encoded in version 2 (see README), which a shell built
+  // before them refuses as malformed; every other response keeps the version 1 bytes.
+  std::optional<KeywordSets> keyword_sets = std::nullopt;
 };
 
 std::string encode(const Request& r);
 std::string encode(const Response& r);
 std::optional<Request> decode_request(const std::string& bytes);
+// Both versions; keyword_sets is set exactly when the response carried them.
 std::optional<Response> decode_response(const std::string& bytes);
 
 struct PeerCred {

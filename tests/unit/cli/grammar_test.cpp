@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 #include <stdexcept>
 
@@ -611,6 +612,244 @@ TEST_F(GrammarTest, RandomLinesNeverCrash) {
     ParseOutcome err;
     (void)g_.help(v, line, &err);
     (void)g_.complete(v, line);
+  }
+}
+
+// ---- keyword(SET) parameters: values given when the grammar is built ----------------
+
+KeywordSets app_sets() {
+  return {{"app",
+           {{"ftp", "FTP help"},
+            {"ftps", "FTPS help"},
+            {"pptp", "PPTP help"},
+            {"alpha", "Alpha help"},
+            {"SIP", "SIP help"}}}};
+}
+
+std::map<std::string, std::string> set_help() {
+  return {{"firewall", "Firewall"}, {"detect", "Detect"},     {"undo", "Undo"},
+          {"map", "Map"},           {"port", "Port"},         {"show", "Show"},
+          {"all", "All"},           {"proto", "Application"}, {"other", "Other name"},
+          {"name", "Name"},         {"number", "Port number"}};
+}
+
+std::vector<CommandSpec> set_specs() {
+  return {
+      {"detect", {V::kSystem}, "firewall detect <proto:keyword(app)>"},
+      {"undo.detect", {V::kSystem}, "undo firewall detect <proto:keyword(app)>"},
+      {"map", {V::kSystem}, "map <proto:keyword(app)> port <number:int(1-65535)>"},
+      {"show", {V::kSystem}, "show { all | <proto:keyword(app)> }"},
+      {"name", {V::kSystem}, "name { <proto:keyword(app)> | <other:string(1-15)> }"},
+  };
+}
+
+class KeywordSetTest : public ::testing::Test {
+ protected:
+  KeywordSetTest() : g_(set_specs(), set_help(), app_sets()) {}
+  ParseOutcome parse(std::string_view line) {
+    return g_.parse(ViewStack{View{}, View{V::kSystem, {}}}, line, false);
+  }
+  Grammar g_;
+};
+
+TEST_F(KeywordSetTest, HelpListsTheValuesWithTheirHelp) {
+  ParseOutcome err;
+  auto h = g_.help(V::kSystem, "firewall detect ", &err);
+  ASSERT_TRUE(h);
+  EXPECT_EQ(render_help(*h),
+            "  SIP                      SIP help\n"
+            "  alpha                    Alpha help\n"
+            "  ftp                      FTP help\n"
+            "  ftps                     FTPS help\n"
+            "  pptp                     PPTP help\n");
+  h = g_.help(V::kSystem, "undo fire det ", &err);  // the undo form, abbreviated
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->size(), 5u);
+  h = g_.help(V::kSystem, "map ", &err);
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->size(), 5u);
+  // A partial value: the values it can become, whatever its case.
+  h = g_.help(V::kSystem, "firewall detect FT", &err);
+  ASSERT_TRUE(h);
+  EXPECT_EQ(render_help(*h),
+            "  ftp                      FTP help\n"
+            "  ftps                     FTPS help\n");
+  // Values and keywords at one position are listed together; a string parameter first.
+  h = g_.help(V::kSystem, "show ", &err);
+  ASSERT_TRUE(h);
+  ASSERT_EQ(h->size(), 6u);
+  EXPECT_EQ((*h)[1].word, "all");  // sorted with the values
+  EXPECT_EQ((*h)[1].help, "All");
+  h = g_.help(V::kSystem, "name ", &err);
+  ASSERT_TRUE(h);
+  ASSERT_EQ(h->size(), 6u);
+  EXPECT_EQ((*h)[0].word, "STRING<1-15>");
+  EXPECT_EQ((*h)[0].help, "Other name");
+  h = g_.help(V::kSystem, "firewall detect ftp ", &err);
+  ASSERT_TRUE(h);
+  EXPECT_EQ(render_help(*h), "  <cr>\n");
+}
+
+TEST_F(KeywordSetTest, HelpErrorsPointAtTheValue) {
+  ParseOutcome err;
+  EXPECT_FALSE(g_.help(V::kSystem, "firewall detect gopher", &err));  // being typed
+  EXPECT_EQ(err.error, ErrorKind::kWrongParameter);
+  EXPECT_EQ(err.error_column, 16u);
+  err = {};
+  EXPECT_FALSE(g_.help(V::kSystem, "map gopher ", &err));
+  EXPECT_EQ(err.error, ErrorKind::kWrongParameter);
+  EXPECT_EQ(err.error_column, 4u);
+  err = {};
+  EXPECT_FALSE(g_.help(V::kSystem, "firewall detect ft ", &err));
+  EXPECT_EQ(err.error, ErrorKind::kAmbiguous);
+  EXPECT_EQ(err.error_column, 16u);
+}
+
+TEST_F(KeywordSetTest, Completion) {
+  EXPECT_EQ(g_.complete(V::kSystem, "firewall detect f"),
+            (std::vector<std::string>{"ftp", "ftps"}));
+  EXPECT_EQ(g_.complete(V::kSystem, "fire det P"), (std::vector<std::string>{"pptp"}));
+  EXPECT_EQ(g_.complete(V::kSystem, "firewall detect s"), (std::vector<std::string>{"SIP"}));
+  EXPECT_EQ(g_.complete(V::kSystem, "firewall detect "),
+            (std::vector<std::string>{"SIP", "alpha", "ftp", "ftps", "pptp"}));
+  EXPECT_EQ(g_.complete(V::kSystem, "show a"), (std::vector<std::string>{"all", "alpha"}));
+  EXPECT_TRUE(g_.complete(V::kSystem, "firewall detect x").empty());
+  EXPECT_TRUE(g_.complete(V::kSystem, "firewall detect ftp ").empty());
+}
+
+TEST_F(KeywordSetTest, ValuesAbbreviateLikeKeywords) {
+  struct Case {
+    const char* line;
+    const char* id;
+    const char* value;  // the canonical value of `proto`
+    const char* canonical;
+  } cases[] = {
+      {"firewall detect pptp", "detect", "pptp", "firewall detect pptp"},
+      {"fire det pp", "detect", "pptp", "firewall detect pptp"},
+      {"firewall detect ftp", "detect", "ftp", "firewall detect ftp"},  // exact beats ftps
+      {"firewall detect FTPS", "detect", "ftps", "firewall detect ftps"},
+      {"firewall detect sip", "detect", "SIP", "firewall detect SIP"},  // as the set spells it
+      {"undo fire det a", "undo.detect", "alpha", "undo firewall detect alpha"},
+      {"map ftps port 990", "map", "ftps", "map ftps port 990"},
+      {"show alp", "show", "alpha", "show alpha"},
+      {"name pp", "name", "pptp", "name pptp"},  // a unique prefix is the value, not a string
+  };
+  for (const auto& c : cases) {
+    auto po = parse(c.line);
+    ASSERT_TRUE(po.match) << c.line;
+    EXPECT_EQ(po.match->spec->id, c.id) << c.line;
+    EXPECT_EQ(po.match->param("proto"), c.value) << c.line;
+    EXPECT_EQ(po.match->canonical, c.canonical) << c.line;
+    EXPECT_FALSE(po.match->has(c.value)) << c.line;  // a parameter, not a keyword
+  }
+  auto po = parse("fire det pp");
+  ASSERT_TRUE(po.match);
+  ASSERT_TRUE(po.match->token("proto"));
+  EXPECT_EQ(po.match->token("proto")->column, 9u);
+  // The keyword of the same position keeps working; other words go to the string parameter.
+  po = parse("show all");
+  ASSERT_TRUE(po.match);
+  EXPECT_TRUE(po.match->has("all"));
+  EXPECT_EQ(po.match->param("proto"), std::nullopt);
+  po = parse("name xyz");
+  ASSERT_TRUE(po.match);
+  EXPECT_EQ(po.match->param("other"), "xyz");
+  EXPECT_EQ(po.match->param("proto"), std::nullopt);
+}
+
+TEST_F(KeywordSetTest, WrongAndAmbiguousValuesWithTheirColumn) {
+  struct Case {
+    const char* line;
+    ErrorKind err;
+    size_t col;
+  } cases[] = {
+      {"firewall detect gopher", ErrorKind::kWrongParameter, 16},
+      {"firewall detect ftpx", ErrorKind::kWrongParameter, 16},
+      {"fire   det  gopher", ErrorKind::kWrongParameter, 12},
+      {"undo firewall detect x", ErrorKind::kWrongParameter, 21},
+      {"map gopher port 21", ErrorKind::kWrongParameter, 4},
+      {"firewall detect ft", ErrorKind::kAmbiguous, 16},  // ftp, ftps
+      {"show al", ErrorKind::kAmbiguous, 5},              // the keyword all, the value alpha
+      {"firewall detect", ErrorKind::kIncomplete, 15},
+      {"firewall detect ftp ftp", ErrorKind::kTooMany, 20},
+      {"map ftp port 0", ErrorKind::kWrongParameter, 13},
+  };
+  for (const auto& c : cases) {
+    auto po = parse(c.line);
+    EXPECT_FALSE(po.match) << c.line;
+    EXPECT_EQ(po.error, c.err) << c.line;
+    EXPECT_EQ(po.error_column, c.col) << c.line;
+  }
+}
+
+TEST(KeywordSetBuild, EmptySetAcceptsNothing) {
+  Grammar g(set_specs(), set_help(), {{"app", {}}});
+  auto po = g.parse(ViewStack{View{}, View{V::kSystem, {}}}, "firewall detect ftp", false);
+  EXPECT_EQ(po.error, ErrorKind::kWrongParameter);
+  EXPECT_EQ(po.error_column, 16u);
+  ParseOutcome err;
+  auto h = g.help(V::kSystem, "firewall detect ", &err);
+  ASSERT_TRUE(h);
+  EXPECT_TRUE(h->empty());
+  EXPECT_TRUE(g.complete(V::kSystem, "firewall detect ").empty());
+  // The rest of the command set works.
+  EXPECT_TRUE(g.parse(ViewStack{View{}, View{V::kSystem, {}}}, "show all", false).match);
+}
+
+TEST(KeywordSetBuild, RejectsMissingSetsAndBadValues) {
+  auto refused = [](const KeywordSets& sets, const char* needle) {
+    try {
+      Grammar g(set_specs(), set_help(), sets);
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+      return true;
+    }
+    return false;
+  };
+  EXPECT_FALSE(refused(app_sets(), ""));
+  EXPECT_TRUE(refused({}, "firewall detect <proto:keyword(app)>"));  // names the spec
+  EXPECT_TRUE(refused({{"apps", {{"ftp", "x"}}}}, "keyword set 'app' not given"));
+  EXPECT_TRUE(refused({{"app", {{"", "x"}}}}, "is not a word"));
+  EXPECT_TRUE(refused({{"app", {{"a b", "x"}}}}, "value 'a b' is not a word"));
+  EXPECT_TRUE(refused({{"app", {{"a?", "x"}}}}, "is not a word"));
+  EXPECT_TRUE(refused({{"app", {{"ftp", "x"}, {"FTP", "y"}}}}, "value 'FTP' is there twice"));
+  // The set name is written whole, in parentheses.
+  auto help = set_help();
+  for (const char* syntax : {"show <proto:keyword>", "show <proto:keyword()>",
+                             "show <proto:keyword(app>", "show <proto:keyword(ap)>"}) {
+    EXPECT_THROW(Grammar({{"x", {V::kSystem}, syntax}}, help, app_sets()), std::invalid_argument)
+        << syntax;
+  }
+  EXPECT_THROW(Grammar({{"x", {V::kSystem}, "show <nohelp:keyword(app)>"}}, help, app_sets()),
+               std::invalid_argument);
+}
+
+TEST_F(KeywordSetTest, RandomLinesNeverCrash) {
+  const char* vocab[] = {"firewall", "detect", "f",  "ft",   "ftp", "FTPS", "undo",
+                         "map",      "port",   "21", "show", "al",  "a",    "name",
+                         "?",        "x",      "",   "  ",   "sip", "pptp", "\xff"};
+  std::mt19937 rng(11);
+  const KeywordSets sets = app_sets();
+  const auto& values = sets.at("app");
+  for (int i = 0; i < 3000; ++i) {
+    std::string line;
+    int n = static_cast<int>(rng() % 6);
+    for (int k = 0; k < n; ++k) {
+      line += vocab[rng() % (sizeof vocab / sizeof *vocab)];
+      if (rng() % 4) line += ' ';
+    }
+    auto po = parse(line);
+    if (!po.match && po.error != ErrorKind::kNone && po.error != ErrorKind::kIncomplete) {
+      EXPECT_LT(po.error_column, line.size()) << line;
+    }
+    if (auto v = po.match ? po.match->param("proto") : std::nullopt) {
+      EXPECT_TRUE(std::any_of(values.begin(), values.end(), [&](const auto& x) {
+        return x.first == *v;
+      })) << line;  // always a value as the set spells it
+    }
+    ParseOutcome err;
+    (void)g_.help(V::kSystem, line, &err);
+    for (const auto& c : g_.complete(V::kSystem, line)) EXPECT_FALSE(c.empty()) << line;
   }
 }
 

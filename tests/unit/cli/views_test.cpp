@@ -96,10 +96,52 @@ TEST(Views, GarbageRejected) {
 }
 
 TEST(FirewallGrammar, Builds) {
-  const Grammar& g = firewall_grammar();
-  EXPECT_FALSE(g.specs().empty());
-  auto po = g.parse(user_view(), "system-view", false);
+  auto g = firewall_grammar({{std::string(kAlgSet), {{"alpha", "Alpha"}}}});
+  EXPECT_FALSE(g->specs().empty());
+  auto po = g->parse(user_view(), "system-view", false);
   EXPECT_TRUE(po.match);
+}
+
+TEST(FirewallGrammar, NeedsEveryKeywordSet) {
+  EXPECT_EQ(firewall_keyword_sets(), std::vector<std::string>{std::string(kAlgSet)});
+  EXPECT_THROW(firewall_grammar({}), std::invalid_argument);
+  EXPECT_THROW(firewall_grammar({{"other", {}}}), std::invalid_argument);
+}
+
+// The ALG commands take their values from the set: none is named in the command set.
+TEST(FirewallGrammar, AlgCommandsTakeTheSetsValues) {
+  auto g = firewall_grammar({{std::string(kAlgSet), {{"alpha", "Alpha help"}, {"beta", "B"}}}});
+  ViewStack sys = {View{}, View{ViewKind::kSystem, {}}};
+  ViewStack iz = sys;
+  iz.push_back(View{ViewKind::kInterzone, {"a", "b"}});
+  struct Case {
+    const ViewStack* vs;
+    const char* line;
+    const char* id;
+  } cases[] = {
+      {&sys, "firewall detect alpha", "detect.global"},
+      {&sys, "undo firewall detect b", "undo.detect.global"},
+      {&sys, "port-mapping al port 2121", "portmap"},
+      {&sys, "undo port-mapping beta port 2121", "undo.portmap"},
+      {&iz, "detect Alpha", "detect.interzone"},
+      {&iz, "undo detect be", "undo.detect.interzone"},
+  };
+  for (const auto& c : cases) {
+    auto po = g->parse(*c.vs, c.line, false);
+    ASSERT_TRUE(po.match) << c.line;
+    EXPECT_EQ(po.match->spec->id, c.id) << c.line;
+    auto p = po.match->param("protocol");
+    EXPECT_TRUE(p == "alpha" || p == "beta") << c.line;
+  }
+  auto po = g->parse(sys, "firewall detect ftp", false);
+  EXPECT_EQ(po.error, ErrorKind::kWrongParameter);
+  EXPECT_EQ(po.error_column, 16u);
+  ParseOutcome err;
+  auto items = g->help(ViewKind::kInterzone, "detect ", &err);
+  ASSERT_TRUE(items);
+  ASSERT_EQ(items->size(), 2u);
+  EXPECT_EQ((*items)[0].word, "alpha");
+  EXPECT_EQ((*items)[0].help, "Alpha help");
 }
 
 }  // namespace

@@ -112,14 +112,16 @@ class FwcliTest : public ::testing::Test {
     ASSERT_TRUE(dir_.ok());
   }
   // A real server that records the lines it executes.
-  std::unique_ptr<Server> start(ServerOptions opt) {
+  std::unique_ptr<Server> start(ServerOptions opt, Server::Handler handler = echo_handler) {
     std::string err;
     auto s = Server::start(
         path_, "",
-        [this](const Request& rq, const PeerCred& pc) {
-          std::lock_guard<std::mutex> lk(mu_);
-          lines_.push_back(rq.line);
-          return echo_handler(rq, pc);
+        [this, handler](const Request& rq, const PeerCred& pc) {
+          {
+            std::lock_guard<std::mutex> lk(mu_);
+            lines_.push_back(rq.line);
+          }
+          return handler(rq, pc);
         },
         opt, &err);
     EXPECT_TRUE(s) << err;
@@ -257,6 +259,120 @@ TEST_F(FwcliTest, InteractiveShellReconnectsTransparently) {
   EXPECT_EQ(screen.find("fwcli:"), std::string::npos) << screen;  // no error shown
   EXPECT_EQ(lines(), (std::vector<std::string>{"", "display version", "display version"}));
   EXPECT_GE(srv->stats().idle_timeouts, 1u);
+}
+
+// A daemon stand-in: `system-view` enters the system view and `return` leaves it, other lines
+// are echoed, and the answer to the prompt request carries `sets` (nullopt: a daemon from
+// before keyword sets).
+Server::Handler daemon_like(std::optional<KeywordSets> sets) {
+  return [sets](const Request& r, const PeerCred&) {
+    Response out;
+    out.view = r.line == "system-view" ? "user|system" : r.line == "return" ? "user" : r.view;
+    out.prompt = out.view == "user|system" ? "[FW]" : "<FW>";
+    if (!r.line.empty()) out.output = "ran [" + r.line + "]\n";
+    if (r.line.empty()) out.keyword_sets = sets;
+    return out;
+  };
+}
+
+// No real ALG is called zeta: whatever fwcli offers for it came from the daemon.
+const KeywordSets kDaemonSets = {{"alg", {{"zeta", "Zeta protocol"}, {"ftp", "FTP"}}}};
+
+TEST_F(FwcliTest, HelpAndAbbreviationUseTheDaemonsKeywordSets) {
+  auto srv = start(ServerOptions{}, daemon_like(kDaemonSets));
+  ASSERT_TRUE(srv);
+  auto r = run_fwcli(
+      {"-s", path_, "-c",
+       "system-view; firewall detect ?; firewall detect z?; fire det z; undo port-mapping ze port "
+       "99; firewall detect gopher ?"},
+      [](int) {}, milliseconds(20000));
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_EQ(r.code, 1) << r.err;  // the last help has an error
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(r.out,
+            "ran [system-view]\n"
+            "  ftp                      FTP\n"
+            "  zeta                     Zeta protocol\n"
+            "  zeta                     Zeta protocol\n"
+            "ran [firewall detect zeta]\n"
+            "ran [undo port-mapping zeta port 99]\n"
+            "firewall detect gopher \n"
+            "                ^\n"
+            "Error: Wrong parameter found at '^' position.\n");
+  // Help was answered here; the commands went out with the value in full.
+  EXPECT_EQ(lines(), (std::vector<std::string>{"", "system-view", "firewall detect zeta",
+                                               "undo port-mapping zeta port 99"}));
+}
+
+TEST_F(FwcliTest, InteractiveHelpTabAndErrorsUseTheDaemonsKeywordSets) {
+  auto srv = start(ServerOptions{}, daemon_like(kDaemonSets));
+  ASSERT_TRUE(srv);
+  std::string bin = fwcli_path(), s_opt = "-s", term = "TERM=dumb";
+  char* argv[] = {bin.data(), s_opt.data(), path_.data(), nullptr};
+  char* envp[] = {term.data(), nullptr};
+  int master = -1;
+  pid_t pid = ::forkpty(&master, nullptr, nullptr, nullptr);
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::execve(argv[0], argv, envp);
+    ::_exit(127);
+  }
+  std::string screen;
+  const auto limit = milliseconds(5000);
+  EXPECT_TRUE(expect_text(master, &screen, "<FW>", 0, limit)) << screen;
+  write_str(master, "system-view\r");
+  EXPECT_TRUE(expect_text(master, &screen, "[FW]", 0, limit)) << screen;
+  size_t at = screen.size();
+  write_str(master, "firewall detect ?");  // the '?' key: help at once, the line stays
+  EXPECT_TRUE(expect_text(master, &screen, "Zeta protocol", at, limit)) << screen;
+  write_str(master, "ze\t\r");  // TAB completes the daemon's value
+  EXPECT_TRUE(expect_text(master, &screen, "ran [firewall detect zeta]", at, limit)) << screen;
+  at = screen.size();
+  write_str(master, "firewall detect gopher\r");
+  EXPECT_TRUE(
+      expect_text(master, &screen, "Error: Wrong parameter found at '^' position.", at, limit))
+      << screen;
+  EXPECT_NE(screen.find("\n" + std::string(4 + 16, ' ') + "^", at), std::string::npos) << screen;
+  write_str(master, "return\rquit\r");
+  int st = -1;
+  for (int i = 0; i < 250 && ::waitpid(pid, &st, WNOHANG) == 0; ++i)
+    std::this_thread::sleep_for(milliseconds(20));
+  if (::waitpid(pid, &st, WNOHANG) == 0) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &st, 0);
+    ADD_FAILURE() << "fwcli did not quit: " << screen;
+  }
+  ::close(master);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << screen;
+  // The wrong name was refused here, never sent.
+  EXPECT_EQ(lines(),
+            (std::vector<std::string>{"", "system-view", "firewall detect zeta", "return"}));
+}
+
+TEST_F(FwcliTest, WithoutKeywordSetsTheDaemonMatchesAndHelps) {
+  for (const auto& sets : {std::optional<KeywordSets>{},  // a daemon from before keyword sets
+                           std::optional<KeywordSets>{KeywordSets{{"other", {}}}}}) {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      lines_.clear();
+    }
+    auto srv = start(ServerOptions{}, daemon_like(sets));
+    ASSERT_TRUE(srv);
+    auto r = run_fwcli(
+        {"-s", path_, "-c", "system-view; fire det z?; fire det z; dis ver"}, [](int) {},
+        milliseconds(20000));
+    EXPECT_FALSE(r.timed_out);
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, "ran [system-view]\nran [fire det z?]\nran [fire det z]\nran [dis ver]\n");
+    EXPECT_EQ(lines(), (std::vector<std::string>{"", "system-view", "fire det z?", "fire det z",
+                                                 "dis ver"}));
+    if (sets) {
+      EXPECT_NE(r.err.find("fwcli: the daemon's keywords do not fit this shell"), std::string::npos)
+          << r.err;
+    } else {
+      EXPECT_EQ(r.err, "");
+    }
+  }
 }
 
 TEST_F(FwcliTest, NoServerIsAnError) {

@@ -56,9 +56,76 @@ TEST(Encoding, GarbageAndTruncationRejected) {
   for (int i = 0; i < 20000; ++i) {
     std::string s(rng() % 40, '\0');
     for (auto& c : s) c = static_cast<char>(rng());
-    if (!s.empty() && (i & 1)) s[0] = (i & 2) ? 'Q' : 'R';
+    if (!s.empty() && (i & 1)) s[0] = "QRSR"[(i >> 1) & 3];
     (void)decode_request(s);
     (void)decode_response(s);
+  }
+}
+
+// Keyword sets (the daemon's grammar values) travel with the prompt answer, in version 2.
+TEST(Encoding, KeywordSetsRoundTrip) {
+  Response with{true, "", "user", "<FW>"};
+  with.keyword_sets = KeywordSets{{"alg", {{"ftp", "FTP help"}, {"pptp", ""}}},
+                                  {"empty", {}},
+                                  {std::string("a\0b", 3), {{std::string(70000, 'w'), "h"}}}};
+  Response none_yet{true, "", "user", "<FW>"};
+  none_yet.keyword_sets = KeywordSets{};  // sent, but no set: not the same as not sent
+  for (const Response& r : {with, none_yet}) {
+    auto d = decode_response(encode(r));
+    ASSERT_TRUE(d);
+    EXPECT_EQ(d->output, r.output);
+    EXPECT_EQ(d->view, r.view);
+    EXPECT_EQ(d->prompt, r.prompt);
+    ASSERT_TRUE(d->keyword_sets);
+    EXPECT_EQ(*d->keyword_sets, *r.keyword_sets);
+  }
+  auto d = decode_response(encode(Response{false, "x\n", "user", "<FW>"}));
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->keyword_sets, std::nullopt);
+}
+
+TEST(Encoding, VersionOneBytesUnlessKeywordSetsAreSent) {
+  Response r{true, "o", "v", "p"};
+  // Version 1, byte for byte what a shell built before keyword sets decodes.
+  const std::string v1("R\x01\0\0\0\x01o\0\0\0\x01v\0\0\0\x01p", 17);
+  EXPECT_EQ(encode(r), v1);
+  r.keyword_sets = KeywordSets{{"s", {{"w", "h"}}}};
+  // Version 2: another tag (an old shell refuses it as malformed), version 1's fields, then
+  // the sets: count, and per set its name, count, and (word, help) per value.
+  const std::string sets("\0\0\0\x01\0\0\0\x01s\0\0\0\x01\0\0\0\x01w\0\0\0\x01h", 23);
+  EXPECT_EQ(encode(r), "S" + v1.substr(1) + sets);
+}
+
+TEST(Encoding, KeywordSetsGarbageAndTruncationRejected) {
+  Response r{true, "out\n", "user", "<FW>"};
+  r.keyword_sets = KeywordSets{{"alg", {{"ftp", "FTP"}, {"tftp", "TFTP"}}}, {"b", {}}};
+  const std::string v2 = encode(r);
+  for (size_t n = 0; n < v2.size(); ++n) EXPECT_FALSE(decode_response(v2.substr(0, n))) << n;
+  EXPECT_FALSE(decode_response(v2 + "x"));
+  std::string as_v1 = v2;
+  as_v1[0] = 'R';  // version 1 with trailing bytes
+  EXPECT_FALSE(decode_response(as_v1));
+  const std::string head = encode(Response{true, "", "", ""}).substr(1);
+  auto with_sets = [&](const std::string& section) { return "S" + head + section; };
+  EXPECT_TRUE(decode_response(with_sets(std::string(4, '\0'))));  // no set
+  // Counts far beyond the bytes there: refused, nothing allocated from them.
+  EXPECT_FALSE(decode_response(with_sets("\xff\xff\xff\xff")));
+  EXPECT_FALSE(
+      decode_response(with_sets(std::string("\0\0\0\x01\0\0\0\x01s", 9) + "\xff\xff\xff\xff")));
+  // Set names in increasing order, each once (as a map is encoded).
+  const std::string set_s("\0\0\0\x01s\0\0\0\0", 9), set_t("\0\0\0\x01t\0\0\0\0", 9);
+  const std::string two("\0\0\0\x02", 4);
+  EXPECT_TRUE(decode_response(with_sets(std::string("\0\0\0\x01", 4) + set_s)));
+  EXPECT_TRUE(decode_response(with_sets(two + set_s + set_t)));
+  EXPECT_FALSE(decode_response(with_sets(two + set_t + set_s)));
+  EXPECT_FALSE(decode_response(with_sets(two + set_s + set_s)));
+  std::mt19937 rng(7);
+  for (int i = 0; i < 20000; ++i) {
+    std::string s = v2;
+    for (int k = 0; k < 3; ++k) s[rng() % s.size()] = static_cast<char>(rng());
+    if (auto d = decode_response(s)) {
+      EXPECT_EQ(encode(*d), s);  // accepted = canonical
+    }
   }
 }
 
