@@ -340,6 +340,8 @@ bool Daemon::start_socket(std::string* err) {
         }
         resp.view = cli::serialize_views(*vs);
         resp.prompt = ctl_->prompt(*vs);
+        // The first exchange tells fwcli the keyword sets (the ALGs) to build its grammar from.
+        if (rq.line.empty()) resp.keyword_sets = ctl_->keyword_sets();
         return resp;
       },
       so, err);
