@@ -15,6 +15,8 @@ using session::Dir;
 
 namespace {
 constexpr size_t kMaxRewritesPerDir = 32;
+// Farther ahead than any TCP window (2^30 with scaling): not stream data.
+constexpr uint32_t kMaxAdvance = 1u << 30;
 
 size_t di(Dir d) { return static_cast<size_t>(d); }
 
@@ -63,6 +65,11 @@ struct Engine::SessionAlg final : session::AlgData {
     std::unique_ptr<Framer> framer;
     session::SeqAdjust adjust;
     std::vector<Rewrite> rewrites;  // bounded, oldest dropped
+    // Sender's seq just after the newest payload byte seen (restart: where
+    // inspection resumes, so data inspected before it is not inspected twice).
+    bool have_end = false;
+    uint32_t stream_end = 0;
+    bool resume = false;  // restored: the framer starts at the next new data, unsynchronised
   };
   std::array<Direction, 2> dirs;
   std::unique_ptr<State> st;
@@ -179,33 +186,58 @@ bool Engine::splice(uint8_t* data, uint32_t* len, uint32_t capacity, packet::Par
   return true;
 }
 
+void Engine::feed_framer(Ctx& ctx, SessionAlg& sa, Inspector& ins, const uint8_t* data,
+                         const packet::Parsed& p, Dir d) {
+  auto& dir = sa.dirs[di(d)];
+  if (p.tcp_flags & packet::kTcpSyn) dir.framer->start(p.seq + 1);
+  if (p.payload_len == 0) return;
+  std::span<const uint8_t> payload(data + p.payload_offset, p.payload_len);
+  uint32_t seq = p.seq;
+  if (dir.resume) {
+    // Restored: what was inspected before the restart is not fed again (it
+    // would be parsed twice); the fresh framer is fed unstarted, so it waits
+    // for a message boundary or, if it cannot find one, stays idle.
+    if (dir.have_end && seq_lt(seq, dir.stream_end)) {
+      const uint32_t seen = dir.stream_end - seq;
+      if (seen >= payload.size()) return;
+      payload = payload.subspan(seen);
+      seq = dir.stream_end;
+    }
+    dir.resume = false;
+  } else if (!dir.framer->started()) {
+    return;
+  }
+  const uint32_t end = seq + static_cast<uint32_t>(payload.size());
+  // A segment implausibly far ahead is garbage the framer ignores too.
+  if (!dir.have_end || (seq_lt(dir.stream_end, end) && end - dir.stream_end <= kMaxAdvance)) {
+    dir.have_end = true;
+    dir.stream_end = end;
+  }
+  for (auto& m : dir.framer->feed(seq, payload)) {
+    m.editable_from = seq_lt(m.seq, p.seq) ? static_cast<size_t>(p.seq - m.seq) : 0;
+    ctx.engine_count(kMessages);
+    for (const auto& e : ins.on_message(ctx, sa.st.get(), d, m)) {
+      if (e.offset + e.old_len > m.bytes.size() || e.offset < m.editable_from) continue;
+      SessionAlg::Rewrite rw;
+      rw.pos = m.seq + static_cast<uint32_t>(e.offset);
+      rw.old_bytes.assign(m.bytes.begin() + static_cast<long>(e.offset),
+                          m.bytes.begin() + static_cast<long>(e.offset + e.old_len));
+      rw.new_bytes.assign(e.replacement.begin(), e.replacement.end());
+      if (rw.old_bytes == rw.new_bytes) continue;
+      dir.adjust.record(rw.pos, static_cast<uint32_t>(rw.old_bytes.size()),
+                        static_cast<uint32_t>(rw.new_bytes.size()));
+      dir.rewrites.push_back(std::move(rw));
+      if (dir.rewrites.size() > kMaxRewritesPerDir) dir.rewrites.erase(dir.rewrites.begin());
+      ctx.engine_count(kRewrites);
+    }
+  }
+}
+
 void Engine::process_stream(Ctx& ctx, SessionAlg& sa, Inspector& ins, uint8_t* data, uint32_t* len,
                             uint32_t capacity, packet::Parsed& p, Dir d) {
   auto& dir = sa.dirs[di(d)];
   if (!dir.framer) return;
-  if (p.tcp_flags & packet::kTcpSyn) dir.framer->start(p.seq + 1);
-  if (p.payload_len > 0 && dir.framer->started()) {
-    auto msgs =
-        dir.framer->feed(p.seq, std::span<const uint8_t>(data + p.payload_offset, p.payload_len));
-    for (auto& m : msgs) {
-      m.editable_from = seq_lt(m.seq, p.seq) ? static_cast<size_t>(p.seq - m.seq) : 0;
-      ctx.engine_count(kMessages);
-      for (const auto& e : ins.on_message(ctx, sa.st.get(), d, m)) {
-        if (e.offset + e.old_len > m.bytes.size() || e.offset < m.editable_from) continue;
-        SessionAlg::Rewrite rw;
-        rw.pos = m.seq + static_cast<uint32_t>(e.offset);
-        rw.old_bytes.assign(m.bytes.begin() + static_cast<long>(e.offset),
-                            m.bytes.begin() + static_cast<long>(e.offset + e.old_len));
-        rw.new_bytes.assign(e.replacement.begin(), e.replacement.end());
-        if (rw.old_bytes == rw.new_bytes) continue;
-        dir.adjust.record(rw.pos, static_cast<uint32_t>(rw.old_bytes.size()),
-                          static_cast<uint32_t>(rw.new_bytes.size()));
-        dir.rewrites.push_back(std::move(rw));
-        if (dir.rewrites.size() > kMaxRewritesPerDir) dir.rewrites.erase(dir.rewrites.begin());
-        ctx.engine_count(kRewrites);
-      }
-    }
-  }
+  feed_framer(ctx, sa, ins, data, p, d);
 
   // Apply every recorded rewrite that lies wholly inside this segment (first
   // transmission and retransmissions alike), back to front so offsets hold.
@@ -287,6 +319,46 @@ EngineResult Engine::session_ended(const session::Session& s) {
   }
   if (s.has_servermap) servermap_.remove_parent(s.id);
   return res;
+}
+
+std::optional<session::snapshot::AlgState> Engine::save_alg(const session::Session& s) const {
+  const auto* sa = dynamic_cast<const SessionAlg*>(s.alg_data);
+  if (!sa) return std::nullopt;
+  session::snapshot::AlgState out;
+  for (size_t k = 0; k < sa->dirs.size(); ++k) {
+    const SessionAlg::Direction& from = sa->dirs[k];
+    session::snapshot::AlgDirection& to = out.dirs[k];
+    to.adjust = from.adjust.save();
+    for (const auto& rw : from.rewrites)
+      to.rewrites.push_back({rw.pos, rw.old_bytes, rw.new_bytes});
+    to.have_end = from.have_end;
+    to.stream_end = from.stream_end;
+  }
+  return out;
+}
+
+bool Engine::load_alg(session::Session& s, const session::snapshot::AlgState& st) {
+  const Inspector* ins = algs_.get(s.alg);
+  if (!ins || s.alg_data) return false;
+  auto sa = std::make_unique<SessionAlg>();
+  for (size_t k = 0; k < sa->dirs.size(); ++k) {
+    const session::snapshot::AlgDirection& from = st.dirs[k];
+    SessionAlg::Direction& to = sa->dirs[k];
+    if (!to.adjust.load(from.adjust)) return false;
+    // The newest rewrites, as many as a live session keeps.
+    const size_t n = std::min(from.rewrites.size(), kMaxRewritesPerDir);
+    for (size_t i = from.rewrites.size() - n; i < from.rewrites.size(); ++i) {
+      const auto& rw = from.rewrites[i];
+      to.rewrites.push_back({rw.pos, rw.old_bytes, rw.new_bytes});
+    }
+    to.framer = ins->new_framer();
+    to.have_end = from.have_end;
+    to.stream_end = from.stream_end;
+    to.resume = true;
+  }
+  sa->st = ins->new_state();
+  s.alg_data = sa.release();  // the session owns it from here (session_ended frees it)
+  return true;
 }
 
 void Engine::child_flow(const session::ServerMapEntry& e, ChildFlow& c) const {

@@ -19,6 +19,7 @@
 #include "packet/parse.h"
 #include "session/server_map.h"
 #include "session/session.h"
+#include "session/snapshot.h"
 
 namespace fw::aspf {
 
@@ -68,10 +69,25 @@ class Engine {
   void child_flow(const session::ServerMapEntry& e, ChildFlow& c) const;
   const Registry& algs() const { return algs_; }
 
+  // Restart support, with the session locked or no worker running. The
+  // sequence state of control session `s`: both directions' seq/ack adjustment,
+  // the rewrites still applied to retransmissions and how far each stream was
+  // inspected. nullopt when it has no ALG data yet.
+  std::optional<session::snapshot::AlgState> save_alg(const session::Session& s) const;
+  // Gives restored control session `s` (alg set, no ALG data) that state.
+  // Inspection resumes safely: the framers restart unsynchronised after what
+  // was inspected (only what follows the next message boundary counts; a
+  // length-framed stream stays uninspected), the inspector's protocol state
+  // starts anew, seq/ack adjustment and rewrites of retransmissions go on.
+  // False (nothing attached) when the state is invalid or the ALG unknown.
+  bool load_alg(session::Session& s, const session::snapshot::AlgState& st);
+
  private:
   class Ctx;
   struct SessionAlg;
   SessionAlg& data_for(session::Session& s, const Inspector& ins);
+  void feed_framer(Ctx& ctx, SessionAlg& sa, Inspector& ins, const uint8_t* data,
+                   const packet::Parsed& p, session::Dir d);
   void process_stream(Ctx& ctx, SessionAlg& sa, Inspector& ins, uint8_t* data, uint32_t* len,
                       uint32_t capacity, packet::Parsed& p, session::Dir d);
   void process_datagram(Ctx& ctx, SessionAlg& sa, Inspector& ins, uint8_t* data, uint32_t* len,

@@ -90,6 +90,16 @@ std::string_view AppTable::name(session::AppId id) const {
   return id < apps_.size() ? std::string_view(apps_[id].name) : std::string_view("ip");
 }
 
+std::optional<session::AppId> AppTable::find(std::string_view name, uint8_t proto) const {
+  std::optional<session::AppId> any;
+  for (size_t i = 0; i < apps_.size(); ++i) {
+    if (apps_[i].name != name) continue;
+    if (apps_[i].proto == proto) return static_cast<session::AppId>(i);
+    if (!any) any = static_cast<session::AppId>(i);
+  }
+  return any;
+}
+
 session::AgingClass AppTable::aging(session::AppId id, uint8_t proto) const {
   if (id >= apps_.size() || apps_[id].by_proto) return apps_[for_flow(proto, 0)].aging;
   return apps_[id].aging;

@@ -22,6 +22,9 @@ class AppTable {
   // For a flow admitted by ALG `alg`'s entry of channel `channel`.
   session::AppId for_channel(uint8_t alg, uint8_t channel) const;
   std::string_view name(session::AppId id) const;
+  // By name (restart: sessions are saved with names). A name may exist for
+  // several protocols ("dns"): the row of `proto` is preferred.
+  std::optional<session::AppId> find(std::string_view name, uint8_t proto) const;
   // The aging class of a session of this application and protocol.
   session::AgingClass aging(session::AppId id, uint8_t proto) const;
   // The ALG whose channel this application is (0 = none): its display hooks apply.

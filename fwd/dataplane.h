@@ -4,9 +4,13 @@
 // ALG registry and engine, the application table, the published configuration
 // snapshot and the pipeline - and the callbacks between them. The daemon, the
 // unit tests, the fuzz targets and the benchmarks all build it the same way.
+#include <array>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 
 #include "aspf/engine.h"
 #include "aspf/registry.h"
@@ -22,6 +26,7 @@
 #include "nat/translator.h"
 #include "session/server_map.h"
 #include "session/session_table.h"
+#include "session/snapshot.h"
 
 namespace fw::fwd {
 
@@ -31,6 +36,30 @@ struct DataPlaneOptions {
   size_t servermap_per_parent = 16;
   // Adds the ALGs (default: every ALG of this build). Tests may add their own.
   std::function<void(aspf::Registry&)> add_algs = aspf::add_builtin_algs;
+};
+
+// What DataPlane::restore_state() did, for the daemon's log.
+struct RestoreReport {
+  // Why a saved session or server-map entry was left out.
+  enum Skip : size_t {
+    kExpired,     // its aging time (entry: lifetime) ran out meanwhile
+    kZone,        // a zone it names is no longer configured
+    kApp,         // unknown application
+    kAlg,         // its ALG (entry: the ALG or channel) no longer exists
+    kAlgState,    // the ALG sequence state does not load
+    kNatPort,     // a port it held is taken
+    kNatBinding,  // its no-PAT binding is taken, or its group gone
+    kParent,      // entry: its control session was not restored
+    kTable,       // the table refused it (full, or the flow exists)
+    kSkipCount
+  };
+  static std::string_view skip_name(size_t why);
+
+  bool found = true;                 // false: there was no state file (nothing to do)
+  size_t sessions = 0, entries = 0;  // restored
+  std::array<size_t, kSkipCount> sessions_skipped{}, entries_skipped{};
+  // "restored 7 sessions (skipped 1: nat-port 1), 2 server-map entries (skipped 0)"
+  std::string summary() const;
 };
 
 class DataPlane {
@@ -61,8 +90,29 @@ class DataPlane {
   Pipeline& pipeline() { return *pipeline_; }
   RouteSource& routes() { return routes_; }
 
+  // Planned restart. save_state: every session, the ASPF server-map entries
+  // and the ALG sequence state of control sessions, with the kernel's boot id,
+  // written to `path` atomically (temporary file, fsync, rename). Call it when
+  // no worker runs any more. False with *err (nothing replaced at path).
+  bool save_state(const std::string& path, std::string* err);
+  // restore_state: after apply() of the configuration, before workers run.
+  // Refuses the file as a whole - nullopt with *err, nothing restored - when it
+  // is of another boot or version, fails its checksum or does not decode. A
+  // missing file is no error: the report says found = false. Otherwise each
+  // session gets its NAT resources back exactly (or is skipped and counted),
+  // new ids, its times and ALG sequence state.
+  std::optional<RestoreReport> restore_state(const std::string& path, std::string* err);
+
  private:
+  using IdMap = std::unordered_map<uint64_t, uint64_t>;  // saved id -> new id
   void on_session_removed(const session::Session& s);
+  session::snapshot::SavedSession save_session(const session::Session& s) const;
+  session::snapshot::SavedEntry save_entry(const session::ServerMapEntry& e) const;
+  RestoreReport restore(const session::snapshot::Snapshot& snap, const Runtime& rt);
+  std::optional<RestoreReport::Skip> restore_session(const session::snapshot::SavedSession& ss,
+                                                     const Runtime& rt, uint64_t now, IdMap& ids);
+  std::optional<RestoreReport::Skip> restore_entry(const session::snapshot::SavedEntry& se,
+                                                   uint64_t now, const IdMap& ids);
 
   const common::Clock& clock_;
   RouteSource& routes_;

@@ -145,6 +145,24 @@ std::optional<IpAddr> NoPatBindings::acquire(const IpAddr& inside) {
   return global;
 }
 
+NoPatBindings::Claim NoPatBindings::claim(const IpAddr& inside, const IpAddr& global) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = by_inside_.find(inside);
+  if (it != by_inside_.end()) {
+    if (it->second.first != global) return Claim::kTaken;
+    ++it->second.second;
+    return Claim::kAdded;
+  }
+  if (inside.empty() || family_slot(inside) != family_slot(global)) return Claim::kTaken;
+  std::deque<IpAddr>& free = free_[family_slot(global)];
+  auto f = std::find(free.begin(), free.end(), global);
+  if (f == free.end()) return Claim::kTaken;
+  free.erase(f);
+  by_inside_.emplace(inside, std::make_pair(global, 1u));
+  by_global_.emplace(global, inside);
+  return Claim::kNew;
+}
+
 void NoPatBindings::release(const IpAddr& inside) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = by_inside_.find(inside);

@@ -64,6 +64,12 @@ class NoPatBindings {
   std::optional<common::IpAddr> acquire(const common::IpAddr& inside);
   // Drop one reference; the binding ends with its last session.
   void release(const common::IpAddr& inside);
+  // Restart: one more reference on exactly inside <-> global. kNew: the
+  // binding was made now; kAdded: it existed already; kTaken (nothing done):
+  // inside is bound to another address, or global is not a free address of
+  // this pool.
+  enum class Claim : uint8_t { kNew, kAdded, kTaken };
+  Claim claim(const common::IpAddr& inside, const common::IpAddr& global);
   std::optional<common::IpAddr> lookup(const common::IpAddr& inside) const;
   // inside for a pool address (reply direction / server-map)
   std::optional<common::IpAddr> reverse(const common::IpAddr& global) const;

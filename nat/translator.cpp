@@ -54,6 +54,10 @@ void Translator::configure(const config::Config& c) {
     }
   }
   servermap_.set_static(std::move(v));
+  no_pat_pools_.clear();
+  for (const auto& g : c.address_groups) {
+    if (g.mode == config::AddressGroup::Mode::kNoPat) no_pat_pools_[g.name] = g.addresses();
+  }
 }
 
 void Translator::destination(const ServerMapEntry& e, const packet::Parsed& p, NatInfo* nat) const {
@@ -163,23 +167,23 @@ bool Translator::no_pat(const FlowRequest& r, const SnatDecision& d, NatInfo* na
   nat->snat_addr = *g;
   nat->snat_port = p.sport;
   nat->group = static_cast<uint16_t>(names_.intern(*d.group));
-  if (!existed) add_no_pat_entries(r, *g, nat->group);
+  if (!existed) add_no_pat_entries(p.src, *g, nat->group, r.dst_zone);
   return true;
 }
 
-void Translator::add_no_pat_entries(const FlowRequest& r, const common::IpAddr& global,
-                                    uint32_t group) {
+void Translator::add_no_pat_entries(const common::IpAddr& inside, const common::IpAddr& global,
+                                    uint32_t group, uint8_t zone) {
   ServerMapEntry fwd;
   fwd.type = MapType::kNoPat;
-  fwd.addr = r.p->src;
+  fwd.addr = inside;
   fwd.xaddr = global;
   fwd.owner = group;
-  fwd.zone = r.dst_zone;
+  fwd.zone = zone;
   servermap_.add(fwd);
   ServerMapEntry rev = fwd;
   rev.type = MapType::kNoPatReverse;
   rev.addr = global;
-  rev.xaddr = r.p->src;
+  rev.xaddr = inside;
   servermap_.add(rev);
 }
 
@@ -209,6 +213,44 @@ std::optional<uint16_t> Translator::reserve_port(const common::IpAddr& addr, uin
 
 void Translator::release_port(const common::IpAddr& addr, uint8_t proto, uint16_t port) {
   state_.ports.release(addr, port_space(proto), port);
+}
+
+Translator::Reclaim Translator::reclaim(const session::FlowKey& orig, NatInfo* nat,
+                                        const std::string& group, uint8_t zone) {
+  const uint8_t space = port_space(orig.proto);
+  if (nat->dst_port_held && !reclaim_port(orig.dst, orig.proto, orig.dport)) {
+    return Reclaim::kPortTaken;
+  }
+  if (nat->port_held && !reclaim_port(nat->snat_addr, orig.proto, nat->snat_port)) {
+    if (nat->dst_port_held) state_.ports.release(orig.dst, space, orig.dport);
+    return Reclaim::kPortTaken;
+  }
+  nat->group = 0;
+  if (nat->kind != NatKind::kNoPat) return Reclaim::kOk;
+  auto undo_ports = [&] {
+    if (nat->dst_port_held) state_.ports.release(orig.dst, space, orig.dport);
+    if (nat->port_held) state_.ports.release(nat->snat_addr, space, nat->snat_port);
+  };
+  auto pool = no_pat_pools_.find(group);
+  if (pool == no_pat_pools_.end()) {
+    undo_ports();
+    return Reclaim::kNoGroup;
+  }
+  const auto claim = state_.bindings(group, pool->second).claim(orig.src, nat->snat_addr);
+  if (claim == NoPatBindings::Claim::kTaken) {
+    undo_ports();
+    return Reclaim::kBindingTaken;
+  }
+  nat->group = static_cast<uint16_t>(names_.intern(group));
+  if (claim == NoPatBindings::Claim::kNew) {
+    add_no_pat_entries(orig.src, nat->snat_addr, nat->group, zone);
+  }
+  return Reclaim::kOk;
+}
+
+bool Translator::reclaim_port(const common::IpAddr& addr, uint8_t proto, uint16_t port) {
+  const uint8_t space = port_space(proto);
+  return !space || state_.ports.reserve(addr, space, port);
 }
 
 Translator::Applied Translator::apply(std::span<uint8_t> pkt, const packet::Parsed& p,

@@ -6,9 +6,12 @@
 // written in each direction of a session, ICMP errors included. fwd/ asks and
 // applies; nothing here knows any ALG.
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/counters.h"
 #include "common/interner.h"
@@ -68,6 +71,18 @@ class Translator {
   std::optional<uint16_t> reserve_port(const common::IpAddr& addr, uint8_t proto, uint16_t hint);
   void release_port(const common::IpAddr& addr, uint8_t proto, uint16_t port);
 
+  // Restart (no worker running): take again exactly what a saved session
+  // held - its PAT port on the same address, the destination port reserved
+  // for the entry that admitted it, one reference on the same no-PAT binding of
+  // address group `group` (interned into nat->group; the binding's No-Pat
+  // entries are re-created, shown in `zone`, when the binding is new). All or
+  // nothing: when something is taken or gone, nothing is held.
+  enum class Reclaim : uint8_t { kOk, kPortTaken, kBindingTaken, kNoGroup };
+  Reclaim reclaim(const session::FlowKey& orig, session::NatInfo* nat, const std::string& group,
+                  uint8_t zone);
+  // Restart: the port an ALG entry had reserved; false if it is in use.
+  bool reclaim_port(const common::IpAddr& addr, uint8_t proto, uint16_t port);
+
   enum class Applied : uint8_t {
     kUntouched,   // nothing to translate (or the packet must keep its addresses)
     kRewritten,   // rewritten in place, checksums right
@@ -88,11 +103,15 @@ class Translator {
   bool pat(const FlowRequest& r, const std::vector<common::IpAddr>& pool, session::NatKind kind,
            session::NatInfo* nat);
   bool no_pat(const FlowRequest& r, const SnatDecision& d, session::NatInfo* nat);
-  void add_no_pat_entries(const FlowRequest& r, const common::IpAddr& global, uint32_t group);
+  void add_no_pat_entries(const common::IpAddr& inside, const common::IpAddr& global,
+                          uint32_t group, uint8_t zone);
 
   NatState& state_;
   session::ServerMap& servermap_;
   common::Interner& names_;
+  // Addresses of each no-PAT address group of the configuration (reclaim()
+  // needs the pool a binding is made in).
+  std::map<std::string, std::vector<common::IpAddr>, std::less<>> no_pat_pools_;
   common::Counter& c_port_exhausted_;
   common::Counter& c_nopat_exhausted_;
 };

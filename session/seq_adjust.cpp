@@ -11,6 +11,9 @@ namespace {
 // folded into the base delta, so every entry lies within this distance of the
 // newest one and serial-number comparisons among them are always exact.
 constexpr uint32_t kWindow = 1u << 30;
+// Far beyond any real stream's accumulated length change; keeps the 64-bit
+// delta arithmetic of later rewrites clear of overflow after a load().
+constexpr int64_t kMaxDelta = int64_t{1} << 40;
 
 bool serial_le(uint32_t a, uint32_t b) { return static_cast<int32_t>(b - a) >= 0; }
 bool serial_lt(uint32_t a, uint32_t b) { return static_cast<int32_t>(b - a) > 0; }
@@ -60,6 +63,49 @@ void SeqAdjust::record(uint32_t pos, uint32_t old_len, uint32_t new_len) {
     ++drop;
   }
   if (drop > 0) entries_.erase(entries_.begin(), entries_.begin() + static_cast<ptrdiff_t>(drop));
+}
+
+SeqAdjust::Saved SeqAdjust::save() const {
+  Saved s;
+  s.entries.reserve(entries_.size());
+  for (const Entry& e : entries_) s.entries.push_back({e.pos, e.pos_after, e.delta});
+  s.base_delta = base_delta_;
+  s.have_last = have_last_;
+  s.last_pos = last_pos_;
+  s.last_end = last_end_;
+  return s;
+}
+
+bool SeqAdjust::load(const Saved& s) {
+  auto delta_ok = [](int64_t d) { return d >= -kMaxDelta && d <= kMaxDelta; };
+  if (!delta_ok(s.base_delta)) return false;
+  if (!s.have_last) {
+    if (!s.entries.empty() || s.base_delta != 0) return false;
+  } else if (s.last_end - s.last_pos >= kWindow) {
+    return false;
+  }
+  if (s.entries.size() > (max_ > 0 ? max_ : 1)) return false;
+  for (size_t k = 0; k < s.entries.size(); ++k) {
+    const Saved::Entry& e = s.entries[k];
+    if (!delta_ok(e.delta) || e.pos_after - e.pos >= kWindow) return false;
+    // record() keeps rewrites in order, apart, and within a window of the newest.
+    if (k > 0 && !serial_le(s.entries[k - 1].pos_after, e.pos)) return false;
+    if (k + 1 < s.entries.size() && s.entries.back().pos - e.pos_after > kWindow) return false;
+  }
+  if (!s.entries.empty() && !serial_le(s.entries.back().pos, s.last_pos)) return false;
+
+  entries_.clear();
+  int64_t prev = s.base_delta;
+  for (const Saved::Entry& e : s.entries) {
+    entries_.push_back(
+        {e.pos_after, e.pos_after + low32(e.delta), e.delta, e.pos, e.pos + low32(prev)});
+    prev = e.delta;
+  }
+  base_delta_ = s.base_delta;
+  have_last_ = s.have_last;
+  last_pos_ = s.last_pos;
+  last_end_ = s.last_end;
+  return true;
 }
 
 uint32_t SeqAdjust::map_seq(uint32_t orig_seq) const {

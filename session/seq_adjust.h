@@ -34,6 +34,25 @@ class SeqAdjust {
   bool empty() const { return entries_.empty(); }
   int64_t total_delta() const;
 
+  // The whole state, so a restart of the daemon can carry it over
+  // (session/snapshot.h). Where each rewrite lies on the wire is derived from
+  // the deltas, so a saved state cannot contradict itself there.
+  struct Saved {
+    struct Entry {
+      uint32_t pos = 0;        // original seq of the first rewritten byte
+      uint32_t pos_after = 0;  // original seq of the first byte after them
+      int64_t delta = 0;       // cumulative (wire - original) from pos_after on
+    };
+    std::vector<Entry> entries;  // oldest first
+    int64_t base_delta = 0;
+    bool have_last = false;
+    uint32_t last_pos = 0, last_end = 0;
+  };
+  Saved save() const;
+  // Replaces the state with a saved one; false (nothing changed) when `s` is not
+  // a state record() can produce (order, spacing, count, deltas out of range).
+  bool load(const Saved& s);
+
  private:
   struct Entry {
     uint32_t pos_after;  // original seq of the first byte after the rewritten bytes
