@@ -125,6 +125,7 @@ class Daemon {
   bool open_queues(std::string* err);
   bool install_rules(std::string* err);
   void restore_state();
+  void save_state();
   bool start_socket(std::string* err);
   void start_workers();
   int wait_for_signal();
@@ -318,7 +319,34 @@ bool Daemon::install_rules(std::string* err) {
   return true;
 }
 
-void Daemon::restore_state() {}
+// Sessions, server-map entries and NAT bindings a planned stop saved. The file is consumed:
+// a later start (after a crash, say) must not bring back sessions that are long gone.
+void Daemon::restore_state() {
+  const std::string path = state_path(opt_);
+  if (path.empty()) return;
+  std::string err;
+  auto report = dp_->restore_state(path, &err);
+  if (!report) {
+    FW_LOG(kWarn, err);
+  } else if (report->found) {
+    FW_LOG(kInfo, report->summary() << " from " << path);
+  }
+  if (std::remove(path.c_str()) != 0 && errno != ENOENT) {
+    FW_LOG(kWarn, "cannot remove the state file " << path << ": " << std::strerror(errno));
+  }
+}
+
+void Daemon::save_state() {
+  const std::string path = state_path(opt_);
+  if (path.empty()) return;
+  const size_t n = dp_->sessions().size();
+  std::string err;
+  if (dp_->save_state(path, &err)) {
+    FW_LOG(kInfo, "saved " << n << " sessions to " << path);
+  } else {
+    FW_LOG(kWarn, err);
+  }
+}
 
 bool Daemon::start_socket(std::string* err) {
   ipc::ServerOptions so;
@@ -391,6 +419,7 @@ void Daemon::stop(bool hold) {
   for (auto& t : workers_) t.join();
   if (maint_.joinable()) maint_.join();
   server_.reset();
+  save_state();
   remove_kernel_state(hold);
   queues_.clear();
   if (hold) FW_LOG(kInfo, "stopped for a restart: the rules stay (traffic held) for the next fwd");
