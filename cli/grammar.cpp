@@ -78,10 +78,14 @@ bool bad_word_char(char c) {
 
 std::vector<KeywordSet> compile_sets(const KeywordSets& sets) {
   std::vector<KeywordSet> out;
-  for (const auto& [name, values] : sets) {
+  for (const auto& set : sets) {
+    const std::string& name = set.first;
     KeywordSet ks{name, {}};
     std::set<std::string> seen;
-    for (const auto& [word, help] : values) {
+    for (const auto& value : set.second) {
+      const std::string& word = value.first;
+      const std::string& help = value.second;
+      // (named references, not structured bindings: clang 14 cannot capture those)
       auto bad = [&](const std::string& why) {
         return std::invalid_argument("keyword set '" + name + "': value '" + word + "' " + why);
       };
