@@ -4,8 +4,8 @@
 #include <array>
 #include <cstring>
 
+#include "common/bytes.h"
 #include "common/log.h"
-#include "packet/bytes.h"
 #include "packet/checksum.h"
 #include "session/seq_adjust.h"
 
@@ -179,9 +179,9 @@ bool Engine::splice(uint8_t* data, uint32_t* len, uint32_t capacity, packet::Par
   p.payload_len = static_cast<uint16_t>(p.payload_len + delta);
   p.ip_total_len = static_cast<uint32_t>(static_cast<long>(p.ip_total_len) + delta);
   if (p.ip_version == 4) {
-    packet::wr16(data + 2, static_cast<uint16_t>(p.ip_total_len));
+    common::wr16(data + 2, static_cast<uint16_t>(p.ip_total_len));
   } else {
-    packet::wr16(data + 4, static_cast<uint16_t>(p.ip_total_len - 40));
+    common::wr16(data + 4, static_cast<uint16_t>(p.ip_total_len - 40));
   }
   return true;
 }
@@ -302,7 +302,7 @@ void Engine::process_datagram(Ctx& ctx, SessionAlg& sa, Inspector& ins, uint8_t*
     ctx.engine_count(kRewrites);
   }
   if (!changed) return;
-  packet::wr16(data + p.l4_offset + 4, static_cast<uint16_t>(p.l4_len + p.payload_len));
+  common::wr16(data + p.l4_offset + 4, static_cast<uint16_t>(p.l4_len + p.payload_len));
   if (packet::fix_checksums(std::span<uint8_t>(data, *len), p, false)) {
     ctx.result().modified = true;
   }

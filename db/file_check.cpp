@@ -12,14 +12,16 @@
 #include <ctime>
 #include <filesystem>
 
+#include "common/bytes.h"
+
 namespace fw::db {
 namespace {
 
 constexpr size_t kHeaderSize = 100;
 constexpr char kMagic[] = "SQLite format 3";  // 16 bytes with its NUL, as in the file
 
-uint32_t be16(const unsigned char* p) { return (uint32_t{p[0]} << 8) | p[1]; }
-uint32_t be32(const unsigned char* p) { return (be16(p) << 16) | be16(p + 2); }
+uint32_t be16(const unsigned char* p) { return common::rd16(p); }
+uint32_t be32(const unsigned char* p) { return common::rd32(p); }
 
 std::string errno_text(int e) { return std::strerror(e); }
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "packet/bytes.h"
+#include "common/bytes.h"
 #include "packet/checksum.h"
 
 namespace fw::nat {
@@ -17,8 +17,8 @@ constexpr size_t kIpv4Header = 20;
 constexpr size_t kIpv6Header = 40;
 constexpr size_t kIpv4CsumAt = 10;
 
-using packet::rd16;
-using packet::wr16;
+using common::rd16;
+using common::wr16;
 
 size_t src_at(uint8_t version) { return version == 4 ? 12 : 8; }
 size_t dst_at(uint8_t version) { return version == 4 ? 16 : 24; }

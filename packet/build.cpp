@@ -2,11 +2,16 @@
 
 #include <cstring>
 
-#include "packet/bytes.h"
+#include "common/bytes.h"
 #include "packet/checksum.h"
 #include "packet/parse.h"
 
 namespace fw::packet {
+
+using common::rd16;
+using common::rd32;
+using common::wr16;
+using common::wr32;
 namespace {
 
 size_t l4_header_len(uint8_t proto) { return proto == kProtoTcp ? 20 : 8; }

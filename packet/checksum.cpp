@@ -1,9 +1,14 @@
 #include "packet/checksum.h"
 
-#include "packet/bytes.h"
+#include "common/bytes.h"
 #include "packet/parse.h"
 
 namespace fw::packet {
+
+using common::rd16;
+using common::rd32;
+using common::wr16;
+using common::wr32;
 
 namespace {
 

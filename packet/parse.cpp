@@ -2,10 +2,15 @@
 
 #include <algorithm>
 
-#include "packet/bytes.h"
+#include "common/bytes.h"
 #include "packet/tcp_options.h"
 
 namespace fw::packet {
+
+using common::rd16;
+using common::rd32;
+using common::wr16;
+using common::wr32;
 
 namespace {
 

@@ -1,6 +1,6 @@
 #include "session/seq_adjust.h"
 
-#include "packet/bytes.h"
+#include "common/bytes.h"
 #include "packet/tcp_options.h"
 
 namespace fw::session {
@@ -19,8 +19,8 @@ bool serial_le(uint32_t a, uint32_t b) { return static_cast<int32_t>(b - a) >= 0
 bool serial_lt(uint32_t a, uint32_t b) { return static_cast<int32_t>(b - a) > 0; }
 uint32_t low32(int64_t v) { return static_cast<uint32_t>(v); }  // modulo 2^32
 
-using packet::rd32;
-using packet::wr32;
+using common::rd32;
+using common::wr32;
 
 }  // namespace
 

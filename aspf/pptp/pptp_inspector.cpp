@@ -13,7 +13,7 @@
 
 #include "aspf/pptp/call_id_alloc.h"
 #include "aspf/pptp/pptp_parser.h"
-#include "packet/bytes.h"
+#include "common/bytes.h"
 
 namespace fw::aspf::pptp {
 namespace {
@@ -116,7 +116,7 @@ struct PptpState final : State {
 
 Edit put16(size_t at, uint16_t v) {
   std::string b(2, '\0');
-  packet::wr16(reinterpret_cast<uint8_t*>(b.data()), v);
+  common::wr16(reinterpret_cast<uint8_t*>(b.data()), v);
   return {at, 2, b};
 }
 

@@ -2,7 +2,7 @@
 
 #include <array>
 
-#include "packet/bytes.h"
+#include "common/bytes.h"
 
 namespace fw::aspf::pptp {
 
@@ -19,8 +19,8 @@ constexpr std::array<uint16_t, 16> kFixedLength = {0,  156, 156, 16, 16, 16,  20
                                                    32, 220, 24,  28, 16, 148, 40, 24};
 
 // The caller checked `at + 2` (`at + 4`) against the message length.
-uint16_t be16(std::span<const uint8_t> d, size_t at) { return packet::rd16(d.data() + at); }
-uint32_t be32(std::span<const uint8_t> d, size_t at) { return packet::rd32(d.data() + at); }
+uint16_t be16(std::span<const uint8_t> d, size_t at) { return common::rd16(d.data() + at); }
+uint32_t be32(std::span<const uint8_t> d, size_t at) { return common::rd32(d.data() + at); }
 
 ParseOutcome fail(Error e) { return {std::nullopt, e}; }
 

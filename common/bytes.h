@@ -4,7 +4,7 @@
 // parsers). The caller guarantees the bytes are inside its buffer.
 #include <cstdint>
 
-namespace fw::packet {
+namespace fw::common {
 
 inline uint16_t rd16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
 inline uint32_t rd32(const uint8_t* p) {
@@ -20,4 +20,4 @@ inline void wr32(uint8_t* p, uint32_t v) {
   wr16(p + 2, static_cast<uint16_t>(v));
 }
 
-}  // namespace fw::packet
+}  // namespace fw::common
