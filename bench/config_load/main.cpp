@@ -2,12 +2,15 @@
 // controller's part is measured: parsing, handlers, validation; not the runtime compile).
 //
 //   bench_config_load [--rules N] [--nat N] [--seed S] [--invalid-at K] [--interactive N]
-//                     [--emit]
+//                     [--emit] [--lab-nat]
 //
 // --emit prints the generated configuration instead of loading it. --invalid-at K puts two
 // conflicting NAT servers before security rule K: only the final validation sees it, so this
 // times the error path (finding the line). --interactive N then times N single commands through
-// Controller::execute (each checked and applied on its own, as from fwcli). Memory comes from
+// Controller::execute (each checked and applied on its own, as from fwcli). --lab-nat gives the
+// address groups the lab's NAT addresses (one of 203.0.113.100-110 each, 11 groups) instead of
+// 100.64.0.0/16: the real fwd installs every NAT address on the interface that routes to it, so
+// it can load the configuration only where those addresses have a route. Memory comes from
 // /proc/self/status: VmRSS before the load (the generated text included) and VmHWM after it.
 #include <sys/resource.h>
 
@@ -32,11 +35,13 @@ struct Options {
   int invalid_at = -1;
   int interactive = 0;
   bool emit = false;
+  bool lab_nat = false;
 };
 
 constexpr int kZones = 8;  // custom zones besides the four built-in ones
 constexpr int kServiceSets = 50;
 constexpr int kGroups = 20;
+constexpr int kLabGroups = 11;  // 203.0.113.100-110 (shared/LAB.md)
 const char* const kPredefined[] = {"http", "https", "ssh", "dns", "ftp", "smtp", "ntp", "icmp"};
 
 class Gen {
@@ -78,7 +83,9 @@ class Gen {
   std::mt19937 rng_;
 };
 
-void objects(std::ostream& os) {
+int group_count(bool lab_nat) { return lab_nat ? kLabGroups : kGroups; }
+
+void objects(std::ostream& os, bool lab_nat) {
   os << "sysname BENCH\n#\n";
   for (int i = 0; i < kServiceSets; ++i) {
     os << "ip service-set svc" << i << " type object\n"
@@ -91,9 +98,13 @@ void objects(std::ostream& os) {
     os << "firewall zone name z" << i << "\n set priority " << 10 + i << "\n add interface bz" << i
        << "\n";
   }
-  for (int i = 0; i < kGroups; ++i) {
-    os << "nat address-group g" << i << "\n mode pat\n section 0 100.64." << i << ".0 100.64." << i
-       << ".15\n";
+  for (int i = 0; i < group_count(lab_nat); ++i) {
+    os << "nat address-group g" << i << "\n mode pat\n section 0 ";
+    if (lab_nat) {
+      os << "203.0.113." << 100 + i << " 203.0.113." << 100 + i << "\n";
+    } else {
+      os << "100.64." << i << ".0 100.64." << i << ".15\n";
+    }
   }
   os << "#\n";
 }
@@ -116,7 +127,7 @@ void security_rules(std::ostream& os, Gen& g, int n, int invalid_at) {
   }
 }
 
-void nat_rules(std::ostream& os, Gen& g, int n) {
+void nat_rules(std::ostream& os, Gen& g, int n, int groups) {
   os << "#\nnat-policy\n";
   for (int i = 0; i < n; ++i) {
     os << " rule name n" << i << "\n  source-zone trust\n  destination-zone untrust\n";
@@ -124,7 +135,7 @@ void nat_rules(std::ostream& os, Gen& g, int n) {
     if (g.pick(2)) os << "  egress-interface out0\n";
     switch (g.pick(3)) {
       case 0:
-        os << "  action source-nat address-group g" << g.pick(kGroups) << "\n";
+        os << "  action source-nat address-group g" << g.pick(groups) << "\n";
         break;
       case 1:
         os << "  action source-nat easy-ip\n";
@@ -181,6 +192,8 @@ bool parse_args(int argc, char** argv, Options* o) {
     bool has_value = i + 1 < argc;
     if (a == "--emit") {
       o->emit = true;
+    } else if (a == "--lab-nat") {
+      o->lab_nat = true;
     } else if (a == "--rules" && has_value) {
       o->rules = std::atoi(argv[++i]);
     } else if (a == "--nat" && has_value) {
@@ -204,14 +217,14 @@ int main(int argc, char** argv) {
   Options o;
   if (!parse_args(argc, argv, &o)) {
     std::cerr << "usage: bench_config_load [--rules N] [--nat N] [--seed S] [--invalid-at K]"
-                 " [--interactive N] [--emit]\n";
+                 " [--interactive N] [--emit] [--lab-nat]\n";
     return 2;
   }
   Gen g(o.seed);
   std::ostringstream os;
-  objects(os);
+  objects(os, o.lab_nat);
   security_rules(os, g, o.rules, o.invalid_at);
-  nat_rules(os, g, o.nat);
+  nat_rules(os, g, o.nat, group_count(o.lab_nat));
   std::string text = os.str();
   if (o.emit) {
     std::cout << text;
