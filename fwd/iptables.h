@@ -98,7 +98,8 @@ class RuleInstaller {
   // Make the chains match these zone interfaces (IPv4 and IPv6), replacing
   // whatever an earlier instance left. False with *err on failure (bad names:
   // nothing is run; otherwise the tables keep their previous contents, per
-  // table). "lo" is always left alone and is ignored here.
+  // table). "lo" is always left alone and is ignored here. After a successful sync,
+  // the same set of interfaces again runs nothing.
   bool sync(const std::set<std::string>& zone_interfaces, std::string* err);
   // What the first successful sync() found and replaced: found() tells a start
   // after a crash or hold() from a clean one, held() which of the two.
@@ -153,6 +154,7 @@ class RuleInstaller {
   std::set<std::string> zone_interfaces_;
   Leftovers leftovers_;
   bool synced_once_ = false;
+  bool in_sync_ = false;  // the kernel holds the chains for zone_interfaces_
   bool touched_ = false;  // anything may have been installed by this instance
   bool held_ = false;
 };
