@@ -135,15 +135,7 @@ void Pipeline::update_session(Session& s, Dir d, const Parsed& p, uint32_t len, 
   s.packets[di]++;
   s.bytes[di] += len;
   s.last_seen_ms = parts_.clock.now_ms();
-  if (p.proto == packet::kProtoTcp) {
-    // A new SYN on a closed 4-tuple reuses the entry (port reuse after close).
-    if (d == Dir::kOriginal &&
-        (p.tcp_flags & (packet::kTcpSyn | packet::kTcpAck)) == packet::kTcpSyn &&
-        s.tcp_state == session::TcpState::kClosing) {
-      s.tcp_state = session::TcpState::kNone;
-    }
-    s.tcp_state = session::tcp_next(s.tcp_state, d, p.tcp_flags);
-  }
+  if (p.proto == packet::kProtoTcp) s.tcp_state = session::tcp_next(s.tcp_state, d, p.tcp_flags);
   s.timeout_s = session::timeout_for(rt.timeouts, s.orig.proto, s.tcp_state, s.aging);
 }
 
@@ -165,7 +157,17 @@ Decision Pipeline::run(QueuedPacket& qp, const Runtime& rt) {
   Session copy;  // a copy of a hit session without an ALG (translated outside its lock)
   Dir dir = Dir::kOriginal;
   uint64_t alg_session = 0;
+  uint64_t reopened = 0;
   auto on_session = [&](Session& s, Dir d) {
+    // A new SYN on a closed 4-tuple is a new connection (port reuse after close): the old
+    // session goes and the SYN is judged like any first packet (policy, NAT) - a changed
+    // policy must not be bypassed through a reused tuple.
+    if (d == Dir::kOriginal && p.proto == packet::kProtoTcp &&
+        (p.tcp_flags & (packet::kTcpSyn | packet::kTcpAck)) == packet::kTcpSyn &&
+        s.tcp_state == session::TcpState::kClosing) {
+      reopened = s.id;
+      return;
+    }
     update_session(s, d, p, qp.len, rt);
     dir = d;
     alg_session = s.alg ? s.id : 0;
@@ -177,6 +179,10 @@ Decision Pipeline::run(QueuedPacket& qp, const Runtime& rt) {
     }
   };
   bool hit = parts_.table.with_session(key, on_session);
+  if (reopened) {
+    parts_.table.erase(reopened);
+    hit = false;
+  }
   if (!hit && packet::key_is_optional(p.proto) && key.dport != 0) {
     // Tracked by address pair alone when no ALG knew its keys.
     FlowKey wide = key;

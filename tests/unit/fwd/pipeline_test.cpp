@@ -374,3 +374,36 @@ TEST(RuntimeHolder, FreesAReplacedSnapshotOnceNoReaderHoldsIt) {
 
 }  // namespace
 }  // namespace fw::fwd
+
+namespace fw::fwd {
+namespace {
+
+// A SYN reusing the 4-tuple of a closed connection is a new flow: judged by the policy in
+// force now, not waved through the old session.
+TEST_F(PipelineTest, ReusedTupleAfterCloseIsJudgedAgain) {
+  auto syn = ipv4(6, "198.18.1.2", "203.0.113.2", tcp(40100, 80, 1, 0, packet::kTcpSyn));
+  auto rst = ipv4(6, "203.0.113.2", "198.18.1.2", tcp(80, 40100, 7, 2, packet::kTcpRst));
+  ASSERT_EQ(run(syn, 2).verdict, Verdict::kAccept);
+  ASSERT_EQ(run(rst, 3).verdict, Verdict::kAccept);
+  ASSERT_EQ(table.snapshot().at(0).tcp_state, session::TcpState::kClosing);
+  const uint64_t old_id = table.snapshot().at(0).id;
+  // Same tuple, same policy: a new session replaces the closed one.
+  ASSERT_EQ(run(syn, 2).verdict, Verdict::kAccept);
+  ASSERT_EQ(table.size(), 1u);
+  EXPECT_NE(table.snapshot().at(0).id, old_id);
+  EXPECT_EQ(table.snapshot().at(0).tcp_state, session::TcpState::kSynSent);
+  // Closed again, then the policy changes: the reused tuple is denied.
+  ASSERT_EQ(run(rst, 3).verdict, Verdict::kAccept);
+  auto sys = cli::ViewStack{{cli::ViewKind::kUser, {}}, {cli::ViewKind::kSystem, {}}};
+  ASSERT_TRUE(ctl->execute(sys, "security-policy").ok);
+  ASSERT_TRUE(ctl->execute({{cli::ViewKind::kUser, {}},
+                            {cli::ViewKind::kSystem, {}},
+                            {cli::ViewKind::kSecurityPolicy, {}}},
+                           "undo rule name t2u")
+                  .ok);
+  EXPECT_EQ(run(syn, 2).verdict, Verdict::kDrop);
+  EXPECT_EQ(table.size(), 0u);
+}
+
+}  // namespace
+}  // namespace fw::fwd
