@@ -1,0 +1,419 @@
+#include "policy/classifier.h"
+
+#include <algorithm>
+#include <optional>
+#include <string_view>
+#include <unordered_set>
+
+namespace fw::policy {
+
+namespace {
+
+using U128 = unsigned __int128;
+using Bits = std::vector<uint64_t>;
+
+constexpr size_t kChunkWords = 8;  // one 64-byte cache line
+constexpr size_t kChunkBits = kChunkWords * 64;
+
+bool is_ports_proto(uint8_t p) { return p == 6 || p == 17; }
+bool is_icmp_proto(uint8_t p) { return p == 1 || p == 58; }
+
+// ICMP types are ints; flipping the sign bit keeps their order as unsigned keys.
+uint32_t icmp_key(int type) { return static_cast<uint32_t>(type) ^ 0x80000000u; }
+
+U128 v6_key(const common::IpAddr& a) {
+  U128 k = 0;
+  for (uint8_t byte : a.b) k = (k << 8) | byte;
+  return k;
+}
+
+// Prefix::contains, except that a length past 128 (which contains would read out of bounds for)
+// matches nothing.
+bool safe_contains(const common::Prefix& p, const common::IpAddr& a) {
+  return p.len <= 128 && p.contains(a);
+}
+
+bool any_contains(const std::vector<common::Prefix>& ps, const common::IpAddr& a) {
+  return ps.empty() || std::any_of(ps.begin(), ps.end(),
+                                   [&](const common::Prefix& p) { return safe_contains(p, a); });
+}
+
+// A prefix the index cannot represent exactly (see Classifier::OddPrefixes).
+bool is_odd(const common::Prefix& p) {
+  return (p.addr.family != 4 && p.addr.family != 6) || p.len > (p.addr.is_v4() ? 32 : 128);
+}
+
+// Stores fixed-width arrays back to back in one vector and gives equal contents one id.
+template <typename Word>
+class Interner {
+ public:
+  Interner(std::vector<Word>* store, size_t width)
+      : store_(store), width_(width), ids_(1024, Hash{this}, Eq{this}) {}
+  Interner(const Interner&) = delete;
+  Interner& operator=(const Interner&) = delete;
+
+  uint32_t intern(const Word* item) {
+    // Append first so the set can hash and compare it like any stored item; undo if known.
+    const auto id = static_cast<uint32_t>(store_->size() / width_);
+    store_->insert(store_->end(), item, item + width_);
+    auto [it, fresh] = ids_.insert(id);
+    if (!fresh) store_->resize(store_->size() - width_);
+    return *it;
+  }
+
+ private:
+  const Word* at(uint32_t id) const { return store_->data() + size_t{id} * width_; }
+  struct Hash {
+    const Interner* in;
+    size_t operator()(uint32_t id) const {
+      const auto* p = reinterpret_cast<const char*>(in->at(id));
+      return std::hash<std::string_view>{}(std::string_view(p, in->width_ * sizeof(Word)));
+    }
+  };
+  struct Eq {
+    const Interner* in;
+    bool operator()(uint32_t a, uint32_t b) const {
+      return std::equal(in->at(a), in->at(a) + in->width_, in->at(b));
+    }
+  };
+  std::vector<Word>* store_;
+  size_t width_;
+  std::unordered_set<uint32_t, Hash, Eq> ids_;
+};
+
+template <typename Key>
+struct Span {
+  Key lo, hi;
+  uint32_t entry;
+};
+
+// What the entries ask of one dimension: key intervals, and the entries without a condition.
+template <typename Key>
+struct DimInput {
+  std::vector<Span<Key>> spans;
+  Bits any;
+  bool constrained = false;
+};
+
+// One entry's condition on a single-valued service dimension.
+struct KeyCond {
+  enum Kind : uint8_t { kAny, kRange, kNever } kind = kAny;
+  uint32_t lo = 0, hi = 0;
+};
+
+KeyCond range_or_never(uint32_t lo, uint32_t hi) {
+  return lo <= hi ? KeyCond{KeyCond::kRange, lo, hi} : KeyCond{KeyCond::kNever};
+}
+
+KeyCond proto_cond(const ServiceCond& s) {
+  return s.proto == 0 ? KeyCond{} : KeyCond{KeyCond::kRange, s.proto, s.proto};
+}
+// The port and ICMP dimensions are only consulted for flows of those protocols, where the protocol
+// dimension has already excluded entries of other protocols: those are "any" here.
+KeyCond sport_cond(const ServiceCond& s) {
+  return is_ports_proto(s.proto) ? range_or_never(s.sport_lo, s.sport_hi) : KeyCond{};
+}
+KeyCond dport_cond(const ServiceCond& s) {
+  return is_ports_proto(s.proto) ? range_or_never(s.dport_lo, s.dport_hi) : KeyCond{};
+}
+KeyCond icmp_cond(const ServiceCond& s) {
+  if (!is_icmp_proto(s.proto) || s.icmp_type < 0) return {};
+  return {KeyCond::kRange, icmp_key(s.icmp_type), icmp_key(s.icmp_type)};
+}
+
+void set_bit(Bits& b, uint32_t i) { b[i / 64] |= uint64_t{1} << (i % 64); }
+void clear_bit(Bits& b, uint32_t i) { b[i / 64] &= ~(uint64_t{1} << (i % 64)); }
+
+}  // namespace
+
+// Compiles rules into a Classifier: expands rules into entries, then builds each dimension's
+// interval table with a sweep line over its interval end points.
+class ClassifierBuilder {
+ public:
+  ClassifierBuilder(Classifier& out, const std::vector<ClassifierRule>& rules)
+      : out_(out), rules_(rules), chunks_(&out.chunk_words_, kChunkWords) {}
+
+  void build() {
+    expand_entries();
+    const Bits zero(kChunkWords, 0);
+    chunks_.intern(zero.data());  // id 0: the chunk a lookup may skip
+    rows_.emplace(&out_.row_chunks_, out_.chunks_per_row_);
+    out_.src_zone_ = sweep(zone_input(&ClassifierRule::src_zones));
+    out_.dst_zone_ = sweep(zone_input(&ClassifierRule::dst_zones));
+    out_.src_ = addr_table(&ClassifierRule::src);
+    out_.dst_ = addr_table(&ClassifierRule::dst);
+    out_.proto_ = sweep(service_input(proto_cond));
+    out_.sport_ = sweep(service_input(sport_cond));
+    out_.dport_ = sweep(service_input(dport_cond));
+    out_.icmp_ = sweep(service_input(icmp_cond));
+    out_.chunk_words_.shrink_to_fit();
+    out_.row_chunks_.shrink_to_fit();
+  }
+
+ private:
+  using Table32 = Classifier::Table<uint32_t>;
+
+  // One entry per (rule, service condition), in rule order, so that the first set bit of a lookup
+  // is the first matching rule and every dimension, the services included, is exact per entry.
+  void expand_entries() {
+    for (uint32_t r = 0; r < rules_.size(); ++r) {
+      const ClassifierRule& rule = rules_[r];
+      if (rule.services.empty()) add_entry(r, ServiceCond{});  // proto 0: any service
+      for (const ServiceCond& s : rule.services) add_entry(r, s);
+      uint8_t flags = rule.has_extra ? Classifier::kExtra : 0;
+      if (std::any_of(rule.src.begin(), rule.src.end(), is_odd) ||
+          std::any_of(rule.dst.begin(), rule.dst.end(), is_odd)) {
+        flags |= Classifier::kOdd;
+        out_.odd_[r] = {rule.src, rule.dst};
+      }
+      out_.rule_flags_.push_back(flags);
+    }
+    const size_t n = entry_svc_.size();
+    out_.chunks_per_row_ = std::max<size_t>(1, (n + kChunkBits - 1) / kChunkBits);
+  }
+
+  void add_entry(uint32_t rule, const ServiceCond& s) {
+    out_.entry_rule_.push_back(rule);
+    entry_svc_.push_back(s);
+  }
+
+  Bits empty_bits() const { return Bits(out_.chunks_per_row_ * kChunkWords, 0); }
+  uint32_t entries() const { return static_cast<uint32_t>(entry_svc_.size()); }
+  const ClassifierRule& rule_of(uint32_t entry) const { return rules_[out_.entry_rule_[entry]]; }
+
+  DimInput<uint32_t> zone_input(std::vector<ZoneId> ClassifierRule::*zones) const {
+    DimInput<uint32_t> in{{}, empty_bits()};
+    for (uint32_t e = 0; e < entries(); ++e) {
+      const auto& list = rule_of(e).*zones;
+      if (list.empty()) set_bit(in.any, e);
+      for (ZoneId z : list) in.spans.push_back({z, z, e});
+      in.constrained |= !list.empty();
+    }
+    return in;
+  }
+
+  DimInput<uint32_t> service_input(KeyCond (*cond)(const ServiceCond&)) const {
+    DimInput<uint32_t> in{{}, empty_bits()};
+    for (uint32_t e = 0; e < entries(); ++e) {
+      const KeyCond c = cond(entry_svc_[e]);
+      if (c.kind == KeyCond::kAny) set_bit(in.any, e);
+      if (c.kind == KeyCond::kRange) in.spans.push_back({c.lo, c.hi, e});
+      in.constrained |= c.kind != KeyCond::kAny;
+    }
+    return in;
+  }
+
+  Classifier::AddrTable addr_table(std::vector<common::Prefix> ClassifierRule::*prefixes);
+
+  // The row of a whole bitset (outside a sweep).
+  uint32_t intern_row(const Bits& bits) {
+    std::vector<uint32_t> ids(out_.chunks_per_row_);
+    for (size_t c = 0; c < ids.size(); ++c) ids[c] = chunks_.intern(&bits[c * kChunkWords]);
+    return rows_->intern(ids.data());
+  }
+
+  template <typename Key>
+  Classifier::Table<Key> sweep(const DimInput<Key>& in);
+
+  Classifier& out_;
+  const std::vector<ClassifierRule>& rules_;
+  std::vector<ServiceCond> entry_svc_;  // entry -> its service condition
+  Interner<uint64_t> chunks_;
+  std::optional<Interner<uint32_t>> rows_;  // its width is known once the entries are
+};
+
+// A sweep line over the interval end points: the set of entries whose intervals cover the current
+// key changes only at end points, so each elementary interval costs the chunks that changed plus
+// one row lookup, never a pass over all rules.
+template <typename Key>
+Classifier::Table<Key> ClassifierBuilder::sweep(const DimInput<Key>& in) {
+  struct Event {
+    Key at;
+    uint32_t entry;
+    bool open;
+  };
+  std::vector<Event> events;
+  events.reserve(in.spans.size() * 2);
+  for (const auto& s : in.spans) {
+    events.push_back({s.lo, s.entry, true});
+    if (s.hi != static_cast<Key>(~Key{0})) events.push_back({Key(s.hi + 1), s.entry, false});
+  }
+  std::sort(events.begin(), events.end(),
+            [](const Event& a, const Event& b) { return a.at < b.at; });
+
+  Bits cur = in.any;
+  std::vector<uint32_t> covered(entries(), 0);  // an entry's intervals may overlap
+  std::vector<uint32_t> chunk_ids(out_.chunks_per_row_);
+  for (size_t c = 0; c < chunk_ids.size(); ++c)
+    chunk_ids[c] = chunks_.intern(&cur[c * kChunkWords]);
+  std::vector<bool> dirty(chunk_ids.size(), false);
+
+  Classifier::Table<Key> t;
+  t.constrained = in.constrained;
+  t.lo.push_back(0);
+  t.row.push_back(rows_->intern(chunk_ids.data()));
+  for (size_t i = 0; i < events.size();) {
+    const Key at = events[i].at;
+    for (; i < events.size() && events[i].at == at; ++i) {
+      const Event& ev = events[i];
+      const bool flips = ev.open ? covered[ev.entry]++ == 0 : --covered[ev.entry] == 0;
+      if (!flips) continue;
+      if (ev.open) {
+        set_bit(cur, ev.entry);
+      } else {
+        clear_bit(cur, ev.entry);
+      }
+      dirty[ev.entry / kChunkBits] = true;
+    }
+    for (size_t c = 0; c < chunk_ids.size(); ++c) {
+      if (dirty[c]) chunk_ids[c] = chunks_.intern(&cur[c * kChunkWords]);
+      dirty[c] = false;
+    }
+    const uint32_t row = rows_->intern(chunk_ids.data());
+    if (t.lo.back() == at) {
+      t.row.back() = row;
+    } else if (row != t.row.back()) {
+      t.lo.push_back(at);
+      t.row.push_back(row);
+    }
+  }
+  t.lo.shrink_to_fit();
+  t.row.shrink_to_fit();
+  return t;
+}
+
+Classifier::AddrTable ClassifierBuilder::addr_table(
+    std::vector<common::Prefix> ClassifierRule::*prefixes) {
+  DimInput<uint32_t> v4{{}, empty_bits()};
+  DimInput<U128> v6{{}, empty_bits()};
+  Bits other = empty_bits();
+  for (uint32_t e = 0; e < entries(); ++e) {
+    const auto& list = rule_of(e).*prefixes;
+    if (list.empty()) set_bit(v4.any, e);
+    v4.constrained |= !list.empty();
+    for (const common::Prefix& p : list) {
+      // Past the address length contains() compares more bytes: the index keeps the full address
+      // (a superset) and the candidate is verified. Past 128 bits the prefix matches nothing.
+      if (p.len > 128) continue;
+      if (p.addr.is_v4()) {
+        const int len = std::min<int>(p.len, 32);
+        const uint32_t mask = len == 0 ? 0 : ~uint32_t{0} << (32 - len);
+        const uint32_t lo = p.addr.v4_host() & mask;
+        v4.spans.push_back({lo, lo | ~mask, e});
+      } else if (p.addr.is_v6()) {
+        const U128 mask = p.len == 0 ? 0 : ~U128{0} << (128 - p.len);
+        const U128 lo = v6_key(p.addr) & mask;
+        v6.spans.push_back({lo, lo | ~mask, e});
+      } else {
+        set_bit(other, e);
+      }
+    }
+  }
+  v6.any = v4.any;
+  for (size_t w = 0; w < other.size(); ++w) other[w] |= v4.any[w];
+  Classifier::AddrTable t;
+  t.constrained = v4.constrained;
+  t.v4 = sweep(v4);
+  t.v6 = sweep(v6);
+  t.other_row = intern_row(other);
+  return t;
+}
+
+Classifier::Classifier() : Classifier(std::vector<ClassifierRule>{}) {}
+
+Classifier::Classifier(const std::vector<ClassifierRule>& rules) {
+  ClassifierBuilder(*this, rules).build();
+}
+
+template <typename Key>
+uint32_t Classifier::Table<Key>::row_of(Key k) const {
+  // lo[0] == 0, so the interval holding k always exists.
+  const size_t i = std::upper_bound(lo.begin(), lo.end(), k) - lo.begin();
+  return row[i - 1];
+}
+
+template <typename Key>
+size_t Classifier::Table<Key>::bytes() const {
+  return lo.capacity() * sizeof(Key) + row.capacity() * sizeof(uint32_t);
+}
+
+uint32_t Classifier::AddrTable::row_of(const common::IpAddr& a) const {
+  if (a.is_v4()) return v4.row_of(a.v4_host());
+  if (a.is_v6()) return v6.row_of(v6_key(a));
+  return other_row;
+}
+
+size_t Classifier::collect_rows(const FlowInfo& f,
+                                std::array<const uint32_t*, kMaxRows>& rows) const {
+  size_t n = 0;
+  auto add = [&](uint32_t row) { rows[n++] = &row_chunks_[size_t{row} * chunks_per_row_]; };
+  // Always one row, so that a rule set without any condition still yields its entries.
+  add(src_zone_.row_of(f.src_zone));
+  if (dst_zone_.constrained) add(dst_zone_.row_of(f.dst_zone));
+  if (src_.constrained) add(src_.row_of(f.src));
+  if (dst_.constrained) add(dst_.row_of(f.dst));
+  if (proto_.constrained) add(proto_.row_of(f.proto));
+  if (is_ports_proto(f.proto)) {
+    if (sport_.constrained) add(sport_.row_of(f.sport));
+    if (dport_.constrained) add(dport_.row_of(f.dport));
+  } else if (is_icmp_proto(f.proto) && icmp_.constrained) {
+    add(icmp_.row_of(icmp_key(f.icmp_type)));
+  }
+  return n;
+}
+
+// The words of one chunk in every row; false if some row has no candidate there.
+bool Classifier::chunk_words(const std::array<const uint32_t*, kMaxRows>& rows, size_t n,
+                             size_t chunk, std::array<const uint64_t*, kMaxRows>& words) const {
+  for (size_t d = 0; d < n; ++d) {
+    const uint32_t id = rows[d][chunk];
+    if (id == 0) return false;
+    words[d] = &chunk_words_[size_t{id} * kChunkWords];
+  }
+  return true;
+}
+
+uint32_t Classifier::scan(const FlowInfo& f, const void* ctx, Accept accept) const {
+  std::array<const uint32_t*, kMaxRows> rows;
+  const size_t n = collect_rows(f, rows);
+  uint32_t rejected = kNoMatch;  // the rule its extra check refused: skip its other entries
+  std::array<const uint64_t*, kMaxRows> words;
+  for (size_t c = 0; c < chunks_per_row_; ++c) {
+    if (!chunk_words(rows, n, c, words)) continue;
+    for (size_t w = 0; w < kChunkWords; ++w) {
+      uint64_t x = words[0][w];
+      for (size_t d = 1; d < n && x != 0; ++d) x &= words[d][w];
+      for (; x != 0; x &= x - 1) {
+        const size_t entry = c * kChunkBits + w * 64 + __builtin_ctzll(x);
+        const uint32_t rule = entry_rule_[entry];
+        if (rule == rejected) continue;
+        if (accept_rule(rule, f, ctx, accept)) return rule;
+        rejected = rule;
+      }
+    }
+  }
+  return kNoMatch;
+}
+
+bool Classifier::accept_rule(uint32_t rule, const FlowInfo& f, const void* ctx,
+                             Accept accept) const {
+  const uint8_t flags = rule_flags_[rule];
+  if (flags & kOdd) {
+    const OddPrefixes& odd = odd_.find(rule)->second;  // present whenever kOdd is set
+    if (!any_contains(odd.src, f.src) || !any_contains(odd.dst, f.dst)) return false;
+  }
+  return !(flags & kExtra) || accept == nullptr || accept(ctx, rule);
+}
+
+size_t Classifier::memory_bytes() const {
+  size_t n = chunk_words_.capacity() * sizeof(uint64_t) + row_chunks_.capacity() * sizeof(uint32_t);
+  for (const auto* t : {&src_zone_, &dst_zone_, &proto_, &sport_, &dport_, &icmp_}) n += t->bytes();
+  for (const auto* a : {&src_, &dst_}) n += a->v4.bytes() + a->v6.bytes();
+  n += entry_rule_.capacity() * sizeof(uint32_t) + rule_flags_.capacity();
+  for (const auto& [_, odd] : odd_) {
+    n += (odd.src.capacity() + odd.dst.capacity()) * sizeof(common::Prefix);
+  }
+  return n;
+}
+
+}  // namespace fw::policy
