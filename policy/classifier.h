@@ -73,6 +73,13 @@ class Classifier {
   using U128 = unsigned __int128;
   // The most bitsets a lookup ANDs: 2 zones, 2 addresses, protocol, 2 ports (or the ICMP type).
   static constexpr size_t kMaxRows = 7;
+  // One dimension's bitset for the flow at hand.
+  struct RowRef {
+    const uint32_t* chunks;   // chunks_per_row_ chunk ids
+    const uint64_t* summary;  // summary_words_ words: bit g set iff entry group g has a bit set
+    uint32_t ones;            // entries in the bitset
+  };
+  using Rows = std::array<RowRef, kMaxRows>;
 
   // Sorted lower bounds: interval i is [lo[i], lo[i + 1]), lo[0] == 0; row[i] is its bitset.
   template <typename Key>
@@ -98,17 +105,21 @@ class Classifier {
   enum RuleFlag : uint8_t { kExtra = 1, kOdd = 2 };
 
   uint32_t scan(const FlowInfo& f, const void* ctx, Accept accept) const;
-  size_t collect_rows(const FlowInfo& f, std::array<const uint32_t*, kMaxRows>& rows) const;
-  bool chunk_words(const std::array<const uint32_t*, kMaxRows>& rows, size_t n, size_t chunk,
-                   std::array<const uint64_t*, kMaxRows>& words) const;
+  size_t collect_rows(const FlowInfo& f, Rows& rows) const;
+  uint64_t candidates(const Rows& rows, size_t n, size_t word, uint64_t x) const;
   bool accept_rule(uint32_t rule, const FlowInfo& f, const void* ctx, Accept accept) const;
 
   // Bitsets over entries (one entry per rule and service condition, in rule order) are split in
-  // chunks of one cache line; chunks are deduplicated, chunk 0 is all zeros. A row is
-  // chunks_per_row_ chunk ids; rows are deduplicated too.
+  // chunks of one cache line; chunks are deduplicated, chunk 0 is all zeros. A row (one interval's
+  // bitset) is chunks_per_row_ chunk ids plus a summary with one bit per 64 entries, so that a
+  // lookup ANDs the summaries first and loads only the words where every dimension has a
+  // candidate. Rows are deduplicated too.
   size_t chunks_per_row_ = 1;
+  size_t summary_words_ = 1;
   std::vector<uint64_t> chunk_words_;
   std::vector<uint32_t> row_chunks_;
+  std::vector<uint64_t> row_summary_;
+  std::vector<uint32_t> row_ones_;  // the lookup ANDs its sparsest rows first
   Table<uint32_t> src_zone_, dst_zone_, proto_, sport_, dport_, icmp_;
   AddrTable src_, dst_;
   std::vector<uint32_t> entry_rule_;  // entry -> rule index
