@@ -2,6 +2,7 @@
 // Random prefixes, ports and flows for the differential tests of the classifier, the security
 // policy and the NAT policy. Values cluster around a few prefixes and ports so that random rules
 // overlap and random flows land on interval edges (lo - 1, lo, hi, hi + 1).
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <vector>
@@ -109,16 +110,19 @@ class Gen {
   }
 
  private:
+  // Edges of the prefix as if its length were at most the address's (odd test prefixes are not).
   IpAddr near(const Prefix& p) {
     const int edge = uniform(0, 4);  // lo - 1, lo, inside, hi, hi + 1
     if (p.addr.is_v4()) {
-      const uint32_t mask = p.len == 0 ? 0 : ~uint32_t{0} << (32 - p.len);
+      const int len = std::min<int>(p.len, 32);
+      const uint32_t mask = len == 0 ? 0 : ~uint32_t{0} << (32 - len);
       const uint32_t lo = p.addr.v4_host() & mask, hi = lo | ~mask;
       const uint32_t in = lo + (bits32() & ~mask);
       const uint32_t v[] = {lo - 1, lo, in, hi, hi + 1};
       return IpAddr::v4(v[edge]);
     }
-    const U128 mask = p.len == 0 ? 0 : ~U128{0} << (128 - p.len);
+    const int len = std::min<int>(p.len, 128);
+    const U128 mask = len == 0 ? 0 : ~U128{0} << (128 - len);
     const U128 lo = v6_value(p.addr) & mask, hi = lo | ~mask;
     const U128 in = lo + ((U128(bits32()) << 64 | bits32()) & ~mask);
     const U128 v[] = {lo - 1, lo, in, hi, hi + 1};
