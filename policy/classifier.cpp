@@ -16,13 +16,7 @@ using Bits = std::vector<uint64_t>;
 
 constexpr size_t kChunkWords = 8;  // one 64-byte cache line
 constexpr size_t kChunkBits = kChunkWords * 64;
-// A row's summary has one bit per group of kGroupBits entries. Measured with cachegrind on the
-// 10,000-rule bench: groups of 16 cost more instructions than they saved in cache misses.
-constexpr size_t kGroupBits = 64;
-constexpr size_t kGroupsPerWord = 64 / kGroupBits;
-constexpr uint64_t kGroupMask = kGroupBits == 64 ? ~uint64_t{0} : (uint64_t{1} << kGroupBits) - 1;
-constexpr size_t kChunkGroups = kChunkWords * kGroupsPerWord;
-static_assert(64 % kChunkGroups == 0, "a chunk's groups are a slice of one summary word");
+static_assert(32 % kChunkWords == 0, "a chunk's words are a slice of one 32-bit summary word");
 
 bool is_ports_proto(uint8_t p) { return p == 6 || p == 17; }
 bool is_icmp_proto(uint8_t p) { return p == 1 || p == 58; }
@@ -139,15 +133,11 @@ bool icmp_ranges(const EntryService& s, Ranges& out) {
   return true;
 }
 
-// Per chunk, bit g set iff entry group g of the chunk has a bit set.
-std::vector<uint32_t> group_masks(const std::vector<uint64_t>& chunk_words) {
-  std::vector<uint32_t> masks(chunk_words.size() / kChunkWords, 0);
+// Per chunk, bit w set iff word w of the chunk is not zero.
+std::vector<uint8_t> word_masks(const std::vector<uint64_t>& chunk_words) {
+  std::vector<uint8_t> masks(chunk_words.size() / kChunkWords, 0);
   for (size_t w = 0; w < chunk_words.size(); ++w) {
-    for (size_t q = 0; q < kGroupsPerWord; ++q) {
-      if ((chunk_words[w] >> (q * kGroupBits)) & kGroupMask) {
-        masks[w / kChunkWords] |= uint32_t{1} << (w % kChunkWords * kGroupsPerWord + q);
-      }
-    }
+    if (chunk_words[w] != 0) masks[w / kChunkWords] |= uint8_t(1u << (w % kChunkWords));
   }
   return masks;
 }
@@ -168,7 +158,7 @@ class ClassifierBuilder {
     expand_entries();
     const Bits zero(kChunkWords, 0);
     chunks_.intern(zero.data());  // id 0: the chunk a lookup may skip
-    rows_.emplace(&out_.row_chunks_, out_.chunks_per_row_);
+    rows_.emplace(&row_chunks_, out_.chunks_per_row_);
     out_.src_zone_ = sweep(zone_input(&ClassifierRule::src_zones));
     out_.dst_zone_ = sweep(zone_input(&ClassifierRule::dst_zones));
     out_.src_ = addr_table(&ClassifierRule::src);
@@ -178,8 +168,7 @@ class ClassifierBuilder {
     out_.dport_ = sweep(service_input(dport_ranges));
     out_.icmp_ = sweep(service_input(icmp_ranges));
     out_.chunk_words_.shrink_to_fit();
-    out_.row_chunks_.shrink_to_fit();
-    summarize();
+    make_row_records();
   }
 
  private:
@@ -234,25 +223,27 @@ class ClassifierBuilder {
     return in;
   }
 
-  // Each row's summary (bit g: group g of its bitset has a bit set) and its count of entries.
-  void summarize() {
-    const std::vector<uint32_t> masks = group_masks(out_.chunk_words_);
+  // Each row's record: its count of entries, its summary (bit i: word i of its bitset is not
+  // zero) and its chunk ids.
+  void make_row_records() {
+    const std::vector<uint8_t> masks = word_masks(out_.chunk_words_);
     std::vector<uint32_t> ones(masks.size(), 0);
     for (size_t w = 0; w < out_.chunk_words_.size(); ++w) {
       ones[w / kChunkWords] += __builtin_popcountll(out_.chunk_words_[w]);
     }
     const size_t per_row = out_.chunks_per_row_;
-    out_.summary_words_ = (per_row * kChunkGroups + 63) / 64;
-    const size_t rows = out_.row_chunks_.size() / per_row;
-    out_.row_summary_.assign(rows * out_.summary_words_, 0);
-    out_.row_ones_.assign(rows, 0);
+    out_.summary_words_ = (per_row * kChunkWords + 31) / 32;
+    out_.row_width_ = 1 + out_.summary_words_ + per_row;
+    const size_t rows = row_chunks_.size() / per_row;
+    out_.row_data_.assign(rows * out_.row_width_, 0);
     for (size_t r = 0; r < rows; ++r) {
-      uint64_t* summary = &out_.row_summary_[r * out_.summary_words_];
+      uint32_t* rec = &out_.row_data_[r * out_.row_width_];
+      const uint32_t* ids = &row_chunks_[r * per_row];
+      std::copy(ids, ids + per_row, rec + 1 + out_.summary_words_);
       for (size_t c = 0; c < per_row; ++c) {
-        const uint32_t id = out_.row_chunks_[r * per_row + c];
-        const size_t bit = c * kChunkGroups;
-        summary[bit / 64] |= uint64_t{masks[id]} << (bit % 64);
-        out_.row_ones_[r] += ones[id];
+        const size_t bit = c * kChunkWords;
+        rec[1 + bit / 32] |= uint32_t{masks[ids[c]]} << (bit % 32);
+        rec[0] += ones[ids[c]];
       }
     }
   }
@@ -272,6 +263,7 @@ class ClassifierBuilder {
   Classifier& out_;
   const std::vector<ClassifierRule>& rules_;
   std::vector<EntryService> entry_svc_;  // entry -> its service condition
+  std::vector<uint32_t> row_chunks_;     // row -> its chunk ids, while building
   Interner<uint64_t> chunks_;
   std::optional<Interner<uint32_t>> rows_;  // its width is known once the entries are
 };
@@ -333,6 +325,7 @@ Classifier::Table<Key> ClassifierBuilder::sweep(const DimInput<Key>& in) {
   }
   t.lo.shrink_to_fit();
   t.row.shrink_to_fit();
+  t.make_dir();
   return t;
 }
 
@@ -380,15 +373,27 @@ Classifier::Classifier(const std::vector<ClassifierRule>& rules) {
 }
 
 template <typename Key>
+void Classifier::Table<Key>::make_dir() {
+  dir.clear();
+  if (lo.size() <= 2 * kDirStride) return;  // short enough to search directly
+  for (size_t i = 0; i < lo.size(); i += kDirStride) dir.push_back(lo[i]);
+}
+
+template <typename Key>
 uint32_t Classifier::Table<Key>::row_of(Key k) const {
-  // lo[0] == 0, so the interval holding k always exists.
-  const size_t i = std::upper_bound(lo.begin(), lo.end(), k) - lo.begin();
-  return row[i - 1];
+  // lo[0] == dir[0] == 0, so the interval holding k always exists.
+  auto first = lo.begin(), last = lo.end();
+  if (!dir.empty()) {
+    const size_t block = std::upper_bound(dir.begin(), dir.end(), k) - dir.begin() - 1;
+    first += block * kDirStride;
+    last = first + std::min(kDirStride, size_t(lo.end() - first));
+  }
+  return row[std::upper_bound(first, last, k) - lo.begin() - 1];
 }
 
 template <typename Key>
 size_t Classifier::Table<Key>::bytes() const {
-  return lo.capacity() * sizeof(Key) + row.capacity() * sizeof(uint32_t);
+  return (lo.capacity() + dir.capacity()) * sizeof(Key) + row.capacity() * sizeof(uint32_t);
 }
 
 uint32_t Classifier::AddrTable::row_of(const common::IpAddr& a) const {
@@ -400,8 +405,8 @@ uint32_t Classifier::AddrTable::row_of(const common::IpAddr& a) const {
 size_t Classifier::collect_rows(const FlowInfo& f, Rows& rows) const {
   size_t n = 0;
   auto add = [&](uint32_t row) {
-    rows[n++] = {&row_chunks_[size_t{row} * chunks_per_row_],
-                 &row_summary_[size_t{row} * summary_words_], row_ones_[row]};
+    const uint32_t* rec = &row_data_[size_t{row} * row_width_];
+    rows[n++] = {rec + 1, rec + 1 + summary_words_, rec[0]};
   };
   if (dst_.constrained) add(dst_.row_of(f.dst));
   if (src_.constrained) add(src_.row_of(f.src));
@@ -421,9 +426,10 @@ size_t Classifier::collect_rows(const FlowInfo& f, Rows& rows) const {
   return n;
 }
 
-// The AND of one bitset word over every row, within `x`.
-uint64_t Classifier::candidates(const Rows& rows, size_t n, size_t word, uint64_t x) const {
+// The AND of one bitset word over every row.
+uint64_t Classifier::candidates(const Rows& rows, size_t n, size_t word) const {
   const size_t chunk = word / kChunkWords, offset = word % kChunkWords;
+  uint64_t x = ~uint64_t{0};
   for (size_t d = 0; d < n && x != 0; ++d) {
     x &= chunk_words_[size_t{rows[d].chunks[chunk]} * kChunkWords + offset];
   }
@@ -435,13 +441,11 @@ uint32_t Classifier::scan(const FlowInfo& f, const void* ctx, Accept accept) con
   const size_t n = collect_rows(f, rows);
   uint32_t rejected = kNoMatch;  // the rule its extra check refused: skip its other entries
   for (size_t k = 0; k < summary_words_; ++k) {
-    uint64_t s = rows[0].summary[k];
+    uint32_t s = rows[0].summary[k];
     for (size_t d = 1; d < n && s != 0; ++d) s &= rows[d].summary[k];
     for (; s != 0; s &= s - 1) {
-      const size_t group = k * 64 + __builtin_ctzll(s);
-      const size_t word = group / kGroupsPerWord;
-      const uint64_t slice = kGroupMask << (group % kGroupsPerWord * kGroupBits);
-      for (uint64_t x = candidates(rows, n, word, slice); x != 0; x &= x - 1) {
+      const size_t word = k * 32 + __builtin_ctz(s);
+      for (uint64_t x = candidates(rows, n, word); x != 0; x &= x - 1) {
         const uint32_t rule = entry_rule_[word * 64 + __builtin_ctzll(x)];
         if (rule == rejected) continue;
         if (accept_rule(rule, f, ctx, accept)) return rule;
@@ -463,9 +467,7 @@ bool Classifier::accept_rule(uint32_t rule, const FlowInfo& f, const void* ctx,
 }
 
 size_t Classifier::memory_bytes() const {
-  size_t n = chunk_words_.capacity() * sizeof(uint64_t) +
-             row_chunks_.capacity() * sizeof(uint32_t) +
-             row_summary_.capacity() * sizeof(uint64_t) + row_ones_.capacity() * sizeof(uint32_t);
+  size_t n = chunk_words_.capacity() * sizeof(uint64_t) + row_data_.capacity() * sizeof(uint32_t);
   for (const auto* t : {&src_zone_, &dst_zone_, &proto_, &sport_, &dport_, &icmp_}) n += t->bytes();
   for (const auto* a : {&src_, &dst_}) n += a->v4.bytes() + a->v6.bytes();
   n += entry_rule_.capacity() * sizeof(uint32_t) + rule_flags_.capacity();

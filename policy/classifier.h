@@ -73,21 +73,25 @@ class Classifier {
   using U128 = unsigned __int128;
   // The most bitsets a lookup ANDs: 2 zones, 2 addresses, protocol, 2 ports (or the ICMP type).
   static constexpr size_t kMaxRows = 7;
-  // One dimension's bitset for the flow at hand.
+  // One dimension's bitset for the flow at hand: its record in row_data_.
   struct RowRef {
+    const uint32_t* summary;  // summary_words_ words: bit i set iff bitset word i is not zero
     const uint32_t* chunks;   // chunks_per_row_ chunk ids
-    const uint64_t* summary;  // summary_words_ words: bit g set iff entry group g has a bit set
     uint32_t ones;            // entries in the bitset
   };
   using Rows = std::array<RowRef, kMaxRows>;
 
   // Sorted lower bounds: interval i is [lo[i], lo[i + 1]), lo[0] == 0; row[i] is its bitset.
+  // dir holds every kDirStride-th bound, so that a lookup in a long table binary-searches a small
+  // array that stays cached, then one cache line of lo.
   template <typename Key>
   struct Table {
-    std::vector<Key> lo;
+    static constexpr size_t kDirStride = 64 / sizeof(Key);
+    std::vector<Key> lo, dir;
     std::vector<uint32_t> row;
     bool constrained = false;  // some rule has a condition here (else the dimension is skipped)
     uint32_t row_of(Key k) const;
+    void make_dir();
     size_t bytes() const;
   };
   struct AddrTable {
@@ -106,20 +110,20 @@ class Classifier {
 
   uint32_t scan(const FlowInfo& f, const void* ctx, Accept accept) const;
   size_t collect_rows(const FlowInfo& f, Rows& rows) const;
-  uint64_t candidates(const Rows& rows, size_t n, size_t word, uint64_t x) const;
+  uint64_t candidates(const Rows& rows, size_t n, size_t word) const;
   bool accept_rule(uint32_t rule, const FlowInfo& f, const void* ctx, Accept accept) const;
 
   // Bitsets over entries (one entry per rule and service condition, in rule order) are split in
   // chunks of one cache line; chunks are deduplicated, chunk 0 is all zeros. A row (one interval's
-  // bitset) is chunks_per_row_ chunk ids plus a summary with one bit per 64 entries, so that a
-  // lookup ANDs the summaries first and loads only the words where every dimension has a
-  // candidate. Rows are deduplicated too.
+  // bitset; rows are deduplicated too) is a record in row_data_ of row_width_ words: its count of
+  // entries, a summary with one bit per 64 entries, so that a lookup ANDs the summaries first and
+  // loads only the words where every dimension has a candidate, and its chunk ids. One record
+  // keeps what a lookup reads of a row in adjacent cache lines.
   size_t chunks_per_row_ = 1;
   size_t summary_words_ = 1;
+  size_t row_width_ = 3;
   std::vector<uint64_t> chunk_words_;
-  std::vector<uint32_t> row_chunks_;
-  std::vector<uint64_t> row_summary_;
-  std::vector<uint32_t> row_ones_;  // the lookup ANDs its sparsest rows first
+  std::vector<uint32_t> row_data_;
   Table<uint32_t> src_zone_, dst_zone_, proto_, sport_, dport_, icmp_;
   AddrTable src_, dst_;
   std::vector<uint32_t> entry_rule_;  // entry -> rule index
