@@ -100,36 +100,43 @@ struct DimInput {
 
 // One entry's key ranges in one service dimension, appended to `out`; false if the entry has no
 // condition there.
-using Ranges = std::vector<std::pair<uint32_t, uint32_t>>;
+template <typename Key>
+using Ranges = std::vector<std::pair<Key, Key>>;
 
-bool has_proto(const EntryService& s, bool (*kind)(uint8_t)) {
-  return std::any_of(s.protos.begin(), s.protos.end(), kind);
+// The service key of a flow: protocol, then the destination port (TCP/UDP) or the ICMP type
+// (ICMP/ICMPv6) or nothing. One exact dimension instead of three (protocol, port, type) spares a
+// lookup two rows.
+uint64_t service_key(uint8_t proto, uint32_t low) { return uint64_t{proto} << 32 | low; }
+
+uint64_t flow_service_key(const FlowInfo& f) {
+  if (is_ports_proto(f.proto)) return service_key(f.proto, f.dport);
+  if (is_icmp_proto(f.proto)) return service_key(f.proto, icmp_key(f.icmp_type));
+  return service_key(f.proto, 0);
 }
 
-bool proto_ranges(const EntryService& s, Ranges& out) {
-  for (uint8_t p : s.protos) out.push_back({p, p});
+bool service_ranges(const EntryService& s, Ranges<uint64_t>& out) {
+  const auto full = [](const auto& r) { return r.first == 0 && r.second == 65535; };
+  const bool any_port = std::any_of(s.dports.begin(), s.dports.end(), full);
+  for (uint8_t p : s.protos) {
+    if (is_ports_proto(p) && !any_port) {
+      for (const auto& [lo, hi] : s.dports) out.push_back({service_key(p, lo), service_key(p, hi)});
+    } else if (is_icmp_proto(p) && !s.icmp_any) {
+      for (int t : s.icmp_types)
+        out.push_back({service_key(p, icmp_key(t)), service_key(p, icmp_key(t))});
+    } else {
+      out.push_back({service_key(p, 0), service_key(p, 0xffffffff)});  // the whole protocol
+    }
+  }
   return !s.protos.empty();
 }
-// The port and ICMP dimensions are only consulted for flows of those protocols, where the protocol
-// dimension has already excluded entries without them: such entries are "any" here. So is a full
-// port range: most services leave the source port open, and a dimension no entry constrains is
-// left out of lookups.
-bool sport_ranges(const EntryService& s, Ranges& out) {
-  if (!has_proto(s, is_ports_proto) || (s.sport_lo == 0 && s.sport_hi == 65535)) return false;
+
+// The source port is only consulted for TCP/UDP flows, where the service dimension has already
+// excluded entries without those protocols: such entries are "any" here. So is the full range,
+// which most services have: then no entry constrains the dimension and lookups skip it.
+bool sport_ranges(const EntryService& s, Ranges<uint32_t>& out) {
+  const bool ports = std::any_of(s.protos.begin(), s.protos.end(), is_ports_proto);
+  if (!ports || (s.sport_lo == 0 && s.sport_hi == 65535)) return false;
   out.push_back({s.sport_lo, s.sport_hi});
-  return true;
-}
-bool dport_ranges(const EntryService& s, Ranges& out) {
-  const auto full = [](const auto& r) { return r.first == 0 && r.second == 65535; };
-  if (!has_proto(s, is_ports_proto) || std::any_of(s.dports.begin(), s.dports.end(), full)) {
-    return false;
-  }
-  out.insert(out.end(), s.dports.begin(), s.dports.end());
-  return true;
-}
-bool icmp_ranges(const EntryService& s, Ranges& out) {
-  if (!has_proto(s, is_icmp_proto) || s.icmp_any) return false;
-  for (int t : s.icmp_types) out.push_back({icmp_key(t), icmp_key(t)});
   return true;
 }
 
@@ -163,10 +170,8 @@ class ClassifierBuilder {
     out_.dst_zone_ = sweep(zone_input(&ClassifierRule::dst_zones));
     out_.src_ = addr_table(&ClassifierRule::src);
     out_.dst_ = addr_table(&ClassifierRule::dst);
-    out_.proto_ = sweep(service_input(proto_ranges));
-    out_.sport_ = sweep(service_input(sport_ranges));
-    out_.dport_ = sweep(service_input(dport_ranges));
-    out_.icmp_ = sweep(service_input(icmp_ranges));
+    out_.service_ = sweep(service_input<uint64_t>(service_ranges));
+    out_.sport_ = sweep(service_input<uint32_t>(sport_ranges));
     out_.chunk_words_.shrink_to_fit();
     make_row_records();
   }
@@ -210,9 +215,10 @@ class ClassifierBuilder {
     return in;
   }
 
-  DimInput<uint32_t> service_input(bool (*ranges_of)(const EntryService&, Ranges&)) const {
-    DimInput<uint32_t> in{{}, empty_bits()};
-    Ranges ranges;
+  template <typename Key>
+  DimInput<Key> service_input(bool (*ranges_of)(const EntryService&, Ranges<Key>&)) const {
+    DimInput<Key> in{{}, empty_bits()};
+    Ranges<Key> ranges;
     for (uint32_t e = 0; e < entries(); ++e) {
       ranges.clear();
       const bool constrained = ranges_of(entry_svc_[e], ranges);
@@ -410,14 +416,9 @@ size_t Classifier::collect_rows(const FlowInfo& f, Rows& rows) const {
   };
   if (dst_.constrained) add(dst_.row_of(f.dst));
   if (src_.constrained) add(src_.row_of(f.src));
-  if (is_ports_proto(f.proto)) {
-    if (dport_.constrained) add(dport_.row_of(f.dport));
-    if (sport_.constrained) add(sport_.row_of(f.sport));
-  } else if (is_icmp_proto(f.proto) && icmp_.constrained) {
-    add(icmp_.row_of(icmp_key(f.icmp_type)));
-  }
+  if (service_.constrained) add(service_.row_of(flow_service_key(f)));
+  if (is_ports_proto(f.proto) && sport_.constrained) add(sport_.row_of(f.sport));
   if (dst_zone_.constrained) add(dst_zone_.row_of(f.dst_zone));
-  if (proto_.constrained) add(proto_.row_of(f.proto));
   // Always one row, so that a rule set without any condition still yields its entries.
   if (src_zone_.constrained || n == 0) add(src_zone_.row_of(f.src_zone));
   // Sparsest first: the ANDs of summaries and of words then mostly stop after one or two rows.
@@ -468,7 +469,8 @@ bool Classifier::accept_rule(uint32_t rule, const FlowInfo& f, const void* ctx,
 
 size_t Classifier::memory_bytes() const {
   size_t n = chunk_words_.capacity() * sizeof(uint64_t) + row_data_.capacity() * sizeof(uint32_t);
-  for (const auto* t : {&src_zone_, &dst_zone_, &proto_, &sport_, &dport_, &icmp_}) n += t->bytes();
+  for (const auto* t : {&src_zone_, &dst_zone_, &sport_}) n += t->bytes();
+  n += service_.bytes();
   for (const auto* a : {&src_, &dst_}) n += a->v4.bytes() + a->v6.bytes();
   n += entry_rule_.capacity() * sizeof(uint32_t) + rule_flags_.capacity();
   for (const auto& [_, odd] : odd_) {

@@ -71,8 +71,9 @@ class Classifier {
   friend class ClassifierBuilder;
   using Accept = bool (*)(const void* ctx, uint32_t rule);
   using U128 = unsigned __int128;
-  // The most bitsets a lookup ANDs: 2 zones, 2 addresses, protocol, 2 ports (or the ICMP type).
-  static constexpr size_t kMaxRows = 7;
+  // The most bitsets a lookup ANDs: 2 zones, 2 addresses, the service (protocol and destination
+  // port or ICMP type) and the source port.
+  static constexpr size_t kMaxRows = 6;
   // One dimension's bitset for the flow at hand: its record in row_data_.
   struct RowRef {
     const uint32_t* summary;  // summary_words_ words: bit i set iff bitset word i is not zero
@@ -124,7 +125,8 @@ class Classifier {
   size_t row_width_ = 3;
   std::vector<uint64_t> chunk_words_;
   std::vector<uint32_t> row_data_;
-  Table<uint32_t> src_zone_, dst_zone_, proto_, sport_, dport_, icmp_;
+  Table<uint32_t> src_zone_, dst_zone_, sport_;
+  Table<uint64_t> service_;
   AddrTable src_, dst_;
   std::vector<uint32_t> entry_rule_;  // entry -> rule index
   std::vector<uint8_t> rule_flags_;   // RuleFlag bits per rule
