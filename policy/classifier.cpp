@@ -164,7 +164,7 @@ class ClassifierBuilder {
   void build() {
     expand_entries();
     const Bits zero(kChunkWords, 0);
-    chunks_.intern(zero.data());  // id 0: the chunk a lookup may skip
+    chunks_.intern(zero.data());  // id 0: the all-zero chunk most rows are made of
     rows_.emplace(&row_chunks_, out_.chunks_per_row_);
     out_.src_zone_ = sweep(zone_input(&ClassifierRule::src_zones));
     out_.dst_zone_ = sweep(zone_input(&ClassifierRule::dst_zones));
@@ -177,8 +177,6 @@ class ClassifierBuilder {
   }
 
  private:
-  using Table32 = Classifier::Table<uint32_t>;
-
   // A rule has one entry per group of its services (service_entries), in rule order, so that the
   // first set bit of a lookup is the first matching rule and every dimension is exact per entry.
   void expand_entries() {
@@ -274,25 +272,36 @@ class ClassifierBuilder {
   std::optional<Interner<uint32_t>> rows_;  // its width is known once the entries are
 };
 
-// A sweep line over the interval end points: the set of entries whose intervals cover the current
-// key changes only at end points, so each elementary interval costs the chunks that changed plus
-// one row lookup, never a pass over all rules.
+namespace {
+
 template <typename Key>
-Classifier::Table<Key> ClassifierBuilder::sweep(const DimInput<Key>& in) {
-  struct Event {
-    Key at;
-    uint32_t entry;
-    bool open;
-  };
-  std::vector<Event> events;
+struct Event {
+  Key at;
+  uint32_t entry;
+  bool open;  // else the entry's interval ended just before `at`
+};
+
+template <typename Key>
+std::vector<Event<Key>> sorted_events(const DimInput<Key>& in) {
+  std::vector<Event<Key>> events;
   events.reserve(in.spans.size() * 2);
   for (const auto& s : in.spans) {
     events.push_back({s.lo, s.entry, true});
     if (s.hi != static_cast<Key>(~Key{0})) events.push_back({Key(s.hi + 1), s.entry, false});
   }
   std::sort(events.begin(), events.end(),
-            [](const Event& a, const Event& b) { return a.at < b.at; });
+            [](const Event<Key>& a, const Event<Key>& b) { return a.at < b.at; });
+  return events;
+}
 
+}  // namespace
+
+// A sweep line over the interval end points: the set of entries whose intervals cover the current
+// key changes only at end points, so each elementary interval costs the chunks that changed plus
+// one row lookup, never a pass over all rules.
+template <typename Key>
+Classifier::Table<Key> ClassifierBuilder::sweep(const DimInput<Key>& in) {
+  const std::vector<Event<Key>> events = sorted_events(in);
   Bits cur = in.any;
   std::vector<uint32_t> covered(entries(), 0);  // an entry's intervals may overlap
   std::vector<uint32_t> chunk_ids(out_.chunks_per_row_);
@@ -307,7 +316,7 @@ Classifier::Table<Key> ClassifierBuilder::sweep(const DimInput<Key>& in) {
   for (size_t i = 0; i < events.size();) {
     const Key at = events[i].at;
     for (; i < events.size() && events[i].at == at; ++i) {
-      const Event& ev = events[i];
+      const Event<Key>& ev = events[i];
       const bool flips = ev.open ? covered[ev.entry]++ == 0 : --covered[ev.entry] == 0;
       if (!flips) continue;
       if (ev.open) {

@@ -1,8 +1,8 @@
 #pragma once
 // A first-match packet classifier: rules in priority order, each with per-dimension conditions
 // (zones, prefixes, services), compiled into per-dimension interval tables whose intervals map to
-// bitsets of candidate rules. A lookup ANDs one bitset per dimension and stops at the first set
-// bit, so its cost is bounded by the number of rules / 64 whatever the flow.
+// bitsets of rule entries. A lookup ANDs one bitset per dimension and stops at the first set bit,
+// so its cost is bounded by (entries / 64) x dimensions whatever the flow.
 // policy/README.md ("Classifier") says why this design and what it costs.
 #include <array>
 #include <cstddef>
@@ -37,7 +37,8 @@ struct ServiceCond {
 };
 
 // One rule. An empty list means "any" for its dimension; a rule matches when all dimensions do.
-// Prefixes match as common::Prefix::contains says (so an IPv4 prefix never matches IPv6).
+// Prefixes match as common::Prefix::contains says (so an IPv4 prefix never matches IPv6), except
+// that a length past 128, which config never produces, matches nothing.
 struct ClassifierRule {
   std::vector<ZoneId> src_zones, dst_zones;
   std::vector<common::Prefix> src, dst;
