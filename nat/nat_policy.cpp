@@ -8,83 +8,74 @@ common::Counter& CompiledNatPolicy::hit_counter(common::CounterTable& t, const s
   return t.get("nat.hit." + rule);
 }
 
+namespace {
+
+SnatDecision::Kind kind_of(const config::Config& c, const config::NatRule& r) {
+  switch (r.action) {
+    case config::NatRule::Action::kNone:
+      return SnatDecision::Kind::kNone;
+    case config::NatRule::Action::kEasyIp:
+      return SnatDecision::Kind::kEasyIp;
+    case config::NatRule::Action::kNoNat:
+      return SnatDecision::Kind::kNoNat;
+    case config::NatRule::Action::kAddressGroup: {
+      const auto* g = c.find_group(r.group);
+      return g && g->mode == config::AddressGroup::Mode::kNoPat ? SnatDecision::Kind::kNoPat
+                                                                : SnatDecision::Kind::kPat;
+    }
+  }
+  return SnatDecision::Kind::kNone;
+}
+
+}  // namespace
+
 CompiledNatPolicy::CompiledNatPolicy(const config::Config& c, const policy::ZoneTable& zones,
                                      common::CounterTable& counters) {
   for (const auto& g : c.address_groups) pools_[g.name] = g.addresses();
+  std::vector<policy::ClassifierRule> conds;
   for (const auto& r : c.nat_rules) {
-    Rule cr;
-    cr.name = r.name;
-    cr.enabled = r.enabled;
-    bool any_src = false, any_dst = false;
-    for (const auto& z : r.src_zones) {
-      any_src |= z == "any";
-      cr.src_zones.push_back(zones.by_name(z));
+    Rule cr{r.name,  r.egress_interfaces,           kind_of(c, r), r.group,
+            nullptr, &hit_counter(counters, r.name)};
+    auto it = pools_.find(r.group);
+    if (it != pools_.end()) cr.pool = &it->second;
+    // Disabled rules and rules without an action never match: leave them out of the index.
+    if (r.enabled && cr.kind != SnatDecision::Kind::kNone) {
+      active_.push_back(static_cast<uint32_t>(rules_.size()));
+      policy::ClassifierRule cond;
+      cond.src_zones = policy::rule_zone_ids(r.src_zones, zones);
+      cond.dst_zones = policy::rule_zone_ids(r.dst_zones, zones);
+      cond.src = r.src_addrs;
+      cond.dst = r.dst_addrs;
+      cond.has_extra = !r.egress_interfaces.empty();
+      conds.push_back(std::move(cond));
     }
-    for (const auto& z : r.dst_zones) {
-      any_dst |= z == "any";
-      cr.dst_zones.push_back(zones.by_name(z));
-    }
-    if (any_src) cr.src_zones.clear();
-    if (any_dst) cr.dst_zones.clear();
-    cr.src = r.src_addrs;
-    cr.dst = r.dst_addrs;
-    cr.egress = r.egress_interfaces;
-    cr.group = r.group;
-    switch (r.action) {
-      case config::NatRule::Action::kNone:
-        cr.kind = SnatDecision::Kind::kNone;
-        break;
-      case config::NatRule::Action::kEasyIp:
-        cr.kind = SnatDecision::Kind::kEasyIp;
-        break;
-      case config::NatRule::Action::kNoNat:
-        cr.kind = SnatDecision::Kind::kNoNat;
-        break;
-      case config::NatRule::Action::kAddressGroup: {
-        const auto* g = c.find_group(r.group);
-        cr.kind = g && g->mode == config::AddressGroup::Mode::kNoPat ? SnatDecision::Kind::kNoPat
-                                                                     : SnatDecision::Kind::kPat;
-        break;
-      }
-    }
-    cr.hits = &hit_counter(counters, r.name);
     rules_.push_back(std::move(cr));
   }
-  for (auto& r : rules_) {
-    auto it = pools_.find(r.group);
-    if (it != pools_.end()) r.pool = &it->second;
-  }
+  classifier_ = policy::Classifier(conds);
 }
 
 SnatDecision CompiledNatPolicy::match(policy::ZoneId sz, policy::ZoneId dz,
                                       const common::IpAddr& src, const common::IpAddr& dst,
                                       const std::string& egress_if) const {
-  for (const auto& r : rules_) {
-    if (!r.enabled || r.kind == SnatDecision::Kind::kNone) continue;
-    if (!r.src_zones.empty() &&
-        std::find(r.src_zones.begin(), r.src_zones.end(), sz) == r.src_zones.end())
-      continue;
-    if (!r.dst_zones.empty() &&
-        std::find(r.dst_zones.begin(), r.dst_zones.end(), dz) == r.dst_zones.end())
-      continue;
-    if (!r.src.empty() &&
-        std::none_of(r.src.begin(), r.src.end(), [&](const auto& p) { return p.contains(src); }))
-      continue;
-    if (!r.dst.empty() &&
-        std::none_of(r.dst.begin(), r.dst.end(), [&](const auto& p) { return p.contains(dst); }))
-      continue;
-    if (!r.egress.empty() &&
-        std::find(r.egress.begin(), r.egress.end(), egress_if) == r.egress.end())
-      continue;
-    r.hits->inc();
-    SnatDecision d;
-    d.kind = r.kind;
-    d.pool = r.pool;
-    d.group = &r.group;
-    d.rule = &r.name;
-    return d;
-  }
-  return {};
+  policy::FlowInfo f;
+  f.src_zone = sz;
+  f.dst_zone = dz;
+  f.src = src;
+  f.dst = dst;
+  // The egress interface is not indexed (names, and usually none): checked on the candidate.
+  const uint32_t i = classifier_.first_match(f, [&](uint32_t cand) {
+    const auto& egress = rules_[active_[cand]].egress;
+    return std::find(egress.begin(), egress.end(), egress_if) != egress.end();
+  });
+  if (i == policy::Classifier::kNoMatch) return {};
+  const Rule& r = rules_[active_[i]];
+  r.hits->inc();
+  SnatDecision d;
+  d.kind = r.kind;
+  d.pool = r.pool;
+  d.group = &r.group;
+  d.rule = &r.name;
+  return d;
 }
 
 NoPatBindings& NatState::bindings(const std::string& group,

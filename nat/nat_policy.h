@@ -10,6 +10,7 @@
 #include "common/counters.h"
 #include "config/config.h"
 #include "nat/port_alloc.h"
+#include "policy/classifier.h"
 #include "policy/policy.h"
 
 namespace fw::nat {
@@ -34,16 +35,17 @@ class CompiledNatPolicy {
  private:
   struct Rule {
     std::string name;
-    bool enabled;
-    std::vector<policy::ZoneId> src_zones, dst_zones;
-    std::vector<common::Prefix> src, dst;
-    std::vector<std::string> egress;
+    std::vector<std::string> egress;  // empty = any; checked on the classifier's candidate
     SnatDecision::Kind kind;
     std::string group;
     const std::vector<common::IpAddr>* pool = nullptr;
     common::Counter* hits;
   };
   std::vector<Rule> rules_;
+  // The conditions of the rules that can match (enabled, with an action); classifier rule i is
+  // rules_[active_[i]].
+  policy::Classifier classifier_;
+  std::vector<uint32_t> active_;
   std::map<std::string, std::vector<common::IpAddr>> pools_;
 };
 

@@ -10,11 +10,9 @@
 #include "common/interner.h"
 #include "common/ip_addr.h"
 #include "config/config.h"
+#include "policy/classifier.h"  // ZoneId, kNoZone, FlowInfo
 
 namespace fw::policy {
-
-using ZoneId = uint8_t;
-inline constexpr ZoneId kNoZone = 0xff;
 
 // Zone ids are stable for the life of the data plane (sessions keep them across
 // configuration changes): a zone name gets an id once, from the data plane's
@@ -39,13 +37,9 @@ class ZoneTable {
   const common::Interner* registry_;
 };
 
-struct FlowInfo {
-  ZoneId src_zone = kNoZone, dst_zone = kNoZone;
-  common::IpAddr src, dst;
-  uint8_t proto = 0;
-  uint16_t sport = 0, dport = 0;
-  int icmp_type = -1;
-};
+// A rule's zone names as classifier zone ids: "any" anywhere in the list means any zone (an empty
+// list); an unknown name becomes kNoZone, which matches flows whose zone is unknown.
+std::vector<ZoneId> rule_zone_ids(const std::vector<std::string>& names, const ZoneTable& zones);
 
 struct Verdict {
   bool permit = false;
@@ -73,23 +67,17 @@ class CompiledPolicy {
   static common::Counter& hit_counter(common::CounterTable& t, const std::string& rule);
 
  private:
-  struct Svc {
-    uint8_t proto;
-    uint16_t sport_lo, sport_hi, dport_lo, dport_hi;
-    int icmp_type;
-  };
   struct Rule {
     uint32_t id;
     std::string name;
     bool enabled;
     bool permit;
-    std::vector<ZoneId> src_zones, dst_zones;  // empty = any
-    std::vector<common::Prefix> src, dst;
-    std::vector<Svc> services;  // empty = any
     common::Counter* hits;
   };
-  static bool svc_match(const Svc& s, const FlowInfo& f);
   std::vector<Rule> rules_;
+  // The enabled rules' conditions; classifier rule i is rules_[active_[i]].
+  Classifier classifier_;
+  std::vector<uint32_t> active_;
   bool default_permit_ = false;
   std::string default_name_ = "default";
   common::Counter* default_hits_;
