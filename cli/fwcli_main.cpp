@@ -321,8 +321,8 @@ int main(int argc, char** argv) {
       "Usage: fwcli [-s SOCKET] [-t SECONDS] [-c \"cmd1; cmd2\"]\nOptions");
   std::string socket_path, commands;
   double timeout_s = 60;
-  desc.add_options()("help,h", "show this help")(
-      "socket,s", po::value<std::string>(&socket_path)->default_value("/run/fwd.sock"),
+  desc.add_options()("help,h", "show this help")("version,V", "print the version and exit")(
+      "socket,s", po::value<std::string>(&socket_path)->default_value("/run/fwd/fwd.sock"),
       "daemon socket")("command,c", po::value<std::string>(&commands),
                        "run these ';'-separated commands and exit")(
       "timeout,t", po::value<double>(&timeout_s)->default_value(60),
@@ -337,6 +337,10 @@ int main(int argc, char** argv) {
   }
   if (vm.count("help")) {
     std::cout << desc;
+    return 0;
+  }
+  if (vm.count("version")) {
+    std::cout << "fwcli " FW_VERSION "\n";
     return 0;
   }
   Session s;

@@ -14,7 +14,7 @@ po::options_description describe(Options& o, unsigned& queue_num, unsigned& queu
                                  std::vector<std::string>& absent) {
   po::options_description d(
       "fwd - a Huawei USG-style zone firewall for Linux (NFQUEUE)\n\nOptions");
-  d.add_options()("help,h", "print this help and exit")(
+  d.add_options()("help,h", "print this help and exit")("version,V", "print the version and exit")(
       "config,c", po::value(&o.config_file),
       "file of VRP commands: the configuration when there is no saved one (it then seeds the "
       "database); ignored when the database holds a saved configuration, unless "
@@ -100,6 +100,11 @@ std::optional<Options> parse_options(int argc, char** argv, int* exit_code) {
   }
   if (vm.count("help")) {
     std::cout << d << "\n";
+    *exit_code = 0;
+    return std::nullopt;
+  }
+  if (vm.count("version")) {
+    std::cout << "fwd " FW_VERSION "\n";
     *exit_code = 0;
     return std::nullopt;
   }

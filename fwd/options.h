@@ -19,7 +19,7 @@ struct Options {
   bool db_replace_unusable = false;
   std::string state_file;  // "" = <db>.state when --db is given
   bool no_state = false;
-  std::string socket_path = "/run/fwd.sock";
+  std::string socket_path = "/run/fwd/fwd.sock";  // the unit's RuntimeDirectory=fwd
   std::string group;
   uint16_t queue_num = 0;
   uint16_t queues = 1;
@@ -37,7 +37,7 @@ struct Options {
 };
 
 // Parses argv. Returns nullopt and fills *exit_code when the program should
-// stop (--help printed: 0; bad flags: 2, with the message on stderr).
+// stop (--help or --version printed: 0; bad flags: 2, with the message on stderr).
 std::optional<Options> parse_options(int argc, char** argv, int* exit_code);
 
 // The state file the options name ("" when there is none).

@@ -1,0 +1,263 @@
+#!/usr/bin/env bash
+# The Debian package in a fresh Debian 12 root (debootstrap --variant=minbase bookworm, from the
+# mirror this machine's apt uses; the debootstrap tarball is cached in build-pkg/cache/):
+#   1. scripts/package builds fwd (and lintian passes); --reuse --version V repackages the same
+#      build as V (the upgrade); a third version, repacked with dpkg-deb, changes the default
+#      /etc/fwd/fwd.cfg;
+#   2. `apt-get install ./fwd_*.deb` in the root (dependencies from the archive); the files are
+#      where they belong, fwd --check-config accepts /etc/fwd/fwd.cfg, fwcli --help, the group;
+#      fwd runs for real in a network namespace of its own (only lo), fwcli talks to it over
+#      /run/fwd/fwd.sock and `save`s, so /var/lib/fwd holds the database and the state file;
+#   3. purge, then nothing of fwd is left: every path that is new since the fresh root is owned
+#      by an installed package (the dependencies), except the group fwd (kept on purpose);
+#   4. install again, edit /etc/fwd/fwd.cfg, upgrade to the repackaged version and to the one
+#      with a changed default: the edit is kept both times (the second leaves fwd.cfg.dpkg-dist);
+#   5. purge again: the root is exactly as after the first purge (paths, owners, modes, and the
+#      contents of /etc).
+# Mounts /proc and /dev/pts only while commands run in the root, unmounts (trap) on every exit.
+#
+#   tests/package/run.sh [--keep]     root; --keep leaves the root (path printed) for a look
+# Last line: "N passed, M failed".
+set -uo pipefail
+
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+KEEP=0
+[[ ${1:-} == --keep ]] && KEEP=1
+[[ $EUID -eq 0 ]] || { echo "tests/package/run.sh: needs root" >&2; exit 2; }
+
+PASSED=0
+FAILED=0
+pass() { PASSED=$((PASSED + 1)); echo "  ok    $1"; }
+fail() { FAILED=$((FAILED + 1)); echo "  FAIL  $1"; [[ -n ${2:-} ]] && sed 's/^/        /' <<<"$2" | head -n 40; }
+check() {  # check NAME CMD...: passes when CMD exits 0 (its output shown on failure)
+  local name=$1 out
+  shift
+  if out=$("$@" 2>&1); then pass "$name"; else fail "$name" "$out"; fi
+}
+T0=$SECONDS
+phase() { printf -- '-- %s (%ds)\n' "$*" $((SECONDS - T0)); }
+
+CACHE=$REPO/build-pkg/cache
+T=$(mktemp -d /var/tmp/fwd-pkgtest.XXXXXX)
+ROOT=$T/root
+NS=""
+FWD_PID=""
+cleanup() {
+  [[ -n $FWD_PID ]] && kill "$FWD_PID" 2>/dev/null && sleep 1
+  [[ -n $NS ]] && ip netns del "$NS" 2>/dev/null
+  for m in "$ROOT/dev/pts" "$ROOT/proc"; do
+    mountpoint -q "$m" && umount -l "$m"
+  done
+  if ((KEEP)); then echo "root kept: $ROOT"; else rm -rf "$T"; fi
+}
+trap cleanup EXIT
+
+in_root() {  # in_root CMD...: runs CMD in the root with /proc and /dev/pts mounted
+  mountpoint -q "$ROOT/proc" || mount -t proc proc "$ROOT/proc"
+  mountpoint -q "$ROOT/dev/pts" || mount -t devpts -o newinstance devpts "$ROOT/dev/pts"
+  DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+    chroot "$ROOT" "$@"
+}
+unmount_root() {
+  for m in "$ROOT/dev/pts" "$ROOT/proc"; do mountpoint -q "$m" && umount "$m"; done
+  return 0
+}
+
+# The mirror of this machine's apt for bookworm (deb822 sources first, then sources.list).
+mirror() {
+  local m=""
+  [[ -f /etc/apt/sources.list.d/debian.sources ]] &&
+    m=$(awk '/^URIs:/{u=$2} /^Suites:/ && / bookworm( |$)/{print u; exit}' /etc/apt/sources.list.d/debian.sources)
+  [[ -z $m && -f /etc/apt/sources.list ]] &&
+    m=$(awk '$1=="deb" && $3=="bookworm"{print $2; exit}' /etc/apt/sources.list)
+  echo "${FW_DEBIAN_MIRROR:-${m:-http://deb.debian.org/debian}}"
+}
+
+# A listing of the root: path, type, mode, owner of everything outside the package manager's
+# own state and logs; plus the checksum of every file under /etc.
+snapshot() {
+  (cd "$ROOT" && find . -xdev \( -path ./proc -o -path ./sys -o -path ./dev -o -path ./run \
+      -o -path ./tmp -o -path ./var/lib/dpkg -o -path ./var/lib/apt -o -path ./var/cache \
+      -o -path ./var/log -o -path ./var/tmp \) -prune -o -printf '%p %y %m %u:%g\n' | sort
+   cd "$ROOT" && find ./etc -type f -print0 | sort -z | xargs -0 md5sum)
+}
+
+# ---------------------------------------------------------------------------------------------
+phase "build: scripts/package (lintian included)"
+mapfile -t debs < <("$REPO/scripts/package" --out "$T/dist1" | grep '\.deb$')
+DEB1=$(printf '%s\n' "${debs[@]}" | grep -v dbgsym | head -n1)
+[[ -f $DEB1 ]] || { fail "scripts/package built fwd_*.deb"; echo "$PASSED passed, $FAILED failed"; exit 1; }
+pass "scripts/package: $(basename "$DEB1") (lintian clean)"
+V1=$(dpkg-deb -f "$DEB1" Version)
+V2=$V1+pkgtest1
+V3=$V1+pkgtest2
+phase "build: scripts/package --reuse --version $V2"
+DEB2=$("$REPO/scripts/package" --reuse --no-lintian --version "$V2" --out "$T/dist2" | grep -v dbgsym | grep '\.deb$')
+check "repackaged as $V2" test "$(dpkg-deb -f "$DEB2" Version)" = "$V2"
+# V3: V2's contents with a different default configuration (a maintainer's change of the
+# conffile) and the new version, repacked with dpkg-deb.
+mkdir -p "$T/v3"
+dpkg-deb -R "$DEB2" "$T/v3/fwd"
+printf '#\n# a line the maintainer added in %s\n' "$V3" >>"$T/v3/fwd/etc/fwd/fwd.cfg"
+sed -i "s/^Version: .*/Version: $V3/" "$T/v3/fwd/DEBIAN/control"
+(cd "$T/v3/fwd" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | sort -z |
+   xargs -0 md5sum >DEBIAN/md5sums)
+DEB3=$T/v3/fwd_${V3}_$(dpkg-deb -f "$DEB2" Architecture).deb
+dpkg-deb --root-owner-group -b "$T/v3/fwd" "$DEB3" >/dev/null
+check "repacked as $V3 with a changed default fwd.cfg" test "$(dpkg-deb -f "$DEB3" Version)" = "$V3"
+
+# ---------------------------------------------------------------------------------------------
+MIRROR=$(mirror)
+ARCH=$(dpkg --print-architecture)
+TARBALL=$CACHE/bookworm-minbase-$ARCH.tgz
+if [[ ! -s $TARBALL ]]; then
+  phase "debootstrap --make-tarball (cold cache) from $MIRROR"
+  mkdir -p "$CACHE"
+  if ! debootstrap --variant=minbase --make-tarball="$TARBALL.part" bookworm "$T/mk" "$MIRROR" \
+      >"$T/debootstrap-tarball.log" 2>&1; then
+    fail "debootstrap --make-tarball" "$(tail -n 20 "$T/debootstrap-tarball.log")"
+    echo "$PASSED passed, $FAILED failed"
+    exit 1
+  fi
+  mv "$TARBALL.part" "$TARBALL"
+  rm -rf "$T/mk"
+fi
+phase "debootstrap --unpack-tarball $(basename "$TARBALL") into $ROOT"
+if ! debootstrap --variant=minbase --unpack-tarball="$TARBALL" bookworm "$ROOT" "$MIRROR" \
+    >"$T/debootstrap.log" 2>&1; then
+  fail "debootstrap" "$(tail -n 20 "$T/debootstrap.log")"
+  echo "$PASSED passed, $FAILED failed"
+  exit 1
+fi
+pass "a fresh Debian $(cat "$ROOT/etc/debian_version") root (minbase)"
+# The same sources as this machine's apt, and name resolution.
+rm -f "$ROOT/etc/apt/sources.list"
+if [[ -f /etc/apt/sources.list.d/debian.sources ]]; then
+  cp /etc/apt/sources.list.d/debian.sources "$ROOT/etc/apt/sources.list.d/"
+else
+  echo "deb $MIRROR bookworm main" >"$ROOT/etc/apt/sources.list"
+fi
+# Mirrors that serve a dated snapshot carry an expired Valid-Until.
+echo 'Acquire::Check-Valid-Until "false";' >"$ROOT/etc/apt/apt.conf.d/99fwd-pkgtest"
+cp -L /etc/resolv.conf "$ROOT/etc/resolv.conf"
+phase "apt-get update in the root"
+out=$(in_root apt-get update -qq 2>&1) || fail "apt-get update in the root" "$out"
+S0=$(snapshot)
+
+# ---------------------------------------------------------------------------------------------
+cp "$DEB1" "$DEB2" "$DEB3" "$ROOT/tmp/"
+D1=/tmp/$(basename "$DEB1")
+D2=/tmp/$(basename "$DEB2")
+D3=/tmp/$(basename "$DEB3")
+phase "apt-get install ./$(basename "$DEB1") (dependencies from the archive)"
+if out=$(in_root apt-get install -y -q --no-install-recommends "$D1" 2>&1); then
+  pass "apt-get install $D1: $(grep -oE '[0-9]+ newly installed' <<<"$out")"
+else
+  fail "apt-get install $D1" "$(tail -n 20 <<<"$out")"
+fi
+for f in /usr/sbin/fwd /usr/bin/fwcli; do check "$f is an executable" test -x "$ROOT$f"; done
+for f in /usr/share/man/man8/fwd.8.gz /usr/share/man/man1/fwcli.1.gz \
+         /lib/systemd/system/fwd.service /usr/share/doc/fwd/copyright \
+         /usr/share/doc/fwd/examples/lab.cfg; do
+  check "$f is installed" test -f "$ROOT$f"
+done
+check "/etc/fwd/fwd.cfg is a conffile of fwd" grep -qx ' */etc/fwd/fwd.cfg [0-9a-f]*' \
+  <(in_root dpkg-query -W -f='${Conffiles}\n' fwd)
+check "/var/lib/fwd exists (package directory)" test -d "$ROOT/var/lib/fwd"
+check "the system group fwd exists" in_root getent group fwd
+check "the man pages name their programs" \
+  bash -c "zcat '$ROOT/usr/share/man/man8/fwd.8.gz' | grep -q '^\.TH FWD \"8\"' &&
+           zcat '$ROOT/usr/share/man/man1/fwcli.1.gz' | grep -q '^\.TH FWCLI \"1\"'"
+check "fwd --check-config --config /etc/fwd/fwd.cfg" in_root fwd --check-config --config /etc/fwd/fwd.cfg
+check "fwd --version" in_root fwd --version
+check "fwcli --help" bash -c "chroot '$ROOT' /usr/bin/fwcli --help | grep -q -- --socket"
+check "fwd.service is not enabled (the package does not start it)" \
+  bash -c "! ls '$ROOT'/etc/systemd/system/*.wants/fwd.service 2>/dev/null | grep -q ."
+
+# fwd for real, in a network namespace that has only lo: the rules go into that namespace.
+NS=fwdpkg$$
+ip netns add "$NS"
+mkdir -p "$ROOT/run/fwd"  # what the unit's RuntimeDirectory=fwd does
+mountpoint -q "$ROOT/proc" || mount -t proc proc "$ROOT/proc"
+ip netns exec "$NS" chroot "$ROOT" /usr/sbin/fwd --config /etc/fwd/fwd.cfg \
+  --db /var/lib/fwd/fwd.db --group fwd >"$T/fwd.log" 2>&1 &
+FWD_PID=$!
+for _ in $(seq 50); do
+  grep -q 'ready:' "$T/fwd.log" && break
+  kill -0 "$FWD_PID" 2>/dev/null || break
+  sleep 0.2
+done
+if grep -q 'ready:' "$T/fwd.log"; then
+  pass "fwd runs from the package (socket /run/fwd/fwd.sock)"
+  check "fwcli (default socket) saves the configuration" \
+    ip netns exec "$NS" chroot "$ROOT" /usr/bin/fwcli -c "save"
+  check "the socket belongs to the group fwd" \
+    bash -c "stat -c %G '$ROOT/run/fwd/fwd.sock' | grep -qx fwd"
+  kill -TERM "$FWD_PID"
+  wait "$FWD_PID"
+  rc=$?
+  FWD_PID=""
+  check "fwd stops on SIGTERM with 0" test "$rc" = 0
+  check "/var/lib/fwd holds fwd.db and fwd.db.state" \
+    test -f "$ROOT/var/lib/fwd/fwd.db" -a -f "$ROOT/var/lib/fwd/fwd.db.state"
+else
+  fail "fwd runs from the package" "$(cat "$T/fwd.log")"
+  kill "$FWD_PID" 2>/dev/null
+  FWD_PID=""
+fi
+ip netns del "$NS"
+NS=""
+rmdir "$ROOT/run/fwd" 2>/dev/null  # systemd removes the RuntimeDirectory at stop
+
+phase "apt-get purge fwd"
+out=$(in_root apt-get purge -y -q fwd 2>&1) || fail "apt-get purge fwd" "$(tail -n 20 <<<"$out")"
+S1=$(snapshot)
+check "the group fwd is kept after purge (see debian/fwd.postrm)" in_root getent group fwd
+# Every path new since the fresh root must belong to an installed package (the dependencies).
+owned=$(cat "$ROOT"/var/lib/dpkg/info/*.list | sed 's|^|.|' | sort -u)
+new=$(comm -13 <(awk 'NF==4{print $1}' <<<"$S0" | sort -u) <(awk 'NF==4{print $1}' <<<"$S1" | sort -u))
+left=$(comm -23 <(sort -u <<<"$new") <(echo "$owned") | grep -v -E '^\./etc/(group|gshadow)-$' || true)
+if [[ -z $left ]]; then
+  pass "purge leaves nothing of fwd ($(wc -l <<<"$new") new paths, all of installed dependencies)"
+else
+  fail "purge left paths no package owns" "$left"
+fi
+changed_etc=$(comm -3 <(grep -E '^[0-9a-f]{32} ' <<<"$S0") <(grep -E '^[0-9a-f]{32} ' <<<"$S1") |
+  awk '{print $2}' | sort -u | while read -r p; do
+    grep -qx "$p" <<<"$owned" || echo "$p"; done | grep -v -E '^\./etc/(group|gshadow)-?$' || true)
+if [[ -z $changed_etc ]]; then
+  pass "purge: /etc as before apart from the dependencies' files and the group fwd"
+else
+  fail "purge: files in /etc changed that no package owns" "$changed_etc"
+fi
+
+# ---------------------------------------------------------------------------------------------
+phase "conffile: install $V1, edit fwd.cfg, upgrade to $V2 and $V3"
+out=$(in_root apt-get install -y -q "$D1" 2>&1) || fail "apt-get install $D1 (again)" "$(tail -n 20 <<<"$out")"
+printf '#\n# the administrator was here\n' >>"$ROOT/etc/fwd/fwd.cfg"
+out=$(in_root apt-get install -y -q "$D2" 2>&1) || fail "apt-get install $D2 (upgrade)" "$(tail -n 20 <<<"$out")"
+check "upgraded to $V2" test "$(in_root dpkg-query -W -f='${Version}' fwd)" = "$V2"
+check "$V2 kept the edit of /etc/fwd/fwd.cfg" grep -q 'the administrator was here' "$ROOT/etc/fwd/fwd.cfg"
+out=$(in_root apt-get install -y -q -o Dpkg::Options::=--force-confdef \
+      -o Dpkg::Options::=--force-confold "$D3" 2>&1) ||
+  fail "apt-get install $D3 (upgrade)" "$(tail -n 20 <<<"$out")"
+check "upgraded to $V3" test "$(in_root dpkg-query -W -f='${Version}' fwd)" = "$V3"
+check "$V3 (changed default) kept the edit" grep -q 'the administrator was here' "$ROOT/etc/fwd/fwd.cfg"
+check "$V3's default is beside it as fwd.cfg.dpkg-dist" grep -q "maintainer added in $V3" \
+  "$ROOT/etc/fwd/fwd.cfg.dpkg-dist"
+check "the edited configuration still loads" in_root fwd --check-config --config /etc/fwd/fwd.cfg
+
+phase "apt-get purge fwd (again)"
+out=$(in_root apt-get purge -y -q fwd 2>&1) || fail "apt-get purge fwd" "$(tail -n 20 <<<"$out")"
+unmount_root
+S2=$(snapshot)
+d=$(diff <(echo "$S1") <(echo "$S2"))
+if [[ -z $d ]]; then
+  pass "after the second purge the root is as after the first (no /etc/fwd, no /var/lib/fwd)"
+else
+  fail "the second purge left differences" "$d"
+fi
+check "no /etc/fwd and no /var/lib/fwd" test ! -e "$ROOT/etc/fwd" -a ! -e "$ROOT/var/lib/fwd"
+phase "done"
+echo "$PASSED passed, $FAILED failed"
+((FAILED == 0))
