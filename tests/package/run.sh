@@ -13,7 +13,12 @@
 #   4. install again, edit /etc/fwd/fwd.cfg, upgrade to the repackaged version and to the one
 #      with a changed default: the edit is kept both times (the second leaves fwd.cfg.dpkg-dist);
 #   5. purge again: the root is exactly as after the first purge (paths, owners, modes, and the
-#      contents of /etc).
+#      contents of /etc);
+#   6. systemd as PID 1: systemd is added to the root, which boots in systemd-nspawn (a network
+#      namespace of its own: only lo); inside, `apt-get install ./fwd_*.deb` (dependencies put in
+#      beforehand: the container has no network), `systemctl enable --now fwd`, `systemctl
+#      status fwd` active, fwcli over the socket, `systemctl stop fwd` removes fwd's iptables
+#      chains, `apt-get purge fwd` with systemd running leaves no unit state behind.
 # Mounts /proc and /dev/pts only while commands run in the root, unmounts (trap) on every exit.
 #
 #   tests/package/run.sh [--keep]     root; --keep leaves the root (path printed) for a look
@@ -42,8 +47,14 @@ T=$(mktemp -d /var/tmp/fwd-pkgtest.XXXXXX)
 ROOT=$T/root
 NS=""
 FWD_PID=""
+NSPAWN_PID=""
 cleanup() {
   [[ -n $FWD_PID ]] && kill "$FWD_PID" 2>/dev/null && sleep 1
+  if [[ -n $NSPAWN_PID ]]; then
+    kill -TERM "$NSPAWN_PID" 2>/dev/null
+    for _ in $(seq 30); do kill -0 "$NSPAWN_PID" 2>/dev/null || break; sleep 0.5; done
+    kill -KILL "$NSPAWN_PID" 2>/dev/null
+  fi
   [[ -n $NS ]] && ip netns del "$NS" 2>/dev/null
   for m in "$ROOT/dev/pts" "$ROOT/proc"; do
     mountpoint -q "$m" && umount -l "$m"
@@ -258,6 +269,75 @@ else
   fail "the second purge left differences" "$d"
 fi
 check "no /etc/fwd and no /var/lib/fwd" test ! -e "$ROOT/etc/fwd" -a ! -e "$ROOT/var/lib/fwd"
+
+# ---------------------------------------------------------------------------------------------
+boot_phase() {
+  phase "systemd: add systemd to the root, install fwd's dependencies"
+  local out deps
+  out=$(in_root apt-get install -y -q --no-install-recommends systemd systemd-sysv dbus 2>&1) ||
+    { fail "apt-get install systemd in the root" "$(tail -n 20 <<<"$out")"; return; }
+  deps=$(dpkg-deb -f "$DEB1" Depends)
+  out=$(in_root apt-get satisfy -y -q --no-install-recommends "$deps" 2>&1) ||
+    { fail "apt-get satisfy '$deps'" "$(tail -n 20 <<<"$out")"; return; }
+  unmount_root
+  phase "systemd-nspawn --boot"
+  systemd-nspawn -D "$ROOT" --boot --register=no --keep-unit --private-network \
+    -M "fwdpkg$$" >"$T/nspawn.log" 2>&1 &
+  NSPAWN_PID=$!
+  local init="" state=""
+  for _ in $(seq 100); do
+    init=$(pgrep -P "$NSPAWN_PID" -x systemd | head -n1)
+    [[ -n $init ]] && state=$(nsenter -t "$init" -a systemctl is-system-running 2>/dev/null)
+    [[ $state == running || $state == degraded ]] && break
+    kill -0 "$NSPAWN_PID" 2>/dev/null || break
+    sleep 0.3
+  done
+  if [[ $state != running && $state != degraded ]]; then
+    fail "systemd boots as PID 1 in systemd-nspawn (state '$state')" "$(tail -n 30 "$T/nspawn.log")"
+    return
+  fi
+  pass "systemd boots as PID 1 in systemd-nspawn (system $state)"
+  inside() { nsenter -t "$init" -a env DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 "$@"; }
+  out=$(inside apt-get install -y -q --no-install-recommends "$D1" 2>&1)
+  check "apt-get install ./$(basename "$DEB1") under systemd" test $? = 0
+  check "fwd.service is installed disabled" \
+    bash -c "nsenter -t $init -a systemctl is-enabled fwd | grep -qx disabled"
+  check "installing did not start fwd" \
+    bash -c "nsenter -t $init -a systemctl is-active fwd | grep -qx inactive"
+  check "systemctl enable --now fwd" inside systemctl enable --now fwd
+  sleep 1
+  out=$(inside systemctl status fwd --no-pager 2>&1)
+  if grep -q 'Active: active (running)' <<<"$out"; then
+    pass "systemctl status fwd: active (running)"
+  else
+    fail "systemctl status fwd: active (running)" "$out"
+  fi
+  sed 's/^/        /' <<<"$out" | head -n 12
+  check "fwcli talks to the service over /run/fwd/fwd.sock" inside fwcli -c "display version"
+  check "fwd's iptables chains are in place" \
+    bash -c "nsenter -t $init -a iptables-save -t mangle | grep -q '^:FWD-PRE'"
+  check "systemctl stop fwd" inside systemctl stop fwd
+  check "stopping removed fwd's iptables chains" \
+    bash -c "! nsenter -t $init -a iptables-save | grep -q 'FWD-'"
+  check "systemctl start fwd (again, for the purge)" inside systemctl start fwd
+  out=$(inside apt-get purge -y -q fwd 2>&1)
+  check "apt-get purge fwd under systemd (running service)" test $? = 0
+  check "the service is gone after purge" \
+    bash -c "! nsenter -t $init -a systemctl cat fwd >/dev/null 2>&1"
+  check "no fwd process after purge" bash -c "! nsenter -t $init -a pgrep -x fwd"
+  check "no /var/lib/fwd, /etc/fwd, /run/fwd after purge" \
+    bash -c "! ls -d '$ROOT/var/lib/fwd' '$ROOT/etc/fwd' /proc/$init/root/run/fwd 2>/dev/null | grep -q ."
+  check "no unit state left (deb-systemd-helper, /etc/systemd)" \
+    bash -c "! find '$ROOT/etc/systemd' '$ROOT/var/lib/systemd/deb-systemd-helper-enabled' -name 'fwd*' | grep -q ."
+  kill -TERM "$NSPAWN_PID"  # nspawn shuts the container down cleanly
+  wait "$NSPAWN_PID" 2>/dev/null
+  NSPAWN_PID=""
+}
+if command -v systemd-nspawn >/dev/null; then
+  boot_phase
+else
+  fail "systemd-nspawn not found (scripts/deps installs systemd-container)"
+fi
 phase "done"
 echo "$PASSED passed, $FAILED failed"
 ((FAILED == 0))
