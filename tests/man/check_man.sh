@@ -72,11 +72,12 @@ while (($#)); do
     missing=$(grep -vE -- "^ {7}(-[[:alnum:]] \[ )?$opt( |$)" <<<"$text")
     extra=$(sed -E "0,/^OPTIONS$/s//OPTIONS\n       --no-such-option\n              a stale flag/" <<<"$text")
     example=$(printf '%s\nEXAMPLES\n       %s --no-such-flag\n' "$text" "$(basename "$bin")")
-    for c in "missing:$missing" "extra:$extra" "example:$example"; do
+    for c in "a missing option:$missing" "an extra option:$extra" \
+             "an unknown flag in an example:$example"; do
       if compare "self-test" "$help" "${c#*:}" >/dev/null; then
-        fail "self-test: a page with a ${c%%:*} option passes the comparison"
+        fail "self-test: a page with ${c%%:*} passes the comparison"
       else
-        pass "self-test: a page with a ${c%%:*} option is caught"
+        pass "self-test: a page with ${c%%:*} is caught"
       fi
     done
   fi
