@@ -273,8 +273,8 @@ bool Controller::load_text(const std::string& text, const std::string& source, s
   return false;
 }
 
-bool Controller::replace_text(const std::string& text, const std::string& source,
-                              std::string* err, std::string* apply_note) {
+bool Controller::replace_text(const std::string& text, const std::string& source, std::string* err,
+                              std::string* apply_note) {
   std::lock_guard<std::mutex> lk(mu_);
   const auto lines = command_lines<Line>(text);
   const uint32_t first_rule_id = next_rule_id_;

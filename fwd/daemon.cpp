@@ -115,8 +115,8 @@ void raise_fd_limit() {
 // One queue's worker thread, with what the watchdog and the stall test reach it by.
 struct Worker {
   NfQueue* queue = nullptr;
-  Heartbeat heartbeat;                // every round of its loop
-  std::atomic<uint32_t> stall_s{0};   // testing (--debug-stall-worker): sleep this long once
+  Heartbeat heartbeat;               // every round of its loop
+  std::atomic<uint32_t> stall_s{0};  // testing (--debug-stall-worker): sleep this long once
   std::thread thread;
 };
 
@@ -417,7 +417,7 @@ void Daemon::start_workers() {
     });
   }
   maint_ = std::thread([this] {
-    uint64_t next_status_ms = 0;
+    uint64_t next_status_ms = clock_.now_ms() + 5000;  // READY=1 carries the first
     while (!stop_.load()) {
       maintenance_round(&next_status_ms);
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -478,8 +478,8 @@ std::string Daemon::status_text() {
   }
   std::ostringstream os;
   os << dp_->sessions().size() << " sessions, " << dp_->servermap().size()
-     << " server-map entries; queues " << opt_.queue_num << ".."
-     << opt_.queue_num + opt_.queues - 1 << "; configuration: " << source;
+     << " server-map entries; queues " << opt_.queue_num << ".." << opt_.queue_num + opt_.queues - 1
+     << "; configuration: " << source;
   return os.str();
 }
 

@@ -126,7 +126,6 @@ t_check "RELOADING=1 then READY=1 around the reload" test "$(grep -oE 'RELOADING
   /tmp/$P-hup.txt | head -n 2 | tr '\n' ' ')" = "RELOADING=1 READY=1 "
 t_check "the download is still the same session" bash -c \
   "ip netns exec $P-fw $FW_BIN/fwcli -s $(lab_sock $P) -c 'display firewall session table' | grep -q ':8080'"
-cp $CFG $CFG.good
 echo " rule name half" >>$CFG
 echo "  destination-zone nosuchzone" >>$CFG
 kill -HUP "$FWD_PID"
@@ -182,9 +181,9 @@ t_check "systemd-analyze verify: clean (rc=$rc)" test $rc -eq 0 -a -z "$out"
 sed 's/^ProtectSystem=strict/ProtectSystm=strict/' $UNITDIR/fwd.service >$UNITDIR/bad.service
 t_check "... and it would notice a misspelt option" \
   bash -c "systemd-analyze verify --man=no $UNITDIR/bad.service 2>&1 | grep -q 'Unknown key'"
-args=$(sed -n 's|^ExecStart=/usr/sbin/fwd ||p' "$UNIT")
+unit_args=$(sed -n 's|^ExecStart=/usr/sbin/fwd ||p' "$UNIT")
 # shellcheck disable=SC2086
-t_check "fwd knows every flag of ExecStart ($args)" bash -c "$FW_BIN/fwd $args --help >/dev/null"
+t_check "fwd knows every flag of ExecStart ($unit_args)" bash -c "$FW_BIN/fwd $unit_args --help >/dev/null"
 sec=$(systemd-analyze security --offline=yes $UNITDIR/fwd.service 2>&1 | grep 'Overall exposure')
 echo "    $sec"
 score=$(grep -oE '[0-9]+\.[0-9]+' <<<"$sec" | head -n 1)

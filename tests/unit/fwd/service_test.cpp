@@ -34,7 +34,7 @@ TEST(Watchdog, PingsEveryHalfIntervalWhileEveryWorkerBeats) {
   wd.watch("worker a", a);
   wd.watch("worker b", b);
   EXPECT_TRUE(wd.tick());
-  EXPECT_EQ(p.n, 1);  // at once
+  EXPECT_EQ(p.n, 1);              // at once
   for (int i = 0; i < 20; ++i) {  // 2 s in 100 ms steps, both beating (idle wake-ups)
     clock.advance_ms(100);
     a.beat(clock.now_ms());
