@@ -113,14 +113,18 @@ DL_PID=$LAB_BG_PID
 sleep 1.5
 t_check "the download runs (an http session through easy-ip)" bash -c \
   "ip netns exec $P-fw $FW_BIN/fwcli -s $(lab_sock $P) -c 'display firewall session table' | grep -q ':8080'"
+t_check "dmz -> outside denied before the reload" lab_ping_none $P dmz 203.0.113.2 2
+# The edit: a security rule and a NAT rule for the dmz.
 write_cfg "security-policy" " rule name svc-added" "  source-zone dmz" "  destination-zone untrust" \
-  "  action permit"
+  "  action permit" "nat-policy" " rule name svc-nat" "  source-zone dmz" \
+  "  destination-zone untrust" "  action source-nat easy-ip"
 h0=$(mono)
 kill -HUP "$FWD_PID"
 t_check "SIGHUP: reloaded (log)" wait_log "reloaded the configuration from $CFG (saved to /tmp/$P.db)" 10
 cur=$(fwcli_run $P "display current-configuration")
 t_check "the rule added to the file is in the running configuration" grep -q "rule name svc-added" <<<"$cur"
-t_check "dmz -> outside now permitted (the added rule works)" lab_ping $P dmz 203.0.113.2
+t_check "dmz -> outside now permitted and translated (the added rules work)" \
+  lab_ping $P dmz 203.0.113.2
 awk -v a="$h0" '$1 >= a' $NLOG | grep -Ev 'WATCHDOG=1$' >/tmp/$P-hup.txt
 t_check "RELOADING=1 then READY=1 around the reload" test "$(grep -oE 'RELOADING=1|READY=1' \
   /tmp/$P-hup.txt | head -n 2 | tr '\n' ' ')" = "RELOADING=1 READY=1 "
