@@ -10,6 +10,7 @@
 #  - watchdog: a stalled queue worker (drop-in: WatchdogSec=4s, --debug-stall-worker; SIGUSR1)
 #    -> "Watchdog timeout", SIGABRT, Restart=on-failure starts a new fwd that replaces the rules;
 #    SIGSTOP of the whole process: the same;
+#  - ProtectKernelTunables=yes (left out of the unit) would stop fwd from starting;
 #  - `systemctl stop`: every rule of fwd gone, a foreign rule stays.
 # The tree: FWD_NSPAWN_TREE (default /var/tmp/fwd-nspawn-tree). Without it the test is skipped;
 #   tests/e2e/test_service_nspawn.sh --make-tree    builds it (debootstrap, network, ~3 min).
@@ -107,6 +108,9 @@ t_check "ProtectSystem=strict: / is read-only for fwd" \
 t_check "... /var/lib/fwd is writable (StateDirectory)" \
   bash -c "nsenter -t $INIT -a cat /proc/$PID/mountinfo | awk '\$5 == \"/var/lib/fwd\" {print \$6}' | grep -q '^rw'"
 
+t_check "accept_local=1 on the zone interface in0 (fwd writes /proc/sys/net: no ProtectKernelTunables)" \
+  test "$(C sysctl -n net.ipv4.conf.in0.accept_local)" = 1
+
 echo "reload"
 printf 'security-policy\n rule name added-by-reload\n  service ssh\n  action permit\nreturn\n' \
   >>"$TREE/etc/fwd/fwd.cfg"
@@ -157,6 +161,19 @@ t_check "SIGSTOP of fwd: restarted by the watchdog too" \
   test "$(prop NRestarts) $(prop ActiveState)" = "2 active" -a "$(prop MainPID)" != "$PID"
 rm -rf "$TREE/etc/systemd/system/fwd.service.d"
 C systemctl daemon-reload
+
+echo "ProtectKernelTunables=yes would break it"
+mkdir -p "$TREE/etc/systemd/system/fwd.service.d"
+printf '[Service]\nProtectKernelTunables=yes\n' >"$TREE/etc/systemd/system/fwd.service.d/pkt.conf"
+C systemctl daemon-reload
+C systemctl restart fwd
+t_check "with ProtectKernelTunables=yes fwd refuses to start (cannot set accept_local)" bash -c \
+  "nsenter -t $INIT -a journalctl -b -u fwd -o cat -n 20 | grep -q 'cannot set accept_local/rp_filter on'"
+rm -rf "$TREE/etc/systemd/system/fwd.service.d"
+C systemctl daemon-reload
+C systemctl reset-failed fwd
+C systemctl start fwd
+t_check "without it: active again" test "$(prop ActiveState)" = active
 
 echo "stop"
 C iptables -A INPUT -p tcp --dport 9 -m comment --comment foreign -j ACCEPT
