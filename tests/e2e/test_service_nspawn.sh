@@ -2,10 +2,14 @@
 # debian/fwd.service under a real systemd: PID 1 of a systemd-nspawn container (a Debian 12 tree
 # with systemd). The CI machine's PID 1 is not systemd, but nspawn can boot one here
 # (--register=no --keep-unit: there is no systemd/D-Bus on the host to register with).
+# The container joins the network namespace of a lab firewall (lib.sh), so the lab's hosts send
+# traffic through the fwd that systemd runs.
 #  - `systemctl start`: active only after READY=1, StatusText from fwd, rules in, the socket
 #    /run/fwd/fwd.sock with group fwd; the sandbox really applied to the process (capability
 #    bounding set, NoNewPrivs, seccomp, / read-only);
-#  - `systemctl reload` after editing /etc/fwd/fwd.cfg: same PID, the added rule in force; a broken
+#  - ping through easy-ip; `systemctl reload` after editing /etc/fwd/fwd.cfg (rules for the dmz)
+#    while a 30 MB download runs through easy-ip: same PID, the added rules in force, the download
+#    completes byte for byte on its connection; a broken
 #    file: refused, the error in `journalctl -p err` (journald got the priority), config unchanged;
 #  - watchdog: a stalled queue worker (drop-in: WatchdogSec=4s, --debug-stall-worker; SIGUSR1)
 #    -> "Watchdog timeout", SIGABRT, Restart=on-failure starts a new fwd that replaces the rules;
@@ -40,39 +44,28 @@ install -m 644 "$LAB_REPO/debian/fwd.service" "$TREE/etc/systemd/system/fwd.serv
 rm -rf "$TREE/etc/systemd/system/fwd.service.d" "$TREE/var/lib/fwd"
 chroot "$TREE" sh -c 'getent group fwd >/dev/null || groupadd --system fwd'
 mkdir -p "$TREE/etc/fwd"
-cat >"$TREE/etc/fwd/fwd.cfg" <<'EOF'
-sysname FW
-firewall zone trust
- add interface in0
-firewall zone untrust
- add interface out0
-security-policy
- rule name trust-to-untrust
-  source-zone trust
-  destination-zone untrust
-  action permit
-return
-EOF
-cat >"$TREE/etc/systemd/system/fwtest-links.service" <<'EOF'
-[Unit]
-Description=test links for fwd (veth in0 <-> out0)
-Before=fwd.service
-[Service]
-Type=oneshot
-RemainAfterExit=yes
-ExecStart=/usr/sbin/ip link add in0 type veth peer name out0
-ExecStart=/usr/sbin/ip link set in0 up
-ExecStart=/usr/sbin/ip link set out0 up
-[Install]
-WantedBy=multi-user.target
-EOF
-chroot "$TREE" systemctl enable fwtest-links.service fwd.service >/dev/null 2>&1
+write_cfg() {  # the lab's configuration with easy-ip, plus extra lines
+  { sed '/^return/d' "$LAB_REPO/etc/lab.cfg"
+    printf 'nat-policy\n rule name ez\n  source-zone trust\n  destination-zone untrust\n'
+    printf '  action source-nat easy-ip\n'
+    for l in "$@"; do echo "$l"; done; } >"$TREE/etc/fwd/fwd.cfg"
+}
+write_cfg
+rm -f "$TREE/etc/systemd/system/fwtest-links.service" \
+  "$TREE/etc/systemd/system/multi-user.target.wants/fwtest-links.service"
+chroot "$TREE" systemctl enable fwd.service >/dev/null 2>&1
 
+# The container runs in the lab's firewall namespace: the lab's hosts send traffic through it.
+P=fwt-nspawn
+lab_up $P || { t_fail "lab_up"; t_done; }
+WWW=/tmp/$P-www
 LOG=/tmp/$T_NAME-boot.log
-systemd-nspawn -D "$TREE" --boot --register=no --keep-unit --private-network --console=pipe \
-  >"$LOG" 2>&1 &
+systemd-nspawn -D "$TREE" --boot --register=no --keep-unit --network-namespace-path=/run/netns/$P-fw \
+  --capability=CAP_NET_ADMIN,CAP_NET_RAW \
+  --console=pipe >"$LOG" 2>&1 &
 NSPAWN=$!
-trap 'kill $NSPAWN 2>/dev/null; lab_wait_exit $NSPAWN 10 || kill -9 $NSPAWN 2>/dev/null' EXIT
+trap 'kill $NSPAWN 2>/dev/null; lab_wait_exit $NSPAWN 10 || kill -9 $NSPAWN 2>/dev/null; lab_down $P;
+      rm -rf $WWW /tmp/$P-dl.bin*' EXIT
 INIT=
 for ((i = 0; i < 100; i++)); do
   INIT=$(pgrep -P $NSPAWN -x systemd | head -n 1)
@@ -109,12 +102,25 @@ t_check "... /var/lib/fwd is writable (StateDirectory)" \
   bash -c "nsenter -t $INIT -a cat /proc/$PID/mountinfo | awk '\$5 == \"/var/lib/fwd\" {print \$6}' | grep -q '^rw'"
 
 t_check "accept_local=1 on the zone interface in0 (fwd writes /proc/sys/net: no ProtectKernelTunables)" \
-  test "$(C sysctl -n net.ipv4.conf.in0.accept_local)" = 1
+  test "$(C cat /proc/sys/net/ipv4/conf/in0/accept_local)" = 1
 
-echo "reload"
-printf 'security-policy\n rule name added-by-reload\n  service ssh\n  action permit\nreturn\n' \
-  >>"$TREE/etc/fwd/fwd.cfg"
+t_check "traffic passes: ping inside -> outside through easy-ip" lab_ping $P in 203.0.113.2
+t_check "dmz -> outside denied" lab_ping_none $P dmz 203.0.113.2 2
+
+echo "reload while a download runs"
+mkdir -p $WWW
+head -c 30M /dev/urandom >$WWW/big.bin
+SHA=$(sha256sum <$WWW/big.bin | cut -d' ' -f1)
+lab_http_server $P out 203.0.113.2 8080 $WWW || t_fail "http server"
+lab_bg $P in /tmp/$P-dl.bin.log curl -s -S --limit-rate 4M --max-time 60 -o /tmp/$P-dl.bin \
+  http://203.0.113.2:8080/big.bin
+DL_PID=$LAB_BG_PID
+sleep 1.5
+write_cfg "security-policy" " rule name added-by-reload" "  source-zone dmz" \
+  "  destination-zone untrust" "  action permit" "nat-policy" " rule name dmz-ez" \
+  "  source-zone dmz" "  destination-zone untrust" "  action source-nat easy-ip"
 C systemctl reload fwd
+t_check "dmz -> outside permitted after the reload" lab_ping $P dmz 203.0.113.2
 t_check "systemctl reload: still active, same PID" test "$(prop ActiveState) $(prop MainPID)" = "active $PID"
 t_check "the added rule is in force" \
   bash -c "nsenter -t $INIT -a fwcli -s /run/fwd/fwd.sock -c 'display current-configuration' | grep -q 'rule name added-by-reload'"
@@ -128,6 +134,14 @@ t_check "its error is in the journal at error priority, all three lines" \
 t_check "the running configuration stays" \
   bash -c "nsenter -t $INIT -a fwcli -s /run/fwd/fwd.sock -c 'display current-configuration' | grep -q 'rule name added-by-reload'"
 sed -i '$d' "$TREE/etc/fwd/fwd.cfg"
+rc=124
+for ((i = 0; i < 600; i++)); do
+  lab_pid_alive $DL_PID || { wait $DL_PID; rc=$?; break; }
+  sleep 0.1
+done
+t_check "the download across both reloads completed (curl rc=$rc)" test $rc -eq 0
+t_check "... byte for byte (sha256 of 30 MB), on its one connection" \
+  test "$(sha256sum </tmp/$P-dl.bin | cut -d' ' -f1)" = "$SHA" -a ! -s /tmp/$P-dl.bin.log
 
 echo "watchdog"
 mkdir -p "$TREE/etc/systemd/system/fwd.service.d"
@@ -177,6 +191,7 @@ t_check "without it: active again" test "$(prop ActiveState)" = active
 
 echo "stop"
 C iptables -A INPUT -p tcp --dport 9 -m comment --comment foreign -j ACCEPT
+t_check "after the restarts traffic passes again" lab_ping $P in 203.0.113.2
 C systemctl stop fwd
 t_check "systemctl stop: inactive (not failed)" test "$(prop ActiveState)" = inactive
 t_check "no rule of fwd left (v4, v6)" \
