@@ -24,7 +24,7 @@ source "$(dirname "$0")/lib.sh"
 T_NAME=test_service_nspawn
 TREE=${FWD_NSPAWN_TREE:-/var/tmp/fwd-nspawn-tree}
 PKGS=systemd,systemd-sysv,dbus,iproute2,iptables,libnetfilter-queue1,libmnl0,libsqlite3-0
-PKGS+=,libboost-program-options1.74.0,libreadline8
+PKGS+=,libboost-program-options1.74.0,libreadline8,procps  # procps: /bin/kill of ExecReload
 
 if [[ ${1:-} == --make-tree ]]; then
   [[ $EUID -eq 0 ]] || { echo "needs root"; exit 1; }
