@@ -38,13 +38,14 @@ in_own_netns() {
 
 # check FWD FILE
 check() {
-  local fwd=$1 ifs body i out rc=0
+  local fwd=$1 ifs body i out rc=0 names=()
   FILE=$2
   [[ -r $FILE ]] || fail "cannot read it"
   ifs=$(header_interfaces "$FILE") || exit 1
-  [[ -n ${ifs// /} ]] || fail "the '# interfaces:' line lists no interface"
+  read -ra names <<<"$ifs"
+  ((${#names[@]})) || fail "the '# interfaces:' line lists no interface"
   body=$(grep -Ev '^[[:space:]]*($|[#!])' "$FILE")
-  for i in $ifs; do
+  for i in "${names[@]}"; do
     [[ $i =~ ^[A-Za-z0-9_.-]{1,15}$ ]] || fail "'$i' is not an interface name"
     grep -qw -- "$i" <<<"$body" || fail "interface $i is listed in the header but no command uses it"
   done
@@ -54,10 +55,10 @@ check() {
     for i in "$@"; do
       ip link add "$i" type bridge || { echo "cannot create interface $i in the test namespace"; exit 3; }
     done
-    exec "$fwd" --check-config --config "$file"' check "$fwd" "$FILE" $ifs 2>&1) || rc=$?
+    exec "$fwd" --check-config --config "$file"' check "$fwd" "$FILE" "${names[@]}" 2>&1) || rc=$?
   if ((rc != 0)) || ! grep -q ': configuration OK' <<<"$out"; then
     echo "$out" >&2
-    fail "does not load (fwd --check-config exit $rc) with the interfaces: $ifs"
+    fail "does not load (fwd --check-config exit $rc) with the interfaces: ${names[*]}"
   fi
   echo "$out"
 }
