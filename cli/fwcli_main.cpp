@@ -8,12 +8,15 @@
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <functional>
 #include <iostream>
+#include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cli/commands.h"
@@ -35,6 +38,8 @@ struct Session {
   std::unique_ptr<fw::cli::Grammar> grammar;
   // The command set with empty keyword sets: TAB and `quit` while `grammar` is null.
   std::unique_ptr<fw::cli::Grammar> fallback;
+  // Spreads the retries of many shells refused at once (a full connection table).
+  std::minstd_rand jitter{static_cast<unsigned>(getpid())};
 };
 
 Session* g_session = nullptr;
@@ -92,30 +97,55 @@ bool too_long(const Session& s, const std::string& line) {
   return true;
 }
 
+// Waits before connecting again after "too many connections": 20 ms doubling to 640 ms,
+// with jitter, never past `until`.
+void back_off(Session* s, int attempt, std::chrono::steady_clock::time_point until) {
+  auto base = std::chrono::milliseconds(20 << std::min(attempt, 5));
+  auto wait = base / 2 + std::chrono::milliseconds(s->jitter() % (base.count() / 2 + 1));
+  std::this_thread::sleep_until(std::min(until, std::chrono::steady_clock::now() + wait));
+}
+
 // Sends one line. A connection the daemon closed while we were idle (idle timeout,
 // eviction) is replaced first, which is transparent because the view stack travels with
-// every request. A request is sent once: a call that fails is reported, not repeated.
+// every request. A request that was executed, or may have been, is never sent again: only a
+// closing notice (the daemon closed the connection without executing it) is retried — at
+// once after an eviction, after a back-off while the table is full — for at most kRetryFor
+// (or the command's timeout if shorter); then the notice is the answer, as a refusal for
+// good (credentials) is at once.
+constexpr std::chrono::seconds kRetryFor{5};
+
 std::optional<fw::ipc::Response> send(Session* s, const std::string& line, SendError* why) {
+  using fw::ipc::Closing;
   *why = SendError::kTooLong;
   if (too_long(*s, line)) return std::nullopt;
-  std::string err;
-  if (!s->client || s->client->stale()) {
-    s->client = fw::ipc::Client::connect(s->socket_path, s->options, &err);
-    if (!s->client) {
-      std::cerr << "fwcli: cannot connect to " << s->socket_path << ": " << err << "\n";
-      *why = SendError::kNoServer;
+  const auto until = std::chrono::steady_clock::now() +
+                     std::min<std::chrono::milliseconds>(s->options.timeout, kRetryFor);
+  for (int attempt = 0;; ++attempt) {
+    std::string err;
+    if (!s->client || s->client->stale()) {
+      s->client = fw::ipc::Client::connect(s->socket_path, s->options, &err);
+      if (!s->client) {
+        std::cerr << "fwcli: cannot connect to " << s->socket_path << ": " << err << "\n";
+        *why = SendError::kNoServer;
+        return std::nullopt;
+      }
+    }
+    auto r = s->client->call(fw::ipc::Request{s->view, line}, &err);
+    if (!r) {
+      std::cerr << "fwcli: lost connection to " << s->socket_path << ": " << err << "\n";
+      s->client.reset();
+      *why = SendError::kLost;
       return std::nullopt;
     }
+    if (r->closing != Closing::kNone) s->client.reset();
+    const bool retry = (r->closing == Closing::kReconnect || r->closing == Closing::kRetryLater) &&
+                       std::chrono::steady_clock::now() < until;
+    if (!retry) {
+      *why = SendError::kNone;
+      return r;
+    }
+    if (r->closing == Closing::kRetryLater) back_off(s, attempt, until);
   }
-  auto r = s->client->call(fw::ipc::Request{s->view, line}, &err);
-  if (!r) {
-    std::cerr << "fwcli: lost connection to " << s->socket_path << ": " << err << "\n";
-    s->client.reset();
-    *why = SendError::kLost;
-    return std::nullopt;
-  }
-  *why = SendError::kNone;
-  return r;
 }
 
 struct HelpAnswer {

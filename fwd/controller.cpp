@@ -1,6 +1,8 @@
 #include "fwd/controller.h"
 
+#include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 
 #include "aspf/registry.h"
@@ -51,6 +53,28 @@ std::vector<LineT> command_lines(const std::string& text) {
     out.push_back(LineT{n, line.substr(a, b - a + 1)});
   }
   return out;
+}
+
+// A rule the new configuration keeps (same name, same kind) keeps its display id and its hit
+// count: only the rules that are really new are counted as created (their hits start at 0).
+template <typename Rule>
+void keep_ids(const std::vector<Rule>& old_rules, std::vector<Rule>& rules) {
+  std::map<std::string, uint32_t> ids;
+  for (const auto& r : old_rules) ids.emplace(r.name, r.id);
+  for (auto& r : rules) {
+    if (auto it = ids.find(r.name); it != ids.end()) r.id = it->second;
+  }
+}
+
+void keep_rule_identities(const ctl::Working& old, ctl::Working& w) {
+  keep_ids(old.cfg.security.rules, w.cfg.security.rules);
+  keep_ids(old.cfg.nat_rules, w.cfg.nat_rules);
+  std::set<std::string> old_security, old_nat;
+  for (const auto& r : old.cfg.security.rules) old_security.insert(r.name);
+  for (const auto& r : old.cfg.nat_rules) old_nat.insert(r.name);
+  std::erase_if(w.created_rules, [&](const ctl::CreatedRule& c) {
+    return (c.nat ? old_nat : old_security).count(c.name) > 0;
+  });
 }
 
 }  // namespace
@@ -240,7 +264,7 @@ bool Controller::load_text(const std::string& text, const std::string& source, s
   // One validation for the whole batch. If it fails, an earlier line than `bad` broke the
   // configuration: find it, so the error still names its line.
   if (changed && config::validate(w.cfg)) {
-    bad = find_invalid_line(lines, bad, first_rule_id, &w, &why, &changed);
+    bad = find_invalid_line(lines, bad, *run_, first_rule_id, &w, &why, &changed);
   }
   commit(std::move(w));
   if (changed) apply_now();
@@ -249,14 +273,49 @@ bool Controller::load_text(const std::string& text, const std::string& source, s
   return false;
 }
 
+bool Controller::replace_text(const std::string& text, const std::string& source, std::string* err,
+                              std::string* apply_note) {
+  std::lock_guard<std::mutex> lk(mu_);
+  const auto lines = command_lines<Line>(text);
+  const uint32_t first_rule_id = next_rule_id_;
+  ctl::Working empty;
+  empty.cfg = config::Config::defaults();
+  ctl::Working w = empty;
+  cli::ViewStack vs = system_views();
+  size_t bad = 0;
+  std::string why;
+  for (; bad < lines.size(); ++bad) {
+    LineResult lr = run_line(w, vs, lines[bad].body, true, false);
+    if (!lr.ok) {
+      why = std::move(lr.output);
+      break;
+    }
+    vs = lr.views.size() < 2 ? system_views() : std::move(lr.views);
+  }
+  if (bad == lines.size() && config::validate(w.cfg)) {
+    bool changed = false;
+    bad = find_invalid_line(lines, bad, empty, first_rule_id, &w, &why, &changed);
+  }
+  if (bad < lines.size()) {
+    next_rule_id_ = first_rule_id;  // nothing of the text is kept
+    if (err) *err = source + ":" + std::to_string(lines[bad].number) + ": " + why;
+    return false;
+  }
+  keep_rule_identities(*run_, w);
+  commit(std::move(w));
+  std::string note = apply_now();
+  if (apply_note) *apply_note = std::move(note);
+  return true;
+}
+
 // The running configuration is valid and lines [0, n) applied to it are not: bisects for a line
 // after which the configuration stops validating (the first such line when, as usual, a broken
 // configuration stays broken). Sets *w to the configuration before that line, *why to the
 // validation error after it, and returns the line's index. Replays are made without side
 // effects (displays, resets and save are skipped).
 size_t Controller::find_invalid_line(const std::vector<Line>& lines, size_t n,
-                                     uint32_t first_rule_id, ctl::Working* w, std::string* why,
-                                     bool* changed) {
+                                     const ctl::Working& base, uint32_t first_rule_id,
+                                     ctl::Working* w, std::string* why, bool* changed) {
   struct Checkpoint {
     ctl::Working w;
     cli::ViewStack vs;
@@ -264,7 +323,7 @@ size_t Controller::find_invalid_line(const std::vector<Line>& lines, size_t n,
     size_t at;     // lines [0, at) applied
     bool changed;  // one of them changed the configuration
   };
-  Checkpoint good{*run_, system_views(), first_rule_id, 0, false};
+  Checkpoint good{base, system_views(), first_rule_id, 0, false};
   size_t bad_at = n;  // lines [0, bad_at) do not validate
   *why = *config::validate(w->cfg) + "\n";
   while (bad_at - good.at > 1) {

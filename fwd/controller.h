@@ -92,6 +92,16 @@ class Controller {
   // are applied, as if they had been typed one by one.
   bool load_text(const std::string& text, const std::string& source, std::string* err);
 
+  // Replace the running configuration with a whole configuration text (a reload, SIGHUP): the
+  // text is the configuration, built from the defaults as at a start with --config-replace, as
+  // one batch (one validation, one snapshot). Displays, resets and `save` in it are skipped.
+  // All or nothing: on an error returns false, sets *err as load_text does, and the running
+  // configuration is left exactly as it was. Rules kept by name keep their id and hit count.
+  // Sessions, server-map entries and NAT bindings are the data plane's and stay.
+  // *apply_note: what applying it to the kernel reported ("" when all went well).
+  bool replace_text(const std::string& text, const std::string& source, std::string* err,
+                    std::string* apply_note = nullptr);
+
   // Build and install the runtime snapshot for the current configuration.
   std::string apply_now();
 
@@ -105,8 +115,9 @@ class Controller {
                       bool search_parents, bool with_side_effects);
   void commit(ctl::Working&& w);
   std::ostream& fresh_output();  // out_, emptied, in the default format
-  size_t find_invalid_line(const std::vector<Line>& lines, size_t bad, uint32_t first_rule_id,
-                           ctl::Working* w, std::string* why, bool* changed);
+  size_t find_invalid_line(const std::vector<Line>& lines, size_t bad, const ctl::Working& base,
+                           uint32_t first_rule_id, ctl::Working* w, std::string* why,
+                           bool* changed);
 
   ControllerHooks hooks_;
   // Without a data plane (transcript tests, configuration checks): counters and the ALG list.

@@ -28,6 +28,7 @@
 #include "fwd/netlink_route.h"
 #include "fwd/nfqueue.h"
 #include "fwd/options.h"
+#include "fwd/service.h"
 #include "fwd/sysctl.h"
 #include "ipc/ipc.h"
 
@@ -70,7 +71,7 @@ class KernelRoutes final : public RouteSource {
 };
 
 int fail(const std::string& msg) {
-  std::cerr << "fwd: " << msg << "\n";
+  common::stderr_write(common::LogLevel::kError, "fwd: " + msg);
   return 1;
 }
 
@@ -111,6 +112,14 @@ void raise_fd_limit() {
   }
 }
 
+// One queue's worker thread, with what the watchdog and the stall test reach it by.
+struct Worker {
+  NfQueue* queue = nullptr;
+  Heartbeat heartbeat;               // every round of its loop
+  std::atomic<uint32_t> stall_s{0};  // testing (--debug-stall-worker): sleep this long once
+  std::thread thread;
+};
+
 class Daemon {
  public:
   explicit Daemon(Options o) : opt_(std::move(o)) {}
@@ -128,7 +137,14 @@ class Daemon {
   void save_state();
   bool start_socket(std::string* err);
   void start_workers();
+  void worker_round(Worker& w);
+  void maintenance_round(uint64_t* next_status_ms);
+  void start_watchdog();
   int wait_for_signal();
+  void reload();
+  std::string reload_configuration();
+  void set_config_source(std::string s);
+  std::string status_text();
   void stop(bool hold);
   void remove_kernel_state(bool hold);
   std::string on_apply(const config::Config& c);
@@ -151,8 +167,12 @@ class Daemon {
   std::unique_ptr<ipc::Server> server_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> trim_pending_{false};
-  std::vector<std::thread> workers_;
+  std::vector<std::unique_ptr<Worker>> workers_;
   std::thread maint_;
+  ServiceNotifier notifier_;
+  std::unique_ptr<Watchdog> watchdog_;  // when the service manager asks for one
+  std::mutex status_mu_;
+  std::string config_source_;  // for STATUS=: where the running configuration came from
   std::mutex zone_ifs_mu_;
   std::map<std::string, std::string> zone_ifs_;  // interface -> zone, for link event logs
 };
@@ -241,6 +261,7 @@ bool Daemon::load_configuration(Controller& ctl, std::string* err) {
       *err = "configuration error at " + *err;
       return false;
     }
+    set_config_source(opt_.config_file);
     if (!store_) return true;
     if (!store_->save(config::render(ctl.running()), err)) return false;
     FW_LOG(kInfo, (saved ? "the saved configuration of " : "new database ")
@@ -250,6 +271,7 @@ bool Daemon::load_configuration(Controller& ctl, std::string* err) {
   }
   if (!saved) return true;
   if (!ctl.load_text(*saved, opt_.db_file + " (saved configuration)", err)) return false;
+  set_config_source("the saved configuration of " + opt_.db_file);
   if (!opt_.config_file.empty()) {
     FW_LOG(kInfo, "using the saved configuration of " << opt_.db_file << "; --config "
                                                       << opt_.config_file
@@ -379,30 +401,128 @@ bool Daemon::start_socket(std::string* err) {
 
 void Daemon::start_workers() {
   for (auto& q : queues_) {
-    workers_.emplace_back([this, qp = q.get()] {
+    auto w = std::make_unique<Worker>();
+    w->queue = q.get();
+    w->heartbeat.beat(clock_.now_ms());
+    if (watchdog_)
+      watchdog_->watch("the worker of queue " + std::to_string(q->queue_num()), w->heartbeat);
+    workers_.push_back(std::move(w));
+  }
+  for (auto& w : workers_) {
+    w->thread = std::thread([this, wp = w.get()] {
       RuntimeHolder::Reader reader(dp_->runtimes());
-      qp->run(stop_, [&](QueuedPacket& p) { return dp_->pipeline().process(p, reader); });
+      wp->queue->run(
+          stop_, [&](QueuedPacket& p) { return dp_->pipeline().process(p, reader); },
+          [this, wp] { worker_round(*wp); });
     });
   }
   maint_ = std::thread([this] {
+    uint64_t next_status_ms = clock_.now_ms() + 5000;  // READY=1 carries the first
     while (!stop_.load()) {
-      dp_->pipeline().maintain();
-      // A replaced snapshot is freed once no worker uses it; give the memory back too.
-      if (trim_pending_.load() && dp_->runtimes().reclaim() == 0) {
-        trim_pending_.store(false);
-        malloc_trim(0);
-      }
+      maintenance_round(&next_status_ms);
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   });
+}
+
+// Every round of a worker's receive loop (at least every 200 ms when its queue is idle).
+void Daemon::worker_round(Worker& w) {
+  w.heartbeat.beat(clock_.now_ms());
+  const uint32_t stall = w.stall_s.exchange(0);
+  if (stall == 0) return;
+  FW_LOG(kWarn, "testing (--debug-stall-worker): the worker of queue "
+                    << w.queue->queue_num() << " stops for " << stall << " s");
+  // Stuck as far as packets and the heartbeat go; only a stop ends it early.
+  for (uint64_t i = 0; i < uint64_t{stall} * 10 && !stop_.load(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  FW_LOG(kInfo, "testing (--debug-stall-worker): the worker of queue " << w.queue->queue_num()
+                                                                       << " goes on");
+}
+
+// Aging, memory of replaced snapshots, the watchdog and the service status: every 100 ms.
+void Daemon::maintenance_round(uint64_t* next_status_ms) {
+  dp_->pipeline().maintain();
+  // A replaced snapshot is freed once no worker uses it; give the memory back too.
+  if (trim_pending_.load() && dp_->runtimes().reclaim() == 0) {
+    trim_pending_.store(false);
+    malloc_trim(0);
+  }
+  if (watchdog_) watchdog_->tick();
+  const uint64_t now = clock_.now_ms();
+  if (now >= *next_status_ms) {
+    notifier_.status(status_text());
+    *next_status_ms = now + 5000;
+  }
+}
+
+// Pings only when systemd asks for them (WATCHDOG_USEC), from the maintenance thread, while every
+// worker's heartbeat is younger than the interval.
+void Daemon::start_watchdog() {
+  const uint64_t ms = ServiceNotifier::watchdog_interval_ms();
+  if (ms == 0) return;
+  watchdog_ = std::make_unique<Watchdog>(clock_, ms, [this] { notifier_.watchdog(); });
+  FW_LOG(kInfo, "watchdog: " << ms << " ms; pinging every " << ms / 2
+                             << " ms while every queue worker makes progress");
+}
+
+void Daemon::set_config_source(std::string s) {
+  std::lock_guard<std::mutex> lk(status_mu_);
+  config_source_ = std::move(s);
+}
+
+std::string Daemon::status_text() {
+  std::string source;
+  {
+    std::lock_guard<std::mutex> lk(status_mu_);
+    source = config_source_.empty() ? "none (empty)" : config_source_;
+  }
+  std::ostringstream os;
+  os << dp_->sessions().size() << " sessions, " << dp_->servermap().size()
+     << " server-map entries; queues " << opt_.queue_num << ".." << opt_.queue_num + opt_.queues - 1
+     << "; configuration: " << source;
+  return os.str();
 }
 
 int Daemon::wait_for_signal() {
   int sig = 0;
   for (;;) {
     sigwait(&sigs_, &sig);
-    if (sig != SIGHUP) return sig;
+    if (sig == SIGHUP) {
+      reload();
+    } else if (sig == SIGUSR1 && !workers_.empty()) {
+      workers_.front()->stall_s.store(opt_.debug_stall_worker_s);
+    } else {
+      return sig;
+    }
   }
+}
+
+// SIGHUP: the --config file becomes the running configuration (all or nothing) and is saved;
+// sessions, server-map entries and NAT bindings stay.
+void Daemon::reload() {
+  notifier_.reloading("reloading the configuration from " + opt_.config_file);
+  FW_LOG(kInfo, "SIGHUP: reloading the configuration from " << opt_.config_file);
+  const std::string err = reload_configuration();
+  if (!err.empty()) FW_LOG(kError, "reload refused, the running configuration stays: " << err);
+  notifier_.ready(status_text());
+}
+
+std::string Daemon::reload_configuration() {
+  if (opt_.config_file.empty()) return "fwd was started without --config: nothing to reload";
+  std::string err, note;
+  auto text = read_file(opt_.config_file, "--config", &err);
+  if (!text) return err;
+  if (!ctl_->replace_text(*text, opt_.config_file, &err, &note))
+    return "configuration error at " + err;
+  if (!note.empty()) FW_LOG(kWarn, "reload: " << note);
+  set_config_source(opt_.config_file);
+  if (store_ && !store_->save(config::render(ctl_->running()), &err)) {
+    FW_LOG(kError, "reload: applied, but not saved to " << opt_.db_file << ": " << err);
+    return "";
+  }
+  FW_LOG(kInfo, "reloaded the configuration from "
+                    << opt_.config_file << (store_ ? " (saved to " + opt_.db_file + ")" : ""));
+  return "";
 }
 
 void Daemon::remove_kernel_state(bool hold) {
@@ -416,7 +536,7 @@ void Daemon::remove_kernel_state(bool hold) {
 
 void Daemon::stop(bool hold) {
   stop_.store(true);
-  for (auto& t : workers_) t.join();
+  for (auto& w : workers_) w->thread.join();
   if (maint_.joinable()) maint_.join();
   server_.reset();
   save_state();
@@ -517,6 +637,7 @@ int Daemon::run() {
   // Block the signals in every thread (the link table's too); this thread waits for them.
   sigemptyset(&sigs_);
   for (int s : {SIGTERM, SIGINT, SIGHUP, SIGUSR2}) sigaddset(&sigs_, s);
+  if (opt_.debug_stall_worker_s) sigaddset(&sigs_, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &sigs_, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -538,13 +659,17 @@ int Daemon::run() {
     remove_kernel_state(false);
     return fail(err);
   }
+  start_watchdog();
   start_workers();
   FW_LOG(kInfo, "ready: queues " << opt_.queue_num << ".." << opt_.queue_num + opt_.queues - 1
                                  << ", socket " << opt_.socket_path
                                  << (opt_.fail_open ? ", fail-open" : ", fail-closed")
                                  << (opt_.no_rules ? ", no rules installed" : ""));
+  notifier_.ready(status_text());
   const int sig = wait_for_signal();
   FW_LOG(kInfo, "signal " << sig << (sig == SIGUSR2 ? ": stopping for a restart" : ": stopping"));
+  notifier_.stopping(sig == SIGUSR2 ? "stopping for a restart (the rules stay)"
+                                    : "stopping: removing the rules");
   stop(sig == SIGUSR2);
   return 0;
 }

@@ -441,11 +441,13 @@ std::unique_ptr<NfQueue> NfQueue::open(const QueueOptions& opt, std::string* err
   return q;
 }
 
-void NfQueue::run(const std::atomic<bool>& stop, const Handler& handler) {
+void NfQueue::run(const std::atomic<bool>& stop, const Handler& handler,
+                  const std::function<void()>& each_round) {
   Impl& im = *impl_;
   try {
     // A pending ENOBUFS comes back as the receive's error; receive_round counts it.
     while (!stop.load(std::memory_order_relaxed)) {
+      if (each_round) each_round();
       if (!im.receive_round(handler)) return;
     }
   } catch (...) {

@@ -71,7 +71,11 @@ class NfQueue {
 
   // Receive/handle/verdict loop until `stop` becomes true (checked at least
   // every 200 ms). Never throws; ENOBUFS is counted and the loop goes on.
-  void run(const std::atomic<bool>& stop, const Handler& handler);
+  // `each_round` (optional) runs once per round of the loop: after every batch, and at least
+  // every 200 ms on an idle queue (the receive times out), so a caller can tell an idle worker
+  // from a stuck one (the daemon's watchdog heartbeat).
+  void run(const std::atomic<bool>& stop, const Handler& handler,
+           const std::function<void()>& each_round = {});
 
   QueueStats stats() const;
   uint16_t queue_num() const;

@@ -65,6 +65,16 @@ po::options_description describe(Options& o, unsigned& queue_num, unsigned& queu
   return d;
 }
 
+// Flags for tests only: parsed like the others, never listed by --help (nor the man page).
+po::options_description describe_hidden(Options& o) {
+  po::options_description d("testing only");
+  d.add_options()("debug-stall-worker",
+                  po::value(&o.debug_stall_worker_s)->default_value(o.debug_stall_worker_s),
+                  "testing only: SIGUSR1 makes the worker of the first queue sleep this many "
+                  "seconds (the watchdog pings stop while it is stuck)");
+  return d;
+}
+
 std::optional<std::string> check(const Options& o, unsigned queue_num, unsigned queues,
                                  const std::string& pickup) {
   if (queues < 1 || queues > 64 || queue_num > 65535 || queue_num + queues - 1 > 65535)
@@ -76,6 +86,7 @@ std::optional<std::string> check(const Options& o, unsigned queue_num, unsigned 
     return "--tcp-pickup must be never, after-crash or always";
   if (o.pickup_window_s > 86400) return "--pickup-window must be 0..86400";
   if (o.config_replace && o.config_file.empty()) return "--config-replace needs --config";
+  if (o.debug_stall_worker_s > 3600) return "--debug-stall-worker must be 0..3600";
   if (o.socket_path.empty() || o.socket_path.size() > 107)
     return "--socket must be a path of 1..107 bytes";
   return std::nullopt;
@@ -89,9 +100,11 @@ std::optional<Options> parse_options(int argc, char** argv, int* exit_code) {
   std::string pickup;
   std::vector<std::string> unmanaged, absent;
   po::options_description d = describe(o, queue_num, queues, pickup, unmanaged, absent);
+  po::options_description all;
+  all.add(d).add(describe_hidden(o));
   po::variables_map vm;
   try {
-    po::store(po::command_line_parser(argc, argv).options(d).run(), vm);
+    po::store(po::command_line_parser(argc, argv).options(all).run(), vm);
     po::notify(vm);
   } catch (const std::exception& e) {
     std::cerr << "fwd: " << e.what() << "\n(see fwd --help)\n";

@@ -34,6 +34,10 @@ struct Options {
   TcpPickup tcp_pickup = TcpPickup::kAfterCrash;
   uint32_t pickup_window_s = 120;
   bool check_config = false;  // load the configuration, report, exit (no root needed)
+  // Testing only (not in --help): SIGUSR1 makes the first queue's worker sleep this long, so
+  // the watchdog's reaction to a stuck packet path can be seen. 0 = off (SIGUSR1 then keeps its
+  // default action).
+  uint32_t debug_stall_worker_s = 0;
 };
 
 // Parses argv. Returns nullopt and fills *exit_code when the program should

@@ -173,6 +173,7 @@ std::optional<Response> Client::call(const Request& r, std::string* err) {
                                  : std::strerror(errno));
   auto resp = decode_response(body);
   if (!resp) return fail("malformed response");
+  if (resp->closing != Closing::kNone) disconnect();  // the server's last word on it
   return resp;
 }
 

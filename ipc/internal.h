@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 
+#include "ipc/ipc.h"
+
 namespace fw::ipc::internal {
 
 constexpr size_t kHeaderSize = 4;
@@ -15,7 +17,8 @@ void put_u32(std::string* out, uint32_t v);
 // The length header followed by the payload.
 std::string framed(const std::string& payload);
 // Response{ok=false, output=text}: how every limit answers.
-std::string encoded_error(const std::string& text);
+// The last frame of a connection the server closes (see Closing).
+std::string encoded_closing(const std::string& text, Closing why);
 
 std::optional<unsigned> group_id(const std::string& name);
 bool fill_sockaddr(const std::string& path, sockaddr_un* sa, std::string* err);

@@ -29,6 +29,8 @@ constexpr char kResponseTag = 'R';
 // Version 2 of a response: version 1's fields, then the keyword sets. A new tag rather than
 // trailing bytes, so an old shell's refusal names the cause ("malformed response") at once.
 constexpr char kResponseWithKeywordsTag = 'S';
+// Version 3: a closing notice, the tag then one byte of Closing, then the version 1 fields.
+constexpr char kClosingTag = 'C';
 
 void put_field(std::string* out, const std::string& s) {
   put_u32(out, static_cast<uint32_t>(s.size()));
@@ -135,7 +137,13 @@ std::string encode(const Request& r) {
 }
 
 std::string encode(const Response& r) {
-  std::string out(1, r.keyword_sets ? kResponseWithKeywordsTag : kResponseTag);
+  std::string out;
+  if (r.closing != Closing::kNone) {
+    out.push_back(kClosingTag);
+    out.push_back(static_cast<char>(r.closing));
+  } else {
+    out.push_back(r.keyword_sets ? kResponseWithKeywordsTag : kResponseTag);
+  }
   out.push_back(r.ok ? 1 : 0);
   put_field(&out, r.output);
   put_field(&out, r.view);
@@ -157,9 +165,15 @@ std::optional<Response> decode_response(const std::string& bytes) {
   Reader rd(bytes);
   char tag = 0, ok = 0;
   Response r;
-  if (!rd.byte(&tag) || (tag != kResponseTag && tag != kResponseWithKeywordsTag) || !rd.byte(&ok) ||
-      (ok != 0 && ok != 1))
+  if (!rd.byte(&tag)) return std::nullopt;
+  if (tag == kClosingTag) {
+    char kind = 0;
+    if (!rd.byte(&kind) || kind < 1 || kind > 3) return std::nullopt;
+    r.closing = static_cast<Closing>(kind);
+  } else if (tag != kResponseTag && tag != kResponseWithKeywordsTag) {
     return std::nullopt;
+  }
+  if (!rd.byte(&ok) || (ok != 0 && ok != 1)) return std::nullopt;
   r.ok = ok == 1;
   if (!rd.field(&r.output) || !rd.field(&r.view) || !rd.field(&r.prompt)) return std::nullopt;
   if (tag == kResponseWithKeywordsTag) {
@@ -249,10 +263,11 @@ std::string framed(const std::string& payload) {
   return buf;
 }
 
-std::string encoded_error(const std::string& text) {
+std::string encoded_closing(const std::string& text, Closing why) {
   Response r;
   r.ok = false;
   r.output = text;
+  r.closing = why;
   return encode(r);
 }
 

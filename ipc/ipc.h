@@ -24,6 +24,15 @@ struct Request {
 // e.g. the ALGs): the shell builds the same grammar from them. Opaque to this layer.
 using KeywordSets = std::map<std::string, std::vector<std::pair<std::string, std::string>>>;
 
+// Set on the last frame of a connection the server closes on its own (refusal, eviction,
+// timeout): nothing the client sent after its last answer was executed.
+enum class Closing : uint8_t {
+  kNone = 0,        // an answer to a request
+  kRetryLater = 1,  // the table was full: connecting again later may succeed
+  kReconnect = 2,   // an idle connection was closed (eviction, idle timeout): reconnect now
+  kFinal = 3,       // refused for good (credentials, an oversize or unfinished frame)
+};
+
 struct Response {
   bool ok = true;      // false: the command failed (fwcli -c exits non-zero)
   std::string output;  // screen text, may be multi-line, ends with '\n' if non-empty
@@ -33,6 +42,8 @@ struct Response {
   // response that carries them is encoded in version 2 (see README), which a shell built
   // before them refuses as malformed; every other response keeps the version 1 bytes.
   std::optional<KeywordSets> keyword_sets = std::nullopt;
+  // Not kNone only on a closing notice, which is encoded in version 3 (see README).
+  Closing closing = Closing::kNone;
 };
 
 std::string encode(const Request& r);
@@ -61,7 +72,10 @@ bool read_frame(int fd, std::string* payload, size_t max_frame = kMaxFrame);
 // The server's limits. Every limit answers the peer with Response{ok=false,
 // output="Error: ...\n"} before closing, except a frame that does not decode.
 struct ServerOptions {
-  size_t max_clients = 32;       // open allowed connections; root evicts past it (see Server)
+  size_t max_clients = 32;  // open allowed connections; root evicts past it (see Server)
+  // Root evicts only a connection idle at least this long (a script between two commands is
+  // idle for microseconds; evicting it would only make it reconnect and evict another).
+  std::chrono::milliseconds evict_idle{2'000};
   size_t max_frame = kMaxFrame;  // largest request accepted / reply sent, payload bytes
   std::chrono::milliseconds frame_timeout{10'000};  // a half-received request (or a reply
                                                     // the peer does not read) is dropped

@@ -324,7 +324,7 @@ struct Server::Impl {
                  (group.empty() ? std::string(" is not root")
                                 : " is not root and not in group " + group) +
                  "\n",
-             now);
+             now, Closing::kFinal);
       return;
     }
     if (n_counted >= opt.max_clients && !make_room(c.cred, now)) {
@@ -332,7 +332,7 @@ struct Server::Impl {
       refuse(c,
              "Error: Too many CLI connections (" + std::to_string(n_counted) + " open, limit " +
                  std::to_string(opt.max_clients) + "); try again later.\n",
-             now);
+             now, Closing::kRetryLater);
       return;
     }
     c.counted = true;
@@ -340,21 +340,22 @@ struct Server::Impl {
     ++st.accepted;
   }
 
-  // Root is never locked out: it takes the place of the longest-idle connection that has
-  // no request in flight, or, when all have one, gets a place beyond the limit.
+  // Root is never locked out for long: it takes the place of the longest-idle connection
+  // (idle for at least evict_idle, no request in flight), or, when there is none, gets a place
+  // beyond the limit, up to twice the limit; past that it is told to retry later.
   bool make_room(const PeerCred& cred, Clock::time_point now) {
     if (cred.uid != 0) return false;
     Conn* victim = nullptr;
     for (auto& [id, c] : conns)
-      if (c.counted && !c.dead && c.state == State::kReading &&
-          (!victim || c.last_active < victim->last_active))
+      if (c.counted && !c.dead && c.state == State::kReading && c.in.empty() &&
+          now - c.last_active >= opt.evict_idle && (!victim || c.last_active < victim->last_active))
         victim = &c;
     if (!victim) return n_counted < 2 * opt.max_clients;
     ++st.evicted;
     refuse(*victim,
            "Error: This idle connection was closed to make room for a root session (limit " +
                std::to_string(opt.max_clients) + " connections).\n",
-           now);
+           now, Closing::kReconnect);
     return true;
   }
 
@@ -407,7 +408,7 @@ struct Server::Impl {
       refuse(c,
              "Error: Request too large (" + std::to_string(n) + " bytes, limit " +
                  std::to_string(opt.max_frame) + " bytes); connection closed.\n",
-             now);
+             now, Closing::kFinal);
       return;
     }
     if (c.in.size() - internal::kHeaderSize < n) return;
@@ -455,11 +456,11 @@ struct Server::Impl {
   }
 
   // A final message: the connection gives up its place at once and closes once it is sent.
-  void refuse(Conn& c, const std::string& text, Clock::time_point now) {
+  void refuse(Conn& c, const std::string& text, Clock::time_point now, Closing why) {
     if (c.counted) --n_counted;
     c.counted = false;
     std::string().swap(c.in);
-    start_write(c, internal::framed(internal::encoded_error(text)), State::kClosing, now);
+    start_write(c, internal::framed(internal::encoded_closing(text, why)), State::kClosing, now);
   }
 
   void start_write(Conn& c, std::string framed, State state, Clock::time_point now) {
@@ -535,11 +536,11 @@ struct Server::Impl {
         refuse(c,
                "Error: The request was not completed within " + duration_text(opt.frame_timeout) +
                    "; connection closed.\n",
-               now);
+               now, Closing::kFinal);
       } else {
         ++st.idle_timeouts;
         refuse(c, "Error: Idle for " + duration_text(opt.idle_timeout) + "; connection closed.\n",
-               now);
+               now, Closing::kReconnect);
       }
     }
   }

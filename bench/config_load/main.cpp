@@ -41,7 +41,7 @@ struct Options {
 constexpr int kZones = 8;  // custom zones besides the four built-in ones
 constexpr int kServiceSets = 50;
 constexpr int kGroups = 20;
-constexpr int kLabGroups = 11;  // 203.0.113.100-110 (shared/LAB.md)
+constexpr int kLabGroups = 11;  // 203.0.113.100-110 (docs/LAB.md)
 const char* const kPredefined[] = {"http", "https", "ssh", "dns", "ftp", "smtp", "ntp", "icmp"};
 
 class Gen {

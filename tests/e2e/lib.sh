@@ -10,7 +10,7 @@
 #                                               (all of the right-hand side is in P-fw)
 #
 # Inside and dmz hosts route everything via the firewall. The outside host has NO default route
-# (an un-translated inside address must fail loudly, see shared LAB.md); tests that need the
+# (an un-translated inside address must fail loudly, see docs/LAB.md); tests that need the
 # outside host to answer an inside host without NAT call lab_out_route_inside.
 #
 # Typical test:

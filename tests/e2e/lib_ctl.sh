@@ -125,7 +125,11 @@ ctl_py_write() {
 import socket, struct, sys, time
 
 def output_of(frame):
-    # Response: 'R', ok byte, then output, view, prompt as 4-byte big-endian length + bytes.
+    # Response: 'R', ok byte, then output, view, prompt as 4-byte big-endian length + bytes;
+    # a closing notice (version 3): 'C', its kind byte (1 retry later, 2 reconnect, 3 final),
+    # then the same.
+    if len(frame) >= 2 and frame[0:1] == b'C' and frame[1] in (1, 2, 3):
+        frame = b'R' + frame[2:]
     if len(frame) < 6 or frame[0:1] != b'R':
         return '<not a response: %r>' % frame[:40]
     n = struct.unpack('>I', frame[2:6])[0]

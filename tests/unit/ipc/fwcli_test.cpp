@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <mutex>
@@ -175,6 +176,39 @@ TEST_F(FwcliTest, ReconnectsWhenTheServerClosedTheIdleConnection) {
   EXPECT_EQ(lines(), (std::vector<std::string>{"", "display version", "display version"}));
   EXPECT_TRUE(wait_until([&] { return srv->stats().accepted == 2; }, milliseconds(2000)));
   EXPECT_GE(srv->stats().idle_timeouts, 1u);
+}
+
+// More shells at once than the table holds (a script's burst): the ones told "too many
+// connections" retry after a back-off, nothing is lost and nothing runs twice.
+TEST_F(FwcliTest, ShellsBeyondTheConnectionLimitRetryAndAllSucceed) {
+  ServerOptions opt;
+  opt.max_clients = 2;
+  auto srv = start(opt, [](const Request& rq, const PeerCred& pc) {
+    std::this_thread::sleep_for(milliseconds(3));
+    return echo_handler(rq, pc);
+  });
+  ASSERT_TRUE(srv);
+  constexpr int kShells = 16;
+  std::vector<fw::ipc::Run> runs(kShells);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kShells; ++i)
+    threads.emplace_back([&, i] {
+      std::string n = std::to_string(i);
+      runs[i] = run_fwcli(
+          {"-s", path_, "-c", "a" + n + "; b" + n + "; c" + n + "; d" + n}, [](int) {},
+          milliseconds(30000));
+    });
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < kShells; ++i) {
+    EXPECT_FALSE(runs[i].timed_out) << i;
+    EXPECT_EQ(runs[i].code, 0) << i << ": " << runs[i].out << runs[i].err;
+    EXPECT_EQ(runs[i].err, "") << i;
+  }
+  auto seen = lines();
+  for (int i = 0; i < kShells; ++i)
+    for (const char* c : {"a", "b", "c", "d"})
+      EXPECT_EQ(std::count(seen.begin(), seen.end(), c + std::to_string(i)), 1) << c << i;
+  EXPECT_GT(srv->stats().refused_full, 0u);  // the limit was hit and retried past
 }
 
 TEST_F(FwcliTest, BrokenServersAreErrorsNotHangs) {

@@ -129,6 +129,31 @@ TEST(Encoding, KeywordSetsGarbageAndTruncationRejected) {
   }
 }
 
+TEST(Encoding, ClosingNoticeRoundTripAndGarbage) {
+  for (Closing k : {Closing::kRetryLater, Closing::kReconnect, Closing::kFinal}) {
+    Response r;
+    r.ok = false;
+    r.output = "Error: x\n";
+    r.closing = k;
+    auto bytes = encode(r);
+    EXPECT_EQ(bytes[0], 'C');
+    auto back = decode_response(bytes);
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->closing, k);
+    EXPECT_EQ(back->output, r.output);
+    EXPECT_FALSE(back->ok);
+    for (size_t n = 0; n < bytes.size(); ++n) EXPECT_FALSE(decode_response(bytes.substr(0, n)));
+    for (char bad : {char(0), char(4), char(-1)}) {
+      std::string b = bytes;
+      b[1] = bad;
+      EXPECT_FALSE(decode_response(b)) << int(bad);
+    }
+  }
+  Response plain;  // an answer keeps the version 1 bytes
+  EXPECT_EQ(encode(plain)[0], 'R');
+  EXPECT_EQ(decode_response(encode(plain))->closing, Closing::kNone);
+}
+
 TEST(Framing, SocketPair) {
   int sv[2];
   ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);

@@ -42,6 +42,7 @@ class LimitsTest : public ::testing::Test {
 TEST_F(LimitsTest, FullTableRefusesNonRootAndRootEvictsTheLongestIdle) {
   ServerOptions opt;
   opt.max_clients = 3;
+  opt.evict_idle = milliseconds(50);
   auto srv = start(opt);
   ASSERT_TRUE(srv);
   int c[3];
@@ -53,6 +54,7 @@ TEST_F(LimitsTest, FullTableRefusesNonRootAndRootEvictsTheLongestIdle) {
         wait_until([&] { return srv->stats().accepted == uint64_t(i + 1); }, milliseconds(2000)));
     std::this_thread::sleep_for(milliseconds(5));  // distinct idle ages
   }
+  std::this_thread::sleep_for(milliseconds(100));  // c[1], c[2] idle past evict_idle
   Response r;
   ASSERT_TRUE(call_raw(c[0], "one", &r));  // c[0] is now the most recently active
   EXPECT_EQ(r.output, "got [one] uid 1000\n");
@@ -67,8 +69,10 @@ TEST_F(LimitsTest, FullTableRefusesNonRootAndRootEvictsTheLongestIdle) {
   EXPECT_FALSE(refused->ok);
   EXPECT_EQ(refused->output.rfind("Error: Too many CLI connections (3 open, limit 3)", 0), 0u)
       << refused->output;
-  EXPECT_TRUE(wait_until([&] { return extra->stale(); }, milliseconds(3000)));
-  EXPECT_EQ(srv->stats().refused_full, 1u);
+  EXPECT_EQ(refused->closing, Closing::kRetryLater);
+  EXPECT_TRUE(extra->stale());  // closed by the client on the notice
+  // The counters are published by the loop after it handled the connection.
+  EXPECT_TRUE(wait_until([&] { return srv->stats().refused_full == 1u; }, milliseconds(3000)));
 
   // Root is served: c[1], idle the longest, gets a notice and is closed.
   uids_.push(0);
@@ -83,6 +87,7 @@ TEST_F(LimitsTest, FullTableRefusesNonRootAndRootEvictsTheLongestIdle) {
   EXPECT_FALSE(notice->ok);
   EXPECT_NE(notice->output.find("make room for a root session"), std::string::npos)
       << notice->output;
+  EXPECT_EQ(notice->closing, Closing::kReconnect);
   EXPECT_TRUE(closed_within(c[1], milliseconds(3000)));
   // The others keep their places.
   ASSERT_TRUE(call_raw(c[0], "still", &r));
@@ -91,6 +96,42 @@ TEST_F(LimitsTest, FullTableRefusesNonRootAndRootEvictsTheLongestIdle) {
   auto st = srv->stats();
   EXPECT_EQ(st.evicted, 1u);
   EXPECT_EQ(st.clients, 3u);
+  for (int fd : c) ::close(fd);
+}
+
+// A connection that was active a moment ago (a script between two commands) is not evicted:
+// root gets a place beyond the limit instead, and past twice the limit is told to retry.
+TEST_F(LimitsTest, RootDoesNotEvictARecentlyActiveConnection) {
+  ServerOptions opt;
+  opt.max_clients = 2;
+  opt.evict_idle = milliseconds(60'000);
+  auto srv = start(opt);
+  ASSERT_TRUE(srv);
+  std::vector<int> c;
+  for (int i = 0; i < 4; ++i) {
+    uids_.push(0);
+    c.push_back(raw_connect(path_));
+    ASSERT_GE(c.back(), 0);
+    ASSERT_TRUE(
+        wait_until([&] { return srv->stats().accepted == uint64_t(i + 1); }, milliseconds(2000)));
+  }
+  Response r;
+  for (int fd : c) {  // every one still served: none was evicted
+    ASSERT_TRUE(call_raw(fd, "here", &r));
+    EXPECT_EQ(r.output, "got [here] uid 0\n");
+    EXPECT_EQ(r.closing, Closing::kNone);
+  }
+  uids_.push(0);
+  std::string err;
+  auto fifth = Client::connect(path_, &err);
+  ASSERT_TRUE(fifth) << err;
+  auto refused = fifth->call(Request{"user", "display version"}, &err);
+  ASSERT_TRUE(refused) << err;
+  EXPECT_FALSE(refused->ok);
+  EXPECT_EQ(refused->closing, Closing::kRetryLater);
+  EXPECT_TRUE(fifth->stale());  // the client closed it on the notice
+  EXPECT_TRUE(wait_until([&] { return srv->stats().refused_full == 1u; }, milliseconds(3000)));
+  EXPECT_EQ(srv->stats().evicted, 0u);
   for (int fd : c) ::close(fd);
 }
 
@@ -338,8 +379,8 @@ TEST_F(LimitsTest, OversizeRequestIsAnsweredThenClosed) {
   EXPECT_FALSE(r->ok);
   EXPECT_EQ(r->output.rfind("Error: Request too large (8013 bytes, limit 4096 bytes)", 0), 0u)
       << r->output;
-  EXPECT_TRUE(wait_until([&] { return c->stale(); }, milliseconds(3000)));
-  EXPECT_EQ(srv->stats().oversize, 1u);
+  EXPECT_TRUE(c->stale());  // closed by the client on the notice
+  EXPECT_TRUE(wait_until([&] { return srv->stats().oversize == 1u; }, milliseconds(3000)));
 
   // A client with the server's limit refuses locally and keeps its connection.
   ClientOptions small_client;
@@ -377,6 +418,7 @@ TEST_F(LimitsTest, IdleTimeoutClosesButNotWhileARequestRuns) {
   auto notice = read_response(fd);
   ASSERT_TRUE(notice);
   EXPECT_EQ(notice->output, "Error: Idle for 300 ms; connection closed.\n");
+  EXPECT_EQ(notice->closing, Closing::kReconnect);
   EXPECT_GE(Clock::now() - t0, milliseconds(250));
   EXPECT_TRUE(closed_within(fd, milliseconds(3000)));
   ::close(fd);
