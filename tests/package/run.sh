@@ -230,6 +230,11 @@ check "the man pages name their programs" \
            zcat '$ROOT/usr/share/man/man1/fwcli.1.gz' | grep -q '^\.TH FWCLI \"1\"'"
 check "fwd --check-config --config /etc/fwd/fwd.cfg" in_root fwd --check-config --config /etc/fwd/fwd.cfg
 check "fwd --version" in_root fwd --version
+for f in "$REPO"/etc/examples/*.cfg; do
+  [[ -e $f ]] || continue
+  e=/usr/share/doc/fwd/examples/$(basename "$f")
+  check "$e is installed and loads" in_root fwd --check-config --config "$e" --allow-absent-interface '*'
+done
 check "fwcli --help" bash -c "chroot '$ROOT' /usr/bin/fwcli --help | grep -q -- --socket"
 check "fwd.service is not enabled (the package does not start it)" \
   bash -c "! ls '$ROOT'/etc/systemd/system/*.wants/fwd.service 2>/dev/null | grep -q ."
