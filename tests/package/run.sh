@@ -106,7 +106,7 @@ snapshot() {
 # Paths of snapshot $1 that $2 lacks, and paths (and /etc files whose contents differ) in
 # snapshot $2 but not $1 that no installed
 # package accounts for: not in a package's file list (merged /usr: a listed /bin/x is
-# /usr/bin/x), not an alternatives link whose target a package owns, not /etc/ld.so.cache
+# /usr/bin/x), not a link to a file a package owns (alternatives, update-rc.d), not /etc/ld.so.cache
 # (ldconfig, for the dependencies' libraries), not named by an installed package's postinst
 # (files a dependency's maintainer script creates), not the group files (the group fwd stays).
 # Prints them; returns 1 if there are any.
@@ -126,10 +126,10 @@ residue() {
     if [[ -L $ROOT/${p#./} ]]; then
       t=$(readlink "$ROOT/${p#./}")
       [[ $t == /etc/alternatives/* ]] && continue
-      if [[ $p == ./etc/alternatives/* ]]; then
-        t=$(sed -E 's#^/(bin|sbin|lib|lib64)/#/usr/\1/#' <<<"$t")
-        grep -qxF -- ".$t" <<<"$owned" && continue
-      fi
+      # an alternatives link, or an rc?.d link (update-rc.d), to a file a package owns
+      [[ $t == /* ]] || t=$(realpath -m -s "${p#.}/../$t")
+      t=$(sed -E 's#^/(bin|sbin|lib|lib64)/#/usr/\1/#' <<<"$t")
+      grep -qxF -- ".$t" <<<"$owned" && continue
     fi
     out+="$p"$'\n'
   done < <(printf '%s\n%s\n' "$new" "$changed" | sort -u)
