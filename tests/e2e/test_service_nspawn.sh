@@ -15,9 +15,15 @@
 #    -> "Watchdog timeout", SIGABRT, Restart=on-failure starts a new fwd that replaces the rules;
 #    SIGSTOP of the whole process: the same;
 #  - ProtectKernelTunables=yes (left out of the unit) would stop fwd from starting;
+#  - the documented restart that holds the rules: `systemctl kill --kill-whom=main -s USR2`, wait
+#    until inactive, `systemctl start`: a clean exit (no Restart=), hooks held meanwhile, a new
+#    fwd that takes them over, traffic passes;
 #  - `systemctl stop`: every rule of fwd gone, a foreign rule stays.
 # The tree: FWD_NSPAWN_TREE (default /var/tmp/fwd-nspawn-tree). Without it the test is skipped;
-#   tests/e2e/test_service_nspawn.sh --make-tree    builds it (debootstrap, network, ~3 min).
+#   tests/e2e/test_service_nspawn.sh --make-tree    builds it: the Debian 12 minbase root of
+#     tests/package/debian-root.sh (its debootstrap tarball cached in build-pkg/cache/, shared
+#     with the package test) plus systemd and fwd's libraries from the archive (~1 min warm).
+#     scripts/test runs it before the e2e stage when the tree is missing.
 # fwd, fwcli and the unit are copied into the tree from this checkout at each run.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -29,8 +35,18 @@ PKGS+=,libboost-program-options1.74.0,libreadline8,procps  # procps: /bin/kill o
 if [[ ${1:-} == --make-tree ]]; then
   [[ $EUID -eq 0 ]] || { echo "needs root"; exit 1; }
   [[ -e $TREE ]] && { echo "$TREE exists"; exit 1; }
-  debootstrap --variant=minbase --include=$PKGS bookworm "$TREE" http://deb.debian.org/debian
-  exit $?
+  rm -rf "$TREE.part"
+  "$LAB_REPO/tests/package/debian-root.sh" "$TREE.part" || exit 1
+  mount -t proc proc "$TREE.part/proc" || exit 1
+  DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 PATH=/usr/sbin:/usr/bin:/sbin:/bin chroot "$TREE.part" \
+    sh -c "apt-get update -qq && apt-get install -y -q --no-install-recommends ${PKGS//,/ } >/dev/null &&
+           apt-get clean"
+  rc=$?
+  umount "$TREE.part/proc"
+  ((rc == 0)) || { echo "apt-get install in the tree failed"; exit 1; }
+  mv "$TREE.part" "$TREE"
+  echo "made $TREE"
+  exit 0
 fi
 t_require_root
 t_require_bins fwd fwcli
@@ -188,6 +204,26 @@ C systemctl daemon-reload
 C systemctl reset-failed fwd
 C systemctl start fwd
 t_check "without it: active again" test "$(prop ActiveState)" = active
+
+echo "restart holding the rules (docs/operations.md, fwd(8): what the package's upgrade does)"
+PID=$(prop MainPID)
+since=$(C date +%s)
+# exactly the documented commands (the wait bounded here)
+C systemctl kill --kill-whom=main -s USR2 fwd
+for ((i = 0; i < 100; i++)); do C systemctl is-active -q fwd || break; sleep 0.1; done
+held=$(C iptables-save | grep -cE -- "-A .*FWD-(active|held)")
+C systemctl start fwd
+NEW=$(prop MainPID)
+j=$(C journalctl -b -u fwd -o cat --since "@$since")
+t_check "SIGUSR2: the old fwd stopped, its hooks still in ($held)" \
+  bash -c "(($held >= 3)) && grep -q 'stopped for a restart: the rules stay' <<<\"\$1\"" _ "$j"
+t_check "... a clean stop for systemd, no auto-restart (Restart=on-failure)" \
+  bash -c "grep -q 'Deactivated successfully' <<<\"\$1\" && ! grep -q 'Scheduled restart' <<<\"\$1\"" _ "$j"
+t_check "systemctl start: active, a new PID ($PID -> $NEW)" \
+  test "$(prop ActiveState)" = active -a "$NEW" != "$PID"
+t_check "the new fwd took the held rules over" \
+  grep -q 'took over the rules the previous fwd held for a restart' <<<"$j"
+t_check "traffic passes after it" lab_ping $P in 203.0.113.2
 
 echo "stop"
 C iptables -A INPUT -p tcp --dport 9 -m comment --comment foreign -j ACCEPT

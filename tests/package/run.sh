@@ -58,14 +58,18 @@ ROOT=$T/root
 NS=""
 FWD_PID=""
 NSPAWN_PID=""
+NSI=""  # the boot phase's lab: a client namespace (trust) and a server namespace (untrust)
+NSO=""
+FLOW_PIDS=()
 cleanup() {
   [[ -n $FWD_PID ]] && kill "$FWD_PID" 2>/dev/null && sleep 1
+  for p in "${FLOW_PIDS[@]+"${FLOW_PIDS[@]}"}"; do kill "$p" 2>/dev/null; done
   if [[ -n $NSPAWN_PID ]]; then
     kill -TERM "$NSPAWN_PID" 2>/dev/null
     for _ in $(seq 30); do kill -0 "$NSPAWN_PID" 2>/dev/null || break; sleep 0.5; done
     kill -KILL "$NSPAWN_PID" 2>/dev/null
   fi
-  [[ -n $NS ]] && ip netns del "$NS" 2>/dev/null
+  for n in "$NS" "$NSI" "$NSO"; do [[ -n $n ]] && ip netns del "$n" 2>/dev/null; done
   for m in "$ROOT/dev/pts" "$ROOT/proc"; do
     mountpoint -q "$m" && umount -l "$m"
   done
@@ -314,6 +318,130 @@ fi
 check "no /etc/fwd and no /var/lib/fwd" test ! -e "$ROOT/etc/fwd" -a ! -e "$ROOT/var/lib/fwd"
 
 # ---------------------------------------------------------------------------------------------
+# The boot phase's lab (LAB.md addresses): a client namespace (198.18.1.2) and a server namespace
+# (203.0.113.2), each joined by a veth pair to the container (in0 198.18.1.1 trust, out0
+# 203.0.113.1 untrust), which forwards between them through the fwd that systemd runs.
+lab_links() {
+  NSI=fwdpkgi$$
+  NSO=fwdpkgo$$
+  ip netns add "$NSI" && ip netns add "$NSO" &&
+    ip -n "$NSI" link add c0 type veth peer name in0 netns "$init" &&
+    ip -n "$NSO" link add s0 type veth peer name out0 netns "$init" &&
+    ip -n "$NSI" addr add 198.18.1.2/24 dev c0 && ip -n "$NSI" link set c0 up &&
+    ip -n "$NSI" route add default via 198.18.1.1 &&
+    ip -n "$NSO" addr add 203.0.113.2/24 dev s0 && ip -n "$NSO" link set s0 up &&
+    ip -n "$NSO" route add default via 203.0.113.1 &&
+    nsenter -t "$init" -n sh -c 'ip addr add 198.18.1.1/24 dev in0 && ip link set in0 up &&
+      ip addr add 203.0.113.1/24 dev out0 && ip link set out0 up &&
+      sysctl -qw net.ipv4.ip_forward=1'
+}
+lab_config() {
+  printf '%s\n' "sysname FW" "firewall zone trust" " add interface in0" "firewall zone untrust" \
+    " add interface out0" "security-policy" " rule name trust-to-untrust" "  source-zone trust" \
+    "  destination-zone untrust" "  action permit" >"$ROOT/etc/fwd/fwd.cfg"
+}
+
+# An established TCP connection from the client to the server through fwd: the client sends a
+# numbered line every 0.1 s and waits (up to 20 s) for its echo, until the file $1 exists.
+# Prints the time of each echo, then "alive after N lines" (exit 0) or what went wrong (exit 1).
+FLOW_CLIENT='exec 3<>/dev/tcp/203.0.113.2/7777 || exit 2
+i=0
+while [ ! -e "$1" ]; do
+  i=$((i + 1))
+  echo "line $i" >&3
+  IFS= read -t 20 -r l <&3 || { echo "no echo of line $i within 20 s"; exit 1; }
+  [ "$l" = "line $i" ] || { echo "line $i came back as: $l"; exit 1; }
+  echo "t $EPOCHREALTIME"
+  sleep 0.1
+done
+echo "alive after $i lines"'
+FLOW_SERVER='import socket
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("203.0.113.2", 7777))
+s.listen(1)
+c, _ = s.accept()
+while True:
+    d = c.recv(4096)
+    if not d:
+        break
+    c.sendall(d)'
+# In the container, every 50 ms until /var/cache/fwd-pkgtest/poll.stop exists: the time, fwd's
+# chains (":FWD-" in iptables-save, every table), its hooks marked active, and those marked held.
+POLLER='while [ ! -e /var/cache/fwd-pkgtest/poll.stop ]; do
+  s=$(iptables-save)
+  echo "$(date +%s.%N) $(grep -c "^:FWD-" <<<"$s") $(grep -c -- "^-A .*FWD-active" <<<"$s") $(grep -c -- "^-A .*FWD-held" <<<"$s")"
+  sleep 0.05
+done'
+
+# fwd enabled and running, a TCP connection through it: `apt-get install` of the higher version
+# restarts it holding its rules (debian/fwd.postinst): the rules never leave, a new fwd takes
+# them over and restores the sessions, the connection goes on.
+upgrade_phase() {
+  phase "upgrade $V1 -> $V2 under systemd, fwd running, a TCP connection through it"
+  local pid0 pid1 out rc=0 t0 took since client poller crc j stop=$T/flow.stop
+  rm -f "$ROOT/var/cache/fwd-pkgtest/poll.stop" "$stop"
+  pid0=$(inside systemctl show -p MainPID --value fwd)
+  ip netns exec "$NSO" /usr/bin/python3 -c "$FLOW_SERVER" &
+  FLOW_PIDS+=($!)
+  sleep 0.5
+  ip netns exec "$NSI" bash -c "$FLOW_CLIENT" flow "$stop" >"$T/flow.log" 2>&1 &
+  client=$!
+  FLOW_PIDS+=("$client")
+  nsenter -t "$init" -a bash -c "$POLLER" >"$T/poll.log" 2>&1 &
+  poller=$!
+  FLOW_PIDS+=("$poller")
+  sleep 1.5
+  check "the connection is up before the upgrade" bash -c "(($(grep -c '^t ' "$T/flow.log") >= 5))"
+  since=$(inside date +%s)
+  t0=$SECONDS
+  out=$(inside apt-get install -y -q "$D2" 2>&1) || rc=$?
+  took=$((SECONDS - t0))
+  sleep 1.5  # the connection goes on after the upgrade
+  touch "$ROOT/var/cache/fwd-pkgtest/poll.stop" "$stop"
+  wait "$poller"
+  crc=0
+  wait "$client" || crc=$?
+  if ((rc == 0)); then pass "apt-get install $D2 (upgrade) with fwd running: ${took}s"; else
+    fail "apt-get install $D2 (upgrade) with fwd running" "$(tail -n 20 <<<"$out")"; fi
+  check "upgraded to $V2" test "$(inside dpkg-query -W -f='${Version}' fwd)" = "$V2"
+  check "the postinst restarted fwd holding its rules" \
+    grep -q 'restarting the running fwd with the new binary, its rules held' <<<"$out"
+  # The poll: every sample must show fwd's chains and its hooks (active or held).
+  local n gaps held
+  n=$(awk 'NF == 4' "$T/poll.log" | wc -l)
+  gaps=$(awk 'NF == 4 && ($2 == 0 || $3 + $4 == 0)' "$T/poll.log" | wc -l)
+  held=$(awk 'NF == 4 && $4 > 0' "$T/poll.log" | wc -l)
+  echo "        iptables-save polled $n times in the container ($held samples with the hooks held)"
+  check "polled iptables-save at least 10 times a second during the upgrade" \
+    test "$n" -ge $(((took + 3) * 10))
+  if ((n > 0 && gaps == 0)); then pass "fwd's chains and hooks were in every sample (never absent)"; else
+    fail "fwd's rules were absent in $gaps of $n samples" "$(awk '$2 == 0 || $3 + $4 == 0' "$T/poll.log" | head)"; fi
+  pid1=$(inside systemctl show -p MainPID --value fwd)
+  check "active again, a new MainPID ($pid0 -> $pid1)" \
+    test "$(inside systemctl is-active fwd)" = active -a "$pid1" != "$pid0" -a "$pid1" != 0
+  j=$(inside journalctl -u fwd -o cat --since "@$since")
+  check "the old fwd got SIGUSR2 and left its rules in place" \
+    grep -q 'stopped for a restart: the rules stay' <<<"$j"
+  check "systemd took its exit 0 as a clean stop (no Restart=on-failure)" \
+    bash -c "grep -q 'Deactivated successfully' <<<\"\$1\" && ! grep -q 'Scheduled restart' <<<\"\$1\"" _ "$j"
+  check "the old fwd was not stopped with SIGTERM (no prerm stop)" \
+    bash -c "! grep -q 'signal 15' <<<\"\$1\"" _ "$j"
+  check "the new fwd took over the held rules" \
+    grep -q 'took over the rules the previous fwd held for a restart' <<<"$j"
+  check "... and restored the sessions (the connection's among them)" \
+    grep -qE 'restored [1-9][0-9]* sessions .* from /var/lib/fwd/fwd.db.state' <<<"$j"
+  grep -E 'stopped for a restart|Deactivated|took over|restored' <<<"$j" | sed 's/^/        journal: /'
+  if ((crc == 0)); then
+    pass "the TCP connection survived the upgrade: $(tail -n 1 "$T/flow.log"), longest wait for an echo $(
+      awk '$1 == "t" {if (p) {d = $2 - p; if (d > m) m = d}; p = $2} END {printf "%.2f s", m}' "$T/flow.log")"
+  else
+    fail "the TCP connection survived the upgrade (client exit $crc)" "$(tail -n 5 "$T/flow.log")"
+  fi
+  FLOW_PIDS=()
+}
+
+# ---------------------------------------------------------------------------------------------
 boot_phase() {
   phase "systemd: add systemd to the root, install fwd's dependencies"
   local out deps
@@ -341,6 +469,7 @@ boot_phase() {
   fi
   pass "systemd boots as PID 1 in systemd-nspawn (system $state)"
   inside() { nsenter -t "$init" -a env DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 "$@"; }
+  lab_links || { fail "the lab's links into the container"; return; }
   local rc=0
   out=$(inside apt-get install -y -q --no-install-recommends "$D1" 2>&1) || rc=$?
   if ((rc == 0)); then pass "apt-get install $D1 under systemd"; else
@@ -349,6 +478,7 @@ boot_phase() {
     bash -c "nsenter -t $init -a systemctl is-enabled fwd | grep -qx disabled"
   check "installing did not start fwd" \
     bash -c "nsenter -t $init -a systemctl is-active fwd | grep -qx inactive"
+  lab_config
   check "systemctl enable --now fwd" inside systemctl enable --now fwd
   sleep 1
   out=$(inside systemctl status fwd --no-pager 2>&1)
@@ -364,7 +494,10 @@ boot_phase() {
   check "systemctl stop fwd" inside systemctl stop fwd
   check "stopping removed fwd's iptables chains" \
     bash -c "! nsenter -t $init -a iptables-save | grep -q 'FWD-'"
-  check "systemctl start fwd (again, for the purge)" inside systemctl start fwd
+  check "systemctl start fwd (again)" inside systemctl start fwd
+  check "traffic passes through it (client 198.18.1.2 -> server 203.0.113.2)" \
+    ip netns exec "$NSI" ping -c 1 -W 2 203.0.113.2
+  upgrade_phase
   rc=0
   out=$(inside apt-get purge -y -q fwd 2>&1) || rc=$?
   if ((rc == 0)); then pass "apt-get purge fwd under systemd (service running)"; else
