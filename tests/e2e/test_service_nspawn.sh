@@ -214,9 +214,12 @@ for ((i = 0; i < 100; i++)); do C systemctl is-active -q fwd || break; sleep 0.1
 held=$(C iptables-save | grep -cE -- "-A .*FWD-(active|held)")
 C systemctl start fwd
 NEW=$(prop MainPID)
-j=$(C journalctl -b -u fwd -o cat --since "@$since")
+# from the old fwd's last line on (--since has whole seconds: the earlier restarts may share one)
+j=$(C journalctl -b -u fwd -o cat --since "@$since" | sed -n '/stopped for a restart: the rules stay/,$p')
 t_check "SIGUSR2: the old fwd stopped, its hooks still in ($held)" \
   bash -c "(($held >= 3)) && grep -q 'stopped for a restart: the rules stay' <<<\"\$1\"" _ "$j"
+grep -E 'stopped for a restart|Main process|Deactivated|Scheduled restart|took over|restored' <<<"$j" |
+  sed 's/^/    journal: /'
 t_check "... a clean stop for systemd, no auto-restart (Restart=on-failure)" \
   bash -c "grep -q 'Deactivated successfully' <<<\"\$1\" && ! grep -q 'Scheduled restart' <<<\"\$1\"" _ "$j"
 t_check "systemctl start: active, a new PID ($PID -> $NEW)" \

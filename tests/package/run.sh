@@ -18,7 +18,13 @@
 #      namespace of its own: only lo); inside, `apt-get install ./fwd_*.deb` (dependencies put in
 #      beforehand: the container has no network), `systemctl enable --now fwd`, `systemctl
 #      status fwd` active, fwcli over the socket, `systemctl stop fwd` removes fwd's iptables
-#      chains, `apt-get purge fwd` with systemd running leaves no unit state behind.
+#      chains; the upgrade to V2 with fwd running and a TCP connection through it (the
+#      container forwards between two namespaces, 198.18.1.2 -> 203.0.113.2, LAB.md's addresses):
+#      the postinst restarts fwd holding its rules -- iptables-save polled every 50 ms in the
+#      container finds fwd's chains and hooks in every sample, a new MainPID, the journal says
+#      the old fwd stopped for a restart (a clean stop, no Restart=), the new one took the held
+#      rules over and restored the sessions, the connection goes on (echoes every 0.1 s);
+#      `apt-get purge fwd` with systemd running leaves no unit state behind.
 # Mounts /proc and /dev/pts only while commands run in the root, unmounts (trap) on every exit.
 #
 #   tests/package/run.sh [--keep] [--reuse]   root
