@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The Debian package in a fresh Debian 12 root (debootstrap --variant=minbase bookworm, from the
-# mirror this machine's apt uses; the debootstrap tarball is cached in build-pkg/cache/):
+# mirror this machine's apt uses, by tests/package/debian-root.sh; the debootstrap tarball is cached in
+# build-pkg/cache/, shared with tests/e2e/test_service_nspawn.sh --make-tree):
 #   1. scripts/package builds fwd (and lintian passes); --reuse --version V repackages the same
 #      build as V (the upgrade); a third version, repacked with dpkg-deb, changes the default
 #      /etc/fwd/fwd.cfg;
@@ -58,7 +59,6 @@ check() {  # check NAME CMD...: passes when CMD exits 0 (its output shown on fai
 T0=$SECONDS
 phase() { printf -- '-- %s (%ds)\n' "$*" $((SECONDS - T0)); }
 
-CACHE=$REPO/build-pkg/cache
 T=$(mktemp -d /var/tmp/fwd-pkgtest.XXXXXX)
 ROOT=$T/root
 NS=""
@@ -92,16 +92,6 @@ in_root() {  # in_root CMD...: runs CMD in the root with /proc and /dev/pts moun
 unmount_root() {
   for m in "$ROOT/dev/pts" "$ROOT/proc"; do mountpoint -q "$m" && umount "$m"; done
   return 0
-}
-
-# The mirror of this machine's apt for bookworm (deb822 sources first, then sources.list).
-mirror() {
-  local m=""
-  [[ -f /etc/apt/sources.list.d/debian.sources ]] &&
-    m=$(awk '/^URIs:/{u=$2} /^Suites:/ && / bookworm( |$)/{print u; exit}' /etc/apt/sources.list.d/debian.sources)
-  [[ -z $m && -f /etc/apt/sources.list ]] &&
-    m=$(awk '$1=="deb" && $3=="bookworm"{print $2; exit}' /etc/apt/sources.list)
-  echo "${FW_DEBIAN_MIRROR:-${m:-http://deb.debian.org/debian}}"
 }
 
 # A listing of the root: path, type, mode, owner of everything outside the package manager's
@@ -175,39 +165,13 @@ dpkg-deb --root-owner-group -b "$T/v3/fwd" "$DEB3" >/dev/null
 check "repacked as $V3 with a changed default fwd.cfg" test "$(dpkg-deb -f "$DEB3" Version)" = "$V3"
 
 # ---------------------------------------------------------------------------------------------
-MIRROR=$(mirror)
-ARCH=$(dpkg --print-architecture)
-TARBALL=$CACHE/bookworm-minbase-$ARCH.tgz
-if [[ ! -s $TARBALL ]]; then
-  phase "debootstrap --make-tarball (cold cache) from $MIRROR"
-  mkdir -p "$CACHE"
-  if ! debootstrap --variant=minbase --make-tarball="$TARBALL.part" bookworm "$T/mk" "$MIRROR" \
-      >"$T/debootstrap-tarball.log" 2>&1; then
-    fail "debootstrap --make-tarball" "$(tail -n 20 "$T/debootstrap-tarball.log")"
-    echo "$PASSED passed, $FAILED failed"
-    exit 1
-  fi
-  mv "$TARBALL.part" "$TARBALL"
-  rm -rf "$T/mk"
-fi
-phase "debootstrap --unpack-tarball $(basename "$TARBALL") into $ROOT"
-if ! debootstrap --variant=minbase --unpack-tarball="$TARBALL" bookworm "$ROOT" "$MIRROR" \
-    >"$T/debootstrap.log" 2>&1; then
-  fail "debootstrap" "$(tail -n 20 "$T/debootstrap.log")"
+phase "a fresh Debian 12 root: tests/package/debian-root.sh (debootstrap tarball cached in build-pkg/cache/)"
+if ! out=$("$REPO/tests/package/debian-root.sh" "$ROOT" 2>&1); then
+  fail "debootstrap (tests/package/debian-root.sh)" "$out"
   echo "$PASSED passed, $FAILED failed"
   exit 1
 fi
 pass "a fresh Debian $(cat "$ROOT/etc/debian_version") root (minbase)"
-# The same sources as this machine's apt, and name resolution.
-rm -f "$ROOT/etc/apt/sources.list"
-if [[ -f /etc/apt/sources.list.d/debian.sources ]]; then
-  cp /etc/apt/sources.list.d/debian.sources "$ROOT/etc/apt/sources.list.d/"
-else
-  echo "deb $MIRROR bookworm main" >"$ROOT/etc/apt/sources.list"
-fi
-# Mirrors that serve a dated snapshot carry an expired Valid-Until.
-echo 'Acquire::Check-Valid-Until "false";' >"$ROOT/etc/apt/apt.conf.d/99fwd-pkgtest"
-cp -L /etc/resolv.conf "$ROOT/etc/resolv.conf"
 phase "apt-get update in the root"
 out=$(in_root apt-get update -qq 2>&1) || fail "apt-get update in the root" "$out"
 S0=$(snapshot)
@@ -385,7 +349,7 @@ done'
 # them over and restores the sessions, the connection goes on.
 upgrade_phase() {
   phase "upgrade $V1 -> $V2 under systemd, fwd running, a TCP connection through it"
-  local pid0 pid1 out rc=0 t0 took since client poller crc j stop=$T/flow.stop
+  local pid0 pid1 out rc=0 t0 took since client poller crc j old stop=$T/flow.stop
   rm -f "$ROOT/var/cache/fwd-pkgtest/poll.stop" "$stop"
   pid0=$(inside systemctl show -p MainPID --value fwd)
   ip netns exec "$NSO" /usr/bin/python3 -c "$FLOW_SERVER" &
@@ -419,20 +383,24 @@ upgrade_phase() {
   gaps=$(awk 'NF == 4 && ($2 == 0 || $3 + $4 == 0)' "$T/poll.log" | wc -l)
   held=$(awk 'NF == 4 && $4 > 0' "$T/poll.log" | wc -l)
   echo "        iptables-save polled $n times in the container ($held samples with the hooks held)"
-  check "polled iptables-save at least 10 times a second during the upgrade" \
-    test "$n" -ge $(((took + 3) * 10))
+  echo "        longest interval between two samples: $(awk 'NF == 4 {if (p) {d = $1 - p; if (d > m) m = d}; p = $1}
+    END {printf "%.2f s", m}' "$T/poll.log")"
+  check "polled iptables-save at least 5 times a second during the upgrade" \
+    test "$n" -ge $(((took + 3) * 5))
   if ((n > 0 && gaps == 0)); then pass "fwd's chains and hooks were in every sample (never absent)"; else
     fail "fwd's rules were absent in $gaps of $n samples" "$(awk '$2 == 0 || $3 + $4 == 0' "$T/poll.log" | head)"; fi
   pid1=$(inside systemctl show -p MainPID --value fwd)
   check "active again, a new MainPID ($pid0 -> $pid1)" \
     test "$(inside systemctl is-active fwd)" = active -a "$pid1" != "$pid0" -a "$pid1" != 0
-  j=$(inside journalctl -u fwd -o cat --since "@$since")
+  # from the old fwd's stop on (--since has whole seconds); the old fwd's own lines by its PID
+  j=$(inside journalctl -u fwd -o cat --since "@$since" | sed -n '/stopped for a restart: the rules stay/,$p')
+  old=$(inside journalctl _PID="$pid0" -o cat)
   check "the old fwd got SIGUSR2 and left its rules in place" \
     grep -q 'stopped for a restart: the rules stay' <<<"$j"
   check "systemd took its exit 0 as a clean stop (no Restart=on-failure)" \
     bash -c "grep -q 'Deactivated successfully' <<<\"\$1\" && ! grep -q 'Scheduled restart' <<<\"\$1\"" _ "$j"
-  check "the old fwd was not stopped with SIGTERM (no prerm stop)" \
-    bash -c "! grep -q 'signal 15' <<<\"\$1\"" _ "$j"
+  check "the old fwd got SIGUSR2, never SIGTERM (no prerm stop)" \
+    bash -c "grep -q 'signal 12: stopping for a restart' <<<\"\$1\" && ! grep -q 'signal 15' <<<\"\$1\"" _ "$old"
   check "the new fwd took over the held rules" \
     grep -q 'took over the rules the previous fwd held for a restart' <<<"$j"
   check "... and restored the sessions (the connection's among them)" \
