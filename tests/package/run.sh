@@ -25,6 +25,7 @@
 #      container finds fwd's chains and hooks in every sample, a new MainPID, the journal says
 #      the old fwd stopped for a restart (a clean stop, no Restart=), the new one took the held
 #      rules over and restored the sessions, the connection goes on (echoes every 0.1 s);
+#      the upgrade to V3 of a running fwd whose unit is disabled restarts it too;
 #      `apt-get purge fwd` with systemd running leaves no unit state behind.
 # Mounts /proc and /dev/pts only while commands run in the root, unmounts (trap) on every exit.
 #
@@ -413,6 +414,22 @@ upgrade_phase() {
     fail "the TCP connection survived the upgrade (client exit $crc)" "$(tail -n 5 "$T/flow.log")"
   fi
   FLOW_PIDS=()
+  # A running fwd whose unit is disabled is restarted all the same (deb-systemd-invoke would
+  # not start it again: it would stay stopped, its rules holding the traffic).
+  phase "upgrade $V2 -> $V3 with fwd running but its unit disabled"
+  check "systemctl disable fwd (it keeps running)" inside systemctl disable fwd
+  pid0=$(inside systemctl show -p MainPID --value fwd)
+  rc=0
+  out=$(inside apt-get install -y -q -o Dpkg::Options::=--force-confold "$D3" 2>&1) || rc=$?
+  if ((rc == 0)); then pass "apt-get install $D3 (upgrade)"; else
+    fail "apt-get install $D3 (upgrade)" "$(tail -n 20 <<<"$out")"; fi
+  pid1=$(inside systemctl show -p MainPID --value fwd)
+  check "still disabled, active with a new MainPID ($pid0 -> $pid1)" \
+    test "$(inside systemctl is-enabled fwd) $(inside systemctl is-active fwd)" = "disabled active" \
+    -a "$pid1" != "$pid0" -a "$pid1" != 0
+  check "the new fwd took over the held rules" \
+    bash -c "nsenter -t $init -a journalctl _PID=$pid1 -o cat | grep -q 'took over the rules the previous fwd held'"
+  check "traffic passes through it" ip netns exec "$NSI" ping -c 1 -W 2 203.0.113.2
 }
 
 # ---------------------------------------------------------------------------------------------
