@@ -308,7 +308,8 @@ bool Daemon::install_rules(std::string* err) {
       return false;
     }
     rules_ = std::make_unique<RuleInstaller>(r);
-    sysctls_ = std::make_unique<InterfaceSysctls>();
+    sysctls_ = std::make_unique<InterfaceSysctls>(opt_.db_file.empty() ? std::string()
+                                                                       : opt_.db_file + ".sysctl");
     addrs_ = std::make_unique<AddressInstaller>(
         [this](const common::IpAddr& a) {
           RouteInfo ri = routes_->route(a);

@@ -3,6 +3,7 @@
 # per hook): one set after a start; five kill -9 + restart cycles leave one set each (the log says
 # it found a crashed fwd's rules) and traffic works again; SIGTERM removes exactly fwd's rules (a
 # foreign rule stays); SIGUSR2 holds them (fail-closed) for the next start, which takes them over;
+# in0's accept_local/rp_filter come back after the crash cycles and a clean stop;
 # interfaces in no zone are dropped by the kernel rules (while fwd runs and after kill -9), counted
 # in "Dropped no-zone (kernel rules)"; an --unmanaged-interface is left alone.
 set -uo pipefail
@@ -22,6 +23,12 @@ http_ok() { test "$(ip netns exec $P-in curl -s -m 4 http://203.0.113.2/index.tx
 http_fails() { ! ip netns exec $P-in curl -s -m 2 -o /dev/null http://203.0.113.2/index.txt; }
 fw_ping() { ip netns exec $P-fw ping -n -q -c 2 -i 0.2 -W 1 -w 3 "$1" >/dev/null 2>&1; }
 kernel_nozone() { fw_stat $P 'Dropped no-zone \(kernel rules\)'; }
+
+# The administrator's per-interface sysctls, which fwd changes (accept_local=1, rp_filter=0) and
+# must give back at a clean stop, also after crashes: distinctive values on in0 first.
+sysvals() { ip netns exec $P-fw sh -c 'cat /proc/sys/net/ipv4/conf/in0/accept_local /proc/sys/net/ipv4/conf/in0/rp_filter' | tr '\n' ' '; }
+ip netns exec $P-fw sh -c 'echo 0 >/proc/sys/net/ipv4/conf/in0/accept_local; echo 2 >/proc/sys/net/ipv4/conf/in0/rp_filter'
+orig_sys=$(sysvals)
 
 echo "normal start"
 t_check "foreign rules added to built-in chains before fwd starts" ctl_foreign_add $P
@@ -65,6 +72,9 @@ left=$(ctl_fwd_lines $P)
 [[ -n $left ]] && echo "$left" | sed 's/^/    left: /'
 t_check "SIGTERM: none of fwd's lines left (chains, jumps, queueing rules)" test -z "$left"
 t_check "SIGTERM: the foreign rules are still there (3)" test "$(ctl_foreign_count $P)" -eq 3
+now_sys=$(sysvals)
+t_check "SIGTERM after 5 crashes: in0's accept_local/rp_filter are the administrator's again ($orig_sys-> $now_sys)" \
+  test "$now_sys" = "$orig_sys"
 t_check "without fwd: the kernel forwards (ping inside -> outside)" lab_ping $P in 203.0.113.2
 
 echo "stop for a restart (SIGUSR2)"
