@@ -139,10 +139,7 @@ t_check "the running configuration stays as it was" \
   test "$(fwcli_run $P "display current-configuration")" = "$cur"
 t_check "READY=1 again after the refused reload" test "$(grep -c 'READY=1' $NLOG)" -eq 3
 rc=124
-for ((i = 0; i < 600; i++)); do
-  lab_pid_alive $DL_PID || { wait $DL_PID; rc=$?; break; }
-  sleep 0.1
-done
+lab_wait_exit $DL_PID 60 && { wait $DL_PID; rc=$?; }
 t_check "the download completed (curl rc=$rc)" test $rc -eq 0
 t_check "byte for byte (sha256 of 30 MB)" test "$(sha256sum </tmp/$P-dl.bin | cut -d' ' -f1)" = "$SHA"
 t_check "on its one connection (no error from curl)" test ! -s /tmp/$P-dl.bin.log

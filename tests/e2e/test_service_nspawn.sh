@@ -151,10 +151,7 @@ t_check "the running configuration stays" \
   bash -c "nsenter -t $INIT -a fwcli -s /run/fwd/fwd.sock -c 'display current-configuration' | grep -q 'rule name added-by-reload'"
 sed -i '$d' "$TREE/etc/fwd/fwd.cfg"
 rc=124
-for ((i = 0; i < 600; i++)); do
-  lab_pid_alive $DL_PID || { wait $DL_PID; rc=$?; break; }
-  sleep 0.1
-done
+lab_wait_exit $DL_PID 60 && { wait $DL_PID; rc=$?; }
 t_check "the download across both reloads completed (curl rc=$rc)" test $rc -eq 0
 t_check "... byte for byte (sha256 of 30 MB), on its one connection" \
   test "$(sha256sum </tmp/$P-dl.bin | cut -d' ' -f1)" = "$SHA" -a ! -s /tmp/$P-dl.bin.log
