@@ -12,9 +12,13 @@
 #include "nat/nat_policy.h"
 #include "policy/policy.h"
 #include "session/session_table.h"
+#include "tests/unit/fwd/controller_test_util.h"
 
 namespace fw::fwd {
 namespace {
+
+using testing::CountingHooks;
+using testing::current;
 
 const char* kRich = R"(
 sysname LAB-FW
@@ -185,22 +189,6 @@ void execute_each(Controller& c, const std::string& text) {
              : r.views;
   }
 }
-
-std::string current(Controller& c) {
-  return c.execute(cli::user_view(), "display current-configuration").output;
-}
-
-struct CountingHooks {
-  int applies = 0;
-  ControllerHooks hooks() {
-    ControllerHooks h;
-    h.on_apply = [this](const config::Config&) {
-      ++applies;
-      return std::string();
-    };
-    return h;
-  }
-};
 
 TEST(ControllerBatch, BigConfigurationLoadsWithOneApply) {
   const std::string text = generated(2000, 200);

@@ -9,9 +9,13 @@
 #include "fwd/controller.h"
 #include "fwd/dataplane.h"
 #include "policy/policy.h"
+#include "tests/unit/fwd/controller_test_util.h"
 
 namespace fw::fwd {
 namespace {
+
+using testing::CountingHooks;
+using testing::current;
 
 const char* kFirst = R"(
 sysname ONE
@@ -45,24 +49,8 @@ security-policy
   action permit
 )";
 
-std::string current(Controller& c) {
-  return c.execute(cli::user_view(), "display current-configuration").output;
-}
-
-struct Counting {
-  int applies = 0;
-  ControllerHooks hooks() {
-    ControllerHooks h;
-    h.on_apply = [this](const config::Config&) {
-      ++applies;
-      return std::string();
-    };
-    return h;
-  }
-};
-
 TEST(Reload, TheTextReplacesTheRunningConfigurationInOneApply) {
-  Counting n;
+  CountingHooks n;
   Controller c(n.hooks());
   std::string err, note = "x";
   ASSERT_TRUE(c.load_text(kFirst, "first", &err)) << err;
@@ -108,7 +96,7 @@ TEST(Reload, AKeptRuleKeepsItsHitsANewOneStartsAtZero) {
 }
 
 TEST(Reload, AnErrorAnywhereChangesNothing) {
-  Counting n;
+  CountingHooks n;
   Controller c(n.hooks());
   std::string err;
   ASSERT_TRUE(c.load_text(kFirst, "first", &err)) << err;
