@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "tests/unit/policy/random_flows.h"
+#include "tests/unit/policy/reference_match.h"
 #include "tests/unit/policy/test_registries.h"
 
 namespace fw::policy {
@@ -15,18 +16,7 @@ namespace {
 using common::IpAddr;
 using common::Prefix;
 using testing::Gen;
-
-// The plain linear matcher the classifier must agree with.
-bool ref_service(const ServiceCond& s, const FlowInfo& f) {
-  if (s.proto == 0) return true;
-  if (s.proto != f.proto) return false;
-  if (f.proto == 6 || f.proto == 17) {
-    return f.sport >= s.sport_lo && f.sport <= s.sport_hi && f.dport >= s.dport_lo &&
-           f.dport <= s.dport_hi;
-  }
-  if (f.proto == 1 || f.proto == 58) return s.icmp_type < 0 || s.icmp_type == f.icmp_type;
-  return true;
-}
+using testing::ref_service_match;
 
 bool ref_prefixes(const std::vector<Prefix>& ps, const IpAddr& a) {
   if (ps.empty()) return true;
@@ -47,7 +37,7 @@ uint32_t reference(const std::vector<ClassifierRule>& rules, const FlowInfo& f, 
     if (!ref_prefixes(r.src, f.src) || !ref_prefixes(r.dst, f.dst)) continue;
     if (!r.services.empty() &&
         std::none_of(r.services.begin(), r.services.end(),
-                     [&](const ServiceCond& s) { return ref_service(s, f); }))
+                     [&](const ServiceCond& s) { return ref_service_match(s, f); }))
       continue;
     if (r.has_extra && !extra(i)) continue;
     return i;

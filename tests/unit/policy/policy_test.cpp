@@ -10,6 +10,7 @@
 #include "common/counters.h"
 #include "config/config.h"
 #include "tests/unit/policy/random_flows.h"
+#include "tests/unit/policy/reference_match.h"
 #include "tests/unit/policy/test_registries.h"
 
 namespace fw::policy {
@@ -19,6 +20,7 @@ using common::IpAddr;
 using common::Prefix;
 using config::Action;
 using testing::Gen;
+using testing::ref_service_match;
 
 // The linear matcher CompiledPolicy used before it had an index, written against config:: directly.
 struct RefVerdict {
@@ -37,17 +39,6 @@ bool ref_prefix(const std::vector<Prefix>& ps, const IpAddr& a) {
          std::any_of(ps.begin(), ps.end(), [&](const Prefix& p) { return p.contains(a); });
 }
 
-bool ref_item(const config::ServiceItem& s, const FlowInfo& f) {
-  if (s.proto == 0) return true;
-  if (s.proto != f.proto) return false;
-  if (f.proto == 6 || f.proto == 17) {
-    return f.sport >= s.sport_lo && f.sport <= s.sport_hi && f.dport >= s.dport_lo &&
-           f.dport <= s.dport_hi;
-  }
-  if (f.proto == 1 || f.proto == 58) return s.icmp_type < 0 || s.icmp_type == f.icmp_type;
-  return true;
-}
-
 bool ref_services(const config::Config& c, const std::vector<std::string>& names,
                   const FlowInfo& f) {
   if (names.empty()) return true;
@@ -60,7 +51,7 @@ bool ref_services(const config::Config& c, const std::vector<std::string>& names
   // Named services without any item: the old placeholder, which only protocol 255 passes.
   if (items.empty()) return f.proto == 255;
   return std::any_of(items.begin(), items.end(),
-                     [&](const config::ServiceItem& s) { return ref_item(s, f); });
+                     [&](const config::ServiceItem& s) { return ref_service_match(s, f); });
 }
 
 RefVerdict reference(const config::Config& c, const ZoneTable& zones, const FlowInfo& f) {
