@@ -200,6 +200,12 @@ ftp_dump_logs() {
     echo "    --- tail $f"
     tail -n 15 "$f" | sed 's/^/    /'
   done
+  # What fwd saw: the data connection's session (or none), entries left, non-zero drop counters.
+  echo "    --- fwd: sessions, server-map, drops"
+  fwcli_run "$p" "display firewall session table verbose; display firewall server-map" 2>&1 |
+    tail -n 40 | sed 's/^/    /'
+  fwcli_run "$p" "display firewall statistics" 2>&1 | grep -iE "drop|malformed|refused" |
+    grep -vE ":[[:space:]]*0$" | sed 's/^/    /'
 }
 
 # ftp_down PREFIX: lab_down plus the FTP working directories (the logs stay in /tmp).
