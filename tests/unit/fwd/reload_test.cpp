@@ -2,6 +2,7 @@
 // nothing; rules kept by name keep their ids and hit counts.
 #include <gtest/gtest.h>
 
+#include <regex>
 #include <string>
 
 #include "common/clock.h"
@@ -66,10 +67,14 @@ TEST(Reload, TheTextReplacesTheRunningConfigurationInOneApply) {
   EXPECT_EQ(cfg.find_rule("gone"), nullptr);       // not in the file: gone (not merged)
   EXPECT_EQ(cfg.find_rule("keep")->id, keep_id);
   EXPECT_GT(cfg.find_rule("fresh")->id, keep_id);
-  // The same as a fresh load of the second text.
+  // The same as a fresh load of the second text, but for the rule ids, which the rendered text
+  // carries where they are not the ones a load of it would give by itself.
   Controller fresh({});
   ASSERT_TRUE(fresh.load_text(kSecond, "second", &err)) << err;
-  EXPECT_EQ(current(c), current(fresh));
+  const std::regex ids(" id [0-9]+\n");
+  EXPECT_EQ(std::regex_replace(current(c), ids, "\n"), current(fresh));
+  EXPECT_NE(current(c).find("rule name keep id " + std::to_string(keep_id) + "\n"),
+            std::string::npos);
 }
 
 class NoRoutes : public RouteSource {

@@ -25,6 +25,16 @@ bool ref_prefixes(const std::vector<Prefix>& ps, const IpAddr& a) {
                      [&](const Prefix& p) { return p.len <= 128 && p.contains(a); });
 }
 
+// Prefixes and ranges of one dimension: any of them, or anything when there are none.
+bool ref_addr(const std::vector<Prefix>& ps, const std::vector<AddrRange>& rs, const IpAddr& a) {
+  if (rs.empty()) return ref_prefixes(ps, a);
+  if (!ps.empty() && ref_prefixes(ps, a)) return true;
+  return std::any_of(rs.begin(), rs.end(), [&](const AddrRange& r) {
+    return !a.empty() && a.family == r.lo.family && a.family == r.hi.family && !(a < r.lo) &&
+           !(r.hi < a);
+  });
+}
+
 bool ref_zones(const std::vector<ZoneId>& zs, ZoneId z) {
   return zs.empty() || std::find(zs.begin(), zs.end(), z) != zs.end();
 }
@@ -34,7 +44,7 @@ uint32_t reference(const std::vector<ClassifierRule>& rules, const FlowInfo& f, 
   for (uint32_t i = 0; i < rules.size(); ++i) {
     const ClassifierRule& r = rules[i];
     if (!ref_zones(r.src_zones, f.src_zone) || !ref_zones(r.dst_zones, f.dst_zone)) continue;
-    if (!ref_prefixes(r.src, f.src) || !ref_prefixes(r.dst, f.dst)) continue;
+    if (!ref_addr(r.src, r.src_ranges, f.src) || !ref_addr(r.dst, r.dst_ranges, f.dst)) continue;
     if (!r.services.empty() &&
         std::none_of(r.services.begin(), r.services.end(),
                      [&](const ServiceCond& s) { return ref_service_match(s, f); }))
@@ -69,6 +79,8 @@ ClassifierRule random_rule(Gen& g, bool odd) {
   r.dst_zones = random_zones(g);
   r.src = g.prefixes(3);
   r.dst = g.prefixes(3);
+  if (g.chance(0.3)) r.src_ranges = g.ranges(2);
+  if (g.chance(0.3)) r.dst_ranges = g.ranges(2);
   if (odd && g.chance(0.2)) {
     // Prefixes config never makes: no family, longer than the address, past 128 bits.
     const Prefix odd_ones[] = {
@@ -86,6 +98,8 @@ std::vector<Prefix> all_prefixes(const std::vector<ClassifierRule>& rules) {
   for (const auto& r : rules) {
     v.insert(v.end(), r.src.begin(), r.src.end());
     v.insert(v.end(), r.dst.begin(), r.dst.end());
+    Gen::add_edges(r.src_ranges, v);
+    Gen::add_edges(r.dst_ranges, v);
   }
   return v;
 }
