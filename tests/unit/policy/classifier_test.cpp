@@ -149,6 +149,33 @@ TEST(Classifier, NoRulesMatchesNothing) {
   EXPECT_EQ(none.first_match(f), Classifier::kNoMatch);
 }
 
+TEST(Classifier, RangesAreIntervalsNextToPrefixes) {
+  std::vector<ClassifierRule> rules(3);
+  rules[0].src_ranges = {{*IpAddr::parse("10.0.0.5"), *IpAddr::parse("10.0.0.9")}};
+  rules[0].src = {*Prefix::from_len(*IpAddr::parse("10.0.1.0"), 24)};
+  rules[1].dst_ranges = {{*IpAddr::parse("2001:db8::10"), *IpAddr::parse("2001:db8::1:0")}};
+  // Ranges that match nothing: reversed, two families, unset. The dimension stays constrained.
+  rules[2].src_ranges = {{*IpAddr::parse("10.0.0.9"), *IpAddr::parse("10.0.0.5")},
+                         {*IpAddr::parse("10.0.0.5"), *IpAddr::parse("2001:db8::1")},
+                         {}};
+  const Classifier c(rules);
+  auto src = [&](const char* s, const char* d = "192.0.2.1") {
+    FlowInfo f;
+    f.src = *IpAddr::parse(s);
+    f.dst = *IpAddr::parse(d);
+    return c.first_match(f);
+  };
+  EXPECT_EQ(src("10.0.0.4"), Classifier::kNoMatch);
+  EXPECT_EQ(src("10.0.0.5"), 0u);
+  EXPECT_EQ(src("10.0.0.9"), 0u);
+  EXPECT_EQ(src("10.0.0.10"), Classifier::kNoMatch);
+  EXPECT_EQ(src("10.0.1.77"), 0u);
+  EXPECT_EQ(src("2001:db8::5", "2001:db8::10"), 1u);
+  EXPECT_EQ(src("2001:db8::5", "2001:db8::1:0"), 1u);
+  EXPECT_EQ(src("2001:db8::5", "2001:db8::1:1"), Classifier::kNoMatch);
+  EXPECT_EQ(src("2001:db8::5", "10.0.0.6"), Classifier::kNoMatch);  // an IPv4 destination
+}
+
 TEST(Classifier, RuleWithoutConditionsMatchesEverything) {
   const Classifier c(std::vector<ClassifierRule>(3));
   Gen g(7);
