@@ -83,6 +83,20 @@ class NoRoutes : public RouteSource {
   std::string ifname(uint32_t) override { return {}; }
 };
 
+TEST(Reload, ANewRuleWhoseSavedIdAKeptRuleHasGetsAFreshOne) {
+  Controller c({});
+  std::string err, note;
+  ASSERT_TRUE(c.load_text(kFirst, "first", &err)) << err;
+  const uint32_t keep_id = c.running().find_rule("keep")->id;
+  const std::string text = "security-policy\n rule name newcomer id " + std::to_string(keep_id) +
+                           "\n  action deny\n rule name keep\n  action permit\n";
+  ASSERT_TRUE(c.replace_text(text, "ids", &err, &note)) << err;
+  auto cfg = c.running();
+  EXPECT_EQ(cfg.find_rule("keep")->id, keep_id);
+  EXPECT_NE(cfg.find_rule("newcomer")->id, keep_id);
+  EXPECT_EQ(cfg.find_rule("gone"), nullptr);
+}
+
 TEST(Reload, AKeptRuleKeepsItsHitsANewOneStartsAtZero) {
   common::ManualClock clock;
   NoRoutes routes;
