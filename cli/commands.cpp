@@ -8,12 +8,13 @@ namespace {
 
 using V = ViewKind;
 
-const std::vector<ViewKind> kAll = {
-    V::kUser,         V::kSystem,     V::kZone,      V::kInterzone, V::kSecurityPolicy,
-    V::kSecurityRule, V::kServiceSet, V::kNatPolicy, V::kNatRule,   V::kAddressGroup};
-const std::vector<ViewKind> kNotUser = {V::kSystem,         V::kZone,         V::kInterzone,
-                                        V::kSecurityPolicy, V::kSecurityRule, V::kServiceSet,
-                                        V::kNatPolicy,      V::kNatRule,      V::kAddressGroup};
+const std::vector<ViewKind> kAll = {V::kUser,         V::kSystem,         V::kZone,
+                                    V::kInterzone,    V::kSecurityPolicy, V::kSecurityRule,
+                                    V::kServiceSet,   V::kNatPolicy,      V::kNatRule,
+                                    V::kAddressGroup, V::kAddressSet};
+const std::vector<ViewKind> kNotUser = {
+    V::kSystem,     V::kZone,      V::kInterzone, V::kSecurityPolicy, V::kSecurityRule,
+    V::kServiceSet, V::kNatPolicy, V::kNatRule,   V::kAddressGroup,   V::kAddressSet};
 
 // Session filters, any combination, each at most once (Huawei `{...}*`).
 const char* kSessionFilters =
@@ -156,6 +157,54 @@ std::vector<CommandSpec> specs() {
        "service [ <item-id:int(0-255)> ] protocol { { tcp | udp } " + ports +
            " | icmp | icmpv6 | <protocol-number:int(1-255)> }"},
       {"undo.serviceset.item", {V::kServiceSet}, "undo service <item-id:int(0-255)>"},
+      // Objects ("objects"): address sets, address ranges and sets in rules, inline services,
+      // rule ids.
+      {"addrset.enter", {V::kSystem}, "ip address-set <addr-set-name:string(1-31)> type object"},
+      {"undo.addrset", {V::kSystem}, "undo ip address-set <addr-set-name:string(1-31)>"},
+      {"addrset.item",
+       {V::kAddressSet},
+       "address [ <addr-id:int(0-4095)> ] { <ip-address:ip> { mask { <mask:mask> | "
+       "<mask-len:int(0-128)> } | <wildcard:ipv4> | <host:int(0-0)> } | range <start-ip:ip> "
+       "<end-ip:ip> }"},
+      {"undo.addrset.item", {V::kAddressSet}, "undo address <addr-id:int(0-4095)>"},
+      {"addrset.description", {V::kAddressSet}, "description <text:text(1-127)>"},
+      {"undo.addrset.description", {V::kAddressSet}, "undo description"},
+      {"display.addrset", kAll, "display ip address-set [ <addr-set-name:string(1-31)> ]"},
+      {"rule.srcset",
+       {V::kSecurityRule, V::kNatRule},
+       "source-address address-set <addr-set-name:string(1-31)>"},
+      {"undo.rule.srcset",
+       {V::kSecurityRule, V::kNatRule},
+       "undo source-address address-set <addr-set-name:string(1-31)>"},
+      {"rule.dstset",
+       {V::kSecurityRule, V::kNatRule},
+       "destination-address address-set <addr-set-name:string(1-31)>"},
+      {"undo.rule.dstset",
+       {V::kSecurityRule, V::kNatRule},
+       "undo destination-address address-set <addr-set-name:string(1-31)>"},
+      {"rule.srcrange",
+       {V::kSecurityRule, V::kNatRule},
+       "source-address range <start-ip:ip> <end-ip:ip>"},
+      {"undo.rule.srcrange",
+       {V::kSecurityRule, V::kNatRule},
+       "undo source-address range <start-ip:ip> <end-ip:ip>"},
+      {"rule.dstrange",
+       {V::kSecurityRule, V::kNatRule},
+       "destination-address range <start-ip:ip> <end-ip:ip>"},
+      {"undo.rule.dstrange",
+       {V::kSecurityRule, V::kNatRule},
+       "undo destination-address range <start-ip:ip> <end-ip:ip>"},
+      {"rule.svcitem",
+       {V::kSecurityRule},
+       "service protocol { { tcp | udp } " + ports +
+           " | icmp | icmpv6 | <protocol-number:int(1-255)> }"},
+      {"undo.rule.svcitem",
+       {V::kSecurityRule},
+       "undo service protocol { { tcp | udp } " + ports +
+           " | icmp | icmpv6 | <protocol-number:int(1-255)> }"},
+      {"rule.enter.id",
+       {V::kSecurityPolicy, V::kNatPolicy},
+       "rule name <rule-name:string(1-63)> id <rule-id:int(1-2147483647)>"},
   };
 }
 
@@ -286,6 +335,17 @@ std::map<std::string, std::string> help() {
       {"easy-ip", "Translate to the egress interface's address"},
       {"no-nat", "Do not translate"},
       {"protocol-number", "IP protocol number"},
+      // Objects ("objects").
+      {"address-set", "Address set"},
+      {"addr-set-name", "Address set name"},
+      {"addr-id", "Address item ID"},
+      {"ip-address", "IP address"},
+      {"mask-len", "Mask length"},
+      {"wildcard", "Wildcard mask"},
+      {"host", "Wildcard 0: a single host"},
+      {"range", "Address range"},
+      {"id", "Rule ID"},
+      {"rule-id", "Rule ID"},
   };
 }
 

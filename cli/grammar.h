@@ -47,6 +47,7 @@ enum class ViewKind : uint8_t {
   kNatPolicy,       // [FW-policy-nat]
   kNatRule,         // [FW-policy-nat-rule-R1]          args: rule name
   kAddressGroup,    // [FW-address-group-G1]            args: group name
+  kAddressSet,      // [FW-object-address-set-S1]       args: set name
 };
 std::string_view view_name(ViewKind v);  // "user", "system", "zone", ... (used in specs and IPC)
 std::optional<ViewKind> view_from_name(std::string_view s);

@@ -91,6 +91,36 @@ NatRule* Config::find_nat_rule(const std::string& name) {
   return nullptr;
 }
 
+bool IpRange::contains(const IpAddr& a) const {
+  if (a.family == 0 || a.family != lo.family || a.family != hi.family) return false;
+  return !(a < lo) && !(hi < a);
+}
+
+AddressSet* Config::find_address_set(const std::string& name) {
+  for (auto& s : address_sets) {
+    if (s.name == name) return &s;
+  }
+  return nullptr;
+}
+
+const AddressSet* Config::find_address_set(const std::string& name) const {
+  return const_cast<Config*>(this)->find_address_set(name);
+}
+
+std::optional<std::string> address_set_user(const Config& c, const std::string& name) {
+  auto named = [&](const std::vector<std::string>& a, const std::vector<std::string>& b) {
+    return std::find(a.begin(), a.end(), name) != a.end() ||
+           std::find(b.begin(), b.end(), name) != b.end();
+  };
+  for (const auto& r : c.security.rules) {
+    if (named(r.src_sets, r.dst_sets)) return "security policy rule " + r.name;
+  }
+  for (const auto& r : c.nat_rules) {
+    if (named(r.src_sets, r.dst_sets)) return "NAT policy rule " + r.name;
+  }
+  return std::nullopt;
+}
+
 std::vector<IpAddr> AddressGroup::addresses() const {
   std::vector<IpAddr> out;
   for (const auto& s : sections) {
@@ -172,6 +202,39 @@ const ServiceSet* lookup_service(const Config& c, const std::string& name) {
   return c.find_service_set(name);
 }
 
+namespace {
+
+bool range_ok(const IpRange& r) {
+  return r.lo.family != 0 && r.lo.family == r.hi.family && !(r.hi < r.lo);
+}
+
+std::string range_error(const IpRange& r) {
+  if (r.lo.family != r.hi.family)
+    return "Error: The start and end addresses of a range must be of one address family.";
+  return "Error: The end address " + r.hi.str() + " is smaller than the start address " +
+         r.lo.str() + ".";
+}
+
+// A rule's address ranges are well formed and the address sets it names exist.
+std::optional<std::string> check_addresses(const Config& c, const std::vector<IpRange>& src_r,
+                                           const std::vector<std::string>& src_s,
+                                           const std::vector<IpRange>& dst_r,
+                                           const std::vector<std::string>& dst_s) {
+  for (const auto* rl : {&src_r, &dst_r}) {
+    for (const auto& r : *rl) {
+      if (!range_ok(r)) return range_error(r);
+    }
+  }
+  for (const auto* sl : {&src_s, &dst_s}) {
+    for (const auto& n : *sl) {
+      if (!c.find_address_set(n)) return "Error: The address set " + n + " does not exist.";
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 std::optional<std::string> validate(const Config& c) {
   std::set<std::string> ifaces;
   std::set<int> prios;
@@ -204,6 +267,7 @@ std::optional<std::string> validate(const Config& c) {
     if (r.action == NatRule::Action::kAddressGroup && !c.find_group(r.group)) {
       return "Error: The address group " + r.group + " does not exist.";
     }
+    if (auto e = check_addresses(c, r.src_ranges, r.src_sets, r.dst_ranges, r.dst_sets)) return e;
     for (const auto* zl : {&r.src_zones, &r.dst_zones}) {
       for (const auto& zn : *zl) {
         if (zn != "any" && !c.find_zone(zn))
@@ -236,6 +300,12 @@ std::optional<std::string> validate(const Config& c) {
     for (const auto& s : r.services) {
       if (!lookup_service(c, s)) return "Error: The service " + s + " does not exist.";
     }
+    if (auto e = check_addresses(c, r.src_ranges, r.src_sets, r.dst_ranges, r.dst_sets)) return e;
+  }
+  for (const auto& a : c.address_sets) {
+    for (const auto& i : a.items) {
+      if (!i.prefix && !range_ok(i.range)) return range_error(i.range);
+    }
   }
   return std::nullopt;
 }
@@ -247,9 +317,11 @@ std::string prefix_text(const Prefix& p) {
   return p.addr.str() + " " + std::to_string(p.len);
 }
 
-std::string service_item_text(const ServiceItem& i) {
+// `protocol tcp destination-port 80`, the part shared by service-set items and a rule's inline
+// services.
+std::string protocol_text(const ServiceItem& i) {
   std::ostringstream os;
-  os << "service " << i.index << " protocol ";
+  os << "protocol ";
   switch (i.proto) {
     case 6:
       os << "tcp";
@@ -280,7 +352,41 @@ std::string service_item_text(const ServiceItem& i) {
   return os.str();
 }
 
+std::string service_item_text(const ServiceItem& i) {
+  return "service " + std::to_string(i.index) + " " + protocol_text(i);
+}
+
+// The address lines of one direction ("source-address" / "destination-address").
+void address_lines(std::ostream& os, const std::string& in, const char* kw,
+                   const std::vector<Prefix>& ps, const std::vector<IpRange>& rs,
+                   const std::vector<std::string>& sets) {
+  for (const auto& p : ps) os << in << kw << " " << prefix_text(p) << "\n";
+  for (const auto& r : rs) os << in << kw << " range " << r.lo.str() << " " << r.hi.str() << "\n";
+  for (const auto& n : sets) os << in << kw << " address-set " << n << "\n";
+}
+
+std::string rule_line(const std::string& ind, const std::string& name, uint32_t id, bool with_id) {
+  std::string s = ind + "rule name " + name;
+  if (with_id) s += " id " + std::to_string(id);
+  return s + "\n";
+}
+
 }  // namespace
+
+std::string render_address_set(const AddressSet& s) {
+  std::ostringstream os;
+  os << "ip address-set " << s.name << " type object\n";
+  if (!s.description.empty()) os << " description " << s.description << "\n";
+  for (const auto& i : s.items) {
+    os << " address " << i.id << " ";
+    if (i.prefix) {
+      os << i.prefix->addr.str() << " mask " << static_cast<int>(i.prefix->len) << "\n";
+    } else {
+      os << "range " << i.range.lo.str() << " " << i.range.hi.str() << "\n";
+    }
+  }
+  return os.str();
+}
 
 std::string render_group(const AddressGroup& g) {
   std::ostringstream os;
@@ -292,14 +398,18 @@ std::string render_group(const AddressGroup& g) {
 }
 
 std::string render_nat_rule(const NatRule& r, const std::string& ind) {
+  return render_nat_rule(r, ind, false);
+}
+
+std::string render_nat_rule(const NatRule& r, const std::string& ind, bool with_id) {
   std::ostringstream os;
-  os << ind << "rule name " << r.name << "\n";
+  os << rule_line(ind, r.name, r.id, with_id);
   std::string in = ind + " ";
   if (!r.enabled) os << in << "disable\n";
   for (const auto& z : r.src_zones) os << in << "source-zone " << z << "\n";
   for (const auto& z : r.dst_zones) os << in << "destination-zone " << z << "\n";
-  for (const auto& p : r.src_addrs) os << in << "source-address " << prefix_text(p) << "\n";
-  for (const auto& p : r.dst_addrs) os << in << "destination-address " << prefix_text(p) << "\n";
+  address_lines(os, in, "source-address", r.src_addrs, r.src_ranges, r.src_sets);
+  address_lines(os, in, "destination-address", r.dst_addrs, r.dst_ranges, r.dst_sets);
   for (const auto& i : r.egress_interfaces) os << in << "egress-interface " << i << "\n";
   switch (r.action) {
     case NatRule::Action::kEasyIp:
@@ -342,16 +452,21 @@ std::string render_zone(const Zone& z) {
 }
 
 std::string render_rule(const SecurityRule& r, const std::string& ind) {
+  return render_rule(r, ind, false);
+}
+
+std::string render_rule(const SecurityRule& r, const std::string& ind, bool with_id) {
   std::ostringstream os;
-  os << ind << "rule name " << r.name << "\n";
+  os << rule_line(ind, r.name, r.id, with_id);
   std::string in = ind + " ";
   if (!r.description.empty()) os << in << "description " << r.description << "\n";
   if (!r.enabled) os << in << "disable\n";
   for (const auto& z : r.src_zones) os << in << "source-zone " << z << "\n";
   for (const auto& z : r.dst_zones) os << in << "destination-zone " << z << "\n";
-  for (const auto& p : r.src_addrs) os << in << "source-address " << prefix_text(p) << "\n";
-  for (const auto& p : r.dst_addrs) os << in << "destination-address " << prefix_text(p) << "\n";
+  address_lines(os, in, "source-address", r.src_addrs, r.src_ranges, r.src_sets);
+  address_lines(os, in, "destination-address", r.dst_addrs, r.dst_ranges, r.dst_sets);
   for (const auto& s : r.services) os << in << "service " << s << "\n";
+  for (const auto& i : r.service_items) os << in << "service " << protocol_text(i) << "\n";
   if (r.action) os << in << "action " << (*r.action == Action::kPermit ? "permit" : "deny") << "\n";
   return os.str();
 }
@@ -378,6 +493,7 @@ std::string render(const Config& c) {
     for (const auto& pm : c.port_mappings)
       os << " port-mapping " << pm.alg << " port " << pm.port << "\n";
   }
+  for (const auto& s : c.address_sets) os << "#\n" << render_address_set(s);
   for (const auto& s : c.service_sets) os << "#\n" << render_service_set(s);
   for (const auto& z : c.zones) os << "#\n" << render_zone(z);
   for (const auto& iz : c.interzones) {
@@ -392,10 +508,17 @@ std::string render(const Config& c) {
   }
   os << "#\nsecurity-policy\n";
   if (c.security.default_action != Action::kDeny) os << " default action permit\n";
-  for (const auto& r : c.security.rules) os << render_rule(r, " ");
+  // Loading gives each rule without `id` the next id in order; a rule whose id differs carries it.
+  uint32_t next_id = 1;
+  auto with_id = [&](uint32_t id) {
+    const bool explicit_id = id != next_id;
+    next_id = std::max(next_id, id + 1);
+    return explicit_id;
+  };
+  for (const auto& r : c.security.rules) os << render_rule(r, " ", with_id(r.id));
   if (!c.nat_rules.empty()) {
     os << "#\nnat-policy\n";
-    for (const auto& r : c.nat_rules) os << render_nat_rule(r, " ");
+    for (const auto& r : c.nat_rules) os << render_nat_rule(r, " ", with_id(r.id));
   }
   os << "#\nreturn\n";
   return os.str();

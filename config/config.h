@@ -41,6 +41,37 @@ struct ServiceSet {
 
 enum class Action : uint8_t { kPermit, kDeny };
 
+// An address range `range A B` (both of one family, lo <= hi; validate() checks).
+struct IpRange {
+  IpAddr lo, hi;
+  bool contains(const IpAddr& a) const;
+  bool operator==(const IpRange& o) const { return lo == o.lo && hi == o.hi; }
+};
+
+// `ip address-set NAME type object`: numbered items, each a prefix or a range.
+struct AddressSet {
+  std::string name;
+  std::string description;
+  struct Item {
+    uint32_t id = 0;
+    std::optional<Prefix> prefix;  // `address ID A mask M`; unset: `address ID range A B`
+    IpRange range;
+    bool operator==(const Item& o) const {
+      return id == o.id && prefix == o.prefix && range == o.range;
+    }
+  };
+  std::vector<Item> items;  // by id
+};
+
+// The address conditions of a rule's source or destination: prefixes, ranges and address-set
+// names, any of which may match; all empty = any address.
+struct AddressCond {
+  std::vector<Prefix> prefixes;
+  std::vector<IpRange> ranges;
+  std::vector<std::string> sets;
+  bool empty() const { return prefixes.empty() && ranges.empty() && sets.empty(); }
+};
+
 struct SecurityRule {
   std::string name;
   uint32_t id = 0;  // display id, given at creation (1, 2, ...); not rendered
@@ -48,8 +79,12 @@ struct SecurityRule {
   bool enabled = true;
   std::vector<std::string> src_zones, dst_zones;  // empty = any
   std::vector<Prefix> src_addrs, dst_addrs;       // empty = any
-  std::vector<std::string> services;              // empty = any
-  std::optional<Action> action;                   // unset matches as deny
+  std::vector<IpRange> src_ranges, dst_ranges;    // `source-address range A B`
+  std::vector<std::string> src_sets, dst_sets;    // `source-address address-set NAME`
+  std::vector<std::string> services;              // named services
+  std::vector<ServiceItem> service_items;         // inline `service protocol ...`
+  // Named and inline services all empty = any service.
+  std::optional<Action> action;  // unset: the rule matches nothing (shown as `-`)
 };
 
 struct SecurityPolicy {
@@ -94,6 +129,8 @@ struct NatRule {
   bool enabled = true;
   std::vector<std::string> src_zones, dst_zones;
   std::vector<Prefix> src_addrs, dst_addrs;
+  std::vector<IpRange> src_ranges, dst_ranges;  // `source-address range A B`
+  std::vector<std::string> src_sets, dst_sets;  // `source-address address-set NAME`
   std::vector<std::string> egress_interfaces;
   enum class Action : uint8_t { kNone, kEasyIp, kAddressGroup, kNoNat } action = Action::kNone;
   std::string group;  // kAddressGroup
@@ -115,6 +152,7 @@ struct Config {
   std::vector<NatServer> nat_servers;
   std::vector<Zone> zones;
   std::vector<ServiceSet> service_sets;  // user-defined only; predefined are built in
+  std::vector<AddressSet> address_sets;  // `ip address-set NAME type object`
   SecurityPolicy security;
   AgingTimes aging;
   std::vector<Interzone> interzones;
@@ -140,7 +178,19 @@ struct Config {
   NatRule* find_nat_rule(const std::string& name);
   ServiceSet* find_service_set(const std::string& name);
   const ServiceSet* find_service_set(const std::string& name) const;
+  AddressSet* find_address_set(const std::string& name);
+  const AddressSet* find_address_set(const std::string& name) const;
 };
+
+// A rule's source or destination addresses as one condition (the lists are copied).
+template <typename Rule>
+AddressCond address_cond(const Rule& r, bool src) {
+  return src ? AddressCond{r.src_addrs, r.src_ranges, r.src_sets}
+             : AddressCond{r.dst_addrs, r.dst_ranges, r.dst_sets};
+}
+// The first security or NAT rule that names address set `name` ("security policy rule R" /
+// "NAT policy rule R"), or nullopt.
+std::optional<std::string> address_set_user(const Config& c, const std::string& name);
 
 // Predefined services (http, https, ssh, telnet, dns, ftp, tftp, pptp, sip,
 // rtsp, l2tp, ike, ipsec-nat-t, icmp, icmpv6, smtp, pop3, ntp, snmp, ...).
@@ -159,6 +209,12 @@ std::string render(const Config& c);
 std::string render_zone(const Zone& z);
 std::string render_rule(const SecurityRule& r, const std::string& indent);
 std::string render_service_set(const ServiceSet& s);
+std::string render_address_set(const AddressSet& s);
+// `security-policy` rules and `nat-policy` rules share one rule id counter: render() writes
+// `rule name R id N` where loading the text would not give R its id N by itself (ids are given
+// in order of creation; see README.md), so every rule keeps its id across save and restart.
+std::string render_rule(const SecurityRule& r, const std::string& indent, bool with_id);
+std::string render_nat_rule(const NatRule& r, const std::string& indent, bool with_id);
 std::string render_group(const AddressGroup& g);
 std::string render_nat_rule(const NatRule& r, const std::string& indent);
 std::string render_nat_server(const NatServer& s);

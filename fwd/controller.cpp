@@ -57,18 +57,34 @@ std::vector<LineT> command_lines(const std::string& text) {
 
 // A rule the new configuration keeps (same name, same kind) keeps its display id and its hit
 // count: only the rules that are really new are counted as created (their hits start at 0).
+// Rules kept by name take their old ids (unique among themselves); a new rule whose id (given
+// by `rule name R id N` in the text) is one of those gets the next free id instead.
 template <typename Rule>
-void keep_ids(const std::vector<Rule>& old_rules, std::vector<Rule>& rules) {
+void keep_ids(const std::vector<Rule>& old_rules, std::vector<Rule>& rules,
+              std::set<uint32_t>& kept) {
   std::map<std::string, uint32_t> ids;
   for (const auto& r : old_rules) ids.emplace(r.name, r.id);
   for (auto& r : rules) {
-    if (auto it = ids.find(r.name); it != ids.end()) r.id = it->second;
+    if (auto it = ids.find(r.name); it != ids.end()) kept.insert(r.id = it->second);
   }
 }
 
-void keep_rule_identities(const ctl::Working& old, ctl::Working& w) {
-  keep_ids(old.cfg.security.rules, w.cfg.security.rules);
-  keep_ids(old.cfg.nat_rules, w.cfg.nat_rules);
+template <typename Rule>
+void renumber_clashes(const std::vector<Rule>& old_rules, std::vector<Rule>& rules,
+                      const std::set<uint32_t>& kept, uint32_t* next_id) {
+  std::set<std::string> old_names;
+  for (const auto& r : old_rules) old_names.insert(r.name);
+  for (auto& r : rules) {
+    if (!old_names.count(r.name) && kept.count(r.id)) r.id = (*next_id)++;
+  }
+}
+
+void keep_rule_identities(const ctl::Working& old, ctl::Working& w, uint32_t* next_id) {
+  std::set<uint32_t> kept;
+  keep_ids(old.cfg.security.rules, w.cfg.security.rules, kept);
+  keep_ids(old.cfg.nat_rules, w.cfg.nat_rules, kept);
+  renumber_clashes(old.cfg.security.rules, w.cfg.security.rules, kept, next_id);
+  renumber_clashes(old.cfg.nat_rules, w.cfg.nat_rules, kept, next_id);
   std::set<std::string> old_security, old_nat;
   for (const auto& r : old.cfg.security.rules) old_security.insert(r.name);
   for (const auto& r : old.cfg.nat_rules) old_nat.insert(r.name);
@@ -104,6 +120,7 @@ Controller::Controller(ControllerHooks hooks)
   ctl::register_nat(*handlers_);
   ctl::register_aspf(*handlers_);
   ctl::register_session_display(*handlers_);
+  ctl::register_address_set(*handlers_);
 }
 
 Controller::~Controller() = default;
@@ -301,7 +318,7 @@ bool Controller::replace_text(const std::string& text, const std::string& source
     if (err) *err = source + ":" + std::to_string(lines[bad].number) + ": " + why;
     return false;
   }
-  keep_rule_identities(*run_, w);
+  keep_rule_identities(*run_, w, &next_rule_id_);
   commit(std::move(w));
   std::string note = apply_now();
   if (apply_note) *apply_note = std::move(note);

@@ -81,6 +81,7 @@ struct Working {
   NameIndex<config::AddressGroup> groups;
   NameIndex<config::ServiceSet> service_sets;
   NameIndex<config::NatServer> nat_servers;
+  NameIndex<config::AddressSet> address_sets;
   std::vector<CreatedRule> created_rules;
 
   config::SecurityRule* rule(const std::string& n) { return rules.find(cfg.security.rules, n); }
@@ -92,6 +93,9 @@ struct Working {
   }
   config::NatServer* nat_server(const std::string& n) {
     return nat_servers.find(cfg.nat_servers, n);
+  }
+  config::AddressSet* address_set(const std::string& n) {
+    return address_sets.find(cfg.address_sets, n);
   }
   // A predefined or user-defined service (config::lookup_service without the linear search).
   const config::ServiceSet* service(const std::string& n);
@@ -159,6 +163,7 @@ void register_service(HandlerTable& t);          // service sets
 void register_nat(HandlerTable& t);              // address groups, NAT policy, NAT servers
 void register_aspf(HandlerTable& t);             // detect, interzones, port mapping
 void register_session_display(HandlerTable& t);  // sessions, server-map, statistics
+void register_address_set(HandlerTable& t);      // address sets (objects)
 
 // A created rule may reuse the name of an earlier one: its hit counter must not inherit the old
 // count. Called when the configuration that created them is committed; clears `created`.

@@ -15,6 +15,33 @@ using config::Action;
 
 void policy_enter(Ctx& c) { c.views.push_back({ViewKind::kSecurityPolicy, {}}); }
 
+// Security and NAT rules share one id counter: is `id` taken by either?
+bool rule_id_used(const config::Config& cfg, uint32_t id) {
+  auto has = [&](const auto& rules) {
+    return std::any_of(rules.begin(), rules.end(), [&](const auto& r) { return r.id == id; });
+  };
+  return has(cfg.security.rules) || has(cfg.nat_rules);
+}
+
+// `rule name R id N` (what the saved configuration says when R's id is not the next one): the
+// id R must get or have. Sets the error if it is taken by another rule or R has another id.
+template <typename Rule>
+bool check_rule_id(Ctx& c, const Rule* existing, const std::string& n) {
+  const auto want = c.m.u32("rule-id");
+  if (!want) return true;
+  if (existing && existing->id != *want) {
+    c.param_error("rule-id",
+                  "Error: The rule " + n + " already has ID " + std::to_string(existing->id) + ".");
+    return false;
+  }
+  // Every id given so far is below the counter, so only a smaller one can be taken.
+  if (!existing && *want < *c.next_rule_id && rule_id_used(c.cfg, *want)) {
+    c.param_error("rule-id", "Error: The rule ID " + std::to_string(*want) + " is already used.");
+    return false;
+  }
+  return true;
+}
+
 template <typename Rule>
 void rule_enter(Ctx& c, std::vector<Rule>& rules, NameIndex<Rule>& idx, ViewKind sub) {
   std::string n = c.p("rule-name");
@@ -22,10 +49,17 @@ void rule_enter(Ctx& c, std::vector<Rule>& rules, NameIndex<Rule>& idx, ViewKind
     c.err = "Error: The name default is reserved for the default rule.";
     return;
   }
-  if (!idx.find(rules, n)) {
+  const Rule* existing = idx.find(rules, n);
+  if (!check_rule_id(c, existing, n)) return;
+  if (!existing) {
     Rule r;
     r.name = n;
-    r.id = (*c.next_rule_id)++;
+    if (auto want = c.m.u32("rule-id")) {
+      r.id = *want;
+      *c.next_rule_id = std::max(*c.next_rule_id, *want + 1);
+    } else {
+      r.id = (*c.next_rule_id)++;
+    }
     c.w.created_rules.push_back({std::is_same_v<Rule, config::NatRule>, n});
     rules.push_back(std::move(r));
     idx.added(rules);
@@ -167,8 +201,10 @@ Handler addr_cmd(bool src, bool undo) {
   return [=](Ctx& c) {
     with_rule(c, [&](auto& r) {
       auto& list = src ? r.src_addrs : r.dst_addrs;
-      if (undo && !c.m.token("address")) {
+      if (undo && !c.m.token("address")) {  // `undo source-address`: every kind of address
         list.clear();
+        (src ? r.src_ranges : r.dst_ranges).clear();
+        (src ? r.src_sets : r.dst_sets).clear();
         c.changed = true;
         return;
       }
@@ -182,6 +218,54 @@ Handler addr_cmd(bool src, bool undo) {
         std::erase(list, *p);
       } else {
         add_unique(list, *p);
+      }
+      c.changed = true;
+    });
+  };
+}
+
+// `source-address address-set NAME` (and destination, and undo).
+Handler set_cmd(bool src, bool undo) {
+  return [=](Ctx& c) {
+    with_rule(c, [&](auto& r) {
+      auto& list = src ? r.src_sets : r.dst_sets;
+      const std::string n = c.p("addr-set-name");
+      if (undo) {
+        if (!std::erase(list, n)) {
+          c.err = "Error: The address set " + n + " is not configured in this rule.";
+          return;
+        }
+      } else {
+        if (!c.w.address_set(n)) {
+          c.param_error("addr-set-name", "Error: The address set " + n + " does not exist.");
+          return;
+        }
+        add_unique(list, n);
+      }
+      c.changed = true;
+    });
+  };
+}
+
+// `source-address range A B` (and destination, and undo).
+Handler range_cmd(bool src, bool undo) {
+  return [=](Ctx& c) {
+    with_rule(c, [&](auto& r) {
+      auto& list = src ? r.src_ranges : r.dst_ranges;
+      const config::IpRange range{*c.m.ip("start-ip"), *c.m.ip("end-ip")};
+      if (undo) {
+        if (!std::erase(list, range)) {
+          c.err = "Error: The address range is not configured in this rule.";
+          return;
+        }
+      } else if (range.lo.family != range.hi.family) {
+        c.param_error("end-ip", "Error: The start and end addresses must be of one family.");
+        return;
+      } else if (range.hi < range.lo) {
+        c.param_error("end-ip", "Error: The end address must not be smaller than the start one.");
+        return;
+      } else {
+        add_unique(list, range);
       }
       c.changed = true;
     });
@@ -211,11 +295,61 @@ void rule_service(Ctx& c) {
   c.changed = true;
 }
 
+// The inline service of `service protocol ...`, or nullopt with the error set.
+std::optional<config::ServiceItem> inline_service(Ctx& c) {
+  config::ServiceItem it;
+  if (c.m.has("tcp")) {
+    it.proto = 6;
+  } else if (c.m.has("udp")) {
+    it.proto = 17;
+  } else if (c.m.has("icmp")) {
+    it.proto = 1;
+  } else if (c.m.has("icmpv6")) {
+    it.proto = 58;
+  } else {
+    it.proto = c.m.u8("protocol-number").value_or(0);
+  }
+  auto range = [&](const char* lo, const char* hi, uint16_t& a, uint16_t& b) {
+    if (auto l = c.m.u16(lo)) {
+      a = *l;
+      b = c.m.u16(hi).value_or(a);
+    }
+    if (b >= a) return true;
+    c.param_error(hi, "Error: The end port must not be smaller than the start port.");
+    return false;
+  };
+  if (!range("sport", "sport-end", it.sport_lo, it.sport_hi) ||
+      !range("dport", "dport-end", it.dport_lo, it.dport_hi))
+    return std::nullopt;
+  return it;
+}
+
+Handler svcitem_cmd(bool undo) {
+  return [=](Ctx& c) {
+    auto* r = c.rule();
+    if (!r) return;
+    auto it = inline_service(c);
+    if (!it) return;
+    if (undo) {
+      if (!std::erase(r->service_items, *it)) {
+        c.err = "Error: The service is not configured in this rule.";
+        return;
+      }
+    } else {
+      add_unique(r->service_items, *it);
+    }
+    c.changed = true;
+  };
+}
+
 void undo_rule_service(Ctx& c) {
   auto* r = c.rule();
   if (!r) return;
   auto names = c.m.params("service");
-  if (names.empty()) r->services.clear();
+  if (names.empty()) {
+    r->services.clear();
+    r->service_items.clear();
+  }
   for (const auto& s : names) std::erase(r->services, s);
   c.changed = true;
 }
@@ -252,8 +386,8 @@ void policy_table(Ctx& c, const std::string* only) {
   std::vector<policy::RuleView> rows;
   for (const auto& r : c.cfg.security.rules) {
     if (only && r.name != *only) continue;
-    bool permit = r.action && *r.action == Action::kPermit;
-    rows.push_back({r.id, r.name, r.enabled, permit ? "permit" : "deny",
+    const char* action = !r.action ? "-" : *r.action == Action::kPermit ? "permit" : "deny";
+    rows.push_back({r.id, r.name, r.enabled, action,
                     policy::CompiledPolicy::hit_counter(c.counters, r.name).get()});
   }
   if (!only || *only == "default") {
@@ -264,9 +398,15 @@ void policy_table(Ctx& c, const std::string* only) {
   c.out << "Total:" << rows.size() << "\n";
   c.out << "RULE ID  RULE NAME                         STATE      ACTION       HITS\n";
   c.out << std::string(79, '-') << "\n";
+  // A name longer than its column (33 characters) goes on under itself, 33 per line.
+  constexpr size_t kNameWidth = 33;
   for (const auto& r : rows) {
-    c.out << std::left << std::setw(9) << r.id << std::setw(34) << r.name << std::setw(11)
-          << rule_state(r.enabled) << std::setw(13) << r.action << r.hits << "\n";
+    c.out << std::left << std::setw(9) << r.id << std::setw(kNameWidth + 1)
+          << r.name.substr(0, kNameWidth) << std::setw(11) << rule_state(r.enabled) << std::setw(13)
+          << r.action << r.hits << "\n";
+    for (size_t i = kNameWidth; i < r.name.size(); i += kNameWidth) {
+      c.out << std::string(9, ' ') << r.name.substr(i, kNameWidth) << "\n";
+    }
   }
   c.out << std::string(79, '-') << "\n";
 }
@@ -321,6 +461,17 @@ void register_policy(HandlerTable& t) {
       {"undo.rule.description", undo_rule_description},
       {"display.policy.all", display_policy_all},
       {"display.policy.name", display_policy_name},
+      {"rule.enter.id", rule_enter_any},
+      {"rule.srcset", set_cmd(true, false)},
+      {"undo.rule.srcset", set_cmd(true, true)},
+      {"rule.dstset", set_cmd(false, false)},
+      {"undo.rule.dstset", set_cmd(false, true)},
+      {"rule.srcrange", range_cmd(true, false)},
+      {"undo.rule.srcrange", range_cmd(true, true)},
+      {"rule.dstrange", range_cmd(false, false)},
+      {"undo.rule.dstrange", range_cmd(false, true)},
+      {"rule.svcitem", svcitem_cmd(false)},
+      {"undo.rule.svcitem", svcitem_cmd(true)},
   });
 }
 

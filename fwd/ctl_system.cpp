@@ -71,6 +71,8 @@ void display_this(Ctx& c) {
       return this_item(c, c.w.service_set(c.arg()), config::render_service_set);
     case ViewKind::kAddressGroup:
       return this_item(c, c.w.group(c.arg()), config::render_group);
+    case ViewKind::kAddressSet:
+      return this_item(c, c.w.address_set(c.arg()), config::render_address_set);
     case ViewKind::kNatRule:
       return this_item(c, c.w.nat_rule(c.arg()),
                        [](const auto& r) { return config::render_nat_rule(r, " "); });

@@ -33,6 +33,7 @@ CompiledNatPolicy::CompiledNatPolicy(const config::Config& c, const policy::Zone
                                      common::CounterTable& counters) {
   for (const auto& g : c.address_groups) pools_[g.name] = g.addresses();
   std::vector<policy::ClassifierRule> conds;
+  const policy::AddressSets sets(c);
   for (const auto& r : c.nat_rules) {
     Rule cr{r.name,  r.egress_interfaces,           kind_of(c, r), r.group,
             nullptr, &hit_counter(counters, r.name)};
@@ -44,8 +45,8 @@ CompiledNatPolicy::CompiledNatPolicy(const config::Config& c, const policy::Zone
       policy::ClassifierRule cond;
       cond.src_zones = policy::rule_zone_ids(r.src_zones, zones);
       cond.dst_zones = policy::rule_zone_ids(r.dst_zones, zones);
-      cond.src = r.src_addrs;
-      cond.dst = r.dst_addrs;
+      sets.expand(config::address_cond(r, true), cond.src, cond.src_ranges);
+      sets.expand(config::address_cond(r, false), cond.dst, cond.dst_ranges);
       cond.has_extra = !r.egress_interfaces.empty();
       conds.push_back(std::move(cond));
     }

@@ -36,11 +36,6 @@ bool safe_contains(const common::Prefix& p, const common::IpAddr& a) {
   return p.len <= 128 && p.contains(a);
 }
 
-bool any_contains(const std::vector<common::Prefix>& ps, const common::IpAddr& a) {
-  return ps.empty() || std::any_of(ps.begin(), ps.end(),
-                                   [&](const common::Prefix& p) { return safe_contains(p, a); });
-}
-
 // A prefix the index cannot represent exactly (see Classifier::OddPrefixes).
 bool is_odd(const common::Prefix& p) {
   return (p.addr.family != 4 && p.addr.family != 6) || p.len > (p.addr.is_v4() ? 32 : 128);
@@ -168,8 +163,8 @@ class ClassifierBuilder {
     rows_.emplace(&row_chunks_, out_.chunks_per_row_);
     out_.src_zone_ = sweep(zone_input(&ClassifierRule::src_zones));
     out_.dst_zone_ = sweep(zone_input(&ClassifierRule::dst_zones));
-    out_.src_ = addr_table(&ClassifierRule::src);
-    out_.dst_ = addr_table(&ClassifierRule::dst);
+    out_.src_ = addr_table(&ClassifierRule::src, &ClassifierRule::src_ranges);
+    out_.dst_ = addr_table(&ClassifierRule::dst, &ClassifierRule::dst_ranges);
     out_.service_ = sweep(service_input<uint64_t>(service_ranges));
     out_.sport_ = sweep(service_input<uint32_t>(sport_ranges));
     out_.chunk_words_.shrink_to_fit();
@@ -190,7 +185,12 @@ class ClassifierBuilder {
       if (std::any_of(rule.src.begin(), rule.src.end(), is_odd) ||
           std::any_of(rule.dst.begin(), rule.dst.end(), is_odd)) {
         flags |= Classifier::kOdd;
-        out_.odd_[r] = {rule.src, rule.dst};
+        out_.odd_[r] = {rule.src,
+                        rule.dst,
+                        rule.src_ranges,
+                        rule.dst_ranges,
+                        rule.src.empty() && rule.src_ranges.empty(),
+                        rule.dst.empty() && rule.dst_ranges.empty()};
       }
       out_.rule_flags_.push_back(flags);
     }
@@ -252,7 +252,8 @@ class ClassifierBuilder {
     }
   }
 
-  Classifier::AddrTable addr_table(std::vector<common::Prefix> ClassifierRule::*prefixes);
+  Classifier::AddrTable addr_table(std::vector<common::Prefix> ClassifierRule::*prefixes,
+                                   std::vector<AddrRange> ClassifierRule::*ranges);
 
   // The row of a whole bitset (outside a sweep).
   uint32_t intern_row(const Bits& bits) {
@@ -345,14 +346,25 @@ Classifier::Table<Key> ClassifierBuilder::sweep(const DimInput<Key>& in) {
 }
 
 Classifier::AddrTable ClassifierBuilder::addr_table(
-    std::vector<common::Prefix> ClassifierRule::*prefixes) {
+    std::vector<common::Prefix> ClassifierRule::*prefixes,
+    std::vector<AddrRange> ClassifierRule::*ranges) {
   DimInput<uint32_t> v4{{}, empty_bits()};
   DimInput<U128> v6{{}, empty_bits()};
   Bits other = empty_bits();
   for (uint32_t e = 0; e < entries(); ++e) {
     const auto& list = rule_of(e).*prefixes;
-    if (list.empty()) set_bit(v4.any, e);
-    v4.constrained |= !list.empty();
+    const auto& rlist = rule_of(e).*ranges;
+    if (list.empty() && rlist.empty()) set_bit(v4.any, e);
+    v4.constrained |= !list.empty() || !rlist.empty();
+    // A range is an interval already; one whose ends are unset, of two families or reversed
+    // matches nothing (no span).
+    for (const AddrRange& r : rlist) {
+      if (r.lo.is_v4() && r.hi.is_v4() && r.lo.v4_host() <= r.hi.v4_host()) {
+        v4.spans.push_back({r.lo.v4_host(), r.hi.v4_host(), e});
+      } else if (r.lo.is_v6() && r.hi.is_v6() && v6_key(r.lo) <= v6_key(r.hi)) {
+        v6.spans.push_back({v6_key(r.lo), v6_key(r.hi), e});
+      }
+    }
     for (const common::Prefix& p : list) {
       // Past the address length contains() compares more bytes: the index keeps the full address
       // (a superset) and the candidate is verified. Past 128 bits the prefix matches nothing.
@@ -379,6 +391,11 @@ Classifier::AddrTable ClassifierBuilder::addr_table(
   t.v6 = sweep(v6);
   t.other_row = intern_row(other);
   return t;
+}
+
+bool AddrRange::contains(const common::IpAddr& a) const {
+  if (a.empty() || a.family != lo.family || a.family != hi.family) return false;
+  return !(a < lo) && !(hi < a);
 }
 
 Classifier::Classifier() : Classifier(std::vector<ClassifierRule>{}) {}
@@ -471,7 +488,14 @@ bool Classifier::accept_rule(uint32_t rule, const FlowInfo& f, const void* ctx,
   const uint8_t flags = rule_flags_[rule];
   if (flags & kOdd) {
     const OddPrefixes& odd = odd_.find(rule)->second;  // present whenever kOdd is set
-    if (!any_contains(odd.src, f.src) || !any_contains(odd.dst, f.dst)) return false;
+    auto in = [](const std::vector<common::Prefix>& ps, const std::vector<AddrRange>& rs,
+                 const common::IpAddr& a) {
+      return std::any_of(ps.begin(), ps.end(),
+                         [&](const common::Prefix& p) { return safe_contains(p, a); }) ||
+             std::any_of(rs.begin(), rs.end(), [&](const AddrRange& r) { return r.contains(a); });
+    };
+    if (!odd.src_any && !in(odd.src, odd.src_ranges, f.src)) return false;
+    if (!odd.dst_any && !in(odd.dst, odd.dst_ranges, f.dst)) return false;
   }
   return !(flags & kExtra) || accept == nullptr || accept(ctx, rule);
 }
@@ -484,6 +508,7 @@ size_t Classifier::memory_bytes() const {
   n += entry_rule_.capacity() * sizeof(uint32_t) + rule_flags_.capacity();
   for (const auto& [_, odd] : odd_) {
     n += (odd.src.capacity() + odd.dst.capacity()) * sizeof(common::Prefix);
+    n += (odd.src_ranges.capacity() + odd.dst_ranges.capacity()) * sizeof(AddrRange);
   }
   return n;
 }

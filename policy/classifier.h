@@ -36,12 +36,23 @@ struct ServiceCond {
   int icmp_type = -1;
 };
 
+// An address range: a flow address matches when it has the family of lo and hi and
+// lo <= address <= hi. A range whose ends differ in family, are unset, or are reversed matches
+// nothing (a rule uses one to say "no address", e.g. for an empty address set).
+struct AddrRange {
+  common::IpAddr lo, hi;
+  bool contains(const common::IpAddr& a) const;
+};
+
 // One rule. An empty list means "any" for its dimension; a rule matches when all dimensions do.
 // Prefixes match as common::Prefix::contains says (so an IPv4 prefix never matches IPv6), except
-// that a length past 128, which config never produces, matches nothing.
+// that a length past 128, which config never produces, matches nothing. An address dimension is
+// its prefixes and ranges together: it matches if one of them does, and is "any" only when both
+// lists are empty.
 struct ClassifierRule {
   std::vector<ZoneId> src_zones, dst_zones;
   std::vector<common::Prefix> src, dst;
+  std::vector<AddrRange> src_ranges, dst_ranges;
   std::vector<ServiceCond> services;
   // The rule has conditions the index does not cover: the caller's predicate decides on them.
   bool has_extra = false;
@@ -107,6 +118,8 @@ class Classifier {
   // verify the candidate. Config never produces them (Prefix::from_len refuses them).
   struct OddPrefixes {
     std::vector<common::Prefix> src, dst;
+    std::vector<AddrRange> src_ranges, dst_ranges;  // the rule's ranges (matched alongside)
+    bool src_any = false, dst_any = false;          // the dimension has no condition at all
   };
   enum RuleFlag : uint8_t { kExtra = 1, kOdd = 2 };
 

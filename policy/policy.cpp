@@ -54,6 +54,30 @@ common::Counter& CompiledPolicy::hit_counter(common::CounterTable& t, const std:
   return t.get("policy.hit." + rule);
 }
 
+AddressSets::AddressSets(const config::Config& c) {
+  for (const auto& s : c.address_sets) by_name_.emplace(s.name, &s);
+}
+
+void AddressSets::expand(const config::AddressCond& a, std::vector<common::Prefix>& prefixes,
+                         std::vector<AddrRange>& ranges) const {
+  prefixes.insert(prefixes.end(), a.prefixes.begin(), a.prefixes.end());
+  for (const auto& r : a.ranges) ranges.push_back({r.lo, r.hi});
+  for (const auto& n : a.sets) {
+    auto it = by_name_.find(n);
+    if (it == by_name_.end() || it->second->items.empty()) {
+      ranges.push_back({});  // matches nothing
+      continue;
+    }
+    for (const auto& i : it->second->items) {
+      if (i.prefix) {
+        prefixes.push_back(*i.prefix);
+      } else {
+        ranges.push_back({i.range.lo, i.range.hi});
+      }
+    }
+  }
+}
+
 namespace {
 
 // The rule's services expanded into their items (predefined or user-defined sets).
@@ -66,6 +90,9 @@ std::vector<ServiceCond> service_conds(const config::Config& c, const config::Se
       out.push_back({it.proto, it.sport_lo, it.sport_hi, it.dport_lo, it.dport_hi, it.icmp_type});
     }
   }
+  for (const auto& it : r.service_items) {
+    out.push_back({it.proto, it.sport_lo, it.sport_hi, it.dport_lo, it.dport_hi, it.icmp_type});
+  }
   // A rule naming only services that match nothing must not become "any". This placeholder is
   // the one the linear matcher used: empty port ranges, so it matches only the reserved protocol
   // 255 (kept as it was: the policy's behaviour must not change with its index).
@@ -74,12 +101,12 @@ std::vector<ServiceCond> service_conds(const config::Config& c, const config::Se
 }
 
 ClassifierRule classifier_rule(const config::Config& c, const config::SecurityRule& r,
-                               const ZoneTable& zones) {
+                               const ZoneTable& zones, const AddressSets& sets) {
   ClassifierRule cr;
   cr.src_zones = rule_zone_ids(r.src_zones, zones);
   cr.dst_zones = rule_zone_ids(r.dst_zones, zones);
-  cr.src = r.src_addrs;
-  cr.dst = r.dst_addrs;
+  sets.expand(config::address_cond(r, true), cr.src, cr.src_ranges);
+  sets.expand(config::address_cond(r, false), cr.dst, cr.dst_ranges);
   cr.services = service_conds(c, r);
   return cr;
 }
@@ -91,14 +118,16 @@ CompiledPolicy::CompiledPolicy(const config::Config& c, const ZoneTable& zones,
     : default_permit_(c.security.default_action == config::Action::kPermit),
       default_hits_(&hit_counter(counters, "default")) {
   std::vector<ClassifierRule> enabled;
+  const AddressSets sets(c);
   for (const auto& r : c.security.rules) {
-    // A rule without an action matches as deny.
+    // A rule without an action matches nothing: like a disabled one, it is not indexed.
     const bool permit = r.action && *r.action == config::Action::kPermit;
-    if (r.enabled) {
+    if (r.enabled && r.action) {
       active_.push_back(static_cast<uint32_t>(rules_.size()));
-      enabled.push_back(classifier_rule(c, r, zones));
+      enabled.push_back(classifier_rule(c, r, zones, sets));
     }
-    rules_.push_back({r.id, r.name, r.enabled, permit, &hit_counter(counters, r.name)});
+    rules_.push_back(
+        {r.id, r.name, r.enabled, r.action.has_value(), permit, &hit_counter(counters, r.name)});
   }
   classifier_ = Classifier(enabled);
 }
@@ -117,7 +146,8 @@ Verdict CompiledPolicy::match(const FlowInfo& f) const {
 std::vector<RuleView> CompiledPolicy::rules() const {
   std::vector<RuleView> v;
   for (const auto& r : rules_) {
-    v.push_back({r.id, r.name, r.enabled, r.permit ? "permit" : "deny", r.hits->get()});
+    const char* action = !r.has_action ? "-" : r.permit ? "permit" : "deny";
+    v.push_back({r.id, r.name, r.enabled, action, r.hits->get()});
   }
   v.push_back({0, "default", true, default_permit_ ? "permit" : "deny", default_hits_->get()});
   return v;

@@ -41,6 +41,21 @@ class ZoneTable {
 // list); an unknown name becomes kNoZone, which matches flows whose zone is unknown.
 std::vector<ZoneId> rule_zone_ids(const std::vector<std::string>& names, const ZoneTable& zones);
 
+// The address sets of a configuration by name, to expand rules' address conditions into the
+// classifier's prefixes and ranges (security and NAT rules alike).
+class AddressSets {
+ public:
+  explicit AddressSets(const config::Config& c);
+  // Appends a rule's source or destination condition: its prefixes and ranges, and the items of
+  // each address set it names. A set without items (or unknown, which validate() refuses) adds a
+  // range that matches nothing, so a rule never turns into "any address" by naming empty sets.
+  void expand(const config::AddressCond& a, std::vector<common::Prefix>& prefixes,
+              std::vector<AddrRange>& ranges) const;
+
+ private:
+  std::unordered_map<std::string, const config::AddressSet*> by_name_;
+};
+
 struct Verdict {
   bool permit = false;
   const std::string* rule =
@@ -51,7 +66,7 @@ struct RuleView {
   uint32_t id;
   std::string name;
   bool enabled;
-  std::string action;  // "permit" / "deny"
+  std::string action;  // "permit" / "deny", "-" for a rule without an action
   uint64_t hits;
 };
 
@@ -71,6 +86,7 @@ class CompiledPolicy {
     uint32_t id;
     std::string name;
     bool enabled;
+    bool has_action;  // false: the rule matches nothing
     bool permit;
     common::Counter* hits;
   };

@@ -28,6 +28,12 @@ ip service-set web8080 type object
  service 0 protocol tcp destination-port 8080 to 8090
  service 1 protocol udp source-port 1000 destination-port 53
  service protocol icmp
+ip address-set lan type object
+ description inside hosts
+ address 198.18.1.0 mask 24
+ address 5 range 198.18.1.2 198.18.1.9
+ address 198.18.3.1 0
+ address 198.18.4.0 0.0.0.255
 firewall zone name lab
  set priority 60
  add interface veth9
@@ -45,7 +51,10 @@ security-policy
   source-address 198.18.1.0 mask 255.255.255.0
   source-address 198.18.2.0 24
   destination-address 2001:db8:3:: 64
+  source-address range 198.18.1.2 198.18.1.3
+  destination-address address-set lan
   service http https web8080
+  service protocol tcp destination-port 8080 to 8081
   action permit
  rule name r2
   description block telnet
@@ -68,7 +77,18 @@ TEST(Controller, CurrentConfigurationLoadsBackToTheSameConfiguration) {
   ASSERT_TRUE(a.load_text(kRich, "rich", &err)) << err;
   auto sys = cli::ViewStack{{cli::ViewKind::kUser, {}}};
   std::string first = a.execute(sys, "display current-configuration").output;
-  EXPECT_NE(first.find("rule name r3\n rule name r1"), std::string::npos) << first;
+  // r3 was created last and moved to the top: every rule's id is written where the order alone
+  // would not give it.
+  EXPECT_NE(first.find("rule name r3 id 3\n rule name r1 id 1\n"), std::string::npos) << first;
+  EXPECT_NE(first.find("ip address-set lan type object\n description inside hosts\n address 0 "
+                       "198.18.1.0 mask 24\n address 5 range 198.18.1.2 198.18.1.9\n address 6 "
+                       "198.18.3.1 mask 32\n address 7 198.18.4.0 mask 24\n"),
+            std::string::npos)
+      << first;
+  EXPECT_NE(first.find("  source-address range 198.18.1.2 198.18.1.3\n"), std::string::npos);
+  EXPECT_NE(first.find("  destination-address address-set lan\n"), std::string::npos);
+  EXPECT_NE(first.find("  service protocol tcp destination-port 8080 to 8081\n"),
+            std::string::npos);
   EXPECT_NE(first.find(" sysname LAB-FW"), std::string::npos);
   EXPECT_NE(first.find("destination-address 2001:db8:3:: 64"), std::string::npos) << first;
   EXPECT_NE(first.find("source-address 198.18.2.0 mask 255.255.255.0"), std::string::npos) << first;

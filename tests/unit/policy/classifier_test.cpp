@@ -25,6 +25,16 @@ bool ref_prefixes(const std::vector<Prefix>& ps, const IpAddr& a) {
                      [&](const Prefix& p) { return p.len <= 128 && p.contains(a); });
 }
 
+// Prefixes and ranges of one dimension: any of them, or anything when there are none.
+bool ref_addr(const std::vector<Prefix>& ps, const std::vector<AddrRange>& rs, const IpAddr& a) {
+  if (rs.empty()) return ref_prefixes(ps, a);
+  if (!ps.empty() && ref_prefixes(ps, a)) return true;
+  return std::any_of(rs.begin(), rs.end(), [&](const AddrRange& r) {
+    return !a.empty() && a.family == r.lo.family && a.family == r.hi.family && !(a < r.lo) &&
+           !(r.hi < a);
+  });
+}
+
 bool ref_zones(const std::vector<ZoneId>& zs, ZoneId z) {
   return zs.empty() || std::find(zs.begin(), zs.end(), z) != zs.end();
 }
@@ -34,7 +44,7 @@ uint32_t reference(const std::vector<ClassifierRule>& rules, const FlowInfo& f, 
   for (uint32_t i = 0; i < rules.size(); ++i) {
     const ClassifierRule& r = rules[i];
     if (!ref_zones(r.src_zones, f.src_zone) || !ref_zones(r.dst_zones, f.dst_zone)) continue;
-    if (!ref_prefixes(r.src, f.src) || !ref_prefixes(r.dst, f.dst)) continue;
+    if (!ref_addr(r.src, r.src_ranges, f.src) || !ref_addr(r.dst, r.dst_ranges, f.dst)) continue;
     if (!r.services.empty() &&
         std::none_of(r.services.begin(), r.services.end(),
                      [&](const ServiceCond& s) { return ref_service_match(s, f); }))
@@ -69,6 +79,8 @@ ClassifierRule random_rule(Gen& g, bool odd) {
   r.dst_zones = random_zones(g);
   r.src = g.prefixes(3);
   r.dst = g.prefixes(3);
+  if (g.chance(0.3)) r.src_ranges = g.ranges(2);
+  if (g.chance(0.3)) r.dst_ranges = g.ranges(2);
   if (odd && g.chance(0.2)) {
     // Prefixes config never makes: no family, longer than the address, past 128 bits.
     const Prefix odd_ones[] = {
@@ -86,6 +98,8 @@ std::vector<Prefix> all_prefixes(const std::vector<ClassifierRule>& rules) {
   for (const auto& r : rules) {
     v.insert(v.end(), r.src.begin(), r.src.end());
     v.insert(v.end(), r.dst.begin(), r.dst.end());
+    Gen::add_edges(r.src_ranges, v);
+    Gen::add_edges(r.dst_ranges, v);
   }
   return v;
 }
@@ -133,6 +147,33 @@ TEST(Classifier, NoRulesMatchesNothing) {
   f.src = *IpAddr::parse("10.0.0.1");
   EXPECT_EQ(empty.first_match(f), Classifier::kNoMatch);
   EXPECT_EQ(none.first_match(f), Classifier::kNoMatch);
+}
+
+TEST(Classifier, RangesAreIntervalsNextToPrefixes) {
+  std::vector<ClassifierRule> rules(3);
+  rules[0].src_ranges = {{*IpAddr::parse("10.0.0.5"), *IpAddr::parse("10.0.0.9")}};
+  rules[0].src = {*Prefix::from_len(*IpAddr::parse("10.0.1.0"), 24)};
+  rules[1].dst_ranges = {{*IpAddr::parse("2001:db8::10"), *IpAddr::parse("2001:db8::1:0")}};
+  // Ranges that match nothing: reversed, two families, unset. The dimension stays constrained.
+  rules[2].src_ranges = {{*IpAddr::parse("10.0.0.9"), *IpAddr::parse("10.0.0.5")},
+                         {*IpAddr::parse("10.0.0.5"), *IpAddr::parse("2001:db8::1")},
+                         {}};
+  const Classifier c(rules);
+  auto src = [&](const char* s, const char* d = "192.0.2.1") {
+    FlowInfo f;
+    f.src = *IpAddr::parse(s);
+    f.dst = *IpAddr::parse(d);
+    return c.first_match(f);
+  };
+  EXPECT_EQ(src("10.0.0.4"), Classifier::kNoMatch);
+  EXPECT_EQ(src("10.0.0.5"), 0u);
+  EXPECT_EQ(src("10.0.0.9"), 0u);
+  EXPECT_EQ(src("10.0.0.10"), Classifier::kNoMatch);
+  EXPECT_EQ(src("10.0.1.77"), 0u);
+  EXPECT_EQ(src("2001:db8::5", "2001:db8::10"), 1u);
+  EXPECT_EQ(src("2001:db8::5", "2001:db8::1:0"), 1u);
+  EXPECT_EQ(src("2001:db8::5", "2001:db8::1:1"), Classifier::kNoMatch);
+  EXPECT_EQ(src("2001:db8::5", "10.0.0.6"), Classifier::kNoMatch);  // an IPv4 destination
 }
 
 TEST(Classifier, RuleWithoutConditionsMatchesEverything) {

@@ -162,11 +162,17 @@ const Case kCases[] = {
      F{},
      "on",
      false},
-    {"rule without action matches as deny",
+    {"rule without action matches nothing: the next rule decides",
      {R{.action = std::nullopt}, R{.name = "later"}},
      F{},
-     "r",
-     false},
+     "later",
+     true},
+    {"rule without action only: the default decides",
+     {R{.action = std::nullopt}},
+     F{},
+     "default",
+     true,
+     Action::kPermit},
     {"first match wins",
      {R{.name = "a", .action = Action::kDeny}, R{.name = "b"}},
      F{},
@@ -218,7 +224,7 @@ TEST(CompiledPolicyEdges, RulesListsEveryRuleThenDefault) {
   EXPECT_EQ(rules[0].action, "permit");
   EXPECT_EQ(rules[1].id, 9u);
   EXPECT_FALSE(rules[1].enabled);
-  EXPECT_EQ(rules[1].action, "deny");
+  EXPECT_EQ(rules[1].action, "-");  // no action: shown as `-`
   EXPECT_EQ(rules[2].id, 0u);
   EXPECT_EQ(rules[2].name, "default");
   EXPECT_EQ(rules[2].action, "permit");

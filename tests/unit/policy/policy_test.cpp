@@ -39,10 +39,30 @@ bool ref_prefix(const std::vector<Prefix>& ps, const IpAddr& a) {
          std::any_of(ps.begin(), ps.end(), [&](const Prefix& p) { return p.contains(a); });
 }
 
+// A rule's address condition: prefixes, ranges and the items of the named address sets, any of
+// which may match; nothing configured = any address.
+bool ref_addresses(const config::Config& c, const std::vector<Prefix>& ps,
+                   const std::vector<config::IpRange>& rs, const std::vector<std::string>& sets,
+                   const IpAddr& a) {
+  if (ps.empty() && rs.empty() && sets.empty()) return true;
+  if (!ps.empty() && ref_prefix(ps, a)) return true;
+  for (const auto& r : rs) {
+    if (r.contains(a)) return true;
+  }
+  for (const auto& n : sets) {
+    const config::AddressSet* s = c.find_address_set(n);
+    if (!s) continue;
+    for (const auto& i : s->items) {
+      if (i.prefix ? i.prefix->contains(a) : i.range.contains(a)) return true;
+    }
+  }
+  return false;
+}
+
 bool ref_services(const config::Config& c, const std::vector<std::string>& names,
-                  const FlowInfo& f) {
-  if (names.empty()) return true;
-  std::vector<config::ServiceItem> items;
+                  const std::vector<config::ServiceItem>& inline_items, const FlowInfo& f) {
+  if (names.empty() && inline_items.empty()) return true;
+  std::vector<config::ServiceItem> items = inline_items;
   for (const auto& n : names) {
     if (const auto* s = config::lookup_service(c, n)) {
       items.insert(items.end(), s->items.begin(), s->items.end());
@@ -56,9 +76,12 @@ bool ref_services(const config::Config& c, const std::vector<std::string>& names
 
 RefVerdict reference(const config::Config& c, const ZoneTable& zones, const FlowInfo& f) {
   for (const auto& r : c.security.rules) {
-    if (!r.enabled || !ref_zone(r.src_zones, f.src_zone, zones) ||
-        !ref_zone(r.dst_zones, f.dst_zone, zones) || !ref_prefix(r.src_addrs, f.src) ||
-        !ref_prefix(r.dst_addrs, f.dst) || !ref_services(c, r.services, f))
+    // A rule without an action matches nothing.
+    if (!r.enabled || !r.action || !ref_zone(r.src_zones, f.src_zone, zones) ||
+        !ref_zone(r.dst_zones, f.dst_zone, zones) ||
+        !ref_addresses(c, r.src_addrs, r.src_ranges, r.src_sets, f.src) ||
+        !ref_addresses(c, r.dst_addrs, r.dst_ranges, r.dst_sets, f.dst) ||
+        !ref_services(c, r.services, r.service_items, f))
       continue;
     return {r.action == Action::kPermit, r.name};
   }
@@ -85,6 +108,40 @@ config::ServiceSet random_set(Gen& g, const std::string& name) {
   return s;
 }
 
+config::ServiceItem random_item(Gen& g) {
+  config::ServiceItem it;
+  it.proto = g.proto();
+  if (g.chance(0.3)) std::tie(it.sport_lo, it.sport_hi) = g.port_range();
+  std::tie(it.dport_lo, it.dport_hi) = g.port_range();
+  it.icmp_type = g.chance(0.4) ? -1 : g.icmp_type();
+  return it;
+}
+
+std::vector<config::IpRange> random_ranges(Gen& g, int max) {
+  std::vector<config::IpRange> v;
+  for (const auto& r : g.ranges(max)) v.push_back({r.lo, r.hi});
+  return v;
+}
+
+// An address set of 0-4 items (an empty one too: it matches nothing), prefixes and ranges.
+config::AddressSet random_address_set(Gen& g, const std::string& name) {
+  config::AddressSet s;
+  s.name = name;
+  const int n = g.uniform(0, 4);
+  for (int i = 0; i < n; ++i) {
+    config::AddressSet::Item it;
+    it.id = static_cast<uint32_t>(i);
+    if (g.chance(0.5)) {
+      it.prefix = g.prefix();
+    } else {
+      const auto r = g.range();
+      it.range = {r.lo, r.hi};
+    }
+    s.items.push_back(it);
+  }
+  return s;
+}
+
 std::vector<std::string> random_names(Gen& g, const std::vector<std::string>& from, int max) {
   std::vector<std::string> v(g.uniform(0, max));
   for (auto& n : v) n = g.pick(from);
@@ -92,7 +149,8 @@ std::vector<std::string> random_names(Gen& g, const std::vector<std::string>& fr
 }
 
 config::SecurityRule random_rule(Gen& g, const std::string& name,
-                                 const std::vector<std::string>& services) {
+                                 const std::vector<std::string>& services,
+                                 const std::vector<std::string>& sets) {
   config::SecurityRule r;
   r.name = name;
   r.enabled = g.chance(0.9);
@@ -100,7 +158,15 @@ config::SecurityRule random_rule(Gen& g, const std::string& name,
   r.dst_zones = random_names(g, kZoneNames, 2);
   r.src_addrs = g.prefixes(3);
   r.dst_addrs = g.prefixes(3);
+  if (g.chance(0.3)) r.src_ranges = random_ranges(g, 2);
+  if (g.chance(0.3)) r.dst_ranges = random_ranges(g, 2);
+  if (g.chance(0.3)) r.src_sets = random_names(g, sets, 2);
+  if (g.chance(0.3)) r.dst_sets = random_names(g, sets, 2);
   r.services = random_names(g, services, 3);
+  if (g.chance(0.3)) {
+    r.service_items.resize(g.uniform(1, 2));
+    for (auto& it : r.service_items) it = random_item(g);
+  }
   if (!g.chance(0.1)) r.action = g.chance(0.5) ? Action::kPermit : Action::kDeny;
   return r;
 }
@@ -114,8 +180,13 @@ config::Config random_config(Gen& g, const std::string& tag, int n) {
     c.service_sets.push_back(random_set(g, tag + "svc" + std::to_string(i)));
     services.push_back(c.service_sets.back().name);
   }
+  std::vector<std::string> sets = {tag + "nosuch-set"};  // unknown: validate() refuses it
+  for (int i = 0; i < 5; ++i) {
+    c.address_sets.push_back(random_address_set(g, tag + "as" + std::to_string(i)));
+    sets.push_back(c.address_sets.back().name);
+  }
   for (int i = 0; i < n; ++i) {
-    c.security.rules.push_back(random_rule(g, tag + "r" + std::to_string(i), services));
+    c.security.rules.push_back(random_rule(g, tag + "r" + std::to_string(i), services, sets));
   }
   c.security.default_action = g.chance(0.5) ? Action::kPermit : Action::kDeny;
   return c;
@@ -126,6 +197,17 @@ std::vector<Prefix> all_prefixes(const config::Config& c) {
   for (const auto& r : c.security.rules) {
     v.insert(v.end(), r.src_addrs.begin(), r.src_addrs.end());
     v.insert(v.end(), r.dst_addrs.begin(), r.dst_addrs.end());
+    for (const auto* rs : {&r.src_ranges, &r.dst_ranges}) {
+      for (const auto& x : *rs) Gen::add_edges({{x.lo, x.hi}}, v);
+    }
+  }
+  for (const auto& s : c.address_sets) {
+    for (const auto& i : s.items) {
+      if (i.prefix)
+        v.push_back(*i.prefix);
+      else
+        Gen::add_edges({{i.range.lo, i.range.hi}}, v);
+    }
   }
   return v;
 }

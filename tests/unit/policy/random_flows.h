@@ -60,6 +60,32 @@ class Gen {
     return v;
   }
 
+  // An address range near the pool's prefixes, IPv4 or IPv6; now and then one that matches
+  // nothing: reversed, of two families, or unset.
+  AddrRange range() {
+    const int r = uniform(0, 19);
+    if (r == 0) return {};
+    const Prefix p = prefix();
+    IpAddr lo = near(p), hi = near(r == 1 ? prefix() : p);
+    if (r != 2 && hi < lo) std::swap(lo, hi);
+    return {lo, hi};
+  }
+
+  std::vector<AddrRange> ranges(int max) {
+    std::vector<AddrRange> v(uniform(0, max));
+    for (auto& r : v) r = range();
+    return v;
+  }
+
+  // The ends of ranges as host prefixes, so that flows land on and next to them.
+  static void add_edges(const std::vector<AddrRange>& rs, std::vector<Prefix>& known) {
+    for (const auto& r : rs) {
+      for (const IpAddr& a : {r.lo, r.hi}) {
+        if (!a.empty()) known.push_back(*Prefix::from_len(a, a.is_v4() ? 32 : 128));
+      }
+    }
+  }
+
   // An address on or next to an edge of one of the prefixes, or anywhere.
   IpAddr addr(const std::vector<Prefix>& known) {
     const int r = uniform(0, 99);
