@@ -37,6 +37,9 @@ std::vector<CommandSpec> specs() {
   const std::string ports =
       "[ source-port <sport:int(0-65535)> [ to <sport-end:int(0-65535)> ] ]"
       " [ destination-port <dport:int(0-65535)> [ to <dport-end:int(0-65535)> ] ]";
+  // Area route.
+  const std::string route_dest = "<ip-address:ipv4> { <mask:mask> | <mask-length:int(0-32)> }";
+  const std::string route_pref = " [ preference <preference-value:int(1-255)> ]";
   return {
       // Views.
       {"view.system", {V::kUser}, "system-view"},
@@ -156,6 +159,29 @@ std::vector<CommandSpec> specs() {
        "service [ <item-id:int(0-255)> ] protocol { { tcp | udp } " + ports +
            " | icmp | icmpv6 | <protocol-number:int(1-255)> }"},
       {"undo.serviceset.item", {V::kServiceSet}, "undo service <item-id:int(0-255)>"},
+      // Area route: static routes, the routing table, ARP, ping and tracert from the firewall.
+      // An address where an interface name may stand goes to the next-hop spec (declared first).
+      {"route.static",
+       {V::kSystem},
+       "ip route-static " + route_dest + " <nexthop-address:ipv4>" + route_pref},
+      {"route.static.if",
+       {V::kSystem},
+       "ip route-static " + route_dest + " <interface:ifname> [ <nexthop-address:ipv4> ]" +
+           route_pref},
+      {"undo.route.static",
+       {V::kSystem},
+       "undo ip route-static " + route_dest + " [ <nexthop-address:ipv4> ]"},
+      {"undo.route.static.if",
+       {V::kSystem},
+       "undo ip route-static " + route_dest + " <interface:ifname> [ <nexthop-address:ipv4> ]"},
+      {"display.routing", kAll, "display ip routing-table"},
+      {"display.arp", kAll, "display arp"},
+      {"probe.ping",
+       {V::kUser, V::kSystem},
+       "ping [ -c <count:int(1-100)> | -a <source-ip-address:ipv4> ]* <host:ipv4>"},
+      {"probe.tracert",
+       {V::kUser, V::kSystem},
+       "tracert [ -m <max-ttl:int(1-30)> | -w <timeout:int(100-5000)> ]* <host:ipv4>"},
   };
 }
 
@@ -286,6 +312,26 @@ std::map<std::string, std::string> help() {
       {"easy-ip", "Translate to the egress interface's address"},
       {"no-nat", "Do not translate"},
       {"protocol-number", "IP protocol number"},
+      // Area route.
+      {"route-static", "Establish a static route"},
+      {"ip-address", "Destination IP address"},
+      {"mask-length", "Mask length"},
+      {"nexthop-address", "Next-hop IP address"},
+      {"preference", "Route preference"},
+      {"preference-value", "Preference value (default 60)"},
+      {"routing-table", "IP routing table"},
+      {"arp", "ARP entries"},
+      {"ping", "Check whether a host is reachable"},
+      {"tracert", "Trace the route to a host"},
+      {"-c", "Number of echo requests to send (default 5)"},
+      {"count", "Number of echo requests"},
+      {"-a", "Source IP address of the echo requests"},
+      {"source-ip-address", "Source IP address"},
+      {"host", "IP address of the destination"},
+      {"-m", "Maximum TTL (default 30)"},
+      {"max-ttl", "Maximum TTL"},
+      {"-w", "Time to wait for each reply, in milliseconds (default 5000)"},
+      {"timeout", "Timeout in milliseconds"},
   };
 }
 
