@@ -330,7 +330,7 @@ std::map<std::string, std::string> help() {
       {"host", "IP address of the destination"},
       {"-m", "Maximum TTL (default 30)"},
       {"max-ttl", "Maximum TTL"},
-      {"-w", "Time to wait for each reply, in milliseconds (default 5000)"},
+      {"-w", "Time to wait for the replies of each hop, in milliseconds (default 1000)"},
       {"timeout", "Timeout in milliseconds"},
   };
 }

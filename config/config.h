@@ -111,9 +111,9 @@ struct NatServer {
 // `ip route-static PREFIX MASK { NEXTHOP | IFNAME [NEXTHOP] } [preference N]` (area: route).
 // A route is identified by prefix, interface and next hop; the preference is its attribute.
 struct StaticRoute {
-  Prefix prefix;        // IPv4, host bits cleared
-  std::string ifname;   // "" = resolved by the next hop; as typed (the interface lookup's name)
-  IpAddr nexthop;       // empty = directly on `ifname`
+  Prefix prefix;       // IPv4, host bits cleared
+  std::string ifname;  // "" = resolved by the next hop; as typed (the interface lookup's name)
+  IpAddr nexthop;      // empty = directly on `ifname`
   uint32_t preference = 60;  // VRP's default for static routes; the kernel route metric
   bool same_route(const StaticRoute& o) const {
     return prefix == o.prefix && ifname == o.ifname && nexthop == o.nexthop;

@@ -163,7 +163,7 @@ void register_service(HandlerTable& t);          // service sets
 void register_nat(HandlerTable& t);              // address groups, NAT policy, NAT servers
 void register_aspf(HandlerTable& t);             // detect, interzones, port mapping
 void register_session_display(HandlerTable& t);  // sessions, server-map, statistics
-void register_route(HandlerTable& t);             // static routes, routing table, ARP, ping
+void register_route(HandlerTable& t);            // static routes, routing table, ARP, ping
 
 // A created rule may reuse the name of an earlier one: its hit counter must not inherit the old
 // count. Called when the configuration that created them is committed; clears `created`.

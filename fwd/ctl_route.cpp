@@ -174,12 +174,11 @@ void display_routing(Ctx& c) {
         << std::string(78, '-') << "\nRouting Tables: Public\n";
   std::snprintf(line, sizeof line, "         Destinations : %-8zu Routes : %zu\n\n", dests.size(),
                 rows.size());
-  c.out << line
-        << "Destination/Mask    Proto   Pre  Cost      Flags NextHop         Interface\n\n";
+  c.out << line << "Destination/Mask    Proto   Pre  Cost      Flags NextHop         Interface\n\n";
   for (const auto& r : rows) {
-    std::snprintf(line, sizeof line, "%15s/%-4u%-8s%-5u%-11u%2s   %-16s%s\n",
-                  r.dst.str().c_str(), unsigned{r.len}, r.proto.c_str(), r.pre, r.cost,
-                  r.flags.c_str(), r.nexthop.c_str(), r.iface.c_str());
+    std::snprintf(line, sizeof line, "%15s/%-4u%-8s%-5u%-11u%2s   %-16s%s\n", r.dst.str().c_str(),
+                  unsigned{r.len}, r.proto.c_str(), r.pre, r.cost, r.flags.c_str(),
+                  r.nexthop.c_str(), r.iface.c_str());
     c.out << line;
   }
 }
@@ -229,8 +228,8 @@ void display_arp(Ctx& c) {
         << "                                          VLAN/CEVLAN(SIP/DIP)\n"
         << std::string(78, '-') << "\n";
   for (const auto& r : rows) {
-    std::snprintf(line, sizeof line, "%-16s%-16s%-10s%-12s%s", r.ip.str().c_str(),
-                  r.mac.c_str(), "", r.type.c_str(), r.iface.c_str());
+    std::snprintf(line, sizeof line, "%-16s%-16s%-10s%-12s%s", r.ip.str().c_str(), r.mac.c_str(),
+                  "", r.type.c_str(), r.iface.c_str());
     c.out << line << "\n";
   }
   std::snprintf(line, sizeof line, "Total:%-10zuDynamic:%-8zuStatic:%-6zuInterface:%zu\n",
@@ -238,8 +237,14 @@ void display_arp(Ctx& c) {
   c.out << std::string(78, '-') << "\n" << line;
 }
 
+bool probes_available(Ctx& c) {
+  if (c.dp) return true;
+  c.err = "Error: ping and tracert are available only in the running fwd.";
+  return false;
+}
+
 void probe_ping(Ctx& c) {
-  if (!kernel_available(c)) return;
+  if (!probes_available(c)) return;
   PingOptions o;
   o.dst = *c.m.ip("host");
   if (auto a = c.m.ip("source-ip-address")) o.src = *a;
@@ -248,7 +253,7 @@ void probe_ping(Ctx& c) {
 }
 
 void probe_tracert(Ctx& c) {
-  if (!kernel_available(c)) return;
+  if (!probes_available(c)) return;
   TraceOptions o;
   o.dst = *c.m.ip("host");
   o.max_ttl = c.m.u32("max-ttl").value_or(30);

@@ -22,7 +22,6 @@
 #include "config/config.h"
 #include "db/config_store.h"
 #include "fwd/addresses.h"
-#include "fwd/static_routes.h"
 #include "fwd/controller.h"
 #include "fwd/dataplane.h"
 #include "fwd/iptables.h"
@@ -30,6 +29,7 @@
 #include "fwd/nfqueue.h"
 #include "fwd/options.h"
 #include "fwd/service.h"
+#include "fwd/static_routes.h"
 #include "fwd/sysctl.h"
 #include "ipc/ipc.h"
 

@@ -82,8 +82,8 @@ std::optional<EchoReply> wait_echo_reply(int fd, const common::IpAddr& dst, uint
     if (r <= 0) return std::nullopt;
     sockaddr_in from{};
     socklen_t fl = sizeof from;
-    ssize_t n = ::recvfrom(fd, buf, sizeof buf, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from),
-                           &fl);
+    ssize_t n =
+        ::recvfrom(fd, buf, sizeof buf, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &fl);
     if (n < 0) continue;
     if (n < 20) continue;
     size_t ihl = static_cast<size_t>(buf[0] & 0x0f) * 4;
@@ -154,8 +154,8 @@ bool ping(const PingOptions& o, std::ostream& out) {
     sockaddr_in to = sockaddr_of(o.dst);
     const auto t0 = Clock::now();
     ++sent;
-    ssize_t n = ::sendto(s.fd, pkt.data(), pkt.size(), 0, reinterpret_cast<sockaddr*>(&to),
-                         sizeof to);
+    ssize_t n =
+        ::sendto(s.fd, pkt.data(), pkt.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
     auto until = std::min(budget_end, t0 + std::chrono::milliseconds(o.timeout_ms));
     std::optional<EchoReply> r;
     if (n == static_cast<ssize_t>(pkt.size())) r = wait_echo_reply(s.fd, o.dst, id, seq, until);
@@ -253,8 +253,7 @@ bool tracert(const TraceOptions& o, std::ostream& out) {
     for (uint32_t p = 0; p < o.probes; ++p) {
       sockaddr_in to = sockaddr_of(o.dst, static_cast<uint16_t>(base + p));
       sent[p] = Clock::now();
-      (void)::sendto(s.fd, payload, sizeof payload, 0, reinterpret_cast<sockaddr*>(&to),
-                     sizeof to);
+      (void)::sendto(s.fd, payload, sizeof payload, 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
     }
     auto until = std::min(budget_end, Clock::now() + std::chrono::milliseconds(o.timeout_ms));
     collect_hop(s.fd, base, sent, until, &ans);

@@ -63,8 +63,8 @@ std::string StaticRouteInstaller::sync(const std::vector<config::StaticRoute>& w
     sources.push_back(&r);
   }
   for (const auto& k : have) {
-    bool keep = std::any_of(wanted.begin(), wanted.end(),
-                            [&](const KernelRoute& w) { return same(w, k); });
+    bool keep =
+        std::any_of(wanted.begin(), wanted.end(), [&](const KernelRoute& w) { return same(w, k); });
     if (keep) continue;
     if (int e = delete_route(k); e != 0 && e != ESRCH)
       FW_LOG(kWarn, "cannot remove the static route to " << k.dst.str() << "/" << int(k.dst_len)
@@ -72,7 +72,8 @@ std::string StaticRouteInstaller::sync(const std::vector<config::StaticRoute>& w
   }
   for (size_t i = 0; i < wanted.size(); ++i) {
     const KernelRoute& w = wanted[i];
-    bool there = std::any_of(have.begin(), have.end(), [&](const KernelRoute& k) { return same(w, k); });
+    bool there =
+        std::any_of(have.begin(), have.end(), [&](const KernelRoute& k) { return same(w, k); });
     if (there) continue;
     int e = add_route(w);
     if (e != 0 && e != EEXIST) refused(*sources[i], std::strerror(e));
