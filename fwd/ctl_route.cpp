@@ -5,6 +5,7 @@
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <set>
@@ -208,7 +209,10 @@ void display_arp(Ctx& c) {
   size_t dynamic = 0, stat = 0, iface = 0;
   for (const auto& l : links) {  // the firewall's own addresses on links with a MAC
     auto m = macs->find(l.ifindex);
-    if (m == macs->end() || m->second.size() != 6) continue;
+    // Loopback (an all-zero MAC) has no ARP entries on VRP either.
+    if (m == macs->end() || m->second.size() != 6 ||
+        std::all_of(m->second.begin(), m->second.end(), [](uint8_t b) { return b == 0; }))
+      continue;
     for (const auto& a : l.addrs) {
       if (!a.is_v4()) continue;
       rows.push_back({a, mac_text(m->second), "I -", ifname(c, l.ifindex)});

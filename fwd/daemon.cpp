@@ -582,7 +582,16 @@ std::string Daemon::on_apply(const config::Config& c) {
     for (const auto& s : c.nat_servers) want.insert(s.global);
     note(addrs_->sync(want));
   }
-  if (static_routes_) note(static_routes_->sync(c.static_routes));
+  if (static_routes_) {
+    // An inactive route is configuration, not a failure: a warning to the command that made
+    // it, a log line at start (where a note would stop fwd).
+    std::string w = static_routes_->sync(c.static_routes);
+    if (server_) {
+      note(w);
+    } else if (!w.empty()) {
+      FW_LOG(kWarn, w);
+    }
+  }
   return out;
 }
 
