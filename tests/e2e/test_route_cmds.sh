@@ -84,6 +84,12 @@ t_check "tracert: header as VRP" grep -qx " traceroute to 203.0.113.105(203.0.11
 t_check "tracert: hop 1 is 203.0.113.105 (reached, three times)" \
   grep -Eq "^ 1 203\.0\.113\.105 [0-9]+ ms  [0-9]+ ms  [0-9]+ ms$" <<<"$out"
 
+s=$SECONDS
+out=$(fwcli_run $P "tracert -m 2 -w 200 203.0.113.9")
+e=$((SECONDS - s))
+t_check "tracert without answers: ' 1 * * *' and ' 2 * * *', within 3 s" \
+  bash -c 'grep -qx " 1 \* \* \*" <<<"$1" && grep -qx " 2 \* \* \*" <<<"$1" && test "$2" -le 3' _ "$out" $e
+
 # No answer: Request time out, bounded; another client is answered meanwhile.
 fwcli_run $P "ping -c 3 203.0.113.9" >/tmp/$P-ping.log 2>&1 &
 ping_pid=$!; lab_pid_track $P $ping_pid
