@@ -38,6 +38,9 @@ std::vector<CommandSpec> specs() {
   const std::string ports =
       "[ source-port <sport:int(0-65535)> [ to <sport-end:int(0-65535)> ] ]"
       " [ destination-port <dport:int(0-65535)> [ to <dport-end:int(0-65535)> ] ]";
+  // Area route.
+  const std::string route_dest = "<ip-address:ipv4> { <mask:mask> | <mask-length:int(0-32)> }";
+  const std::string route_pref = " [ preference <preference-value:int(1-255)> ]";
   return {
       // Views.
       {"view.system", {V::kUser}, "system-view"},
@@ -164,7 +167,7 @@ std::vector<CommandSpec> specs() {
       {"addrset.item",
        {V::kAddressSet},
        "address [ <addr-id:int(0-4095)> ] { <ip-address:ip> { mask { <mask:mask> | "
-       "<mask-len:int(0-128)> } | <wildcard:ipv4> | <host:int(0-0)> } | range <start-ip:ip> "
+       "<mask-len:int(0-128)> } | <wildcard:ipv4> | <host-wildcard:int(0-0)> } | range <start-ip:ip> "
        "<end-ip:ip> }"},
       {"undo.addrset.item", {V::kAddressSet}, "undo address <addr-id:int(0-4095)>"},
       {"addrset.description", {V::kAddressSet}, "description <text:text(1-127)>"},
@@ -205,6 +208,29 @@ std::vector<CommandSpec> specs() {
       {"rule.enter.id",
        {V::kSecurityPolicy, V::kNatPolicy},
        "rule name <rule-name:string(1-63)> id <rule-id:int(1-2147483647)>"},
+      // Area route: static routes, the routing table, ARP, ping and tracert from the firewall.
+      // An address where an interface name may stand goes to the next-hop spec (declared first).
+      {"route.static",
+       {V::kSystem},
+       "ip route-static " + route_dest + " <nexthop-address:ipv4>" + route_pref},
+      {"route.static.if",
+       {V::kSystem},
+       "ip route-static " + route_dest + " <interface:ifname> [ <nexthop-address:ipv4> ]" +
+           route_pref},
+      {"undo.route.static",
+       {V::kSystem},
+       "undo ip route-static " + route_dest + " [ <nexthop-address:ipv4> ]"},
+      {"undo.route.static.if",
+       {V::kSystem},
+       "undo ip route-static " + route_dest + " <interface:ifname> [ <nexthop-address:ipv4> ]"},
+      {"display.routing", kAll, "display ip routing-table"},
+      {"display.arp", kAll, "display arp"},
+      {"probe.ping",
+       {V::kUser, V::kSystem},
+       "ping [ -c <count:int(1-100)> | -a <source-ip-address:ipv4> ]* <host:ipv4>"},
+      {"probe.tracert",
+       {V::kUser, V::kSystem},
+       "tracert [ -m <max-ttl:int(1-30)> | -w <timeout:int(100-5000)> ]* <host:ipv4>"},
   };
 }
 
@@ -342,10 +368,29 @@ std::map<std::string, std::string> help() {
       {"ip-address", "IP address"},
       {"mask-len", "Mask length"},
       {"wildcard", "Wildcard mask"},
-      {"host", "Wildcard 0: a single host"},
+      {"host-wildcard", "Wildcard 0: a single host"},
       {"range", "Address range"},
       {"id", "Rule ID"},
       {"rule-id", "Rule ID"},
+      // Area route.
+      {"route-static", "Establish a static route"},
+      {"mask-length", "Mask length"},
+      {"nexthop-address", "Next-hop IP address"},
+      {"preference", "Route preference"},
+      {"preference-value", "Preference value (default 60)"},
+      {"routing-table", "IP routing table"},
+      {"arp", "ARP entries"},
+      {"ping", "Check whether a host is reachable"},
+      {"tracert", "Trace the route to a host"},
+      {"-c", "Number of echo requests to send (default 5)"},
+      {"count", "Number of echo requests"},
+      {"-a", "Source IP address of the echo requests"},
+      {"source-ip-address", "Source IP address"},
+      {"host", "IP address of the destination"},
+      {"-m", "Maximum TTL (default 30)"},
+      {"max-ttl", "Maximum TTL"},
+      {"-w", "Time to wait for the replies of each hop, in milliseconds (default 1000)"},
+      {"timeout", "Timeout in milliseconds"},
   };
 }
 

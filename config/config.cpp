@@ -236,6 +236,10 @@ std::optional<std::string> check_addresses(const Config& c, const std::vector<Ip
 }  // namespace
 
 std::optional<std::string> validate(const Config& c) {
+  if (c.static_routes.size() > kMaxStaticRoutes) {
+    return "Error: The number of static routes reached the upper limit (" +
+           std::to_string(kMaxStaticRoutes) + ").";
+  }
   std::set<std::string> ifaces;
   std::set<int> prios;
   for (const auto& z : c.zones) {
@@ -520,7 +524,21 @@ std::string render(const Config& c) {
     os << "#\nnat-policy\n";
     for (const auto& r : c.nat_rules) os << render_nat_rule(r, " ", with_id(r.id));
   }
+  // Area route: after everything an interface name may depend on, as VRP lists them.
+  if (!c.static_routes.empty()) {
+    os << "#\n";
+    for (const auto& r : c.static_routes) os << render_static_route(r) << "\n";
+  }
   os << "#\nreturn\n";
+  return os.str();
+}
+
+std::string render_static_route(const StaticRoute& r) {
+  std::ostringstream os;
+  os << "ip route-static " << r.prefix.addr.str() << " " << r.prefix.mask_str();
+  if (!r.ifname.empty()) os << " " << r.ifname;
+  if (!r.nexthop.empty()) os << " " << r.nexthop.str();
+  if (r.preference != 60) os << " preference " << r.preference;
   return os.str();
 }
 

@@ -145,6 +145,20 @@ struct NatServer {
   bool no_reverse = false;
 };
 
+// `ip route-static PREFIX MASK { NEXTHOP | IFNAME [NEXTHOP] } [preference N]` (area: route).
+// A route is identified by prefix, interface and next hop; the preference is its attribute.
+struct StaticRoute {
+  Prefix prefix;       // IPv4, host bits cleared
+  std::string ifname;  // "" = resolved by the next hop; as typed (the interface lookup's name)
+  IpAddr nexthop;      // empty = directly on `ifname`
+  uint32_t preference = 60;  // VRP's default for static routes; the kernel route metric
+  bool same_route(const StaticRoute& o) const {
+    return prefix == o.prefix && ifname == o.ifname && nexthop == o.nexthop;
+  }
+  bool operator==(const StaticRoute& o) const = default;
+};
+constexpr size_t kMaxStaticRoutes = 4096;
+
 struct Config {
   std::string sysname = "FW";
   std::vector<AddressGroup> address_groups;
@@ -163,6 +177,7 @@ struct Config {
   };
   std::vector<PortMapping>
       port_mappings;  // `port-mapping ALG port N`: extra server ports for an ALG
+  std::vector<StaticRoute> static_routes;  // area route: in the order configured
   Interzone* find_interzone(const std::string& a, const std::string& b);
 
   // The defaults: the four built-in zones with their priorities.
@@ -218,5 +233,6 @@ std::string render_nat_rule(const NatRule& r, const std::string& indent, bool wi
 std::string render_group(const AddressGroup& g);
 std::string render_nat_rule(const NatRule& r, const std::string& indent);
 std::string render_nat_server(const NatServer& s);
+std::string render_static_route(const StaticRoute& r);  // area route: one line, no indent
 
 }  // namespace fw::config

@@ -1,5 +1,6 @@
 #include "fwd/controller.h"
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -24,6 +25,7 @@ struct Controller::LineResult {
   bool changed = false;  // the working configuration was changed
   std::string output;
   cli::ViewStack views;
+  std::function<bool(std::ostream&)> slow;  // area route: run after the line, unlocked
 };
 
 namespace {
@@ -35,7 +37,8 @@ cli::ViewStack system_views() {
 // Displays, resets and save read the configuration (or act on the data plane); they never
 // change it and never move the session to another view.
 bool is_read_only(const std::string& id) {
-  return id.rfind("display.", 0) == 0 || id.rfind("reset.", 0) == 0 || id == "save";
+  return id.rfind("display.", 0) == 0 || id.rfind("reset.", 0) == 0 || id == "save" ||
+         id.rfind("probe.", 0) == 0;  // area route: ping, tracert
 }
 
 // The lines of a configuration text that are commands (not blank, not comments), trimmed.
@@ -121,6 +124,7 @@ Controller::Controller(ControllerHooks hooks)
   ctl::register_aspf(*handlers_);
   ctl::register_session_display(*handlers_);
   ctl::register_address_set(*handlers_);
+  ctl::register_route(*handlers_);
 }
 
 Controller::~Controller() = default;
@@ -142,6 +146,12 @@ std::vector<std::string> Controller::check_handlers() const {
 config::Config Controller::running() const {
   std::lock_guard<std::mutex> lk(mu_);
   return run_->cfg;
+}
+
+bool Controller::runs_long(const cli::ViewStack& vs, const std::string& line) const {
+  if (line.empty() || line.back() == '?') return false;
+  cli::ParseOutcome po = grammar_->parse(vs.empty() ? cli::user_view() : vs, line, true);
+  return po.match && po.match->spec->id.rfind("probe.", 0) == 0;
 }
 
 std::string Controller::prompt(const cli::ViewStack& vs) const {
@@ -226,12 +236,13 @@ Controller::LineResult Controller::run_line(ctl::Working& w, const cli::ViewStac
   }
   r.output = out_.str();
   r.views = std::move(c.views);
+  r.slow = std::move(c.slow);
   return r;
 }
 
 ExecResult Controller::execute(const cli::ViewStack& vs_in, const std::string& raw,
                                bool search_parents) {
-  std::lock_guard<std::mutex> lk(mu_);
+  std::unique_lock<std::mutex> lk(mu_);
   cli::ViewStack vs = vs_in.empty() ? cli::user_view() : vs_in;
   std::string line = raw;
   while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
@@ -248,6 +259,13 @@ ExecResult Controller::execute(const cli::ViewStack& vs_in, const std::string& r
 
   LineResult lr = run_line(w, vs, line, search_parents, true);
   ExecResult r{lr.ok, std::move(lr.output), std::move(lr.views)};
+  if (r.ok && lr.slow) {  // area route: ping/tracert wait without holding the configuration
+    lk.unlock();
+    std::ostringstream os;
+    r.ok = lr.slow(os);
+    r.output += os.str();
+    return r;
+  }
   if (!r.ok || !lr.changed || !edits) return r;
   if (auto e = config::validate(w.cfg)) {
     return ExecResult{false, *e + "\n", vs};

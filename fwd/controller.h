@@ -105,6 +105,10 @@ class Controller {
   // Build and install the runtime snapshot for the current configuration.
   std::string apply_now();
 
+  // Area route: whether `line` is a command that takes seconds (ping, tracert), which the
+  // management socket runs beside the other commands. Thread-safe, takes no lock.
+  bool runs_long(const cli::ViewStack& vs, const std::string& line) const;
+
   config::Config running() const;
   std::string prompt(const cli::ViewStack& vs) const;
 

@@ -50,7 +50,7 @@ std::optional<common::Prefix> item_prefix(Ctx& c) {
   const auto a = c.m.ip("ip-address");
   if (!a) return std::nullopt;
   std::optional<common::Prefix> p;
-  if (c.m.token("host")) {
+  if (c.m.token("host-wildcard")) {
     p = common::Prefix::from_len(*a, a->is_v4() ? 32 : 128);
   } else if (auto w = c.m.ip("wildcard")) {
     const int len = a->is_v4() ? wildcard_len(*w) : -1;

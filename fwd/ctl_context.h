@@ -131,6 +131,10 @@ struct Ctx {
   // Set with err when a parameter is refused: err is shown under a caret at that parameter.
   const cli::MatchedToken* bad_param = nullptr;
   bool changed = false;  // the configuration was changed: validate and apply
+  // Area route: work that takes seconds (ping, tracert). The controller runs it after the
+  // command, without its mutex, and appends what it writes; false = the command failed. Only
+  // interactive commands run it (configuration files skip it).
+  std::function<bool(std::ostream&)> slow;
 
   const cli::View& view() const { return views.back(); }
   const std::string& arg(size_t i = 0) const { return views.back().args.at(i); }
@@ -164,6 +168,7 @@ void register_nat(HandlerTable& t);              // address groups, NAT policy, 
 void register_aspf(HandlerTable& t);             // detect, interzones, port mapping
 void register_session_display(HandlerTable& t);  // sessions, server-map, statistics
 void register_address_set(HandlerTable& t);      // address sets (objects)
+void register_route(HandlerTable& t);            // static routes, routing table, ARP, ping
 
 // A created rule may reuse the name of an earlier one: its hit counter must not inherit the old
 // count. Called when the configuration that created them is committed; clears `created`.

@@ -52,6 +52,8 @@ void this_system(Ctx& c) {
   c.out << "#\n sysname " << c.cfg.sysname << "\n";
   for (const auto& [n, v] : c.cfg.aging.overrides)
     c.out << " firewall session aging-time " << n << " " << v << "\n";
+  if (!c.cfg.static_routes.empty()) c.out << "#\n";  // area route
+  for (const auto& r : c.cfg.static_routes) c.out << config::render_static_route(r) << "\n";
   c.out << "#\nreturn\n";
 }
 

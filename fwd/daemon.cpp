@@ -29,6 +29,7 @@
 #include "fwd/nfqueue.h"
 #include "fwd/options.h"
 #include "fwd/service.h"
+#include "fwd/static_routes.h"
 #include "fwd/sysctl.h"
 #include "ipc/ipc.h"
 
@@ -163,6 +164,7 @@ class Daemon {
   std::vector<std::unique_ptr<NfQueue>> queues_;
   std::unique_ptr<RuleInstaller> rules_;
   std::unique_ptr<AddressInstaller> addrs_;
+  std::unique_ptr<StaticRouteInstaller> static_routes_;  // area route: `ip route-static`
   std::unique_ptr<InterfaceSysctls> sysctls_;
   std::unique_ptr<ipc::Server> server_;
   std::atomic<bool> stop_{false};
@@ -317,6 +319,9 @@ bool Daemon::install_rules(std::string* err) {
         },
         [this](const common::IpAddr& a) { return routes_->route(a).local; });
   }
+  // Area route: static routes are configuration, installed with or without --no-rules.
+  static_routes_ = std::make_unique<StaticRouteInstaller>(
+      [this](const std::string& n) { return links_ ? links_->index_of(n) : ifindex_of(n); });
   if (std::string e = ctl_->apply_now(); !e.empty()) {
     *err = e;
     return false;
@@ -374,6 +379,11 @@ void Daemon::save_state() {
 bool Daemon::start_socket(std::string* err) {
   ipc::ServerOptions so;
   so.max_clients = opt_.max_clients;
+  // Area route: ping and tracert take seconds; they run beside the other commands.
+  so.runs_apart = [this](const ipc::Request& rq) {
+    auto vs = cli::parse_views(rq.view);
+    return vs && ctl_->runs_long(*vs, rq.line);
+  };
   server_ = ipc::Server::start(
       opt_.socket_path, opt_.group,
       [this](const ipc::Request& rq, const ipc::PeerCred&) {
@@ -533,6 +543,7 @@ void Daemon::remove_kernel_state(bool hold) {
   }
   if (addrs_) addrs_->remove_all();
   if (sysctls_) sysctls_->restore_all();
+  if (static_routes_ && !hold) static_routes_->remove_all();  // a restart keeps them
 }
 
 void Daemon::stop(bool hold) {
@@ -570,6 +581,16 @@ std::string Daemon::on_apply(const config::Config& c) {
     }
     for (const auto& s : c.nat_servers) want.insert(s.global);
     note(addrs_->sync(want));
+  }
+  if (static_routes_) {
+    // An inactive route is configuration, not a failure: a warning to the command that made
+    // it, a log line at start (where a note would stop fwd).
+    std::string w = static_routes_->sync(c.static_routes);
+    if (server_) {
+      note(w);
+    } else if (!w.empty()) {
+      FW_LOG(kWarn, w);
+    }
   }
   return out;
 }

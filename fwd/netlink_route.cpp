@@ -5,6 +5,7 @@
 #include <libmnl/libmnl.h>
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
+#include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <poll.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstring>
 #include <map>
@@ -595,5 +597,169 @@ std::vector<std::pair<uint32_t, std::string>> LinkTable::links() const {
 }
 
 uint64_t LinkTable::resyncs() const { return impl_->resyncs.load(std::memory_order_relaxed); }
+
+}  // namespace fw::fwd
+
+// ---- Area route: routes and neighbours ----
+namespace fw::fwd {
+namespace {
+
+KernelRoute parse_kernel_route(const nlmsghdr* m) {
+  const auto* rtm = static_cast<const rtmsg*>(mnl_nlmsg_get_payload(m));
+  KernelRoute r;
+  r.dst_len = rtm->rtm_dst_len;
+  r.table = rtm->rtm_table;
+  r.protocol = rtm->rtm_protocol;
+  r.scope = rtm->rtm_scope;
+  r.type = rtm->rtm_type;
+  for_each_attr(m, sizeof(rtmsg), [&](const nlattr* a) {
+    switch (mnl_attr_get_type(a)) {
+      case RTA_DST:
+        r.dst = addr_from_attr(a, rtm->rtm_family);
+        break;
+      case RTA_GATEWAY:
+        r.gateway = addr_from_attr(a, rtm->rtm_family);
+        break;
+      case RTA_PREFSRC:
+        r.prefsrc = addr_from_attr(a, rtm->rtm_family);
+        break;
+      case RTA_OIF:
+        if (mnl_attr_get_payload_len(a) >= 4) r.oif = mnl_attr_get_u32(a);
+        break;
+      case RTA_PRIORITY:
+        if (mnl_attr_get_payload_len(a) >= 4) r.priority = mnl_attr_get_u32(a);
+        break;
+      case RTA_TABLE:
+        if (mnl_attr_get_payload_len(a) >= 4) r.table = mnl_attr_get_u32(a);
+        break;
+      default:
+        break;
+    }
+  });
+  if (r.dst.empty()) {  // the default route carries no RTA_DST
+    r.dst = rtm->rtm_family == AF_INET6 ? common::IpAddr::v6_bytes(std::array<uint8_t, 16>{}.data())
+                                        : common::IpAddr::v4(0);
+  }
+  return r;
+}
+
+// One RTM_NEWROUTE / RTM_DELROUTE for a route of ours, acknowledged.
+int route_request(uint16_t type, uint16_t flags, const KernelRoute& r) {
+  RtSocket s;
+  if (!s.open(nullptr)) return errno ? errno : EIO;
+  alignas(nlmsghdr) char req[512];
+  nlmsghdr* nlh = mnl_nlmsg_put_header(req);
+  nlh->nlmsg_type = type;
+  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+  auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
+  const bool v6 = r.dst.is_v6();
+  rtm->rtm_family = v6 ? AF_INET6 : AF_INET;
+  rtm->rtm_dst_len = r.dst_len;
+  rtm->rtm_table = RT_TABLE_MAIN;
+  rtm->rtm_protocol = kFwdRouteProtocol;
+  rtm->rtm_type = RTN_UNICAST;
+  if (type == RTM_DELROUTE) {
+    rtm->rtm_scope = RT_SCOPE_NOWHERE;  // any scope
+  } else {
+    rtm->rtm_scope = r.gateway.empty() ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
+  }
+  mnl_attr_put(nlh, RTA_DST, r.dst.size(), r.dst.b.data());
+  if (!r.gateway.empty()) mnl_attr_put(nlh, RTA_GATEWAY, r.gateway.size(), r.gateway.b.data());
+  if (r.oif) mnl_attr_put_u32(nlh, RTA_OIF, r.oif);
+  mnl_attr_put_u32(nlh, RTA_PRIORITY, r.priority);
+  return s.transact(nlh, false, [](const nlmsghdr*) {});
+}
+
+}  // namespace
+
+std::optional<std::vector<KernelRoute>> dump_routes(uint8_t family, std::string* err) {
+  RtSocket s;
+  if (!s.open(err)) return std::nullopt;
+  alignas(nlmsghdr) char req[256];
+  nlmsghdr* nlh = mnl_nlmsg_put_header(req);
+  nlh->nlmsg_type = RTM_GETROUTE;
+  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
+  rtm->rtm_family = family;
+  std::vector<KernelRoute> out;
+  int e = s.transact(nlh, true, [&](const nlmsghdr* m) {
+    if (m->nlmsg_type != RTM_NEWROUTE || m->nlmsg_len < mnl_nlmsg_size(sizeof(rtmsg))) return;
+    const auto* r = static_cast<const rtmsg*>(mnl_nlmsg_get_payload(m));
+    if (r->rtm_family != family || (r->rtm_flags & RTM_F_CLONED)) return;
+    out.push_back(parse_kernel_route(m));
+  });
+  if (e != 0) {
+    if (err) *err = "RTM_GETROUTE dump failed: " + errno_text(e);
+    return std::nullopt;
+  }
+  return out;
+}
+
+// Create, or append beside a route to the same prefix with the same metric (another next hop);
+// an identical route is EEXIST.
+int add_route(const KernelRoute& r) {
+  return route_request(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_APPEND, r);
+}
+
+int delete_route(const KernelRoute& r) { return route_request(RTM_DELROUTE, 0, r); }
+
+std::optional<std::vector<Neighbour>> dump_neighbours(uint8_t family, std::string* err) {
+  RtSocket s;
+  if (!s.open(err)) return std::nullopt;
+  alignas(nlmsghdr) char req[256];
+  nlmsghdr* nlh = mnl_nlmsg_put_header(req);
+  nlh->nlmsg_type = RTM_GETNEIGH;
+  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  auto* ndm = static_cast<ndmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ndmsg)));
+  ndm->ndm_family = family;
+  std::vector<Neighbour> out;
+  int e = s.transact(nlh, true, [&](const nlmsghdr* m) {
+    if (m->nlmsg_type != RTM_NEWNEIGH || m->nlmsg_len < mnl_nlmsg_size(sizeof(ndmsg))) return;
+    const auto* n = static_cast<const ndmsg*>(mnl_nlmsg_get_payload(m));
+    if (n->ndm_family != family) return;
+    Neighbour nb;
+    nb.ifindex = static_cast<uint32_t>(n->ndm_ifindex);
+    nb.state = n->ndm_state;
+    for_each_attr(m, sizeof(ndmsg), [&](const nlattr* a) {
+      if (mnl_attr_get_type(a) == NDA_DST) nb.addr = addr_from_attr(a, n->ndm_family);
+      if (mnl_attr_get_type(a) == NDA_LLADDR) {
+        const auto* p = static_cast<const uint8_t*>(mnl_attr_get_payload(a));
+        nb.lladdr.assign(p, p + mnl_attr_get_payload_len(a));
+      }
+    });
+    if (!nb.addr.empty()) out.push_back(std::move(nb));
+  });
+  if (e != 0) {
+    if (err) *err = "RTM_GETNEIGH dump failed: " + errno_text(e);
+    return std::nullopt;
+  }
+  return out;
+}
+
+std::optional<std::map<uint32_t, std::vector<uint8_t>>> dump_link_addresses(std::string* err) {
+  RtSocket s;
+  if (!s.open(err)) return std::nullopt;
+  alignas(nlmsghdr) char req[256];
+  nlmsghdr* nlh = mnl_nlmsg_put_header(req);
+  nlh->nlmsg_type = RTM_GETLINK;
+  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+  ifi->ifi_family = AF_UNSPEC;
+  std::map<uint32_t, std::vector<uint8_t>> out;
+  int e = s.transact(nlh, true, [&](const nlmsghdr* m) {
+    if (m->nlmsg_type != RTM_NEWLINK || m->nlmsg_len < mnl_nlmsg_size(sizeof(ifinfomsg))) return;
+    const auto* i = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(m));
+    for_each_attr(m, sizeof(ifinfomsg), [&](const nlattr* a) {
+      if (mnl_attr_get_type(a) != IFLA_ADDRESS) return;
+      const auto* p = static_cast<const uint8_t*>(mnl_attr_get_payload(a));
+      out[static_cast<uint32_t>(i->ifi_index)].assign(p, p + mnl_attr_get_payload_len(a));
+    });
+  });
+  if (e != 0) {
+    if (err) *err = "RTM_GETLINK dump failed: " + errno_text(e);
+    return std::nullopt;
+  }
+  return out;
+}
 
 }  // namespace fw::fwd

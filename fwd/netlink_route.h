@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -100,5 +101,46 @@ class LinkTable {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+}  // namespace fw::fwd
+
+// ---- Area route: routes and neighbours (static routes, `display ip routing-table`, `display
+// arp`). One short-lived rtnetlink socket per call: these run on commands, not on the packet path.
+namespace fw::fwd {
+
+// The rtm_protocol of the static routes fwd installs (`ip route` shows "proto 200"): routes
+// with it in the main table are fwd's and only those are ever changed or removed.
+constexpr uint8_t kFwdRouteProtocol = 200;
+
+struct KernelRoute {
+  common::IpAddr dst;  // the prefix (its family is the route's)
+  uint8_t dst_len = 0;
+  common::IpAddr gateway;  // empty: directly connected
+  common::IpAddr prefsrc;
+  uint32_t oif = 0;
+  uint32_t priority = 0;  // the metric
+  uint32_t table = 0;
+  uint8_t protocol = 0;
+  uint8_t scope = 0;
+  uint8_t type = 0;  // RTN_*
+};
+
+// RTM_GETROUTE dump of one family (AF_INET, AF_INET6), every table; nullopt and *err on failure.
+std::optional<std::vector<KernelRoute>> dump_routes(uint8_t family, std::string* err);
+// RTM_NEWROUTE (create, append beside routes to the same prefix) / RTM_DELROUTE of a unicast
+// route in the main table with protocol kFwdRouteProtocol. 0 or the kernel's errno.
+int add_route(const KernelRoute& r);
+int delete_route(const KernelRoute& r);
+
+struct Neighbour {
+  common::IpAddr addr;
+  uint32_t ifindex = 0;
+  std::vector<uint8_t> lladdr;  // empty when the entry has none (incomplete, failed)
+  uint16_t state = 0;           // NUD_*
+};
+// RTM_GETNEIGH dump of one family.
+std::optional<std::vector<Neighbour>> dump_neighbours(uint8_t family, std::string* err);
+// ifindex -> link-layer address (IFLA_ADDRESS) of every link that has one.
+std::optional<std::map<uint32_t, std::vector<uint8_t>>> dump_link_addresses(std::string* err);
 
 }  // namespace fw::fwd

@@ -411,9 +411,11 @@ bool Pipeline::stage_policy(NewFlow& nf) {
 }
 
 // A packet the kernel will answer with time-exceeded is not translated (the
-// error must quote what the sender sent) and opens no session.
+// error must quote what the sender sent) and opens no session. The firewall's own packets
+// (tracert's TTL 1 probes) are not forwarded: their TTL does not expire here, and their
+// answers need the session.
 bool Pipeline::stage_expiring(NewFlow& nf) {
-  if (nf.p.ttl > 1 || nf.route.local) return true;
+  if (nf.p.ttl > 1 || nf.route.local || nf.local_out) return true;
   if (nf.nat.dnat) {
     nf.why = Drop::kTtlExpiredNat;
     return false;

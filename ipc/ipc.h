@@ -83,6 +83,10 @@ struct ServerOptions {
   // Test seam: maps a new connection's SO_PEERCRED to the credentials the server uses for
   // peer_allowed, the root rule and the handler. Empty: SO_PEERCRED as it is.
   std::function<PeerCred(const PeerCred&)> peer_cred;
+  // Requests that take seconds (fwd: ping, tracert): run on two threads of their own beside
+  // the executor, so the other connections' commands go on meanwhile; the handler is then
+  // called concurrently and must be thread-safe. Empty: everything runs on the executor.
+  std::function<bool(const Request&)> runs_apart;
 };
 
 // Counters of a running Server (read from any thread).

@@ -48,7 +48,9 @@ void release_slack(std::string* s) {
 }
 
 // Runs the handler on its own thread, one job at a time, in the order they were queued;
-// finished answers wait in done_ until the loop (woken through wake_fd) takes them.
+// finished answers wait in done_ until the loop (woken through wake_fd) takes them. Jobs that
+// ServerOptions::runs_apart picks (commands that take seconds: ping, tracert) go to a second
+// queue served by kApartThreads threads of their own, so they do not hold up the others.
 class Executor {
  public:
   struct Job {
@@ -60,24 +62,31 @@ class Executor {
     uint64_t conn;
     Response resp;
   };
+  static constexpr size_t kApartThreads = 2;
 
-  Executor(Server::Handler handler, int wake_fd)
-      : handler_(std::move(handler)), wake_fd_(wake_fd), th_([this] { run(); }) {}
-  // Waits for a running handler; queued jobs are dropped.
+  Executor(Server::Handler handler, std::function<bool(const Request&)> runs_apart, int wake_fd)
+      : handler_(std::move(handler)), runs_apart_(std::move(runs_apart)), wake_fd_(wake_fd) {
+    threads_.emplace_back([this] { run(jobs_); });
+    if (runs_apart_) {
+      for (size_t i = 0; i < kApartThreads; ++i) threads_.emplace_back([this] { run(apart_); });
+    }
+  }
+  // Waits for running handlers; queued jobs are dropped.
   ~Executor() {
     {
       std::lock_guard<std::mutex> lk(mu_);
       stop_ = true;
     }
-    cv_.notify_one();
-    th_.join();
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
   }
   void push(Job j) {
+    bool apart = runs_apart_ && runs_apart_(j.req);
     {
       std::lock_guard<std::mutex> lk(mu_);
-      jobs_.push_back(std::move(j));
+      (apart ? apart_ : jobs_).push_back(std::move(j));
     }
-    cv_.notify_one();
+    cv_.notify_all();
   }
   std::deque<Done> take() {
     std::lock_guard<std::mutex> lk(mu_);
@@ -85,13 +94,13 @@ class Executor {
   }
 
  private:
-  void run() {
+  void run(std::deque<Job>& queue) {
     std::unique_lock<std::mutex> lk(mu_);
     for (;;) {
-      cv_.wait(lk, [this] { return stop_ || !jobs_.empty(); });
+      cv_.wait(lk, [&] { return stop_ || !queue.empty(); });
       if (stop_) return;
-      Job j = std::move(jobs_.front());
-      jobs_.pop_front();
+      Job j = std::move(queue.front());
+      queue.pop_front();
       lk.unlock();
       Done d{j.conn, call(j)};
       lk.lock();
@@ -115,13 +124,15 @@ class Executor {
   }
 
   Server::Handler handler_;
+  std::function<bool(const Request&)> runs_apart_;
   int wake_fd_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
   std::deque<Job> jobs_;
+  std::deque<Job> apart_;
   std::deque<Done> done_;
-  std::thread th_;  // last: starts once the members above exist
+  std::vector<std::thread> threads_;  // last: started once the members above exist
 };
 
 enum class State {
@@ -665,7 +676,7 @@ std::unique_ptr<Server> Server::start(const std::string& path, const std::string
   }
   impl->group = group;
   impl->opt = options;
-  impl->exec = std::make_unique<Executor>(std::move(handler), impl->wake_fd);
+  impl->exec = std::make_unique<Executor>(std::move(handler), options.runs_apart, impl->wake_fd);
   impl->loop = std::thread([impl] { impl->run(); });
   return s;
 }

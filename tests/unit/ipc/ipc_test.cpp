@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <random>
 #include <thread>
 
@@ -244,6 +245,42 @@ Response echo(const Request& r, const PeerCred& c) {
   out.view = r.view + "|x";
   out.prompt = "<FW>";
   return out;
+}
+
+// Area route: requests that ServerOptions::runs_apart picks (ping, tracert) run beside the
+// executor, so another connection's command is answered while one of them waits.
+TEST(Server, SlowRequestsRunApart) {
+  std::string path = sock_path("apart");
+  std::string err;
+  ServerOptions o;
+  o.runs_apart = [](const Request& r) { return r.line == "slow"; };
+  auto handler = [](const Request& r, const PeerCred& c) {
+    if (r.line == "slow") std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    return echo(r, c);
+  };
+  auto srv = Server::start(path, "", handler, o, &err);
+  ASSERT_TRUE(srv) << err;
+  std::atomic<bool> slow_done{false};
+  std::thread slow([&] {
+    std::string e;
+    auto cl = Client::connect(path, &e);
+    auto r = cl ? cl->call(Request{"user", "slow"}, &e) : std::nullopt;
+    EXPECT_TRUE(r && r->output.find("[slow]") != std::string::npos) << e;
+    slow_done = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  auto c = Client::connect(path, &err);
+  ASSERT_TRUE(c) << err;
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = c->call(Request{"user", "fast"}, &err);
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+  ASSERT_TRUE(r) << err;
+  EXPECT_EQ(r->output.find("[fast]") != std::string::npos, true);
+  EXPECT_LT(ms.count(), 800);
+  EXPECT_FALSE(slow_done.load());  // answered while the slow one still ran
+  slow.join();
+  EXPECT_TRUE(slow_done.load());
 }
 
 TEST(Server, ServesRequests) {
