@@ -39,7 +39,7 @@ std::vector<CommandSpec> specs() {
       "[ source-port <sport:int(0-65535)> [ to <sport-end:int(0-65535)> ] ]"
       " [ destination-port <dport:int(0-65535)> [ to <dport-end:int(0-65535)> ] ]";
   // Area route.
-  const std::string route_dest = "<ip-address:ipv4> { <mask:mask> | <mask-length:int(0-32)> }";
+  const std::string route_dest = "<dest-address:ipv4> { <mask:mask> | <mask-length:int(0-32)> }";
   const std::string route_pref = " [ preference <preference-value:int(1-255)> ]";
   return {
       // Views.
@@ -374,6 +374,7 @@ std::map<std::string, std::string> help() {
       {"rule-id", "Rule ID"},
       // Area route.
       {"route-static", "Establish a static route"},
+      {"dest-address", "Destination IP address"},
       {"mask-length", "Mask length"},
       {"nexthop-address", "Next-hop IP address"},
       {"preference", "Route preference"},

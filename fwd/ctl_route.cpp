@@ -25,13 +25,13 @@ bool unicast_v4(const common::IpAddr& a) {
 
 // The static route the line names (prefix normalised: host bits cleared, as VRP stores it).
 std::optional<config::StaticRoute> route_of(Ctx& c) {
-  auto pfx = c.m.prefix("ip-address", "mask", "mask-length");
+  auto pfx = c.m.prefix("dest-address", "mask", "mask-length");
   if (!pfx) {
-    c.param_error("ip-address", "Error: Wrong destination address or mask.");
+    c.param_error("dest-address", "Error: Wrong destination address or mask.");
     return std::nullopt;
   }
   if (pfx->len != 0 && (pfx->addr.v4_host() >> 28) >= 14) {
-    c.param_error("ip-address", "Error: The destination address is a multicast or reserved one.");
+    c.param_error("dest-address", "Error: The destination address is a multicast or reserved one.");
     return std::nullopt;
   }
   config::StaticRoute r;
