@@ -300,7 +300,7 @@ std::map<std::string, std::string> help() {
       // shell (issue 17)
       {"configuration", "Configuration"},
       {"config-section",
-       "Section: the first keyword of its first line (zone, security-policy, nat-policy, ...)"},
+       "Section name (zone, security-policy, nat-policy, ...)"},
       {"saved-configuration", "The saved configuration (the next startup configuration)"},
       {"compare", "Compare"},
       {"clock", "Clock"},
