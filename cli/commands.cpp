@@ -158,13 +158,12 @@ std::vector<CommandSpec> specs() {
       {"undo.serviceset.item", {V::kServiceSet}, "undo service <item-id:int(0-255)>"},
       // shell (issue 17): sections, saved configuration, clock, terminal. Output pipes
       // (`| include ...`) need no spec: the grammar takes them after every display command.
-      {"display.current.section",
-       kAll,
+      {"display.current.section", kAll,
        "display current-configuration configuration <config-section:string(1-63)>"},
       {"display.saved", kAll, "display saved-configuration"},
       {"compare", kAll, "compare configuration"},
       {"display.clock", kAll, "display clock"},
-      {"display.history", kAll, "display history-command"},  // fwcli answers it
+      {"display.history", kAll, "display history-command"},                   // fwcli answers it
       {"screen-length", kAll, "screen-length <lines:int(0-512)> temporary"},  // fwcli acts
       {"undo.screen-length", kAll, "undo screen-length temporary"},
   };
@@ -299,8 +298,7 @@ std::map<std::string, std::string> help() {
       {"protocol-number", "IP protocol number"},
       // shell (issue 17)
       {"configuration", "Configuration"},
-      {"config-section",
-       "Section name (zone, security-policy, nat-policy, ...)"},
+      {"config-section", "Section name (zone, security-policy, nat-policy, ...)"},
       {"saved-configuration", "The saved configuration (the next startup configuration)"},
       {"compare", "Compare"},
       {"clock", "Clock"},

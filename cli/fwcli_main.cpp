@@ -373,9 +373,10 @@ void print_paged(const Session& s, const std::string& text) {
 
 // VRP asks before `save` (not `save y`): true when the answer starts with y or Y.
 bool confirm_save() {
-  std::fputs("The current configuration will be written to the device.\n"
-             "Are you sure to continue?[Y/N]",
-             stdout);
+  std::fputs(
+      "The current configuration will be written to the device.\n"
+      "Are you sure to continue?[Y/N]",
+      stdout);
   std::fflush(stdout);
   std::string answer;
   char c;

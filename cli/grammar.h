@@ -95,9 +95,9 @@ bool is_display(const CommandSpec& spec);
 struct Match {
   const CommandSpec* spec = nullptr;
   std::optional<OutputFilter> filter;  // `| include ...` after a display command
-  std::vector<MatchedToken> tokens;  // in input order
-  std::string canonical;             // line with every keyword expanded, single spaces
-                                     // (and the pipe, `| include REGEX`, when there is one)
+  std::vector<MatchedToken> tokens;    // in input order
+  std::string canonical;               // line with every keyword expanded, single spaces
+                                       // (and the pipe, `| include REGEX`, when there is one)
 
   bool has(std::string_view keyword) const;                       // keyword present anywhere
   std::optional<std::string> param(std::string_view name) const;  // first value of a parameter
@@ -183,7 +183,7 @@ class Grammar {
   // none.
   std::vector<std::string> complete(const ViewKind view, std::string_view line) const;
 
- struct Impl;  // defined in grammar.cpp (public so its helpers there can name it)
+  struct Impl;  // defined in grammar.cpp (public so its helpers there can name it)
 
  private:
   ParseOutcome parse_plain(const ViewStack& vs, std::string_view line, bool search_parents) const;

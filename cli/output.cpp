@@ -79,8 +79,8 @@ std::string format_clock(const std::tm& t, long gmtoff, std::string_view zone) {
   long off = gmtoff < 0 ? -gmtoff : gmtoff;
   std::snprintf(buf, sizeof buf, "UTC%c%02ld:%02ld", gmtoff < 0 ? '-' : '+', off / 3600,
                 off % 3600 / 60);
-  out += "\nTime Zone(" + std::string(zone.empty() ? "DefaultZoneName" : zone) + ") : " + buf +
-         "\n";
+  out +=
+      "\nTime Zone(" + std::string(zone.empty() ? "DefaultZoneName" : zone) + ") : " + buf + "\n";
   return out;
 }
 
@@ -110,8 +110,8 @@ std::vector<Hunk> diff(const Lines& a, const Lines& b) {
   auto at = [&](size_t i, size_t j) -> uint32_t& { return lcs[i * (m + 1) + j]; };
   for (size_t i = n; i-- > 0;)
     for (size_t j = m; j-- > 0;)
-      at(i, j) = a[head + i] == b[head + j] ? at(i + 1, j + 1) + 1
-                                            : std::max(at(i + 1, j), at(i, j + 1));
+      at(i, j) =
+          a[head + i] == b[head + j] ? at(i + 1, j + 1) + 1 : std::max(at(i + 1, j), at(i, j + 1));
   std::vector<Hunk> out;
   size_t i = 0, j = 0;
   while (i < n || j < m) {

@@ -27,8 +27,8 @@ class Pager {
   static constexpr std::string_view kPrompt = "  ---- More ----";
   // page_lines 0: everything at once (`screen-length 0 temporary`).
   Pager(std::string_view text, size_t page_lines);
-  std::string first();          // the first page (whole lines, each with its '\n')
-  std::string next(char key);   // after a key at the More prompt: what to print next
+  std::string first();         // the first page (whole lines, each with its '\n')
+  std::string next(char key);  // after a key at the More prompt: what to print next
   bool done() const { return pos_ >= lines_.size(); }
 
  private:

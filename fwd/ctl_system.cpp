@@ -6,7 +6,6 @@
 #include <sstream>
 
 #include "cli/output.h"
-
 #include "db/config_store.h"
 #include "fwd/ctl_context.h"
 
@@ -97,7 +96,8 @@ bool section_named(std::string_view head, const std::string& name) {
   std::string w1, w2;
   is >> w1 >> w2;
   auto same = [&](const std::string& w) {
-    return w.size() == name.size() && std::equal(w.begin(), w.end(), name.begin(), [](char a, char b) {
+    return w.size() == name.size() &&
+           std::equal(w.begin(), w.end(), name.begin(), [](char a, char b) {
              return std::tolower(static_cast<unsigned char>(a)) ==
                     std::tolower(static_cast<unsigned char>(b));
            });

@@ -22,7 +22,8 @@ class PipeTest : public ::testing::Test {
 };
 
 TEST_F(PipeTest, EveryDisplayTakesAPipe) {
-  for (const auto& spec : g_->specs()) EXPECT_EQ(is_display(spec), spec.syntax.rfind("display ", 0) == 0);
+  for (const auto& spec : g_->specs())
+    EXPECT_EQ(is_display(spec), spec.syntax.rfind("display ", 0) == 0);
   auto po = parse("dis cur | inc sysname");
   ASSERT_TRUE(po.match);
   EXPECT_EQ(po.match->spec->id, "display.current");
@@ -183,7 +184,8 @@ TEST(Clock, VrpFormat) {
   t.tm_wday = 0;
   EXPECT_EQ(format_clock(t, 0, "UTC"), "2026-11-29 05:40:03\nSunday\nTime Zone(UTC) : UTC+00:00\n");
   t.tm_wday = 5;
-  EXPECT_EQ(format_clock(t, 8 * 3600 + 1800, "X"), "2026-11-29 05:40:03\nFriday\nTime Zone(X) : UTC+08:30\n");
+  EXPECT_EQ(format_clock(t, 8 * 3600 + 1800, "X"),
+            "2026-11-29 05:40:03\nFriday\nTime Zone(X) : UTC+08:30\n");
   EXPECT_EQ(format_clock(t, -5 * 3600, ""),
             "2026-11-29 05:40:03\nFriday\nTime Zone(DefaultZoneName) : UTC-05:00\n");
 }
@@ -192,7 +194,8 @@ TEST(Compare, SameAndDifferent) {
   const std::string saved = "#\n sysname FW\n#\nfirewall zone trust\n set priority 85\n#\nreturn\n";
   EXPECT_EQ(compare_configuration(saved, saved),
             "The current configuration is the same as the next startup configuration file.\n");
-  std::string cur = "#\n sysname FW2\n#\nfirewall zone trust\n set priority 85\n add interface in0\n#\nreturn\n";
+  std::string cur =
+      "#\n sysname FW2\n#\nfirewall zone trust\n set priority 85\n add interface in0\n#\nreturn\n";
   EXPECT_EQ(compare_configuration(cur, saved),
             "Warning: The current configuration is not the same as the next startup configuration "
             "file. There may be several differences, and the following are some of them.\n"
