@@ -418,7 +418,7 @@ int signal_hook() {
   return 0;
 }
 
-int run_interactive(Session* s) {
+void setup_readline(Session* s) {
   g_session = s;
   rl_readline_name = "fwcli";
   rl_attempted_completion_function = attempt_completion;
@@ -427,12 +427,16 @@ int run_interactive(Session* s) {
   rl_bind_key('?', help_key);
   rl_bind_key(26, ctrl_z_key);  // Ctrl+Z
   rl_signal_event_hook = signal_hook;
-  NoSuspendKey no_suspend;
   struct sigaction sa {};
   sa.sa_handler = on_sigint;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
   using_history();
+}
+
+int run_interactive(Session* s) {
+  setup_readline(s);
+  NoSuspendKey no_suspend;
 
   for (;;) {
     char* raw = readline(s->prompt.c_str());

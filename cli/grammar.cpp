@@ -809,18 +809,17 @@ std::vector<std::string> complete_in(const Grammar::Impl& impl, const ViewKind v
 // Compiles `specs` into `impl` (see the Grammar constructor).
 void compile(Grammar::Impl* impl, std::vector<CommandSpec> specs,
              std::map<std::string, std::string> help, const KeywordSets& sets) {
-  auto impl_ = impl;
-  impl_->specs = std::move(specs);
-  impl_->help = std::move(help);
-  impl_->sets = compile_sets(sets);
+  impl->specs = std::move(specs);
+  impl->help = std::move(help);
+  impl->sets = compile_sets(sets);
   // by_view lists specs in declaration order; closures keep that order, so the
   // first declared spec wins when two accept the same line.
-  for (size_t i = 0; i < impl_->specs.size(); ++i) {
-    const CommandSpec& cs = impl_->specs[i];
+  for (size_t i = 0; i < impl->specs.size(); ++i) {
+    const CommandSpec& cs = impl->specs[i];
     if (cs.id.empty())
       throw std::invalid_argument("command spec #" + std::to_string(i) + " has no id");
     if (cs.views.empty()) throw std::invalid_argument("command spec '" + cs.id + "': no views");
-    SpecParser p(cs, &impl_->elems, impl_->help, impl_->sets);
+    SpecParser p(cs, &impl->elems, impl->help, impl->sets);
     Ast ast = p.parse();
     Nfa nfa;
     NfaNode acc;
@@ -828,18 +827,18 @@ void compile(Grammar::Impl* impl, std::vector<CommandSpec> specs,
     nfa.nodes.push_back(acc);
     nfa.start = build(ast, 0, &nfa);
     for (const auto& n : nfa.nodes) {
-      if (n.kind == NfaNode::kTerm && impl_->elems[n.elem].type == ParamType::kText &&
-          !impl_->elems[n.elem].keyword && n.next[0] != 0)
+      if (n.kind == NfaNode::kTerm && impl->elems[n.elem].type == ParamType::kText &&
+          !impl->elems[n.elem].keyword && n.next[0] != 0)
         throw std::invalid_argument("command spec '" + cs.id +
                                     "': a text parameter must end the command");
     }
-    impl_->nfas.push_back(std::move(nfa));
+    impl->nfas.push_back(std::move(nfa));
     for (ViewKind v : cs.views) {
-      auto& lst = impl_->by_view[v];
+      auto& lst = impl->by_view[v];
       if (lst.empty() || lst.back() != static_cast<int>(i)) lst.push_back(static_cast<int>(i));
     }
   }
-  for (const auto& [v, _] : impl_->by_view) impl_->start[v] = impl_->initial(v);
+  for (const auto& [v, _] : impl->by_view) impl->start[v] = impl->initial(v);
 }
 
 // The output pipes, typed after "|" (matched as commands of the user view of their own grammar).
@@ -976,20 +975,19 @@ namespace {
 
 std::optional<std::vector<HelpItem>> help_in(const Grammar::Impl& impl, const ViewKind view,
                                              std::string_view line, ParseOutcome* err) {
-  const Grammar::Impl* impl_ = &impl;
   auto toks = tokenize(line);
   bool partial = !ends_with_space(line) && !toks.empty();
   size_t n = partial ? toks.size() - 1 : toks.size();
   std::vector<State> cur;
   ParseOutcome po;
   Trail trail;
-  if (!impl_->run(view, line, toks, n, &cur, &po, &trail)) {
+  if (!impl.run(view, line, toks, n, &cur, &po, &trail)) {
     if (err) *err = po;
     return std::nullopt;
   }
   std::optional<std::string> lp;
   if (partial) lp = lower(toks.back().text);
-  Grammar::Impl::HelpScan hs = impl_->scan_help(cur, lp);
+  Grammar::Impl::HelpScan hs = impl.scan_help(cur, lp);
   std::vector<HelpItem> out;
   if (partial) {
     // "dis?": the keywords the word can become; a parameter being typed shows its placeholder.
@@ -1000,7 +998,7 @@ std::optional<std::vector<HelpItem>> help_in(const Grammar::Impl& impl, const Vi
     if (err) {
       *err = ParseOutcome{};
       bool done = hs.cr && std::none_of(cur.begin(), cur.end(),
-                                        [&](const State& s) { return impl_->term(s) != nullptr; });
+                                        [&](const State& s) { return impl.term(s) != nullptr; });
       err->error = done           ? ErrorKind::kTooMany
                    : hs.set_param ? ErrorKind::kWrongParameter
                                   : ErrorKind::kUnrecognized;
@@ -1016,18 +1014,17 @@ std::optional<std::vector<HelpItem>> help_in(const Grammar::Impl& impl, const Vi
 
 std::vector<std::string> complete_in(const Grammar::Impl& impl, const ViewKind view,
                                      std::string_view line) {
-  const Grammar::Impl* impl_ = &impl;
   auto toks = tokenize(line);
   bool partial = !ends_with_space(line) && !toks.empty();
   size_t n = partial ? toks.size() - 1 : toks.size();
   std::vector<State> cur;
   ParseOutcome po;
   Trail trail;
-  if (!impl_->run(view, line, toks, n, &cur, &po, &trail)) return {};
+  if (!impl.run(view, line, toks, n, &cur, &po, &trail)) return {};
   std::string lp = partial ? lower(toks.back().text) : std::string();
   std::set<std::string> out;
   for (const auto& s : cur) {
-    const Elem* e = impl_->term(s);
+    const Elem* e = impl.term(s);
     if (!e) continue;
     if (e->keyword && e->lword.compare(0, lp.size(), lp) == 0) out.insert(e->word);
     if (e->set)
