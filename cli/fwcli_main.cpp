@@ -348,8 +348,9 @@ char read_key() {
 }
 
 // Lines on one page: `screen-length N temporary`, else the terminal's height less the More
-// line (24 rows when it cannot be told).
+// line (24 rows when it cannot be told); 0 (no paging) when the output is not a terminal.
 size_t page_lines(const Session& s) {
+  if (!isatty(STDOUT_FILENO)) return 0;
   if (s.screen_length) return *s.screen_length;
   winsize ws{};
   size_t rows = ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 1 ? ws.ws_row : 24;
