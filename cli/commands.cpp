@@ -64,7 +64,7 @@ std::vector<CommandSpec> specs() {
       {"display.addressgroup", kAll, "display nat address-group [ <group-name:string(1-31)> ]"},
       {"reset.session.table", {V::kUser, V::kSystem}, "reset firewall session table " + filt},
       {"reset.statistics", {V::kUser, V::kSystem}, "reset firewall statistics"},
-      {"save", kAll, "save"},
+      {"save", kAll, "save [ y ]"},
       // System view.
       {"sysname", {V::kSystem}, "sysname <host-name:string(1-63)>"},
       {"undo.sysname", {V::kSystem}, "undo sysname"},
@@ -231,6 +231,16 @@ std::vector<CommandSpec> specs() {
       {"probe.tracert",
        {V::kUser, V::kSystem},
        "tracert [ -m <max-ttl:int(1-30)> | -w <timeout:int(100-5000)> ]* <host:ipv4>"},
+      // shell (issue 17): sections, saved configuration, clock, terminal. Output pipes
+      // (`| include ...`) need no spec: the grammar takes them after every display command.
+      {"display.current.section", kAll,
+       "display current-configuration configuration <config-section:string(1-63)>"},
+      {"display.saved", kAll, "display saved-configuration"},
+      {"compare", kAll, "compare configuration"},
+      {"display.clock", kAll, "display clock"},
+      {"display.history", kAll, "display history-command"},                   // fwcli answers it
+      {"screen-length", kAll, "screen-length <lines:int(0-512)> temporary"},  // fwcli acts
+      {"undo.screen-length", kAll, "undo screen-length temporary"},
   };
 }
 
@@ -392,6 +402,17 @@ std::map<std::string, std::string> help() {
       {"max-ttl", "Maximum TTL"},
       {"-w", "Time to wait for the replies of each hop, in milliseconds (default 1000)"},
       {"timeout", "Timeout in milliseconds"},
+      // shell (issue 17)
+      {"configuration", "Configuration"},
+      {"config-section", "Section name (zone, security-policy, nat-policy, ...)"},
+      {"saved-configuration", "The saved configuration (the next startup configuration)"},
+      {"compare", "Compare"},
+      {"clock", "Clock"},
+      {"history-command", "Commands typed in this session"},
+      {"screen-length", "Lines on one screen (interactive shell)"},
+      {"lines", "Number of lines, 0: no paging"},
+      {"temporary", "For this session only"},
+      {"y", "Save without asking"},
   };
 }
 

@@ -5,6 +5,8 @@
 #include <readline/history.h>
 #include <readline/readline.h>
 #include <signal.h>
+#include <sys/ioctl.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
@@ -12,6 +14,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <functional>
 #include <iostream>
 #include <random>
@@ -21,6 +24,7 @@
 
 #include "cli/commands.h"
 #include "cli/grammar.h"
+#include "cli/output.h"
 #include "ipc/ipc.h"
 
 namespace po = boost::program_options;
@@ -40,7 +44,13 @@ struct Session {
   std::unique_ptr<fw::cli::Grammar> fallback;
   // Spreads the retries of many shells refused at once (a full connection table).
   std::minstd_rand jitter{static_cast<unsigned>(getpid())};
+  // `display history-command`: the session's last commands (VRP keeps 10), as typed.
+  std::deque<std::string> history;
+  // `screen-length N temporary` (0: no paging); unset: the terminal's height.
+  std::optional<size_t> screen_length;
 };
+
+constexpr size_t kHistorySize = 10;
 
 Session* g_session = nullptr;
 volatile sig_atomic_t g_interrupted = 0;
@@ -181,6 +191,39 @@ bool is_quit_in_user_view(const Session& s, const std::string& line) {
   return po.match && po.match->canonical == "quit";
 }
 
+// ---- the shell's own commands ---------------------------------------------------
+// `display history-command` and `screen-length` are in the grammar (so `?` shows them and fwd
+// answers other clients) but belong to this session: the shell answers them itself.
+
+void remember(Session* s, const std::string& line) {
+  s->history.push_back(trim(line));
+  while (s->history.size() > kHistorySize) s->history.pop_front();
+}
+
+// The line's match in the current view (or a parent), if it matches.
+std::optional<fw::cli::Match> local_match(const Session& s, const std::string& line) {
+  auto po = any_grammar(s).parse(s.stack, line, true);
+  return po.match;
+}
+
+// Answers a command of the shell's own; nullopt if the daemon answers it.
+std::optional<std::string> local_answer(Session* s, const fw::cli::Match& m) {
+  const std::string& id = m.spec->id;
+  std::string out;
+  if (id == "display.history") {
+    for (const auto& h : s->history) out += "  " + h + "\n";
+  } else if (id == "screen-length" || id == "undo.screen-length") {
+    if (id == "screen-length")
+      s->screen_length = static_cast<size_t>(m.integer("lines").value_or(0));
+    else
+      s->screen_length.reset();
+    out = "Info: The configuration takes effect on the current user terminal interface only.\n";
+  } else {
+    return std::nullopt;
+  }
+  return m.filter ? fw::cli::apply_filter(*m.filter, out) : out;
+}
+
 // ---- non-interactive -----------------------------------------------------------
 
 // `next` yields the commands one at a time, so piped input is answered as it comes.
@@ -213,6 +256,14 @@ int run_batch(Session* s, const std::function<bool(std::string*)>& next) {
     if (s->grammar) {
       auto local = s->grammar->parse(s->stack, line, true);
       if (local.match) out = local.match->canonical;
+    }
+    if (auto m = local_match(*s, line)) {
+      remember(s, line);
+      if (auto a = local_answer(s, *m)) {
+        std::fputs(a->c_str(), stdout);
+        std::fflush(stdout);
+        continue;
+      }
     }
     SendError why;
     auto r = send(s, out, &why);
@@ -266,6 +317,96 @@ int help_key(int /*count*/, int /*key*/) {
 
 void on_sigint(int) { g_interrupted = 1; }
 
+volatile sig_atomic_t g_ctrl_z = 0;
+
+// Ctrl+Z: VRP's `return` - the line is dropped and the session goes back to the user view.
+int ctrl_z_key(int count, int key) {
+  g_ctrl_z = 1;
+  rl_replace_line("", 0);
+  return rl_newline(count, key);
+}
+
+// One key from the terminal, without echo or line editing (Ctrl-C arrives as '\x03'); 'q' at EOF.
+char read_key() {
+  termios old{};
+  bool tty = tcgetattr(STDIN_FILENO, &old) == 0;
+  if (tty) {
+    termios raw = old;
+    raw.c_lflag &= ~static_cast<tcflag_t>(ICANON | ECHO | ISIG);
+    raw.c_cc[VMIN] = 1;
+    raw.c_cc[VTIME] = 0;
+    tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+  }
+  char c = 'q';
+  ssize_t n;
+  do {
+    n = read(STDIN_FILENO, &c, 1);
+  } while (n < 0 && errno == EINTR);
+  if (n != 1) c = 'q';
+  if (tty) tcsetattr(STDIN_FILENO, TCSANOW, &old);
+  return c;
+}
+
+// Lines on one page: `screen-length N temporary`, else the terminal's height less the More
+// line (24 rows when it cannot be told); 0 (no paging) when the output is not a terminal.
+size_t page_lines(const Session& s) {
+  if (!isatty(STDOUT_FILENO)) return 0;
+  if (s.screen_length) return *s.screen_length;
+  winsize ws{};
+  size_t rows = ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 1 ? ws.ws_row : 24;
+  return rows - 1;
+}
+
+// Prints a command's output a page at a time with VRP's `  ---- More ----`.
+void print_paged(const Session& s, const std::string& text) {
+  fw::cli::Pager pager(text, page_lines(s));
+  std::fputs(pager.first().c_str(), stdout);
+  while (!pager.done()) {
+    std::fputs(fw::cli::Pager::kPrompt.data(), stdout);
+    std::fflush(stdout);
+    char key = read_key();
+    // The More prompt is wiped and the next lines take its place.
+    std::fputs(("\r" + std::string(fw::cli::Pager::kPrompt.size(), ' ') + "\r").c_str(), stdout);
+    std::fputs(pager.next(key).c_str(), stdout);
+  }
+  std::fflush(stdout);
+}
+
+// VRP asks before `save` (not `save y`): true when the answer starts with y or Y.
+bool confirm_save() {
+  std::fputs(
+      "The current configuration will be written to the device.\n"
+      "Are you sure to continue?[Y/N]",
+      stdout);
+  std::fflush(stdout);
+  std::string answer;
+  char c;
+  while (read(STDIN_FILENO, &c, 1) == 1 && c != '\n') answer += c;
+  answer = trim(answer);
+  return !answer.empty() && (answer[0] == 'y' || answer[0] == 'Y');
+}
+
+// The terminal's suspend character is switched off while the shell runs, so Ctrl+Z reaches
+// readline (ctrl_z_key) instead of stopping the shell; restored at exit.
+class NoSuspendKey {
+ public:
+  NoSuspendKey() {
+    if (tcgetattr(STDIN_FILENO, &old_) != 0) return;
+    termios t = old_;
+    t.c_cc[VSUSP] = _POSIX_VDISABLE;
+    ok_ = tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0;
+  }
+  ~NoSuspendKey() {
+    if (ok_) tcsetattr(STDIN_FILENO, TCSANOW, &old_);
+  }
+  NoSuspendKey(const NoSuspendKey&) = delete;
+  NoSuspendKey& operator=(const NoSuspendKey&) = delete;
+
+ private:
+  termios old_{};
+  bool ok_ = false;
+};
+
 // Ctrl-C discards the line being typed, like VRP, instead of killing the shell.
 int signal_hook() {
   if (g_interrupted) {
@@ -278,19 +419,25 @@ int signal_hook() {
   return 0;
 }
 
-int run_interactive(Session* s) {
+void setup_readline(Session* s) {
   g_session = s;
   rl_readline_name = "fwcli";
   rl_attempted_completion_function = attempt_completion;
   rl_completer_word_break_characters = const_cast<char*>(" \t");
   rl_variable_bind("completion-ignore-case", "on");
   rl_bind_key('?', help_key);
+  rl_bind_key(26, ctrl_z_key);  // Ctrl+Z
   rl_signal_event_hook = signal_hook;
   struct sigaction sa {};
   sa.sa_handler = on_sigint;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
   using_history();
+}
+
+int run_interactive(Session* s) {
+  setup_readline(s);
+  NoSuspendKey no_suspend;
 
   for (;;) {
     char* raw = readline(s->prompt.c_str());
@@ -300,6 +447,10 @@ int run_interactive(Session* s) {
     }
     std::string line = raw;
     std::free(raw);
+    if (g_ctrl_z) {
+      g_ctrl_z = 0;
+      line = top_kind(*s) == fw::cli::ViewKind::kUser ? "" : "return";
+    }
     std::string t = trim(line);
     if (t.empty()) continue;
     add_history(line.c_str());
@@ -322,13 +473,20 @@ int run_interactive(Session* s) {
       out = po.match->canonical;
     }
     if (is_quit_in_user_view(*s, line)) return 0;
+    if (auto m = local_match(*s, line)) {
+      remember(s, line);
+      if (auto a = local_answer(s, *m)) {
+        print_paged(*s, *a);
+        continue;
+      }
+      if (m->spec->id == "save" && !m->has("y") && !confirm_save()) continue;
+    }
     auto r = send(s, out, &why);
     if (!r) {
       if (why == SendError::kNoServer) return 2;
       continue;  // reported; the next command reconnects
     }
-    std::fputs(r->output.c_str(), stdout);
-    std::fflush(stdout);
+    print_paged(*s, r->output);
     adopt(s, *r);
   }
 }

@@ -12,6 +12,7 @@
 #include <cctype>
 #include <charconv>
 #include <limits>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -526,6 +527,7 @@ class Seen {
 }  // namespace
 
 struct Grammar::Impl {
+  std::unique_ptr<Impl> pipe;  // the output pipes' own grammar (null inside it)
   std::vector<CommandSpec> specs;
   std::map<std::string, std::string> help;
   std::vector<KeywordSet> sets;  // never changed after construction: elems point into it
@@ -799,22 +801,25 @@ bool ends_with_space(std::string_view line) { return line.empty() || is_space(li
 
 bool same_word(std::string_view a, std::string_view b) { return lower(a) == lower(b); }
 
-}  // namespace
+std::optional<std::vector<HelpItem>> help_in(const Grammar::Impl& impl, const ViewKind view,
+                                             std::string_view line, ParseOutcome* err);
+std::vector<std::string> complete_in(const Grammar::Impl& impl, const ViewKind view,
+                                     std::string_view line);
 
-Grammar::Grammar(std::vector<CommandSpec> specs, std::map<std::string, std::string> help,
-                 KeywordSets sets)
-    : impl_(std::make_unique<Impl>()) {
-  impl_->specs = std::move(specs);
-  impl_->help = std::move(help);
-  impl_->sets = compile_sets(sets);
+// Compiles `specs` into `impl` (see the Grammar constructor).
+void compile(Grammar::Impl* impl, std::vector<CommandSpec> specs,
+             std::map<std::string, std::string> help, const KeywordSets& sets) {
+  impl->specs = std::move(specs);
+  impl->help = std::move(help);
+  impl->sets = compile_sets(sets);
   // by_view lists specs in declaration order; closures keep that order, so the
   // first declared spec wins when two accept the same line.
-  for (size_t i = 0; i < impl_->specs.size(); ++i) {
-    const CommandSpec& cs = impl_->specs[i];
+  for (size_t i = 0; i < impl->specs.size(); ++i) {
+    const CommandSpec& cs = impl->specs[i];
     if (cs.id.empty())
       throw std::invalid_argument("command spec #" + std::to_string(i) + " has no id");
     if (cs.views.empty()) throw std::invalid_argument("command spec '" + cs.id + "': no views");
-    SpecParser p(cs, &impl_->elems, impl_->help, impl_->sets);
+    SpecParser p(cs, &impl->elems, impl->help, impl->sets);
     Ast ast = p.parse();
     Nfa nfa;
     NfaNode acc;
@@ -822,25 +827,104 @@ Grammar::Grammar(std::vector<CommandSpec> specs, std::map<std::string, std::stri
     nfa.nodes.push_back(acc);
     nfa.start = build(ast, 0, &nfa);
     for (const auto& n : nfa.nodes) {
-      if (n.kind == NfaNode::kTerm && impl_->elems[n.elem].type == ParamType::kText &&
-          !impl_->elems[n.elem].keyword && n.next[0] != 0)
+      if (n.kind == NfaNode::kTerm && impl->elems[n.elem].type == ParamType::kText &&
+          !impl->elems[n.elem].keyword && n.next[0] != 0)
         throw std::invalid_argument("command spec '" + cs.id +
                                     "': a text parameter must end the command");
     }
-    impl_->nfas.push_back(std::move(nfa));
+    impl->nfas.push_back(std::move(nfa));
     for (ViewKind v : cs.views) {
-      auto& lst = impl_->by_view[v];
+      auto& lst = impl->by_view[v];
       if (lst.empty() || lst.back() != static_cast<int>(i)) lst.push_back(static_cast<int>(i));
     }
   }
-  for (const auto& [v, _] : impl_->by_view) impl_->start[v] = impl_->initial(v);
+  for (const auto& [v, _] : impl->by_view) impl->start[v] = impl->initial(v);
+}
+
+// The output pipes, typed after "|" (matched as commands of the user view of their own grammar).
+std::vector<CommandSpec> pipe_specs() {
+  const std::vector<ViewKind> v = {ViewKind::kUser};
+  return {{"pipe.begin", v, "begin <regular-expression:text(1-255)>"},
+          {"pipe.count", v, "count"},
+          {"pipe.exclude", v, "exclude <regular-expression:text(1-255)>"},
+          {"pipe.include", v, "include <regular-expression:text(1-255)>"}};
+}
+
+std::map<std::string, std::string> pipe_help() {
+  return {{"begin", "Begin with the line that matches"},
+          {"count", "Count the number of lines"},
+          {"exclude", "Match the lines that do not match"},
+          {"include", "Match the lines that match"},
+          {"regular-expression", "Regular expression"}};
+}
+
+// Byte offset of the first token that is exactly "|", npos if none.
+size_t pipe_column(std::string_view line) {
+  for (const auto& t : tokenize(line))
+    if (t.text == "|") return t.col;
+  return std::string_view::npos;
+}
+
+// The command line ran up to a pipe at `bar` and matched `cmd`, a display command: matches the
+// pipe after it and the regular expression (columns of errors counted in the whole line).
+ParseOutcome with_pipe(const Grammar::Impl& pipe, ParseOutcome cmd, std::string_view line,
+                       size_t bar) {
+  const size_t off = bar + 1;
+  ParseOutcome p = pipe.parse_in(ViewKind::kUser, line.substr(off));
+  if (!p.match) {
+    p.error_column += off;
+    return p;
+  }
+  OutputFilter f;
+  const std::string& id = p.match->spec->id;
+  f.kind = id == "pipe.begin"     ? OutputFilter::Kind::kBegin
+           : id == "pipe.count"   ? OutputFilter::Kind::kCount
+           : id == "pipe.exclude" ? OutputFilter::Kind::kExclude
+                                  : OutputFilter::Kind::kInclude;
+  if (const MatchedToken* re = p.match->token("regular-expression")) {
+    f.regex = re->value;
+    try {
+      std::regex check(f.regex);
+    } catch (const std::regex_error&) {
+      ParseOutcome bad;
+      bad.error = ErrorKind::kWrongParameter;
+      bad.error_column = off + re->column;
+      return bad;
+    }
+  }
+  cmd.match->filter = std::move(f);
+  cmd.match->canonical += " | " + p.match->canonical;
+  return cmd;
+}
+
+}  // namespace
+
+Grammar::Grammar(std::vector<CommandSpec> specs, std::map<std::string, std::string> help,
+                 KeywordSets sets)
+    : impl_(std::make_unique<Impl>()) {
+  compile(impl_.get(), std::move(specs), std::move(help), sets);
+  impl_->pipe = std::make_unique<Impl>();
+  compile(impl_->pipe.get(), pipe_specs(), pipe_help(), {});
 }
 
 Grammar::~Grammar() = default;
 
 const std::vector<CommandSpec>& Grammar::specs() const { return impl_->specs; }
 
+bool is_display(const CommandSpec& spec) { return spec.syntax.rfind("display ", 0) == 0; }
+
 ParseOutcome Grammar::parse(const ViewStack& vs, std::string_view line, bool search_parents) const {
+  if (is_comment_or_empty(line)) return ParseOutcome{};
+  if (size_t bar = pipe_column(line); bar != std::string_view::npos) {
+    ParseOutcome cmd = parse_plain(vs, line.substr(0, bar), search_parents);
+    if (cmd.match && is_display(*cmd.match->spec))
+      return with_pipe(*impl_->pipe, std::move(cmd), line, bar);
+  }
+  return parse_plain(vs, line, search_parents);
+}
+
+ParseOutcome Grammar::parse_plain(const ViewStack& vs, std::string_view line,
+                                  bool search_parents) const {
   if (is_comment_or_empty(line)) return ParseOutcome{};
   ViewKind top = vs.empty() ? ViewKind::kUser : vs.back().kind;
   ParseOutcome first = impl_->parse_in(top, line);
@@ -855,21 +939,55 @@ ParseOutcome Grammar::parse(const ViewStack& vs, std::string_view line, bool sea
   return first;
 }
 
+// Whether `line` is a complete display command in `view`.
+bool Grammar::display_line(ViewKind view, std::string_view line) const {
+  if (is_comment_or_empty(line)) return false;
+  ParseOutcome po = impl_->parse_in(view, line);
+  return po.match && is_display(*po.match->spec);
+}
+
 std::optional<std::vector<HelpItem>> Grammar::help(const ViewKind view, std::string_view line,
                                                    ParseOutcome* err) const {
+  size_t bar = pipe_column(line);
+  if (bar != std::string_view::npos && display_line(view, line.substr(0, bar))) {
+    std::string_view rest = line.substr(bar + 1);
+    if (rest.empty()) return std::vector<HelpItem>{{"|", "Matching output"}};  // "... |?"
+    auto items = help_in(*impl_->pipe, ViewKind::kUser, rest, err);
+    if (!items && err) err->error_column += bar + 1;
+    return items;
+  }
+  auto items = help_in(*impl_, view, line, err);
+  // A complete display command can be followed by a pipe: "|" before "<cr>".
+  if (items && !items->empty() && items->back().word == "<cr>" && ends_with_space(line) &&
+      display_line(view, line))
+    items->insert(items->end() - 1, HelpItem{"|", "Matching output"});
+  return items;
+}
+
+std::vector<std::string> Grammar::complete(const ViewKind view, std::string_view line) const {
+  size_t bar = pipe_column(line);
+  if (bar != std::string_view::npos && display_line(view, line.substr(0, bar)))
+    return complete_in(*impl_->pipe, ViewKind::kUser, line.substr(bar + 1));
+  return complete_in(*impl_, view, line);
+}
+
+namespace {
+
+std::optional<std::vector<HelpItem>> help_in(const Grammar::Impl& impl, const ViewKind view,
+                                             std::string_view line, ParseOutcome* err) {
   auto toks = tokenize(line);
   bool partial = !ends_with_space(line) && !toks.empty();
   size_t n = partial ? toks.size() - 1 : toks.size();
   std::vector<State> cur;
   ParseOutcome po;
   Trail trail;
-  if (!impl_->run(view, line, toks, n, &cur, &po, &trail)) {
+  if (!impl.run(view, line, toks, n, &cur, &po, &trail)) {
     if (err) *err = po;
     return std::nullopt;
   }
   std::optional<std::string> lp;
   if (partial) lp = lower(toks.back().text);
-  Impl::HelpScan hs = impl_->scan_help(cur, lp);
+  Grammar::Impl::HelpScan hs = impl.scan_help(cur, lp);
   std::vector<HelpItem> out;
   if (partial) {
     // "dis?": the keywords the word can become; a parameter being typed shows its placeholder.
@@ -880,7 +998,7 @@ std::optional<std::vector<HelpItem>> Grammar::help(const ViewKind view, std::str
     if (err) {
       *err = ParseOutcome{};
       bool done = hs.cr && std::none_of(cur.begin(), cur.end(),
-                                        [&](const State& s) { return impl_->term(s) != nullptr; });
+                                        [&](const State& s) { return impl.term(s) != nullptr; });
       err->error = done           ? ErrorKind::kTooMany
                    : hs.set_param ? ErrorKind::kWrongParameter
                                   : ErrorKind::kUnrecognized;
@@ -894,18 +1012,19 @@ std::optional<std::vector<HelpItem>> Grammar::help(const ViewKind view, std::str
   return out;
 }
 
-std::vector<std::string> Grammar::complete(const ViewKind view, std::string_view line) const {
+std::vector<std::string> complete_in(const Grammar::Impl& impl, const ViewKind view,
+                                     std::string_view line) {
   auto toks = tokenize(line);
   bool partial = !ends_with_space(line) && !toks.empty();
   size_t n = partial ? toks.size() - 1 : toks.size();
   std::vector<State> cur;
   ParseOutcome po;
   Trail trail;
-  if (!impl_->run(view, line, toks, n, &cur, &po, &trail)) return {};
+  if (!impl.run(view, line, toks, n, &cur, &po, &trail)) return {};
   std::string lp = partial ? lower(toks.back().text) : std::string();
   std::set<std::string> out;
   for (const auto& s : cur) {
-    const Elem* e = impl_->term(s);
+    const Elem* e = impl.term(s);
     if (!e) continue;
     if (e->keyword && e->lword.compare(0, lp.size(), lp) == 0) out.insert(e->word);
     if (e->set)
@@ -914,6 +1033,8 @@ std::vector<std::string> Grammar::complete(const ViewKind view, std::string_view
   }
   return {out.begin(), out.end()};
 }
+
+}  // namespace
 
 // ---- Match helpers -----------------------------------------------------------
 

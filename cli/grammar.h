@@ -81,10 +81,24 @@ struct MatchedToken {
   std::optional<common::IpAddr> addr;  // ipv4, ipv6, ip and mask parameters
 };
 
+// An output pipe typed after a display command (`display ... | include REGEX`): the command
+// engine parses it for every display command (a spec whose syntax starts with "display"), the
+// daemon applies it to the command's output (cli/output.h).
+struct OutputFilter {
+  enum class Kind { kBegin, kCount, kExclude, kInclude };
+  Kind kind = Kind::kInclude;
+  std::string regex;  // as typed, checked to compile (ECMAScript); empty for count
+};
+
+// Whether a spec is a display command (the commands that take an output pipe).
+bool is_display(const CommandSpec& spec);
+
 struct Match {
   const CommandSpec* spec = nullptr;
-  std::vector<MatchedToken> tokens;  // in input order
-  std::string canonical;             // line with every keyword expanded, single spaces
+  std::optional<OutputFilter> filter;  // `| include ...` after a display command
+  std::vector<MatchedToken> tokens;    // in input order
+  std::string canonical;               // line with every keyword expanded, single spaces
+                                       // (and the pipe, `| include REGEX`, when there is one)
 
   bool has(std::string_view keyword) const;                       // keyword present anywhere
   std::optional<std::string> param(std::string_view name) const;  // first value of a parameter
@@ -154,6 +168,12 @@ class Grammar {
   // reported as kNone with no match.
   ParseOutcome parse(const ViewStack& vs, std::string_view line, bool search_parents) const;
 
+  // Output pipes: a token "|" after a complete display command starts a pipe, matched with
+  // its own small grammar (`begin|exclude|include REGEX`, `count`); the REGEX is the rest of
+  // the line and must compile (else Wrong parameter under it). After any other command "|"
+  // is an ordinary token (a description text may hold one). `?` after a complete display
+  // command offers "|" too, and after "| " the four pipes; TAB completes them.
+  //
   // `?` help. `line` is everything typed before the '?'. If it ends in a space
   // (or is empty): the possible next tokens with their help, "<cr>" if the line
   // is complete. Otherwise: the keywords the last partial word can complete to.
@@ -164,8 +184,11 @@ class Grammar {
   // none.
   std::vector<std::string> complete(const ViewKind view, std::string_view line) const;
 
+  struct Impl;  // defined in grammar.cpp (public so its helpers there can name it)
+
  private:
-  struct Impl;
+  ParseOutcome parse_plain(const ViewStack& vs, std::string_view line, bool search_parents) const;
+  bool display_line(ViewKind view, std::string_view line) const;
   std::unique_ptr<Impl> impl_;
 };
 

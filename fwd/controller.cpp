@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "aspf/registry.h"
+#include "cli/output.h"
 #include "common/counters.h"
 #include "fwd/ctl_context.h"
 #include "fwd/dataplane.h"
@@ -36,9 +37,11 @@ cli::ViewStack system_views() {
 
 // Displays, resets and save read the configuration (or act on the data plane); they never
 // change it and never move the session to another view.
+// compare configuration and the shell's terminal settings (screen-length) are read-only too.
 bool is_read_only(const std::string& id) {
   return id.rfind("display.", 0) == 0 || id.rfind("reset.", 0) == 0 || id == "save" ||
-         id.rfind("probe.", 0) == 0;  // area route: ping, tracert
+         id.rfind("probe.", 0) == 0 ||  // area route: ping, tracert
+         id == "compare" || id == "screen-length" || id == "undo.screen-length";
 }
 
 // The lines of a configuration text that are commands (not blank, not comments), trimmed.
@@ -234,7 +237,8 @@ Controller::LineResult Controller::run_line(ctl::Working& w, const cli::ViewStac
     r.output += c.err + (c.err.back() == '\n' ? "" : "\n");
     return r;
   }
-  r.output = out_.str();
+  // The pipe of a display command (`| include REGEX`), here so every client gets it.
+  r.output = po.match->filter ? cli::apply_filter(*po.match->filter, out_.str()) : out_.str();
   r.views = std::move(c.views);
   r.slow = std::move(c.slow);
   return r;

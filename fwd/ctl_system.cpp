@@ -1,7 +1,11 @@
-// Views, system-view settings (sysname, aging times), display current-configuration / this,
-// save.
+// Views, system-view settings (sysname, aging times), display current-configuration (whole,
+// one section) / this, save, display saved-configuration, compare configuration, display clock,
+// and the shell's own commands (screen-length, display history-command), which fwcli answers.
+#include <ctime>
 #include <iomanip>
+#include <sstream>
 
+#include "cli/output.h"
 #include "db/config_store.h"
 #include "fwd/ctl_context.h"
 
@@ -89,6 +93,96 @@ void display_this(Ctx& c) {
   }
 }
 
+// The first word of a section's first line names it; after `firewall`, `ip` or `nat` the second
+// word does (`firewall zone trust` is a `zone` section, `ip service-set web` a `service-set`).
+bool section_named(std::string_view head, const std::string& name) {
+  std::istringstream is{std::string(head)};
+  std::string w1, w2;
+  is >> w1 >> w2;
+  auto same = [&](const std::string& w) {
+    return w.size() == name.size() &&
+           std::equal(w.begin(), w.end(), name.begin(), [](char a, char b) {
+             return std::tolower(static_cast<unsigned char>(a)) ==
+                    std::tolower(static_cast<unsigned char>(b));
+           });
+  };
+  return same(w1) || ((w1 == "firewall" || w1 == "ip" || w1 == "nat") && same(w2));
+}
+
+// display current-configuration configuration SECTION: the sections of render() (the blocks
+// between "#" lines) that SECTION names, each after its "#", then "#" and "return".
+void display_current_section(Ctx& c) {
+  const std::string name = c.p("config-section");
+  std::string shown;
+  std::vector<std::string_view> section;
+  const std::string text = config::render(c.cfg);
+  auto flush = [&] {
+    if (!section.empty() && section_named(section.front(), name)) {
+      shown += "#\n";
+      for (auto l : section) shown.append(l).push_back('\n');
+    }
+    section.clear();
+  };
+  for (auto l : cli::split_lines(text)) {
+    if (l == "#" || l == "return")
+      flush();
+    else
+      section.push_back(l);
+  }
+  flush();
+  if (shown.empty()) {
+    c.out << "Info: The current configuration has no section named " << name << ".\n";
+    return;
+  }
+  c.out << shown << "#\nreturn\n";
+}
+
+// The saved configuration text: nullopt with c.err set when there is no database or it fails,
+// nullopt with c.err empty when nothing was saved.
+std::optional<std::string> saved_text(Ctx& c) {
+  if (!c.hooks.store) {
+    c.err = "Error: No configuration database (start fwd with --db FILE).";
+    return std::nullopt;
+  }
+  std::string e;
+  auto text = c.hooks.store->load(&e);
+  if (!text && !e.empty()) c.err = "Error: Failed to read the saved configuration: " + e;
+  return text;
+}
+
+void display_saved(Ctx& c) {
+  auto text = saved_text(c);
+  if (text)
+    c.out << *text;
+  else if (c.err.empty())
+    c.out << "Info: No configuration has been saved yet (save writes it).\n";
+}
+
+void compare(Ctx& c) {
+  auto text = saved_text(c);
+  if (text)
+    c.out << cli::compare_configuration(config::render(c.cfg), *text);
+  else if (c.err.empty())
+    c.err = "Error: There is no saved configuration to compare with (save writes it).";
+}
+
+void display_clock(Ctx& c) {
+  std::time_t now = std::time(nullptr);
+  std::tm t{};
+  localtime_r(&now, &t);
+  c.out << cli::format_clock(t, t.tm_gmtoff, t.tm_zone ? t.tm_zone : "");
+}
+
+// The history and the screen length belong to the fwcli session, which answers these itself;
+// fwd is asked only by other clients (and the transcripts), and says so.
+void display_history(Ctx& c) {
+  c.out << "Info: The command history is kept by the interactive shell (fwcli).\n";
+}
+
+void screen_length(Ctx& c) {
+  c.out << "Info: The configuration takes effect on the current user terminal interface only.\n";
+}
+
 void save(Ctx& c) {
   if (!c.hooks.store) {
     c.err = "Error: No configuration database (start fwd with --db FILE).";
@@ -152,6 +246,13 @@ void register_system(HandlerTable& t) {
       {"display.this", display_this},
       {"display.session.aging", display_aging},
       {"save", save},
+      {"display.current.section", display_current_section},
+      {"display.saved", display_saved},
+      {"compare", compare},
+      {"display.clock", display_clock},
+      {"display.history", display_history},
+      {"screen-length", screen_length},
+      {"undo.screen-length", screen_length},
       {"sysname", sysname},
       {"undo.sysname", undo_sysname},
       {"aging.set", aging_set},

@@ -6,7 +6,12 @@
 //   cli_transcripts --record FILE   print what the transcript produces now
 //
 // A leading comment line "// interfaces: in0 out0 ..." makes only those interface names exist
-// (the daemon's interface_exists hook); without it any name is accepted.
+// (the daemon's interface_exists hook); without it any name is accepted. A leading
+// "// database" line gives the controller a new configuration database (`save`, `display
+// saved-configuration`, `compare configuration`) in a temporary directory, removed at the end.
+#include <stdlib.h>
+
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -16,6 +21,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "db/config_store.h"
 #include "fwd/controller.h"
 
 using namespace fw;
@@ -29,10 +35,34 @@ bool read_lines(const char* path, std::vector<std::string>* out) {
 
 // Leading comment lines (starting with "//"): skipped (*i is the first line after them), and
 // the hooks their directives ask for.
-fwd::ControllerHooks read_header(const std::vector<std::string>& lines, size_t* i) {
+// A configuration database in a new temporary directory, removed with it.
+struct TempDatabase {
+  std::filesystem::path dir;
+  std::unique_ptr<db::ConfigStore> store;
+  TempDatabase() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "cli_transcript.XXXXXX").string();
+    if (!mkdtemp(tmpl.data())) return;
+    dir = tmpl;
+    std::string err;
+    store = db::ConfigStore::open((dir / "fwd.db").string(), &err);
+    if (!store) std::cerr << "cannot create the database: " << err << "\n";
+  }
+  ~TempDatabase() {
+    store.reset();
+    std::error_code ec;
+    if (!dir.empty()) std::filesystem::remove_all(dir, ec);
+  }
+};
+
+fwd::ControllerHooks read_header(const std::vector<std::string>& lines, size_t* i,
+                                 std::unique_ptr<TempDatabase>* database) {
   const std::string kInterfaces = "// interfaces:";
   fwd::ControllerHooks hooks;
   for (; *i < lines.size() && lines[*i].rfind("//", 0) == 0; ++*i) {
+    if (lines[*i] == "// database") {
+      *database = std::make_unique<TempDatabase>();
+      hooks.store = (*database)->store.get();
+    }
     if (lines[*i].rfind(kInterfaces, 0) != 0) continue;
     std::istringstream is(lines[*i].substr(kInterfaces.size()));
     std::set<std::string> names{std::istream_iterator<std::string>(is), {}};
@@ -55,7 +85,8 @@ int main(int argc, char** argv) {
   std::string got;
   size_t i = 0;
   int failures = 0;
-  fwd::Controller ctl(read_header(lines, &i));
+  std::unique_ptr<TempDatabase> database;
+  fwd::Controller ctl(read_header(lines, &i, &database));
   for (size_t k = 0; k < i; ++k) got += lines[k] + "\n";
   cli::ViewStack vs = cli::user_view();
   while (i < lines.size()) {

@@ -470,10 +470,13 @@ TEST_F(GrammarTest, HelpNextTokens) {
             "  version                  Version information\n");
   h = g_.help(V::kUser, "dis ver ", &err);
   ASSERT_TRUE(h);
-  EXPECT_EQ(render_help(*h), "  <cr>\n");
-  ASSERT_EQ(h->size(), 1u);
-  EXPECT_EQ((*h)[0].word, "<cr>");
-  EXPECT_EQ((*h)[0].help, "");
+  // A complete display command can take an output pipe.
+  EXPECT_EQ(render_help(*h),
+            "  |                        Matching output\n"
+            "  <cr>\n");
+  ASSERT_EQ(h->size(), 2u);
+  EXPECT_EQ((*h)[1].word, "<cr>");
+  EXPECT_EQ((*h)[1].help, "");
   h = g_.help(V::kUser, "dis fire sess tab ", &err);
   ASSERT_TRUE(h);
   EXPECT_EQ(render_help(*h),
@@ -481,12 +484,14 @@ TEST_F(GrammarTest, HelpNextTokens) {
             "  protocol                 Protocol\n"
             "  source                   Source\n"
             "  verbose                  Verbose\n"
+            "  |                        Matching output\n"
             "  <cr>\n");
   h = g_.help(V::kUser, "dis fire sess tab source 1.1.1.1 ", &err);
   ASSERT_TRUE(h);
   EXPECT_EQ(render_help(*h),
             "  destination              Destination\n"
             "  protocol                 Protocol\n"
+            "  |                        Matching output\n"
             "  <cr>\n");
 }
 
