@@ -8,12 +8,13 @@ namespace {
 
 using V = ViewKind;
 
-const std::vector<ViewKind> kAll = {
-    V::kUser,         V::kSystem,     V::kZone,      V::kInterzone, V::kSecurityPolicy,
-    V::kSecurityRule, V::kServiceSet, V::kNatPolicy, V::kNatRule,   V::kAddressGroup};
-const std::vector<ViewKind> kNotUser = {V::kSystem,         V::kZone,         V::kInterzone,
-                                        V::kSecurityPolicy, V::kSecurityRule, V::kServiceSet,
-                                        V::kNatPolicy,      V::kNatRule,      V::kAddressGroup};
+const std::vector<ViewKind> kAll = {V::kUser,         V::kSystem,         V::kZone,
+                                    V::kInterzone,    V::kSecurityPolicy, V::kSecurityRule,
+                                    V::kServiceSet,   V::kNatPolicy,      V::kNatRule,
+                                    V::kAddressGroup, V::kInterface};
+const std::vector<ViewKind> kNotUser = {
+    V::kSystem,     V::kZone,      V::kInterzone, V::kSecurityPolicy, V::kSecurityRule,
+    V::kServiceSet, V::kNatPolicy, V::kNatRule,   V::kAddressGroup,   V::kInterface};
 
 // Session filters, any combination, each at most once (Huawei `{...}*`).
 const char* kSessionFilters =
@@ -156,6 +157,24 @@ std::vector<CommandSpec> specs() {
        "service [ <item-id:int(0-255)> ] protocol { { tcp | udp } " + ports +
            " | icmp | icmpv6 | <protocol-number:int(1-255)> }"},
       {"undo.serviceset.item", {V::kServiceSet}, "undo service <item-id:int(0-255)>"},
+      // Interfaces ("iface" area: fwd/ctl_interface.cpp).
+      {"ifmap.add", {V::kSystem}, "interface-map <vrp-name:ifname> <linux-name:ifname>"},
+      {"undo.ifmap", {V::kSystem}, "undo interface-map <vrp-name:ifname>"},
+      {"iface.enter", {V::kSystem}, "interface <interface:ifname>"},
+      {"iface.address",
+       {V::kInterface},
+       "ip address <ip-address:ipv4> { <mask:mask> | <mask-length:int(1-32)> } [ sub ]"},
+      {"undo.iface.address",
+       {V::kInterface},
+       "undo ip address [ <ip-address:ipv4> { <mask:mask> | <mask-length:int(1-32)> } [ sub ] ]"},
+      {"iface.shutdown", {V::kInterface}, "shutdown"},
+      {"undo.iface.shutdown", {V::kInterface}, "undo shutdown"},
+      {"iface.description", {V::kInterface}, "description <text:text(1-242)>"},
+      {"undo.iface.description", {V::kInterface}, "undo description"},
+      {"iface.manage", {V::kInterface}, "service-manage ping { permit | deny }"},
+      {"undo.iface.manage", {V::kInterface}, "undo service-manage ping"},
+      {"display.interface", kAll, "display interface [ brief | <interface:ifname> ]"},
+      {"display.ip.interface", kAll, "display ip interface brief"},
   };
 }
 
@@ -286,6 +305,17 @@ std::map<std::string, std::string> help() {
       {"easy-ip", "Translate to the egress interface's address"},
       {"no-nat", "Do not translate"},
       {"protocol-number", "IP protocol number"},
+      // Interfaces ("iface" area).
+      {"interface-map", "Give a Linux interface a VRP name"},
+      {"vrp-name", "VRP interface name, e.g. GigabitEthernet1/0/1"},
+      {"linux-name", "Linux interface name"},
+      {"ip-address", "IP address"},
+      {"mask-length", "Mask length"},
+      {"sub", "Secondary (sub) address"},
+      {"shutdown", "Shut down the interface"},
+      {"service-manage", "Access to the firewall itself through this interface"},
+      {"ping", "Ping (ICMP echo) to the firewall"},
+      {"brief", "Brief information"},
   };
 }
 

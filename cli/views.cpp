@@ -16,7 +16,7 @@ struct ViewInfo {
   std::optional<ViewKind> parent;  // nullopt: only at the bottom (user view)
 };
 
-constexpr std::array<ViewInfo, 10> kViews = {{
+constexpr std::array<ViewInfo, 11> kViews = {{
     {ViewKind::kUser, "user", 0, std::nullopt},
     {ViewKind::kSystem, "system", 0, ViewKind::kUser},
     {ViewKind::kZone, "zone", 1, ViewKind::kSystem},
@@ -27,6 +27,7 @@ constexpr std::array<ViewInfo, 10> kViews = {{
     {ViewKind::kNatPolicy, "nat-policy", 0, ViewKind::kSystem},
     {ViewKind::kNatRule, "nat-rule", 1, ViewKind::kNatPolicy},
     {ViewKind::kAddressGroup, "address-group", 1, ViewKind::kSystem},
+    {ViewKind::kInterface, "interface", 1, ViewKind::kSystem},
 }};
 
 const ViewInfo* info(ViewKind k) {
@@ -136,6 +137,9 @@ std::string prompt(const ViewStack& vs, std::string_view sysname) {
       break;
     case ViewKind::kAddressGroup:
       s += "-address-group" + arg(0);
+      break;
+    case ViewKind::kInterface:
+      s += arg(0);
       break;
   }
   return s + "]";

@@ -104,6 +104,7 @@ Controller::Controller(ControllerHooks hooks)
   ctl::register_nat(*handlers_);
   ctl::register_aspf(*handlers_);
   ctl::register_session_display(*handlers_);
+  ctl::register_interface(*handlers_);
 }
 
 Controller::~Controller() = default;

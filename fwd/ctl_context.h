@@ -159,6 +159,13 @@ void register_service(HandlerTable& t);          // service sets
 void register_nat(HandlerTable& t);              // address groups, NAT policy, NAT servers
 void register_aspf(HandlerTable& t);             // detect, interzones, port mapping
 void register_session_display(HandlerTable& t);  // sessions, server-map, statistics
+void register_interface(HandlerTable& t);        // interface map, interface view, displays
+
+// "iface" area (fwd/ctl_interface.cpp). The Linux name of interface parameter `param` (typed as
+// a VRP name of the interface map or as a Linux name), or "" after refusing it like a wrong
+// parameter when it does not exist (or is a VRP name the map does not have).
+std::string interface_param(Ctx& c, std::string_view param);
+void this_interface(Ctx& c);  // `display this` in the interface view
 
 // A created rule may reuse the name of an earlier one: its hit counter must not inherit the old
 // count. Called when the configuration that created them is committed; clears `created`.

@@ -80,6 +80,8 @@ void display_this(Ctx& c) {
       return this_interzone(c);
     case ViewKind::kSecurityPolicy:
       return this_security_policy(c);
+    case ViewKind::kInterface:
+      return this_interface(c);
     default:
       return this_system(c);
   }
