@@ -95,18 +95,19 @@ void tidy(Ctx& c) {
 }
 
 std::optional<config::InterfaceAddress> typed_address(Ctx& c) {
-  auto p = c.m.prefix("ip-address", "mask", "mask-length");
-  if (!p || !p->addr.is_v4() || p->len < 1) {
+  auto p = c.m.prefix("ip-address", "mask", "mask-length");  // its address is the network's
+  auto ip = c.m.ip("ip-address");
+  if (!p || !ip || !ip->is_v4() || p->len < 1) {
     c.err = "Error: The mask is invalid.";
     return std::nullopt;
   }
-  uint32_t a = p->addr.v4_host(), host = p->len >= 32 ? 0 : ~(~uint32_t{0} << (32 - p->len));
+  uint32_t a = ip->v4_host(), host = p->len >= 32 ? 0 : ~(~uint32_t{0} << (32 - p->len));
   bool special = (a >> 24) == 0 || (a >> 24) == 127 || (a >> 28) >= 14;
   if (special || (p->len < 31 && ((a & host) == 0 || (a & host) == host))) {
     c.param_error("ip-address", "Error: The specified IP address is invalid.");
     return std::nullopt;
   }
-  return config::InterfaceAddress{p->addr, static_cast<uint8_t>(p->len), c.m.has("sub")};
+  return config::InterfaceAddress{*ip, static_cast<uint8_t>(p->len), c.m.has("sub")};
 }
 
 void iface_address(Ctx& c) {
