@@ -158,8 +158,8 @@ std::vector<CommandSpec> specs() {
            " | icmp | icmpv6 | <protocol-number:int(1-255)> }"},
       {"undo.serviceset.item", {V::kServiceSet}, "undo service <item-id:int(0-255)>"},
       // Interfaces ("iface" area: fwd/ctl_interface.cpp).
-      {"ifmap.add", {V::kSystem}, "interface-map <vrp-name:ifname> <linux-name:ifname>"},
-      {"undo.ifmap", {V::kSystem}, "undo interface-map <vrp-name:ifname>"},
+      {"ifmap.add", {V::kSystem}, "map-interface <vrp-name:ifname> <linux-name:ifname>"},
+      {"undo.ifmap", {V::kSystem}, "undo map-interface <vrp-name:ifname>"},
       {"iface.enter", {V::kSystem}, "interface <interface:ifname>"},
       {"iface.address",
        {V::kInterface},
@@ -306,7 +306,7 @@ std::map<std::string, std::string> help() {
       {"no-nat", "Do not translate"},
       {"protocol-number", "IP protocol number"},
       // Interfaces ("iface" area).
-      {"interface-map", "Give a Linux interface a VRP name"},
+      {"map-interface", "Give a Linux interface a VRP name"},
       {"vrp-name", "VRP interface name, e.g. GigabitEthernet1/0/1"},
       {"linux-name", "Linux interface name"},
       {"ip-address", "IP address"},

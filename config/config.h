@@ -109,7 +109,7 @@ struct NatServer {
 };
 
 // Interfaces ("iface" area): VRP names for Linux interfaces and what `interface X` sets on them.
-// `interface-map GigabitEthernet1/0/1 in0`: a VRP name (letters, then numbers separated by '/',
+// `map-interface GigabitEthernet1/0/1 in0`: a VRP name (letters, then numbers separated by '/',
 // at least one '/') for a Linux interface; a name with a '/' is never a Linux name.
 struct InterfaceMapEntry {
   std::string vrp;         // as configured, e.g. GigabitEthernet1/0/1
@@ -203,7 +203,7 @@ std::string render_nat_server(const NatServer& s);
 // "iface" area (config/interface.cpp).
 bool is_vrp_ifname(std::string_view name);  // letters then numbers with '/', e.g. Eth1/0/1
 std::optional<std::string> validate_interfaces(const Config& c);
-std::string render_interface_map(const Config& c);  // the `interface-map` lines, "" if none
+std::string render_interface_map(const Config& c);  // the `map-interface` lines, "" if none
 std::string render_interface(const Config& c, const InterfaceSettings& s);  // one section
 
 }  // namespace fw::config

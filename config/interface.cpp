@@ -1,5 +1,5 @@
 // The interface map (VRP names for Linux interfaces) and per-interface settings: lookups,
-// validation and rendering (`interface-map ...` lines and `interface X` sections).
+// validation and rendering (`map-interface ...` lines and `interface X` sections).
 #include <cctype>
 #include <set>
 #include <sstream>
@@ -115,7 +115,7 @@ std::optional<std::string> validate_interfaces(const Config& c) {
 std::string render_interface_map(const Config& c) {
   std::ostringstream os;
   for (const auto& e : c.interface_map)
-    os << " interface-map " << e.vrp << " " << e.linux_name << "\n";
+    os << " map-interface " << e.vrp << " " << e.linux_name << "\n";
   return os.str();
 }
 

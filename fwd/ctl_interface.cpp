@@ -1,4 +1,4 @@
-// Interfaces: the interface map (`interface-map VRPNAME LINUXNAME`), the interface view
+// Interfaces: the interface map (`map-interface VRPNAME LINUXNAME`), the interface view
 // (`ip address`, `shutdown`, `description`, `service-manage ping`), `display interface [brief]`
 // and `display ip interface brief`. The configuration keeps Linux names; a VRP name is resolved
 // through the map when typed and shown instead of the Linux name where the map has one.

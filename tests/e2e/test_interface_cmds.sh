@@ -3,7 +3,7 @@
 # the kernel (ip -br addr, ip link) and come back after a restart from the db; `service-manage
 # ping deny|permit` decides whether the firewall answers pings on that interface while forwarding
 # through it goes on; `display interface brief` shows the lab interfaces with both names (the
-# VRP names come from etc/lab.cfg's interface-map).
+# VRP names come from etc/lab.cfg's map-interface).
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 P=fwt-iface

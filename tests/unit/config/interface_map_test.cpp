@@ -89,14 +89,14 @@ TEST(InterfaceMap, RendersTheMapBeforeTheSectionsThatUseIt) {
   c.interfaces.push_back({"eth7", "", false, {}, InterfaceSettings::Manage::kPermit});
   std::string r = render(c);
   EXPECT_NE(
-      r.find("#\n interface-map GigabitEthernet1/0/1 in0\n interface-map GigabitEthernet1/0/2 "
-             "dmz0\n interface-map GigabitEthernet1/0/3 out0\n#\ninterface GigabitEthernet1/0/1\n"
+      r.find("#\n map-interface GigabitEthernet1/0/1 in0\n map-interface GigabitEthernet1/0/2 "
+             "dmz0\n map-interface GigabitEthernet1/0/3 out0\n#\ninterface GigabitEthernet1/0/1\n"
              " description to the inside\n shutdown\n ip address 198.18.1.1 255.255.255.0\n"
              " ip address 198.18.9.1 255.255.255.252 sub\n service-manage ping deny\n#\n"
              "interface eth7\n service-manage ping permit\n#\n"),
       std::string::npos)
       << r;
-  EXPECT_LT(r.find("interface-map"), r.find("firewall zone"));
+  EXPECT_LT(r.find("map-interface"), r.find("firewall zone"));
 }
 
 }  // namespace
