@@ -98,6 +98,8 @@ std::optional<std::string> validate_interfaces(const Config& c) {
   }
   std::set<uint32_t> seen;  // every address of every interface
   for (const auto& s : c.interfaces) {
+    if (s.name.empty() || s.name.find('/') != std::string::npos)
+      return "Error: The interface " + s.name + " does not exist.";
     size_t primaries = 0;
     for (const auto& a : s.addresses) {
       if (!a.addr.is_v4() || a.len < 1 || a.len > 32)

@@ -80,6 +80,16 @@ void iface_enter(Ctx& c) {
   c.views.push_back({ViewKind::kInterface, {c.cfg.shown_ifname(n)}});
 }
 
+// The Linux name of the view's interface; "" (with c.err) when its VRP name was unmapped since.
+std::string view_ifname(Ctx& c) {
+  std::string n = c.cfg.linux_ifname(c.arg());
+  if (n.find('/') != std::string::npos) {
+    c.err = "Error: The interface " + n + " does not exist.";
+    return "";
+  }
+  return n;
+}
+
 // The settings of the view's interface, created when missing (dropped again by tidy()).
 config::InterfaceSettings& settings(Ctx& c) {
   const std::string n = c.cfg.linux_ifname(c.arg());
@@ -111,9 +121,10 @@ std::optional<config::InterfaceAddress> typed_address(Ctx& c) {
 }
 
 void iface_address(Ctx& c) {
+  const std::string me = view_ifname(c);
+  if (me.empty()) return;
   auto a = typed_address(c);
   if (!a) return;
-  const std::string me = c.cfg.linux_ifname(c.arg());
   for (const auto& s : c.cfg.interfaces) {
     for (const auto& x : s.addresses) {
       if (x.addr == a->addr && s.name != me) {
@@ -141,7 +152,9 @@ void iface_address(Ctx& c) {
 }
 
 void undo_iface_address(Ctx& c) {
-  auto* s = c.cfg.find_interface(c.cfg.linux_ifname(c.arg()));
+  const std::string me = view_ifname(c);
+  if (me.empty()) return;
+  auto* s = c.cfg.find_interface(me);
   if (!c.m.param("ip-address")) {
     if (s) s->addresses.clear();
     return tidy(c);
@@ -166,16 +179,19 @@ void undo_iface_address(Ctx& c) {
 }
 
 void iface_shutdown(Ctx& c) {
+  if (view_ifname(c).empty()) return;
   settings(c).shutdown = !c.m.has("undo");
   tidy(c);
 }
 
 void iface_description(Ctx& c) {
+  if (view_ifname(c).empty()) return;
   settings(c).description = c.m.has("undo") ? "" : c.p("text");
   tidy(c);
 }
 
 void iface_manage(Ctx& c) {
+  if (view_ifname(c).empty()) return;
   settings(c).ping = c.m.has("undo")   ? Manage::kDefault
                      : c.m.has("deny") ? Manage::kDeny
                                        : Manage::kPermit;

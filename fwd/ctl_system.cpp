@@ -50,6 +50,7 @@ void this_interzone(Ctx& c) {
 
 void this_system(Ctx& c) {
   c.out << "#\n sysname " << c.cfg.sysname << "\n";
+  c.out << config::render_interface_map(c.cfg);  // "iface" area
   for (const auto& [n, v] : c.cfg.aging.overrides)
     c.out << " firewall session aging-time " << n << " " << v << "\n";
   c.out << "#\nreturn\n";
