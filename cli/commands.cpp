@@ -173,7 +173,7 @@ std::vector<CommandSpec> specs() {
       {"undo.iface.description", {V::kInterface}, "undo description"},
       {"iface.manage", {V::kInterface}, "service-manage ping { permit | deny }"},
       {"undo.iface.manage", {V::kInterface}, "undo service-manage ping"},
-      {"display.interface", kAll, "display interface [ brief | <interface:ifname> ]"},
+      {"display.interface", kAll, "display interface [ <interface:ifname> ] [ brief ]"},
       {"display.ip.interface", kAll, "display ip interface brief"},
   };
 }

@@ -237,13 +237,14 @@ std::string both_names(const config::Config& cfg, const std::string& linux_name)
   return v == linux_name ? v : v + "(" + linux_name + ")";
 }
 
-void display_interface_brief(Ctx& c) {
+void display_interface_brief(Ctx& c, const std::string& want) {
   c.out << kLegend << "InUti/OutUti: input utility/output utility\n";
   char b[160];
   std::snprintf(b, sizeof b, "%-30s%-6s%-10s%-6s%-7s%10s %10s\n", "Interface", "PHY", "Protocol",
                 "InUti", "OutUti", "inErrors", "outErrors");
   c.out << b;
   for (const auto& l : links_of(c)) {
+    if (!want.empty() && l.name != want) continue;
     std::snprintf(
         b, sizeof b, "%-30s%-6s%-10s%-6s%-7s%10llu %10llu\n", both_names(c.cfg, l.name).c_str(),
         phy_state(l).c_str(), protocol_state(l).c_str(), "--", "--",
@@ -288,12 +289,12 @@ void display_one(Ctx& c, const LinkDetail& l) {
 }
 
 void display_interface(Ctx& c) {
-  if (c.m.has("brief")) return display_interface_brief(c);
   std::string want;
   if (c.m.param("interface")) {
     want = interface_param(c, "interface");
     if (want.empty()) return;
   }
+  if (c.m.has("brief")) return display_interface_brief(c, want);
   bool first = true;
   for (const auto& l : links_of(c)) {
     if (!want.empty() && l.name != want) continue;
