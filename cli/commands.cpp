@@ -11,10 +11,11 @@ using V = ViewKind;
 const std::vector<ViewKind> kAll = {V::kUser,         V::kSystem,         V::kZone,
                                     V::kInterzone,    V::kSecurityPolicy, V::kSecurityRule,
                                     V::kServiceSet,   V::kNatPolicy,      V::kNatRule,
-                                    V::kAddressGroup, V::kAddressSet};
-const std::vector<ViewKind> kNotUser = {
-    V::kSystem,     V::kZone,      V::kInterzone, V::kSecurityPolicy, V::kSecurityRule,
-    V::kServiceSet, V::kNatPolicy, V::kNatRule,   V::kAddressGroup,   V::kAddressSet};
+                                    V::kAddressGroup, V::kAddressSet,     V::kInterface};
+const std::vector<ViewKind> kNotUser = {V::kSystem,         V::kZone,         V::kInterzone,
+                                        V::kSecurityPolicy, V::kSecurityRule, V::kServiceSet,
+                                        V::kNatPolicy,      V::kNatRule,      V::kAddressGroup,
+                                        V::kAddressSet,     V::kInterface};
 
 // Session filters, any combination, each at most once (Huawei `{...}*`).
 const char* kSessionFilters =
@@ -167,7 +168,8 @@ std::vector<CommandSpec> specs() {
       {"addrset.item",
        {V::kAddressSet},
        "address [ <addr-id:int(0-4095)> ] { <ip-address:ip> { mask { <mask:mask> | "
-       "<mask-len:int(0-128)> } | <wildcard:ipv4> | <host-wildcard:int(0-0)> } | range <start-ip:ip> "
+       "<mask-len:int(0-128)> } | <wildcard:ipv4> | <host-wildcard:int(0-0)> } | range "
+       "<start-ip:ip> "
        "<end-ip:ip> }"},
       {"undo.addrset.item", {V::kAddressSet}, "undo address <addr-id:int(0-4095)>"},
       {"addrset.description", {V::kAddressSet}, "description <text:text(1-127)>"},
@@ -241,6 +243,24 @@ std::vector<CommandSpec> specs() {
       {"display.history", kAll, "display history-command"},                   // fwcli answers it
       {"screen-length", kAll, "screen-length <lines:int(0-512)> temporary"},  // fwcli acts
       {"undo.screen-length", kAll, "undo screen-length temporary"},
+      // Interfaces ("iface" area: fwd/ctl_interface.cpp).
+      {"ifmap.add", {V::kSystem}, "map-interface <vrp-name:ifname> <linux-name:ifname>"},
+      {"undo.ifmap", {V::kSystem}, "undo map-interface <vrp-name:ifname>"},
+      {"iface.enter", {V::kSystem}, "interface <interface:ifname>"},
+      {"iface.address",
+       {V::kInterface},
+       "ip address <ip-address:ipv4> { <mask:mask> | <mask-length:int(1-32)> } [ sub ]"},
+      {"undo.iface.address",
+       {V::kInterface},
+       "undo ip address [ <ip-address:ipv4> { <mask:mask> | <mask-length:int(1-32)> } [ sub ] ]"},
+      {"iface.shutdown", {V::kInterface}, "shutdown"},
+      {"undo.iface.shutdown", {V::kInterface}, "undo shutdown"},
+      {"iface.description", {V::kInterface}, "description <text:text(1-242)>"},
+      {"undo.iface.description", {V::kInterface}, "undo description"},
+      {"iface.manage", {V::kInterface}, "service-manage ping { permit | deny }"},
+      {"undo.iface.manage", {V::kInterface}, "undo service-manage ping"},
+      {"display.interface", kAll, "display interface [ <interface:ifname> ] [ brief ]"},
+      {"display.ip.interface", kAll, "display ip interface brief"},
   };
 }
 
@@ -413,6 +433,16 @@ std::map<std::string, std::string> help() {
       {"lines", "Number of lines, 0: no paging"},
       {"temporary", "For this session only"},
       {"y", "Save without asking"},
+      // Interfaces ("iface" area).
+      {"map-interface", "Give a Linux interface a VRP name"},
+      {"vrp-name", "VRP interface name, e.g. GigabitEthernet1/0/1"},
+      {"linux-name", "Linux interface name"},
+      {"ip-address", "IP address"},
+      {"mask-length", "Mask length"},
+      {"sub", "Secondary (sub) address"},
+      {"shutdown", "Shut down the interface"},
+      {"service-manage", "Access to the firewall itself through this interface"},
+      {"brief", "Brief information"},
   };
 }
 

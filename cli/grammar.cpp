@@ -123,10 +123,30 @@ bool valid_int(const Elem& e, const std::string& t, long long* v) {
   return *v >= e.lo && *v <= e.hi;
 }
 
+// A VRP interface name: letters, then numbers separated by '/' (at least one '/'), such as
+// GigabitEthernet1/0/1; at most 31 characters. (config::is_vrp_ifname is the same rule.)
+bool valid_vrp_ifname(const std::string& t) {
+  size_t i = 0;
+  while (i < t.size() && std::isalpha(static_cast<unsigned char>(t[i]))) ++i;
+  if (i == 0 || t.size() > 31) return false;
+  int numbers = 0;
+  while (i < t.size()) {
+    size_t start = i;
+    while (i < t.size() && std::isdigit(static_cast<unsigned char>(t[i]))) ++i;
+    if (i == start) return false;
+    ++numbers;
+    if (i < t.size() && t[i++] != '/') return false;
+    if (i == t.size() && t.back() == '/') return false;
+  }
+  return numbers >= 2;
+}
+
+// A Linux name, or a VRP name (the interface map of fwd says which VRP names exist).
 bool valid_ifname(const std::string& t) {
+  if (t.find('/') != std::string::npos) return valid_vrp_ifname(t);
   if (t.empty() || t.size() > 15 || t == "." || t == "..") return false;
   for (char c : t)
-    if (c == '/' || c == ':' || is_space(c) || static_cast<unsigned char>(c) < 0x20) return false;
+    if (c == ':' || is_space(c) || static_cast<unsigned char>(c) < 0x20) return false;
   return true;
 }
 

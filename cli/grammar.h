@@ -10,7 +10,8 @@
 //                        int(A-B)          decimal integer in [A,B]
 //                        ipv4  ipv6  ip    an address (ip = either family)
 //                        mask              an IPv4 dotted mask (contiguous)
-//                        ifname            a Linux interface name (1-15 chars)
+//                        ifname            a Linux interface name (1-15 chars) or a VRP
+//                                          interface name (GigabitEthernet1/0/1, 1-31 chars)
 //                        text              the rest of the line, spaces included (text(1-N),
 //                                          default 1-127); must be the last element
 //                        keyword(SET)      one value of the keyword set SET given to the
@@ -48,6 +49,7 @@ enum class ViewKind : uint8_t {
   kNatRule,         // [FW-policy-nat-rule-R1]          args: rule name
   kAddressGroup,    // [FW-address-group-G1]            args: group name
   kAddressSet,      // [FW-object-address-set-S1]       args: set name
+  kInterface,       // [FW-GigabitEthernet1/0/1]        args: interface name as shown
 };
 std::string_view view_name(ViewKind v);  // "user", "system", "zone", ... (used in specs and IPC)
 std::optional<ViewKind> view_from_name(std::string_view s);

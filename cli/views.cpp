@@ -16,7 +16,7 @@ struct ViewInfo {
   std::optional<ViewKind> parent;  // nullopt: only at the bottom (user view)
 };
 
-constexpr std::array<ViewInfo, 11> kViews = {{
+constexpr std::array<ViewInfo, 12> kViews = {{
     {ViewKind::kUser, "user", 0, std::nullopt},
     {ViewKind::kSystem, "system", 0, ViewKind::kUser},
     {ViewKind::kZone, "zone", 1, ViewKind::kSystem},
@@ -28,6 +28,7 @@ constexpr std::array<ViewInfo, 11> kViews = {{
     {ViewKind::kNatRule, "nat-rule", 1, ViewKind::kNatPolicy},
     {ViewKind::kAddressGroup, "address-group", 1, ViewKind::kSystem},
     {ViewKind::kAddressSet, "address-set", 1, ViewKind::kSystem},
+    {ViewKind::kInterface, "interface", 1, ViewKind::kSystem},
 }};
 
 const ViewInfo* info(ViewKind k) {
@@ -140,6 +141,8 @@ std::string prompt(const ViewStack& vs, std::string_view sysname) {
       break;
     case ViewKind::kAddressSet:
       s += "-object-address-set" + arg(0);
+    case ViewKind::kInterface:
+      s += arg(0);
       break;
   }
   return s + "]";

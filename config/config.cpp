@@ -240,6 +240,7 @@ std::optional<std::string> validate(const Config& c) {
     return "Error: The number of static routes reached the upper limit (" +
            std::to_string(kMaxStaticRoutes) + ").";
   }
+  if (auto e = validate_interfaces(c)) return e;  // "iface" area
   std::set<std::string> ifaces;
   std::set<int> prios;
   for (const auto& z : c.zones) {
@@ -485,6 +486,10 @@ std::string render_service_set(const ServiceSet& s) {
 std::string render(const Config& c) {
   std::ostringstream os;
   os << "#\n sysname " << c.sysname << "\n";
+  // "iface" area: the map first (the sections and later lines may use its names).
+  if (!c.interface_map.empty()) os << "#\n" << render_interface_map(c);
+  for (const auto& i : c.interfaces)
+    if (!i.empty()) os << "#\n" << render_interface(c, i);
   if (!c.aging.overrides.empty()) {
     os << "#\n";
     for (const auto& [n, v] : c.aging.overrides) {

@@ -158,9 +158,46 @@ struct StaticRoute {
   bool operator==(const StaticRoute& o) const = default;
 };
 constexpr size_t kMaxStaticRoutes = 4096;
+// Interfaces ("iface" area): VRP names for Linux interfaces and what `interface X` sets on them.
+// `map-interface GigabitEthernet1/0/1 in0`: a VRP name (letters, then numbers separated by '/',
+// at least one '/') for a Linux interface; a name with a '/' is never a Linux name.
+struct InterfaceMapEntry {
+  std::string vrp;         // as configured, e.g. GigabitEthernet1/0/1
+  std::string linux_name;  // e.g. in0
+  bool operator==(const InterfaceMapEntry& o) const = default;
+};
+struct InterfaceAddress {
+  IpAddr addr;  // IPv4
+  uint8_t len = 0;
+  bool sub = false;  // `ip address A M sub`; the primary has sub = false
+  bool operator==(const InterfaceAddress& o) const = default;
+};
+// What `interface X` configured on Linux interface `name` (an interface without settings has no
+// entry; settings are applied to the kernel through netlink by fwd).
+struct InterfaceSettings {
+  std::string name;  // Linux name
+  std::string description;
+  bool shutdown = false;
+  std::vector<InterfaceAddress> addresses;  // the primary first, then the subs
+  enum class Manage : uint8_t { kDefault, kPermit, kDeny } ping = Manage::kDefault;
+  bool empty() const {
+    return description.empty() && !shutdown && addresses.empty() && ping == Manage::kDefault;
+  }
+};
 
 struct Config {
   std::string sysname = "FW";
+  // "iface" area: the interface map and per-interface settings (config/interface.cpp).
+  std::vector<InterfaceMapEntry> interface_map;
+  std::vector<InterfaceSettings> interfaces;
+  // The Linux name of `typed`: a VRP name of the map (case-insensitive; its letters may be
+  // abbreviated while unique, as `g1/0/1`) gives its Linux name, anything else is returned as is.
+  std::string linux_ifname(const std::string& typed) const;
+  // The name shown for Linux interface `linux_name`: its VRP name if mapped, else itself.
+  std::string shown_ifname(const std::string& linux_name) const;
+  const InterfaceMapEntry* find_map_by_linux(const std::string& linux_name) const;
+  InterfaceSettings* find_interface(const std::string& linux_name);
+  const InterfaceSettings* find_interface(const std::string& linux_name) const;
   std::vector<AddressGroup> address_groups;
   std::vector<NatRule> nat_rules;
   std::vector<NatServer> nat_servers;
@@ -234,5 +271,10 @@ std::string render_group(const AddressGroup& g);
 std::string render_nat_rule(const NatRule& r, const std::string& indent);
 std::string render_nat_server(const NatServer& s);
 std::string render_static_route(const StaticRoute& r);  // area route: one line, no indent
+// "iface" area (config/interface.cpp).
+bool is_vrp_ifname(std::string_view name);  // letters then numbers with '/', e.g. Eth1/0/1
+std::optional<std::string> validate_interfaces(const Config& c);
+std::string render_interface_map(const Config& c);  // the `map-interface` lines, "" if none
+std::string render_interface(const Config& c, const InterfaceSettings& s);  // one section
 
 }  // namespace fw::config

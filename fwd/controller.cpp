@@ -128,6 +128,7 @@ Controller::Controller(ControllerHooks hooks)
   ctl::register_session_display(*handlers_);
   ctl::register_address_set(*handlers_);
   ctl::register_route(*handlers_);
+  ctl::register_interface(*handlers_);
 }
 
 Controller::~Controller() = default;

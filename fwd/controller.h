@@ -15,6 +15,7 @@
 #include "cli/commands.h"
 #include "common/clock.h"
 #include "config/config.h"
+#include "fwd/netlink_route.h"
 
 namespace fw::db {
 class ConfigStore;
@@ -50,6 +51,9 @@ struct ControllerHooks {
   std::function<bool(const std::string&)> interface_exists;
   // ifindex -> interface name for the verbose session display; null or "" shows the number.
   std::function<std::string(uint32_t)> ifname;
+  // "iface" area: every link with its state, addresses and counters (`display interface`);
+  // null shows none.
+  std::function<std::vector<LinkDetail>()> link_details;
 };
 
 namespace ctl {

@@ -169,6 +169,13 @@ void register_aspf(HandlerTable& t);             // detect, interzones, port map
 void register_session_display(HandlerTable& t);  // sessions, server-map, statistics
 void register_address_set(HandlerTable& t);      // address sets (objects)
 void register_route(HandlerTable& t);            // static routes, routing table, ARP, ping
+void register_interface(HandlerTable& t);        // interface map, interface view, displays
+
+// "iface" area (fwd/ctl_interface.cpp). The Linux name of interface parameter `param` (typed as
+// a VRP name of the interface map or as a Linux name), or "" after refusing it like a wrong
+// parameter when it does not exist (or is a VRP name the map does not have).
+std::string interface_param(Ctx& c, std::string_view param);
+void this_interface(Ctx& c);  // `display this` in the interface view
 
 // A created rule may reuse the name of an earlier one: its hit counter must not inherit the old
 // count. Called when the configuration that created them is committed; clears `created`.

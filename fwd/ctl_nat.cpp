@@ -155,7 +155,7 @@ void undo_natserver(Ctx& c) {
 
 void natrule_egress(Ctx& c) {
   if (auto* r = c.w.nat_rule(c.arg())) {
-    add_unique(r->egress_interfaces, c.p("interface"));
+    add_unique(r->egress_interfaces, c.cfg.linux_ifname(c.p("interface")));
     c.changed = true;
   }
 }
@@ -163,7 +163,7 @@ void natrule_egress(Ctx& c) {
 void undo_natrule_egress(Ctx& c) {
   if (auto* r = c.w.nat_rule(c.arg())) {
     if (auto i = c.m.param("interface"))
-      std::erase(r->egress_interfaces, *i);
+      std::erase(r->egress_interfaces, c.cfg.linux_ifname(*i));
     else
       r->egress_interfaces.clear();
     c.changed = true;

@@ -54,6 +54,7 @@ void this_interzone(Ctx& c) {
 
 void this_system(Ctx& c) {
   c.out << "#\n sysname " << c.cfg.sysname << "\n";
+  c.out << config::render_interface_map(c.cfg);  // "iface" area
   for (const auto& [n, v] : c.cfg.aging.overrides)
     c.out << " firewall session aging-time " << n << " " << v << "\n";
   if (!c.cfg.static_routes.empty()) c.out << "#\n";  // area route
@@ -88,6 +89,8 @@ void display_this(Ctx& c) {
       return this_interzone(c);
     case ViewKind::kSecurityPolicy:
       return this_security_policy(c);
+    case ViewKind::kInterface:
+      return this_interface(c);
     default:
       return this_system(c);
   }

@@ -75,12 +75,9 @@ void zone_priority(Ctx& c) {
 
 void zone_add(Ctx& c) {
   auto* z = c.w.zone(c.arg());
-  std::string i = c.p("interface");
   if (!z) return;
-  if (c.hooks.interface_exists && !c.hooks.interface_exists(i)) {
-    c.param_error("interface", "Error: The interface " + i + " does not exist.");
-    return;
-  }
+  std::string i = interface_param(c, "interface");  // a VRP name is kept as its Linux name
+  if (i.empty()) return;
   if (z->name == "local") {
     c.err = "Error: Interfaces cannot be added to the local zone.";
     return;
@@ -101,7 +98,7 @@ void zone_add(Ctx& c) {
 
 void undo_zone_add(Ctx& c) {
   auto* z = c.w.zone(c.arg());
-  std::string i = c.p("interface");
+  std::string i = c.cfg.linux_ifname(c.p("interface"));
   if (!z) return;
   auto it = std::find(z->interfaces.begin(), z->interfaces.end(), i);
   if (it == z->interfaces.end()) {

@@ -24,6 +24,7 @@
 #include "fwd/addresses.h"
 #include "fwd/controller.h"
 #include "fwd/dataplane.h"
+#include "fwd/iface_apply.h"
 #include "fwd/iptables.h"
 #include "fwd/netlink_route.h"
 #include "fwd/nfqueue.h"
@@ -166,6 +167,7 @@ class Daemon {
   std::unique_ptr<AddressInstaller> addrs_;
   std::unique_ptr<StaticRouteInstaller> static_routes_;  // area route: `ip route-static`
   std::unique_ptr<InterfaceSysctls> sysctls_;
+  InterfaceApplier ifaces_;  // `interface X` settings -> the Linux interfaces
   std::unique_ptr<ipc::Server> server_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> trim_pending_{false};
@@ -245,6 +247,12 @@ ControllerHooks Daemon::hooks() {
   h.extra_statistics = [this] { return extra_statistics(); };
   h.interface_exists = [this](const std::string& n) { return interface_allowed(n); };
   h.ifname = [this](uint32_t i) { return links_ ? links_->name_of(i) : ifname_of(i); };
+  h.link_details = [] {
+    std::string e;
+    auto links = dump_link_details(&e);
+    if (!e.empty()) FW_LOG(kWarn, e);
+    return links;
+  };
   return h;
 }
 
@@ -574,6 +582,7 @@ std::string Daemon::on_apply(const config::Config& c) {
     if (!rules_->sync(zone_interfaces(c), &e)) note("iptables: " + e);
   }
   if (sysctls_) note(sysctls_->sync(zone_interfaces(c)));
+  note(ifaces_.sync(c));  // netlink requests: answered at once, no waiting
   if (addrs_) {
     std::set<common::IpAddr> want;
     for (const auto& g : c.address_groups) {

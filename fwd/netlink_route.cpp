@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <shared_mutex>
@@ -597,6 +598,153 @@ std::vector<std::pair<uint32_t, std::string>> LinkTable::links() const {
 }
 
 uint64_t LinkTable::resyncs() const { return impl_->resyncs.load(std::memory_order_relaxed); }
+
+// ---- Links: details and changes ("iface" area) ----
+
+namespace {
+
+std::string mac_text(const nlattr* a) {
+  size_t n = mnl_attr_get_payload_len(a);
+  const auto* p = static_cast<const uint8_t*>(mnl_attr_get_payload(a));
+  std::string out;
+  char b[4];
+  for (size_t i = 0; i < n && i < 32; ++i) {
+    std::snprintf(b, sizeof b, i ? ":%02x" : "%02x", p[i]);
+    out += b;
+  }
+  return out;
+}
+
+void parse_link_detail(const nlmsghdr* m, std::vector<LinkDetail>* out) {
+  if (m->nlmsg_type != RTM_NEWLINK || m->nlmsg_len < mnl_nlmsg_size(sizeof(ifinfomsg))) return;
+  const auto* ifi = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(m));
+  LinkDetail d;
+  d.ifindex = static_cast<uint32_t>(ifi->ifi_index);
+  d.flags = ifi->ifi_flags;
+  for_each_attr(m, sizeof(ifinfomsg), [&](const nlattr* a) {
+    size_t len = mnl_attr_get_payload_len(a);
+    switch (mnl_attr_get_type(a)) {
+      case IFLA_IFNAME:
+        if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) >= 0) d.name = mnl_attr_get_str(a);
+        break;
+      case IFLA_IFALIAS:
+        d.alias.assign(static_cast<const char*>(mnl_attr_get_payload(a)), len);
+        d.alias.resize(std::strlen(d.alias.c_str()));
+        break;
+      case IFLA_MTU:
+        if (len >= 4) d.mtu = mnl_attr_get_u32(a);
+        break;
+      case IFLA_OPERSTATE:
+        if (len >= 1) d.operstate = mnl_attr_get_u8(a);
+        break;
+      case IFLA_ADDRESS:
+        d.mac = mac_text(a);
+        break;
+      case IFLA_STATS64:
+        if (len >= sizeof(rtnl_link_stats64)) {
+          rtnl_link_stats64 st;
+          std::memcpy(&st, mnl_attr_get_payload(a), sizeof st);
+          d.rx_packets = st.rx_packets;
+          d.tx_packets = st.tx_packets;
+          d.rx_bytes = st.rx_bytes;
+          d.tx_bytes = st.tx_bytes;
+          d.rx_errors = st.rx_errors;
+          d.tx_errors = st.tx_errors;
+          d.rx_dropped = st.rx_dropped;
+          d.tx_dropped = st.tx_dropped;
+        }
+        break;
+      default:
+        break;
+    }
+  });
+  if (!d.name.empty()) out->push_back(std::move(d));
+}
+
+// One request that the kernel acknowledges.
+int acked_request(nlmsghdr* nlh) {
+  RtSocket s;
+  if (!s.open(nullptr)) return errno ? errno : EIO;
+  nlh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+  return s.transact(nlh, false, [](const nlmsghdr*) {});
+}
+
+}  // namespace
+
+std::vector<LinkDetail> dump_link_details(std::string* err) {
+  RtSocket s;
+  if (!s.open(err)) return {};
+  alignas(nlmsghdr) char req[256];
+  nlmsghdr* nlh = mnl_nlmsg_put_header(req);
+  nlh->nlmsg_type = RTM_GETLINK;
+  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+  ifi->ifi_family = AF_UNSPEC;
+  std::vector<LinkDetail> links;
+  int e = s.transact(nlh, true, [&](const nlmsghdr* m) { parse_link_detail(m, &links); });
+  std::vector<AddrEntry> addrs;
+  if (e == 0) e = dump_addrs(s, &addrs);
+  if (e != 0) {
+    if (err) *err = "rtnetlink dump failed: " + errno_text(e);
+    return {};
+  }
+  for (const auto& a : addrs) {
+    for (auto& l : links) {
+      if (l.ifindex != a.ifindex) continue;
+      l.addrs.push_back(a.addr);
+      l.prefix_lens.push_back(a.prefix_len);
+    }
+  }
+  std::sort(links.begin(), links.end(),
+            [](const LinkDetail& a, const LinkDetail& b) { return a.ifindex < b.ifindex; });
+  return links;
+}
+
+int set_link_up(uint32_t ifindex, bool up) {
+  alignas(nlmsghdr) char req[256];
+  nlmsghdr* nlh = mnl_nlmsg_put_header(req);
+  nlh->nlmsg_type = RTM_NEWLINK;
+  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+  ifi->ifi_family = AF_UNSPEC;
+  ifi->ifi_index = static_cast<int>(ifindex);
+  ifi->ifi_change = IFF_UP;
+  ifi->ifi_flags = up ? IFF_UP : 0;
+  return acked_request(nlh);
+}
+
+int set_link_alias(uint32_t ifindex, const std::string& alias) {
+  constexpr size_t kAliasMax = 256;  // IFALIASZ
+  if (alias.size() >= kAliasMax) return EINVAL;
+  alignas(nlmsghdr) char req[512];
+  nlmsghdr* nlh = mnl_nlmsg_put_header(req);
+  nlh->nlmsg_type = RTM_NEWLINK;
+  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+  ifi->ifi_family = AF_UNSPEC;
+  ifi->ifi_index = static_cast<int>(ifindex);
+  // A zero-length alias removes it; a longer one is copied and terminated by the kernel.
+  mnl_attr_put(nlh, IFLA_IFALIAS, alias.size(), alias.data());
+  return acked_request(nlh);
+}
+
+int change_address(uint32_t ifindex, const common::IpAddr& a, uint8_t len, bool add) {
+  if (!a.is_v4() || len > 32) return EINVAL;
+  alignas(nlmsghdr) char req[256];
+  nlmsghdr* nlh = mnl_nlmsg_put_header(req);
+  nlh->nlmsg_type = add ? RTM_NEWADDR : RTM_DELADDR;
+  if (add) nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
+  auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
+  ifa->ifa_family = AF_INET;
+  ifa->ifa_prefixlen = len;
+  ifa->ifa_index = ifindex;
+  mnl_attr_put(nlh, IFA_LOCAL, 4, a.b.data());
+  mnl_attr_put(nlh, IFA_ADDRESS, 4, a.b.data());
+  if (add && len < 31) {
+    uint32_t host_mask = len == 0 ? ~uint32_t{0} : ~(~uint32_t{0} << (32 - len));
+    uint32_t brd = htonl(a.v4_host() | host_mask);
+    mnl_attr_put(nlh, IFA_BROADCAST, 4, &brd);
+  }
+  return acked_request(nlh);
+}
 
 }  // namespace fw::fwd
 

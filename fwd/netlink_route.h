@@ -102,6 +102,30 @@ class LinkTable {
   std::unique_ptr<Impl> impl_;
 };
 
+// ---- Links: details and changes ("iface" area: the interface view and its displays) ----
+
+// One link as `display interface` shows it (RTM_GETLINK + RTM_GETADDR dump).
+struct LinkDetail {
+  uint32_t ifindex = 0;
+  std::string name;
+  uint32_t flags = 0;     // IFF_* (IFF_UP: administratively up; IFF_LOWER_UP: carrier)
+  uint8_t operstate = 0;  // IF_OPER_*
+  uint32_t mtu = 0;
+  std::string mac;    // "aa:bb:cc:dd:ee:ff", "" if none
+  std::string alias;  // IFLA_IFALIAS
+  uint64_t rx_packets = 0, tx_packets = 0, rx_bytes = 0, tx_bytes = 0;
+  uint64_t rx_errors = 0, tx_errors = 0, rx_dropped = 0, tx_dropped = 0;
+  std::vector<common::IpAddr> addrs;  // configured addresses (v4 and v6)
+  std::vector<uint8_t> prefix_lens;   // parallel to addrs
+};
+std::vector<LinkDetail> dump_link_details(std::string* err);
+
+// Changes through rtnetlink; each returns 0 or a positive errno (the kernel's answer).
+int set_link_up(uint32_t ifindex, bool up);                      // `ip link set DEV up|down`
+int set_link_alias(uint32_t ifindex, const std::string& alias);  // "" removes it
+// `ip addr add|del A/LEN dev DEV` (IPv4, with the broadcast address of the subnet).
+int change_address(uint32_t ifindex, const common::IpAddr& a, uint8_t len, bool add);
+
 }  // namespace fw::fwd
 
 // ---- Area route: routes and neighbours (static routes, `display ip routing-table`, `display

@@ -21,7 +21,7 @@ constexpr size_t kFragCacheMax = 8192;
 const char* kDropNames[] = {
     "malformed",          "tcp-not-syn",   "policy-deny",         "no-zone",
     "no-route",           "session-limit", "fragment-no-session", "icmp-error-no-session",
-    "nat-pool-exhausted", "nat-collision", "ttl-expired-nat"};
+    "nat-pool-exhausted", "nat-collision", "ttl-expired-nat",     "service-manage-deny"};
 static_assert(std::size(kDropNames) == static_cast<size_t>(Drop::kCount));
 
 FlowKey key_of(const Parsed& p) {
@@ -58,7 +58,8 @@ struct Pipeline::NewFlow {
   bool local_out = false;
   std::optional<session::ServerMapEntry> sm;  // the server-map entry it matched
   bool aspf = false;                          // admitted by an ALG entry: no policy
-  common::IpAddr dst;                         // destination after NAT server
+  bool managed = false;  // a ping to the firewall that `service-manage ping permit` admits
+  common::IpAddr dst;    // destination after NAT server
   uint16_t dport = 0;
   policy::FlowInfo f;
   RouteInfo route;
@@ -301,8 +302,8 @@ void Pipeline::age_children(uint64_t parent, uint8_t proto, uint16_t a, uint16_t
 
 bool Pipeline::first_packet(NewFlow& nf) {
   return stage_opens_flow(nf) && stage_ingress_zone(nf) && stage_servermap(nf) && stage_route(nf) &&
-         stage_policy(nf) && stage_expiring(nf) && stage_nat(nf) && stage_alg(nf) &&
-         stage_create(nf);
+         stage_service_manage(nf) && stage_policy(nf) && stage_expiring(nf) && stage_nat(nf) &&
+         stage_alg(nf) && stage_create(nf);
 }
 
 // Only a SYN opens a TCP session; a stray ACK/data/RST is not a flow of ours -
@@ -383,10 +384,32 @@ bool Pipeline::stage_route(NewFlow& nf) {
   return true;
 }
 
+// `service-manage ping permit|deny` on the ingress interface decides whether an echo request
+// to the firewall itself is answered (permit: without asking the security policy); without it
+// the policy decides. Forwarded pings are not concerned.
+bool Pipeline::stage_service_manage(NewFlow& nf) {
+  if (nf.local_out || !nf.route.local || !nf.p.icmp_echo_request || nf.sm) return true;
+  switch (nf.rt.ping_manage(nf.qp.indev, parts_.routes)) {
+    case config::InterfaceSettings::Manage::kDeny:
+      nf.why = Drop::kServiceManage;
+      return false;
+    case config::InterfaceSettings::Manage::kPermit:
+      nf.managed = true;
+      return true;
+    default:
+      return true;
+  }
+}
+
 bool Pipeline::stage_policy(NewFlow& nf) {
   static const std::string kAspfName = "aspf";
+  static const std::string kManageName = "service-manage";
   if (nf.aspf) {
     nf.rule = &kAspfName;
+    return true;
+  }
+  if (nf.managed) {
+    nf.rule = &kManageName;
     return true;
   }
   policy::Verdict v = nf.rt.policy.match(nf.f);

@@ -41,6 +41,7 @@ enum class Drop : uint8_t {
   kNatExhausted,
   kNatCollision,
   kTtlExpiredNat,
+  kServiceManage,  // `service-manage ping deny` on the ingress interface ("iface" area)
   kCount
 };
 const std::vector<std::string>& drop_reason_names();
@@ -97,6 +98,7 @@ class Pipeline {
   bool stage_ingress_zone(NewFlow& nf);
   bool stage_servermap(NewFlow& nf);
   bool stage_route(NewFlow& nf);
+  bool stage_service_manage(NewFlow& nf);
   bool stage_policy(NewFlow& nf);
   bool stage_expiring(NewFlow& nf);
   bool stage_nat(NewFlow& nf);

@@ -10,7 +10,17 @@ Runtime::Runtime(const config::Config& c, common::Interner& zone_ids,
       policy(c, zones, counters),
       nat(c, zones, counters),
       detect(c, algs, [this](const std::string& n) { return zones.by_name(n); }),
-      timeouts(timeouts_from(c.aging)) {}
+      timeouts(timeouts_from(c.aging)) {
+  for (const auto& i : c.interfaces)
+    if (i.ping != config::InterfaceSettings::Manage::kDefault) ping_manage_by_name[i.name] = i.ping;
+}
+
+config::InterfaceSettings::Manage Runtime::ping_manage(uint32_t ifindex, RouteSource& names) const {
+  if (ping_manage_by_name.empty() || ifindex == 0)
+    return config::InterfaceSettings::Manage::kDefault;
+  auto it = ping_manage_by_name.find(names.ifname(ifindex));
+  return it == ping_manage_by_name.end() ? config::InterfaceSettings::Manage::kDefault : it->second;
+}
 
 policy::ZoneId Runtime::zone_of_ifindex(uint32_t ifindex, RouteSource& names) const {
   if (ifindex == 0) return policy::kNoZone;

@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "aspf/engine.h"
@@ -35,6 +37,10 @@ struct Runtime {
   // ifindex -> zone, by the interface's current name (interfaces come, go and are
   // renamed while the configuration names them; the name source follows link events).
   policy::ZoneId zone_of_ifindex(uint32_t ifindex, RouteSource& names) const;
+
+  // "iface" area: `service-manage ping` of an interface (by Linux name; kDefault when unset).
+  std::unordered_map<std::string, config::InterfaceSettings::Manage> ping_manage_by_name;
+  config::InterfaceSettings::Manage ping_manage(uint32_t ifindex, RouteSource& names) const;
 };
 
 session::Timeouts timeouts_from(const config::AgingTimes& a);

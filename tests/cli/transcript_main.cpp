@@ -9,6 +9,9 @@
 // (the daemon's interface_exists hook); without it any name is accepted. A leading
 // "// database" line gives the controller a new configuration database (`save`, `display
 // saved-configuration`, `compare configuration`) in a temporary directory, removed at the end.
+// The interface names are also the links `display interface` shows: up, no address, MTU 1500,
+// made-up hardware addresses.
+#include <linux/if.h>
 #include <stdlib.h>
 
 #include <filesystem>
@@ -67,6 +70,18 @@ fwd::ControllerHooks read_header(const std::vector<std::string>& lines, size_t* 
     std::istringstream is(lines[*i].substr(kInterfaces.size()));
     std::set<std::string> names{std::istream_iterator<std::string>(is), {}};
     hooks.interface_exists = [names](const std::string& n) { return names.count(n) > 0; };
+    // "iface" area: the same names as links for `display interface`.
+    std::vector<fwd::LinkDetail> links;
+    for (const auto& n : names) {
+      fwd::LinkDetail l;
+      l.ifindex = static_cast<uint32_t>(links.size() + 2);
+      l.name = n;
+      l.flags = IFF_UP | IFF_LOWER_UP | IFF_RUNNING;
+      l.mtu = 1500;
+      l.mac = "02:00:00:00:00:0" + std::to_string(l.ifindex);
+      links.push_back(l);
+    }
+    hooks.link_details = [links] { return links; };
   }
   return hooks;
 }

@@ -19,6 +19,7 @@
 #include <mutex>
 
 #include "fwd/exec.h"
+#include "fwd/iface_apply.h"
 #include "fwd/netlink_route.h"
 
 namespace fw::fwd {
@@ -295,6 +296,87 @@ TEST(LinkTableNetns, LookupsWorkAtTheDescriptorLimit) {
 
     for (int fd : fillers) close(fd);
     setrlimit(RLIMIT_NOFILE, &rl);
+    return c.failures;
+  }));
+}
+
+// ---- "iface" area: interface settings applied through rtnetlink ----
+
+const LinkDetail* find_link(const std::vector<LinkDetail>& links, const std::string& name) {
+  for (const auto& l : links)
+    if (l.name == name) return &l;
+  return nullptr;
+}
+
+bool has_addr(const LinkDetail& l, const char* a, uint8_t len) {
+  for (size_t i = 0; i < l.addrs.size(); ++i)
+    if (l.addrs[i].str() == a && l.prefix_lens[i] == len) return true;
+  return false;
+}
+
+TEST(Links, DetailsOfLoopback) {
+  std::string err;
+  auto links = dump_link_details(&err);
+  ASSERT_EQ(err, "");
+  const LinkDetail* lo = find_link(links, "lo");
+  ASSERT_NE(lo, nullptr);
+  EXPECT_TRUE(lo->flags & IFF_LOOPBACK);
+  EXPECT_GT(lo->mtu, 0u);
+  EXPECT_TRUE(has_addr(*lo, "127.0.0.1", 8));
+}
+
+TEST(InterfaceApplierNetns, AppliesUndoesAndLeavesForeignAddresses) {
+  if (!is_root()) GTEST_SKIP() << "needs root";
+  FW_NETNS_TEST(in_private_netns([] {
+    Checks c;
+    run({"ip", "link", "add", "fwt0", "type", "veth", "peer", "name", "fwt1"}, &c);
+    run({"ip", "link", "set", "fwt0", "up"}, &c);
+    run({"ip", "addr", "add", "203.0.113.100/32", "dev", "fwt0"}, &c);  // like a NAT /32
+    config::Config cfg;
+    config::InterfaceSettings s;
+    s.name = "fwt0";
+    s.description = "lab side";
+    s.shutdown = true;
+    s.addresses = {{*common::IpAddr::parse("198.18.1.1"), 24, false},
+                   {*common::IpAddr::parse("198.18.9.1"), 30, true}};
+    cfg.interfaces = {s};
+    InterfaceApplier ap;
+    c.expect(ap.sync(cfg).empty(), "first sync");
+    c.expect(ap.sync(cfg).empty(), "second sync (idempotent)");
+    std::string err;
+    auto links = dump_link_details(&err);
+    const LinkDetail* l = find_link(links, "fwt0");
+    if (!c.expect(l != nullptr, "fwt0 missing: " + err)) return c.failures;
+    c.expect(has_addr(*l, "198.18.1.1", 24) && has_addr(*l, "198.18.9.1", 30), "addresses");
+    c.expect(!(l->flags & IFF_UP), "not shut down");
+    c.expect(l->alias == "lab side", "alias '" + l->alias + "'");
+
+    cfg.interfaces[0].addresses.pop_back();  // undo the sub address, undo shutdown/description
+    cfg.interfaces[0].shutdown = false;
+    cfg.interfaces[0].description.clear();
+    c.expect(ap.sync(cfg).empty(), "sync after undo");
+    links = dump_link_details(&err);
+    l = find_link(links, "fwt0");
+    if (!c.expect(l != nullptr, "fwt0 missing")) return c.failures;
+    c.expect(has_addr(*l, "198.18.1.1", 24) && !has_addr(*l, "198.18.9.1", 30), "sub removed");
+    c.expect(has_addr(*l, "203.0.113.100", 32), "an address fwd did not set was removed");
+    c.expect((l->flags & IFF_UP) != 0, "not up again");
+    c.expect(l->alias.empty(), "alias not removed: '" + l->alias + "'");
+
+    cfg.interfaces.clear();  // the whole section removed
+    c.expect(ap.sync(cfg).empty(), "sync without the section");
+    links = dump_link_details(&err);
+    l = find_link(links, "fwt0");
+    if (!c.expect(l != nullptr, "fwt0 missing")) return c.failures;
+    c.expect(!has_addr(*l, "198.18.1.1", 24), "primary not removed");
+    c.expect(has_addr(*l, "203.0.113.100", 32), "foreign address removed at the end");
+
+    config::InterfaceSettings gone;
+    gone.name = "fwt9";
+    gone.shutdown = true;
+    cfg.interfaces = {gone};
+    c.expect(!ap.sync(cfg).empty(), "a missing interface is reported");
+    run({"ip", "link", "del", "fwt0"}, &c);
     return c.failures;
   }));
 }
