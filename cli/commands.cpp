@@ -411,7 +411,7 @@ std::map<std::string, std::string> help() {
       {"preference-value", "Preference value (default 60)"},
       {"routing-table", "IP routing table"},
       {"arp", "ARP entries"},
-      {"ping", "Check whether a host is reachable"},
+      {"ping", "Ping function (ICMP echo)"},
       {"tracert", "Trace the route to a host"},
       {"-c", "Number of echo requests to send (default 5)"},
       {"count", "Number of echo requests"},

@@ -141,6 +141,7 @@ std::string prompt(const ViewStack& vs, std::string_view sysname) {
       break;
     case ViewKind::kAddressSet:
       s += "-object-address-set" + arg(0);
+      break;
     case ViewKind::kInterface:
       s += arg(0);
       break;
