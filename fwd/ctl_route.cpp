@@ -43,7 +43,8 @@ std::optional<config::StaticRoute> route_of(Ctx& c) {
     }
     r.nexthop = *nh;
   }
-  if (auto i = c.m.param("interface")) r.ifname = *i;
+  // Kept by its Linux name, as `add interface` keeps it; a VRP name goes through the map.
+  if (auto i = c.m.param("interface")) r.ifname = c.cfg.linux_ifname(*i);
   r.preference = c.m.u32("preference-value").value_or(60);
   return r;
 }
@@ -51,10 +52,7 @@ std::optional<config::StaticRoute> route_of(Ctx& c) {
 void route_static(Ctx& c) {
   auto r = route_of(c);
   if (!r) return;
-  if (!r->ifname.empty() && c.hooks.interface_exists && !c.hooks.interface_exists(r->ifname)) {
-    c.param_error("interface", "Error: The interface " + r->ifname + " does not exist.");
-    return;
-  }
+  if (!r->ifname.empty() && interface_param(c, "interface").empty()) return;
   for (auto& x : c.cfg.static_routes) {
     if (!x.same_route(*r)) continue;
     if (x.preference != r->preference) {  // VRP: the same route again changes its preference
