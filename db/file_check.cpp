@@ -13,6 +13,7 @@
 #include <filesystem>
 
 #include "common/bytes.h"
+#include "common/fd.h"
 
 namespace fw::db {
 namespace {
@@ -25,16 +26,7 @@ uint32_t be32(const unsigned char* p) { return common::rd32(p); }
 
 std::string errno_text(int e) { return std::strerror(e); }
 
-// Closes a descriptor on every path out.
-struct Fd {
-  int fd = -1;
-  explicit Fd(int f) : fd(f) {}
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-};
+using common::Fd;
 
 std::string dir_of(const std::string& path) {
   std::string d = std::filesystem::path(path).parent_path().string();

@@ -9,6 +9,8 @@
 
 #include <cstring>
 
+#include "common/fd.h"
+
 namespace fw::fwd {
 namespace {
 
@@ -31,17 +33,7 @@ std::string trim(std::string s) {
   return s;
 }
 
-// Closes on scope exit.
-struct Fd {
-  int fd = -1;
-  Fd() = default;
-  explicit Fd(int f) : fd(f) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd >= 0) close(fd);
-  }
-};
+using common::Fd;
 
 bool write_all(int fd, const std::string& s) {
   size_t done = 0;

@@ -186,6 +186,20 @@ void parse_route(const nlmsghdr* m, RouteReply* out) {
   });
 }
 
+// A netlink request in its own buffer: the header, then the zeroed family header T.
+template <class T, size_t N = 512>
+struct Request {
+  alignas(nlmsghdr) char buf[N];
+  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+  T* hdr = static_cast<T*>(mnl_nlmsg_put_extra_header(nlh, sizeof(T)));
+  Request(uint16_t type, uint16_t flags) {
+    nlh->nlmsg_type = type;
+    nlh->nlmsg_flags = flags;
+  }
+  Request(const Request&) = delete;
+  Request& operator=(const Request&) = delete;
+};
+
 struct AddrEntry {
   uint32_t ifindex;
   common::IpAddr addr;
@@ -194,11 +208,9 @@ struct AddrEntry {
 
 // RTM_GETADDR dump over an open socket.
 int dump_addrs(RtSocket& s, std::vector<AddrEntry>* out) {
-  alignas(nlmsghdr) char req[256];
-  nlmsghdr* nlh = mnl_nlmsg_put_header(req);
-  nlh->nlmsg_type = RTM_GETADDR;
-  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
+  Request<ifaddrmsg, 256> req(RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP);
+  nlmsghdr* nlh = req.nlh;
+  auto* ifa = req.hdr;
   ifa->ifa_family = AF_UNSPEC;
   return s.transact(nlh, true, [&](const nlmsghdr* m) {
     if (m->nlmsg_type != RTM_NEWADDR || m->nlmsg_len < mnl_nlmsg_size(sizeof(ifaddrmsg))) return;
@@ -217,11 +229,9 @@ int dump_addrs(RtSocket& s, std::vector<AddrEntry>* out) {
 
 // RTM_GETLINK dump over an open socket.
 int dump_link_messages(RtSocket& s, std::vector<LinkMessage>* out) {
-  alignas(nlmsghdr) char req[256];
-  nlmsghdr* nlh = mnl_nlmsg_put_header(req);
-  nlh->nlmsg_type = RTM_GETLINK;
-  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+  Request<ifinfomsg, 256> req(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP);
+  nlmsghdr* nlh = req.nlh;
+  auto* ifi = req.hdr;
   ifi->ifi_family = AF_UNSPEC;
   return s.transact(nlh, true, [&](const nlmsghdr* m) {
     if (auto lm = parse_link_message(m, m->nlmsg_len); lm && !lm->removed)
@@ -284,11 +294,9 @@ std::unique_ptr<RouteResolver> RouteResolver::open(std::string* err) {
 std::optional<RouteResult> RouteResolver::lookup(const common::IpAddr& dst,
                                                  const common::IpAddr& src, uint32_t iif) {
   if (dst.empty() || (!src.empty() && src.family != dst.family)) return std::nullopt;
-  alignas(nlmsghdr) char req[512];
-  nlmsghdr* nlh = mnl_nlmsg_put_header(req);
-  nlh->nlmsg_type = RTM_GETROUTE;
-  nlh->nlmsg_flags = NLM_F_REQUEST;
-  auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
+  Request<rtmsg> req(RTM_GETROUTE, NLM_F_REQUEST);
+  nlmsghdr* nlh = req.nlh;
+  auto* rtm = req.hdr;
   rtm->rtm_family = dst.is_v4() ? AF_INET : AF_INET6;
   rtm->rtm_dst_len = dst.is_v4() ? 32 : 128;
   mnl_attr_put(nlh, RTA_DST, dst.size(), dst.b.data());
@@ -674,11 +682,9 @@ int acked_request(nlmsghdr* nlh) {
 std::vector<LinkDetail> dump_link_details(std::string* err) {
   RtSocket s;
   if (!s.open(err)) return {};
-  alignas(nlmsghdr) char req[256];
-  nlmsghdr* nlh = mnl_nlmsg_put_header(req);
-  nlh->nlmsg_type = RTM_GETLINK;
-  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+  Request<ifinfomsg, 256> req(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP);
+  nlmsghdr* nlh = req.nlh;
+  auto* ifi = req.hdr;
   ifi->ifi_family = AF_UNSPEC;
   std::vector<LinkDetail> links;
   int e = s.transact(nlh, true, [&](const nlmsghdr* m) { parse_link_detail(m, &links); });
@@ -701,10 +707,9 @@ std::vector<LinkDetail> dump_link_details(std::string* err) {
 }
 
 int set_link_up(uint32_t ifindex, bool up) {
-  alignas(nlmsghdr) char req[256];
-  nlmsghdr* nlh = mnl_nlmsg_put_header(req);
-  nlh->nlmsg_type = RTM_NEWLINK;
-  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+  Request<ifinfomsg, 256> req(RTM_NEWLINK, 0);
+  nlmsghdr* nlh = req.nlh;
+  auto* ifi = req.hdr;
   ifi->ifi_family = AF_UNSPEC;
   ifi->ifi_index = static_cast<int>(ifindex);
   ifi->ifi_change = IFF_UP;
@@ -715,10 +720,9 @@ int set_link_up(uint32_t ifindex, bool up) {
 int set_link_alias(uint32_t ifindex, const std::string& alias) {
   constexpr size_t kAliasMax = 256;  // IFALIASZ
   if (alias.size() >= kAliasMax) return EINVAL;
-  alignas(nlmsghdr) char req[512];
-  nlmsghdr* nlh = mnl_nlmsg_put_header(req);
-  nlh->nlmsg_type = RTM_NEWLINK;
-  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+  Request<ifinfomsg> req(RTM_NEWLINK, 0);
+  nlmsghdr* nlh = req.nlh;
+  auto* ifi = req.hdr;
   ifi->ifi_family = AF_UNSPEC;
   ifi->ifi_index = static_cast<int>(ifindex);
   // A zero-length alias removes it; a longer one is copied and terminated by the kernel.
@@ -728,11 +732,10 @@ int set_link_alias(uint32_t ifindex, const std::string& alias) {
 
 int change_address(uint32_t ifindex, const common::IpAddr& a, uint8_t len, bool add) {
   if (!a.is_v4() || len > 32) return EINVAL;
-  alignas(nlmsghdr) char req[256];
-  nlmsghdr* nlh = mnl_nlmsg_put_header(req);
-  nlh->nlmsg_type = add ? RTM_NEWADDR : RTM_DELADDR;
-  if (add) nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
-  auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
+  Request<ifaddrmsg, 256> req(add ? RTM_NEWADDR : RTM_DELADDR,
+                              add ? (NLM_F_CREATE | NLM_F_EXCL) : 0);
+  nlmsghdr* nlh = req.nlh;
+  auto* ifa = req.hdr;
   ifa->ifa_family = AF_INET;
   ifa->ifa_prefixlen = len;
   ifa->ifa_index = ifindex;
@@ -795,11 +798,9 @@ KernelRoute parse_kernel_route(const nlmsghdr* m) {
 int route_request(uint16_t type, uint16_t flags, const KernelRoute& r) {
   RtSocket s;
   if (!s.open(nullptr)) return errno ? errno : EIO;
-  alignas(nlmsghdr) char req[512];
-  nlmsghdr* nlh = mnl_nlmsg_put_header(req);
-  nlh->nlmsg_type = type;
-  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
-  auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
+  Request<rtmsg> req(type, NLM_F_REQUEST | NLM_F_ACK | flags);
+  nlmsghdr* nlh = req.nlh;
+  auto* rtm = req.hdr;
   const bool v6 = r.dst.is_v6();
   rtm->rtm_family = v6 ? AF_INET6 : AF_INET;
   rtm->rtm_dst_len = r.dst_len;
@@ -823,11 +824,9 @@ int route_request(uint16_t type, uint16_t flags, const KernelRoute& r) {
 std::optional<std::vector<KernelRoute>> dump_routes(uint8_t family, std::string* err) {
   RtSocket s;
   if (!s.open(err)) return std::nullopt;
-  alignas(nlmsghdr) char req[256];
-  nlmsghdr* nlh = mnl_nlmsg_put_header(req);
-  nlh->nlmsg_type = RTM_GETROUTE;
-  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
+  Request<rtmsg, 256> req(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP);
+  nlmsghdr* nlh = req.nlh;
+  auto* rtm = req.hdr;
   rtm->rtm_family = family;
   std::vector<KernelRoute> out;
   int e = s.transact(nlh, true, [&](const nlmsghdr* m) {
@@ -854,11 +853,9 @@ int delete_route(const KernelRoute& r) { return route_request(RTM_DELROUTE, 0, r
 std::optional<std::vector<Neighbour>> dump_neighbours(uint8_t family, std::string* err) {
   RtSocket s;
   if (!s.open(err)) return std::nullopt;
-  alignas(nlmsghdr) char req[256];
-  nlmsghdr* nlh = mnl_nlmsg_put_header(req);
-  nlh->nlmsg_type = RTM_GETNEIGH;
-  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  auto* ndm = static_cast<ndmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ndmsg)));
+  Request<ndmsg, 256> req(RTM_GETNEIGH, NLM_F_REQUEST | NLM_F_DUMP);
+  nlmsghdr* nlh = req.nlh;
+  auto* ndm = req.hdr;
   ndm->ndm_family = family;
   std::vector<Neighbour> out;
   int e = s.transact(nlh, true, [&](const nlmsghdr* m) {
@@ -887,11 +884,9 @@ std::optional<std::vector<Neighbour>> dump_neighbours(uint8_t family, std::strin
 std::optional<std::map<uint32_t, std::vector<uint8_t>>> dump_link_addresses(std::string* err) {
   RtSocket s;
   if (!s.open(err)) return std::nullopt;
-  alignas(nlmsghdr) char req[256];
-  nlmsghdr* nlh = mnl_nlmsg_put_header(req);
-  nlh->nlmsg_type = RTM_GETLINK;
-  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+  Request<ifinfomsg, 256> req(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP);
+  nlmsghdr* nlh = req.nlh;
+  auto* ifi = req.hdr;
   ifi->ifi_family = AF_UNSPEC;
   std::map<uint32_t, std::vector<uint8_t>> out;
   int e = s.transact(nlh, true, [&](const nlmsghdr* m) {

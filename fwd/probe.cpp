@@ -18,20 +18,14 @@
 #include <string>
 #include <vector>
 
+#include "common/fd.h"
+
 namespace fw::fwd {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-struct Fd {
-  int fd = -1;
-  explicit Fd(int f) : fd(f) {}
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-};
+using common::Fd;
 
 sockaddr_in sockaddr_of(const common::IpAddr& a, uint16_t port = 0) {
   sockaddr_in sa{};
