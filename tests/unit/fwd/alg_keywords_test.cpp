@@ -113,8 +113,10 @@ TEST_F(AlgKeywords, DetectToyIsAcceptedAndDisplayed) {
   r = ctl.execute(iz.views, "detect toy");
   ASSERT_TRUE(r.ok) << r.output;
   auto shown = ctl.execute(kSys, "display firewall detect").output;
-  EXPECT_NE(shown.find("  Global           : toy\n"), std::string::npos) << shown;
-  EXPECT_NE(shown.find("  Interzone trust untrust : toy\n"), std::string::npos) << shown;
+  EXPECT_NE(shown.find("  global:\n   toy\n"), std::string::npos) << shown;
+  EXPECT_NE(shown.find("  interzone trust untrust:\n   toy\n"), std::string::npos) << shown;
+  EXPECT_EQ(shown.find("  toy    udp port"), std::string::npos) << shown;  // verbose only
+  shown = ctl.execute(kSys, "display firewall detect verbose").output;
   EXPECT_NE(shown.find("  toy    udp port 7777,7000"), std::string::npos) << shown;
   auto cfg = ctl.execute(kSys, "display current-configuration").output;
   EXPECT_NE(cfg.find(" firewall detect toy\n"), std::string::npos) << cfg;
