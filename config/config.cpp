@@ -33,12 +33,18 @@ std::optional<uint8_t> aging_class(std::string_view name) {
   return std::nullopt;
 }
 
+const std::vector<std::string>& factory_detect() {
+  static const std::vector<std::string> d = {"ftp"};
+  return d;
+}
+
 Config Config::defaults() {
   Config c;
   c.zones = {{"local", 100, {}, true},
              {"trust", 85, {}, true},
              {"untrust", 5, {}, true},
              {"dmz", 50, {}, true}};
+  c.detect_global = factory_detect();  // (disp) as on a USG
   return c;
 }
 
@@ -384,9 +390,14 @@ std::string render(const Config& c) {
       os << " firewall session aging-time " << n << " " << v << "\n";
     }
   }
-  if (!c.detect_global.empty() || !c.port_mappings.empty()) {
+  if (!c.detect_global.empty() || !c.port_mappings.empty() ||
+      c.detect_global != factory_detect()) {
     os << "#\n";
     for (const auto& d : c.detect_global) os << " firewall detect " << d << "\n";
+    for (const auto& d : factory_detect()) {  // a factory default turned off
+      if (std::find(c.detect_global.begin(), c.detect_global.end(), d) == c.detect_global.end())
+        os << " undo firewall detect " << d << "\n";
+    }
     for (const auto& pm : c.port_mappings)
       os << " port-mapping " << pm.alg << " port " << pm.port << "\n";
   }

@@ -108,6 +108,10 @@ struct NatServer {
   bool no_reverse = false;
 };
 
+// `firewall detect` in the factory configuration (ftp, as on a USG); `undo firewall detect ftp`
+// is rendered when one is turned off.
+const std::vector<std::string>& factory_detect();
+
 struct Config {
   std::string sysname = "FW";
   std::vector<AddressGroup> address_groups;
@@ -127,7 +131,7 @@ struct Config {
       port_mappings;  // `port-mapping ALG port N`: extra server ports for an ALG
   Interzone* find_interzone(const std::string& a, const std::string& b);
 
-  // The defaults: the four built-in zones with their priorities.
+  // The defaults: the four built-in zones with their priorities, `firewall detect ftp`.
   static Config defaults();
 
   Zone* find_zone(const std::string& name);

@@ -49,7 +49,7 @@ t_check "control sessions 198.18.1.x:X[203.0.113.10x:Y] +-> 203.0.113.2:21" grep
   '^ *ftp +VPN: public --> public +198\.18\.1\.[23]:[0-9]+\[203\.0\.113\.10[0-5]:[0-9]+\] \+-> 203\.0\.113\.2:21$' <<<"$sess"
 t_check "active ftp-data sessions 203.0.113.2:20 --> 203.0.113.10x:X[198.18.1.x:Y]" grep -Eq \
   '^ *ftp-data +VPN: public --> public +203\.0\.113\.2:20 --> 203\.0\.113\.10[0-5]:[0-9]+\[198\.18\.1\.[23]:[0-9]+\]$' <<<"$sess"
-ftp_show $P "display firewall detect"
+ftp_show $P "display firewall detect verbose"
 rw=$(ftp_detect_counter $P rewrites); op=$(ftp_detect_counter $P opened)
 t_check "detect counters: rewrites >= 8 ($rw), opened >= 8 ($op), refused 0" \
   test "${rw:-0}" -ge 8 -a "${op:-0}" -ge 8 -a "$(ftp_detect_counter $P refused)" = 0

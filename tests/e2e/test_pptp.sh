@@ -122,7 +122,7 @@ for i in 1 2; do
 done
 t_check "no address-only gre session (all GRE goes through the ALG)" lacks '^ *gre +VPN' "$sess"
 t_check "server-map: 4 pptp-gre entries ($(grep -c 'pptp-gre' <<<"$smap"))" test "$(grep -c 'pptp-gre' <<<"$smap")" = 4
-pptp_show $P "display firewall detect"
+pptp_show $P "display firewall detect verbose"
 pa=$(pptp_detect_counter $P parsed); op=$(pptp_detect_counter $P opened)
 mal=$(pptp_detect_counter $P malformed); ref=$(pptp_detect_counter $P refused)
 t_check "detect counters: parsed >= 8 ($pa), opened 4 ($op)" test "${pa:-0}" -ge 8 -a "${op:-0}" = 4

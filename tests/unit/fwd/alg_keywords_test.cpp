@@ -105,7 +105,8 @@ TEST_F(AlgKeywords, DetectToyIsAcceptedAndDisplayed) {
   ASSERT_TRUE(r.ok) << r.output;
   r = ctl.execute(kSys, "fire det to");  // abbreviated: the same ALG, once
   ASSERT_TRUE(r.ok) << r.output;
-  EXPECT_EQ(ctl.running().detect_global, std::vector<std::string>{"toy"});
+  // ftp is on in the factory configuration.
+  EXPECT_EQ(ctl.running().detect_global, (std::vector<std::string>{"ftp", "toy"}));
   r = ctl.execute(kSys, "port-mapping toy port 7000");
   ASSERT_TRUE(r.ok) << r.output;
   auto iz = ctl.execute(kSys, "firewall interzone trust untrust");
@@ -113,7 +114,7 @@ TEST_F(AlgKeywords, DetectToyIsAcceptedAndDisplayed) {
   r = ctl.execute(iz.views, "detect toy");
   ASSERT_TRUE(r.ok) << r.output;
   auto shown = ctl.execute(kSys, "display firewall detect").output;
-  EXPECT_NE(shown.find("  global:\n   toy\n"), std::string::npos) << shown;
+  EXPECT_NE(shown.find("  global:\n   ftp toy\n"), std::string::npos) << shown;
   EXPECT_NE(shown.find("  interzone trust untrust:\n   toy\n"), std::string::npos) << shown;
   EXPECT_EQ(shown.find("  toy    udp port"), std::string::npos) << shown;  // verbose only
   shown = ctl.execute(kSys, "display firewall detect verbose").output;
@@ -122,7 +123,12 @@ TEST_F(AlgKeywords, DetectToyIsAcceptedAndDisplayed) {
   EXPECT_NE(cfg.find(" firewall detect toy\n"), std::string::npos) << cfg;
   r = ctl.execute(kSys, "undo firewall detect toy");
   ASSERT_TRUE(r.ok) << r.output;
+  EXPECT_EQ(ctl.running().detect_global, std::vector<std::string>{"ftp"});
+  r = ctl.execute(kSys, "undo firewall detect ftp");
+  ASSERT_TRUE(r.ok) << r.output;
   EXPECT_TRUE(ctl.running().detect_global.empty());
+  cfg = ctl.execute(kSys, "display current-configuration").output;
+  EXPECT_NE(cfg.find(" undo firewall detect ftp\n"), std::string::npos) << cfg;
 }
 
 TEST_F(AlgKeywords, WrongAndAmbiguousNamesGetTheVrpErrorUnderTheName) {
@@ -137,7 +143,7 @@ TEST_F(AlgKeywords, WrongAndAmbiguousNamesGetTheVrpErrorUnderTheName) {
   r = ctl.execute(kSys, "port-mapping t port 7000");
   EXPECT_EQ(r.output, caret("port-mapping t port 7000", 13,
                             "Error: Ambiguous command found at '^' position."));
-  EXPECT_TRUE(ctl.running().detect_global.empty());
+  EXPECT_EQ(ctl.running().detect_global, std::vector<std::string>{"ftp"});  // the factory's
   EXPECT_TRUE(ctl.running().port_mappings.empty());
 }
 
