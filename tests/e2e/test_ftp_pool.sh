@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # FTP through source NAT with a PAT address-group (203.0.113.100-105), ASPF enabled per interzone
-# (`firewall interzone trust untrust` + `detect ftp`, no global detect), one-way trust->untrust
+# (`undo firewall detect ftp` (on in the factory configuration), then `firewall interzone trust
+# untrust` + `detect ftp`), one-way trust->untrust
 # policy. Both inside hosts, all four modes, download and upload with sha256 checked. vsftpd
 # (port_promiscuous=NO, pasv_promiscuous=NO) accepts a PORT/EPRT only with the control connection's
 # translated address and a passive data connection only from it: the data connections must leave
@@ -12,11 +13,11 @@ ftp_test_start $P
 t_check "pool1 (pat, .100-.105), nat-policy and interzone detect ftp configured" nat_cfg_ok $P \
   "nat address-group pool1; mode pat; section 0 203.0.113.100 203.0.113.105; quit;" \
   "nat-policy; rule name snat; source-zone trust; destination-zone untrust; action source-nat address-group pool1; quit; quit;" \
-  "firewall interzone trust untrust; detect ftp"
+  "undo firewall detect ftp; firewall interzone trust untrust; detect ftp"
 det=$(fwcli_run $P "display firewall detect")
 echo "$det" | sed 's/^/    | /'
-t_check "display firewall detect: global ---, interzone trust untrust : ftp" \
-  bash -c 'grep -Eq "Global +: ---" <<<"$1" && grep -Eq "Interzone trust untrust : ftp" <<<"$1"' _ "$det"
+t_check "display firewall detect: global ---, interzone trust untrust: ftp" \
+  grep -Eq 'global:\|   ---\|  interzone trust untrust:\|   ftp\|' <<<"$(tr '\n' '|' <<<"$det")"
 ftp_server_start $P out 203.0.113.2 || { t_fail "vsftpd on 203.0.113.2"; t_done; }
 
 echo "four modes from 198.18.1.2, then from 198.18.1.3"

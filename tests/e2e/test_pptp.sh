@@ -21,7 +21,7 @@ PD=$(pptp_dir $P)  # not "d": t_check has a local d
 t_check "firewall detect pptp + easy-ip nat-policy + gre aging 8 s configured" nat_cfg_ok $P \
   "firewall detect pptp; firewall session aging-time gre 8;" \
   "nat-policy; rule name ez; source-zone trust; destination-zone untrust; action source-nat easy-ip"
-t_check "display firewall detect: Global pptp" grep -Eq 'Global +: .*pptp' <<<"$(fwcli_run $P "display firewall detect")"
+t_check "display firewall detect: global pptp" grep -Eq 'global:\|   [^|]*pptp' <<<"$(fwcli_run $P "display firewall detect" | tr '\n' '|')"
 t_check "outside host has no route to the inside network" \
   bash -c "! ip -n $P-out route get 198.18.1.2 >/dev/null 2>&1"
 pptp_server_start $P || { t_fail "pptpd listens on $PPTP_SERVER:1723"; pptp_dump_logs $P; t_done; }
