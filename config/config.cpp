@@ -390,8 +390,7 @@ std::string render(const Config& c) {
       os << " firewall session aging-time " << n << " " << v << "\n";
     }
   }
-  if (!c.detect_global.empty() || !c.port_mappings.empty() ||
-      c.detect_global != factory_detect()) {
+  if (!c.detect_global.empty() || !c.port_mappings.empty() || c.detect_global != factory_detect()) {
     os << "#\n";
     for (const auto& d : c.detect_global) os << " firewall detect " << d << "\n";
     for (const auto& d : factory_detect()) {  // a factory default turned off

@@ -90,6 +90,7 @@ for i in 1 2; do
   echo "  call $i: client $a call id $o, known outside as 203.0.113.1 call id $x; server call id $s"
   t_check "inside $i: Outgoing-Call-Reply came back with peer id $o (translated back)" grep -qx "203.0.113.2 8 $s $o" <<<"$cin"
   t_check "outside: Outgoing-Call-Request from 203.0.113.1 with call id $x" grep -qx "203.0.113.1 7 $x -" <<<"$calls_out"
+  t_check "call $i translated as a USG does for every call ($o -> $x)" test "$o" != x -a "$x" != x -a "$o" != "$x"
   gre_in=$(pptp_cap_gre "$cap"); echo "$gre_in" | sed "s/^/    | inside $i GRE (src dst key packets): /"
   t_check "inside $i: GRE with data to the server with key $s" has "^$a 203\.0\.113\.2 $s [0-9]+$" "$gre_in"
   t_check "inside $i: GRE with data from the server with key $o" has "^203\.0\.113\.2 $a $o [0-9]+$" "$gre_in"
