@@ -258,15 +258,16 @@ TEST(ControllerBatch, AnErrorOnLineNOfABigFileReportsLineN) {
   EXPECT_EQ(ch.applies, 1);
   EXPECT_EQ(c.running().security.rules.size(), 701u);
 
-  // A parse error: the caret is under the offending word.
+  // A parse error: file:line and the error, then the line with the caret under the offending word
+  // (on lines of their own: a prefix before the location cannot move the caret).
   lines = lines_of(generated(1000, 0));
   lines[n - 1] = "  servise http";
   Controller c2({});
   EXPECT_FALSE(c2.load_text(join(lines), "big.cfg", &err));
   const std::string pr = "[GEN-policy-security-rule-r700]";
-  EXPECT_EQ(err, "big.cfg:" + std::to_string(n) + ": " + pr + "servise http\n" +
-                     std::string(pr.size(), ' ') +
-                     "^\nError: Unrecognized command found at '^' position.\n");
+  EXPECT_EQ(err, "big.cfg:" + std::to_string(n) +
+                     ": Error: Unrecognized command found at '^' position.\n" + pr +
+                     "servise http\n" + std::string(pr.size(), ' ') + "^\n");
 }
 
 TEST(ControllerBatch, AValidationErrorFoundOnlyAtTheEndStillReportsItsLine) {
@@ -412,9 +413,9 @@ TEST(ControllerInterfaces, AnUnknownInterfaceIsAParameterErrorInAFile) {
                   " add interface out9\n",
                   "lab.cfg", &err));
   const std::string pr = "[FW-zone-untrust]";
-  EXPECT_EQ(err, "lab.cfg:5: " + pr + "add interface out9\n" + std::string(pr.size() + 14, ' ') +
+  EXPECT_EQ(err, "lab.cfg:5: Error: Wrong parameter found at '^' position.\n" + pr +
+                     "add interface out9\n" + std::string(pr.size() + 14, ' ') +
                      "^\n"
-                     "Error: Wrong parameter found at '^' position.\n"
                      "Error: The interface out9 does not exist.\n");
   auto cfg = c.running();
   EXPECT_EQ(cfg.find_zone("trust")->interfaces, std::vector<std::string>{"in0"});
