@@ -291,7 +291,8 @@ void display_servermap(Ctx& c) {
 }
 
 // Huawei's layout: the default and the configured time of every aging class. `fragment` has no
-// effect here (the kernel reassembles before the queue); it is shown as VRP shows it.
+// effect here (fwd keeps no fragment cache: a fragment without a session is a counted drop); it
+// is shown as VRP shows it and cannot be configured.
 void display_aging(Ctx& c) {
   const std::string rule(62, '-');
   c.out << " " << rule << "\n";
