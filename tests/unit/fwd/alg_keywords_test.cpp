@@ -129,6 +129,13 @@ TEST_F(AlgKeywords, DetectToyIsAcceptedAndDisplayed) {
   EXPECT_TRUE(ctl.running().detect_global.empty());
   cfg = ctl.execute(kSys, "display current-configuration").output;
   EXPECT_NE(cfg.find(" undo firewall detect ftp\n"), std::string::npos) << cfg;
+  // What is saved is the rendered text: loaded at the next start (on the factory configuration,
+  // where ftp is on) it turns ftp off again.
+  Controller before({}), next({});
+  ASSERT_TRUE(before.execute(kSys, "undo firewall detect ftp").ok);
+  std::string err;
+  ASSERT_TRUE(next.load_text(config::render(before.running()), "saved", &err)) << err;
+  EXPECT_TRUE(next.running().detect_global.empty());
 }
 
 TEST_F(AlgKeywords, WrongAndAmbiguousNamesGetTheVrpErrorUnderTheName) {
