@@ -21,6 +21,7 @@ lab_echo_server $P out :: 7001 udp || t_fail "udp echo server :7001"
 # client NAME DST DPORT SPORT: a long-lived request/response flow from the inside host.
 declare -A CPID
 client() {
+  rm -f /tmp/$P-$1.st  # a status file left by an earlier run would read as progress at once
   lab_bg $P in /tmp/$P-client-$1.log "$LAB_PY" "$PEER" tcp-client --to $2 --port $3 --src-port $4 \
     --interval 0.2 --timeout 2 --duration 150 --status /tmp/$P-$1.st
   CPID[$1]=$LAB_BG_PID
