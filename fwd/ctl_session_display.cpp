@@ -327,15 +327,18 @@ std::string protocol_name(uint8_t p) {
   return "protocol " + std::to_string(p);
 }
 
-// Totals by protocol, TCP state and zone pair, counted in one pass that copies nothing.
+// Totals and the rows by protocol come from the table's live counters (no walk); the rows by TCP
+// state and by zone pair from one pass that copies no session.
 void display_session_statistics(Ctx& c) {
-  std::map<std::string, uint64_t> by_proto, by_state, by_zones;
+  std::map<std::string, uint64_t> by_state, by_zones;
+  std::vector<std::pair<uint8_t, size_t>> by_proto;
   uint64_t total = 0, v6 = 0;
   if (c.dp) {
-    c.dp->sessions().snapshot([&](const session::Session& s) {
-      ++total;
-      if (s.orig.src.is_v6()) ++v6;
-      ++by_proto[protocol_name(s.orig.proto)];
+    const auto& t = c.dp->sessions();
+    total = t.size();
+    v6 = t.ipv6_size();
+    by_proto = t.protocol_counts();
+    t.snapshot([&](const session::Session& s) {
       if (s.orig.proto == 6) ++by_state[std::string(session::tcp_state_name(s.tcp_state))];
       ++by_zones[c.dp->zone_name(s.src_zone) + " --> " + c.dp->zone_name(s.dst_zone)];
       return false;
@@ -346,14 +349,16 @@ void display_session_statistics(Ctx& c) {
   };
   c.out << " Session table statistics:\n";
   line("Current total sessions", total);
-  line("Current IPv4 sessions", total - v6);
+  line("Current IPv4 sessions", total - std::min(total, v6));
   line("Current IPv6 sessions", v6);
   line("Session table capacity", c.dp ? c.dp->sessions().capacity() : 0);
   line("Sessions created (since start)", c.counters.value("session.created"));
   line("Sessions aged", c.counters.value("session.aged"));
   line("Sessions refused (table full)", c.counters.value("session.drop.table-full"));
   c.out << " By protocol:\n";
-  for (const auto& [k, v] : by_proto) line(k, v);
+  std::map<std::string, uint64_t> named;
+  for (const auto& [p, n] : by_proto) named[protocol_name(p)] += n;
+  for (const auto& [k, v] : named) line(k, v);
   c.out << " By TCP state:\n";
   for (const auto& [k, v] : by_state) line(k, v);
   c.out << " By zone:\n";
