@@ -20,11 +20,16 @@ const std::vector<ViewKind> kNotUser = {V::kSystem,         V::kZone,         V:
 // Session filters, any combination, each at most once (Huawei `{...}*`).
 const char* kSessionFilters =
     "[ source { inside | global } <src-ip:ip> | destination { inside | global } <dst-ip:ip>"
-    " | protocol { tcp | udp | icmp | icmpv6 | gre | esp | ah } | application <app:string(1-31)>"
-    " | source-zone <src-zone:string(1-31)> | destination-zone <dst-zone:string(1-31)> ]*";
+    " | protocol { tcp | udp | icmp | icmpv6 | gre | esp | ah | <protocol-number:int(0-255)> }"
+    " | application <app:string(1-31)>"
+    " | source-zone <src-zone:string(1-31)> | destination-zone <dst-zone:string(1-31)>"
+    " | source-port <sport:int(0-65535)> | destination-port <dport:int(0-65535)>"
+    " | policy <policy-name:string(1-63)> ]*";
 
 const char* kAgingNames =
-    "{ tcp | udp | icmp | syn | fin-rst | gre | esp | ah | dns | ftp | ftp-data | other }";
+    "{ tcp | udp | icmp | syn | fin-rst | first-fin | gre | esp | ah | dns | ftp | ftp-data | http "
+    "|"
+    " sctp | other }";
 
 std::vector<CommandSpec> specs() {
   std::string filt = kSessionFilters;
@@ -118,7 +123,7 @@ std::vector<CommandSpec> specs() {
       {"undo.portmap",
        {V::kSystem},
        "undo port-mapping <protocol:keyword(alg)> port <port:int(1-65535)>"},
-      {"display.detect", kAll, "display firewall detect"},
+      {"display.detect", kAll, "display firewall detect [ verbose ]"},
       // Zone view.
       {"zone.priority", {V::kZone}, "set priority <priority:int(1-100)>"},
       {"zone.add", {V::kZone}, "add interface <interface:ifname>"},
@@ -261,6 +266,12 @@ std::vector<CommandSpec> specs() {
       {"undo.iface.manage", {V::kInterface}, "undo service-manage ping"},
       {"display.interface", kAll, "display interface [ <interface:ifname> ] [ brief ]"},
       {"display.ip.interface", kAll, "display ip interface brief"},
+      // disp (issue 17): Huawei displays.
+      {"display.session.ipv6", kAll, "display firewall ipv6 session table [ verbose ] " + filt},
+      {"display.session.statistics", kAll, "display firewall session table statistics"},
+      {"display.discard", kAll, "display firewall statistic system discard"},
+      {"display.servermap.statistic", kAll, "display firewall server-map statistic"},
+      {"display.natpolicy.name", kAll, "display nat-policy rule name <rule-name:string(1-63)>"},
   };
 }
 
@@ -443,6 +454,15 @@ std::map<std::string, std::string> help() {
       {"shutdown", "Shut down the interface"},
       {"service-manage", "Access to the firewall itself through this interface"},
       {"brief", "Brief information"},
+      // disp (issue 17).
+      {"first-fin", "TCP half-closed (first FIN) state"},
+      {"http", "HTTP"},
+      {"sctp", "SCTP"},
+      {"ipv6", "IPv6"},
+      {"policy", "Security policy rule"},
+      {"policy-name", "Security policy rule name"},
+      {"statistic", "Statistic information"},
+      {"discard", "Discarded packets"},
   };
 }
 

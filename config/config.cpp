@@ -8,8 +8,10 @@ namespace fw::config {
 
 const std::vector<std::pair<std::string, uint32_t>>& aging_defaults() {
   static const std::vector<std::pair<std::string, uint32_t>> d = {
-      {"ah", 600},  {"dns", 30},  {"esp", 600},  {"fin-rst", 10}, {"ftp", 1200}, {"ftp-data", 240},
-      {"gre", 600}, {"icmp", 20}, {"other", 60}, {"syn", 5},      {"tcp", 1200}, {"udp", 120},
+      {"ah", 600},       {"dns", 30},     {"esp", 600},  {"fin-rst", 10},
+      {"first-fin", 10}, {"fragment", 5}, {"ftp", 1200}, {"ftp-data", 240},
+      {"gre", 600},      {"http", 1200},  {"icmp", 20},  {"other", 60},
+      {"sctp", 600},     {"syn", 5},      {"tcp", 1200}, {"udp", 120},
   };
   return d;
 }
@@ -31,12 +33,18 @@ std::optional<uint8_t> aging_class(std::string_view name) {
   return std::nullopt;
 }
 
+const std::vector<std::string>& factory_detect() {
+  static const std::vector<std::string> d = {"ftp"};
+  return d;
+}
+
 Config Config::defaults() {
   Config c;
   c.zones = {{"local", 100, {}, true},
              {"trust", 85, {}, true},
              {"untrust", 5, {}, true},
              {"dmz", 50, {}, true}};
+  c.detect_global = factory_detect();  // (disp) as on a USG
   return c;
 }
 
@@ -293,6 +301,16 @@ std::optional<std::string> validate(const Config& c) {
         return "Error: The global address and port of NAT server " + y.name +
                " conflict with NAT server " + x.name + ".";
       }
+      // (disp) One inside address behind two global addresses: the server's own outbound
+      // flows could leave as either, so all but one of them need `no-reverse` (as VRP).
+    }
+  }
+  for (size_t i = 0; i < c.nat_servers.size(); ++i) {
+    for (size_t j = i + 1; j < c.nat_servers.size(); ++j) {
+      const auto& x = c.nat_servers[i];
+      const auto& y = c.nat_servers[j];
+      if (x.inside == y.inside && !(x.global == y.global) && !x.no_reverse && !y.no_reverse)
+        return "Error: The inside ip has been used, please modify it.";
     }
   }
   for (const auto& r : c.security.rules) {
@@ -496,9 +514,13 @@ std::string render(const Config& c) {
       os << " firewall session aging-time " << n << " " << v << "\n";
     }
   }
-  if (!c.detect_global.empty() || !c.port_mappings.empty()) {
+  if (!c.detect_global.empty() || !c.port_mappings.empty() || c.detect_global != factory_detect()) {
     os << "#\n";
     for (const auto& d : c.detect_global) os << " firewall detect " << d << "\n";
+    for (const auto& d : factory_detect()) {  // a factory default turned off
+      if (std::find(c.detect_global.begin(), c.detect_global.end(), d) == c.detect_global.end())
+        os << " undo firewall detect " << d << "\n";
+    }
     for (const auto& pm : c.port_mappings)
       os << " port-mapping " << pm.alg << " port " << pm.port << "\n";
   }

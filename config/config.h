@@ -184,6 +184,9 @@ struct InterfaceSettings {
     return description.empty() && !shutdown && addresses.empty() && ping == Manage::kDefault;
   }
 };
+// `firewall detect` in the factory configuration (ftp, as on a USG); `undo firewall detect ftp`
+// is rendered when one is turned off.
+const std::vector<std::string>& factory_detect();
 
 struct Config {
   std::string sysname = "FW";
@@ -217,7 +220,7 @@ struct Config {
   std::vector<StaticRoute> static_routes;  // area route: in the order configured
   Interzone* find_interzone(const std::string& a, const std::string& b);
 
-  // The defaults: the four built-in zones with their priorities.
+  // The defaults: the four built-in zones with their priorities, `firewall detect ftp`.
   static Config defaults();
 
   Zone* find_zone(const std::string& name);

@@ -15,7 +15,7 @@ struct Row {
 };
 
 // Fallbacks by protocol: index 0 is "ip" (any other protocol).
-constexpr std::array<Row, 8> kProtocols = {{
+constexpr std::array<Row, 9> kProtocols = {{
     {"ip", 0, 0, "other"},
     {"tcp", 6, 0, "tcp"},
     {"udp", 17, 0, "udp"},
@@ -24,13 +24,14 @@ constexpr std::array<Row, 8> kProtocols = {{
     {"gre", 47, 0, "gre"},
     {"esp", 50, 0, "esp"},
     {"ah", 51, 0, "ah"},
+    {"sctp", 132, 0, "sctp"},
 }};
 
 // Well-known server ports (Huawei names); the aging class is the protocol's
-// unless Huawei ages the application by its own (dns, ftp).
+// unless Huawei ages the application by its own (dns, ftp, http).
 constexpr std::array<Row, 19> kPorts = {{
     {"ftp", 6, 21, "ftp"},    {"ssh", 6, 22, "tcp"},     {"telnet", 6, 23, "tcp"},
-    {"smtp", 6, 25, "tcp"},   {"dns", 6, 53, "tcp"},     {"http", 6, 80, "tcp"},
+    {"smtp", 6, 25, "tcp"},   {"dns", 6, 53, "tcp"},     {"http", 6, 80, "http"},
     {"pop3", 6, 110, "tcp"},  {"https", 6, 443, "tcp"},  {"rtsp", 6, 554, "tcp"},
     {"pptp", 6, 1723, "tcp"}, {"sip", 6, 5060, "tcp"},   {"dns", 17, 53, "dns"},
     {"tftp", 17, 69, "udp"},  {"ntp", 17, 123, "udp"},   {"snmp", 17, 161, "udp"},

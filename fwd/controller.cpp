@@ -281,6 +281,22 @@ ExecResult Controller::execute(const cli::ViewStack& vs_in, const std::string& r
   return r;
 }
 
+// (disp) "FILE:LINE: " and the error on the first line; an echoed line with a caret comes after
+// it on lines of their own (whatever a caller prints before the location, the caret stays under
+// the bad word), then any further error lines.
+static std::string located_error(const std::string& source, size_t number, const std::string& why) {
+  const std::string at = source + ":" + std::to_string(number) + ": ";
+  const size_t nl = why.find('\n');
+  const size_t nl2 = nl == std::string::npos ? nl : why.find('\n', nl + 1);
+  if (nl2 == std::string::npos) return at + why;
+  const std::string caret = why.substr(nl + 1, nl2 - nl - 1);
+  if (caret.find('^') == std::string::npos || caret.find_first_not_of(" ^") != std::string::npos)
+    return at + why;
+  const size_t nl3 = why.find('\n', nl2 + 1);
+  if (nl3 == std::string::npos) return at + why;
+  return at + why.substr(nl2 + 1, nl3 - nl2) + why.substr(0, nl2 + 1) + why.substr(nl3 + 1);
+}
+
 bool Controller::load_text(const std::string& text, const std::string& source, std::string* err) {
   std::lock_guard<std::mutex> lk(mu_);
   const auto lines = command_lines<Line>(text);
@@ -309,7 +325,7 @@ bool Controller::load_text(const std::string& text, const std::string& source, s
   commit(std::move(w));
   if (changed) apply_now();
   if (bad == lines.size()) return true;
-  if (err) *err = source + ":" + std::to_string(lines[bad].number) + ": " + why;
+  if (err) *err = located_error(source, lines[bad].number, why);
   return false;
 }
 
@@ -338,7 +354,7 @@ bool Controller::replace_text(const std::string& text, const std::string& source
   }
   if (bad < lines.size()) {
     next_rule_id_ = first_rule_id;  // nothing of the text is kept
-    if (err) *err = source + ":" + std::to_string(lines[bad].number) + ": " + why;
+    if (err) *err = located_error(source, lines[bad].number, why);
     return false;
   }
   keep_rule_identities(*run_, w, &next_rule_id_);

@@ -1,4 +1,5 @@
-// ASPF: firewall detect (global and per interzone), port mapping, display firewall detect.
+// ASPF: firewall detect (global and per interzone), port mapping, display firewall detect
+// [verbose].
 #include <iomanip>
 
 #include "aspf/registry.h"
@@ -115,17 +116,22 @@ void inspector_line(Ctx& c, const aspf::AlgSpec& spec) {
         << ", refused " << t.sum_prefix(pre + "refused.") << "\n";
 }
 
+// VRP's layout: the global detect list, then each interzone's; `verbose` adds every
+// inspector's ports and counters.
 void display_detect(Ctx& c) {
-  c.out << " ASPF (firewall detect):\n";
-  std::string g;
-  for (const auto& d : c.cfg.detect_global) g += " " + d;
-  c.out << "  Global           :" << (g.empty() ? " ---" : g) << "\n";
-  for (const auto& iz : c.cfg.interzones) {
+  auto list = [&](const std::vector<std::string>& v) {
     std::string l;
-    for (const auto& d : iz.detect) l += " " + d;
-    c.out << "  Interzone " << iz.zone1 << " " << iz.zone2 << " :" << (l.empty() ? " ---" : l)
-          << "\n";
+    for (const auto& d : v) l += " " + d;
+    c.out << "   " << (l.empty() ? " ---" : l).substr(1) << "\n";
+  };
+  c.out << " Firewall detect (ASPF):\n";
+  c.out << "  global:\n";
+  list(c.cfg.detect_global);
+  for (const auto& iz : c.cfg.interzones) {
+    c.out << "  interzone " << iz.zone1 << " " << iz.zone2 << ":\n";
+    list(iz.detect);
   }
+  if (!c.m.has("verbose")) return;
   c.out << " Inspectors:\n";
   for (uint8_t id = 1; id <= c.algs.size(); ++id) inspector_line(c, c.algs.get(id)->spec());
 }

@@ -200,30 +200,68 @@ void undo_natrule_action(Ctx& c) {
   }
 }
 
+// VRP's ACTION column: src-nat (the address-group or easy-ip shown after it, as extra), no-nat,
+// or `-` for a rule without an action (it translates nothing).
 std::string nat_action_text(const config::NatRule& r) {
   switch (r.action) {
     case config::NatRule::Action::kEasyIp:
-      return "easy-ip";
+      return "src-nat(easy-ip)";
     case config::NatRule::Action::kAddressGroup:
-      return "address-group " + r.group;
+      return "src-nat(" + r.group + ")";
     case config::NatRule::Action::kNoNat:
       return "no-nat";
     case config::NatRule::Action::kNone:
       break;
   }
-  return "---";
+  return "-";
 }
 
-void display_natpolicy(Ctx& c) {
-  c.out << "Total:" << c.cfg.nat_rules.size() << "\n";
-  c.out << "RULE ID  RULE NAME                         STATE      ACTION                 HITS\n";
-  c.out << std::string(87, '-') << "\n";
+// The rules (or the one named), then the `default` row: what matches no rule is not translated.
+void natpolicy_table(Ctx& c, const std::string* only) {
+  struct Row {
+    uint32_t id;
+    std::string name, state, action;
+    uint64_t hits;
+  };
+  std::vector<Row> rows;
   for (const auto& r : c.cfg.nat_rules) {
-    c.out << std::left << std::setw(9) << r.id << std::setw(34) << r.name << std::setw(11)
-          << rule_state(r.enabled) << std::setw(23) << nat_action_text(r)
-          << nat::CompiledNatPolicy::hit_counter(c.counters, r.name).get() << "\n";
+    if (only && r.name != *only) continue;
+    rows.push_back({r.id, r.name, rule_state(r.enabled), nat_action_text(r),
+                    nat::CompiledNatPolicy::hit_counter(c.counters, r.name).get()});
   }
-  c.out << std::string(87, '-') << "\n";
+  if (!only || *only == "default") {
+    rows.push_back({0, "default", rule_state(true), "no-nat",
+                    nat::CompiledNatPolicy::default_counter(c.counters).get()});
+  }
+  size_t name_w = 34, action_w = 13;
+  for (const auto& r : rows) {
+    name_w = std::max(name_w, r.name.size() + 2);
+    action_w = std::max(action_w, r.action.size() + 2);
+  }
+  const size_t width = 9 + name_w + 11 + action_w + 12;
+  c.out << "Total:" << rows.size() << "\n";
+  c.out << std::left << std::setw(9) << "RULE ID" << std::setw(name_w) << "RULE NAME"
+        << std::setw(11) << "STATE" << std::setw(action_w) << "ACTION"
+        << "HITS\n";
+  c.out << std::string(width, '-') << "\n";
+  for (const auto& r : rows) {
+    c.out << std::left << std::setw(9) << r.id << std::setw(name_w) << r.name << std::setw(11)
+          << r.state << std::setw(action_w) << r.action << r.hits << "\n";
+  }
+  c.out << std::string(width, '-') << "\n";
+}
+
+void display_natpolicy(Ctx& c) { natpolicy_table(c, nullptr); }
+
+void display_natpolicy_name(Ctx& c) {
+  std::string n = c.p("rule-name");
+  auto* r = c.w.nat_rule(n);
+  if (n != "default" && !r) {
+    c.err = "Error: The rule " + n + " does not exist.";
+    return;
+  }
+  natpolicy_table(c, &n);
+  if (r) c.out << config::render_nat_rule(*r, " ");
 }
 
 void display_natserver(Ctx& c) {
@@ -316,6 +354,7 @@ void register_nat(HandlerTable& t) {
       {"natrule.action", natrule_action},
       {"undo.natrule.action", undo_natrule_action},
       {"display.natpolicy", display_natpolicy},
+      {"display.natpolicy.name", display_natpolicy_name},
       {"display.natserver", display_natserver},
       {"display.addressgroup", display_addressgroup},
   });

@@ -1,5 +1,7 @@
-// Displays of the data plane: the session table (concise and verbose, with filters), reset of
-// sessions, the server-map, firewall statistics.
+// Displays of the data plane: the session table (concise and verbose, with filters; IPv6 only;
+// statistics), reset of sessions, aging times, the server-map (and its statistic), firewall
+// statistics and the discard reasons.
+#include <algorithm>
 #include <cstdio>
 #include <iomanip>
 
@@ -36,12 +38,14 @@ uint16_t shown_dport(const session::FlowKey& k) {
 struct SessionFilter {
   std::optional<std::pair<bool, common::IpAddr>> src, dst;  // bool: inside (true) / global
   std::optional<uint8_t> proto;
-  std::optional<std::string> app;
+  std::optional<uint16_t> sport, dport;
+  std::optional<std::string> app, policy;
+  bool v6_only = false;
   std::optional<std::string> src_zone, dst_zone;
   bool bad = false;
   std::string err;
 
-  bool match(const session::Session& s, const DataPlane& dp) const {
+  bool match(const session::Session& s, DataPlane& dp) const {
     if (src) {
       const auto& a = (src->first || !s.nat.snat) ? s.orig.src : s.nat.snat_addr;
       if (!(a == src->second)) return false;
@@ -50,7 +54,11 @@ struct SessionFilter {
       const auto& a = (dst->first && s.nat.dnat) ? s.nat.dnat_addr : s.orig.dst;
       if (!(a == dst->second)) return false;
     }
+    if (v6_only && !s.orig.src.is_v6()) return false;
     if (proto && s.orig.proto != *proto) return false;
+    if (sport && s.orig.sport != *sport) return false;
+    if (dport && s.orig.dport != *dport) return false;
+    if (policy && dp.names().name(s.policy) != *policy) return false;
     if (app && dp.apps().name(s.app) != *app) return false;
     if (src_zone && dp.zone_name(s.src_zone) != *src_zone) return false;
     if (dst_zone && dp.zone_name(s.dst_zone) != *dst_zone) return false;
@@ -68,6 +76,7 @@ std::optional<uint8_t> protocol_number(const std::string& keyword) {
 
 SessionFilter filter_from(const cli::Match& m) {
   SessionFilter f;
+  f.v6_only = m.has("ipv6");
   const auto& t = m.tokens;
   for (size_t i = 0; i < t.size(); ++i) {
     if (!t[i].keyword) {
@@ -82,6 +91,10 @@ SessionFilter filter_from(const cli::Match& m) {
       if (t[i].name == "src-ip") f.src = std::make_pair(inside, ip());
       if (t[i].name == "dst-ip") f.dst = std::make_pair(inside, ip());
       if (t[i].name == "app") f.app = t[i].value;
+      if (t[i].name == "policy-name") f.policy = t[i].value;
+      if (t[i].name == "sport") f.sport = m.u16("sport");
+      if (t[i].name == "dport") f.dport = m.u16("dport");
+      if (t[i].name == "protocol-number") f.proto = m.u8("protocol-number");
       if (t[i].name == "src-zone") f.src_zone = t[i].value;
       if (t[i].name == "dst-zone") f.dst_zone = t[i].value;
       continue;
@@ -208,7 +221,7 @@ std::string servermap_proto(const aspf::Inspector* ins, const session::ServerMap
   std::string p = e.proto == 6    ? "tcp"
                   : e.proto == 17 ? "udp"
                   : e.proto == 47 ? "gre"
-                  : e.proto == 0  ? "any"
+                  : e.proto == 0  ? "---"
                                   : std::to_string(e.proto);
   if (ins && e.channel < ins->spec().channels.size()) {
     p += "(Appro: " + std::string(ins->spec().channels[e.channel].app) + ")";
@@ -232,13 +245,35 @@ std::string servermap_body(const aspf::Inspector* ins, const session::ServerMapE
   return from + " -> " + to;
 }
 
+// Nat Server Reverse entries of one inside/global pair (servers on several ports of one
+// address) are one line, as VRP shows them, with their number as `counter:`.
+std::vector<std::pair<session::ServerMapEntry, uint32_t>> servermap_lines(
+    std::vector<session::ServerMapEntry> list) {
+  std::vector<std::pair<session::ServerMapEntry, uint32_t>> out;
+  for (auto& e : list) {
+    if (e.type == session::MapType::kNatServerReverse) {
+      auto same = std::find_if(out.begin(), out.end(), [&](const auto& o) {
+        return o.first.type == e.type && o.first.addr == e.addr && o.first.xaddr == e.xaddr;
+      });
+      if (same != out.end()) {
+        if (same->first.proto != e.proto) same->first.proto = 0;
+        ++same->second;
+        continue;
+      }
+    }
+    out.emplace_back(std::move(e), 1);
+  }
+  return out;
+}
+
 void display_servermap(Ctx& c) {
   std::vector<session::ServerMapEntry> list;
   if (c.dp) list = c.dp->servermap().snapshot();
   std::erase_if(list, [&](const session::ServerMapEntry& e) { return servermap_hidden(c.m, e); });
+  const auto lines = servermap_lines(std::move(list));
   const uint64_t now = c.dp ? c.dp->clock().now_ms() : 0;
-  c.out << " Current Total Server-map : " << list.size() << "\n";
-  for (const auto& e : list) {
+  c.out << " Current Total Server-map : " << lines.size() << "\n";
+  for (const auto& [e, count] : lines) {
     const aspf::Inspector* ins = c.algs.get(e.alg);
     c.out << " Type: " << session::map_type_name(e.type) << ",  " << servermap_body(ins, e)
           << ",  Zone:" << (e.zone && c.dp ? c.dp->zone_name(e.zone) : std::string("---"))
@@ -249,7 +284,114 @@ void display_servermap(Ctx& c) {
     } else {
       c.out << ",  Left-Time:---";
     }
-    c.out << "\n Vpn: public -> public\n\n";
+    c.out << "\n Vpn: public -> public";
+    if (e.type == session::MapType::kNatServerReverse) c.out << ",  counter: " << count;
+    c.out << "\n\n";
+  }
+}
+
+// Huawei's layout: the default and the configured time of every aging class. `fragment` has no
+// effect here (fwd keeps no fragment cache: a fragment without a session is a counted drop); it
+// is shown as VRP shows it and cannot be configured.
+void display_aging(Ctx& c) {
+  const std::string rule(62, '-');
+  c.out << " " << rule << "\n";
+  c.out << "  Protocol              Default Timeout(s)    Configured Timeout(s)\n";
+  c.out << " " << rule << "\n";
+  for (const auto& [n, def] : config::aging_defaults()) {
+    c.out << "  " << std::left << std::setw(22) << n << std::setw(22) << def
+          << config::aging_value(c.cfg.aging, n) << "\n";
+  }
+  c.out << " " << rule << "\n";
+}
+
+std::string protocol_name(uint8_t p) {
+  switch (p) {
+    case 1:
+      return "icmp";
+    case 6:
+      return "tcp";
+    case 17:
+      return "udp";
+    case 47:
+      return "gre";
+    case 50:
+      return "esp";
+    case 51:
+      return "ah";
+    case 58:
+      return "icmpv6";
+    case 132:
+      return "sctp";
+  }
+  return "protocol " + std::to_string(p);
+}
+
+// Totals and the rows by protocol come from the table's live counters (no walk); the rows by TCP
+// state and by zone pair from one pass that copies no session.
+void display_session_statistics(Ctx& c) {
+  std::map<std::string, uint64_t> by_state, by_zones;
+  std::vector<std::pair<uint8_t, size_t>> by_proto;
+  uint64_t total = 0, v6 = 0;
+  if (c.dp) {
+    const auto& t = c.dp->sessions();
+    total = t.size();
+    v6 = t.ipv6_size();
+    by_proto = t.protocol_counts();
+    t.snapshot([&](const session::Session& s) {
+      if (s.orig.proto == 6) ++by_state[std::string(session::tcp_state_name(s.tcp_state))];
+      ++by_zones[c.dp->zone_name(s.src_zone) + " --> " + c.dp->zone_name(s.dst_zone)];
+      return false;
+    });
+  }
+  auto line = [&](const std::string& label, uint64_t v) {
+    c.out << "  " << std::left << std::setw(34) << label << ": " << v << "\n";
+  };
+  c.out << " Session table statistics:\n";
+  line("Current total sessions", total);
+  line("Current IPv4 sessions", total - std::min(total, v6));
+  line("Current IPv6 sessions", v6);
+  line("Session table capacity", c.dp ? c.dp->sessions().capacity() : 0);
+  line("Sessions created (since start)", c.counters.value("session.created"));
+  line("Sessions aged", c.counters.value("session.aged"));
+  line("Sessions refused (table full)", c.counters.value("session.drop.table-full"));
+  c.out << " By protocol:\n";
+  std::map<std::string, uint64_t> named;
+  for (const auto& [p, n] : by_proto) named[protocol_name(p)] += n;
+  for (const auto& [k, v] : named) line(k, v);
+  c.out << " By TCP state:\n";
+  for (const auto& [k, v] : by_state) line(k, v);
+  c.out << " By zone:\n";
+  for (const auto& [k, v] : by_zones) line(k, v);
+}
+
+// The drop reasons of the packet path, Huawei's `statistic system discard` layout.
+void display_discard(Ctx& c) {
+  const auto& t = c.counters;
+  auto line = [&](const std::string& label, uint64_t v) {
+    c.out << "  " << std::left << std::setw(40) << label << ": " << v << "\n";
+  };
+  c.out << " Packets discarded statistic:\n";
+  line("Total packets discarded", t.value("packet.dropped"));
+  for (const auto& d : drop_reason_names()) line(d + " discarded", t.value("packet.drop." + d));
+  line("session table full discarded", t.value("session.drop.table-full"));
+  for (const auto& [name, v] : t.snapshot()) {
+    if (name.rfind("packet.malformed.", 0) == 0 && v > 0)
+      line("malformed " + name.substr(17) + " discarded", v);
+  }
+}
+
+void display_servermap_statistic(Ctx& c) {
+  std::vector<session::ServerMapEntry> list;
+  if (c.dp) list = c.dp->servermap().snapshot();
+  const auto lines = servermap_lines(std::move(list));  // counted as display shows them
+  std::map<std::string, uint64_t> by_type;
+  for (const auto& [e, n] : lines) ++by_type[std::string(session::map_type_name(e.type))];
+  c.out << " Current Total Server-map : " << lines.size() << "\n";
+  using T = session::MapType;
+  for (auto t : {T::kAspf, T::kNatServer, T::kNatServerReverse, T::kNoPat, T::kNoPatReverse}) {
+    const std::string n(session::map_type_name(t));
+    c.out << "  Type: " << std::left << std::setw(22) << n << ": " << by_type[n] << "\n";
   }
 }
 
@@ -262,6 +404,11 @@ void register_session_display(HandlerTable& t) {
       {"display.statistics", display_statistics},
       {"reset.statistics", reset_statistics},
       {"display.servermap", display_servermap},
+      {"display.session.aging", display_aging},
+      {"display.session.ipv6", display_session_table},
+      {"display.session.statistics", display_session_statistics},
+      {"display.discard", display_discard},
+      {"display.servermap.statistic", display_servermap_statistic},
   });
 }
 

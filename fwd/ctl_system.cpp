@@ -227,16 +227,6 @@ void undo_aging(Ctx& c) {
   c.changed = true;
 }
 
-void display_aging(Ctx& c) {
-  c.out << "  " << std::string(40, '-') << "\n";
-  c.out << "  Protocol          Time(second)\n";
-  c.out << "  " << std::string(40, '-') << "\n";
-  for (const auto& [n, _] : config::aging_defaults()) {
-    c.out << "  " << std::left << std::setw(18) << n << config::aging_value(c.cfg.aging, n) << "\n";
-  }
-  c.out << "  " << std::string(40, '-') << "\n";
-}
-
 }  // namespace
 
 void register_system(HandlerTable& t) {
@@ -247,7 +237,6 @@ void register_system(HandlerTable& t) {
       {"display.version", display_version},
       {"display.current", display_current},
       {"display.this", display_this},
-      {"display.session.aging", display_aging},
       {"save", save},
       {"display.current.section", display_current_section},
       {"display.saved", display_saved},

@@ -35,6 +35,7 @@ session::Timeouts timeouts_from(const config::AgingTimes& a) {
   }
   t.syn = config::aging_class("syn").value_or(0);
   t.fin_rst = config::aging_class("fin-rst").value_or(0);
+  t.first_fin = config::aging_class("first-fin");
   return t;
 }
 

@@ -8,6 +8,10 @@ common::Counter& CompiledNatPolicy::hit_counter(common::CounterTable& t, const s
   return t.get("nat.hit." + rule);
 }
 
+common::Counter& CompiledNatPolicy::default_counter(common::CounterTable& t) {
+  return t.get("nat.default-hits");
+}
+
 namespace {
 
 SnatDecision::Kind kind_of(const config::Config& c, const config::NatRule& r) {
@@ -53,6 +57,7 @@ CompiledNatPolicy::CompiledNatPolicy(const config::Config& c, const policy::Zone
     rules_.push_back(std::move(cr));
   }
   classifier_ = policy::Classifier(conds);
+  default_hits_ = &default_counter(counters);
 }
 
 SnatDecision CompiledNatPolicy::match(policy::ZoneId sz, policy::ZoneId dz,
@@ -68,7 +73,10 @@ SnatDecision CompiledNatPolicy::match(policy::ZoneId sz, policy::ZoneId dz,
     const auto& egress = rules_[active_[cand]].egress;
     return std::find(egress.begin(), egress.end(), egress_if) != egress.end();
   });
-  if (i == policy::Classifier::kNoMatch) return {};
+  if (i == policy::Classifier::kNoMatch) {
+    default_hits_->inc();
+    return {};
+  }
   const Rule& r = rules_[active_[i]];
   r.hits->inc();
   SnatDecision d;

@@ -31,6 +31,8 @@ class CompiledNatPolicy {
                      const common::IpAddr& dst, const std::string& egress_if) const;
   bool empty() const { return rules_.empty(); }
   static common::Counter& hit_counter(common::CounterTable& t, const std::string& rule);
+  // First packets no enabled rule matched (the `default` no-nat row).
+  static common::Counter& default_counter(common::CounterTable& t);
 
  private:
   struct Rule {
@@ -47,6 +49,7 @@ class CompiledNatPolicy {
   policy::Classifier classifier_;
   std::vector<uint32_t> active_;
   std::map<std::string, std::vector<common::IpAddr>> pools_;
+  common::Counter* default_hits_ = nullptr;
 };
 
 // State that lives across configuration changes.

@@ -84,7 +84,7 @@ TcpState tcp_next(TcpState cur, Dir d, uint8_t flags) {
   if (flags & kTcpRst) return TcpState::kClosing;
   if (flags & kTcpFin) {
     // The state keeps no memory of which side closed first, so a second FIN is taken as
-    // "both sides"; both classes age with fin_rst, so this only affects display.
+    // "both sides" (a side that sends FIN twice moves from first-fin to fin-rst aging early).
     return cur == TcpState::kFinWait ? TcpState::kClosing : TcpState::kFinWait;
   }
   if (cur == TcpState::kFinWait || cur == TcpState::kEstablished) return cur;
@@ -117,6 +117,7 @@ uint32_t timeout_for(const Timeouts& t, uint8_t proto, TcpState st, AgingClass e
       case TcpState::kEstablished:
         break;
       case TcpState::kFinWait:
+        return t.of(t.first_fin.value_or(t.fin_rst));
       case TcpState::kClosing:
         return t.of(t.fin_rst);
       default:  // kNone (not yet classified), kSynSent, kSynRecv

@@ -2,6 +2,7 @@
 // A session: one entry, two direction keys (original and reply, post-NAT).
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -58,6 +59,8 @@ using AgingClass = uint8_t;
 struct Timeouts {
   std::vector<uint32_t> secs;  // by class
   AgingClass syn = 0, fin_rst = 0;
+  // One side sent FIN (`first-fin`); unset = ages as fin-rst.
+  std::optional<AgingClass> first_fin;
   uint32_t of(AgingClass c) const { return c < secs.size() ? secs[c] : 60; }
 };
 

@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <bit>
 #include <memory>
@@ -114,6 +115,18 @@ struct SessionTable::Impl {
   std::atomic<uint32_t> high_water{0};  // slots [0, high_water) are constructed
 
   std::atomic<size_t> size{0};
+  // Live sessions by IP protocol and IPv6 ones (display statistics without a walk).
+  std::array<std::atomic<size_t>, 256> by_proto{};
+  std::atomic<size_t> v6{0};
+  void count(const Session& s, bool add) {
+    if (add) {
+      by_proto[s.orig.proto].fetch_add(1, std::memory_order_relaxed);
+      if (s.orig.src.is_v6()) v6.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      by_proto[s.orig.proto].fetch_sub(1, std::memory_order_relaxed);
+      if (s.orig.src.is_v6()) v6.fetch_sub(1, std::memory_order_relaxed);
+    }
+  }
   std::atomic<uint64_t> next_seq{1};
   std::atomic<size_t> index_bytes{0};
 
@@ -363,6 +376,7 @@ struct SessionTable::Impl {
     st.store(0, std::memory_order_release);  // frees and unlocks: nobody waits on a dead slot
     free_slot(slot);
     size.fetch_sub(1, std::memory_order_relaxed);
+    count(*out, false);
     return true;
   }
 
@@ -407,6 +421,7 @@ InsertResult SessionTable::insert(Session s, uint64_t* id_out) {
   t.state(slot).store(kLive, std::memory_order_release);
   t.index_insert(po, ho, slot * 2);
   if (!same) t.index_insert(pr, hr, slot * 2 + 1);
+  t.count(s, true);
   t.c_created.inc();
   if (id_out) *id_out = s.id;
   return InsertResult::kOk;
@@ -518,6 +533,17 @@ size_t SessionTable::expire(size_t budget) {
 }
 
 size_t SessionTable::size() const { return impl_->size.load(std::memory_order_relaxed); }
+
+std::vector<std::pair<uint8_t, size_t>> SessionTable::protocol_counts() const {
+  std::vector<std::pair<uint8_t, size_t>> v;
+  for (size_t p = 0; p < impl_->by_proto.size(); ++p) {
+    const size_t n = impl_->by_proto[p].load(std::memory_order_relaxed);
+    if (n) v.emplace_back(static_cast<uint8_t>(p), n);
+  }
+  return v;
+}
+
+size_t SessionTable::ipv6_size() const { return impl_->v6.load(std::memory_order_relaxed); }
 
 size_t SessionTable::capacity() const { return impl_->max_sessions; }
 

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "common/clock.h"
@@ -60,6 +61,10 @@ class SessionTable {
 
   size_t size() const;
   size_t capacity() const;  // the hard cap (TableOptions::max_sessions)
+  // Live sessions by IP protocol (only protocols with sessions) and IPv6 sessions: counted on
+  // insert and removal, read without a walk.
+  std::vector<std::pair<uint8_t, size_t>> protocol_counts() const;
+  size_t ipv6_size() const;
 
   // Called (outside the session's lock) for every removed session: aged, erased, reset.
   void set_on_remove(std::function<void(const Session&)> cb);

@@ -28,16 +28,17 @@ std::optional<uint16_t> CallIdAllocator::map(const common::IpAddr& pub,
   if (auto it = sp.by_client.find(ck); it != sp.by_client.end()) return it->second;
   if (sp.by_translated.size() >= kIdsPerSpace) return std::nullopt;
 
-  uint16_t id = client_call_id;
-  if (id == 0 || sp.by_translated.count(id) != 0) {
-    // The rotating cursor spreads reuse of released ids over time, so a late
-    // GRE packet of an ended call is unlikely to hit a new call at once.
-    // A free id exists (checked above), so this ends within 65535 steps.
-    id = sp.cursor;
-    while (id == 0 || sp.by_translated.count(id) != 0) ++id;  // uint16_t wraps to 0, skipped
-    sp.cursor = static_cast<uint16_t>(id + 1);
-    if (sp.cursor == 0) sp.cursor = 1;
-  }
+  // Every call gets an id of this space, as a USG does (the client's own id is never kept, so a
+  // call is seen translated even without a clash). The rotating cursor spreads reuse of released
+  // ids over time, so a late GRE packet of an ended call is unlikely to hit a new call at once.
+  // A free id other than the client's exists unless only that one is left (then it is taken).
+  const bool only_own_left = sp.by_translated.size() + 1 == kIdsPerSpace && client_call_id != 0 &&
+                             sp.by_translated.count(client_call_id) == 0;
+  uint16_t id = sp.cursor;
+  while (id == 0 || sp.by_translated.count(id) != 0 || (id == client_call_id && !only_own_left))
+    ++id;  // uint16_t wraps to 0, skipped
+  sp.cursor = static_cast<uint16_t>(id + 1);
+  if (sp.cursor == 0) sp.cursor = 1;
   sp.by_translated.emplace(id, Inside{client, client_call_id});
   sp.by_client.emplace(ck, id);
   ++size_;

@@ -1,10 +1,10 @@
 #pragma once
 // Call-ID translation for PPTP behind source NAT (the FreeBSD libalias model):
-// an inside client's call id is replaced by one allocated per (public address,
-// server address) so it is unique there, and mapped back in the server's
-// messages and in GRE packets from the server. Thread-safe (one mutex: a map()
-// happens once per call set-up, not per packet; lookups on the GRE path are
-// short). Translated ids are never 0.
+// every inside client's call id is replaced by one allocated per (public address,
+// server address) so it is unique there (always a different id, as a USG translates every call),
+// and mapped back in the server's messages and in GRE packets from the server. Thread-safe (one
+// mutex: a map() happens once per call set-up, not per packet; lookups on the GRE path are short).
+// Translated ids are never 0.
 #include <cstdint>
 #include <mutex>
 #include <optional>
@@ -18,8 +18,8 @@ namespace fw::aspf::pptp {
 class CallIdAllocator {
  public:
   // A translated id for (client addr, client call id) towards (public, server);
-  // the same pair keeps its id while mapped. Prefers keeping the original id if
-  // it is free there. nullopt when all 65535 ids of (public, server) are in use.
+  // the same pair keeps its id while mapped. Never the original id, unless it is
+  // the last free one. nullopt when all 65535 ids of (public, server) are in use.
   std::optional<uint16_t> map(const common::IpAddr& pub, const common::IpAddr& server,
                               const common::IpAddr& client, uint16_t client_call_id);
   // The inside (client addr, call id) for a translated id; nullopt if none.

@@ -172,9 +172,9 @@ ftp_all_modes() {
 }
 
 # ftp_detect_counter PREFIX NAME: one counter (parsed|rewrites|opened|malformed|refused) of the
-# ftp line of `display firewall detect`.
+# ftp line of `display firewall detect verbose`.
 ftp_detect_counter() {
-  fwcli_run "$1" "display firewall detect" 2>/dev/null |
+  fwcli_run "$1" "display firewall detect verbose" 2>/dev/null |
     sed -nE "s/^ *ftp .*[ ,]$2 ([0-9]+).*/\1/p" | head -n1
 }
 

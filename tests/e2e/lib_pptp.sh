@@ -131,9 +131,9 @@ pptp_gre_session() {
 }
 
 # pptp_detect_counter PREFIX NAME: one counter (parsed|rewrites|opened|malformed|refused) of the
-# pptp line of `display firewall detect`.
+# pptp line of `display firewall detect verbose`.
 pptp_detect_counter() {
-  fwcli_run "$1" "display firewall detect" 2>/dev/null |
+  fwcli_run "$1" "display firewall detect verbose" 2>/dev/null |
     sed -nE "s/^ *pptp .*[ ,]$2 ([0-9]+).*/\1/p" | head -n1
 }
 

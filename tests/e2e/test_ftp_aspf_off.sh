@@ -36,7 +36,7 @@ echo "ASPF on (global)"
 for m in eprt port; do get_ok "detect on" $m; done
 echo "undo firewall detect ftp"
 t_check "undo firewall detect ftp" nat_cfg_ok $P "undo firewall detect ftp"
-t_check "display firewall detect: Global ---" grep -Eq 'Global +: ---' <<<"$(fwcli_run $P "display firewall detect")"
+t_check "display firewall detect: global ---" grep -Eq 'global:\|   ---\|' <<<"$(fwcli_run $P "display firewall detect" | tr '\n' '|')"
 rw0=$(ftp_detect_counter $P rewrites); pa0=$(ftp_detect_counter $P parsed)
 for m in eprt port; do get_fails "detect off" $m; done
 for m in epsv pasv; do get_ok "detect off" $m; done
@@ -50,8 +50,8 @@ t_check "firewall interzone trust untrust; detect ftp" nat_cfg_ok $P "firewall i
 for m in eprt port epsv pasv; do get_ok "interzone detect" $m; done
 echo "interzone: undo detect ftp"
 t_check "undo detect ftp (interzone)" nat_cfg_ok $P "firewall interzone trust untrust; undo detect ftp"
-t_check "display firewall detect: interzone trust untrust : ---" \
-  grep -Eq 'Interzone trust untrust : ---' <<<"$(fwcli_run $P "display firewall detect")"
+t_check "display firewall detect: interzone trust untrust: ---" \
+  grep -Eq 'interzone trust untrust:\|   ---\|' <<<"$(fwcli_run $P "display firewall detect" | tr '\n' '|')"
 for m in eprt port; do get_fails "interzone undo" $m; done
 for m in epsv pasv; do get_ok "interzone undo" $m; done
 

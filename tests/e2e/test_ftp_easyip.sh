@@ -36,7 +36,7 @@ t_check "active data session shown as ftp-data 203.0.113.2:20 --> 203.0.113.1:X[
   '^ *ftp-data +VPN: public --> public +203\.0\.113\.2:20 --> 203\.0\.113\.1:[0-9]+\[198\.18\.1\.2:[0-9]+\]$' <<<"$sess"
 t_check "passive data session shown as ftp-data 198.18.1.2:X[203.0.113.1:Y] --> 203.0.113.2:40000-40100" grep -Eq \
   '^ *ftp-data +VPN: public --> public +198\.18\.1\.2:[0-9]+\[203\.0\.113\.1:[0-9]+\] --> 203\.0\.113\.2:40[01][0-9][0-9]$' <<<"$sess"
-ftp_show $P "display firewall detect"
+ftp_show $P "display firewall detect verbose"
 rw=$(ftp_detect_counter $P rewrites); op=$(ftp_detect_counter $P opened); pa=$(ftp_detect_counter $P parsed)
 # 10 transfers, 5 of them active (each PORT/EPRT is rewritten once).
 t_check "detect counters: rewrites >= 5 ($rw), opened >= 5 ($op), parsed >= 10 ($pa)" \

@@ -55,7 +55,7 @@ t_check "active ftp-data keeps source port 20 after translation (198.18.2.2:20[2
   '^ *ftp-data +VPN: public --> public +198\.18\.2\.2:20\[203\.0\.113\.110:20\] --> 203\.0\.113\.2:[0-9]+$' <<<"$sess"
 t_check "passive ftp-data 203.0.113.2:X --> 203.0.113.110:P[198.18.2.2:P]" grep -Eq \
   '^ *ftp-data +VPN: public --> public +203\.0\.113\.2:[0-9]+ --> 203\.0\.113\.110:(40[01][0-9][0-9])\[198\.18\.2\.2:\1\]$' <<<"$sess"
-ftp_show $P "display firewall detect"
+ftp_show $P "display firewall detect verbose"
 rw=$(ftp_detect_counter $P rewrites)
 t_check "detect counters: rewrites >= 3 (the 227 replies: $rw), refused 0" \
   test "${rw:-0}" -ge 3 -a "$(ftp_detect_counter $P refused)" = 0

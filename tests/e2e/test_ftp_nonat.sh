@@ -42,7 +42,7 @@ t_check "active ftp-data 203.0.113.2:20 --> 198.18.1.2:X (no NAT brackets)" grep
 t_check "control session 198.18.1.2:X +-> 203.0.113.2:21" grep -Eq \
   '^ *ftp +VPN: public --> public +198\.18\.1\.2:[0-9]+ \+-> 203\.0\.113\.2:21$' <<<"$sess"
 t_check "IPv6 active ftp-data from [2001:db8:3::2]:20 shown" grep -Eq '^ *ftp-data .*2001:db8:3::2.*20 --> .*2001:db8:1::2' <<<"$sess"
-ftp_show $P "display firewall detect"
+ftp_show $P "display firewall detect verbose"
 op=$(ftp_detect_counter $P opened); rw=$(ftp_detect_counter $P rewrites)
 t_check "detect counters: opened >= 6 ($op), rewrites 0 ($rw), refused 0" \
   test "${op:-0}" -ge 6 -a "${rw:-x}" = 0 -a "$(ftp_detect_counter $P refused)" = 0

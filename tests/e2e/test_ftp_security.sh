@@ -107,6 +107,6 @@ t_check "split address: no entry for an un-rewritten address (entries $C_ASPF, r
   bash -c "[[ $C_ASPF == 0 && $D_REFUSED -ge 1 ]] || { [[ $C_ASPF == 1 && $D_REWRITES == 1 ]] && grep -q '^reply 200' <<<\"\$1\"; }" _ "$C_OUT"
 
 t_check "display firewall server-map empty at the end" test "$(ftp_servermap_total $P)" = 0
-ftp_show $P "display firewall detect"
+ftp_show $P "display firewall detect verbose"
 t_check "fwd still running" lab_pid_alive "$FWD_PID"
 t_done

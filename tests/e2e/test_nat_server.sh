@@ -58,15 +58,19 @@ t_check "ping 203.0.113.110 (tcp/udp servers only) is not answered" lab_ping_non
 
 sm=$(fwcli_run $P "display firewall server-map")
 echo "$sm" | sed 's/^/    /'
-t_check "server-map: Current Total Server-map : 4" grep -q '^ Current Total Server-map : 4$' <<<"$sm"
+# web and dns share one inside/global pair: one Nat Server Reverse line (as VRP), counter: 2.
+t_check "server-map: Current Total Server-map : 3" grep -q '^ Current Total Server-map : 3$' <<<"$sm"
 t_check "server-map: Type: Nat Server,  ANY -> 203.0.113.110:8080[198.18.2.2:80] ... protocol:tcp" \
   grep -Eq '^ Type: Nat Server,  ANY -> 203\.0\.113\.110:8080\[198\.18\.2\.2:80\],.*protocol:tcp' <<<"$sm"
 t_check "server-map: Type: Nat Server,  ANY -> 203.0.113.110:5353[198.18.2.2:53] ... protocol:udp" \
   grep -Eq '^ Type: Nat Server,  ANY -> 203\.0\.113\.110:5353\[198\.18\.2\.2:53\],.*protocol:udp' <<<"$sm"
-t_check "server-map: Type: Nat Server Reverse,  198.18.2.2[203.0.113.110] -> ANY" \
-  grep -Fq 'Type: Nat Server Reverse,  198.18.2.2[203.0.113.110] -> ANY' <<<"$sm"
+t_check "server-map: Type: Nat Server Reverse,  198.18.2.2[203.0.113.110] -> ANY ... protocol:--- / counter: 2" \
+  grep -Fq 'Type: Nat Server Reverse,  198.18.2.2[203.0.113.110] -> ANY,  Zone:---,  protocol:---,  Left-Time:---| Vpn: public -> public,  counter: 2|' <<<"$(tr '\n' '|' <<<"$sm")"
+st=$(fwcli_run $P "display firewall server-map statistic")
+t_check "server-map statistic: total 3, Nat Server 2, Nat Server Reverse 1" \
+  bash -c 'grep -Eq "^ Current Total Server-map : 3$" <<<"$1" && grep -Eq "^  Type: Nat Server +: 2$" <<<"$1" && grep -Eq "^  Type: Nat Server Reverse +: 1$" <<<"$1"' _ "$st"
 t_check "server-map: static entries show Left-Time:---" grep -q 'Type: Nat Server,.*Left-Time:---' <<<"$sm"
-t_check "server-map nat-server lists the same 4" grep -q '^ Current Total Server-map : 4$' <<<"$(fwcli_run $P "display firewall server-map nat-server")"
+t_check "server-map nat-server lists the same 3" grep -q '^ Current Total Server-map : 3$' <<<"$(fwcli_run $P "display firewall server-map nat-server")"
 t_check "server-map dynamic lists none" grep -q '^ Current Total Server-map : 0$' <<<"$(fwcli_run $P "display firewall server-map dynamic")"
 ns=$(fwcli_run $P "display nat server")
 t_check "display nat server: web and dns with their addresses" \
@@ -114,8 +118,11 @@ echo "address-only NAT server"
 t_check "nat server host global 203.0.113.111 inside 198.18.2.2" nat_cfg_ok $P "nat server host global 203.0.113.111 inside 198.18.2.2"
 t_check "ping 203.0.113.111 from outside is answered" lab_ping $P out 203.0.113.111
 t_check "HTTP to 203.0.113.111:80 reaches the dmz server" test "$(nat_http_get $P out http://203.0.113.111/blob.txt)" = "$want"
-t_check "server-map: Nat Server ANY -> 203.0.113.111[198.18.2.2]" \
-  grep -Eq 'Type: Nat Server,  ANY -> 203\.0\.113\.111\[198\.18\.2\.2\]' <<<"$(fwcli_run $P "display firewall server-map nat-server")"
+t_check "server-map: Nat Server ANY -> 203.0.113.111[198.18.2.2], protocol:--- (address-only)" \
+  grep -Eq 'Type: Nat Server,  ANY -> 203\.0\.113\.111\[198\.18\.2\.2\],  Zone:---,  protocol:---,' <<<"$(fwcli_run $P "display firewall server-map nat-server")"
+out=$(nat_cfg $P "nat server host2 global 203.0.113.112 inside 198.18.2.2" 2>&1); rc=$?
+t_check "a second global address for 198.18.2.2 without no-reverse is refused (rc $rc): $out" \
+  bash -c '[[ $1 != 0 ]] && grep -qF "Error: The inside ip has been used, please modify it." <<<"$2"' _ $rc "$out"
 
 echo "removing an address-group in use"
 t_check "group g1 and a nat-policy rule using it configured" nat_cfg_ok $P \

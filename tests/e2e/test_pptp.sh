@@ -21,7 +21,7 @@ PD=$(pptp_dir $P)  # not "d": t_check has a local d
 t_check "firewall detect pptp + easy-ip nat-policy + gre aging 8 s configured" nat_cfg_ok $P \
   "firewall detect pptp; firewall session aging-time gre 8;" \
   "nat-policy; rule name ez; source-zone trust; destination-zone untrust; action source-nat easy-ip"
-t_check "display firewall detect: Global pptp" grep -Eq 'Global +: .*pptp' <<<"$(fwcli_run $P "display firewall detect")"
+t_check "display firewall detect: global pptp" grep -Eq 'global:\|   [^|]*pptp' <<<"$(fwcli_run $P "display firewall detect" | tr '\n' '|')"
 t_check "outside host has no route to the inside network" \
   bash -c "! ip -n $P-out route get 198.18.1.2 >/dev/null 2>&1"
 pptp_server_start $P || { t_fail "pptpd listens on $PPTP_SERVER:1723"; pptp_dump_logs $P; t_done; }
@@ -90,6 +90,7 @@ for i in 1 2; do
   echo "  call $i: client $a call id $o, known outside as 203.0.113.1 call id $x; server call id $s"
   t_check "inside $i: Outgoing-Call-Reply came back with peer id $o (translated back)" grep -qx "203.0.113.2 8 $s $o" <<<"$cin"
   t_check "outside: Outgoing-Call-Request from 203.0.113.1 with call id $x" grep -qx "203.0.113.1 7 $x -" <<<"$calls_out"
+  t_check "call $i translated as a USG does for every call ($o -> $x)" test "$o" != x -a "$x" != x -a "$o" != "$x"
   gre_in=$(pptp_cap_gre "$cap"); echo "$gre_in" | sed "s/^/    | inside $i GRE (src dst key packets): /"
   t_check "inside $i: GRE with data to the server with key $s" has "^$a 203\.0\.113\.2 $s [0-9]+$" "$gre_in"
   t_check "inside $i: GRE with data from the server with key $o" has "^203\.0\.113\.2 $a $o [0-9]+$" "$gre_in"
@@ -122,7 +123,7 @@ for i in 1 2; do
 done
 t_check "no address-only gre session (all GRE goes through the ALG)" lacks '^ *gre +VPN' "$sess"
 t_check "server-map: 4 pptp-gre entries ($(grep -c 'pptp-gre' <<<"$smap"))" test "$(grep -c 'pptp-gre' <<<"$smap")" = 4
-pptp_show $P "display firewall detect"
+pptp_show $P "display firewall detect verbose"
 pa=$(pptp_detect_counter $P parsed); op=$(pptp_detect_counter $P opened)
 mal=$(pptp_detect_counter $P malformed); ref=$(pptp_detect_counter $P refused)
 t_check "detect counters: parsed >= 8 ($pa), opened 4 ($op)" test "${pa:-0}" -ge 8 -a "${op:-0}" = 4

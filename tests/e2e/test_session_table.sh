@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The session table while long-lived flows run: the right tuples, every display filter includes /
-# excludes them correctly, verbose output, aging-time; reset (filtered, then all) cuts exactly
-# the matching live flows (their next segments are not SYNs and are dropped).
+# excludes them correctly (also source-port, destination-port, policy, protocol number), the IPv6
+# table, the statistics counts, verbose output, aging-time; reset (filtered, then all) cuts
+# exactly the matching live flows (their next segments are not SYNs and are dropped).
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 P=fwt-sess
@@ -20,6 +21,7 @@ lab_echo_server $P out :: 7001 udp || t_fail "udp echo server :7001"
 # client NAME DST DPORT SPORT: a long-lived request/response flow from the inside host.
 declare -A CPID
 client() {
+  rm -f /tmp/$P-$1.st  # a status file left by an earlier run would read as progress at once
   lab_bg $P in /tmp/$P-client-$1.log "$LAB_PY" "$PEER" tcp-client --to $2 --port $3 --src-port $4 \
     --interval 0.2 --timeout 2 --duration 150 --status /tmp/$P-$1.st
   CPID[$1]=$LAB_BG_PID
@@ -104,6 +106,30 @@ t_check "combined (protocol tcp source inside 198.18.1.2 destination-zone untrus
   bash -c 'o=$1; grep -qF -- "$2" <<<"$o" && grep -qF -- "$3" <<<"$o"' _ \
   "$(table protocol tcp source inside 198.18.1.2 destination-zone untrust)" "$A" "$B"
 t_check "combined (protocol tcp source-zone dmz) excludes A" test -z "$(table protocol tcp source-zone dmz | grep -F -- "$A")"
+t_check "source-port 40001 includes A" has "source-port 40001" "$A"
+t_check "source-port 40001 excludes B" test -z "$(table source-port 40001 | grep -F -- "$B")"
+t_check "destination-port 80 includes B" has "destination-port 80" "$B"
+t_check "destination-port 80 excludes A" test -z "$(table destination-port 80 | grep -F -- "$A")"
+t_check "protocol 6 (number) includes A" has "protocol 6" "$A"
+t_check "protocol 6 excludes the UDP session" test -z "$(table protocol 6 | grep -F -- "$U")"
+t_check "protocol 17 includes the UDP session" has "protocol 17" "$U"
+t_check "policy trust-to-untrust includes A" has "policy trust-to-untrust" "$A"
+t_check "policy nosuch excludes A" test -z "$(table policy nosuch | grep -F -- "$A")"
+v6=$(fwcli_run $P "display firewall ipv6 session table" | sed 's/ +-> / --> /')
+t_check "ipv6 session table lists C" grep -qF -- "$C" <<<"$v6"
+t_check "ipv6 session table has no IPv4 session (A, U)" test -z "$(grep -F -e "$A" -e "$U" <<<"$v6")"
+
+echo "statistics"
+st=$(fwcli_run $P "display firewall session table statistics")
+echo "$st" | sed 's/^/    /'
+# stat LABEL: the number after "LABEL  :" in the statistics.
+stat() { sed -nE "s/^ *$1 *: ([0-9]+)$/\1/p" <<<"$st" | head -n1; }
+t_check "statistics: total $(stat 'Current total sessions') >= 5, IPv6 $(stat 'Current IPv6 sessions') >= 1" \
+  test "$(stat 'Current total sessions')" -ge 5 -a "$(stat 'Current IPv6 sessions')" -ge 1
+t_check "statistics: tcp $(stat tcp) >= 3, udp $(stat udp) >= 1, icmp $(stat icmp) >= 1" \
+  test "$(stat tcp)" -ge 3 -a "$(stat udp)" -ge 1 -a "$(stat icmp)" -ge 1
+t_check "statistics: established $(stat established) >= 3, trust --> untrust $(stat 'trust --> untrust') >= 5" \
+  test "$(stat established)" -ge 3 -a "$(stat 'trust --> untrust')" -ge 5
 
 echo "verbose"
 v1=$(table verbose source inside 198.18.1.2 application http)
@@ -123,7 +149,9 @@ t_check "reset firewall session table destination-zone dmz (matches nothing)" fw
 t_check "flow A unaffected" advancing A
 t_check "flow B unaffected" advancing B
 ns0=$(fw_stat $P "Dropped tcp-not-syn")
-t_check "reset firewall session table application http" fwcli_run $P "reset firewall session table application http"
+t_check "reset firewall session table source-port 40999 (matches nothing)" fwcli_run $P "reset firewall session table source-port 40999"
+t_check "flow A unaffected by it" advancing A
+t_check "reset firewall session table application http destination-port 80" fwcli_run $P "reset firewall session table application http destination-port 80"
 t_check "flow B (http) is cut: client stalls" stalled B
 t_check "flow A (not http) keeps running" advancing A
 t_check "flow C keeps running" advancing C
@@ -137,8 +165,8 @@ t_check "A is gone from the table" test -z "$(table | grep -F -- "$A")"
 
 echo "aging-time"
 t_check "firewall session aging-time tcp 30" fwcli_run $P "system-view; firewall session aging-time tcp 30"
-t_check "display firewall session aging-time shows tcp 30" \
-  grep -Eiq "^[[:space:]]*tcp[^0-9a-z-]+30([^0-9]|$)" <<<"$(fwcli_run $P "display firewall session aging-time")"
+t_check "display firewall session aging-time shows tcp: default 1200, configured 30" \
+  grep -Eq "^[[:space:]]*tcp[[:space:]]+1200[[:space:]]+30$" <<<"$(fwcli_run $P "display firewall session aging-time")"
 client D 203.0.113.2 7000 40005
 t_check "a new flow works after the resets" advancing D
 t_check "the new TCP session gets TTL 00:00:30" \

@@ -18,6 +18,12 @@ run_fwd() {
   echo "    [$name] exit $RC:"; echo "$OUT" | tail -n 5 | sed 's/^/      /'
 }
 refused() { ((RC != 0 && RC != 124 && RC < 128)); }   # non-zero, but not a timeout or a signal
+# caret_under WORD: in $OUT, the line ending with the echoed command has a caret under WORD on the
+# next line (not under the file path: the location is on a line of its own).
+caret_under() {
+  awk -v w="$1" 'index($0, w) && /^\[/ {c = index($0, w); getline; ok = index($0, "^") == c}
+    END {exit !ok}' <<<"$OUT"
+}
 
 cat >/tmp/$P-bad.cfg <<'CFG'
 #
@@ -32,6 +38,7 @@ run_fwd bad-command --config /tmp/$P-bad.cfg --db /tmp/$P-a.db --socket /run/$P-
 t_check "bad config: non-zero exit, no crash" refused
 t_check "bad config: message names the file and line ($P-bad.cfg:6)" grep -q "$P-bad.cfg:6" <<<"$OUT"
 t_check "bad config: VRP error text (Error: Unrecognized command ...)" grep -q "Error: Unrecognized command" <<<"$OUT"
+t_check "bad config: the caret is under 'frobnicate'" caret_under frobnicate
 
 cat >/tmp/$P-bad2.cfg <<'CFG'
 sysname FW
@@ -45,6 +52,7 @@ run_fwd bad-parameter --config /tmp/$P-bad2.cfg --db /tmp/$P-b.db --socket /run/
 t_check "bad parameter: non-zero exit" refused
 t_check "bad parameter: message names $P-bad2.cfg:5" grep -q "$P-bad2.cfg:5" <<<"$OUT"
 t_check "bad parameter: VRP error text (Error: ...)" grep -q "Error:" <<<"$OUT"
+t_check "bad parameter: the caret is under '198.18.1.999'" caret_under 198.18.1.999
 
 db=/tmp/$P-corrupt.db
 for ((i = 0; i < 400; i++)); do echo "this is not an SQLite database, just garbage $i"; done >$db

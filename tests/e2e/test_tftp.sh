@@ -108,7 +108,7 @@ srcs=$(nat_cap_read "$CAP" "udp && ip.dst == 203.0.113.2" ip.src | sort | uniq -
 echo "$srcs" | sed 's/^/    sources seen by the server: /'
 t_check "the server saw only 203.0.113.1 (capture on the outside host)" \
   test "$(awk '{print $2}' <<<"$srcs" | sort -u | tr -d '\n')" = "203.0.113.1"
-det=$(fwcli_run $P "display firewall detect")
+det=$(fwcli_run $P "display firewall detect verbose")
 echo "$det" | sed 's/^/    | /'
 t_check "detect: tftp udp port 69, parsed >= 6, opened >= 6, refused 0" grep -Eq \
   'tftp +udp port 69 +parsed ([6-9]|[1-9][0-9]+), rewrites 0, opened ([6-9]|[1-9][0-9]+), malformed 0, refused 0' <<<"$det"

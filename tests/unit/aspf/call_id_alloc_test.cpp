@@ -19,12 +19,15 @@ const IpAddr kServer = ip("203.0.113.2");
 const IpAddr kClientA = ip("198.18.1.2");
 const IpAddr kClientB = ip("198.18.1.3");
 
-TEST(CallIdAllocator, KeepsOriginalWhenFree) {
+// As a USG: every call is translated (the seed sample's `aaaa -> bbbb`), not only on a clash.
+TEST(CallIdAllocator, TranslatesEveryCall) {
   CallIdAllocator a;
   auto id = a.map(kPub, kServer, kClientA, 4711);
   ASSERT_TRUE(id);
-  EXPECT_EQ(*id, 4711);
-  auto in = a.lookup(kPub, kServer, 4711);
+  EXPECT_NE(*id, 4711);
+  EXPECT_NE(*id, 0);
+  EXPECT_FALSE(a.lookup(kPub, kServer, 4711));
+  auto in = a.lookup(kPub, kServer, *id);
   ASSERT_TRUE(in);
   EXPECT_EQ(in->client, kClientA);
   EXPECT_EQ(in->call_id, 4711);
@@ -36,7 +39,8 @@ TEST(CallIdAllocator, TwoClientsSameIdGetDistinctIds) {
   auto ida = a.map(kPub, kServer, kClientA, 0x0100);
   auto idb = a.map(kPub, kServer, kClientB, 0x0100);
   ASSERT_TRUE(ida && idb);
-  EXPECT_EQ(*ida, 0x0100);
+  EXPECT_NE(*ida, 0x0100);
+  EXPECT_NE(*idb, 0x0100);
   EXPECT_NE(*idb, *ida);
   EXPECT_NE(*idb, 0);
   EXPECT_EQ(a.lookup(kPub, kServer, *ida)->client, kClientA);
@@ -73,10 +77,12 @@ TEST(CallIdAllocator, ZeroIsNeverHandedOut) {
 TEST(CallIdAllocator, LookupMisses) {
   CallIdAllocator a;
   EXPECT_FALSE(a.lookup(kPub, kServer, 1));
-  a.map(kPub, kServer, kClientA, 1);
-  EXPECT_FALSE(a.lookup(kPub, kServer, 2));
-  EXPECT_FALSE(a.lookup(kPub, ip("203.0.113.3"), 1));
-  EXPECT_FALSE(a.lookup(ip("203.0.113.101"), kServer, 1));
+  auto id = a.map(kPub, kServer, kClientA, 1);  // translated: 2 (the first id that is not 1)
+  ASSERT_TRUE(id);
+  EXPECT_FALSE(a.lookup(kPub, kServer, 1));
+  EXPECT_FALSE(a.lookup(kPub, kServer, static_cast<uint16_t>(*id + 1)));
+  EXPECT_FALSE(a.lookup(kPub, ip("203.0.113.3"), *id));
+  EXPECT_FALSE(a.lookup(ip("203.0.113.101"), kServer, *id));
 }
 
 TEST(CallIdAllocator, DifferentServersAreIndependent) {
@@ -85,17 +91,16 @@ TEST(CallIdAllocator, DifferentServersAreIndependent) {
   auto s1a = a.map(kPub, kServer, kClientA, 9);
   auto s2b = a.map(kPub, other, kClientB, 9);
   ASSERT_TRUE(s1a && s2b);
-  EXPECT_EQ(*s1a, 9);
-  EXPECT_EQ(*s2b, 9);  // a different (public, server) space: the original is free there
-  EXPECT_EQ(a.lookup(kPub, kServer, 9)->client, kClientA);
-  EXPECT_EQ(a.lookup(kPub, other, 9)->client, kClientB);
+  EXPECT_EQ(*s2b, *s1a);  // a different (public, server) space: the same first id is free there
+  EXPECT_EQ(a.lookup(kPub, kServer, *s1a)->client, kClientA);
+  EXPECT_EQ(a.lookup(kPub, other, *s2b)->client, kClientB);
   // Likewise for another public address.
   auto p2 = a.map(ip("203.0.113.101"), kServer, kClientB, 9);
   ASSERT_TRUE(p2);
-  EXPECT_EQ(*p2, 9);
-  a.release(kPub, other, 9);
-  EXPECT_TRUE(a.lookup(kPub, kServer, 9));
-  EXPECT_FALSE(a.lookup(kPub, other, 9));
+  EXPECT_EQ(*p2, *s1a);
+  a.release(kPub, other, *s2b);
+  EXPECT_TRUE(a.lookup(kPub, kServer, *s1a));
+  EXPECT_FALSE(a.lookup(kPub, other, *s2b));
   EXPECT_EQ(a.size(), 2u);
 }
 
@@ -107,19 +112,21 @@ TEST(CallIdAllocator, ReleaseAndReuse) {
   a.release(kPub, kServer, *ida);
   EXPECT_FALSE(a.lookup(kPub, kServer, *ida));
   EXPECT_EQ(a.size(), 1u);
-  // The id is free again: a new client asking for it keeps it.
+  // A new client gets a fresh id (the cursor moved on), never its own.
   auto idc = a.map(kPub, kServer, ip("198.18.1.4"), 50);
   ASSERT_TRUE(idc);
-  EXPECT_EQ(*idc, 50);
+  EXPECT_NE(*idc, 50);
+  EXPECT_NE(*idc, *idb);
   // Releasing twice, or an unknown id, is harmless.
-  a.release(kPub, kServer, *ida == 50 ? 12345 : *ida);
+  a.release(kPub, kServer, *ida);
   a.release(ip("192.0.2.1"), kServer, 50);
   EXPECT_EQ(a.size(), 2u);
   // After a release the client's pair can be mapped afresh.
   a.release(kPub, kServer, *idb);
   auto idb2 = a.map(kPub, kServer, kClientB, 51);
   ASSERT_TRUE(idb2);
-  EXPECT_EQ(*idb2, 51);
+  EXPECT_NE(*idb2, 51);
+  EXPECT_EQ(a.lookup(kPub, kServer, *idb2)->call_id, 51);
   EXPECT_EQ(a.size(), 2u);
 }
 
@@ -137,7 +144,8 @@ TEST(CallIdAllocator, RotatingCursorDoesNotReuseAtOnce) {
 TEST(CallIdAllocator, ExhaustionOf65535) {
   CallIdAllocator a;
   std::vector<bool> used(65536, false);
-  // Every mapping asks for the same original id, so all but the first are picked.
+  // Every mapping asks for the same original id 1: it is handed out last, when it is the only
+  // free id left.
   for (uint32_t i = 0; i < 65535; ++i) {
     IpAddr client = IpAddr::v4(0xC6120000u + i);  // 198.18.x.y, distinct per call
     auto id = a.map(kPub, kServer, client, 1);
@@ -152,7 +160,8 @@ TEST(CallIdAllocator, ExhaustionOf65535) {
   // An existing pair still gets its id while full.
   auto again = a.map(kPub, kServer, IpAddr::v4(0xC6120000u), 1);
   ASSERT_TRUE(again);
-  EXPECT_EQ(*again, 1);
+  EXPECT_EQ(*again, 2);
+  EXPECT_EQ(a.lookup(kPub, kServer, 1)->client, IpAddr::v4(0xC6120000u + 65534));
   // Another server is unaffected.
   EXPECT_TRUE(a.map(kPub, ip("203.0.113.3"), kClientA, 2));
   // Freeing one id makes exactly that one available.

@@ -105,7 +105,8 @@ TEST_F(AlgKeywords, DetectToyIsAcceptedAndDisplayed) {
   ASSERT_TRUE(r.ok) << r.output;
   r = ctl.execute(kSys, "fire det to");  // abbreviated: the same ALG, once
   ASSERT_TRUE(r.ok) << r.output;
-  EXPECT_EQ(ctl.running().detect_global, std::vector<std::string>{"toy"});
+  // ftp is on in the factory configuration.
+  EXPECT_EQ(ctl.running().detect_global, (std::vector<std::string>{"ftp", "toy"}));
   r = ctl.execute(kSys, "port-mapping toy port 7000");
   ASSERT_TRUE(r.ok) << r.output;
   auto iz = ctl.execute(kSys, "firewall interzone trust untrust");
@@ -113,14 +114,28 @@ TEST_F(AlgKeywords, DetectToyIsAcceptedAndDisplayed) {
   r = ctl.execute(iz.views, "detect toy");
   ASSERT_TRUE(r.ok) << r.output;
   auto shown = ctl.execute(kSys, "display firewall detect").output;
-  EXPECT_NE(shown.find("  Global           : toy\n"), std::string::npos) << shown;
-  EXPECT_NE(shown.find("  Interzone trust untrust : toy\n"), std::string::npos) << shown;
+  EXPECT_NE(shown.find("  global:\n   ftp toy\n"), std::string::npos) << shown;
+  EXPECT_NE(shown.find("  interzone trust untrust:\n   toy\n"), std::string::npos) << shown;
+  EXPECT_EQ(shown.find("  toy    udp port"), std::string::npos) << shown;  // verbose only
+  shown = ctl.execute(kSys, "display firewall detect verbose").output;
   EXPECT_NE(shown.find("  toy    udp port 7777,7000"), std::string::npos) << shown;
   auto cfg = ctl.execute(kSys, "display current-configuration").output;
   EXPECT_NE(cfg.find(" firewall detect toy\n"), std::string::npos) << cfg;
   r = ctl.execute(kSys, "undo firewall detect toy");
   ASSERT_TRUE(r.ok) << r.output;
+  EXPECT_EQ(ctl.running().detect_global, std::vector<std::string>{"ftp"});
+  r = ctl.execute(kSys, "undo firewall detect ftp");
+  ASSERT_TRUE(r.ok) << r.output;
   EXPECT_TRUE(ctl.running().detect_global.empty());
+  cfg = ctl.execute(kSys, "display current-configuration").output;
+  EXPECT_NE(cfg.find(" undo firewall detect ftp\n"), std::string::npos) << cfg;
+  // What is saved is the rendered text: loaded at the next start (on the factory configuration,
+  // where ftp is on) it turns ftp off again.
+  Controller before({}), next({});
+  ASSERT_TRUE(before.execute(kSys, "undo firewall detect ftp").ok);
+  std::string err;
+  ASSERT_TRUE(next.load_text(config::render(before.running()), "saved", &err)) << err;
+  EXPECT_TRUE(next.running().detect_global.empty());
 }
 
 TEST_F(AlgKeywords, WrongAndAmbiguousNamesGetTheVrpErrorUnderTheName) {
@@ -135,7 +150,7 @@ TEST_F(AlgKeywords, WrongAndAmbiguousNamesGetTheVrpErrorUnderTheName) {
   r = ctl.execute(kSys, "port-mapping t port 7000");
   EXPECT_EQ(r.output, caret("port-mapping t port 7000", 13,
                             "Error: Ambiguous command found at '^' position."));
-  EXPECT_TRUE(ctl.running().detect_global.empty());
+  EXPECT_EQ(ctl.running().detect_global, std::vector<std::string>{"ftp"});  // the factory's
   EXPECT_TRUE(ctl.running().port_mappings.empty());
 }
 

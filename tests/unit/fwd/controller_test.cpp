@@ -278,15 +278,16 @@ TEST(ControllerBatch, AnErrorOnLineNOfABigFileReportsLineN) {
   EXPECT_EQ(ch.applies, 1);
   EXPECT_EQ(c.running().security.rules.size(), 701u);
 
-  // A parse error: the caret is under the offending word.
+  // A parse error: file:line and the error, then the line with the caret under the offending word
+  // (on lines of their own: a prefix before the location cannot move the caret).
   lines = lines_of(generated(1000, 0));
   lines[n - 1] = "  servise http";
   Controller c2({});
   EXPECT_FALSE(c2.load_text(join(lines), "big.cfg", &err));
   const std::string pr = "[GEN-policy-security-rule-r700]";
-  EXPECT_EQ(err, "big.cfg:" + std::to_string(n) + ": " + pr + "servise http\n" +
-                     std::string(pr.size(), ' ') +
-                     "^\nError: Unrecognized command found at '^' position.\n");
+  EXPECT_EQ(err, "big.cfg:" + std::to_string(n) +
+                     ": Error: Unrecognized command found at '^' position.\n" + pr +
+                     "servise http\n" + std::string(pr.size(), ' ') + "^\n");
 }
 
 TEST(ControllerBatch, AValidationErrorFoundOnlyAtTheEndStillReportsItsLine) {
@@ -432,9 +433,9 @@ TEST(ControllerInterfaces, AnUnknownInterfaceIsAParameterErrorInAFile) {
                   " add interface out9\n",
                   "lab.cfg", &err));
   const std::string pr = "[FW-zone-untrust]";
-  EXPECT_EQ(err, "lab.cfg:5: " + pr + "add interface out9\n" + std::string(pr.size() + 14, ' ') +
+  EXPECT_EQ(err, "lab.cfg:5: Error: Wrong parameter found at '^' position.\n" + pr +
+                     "add interface out9\n" + std::string(pr.size() + 14, ' ') +
                      "^\n"
-                     "Error: Wrong parameter found at '^' position.\n"
                      "Error: The interface out9 does not exist.\n");
   auto cfg = c.running();
   EXPECT_EQ(cfg.find_zone("trust")->interfaces, std::vector<std::string>{"in0"});
@@ -492,6 +493,87 @@ TEST(ControllerDisplay, VerboseSessionsNameInterfacesThroughTheHook) {
   auto out = c.execute(cli::user_view(), "display firewall session table verbose").output;
   EXPECT_NE(out.find(" Recv Interface: in0\n"), std::string::npos) << out;
   EXPECT_NE(out.find(" Interface: ifindex 9  NextHop: 203.0.113.2\n"), std::string::npos) << out;
+}
+
+// (disp) The issue-17 displays on a data plane: filters by port, policy and protocol number, the
+// IPv6 table, the statistics counts, and the server-map's merged Nat Server Reverse line.
+TEST(ControllerDisplay, FiltersStatisticsIpv6AndServerMap) {
+  common::ManualClock clock;
+  NoRoutes routes;
+  DataPlaneOptions opt;
+  opt.max_sessions = 16;
+  DataPlane dp(clock, routes, opt);
+  auto add = [&](const char* src, const char* dst, uint16_t sp, uint16_t dp_, uint8_t proto,
+                 const char* policy) {
+    session::Session s;
+    s.orig.src = *common::IpAddr::parse(src);
+    s.orig.dst = *common::IpAddr::parse(dst);
+    s.orig.sport = sp;
+    s.orig.dport = dp_;
+    s.orig.proto = proto;
+    s.reply = s.orig.reversed();
+    s.tcp_state = proto == 6 ? session::TcpState::kEstablished : session::TcpState::kNone;
+    s.policy = static_cast<uint16_t>(dp.names().intern(policy));
+    s.timeout_s = 60;
+    ASSERT_EQ(dp.sessions().insert(s), session::InsertResult::kOk);
+  };
+  add("198.18.1.2", "203.0.113.2", 40000, 80, 6, "web");
+  add("198.18.1.2", "203.0.113.2", 40001, 53, 17, "dns");
+  add("2001:db8:1::2", "2001:db8:3::2", 40002, 7000, 6, "web");
+  ControllerHooks h;
+  h.dataplane = &dp;
+  Controller c(h);
+  auto show = [&](const std::string& cmd) { return c.execute(cli::user_view(), cmd).output; };
+  const std::string a = "198.18.1.2:40000 --> 203.0.113.2:80";
+  const std::string u = "198.18.1.2:40001 --> 203.0.113.2:53";
+  const std::string v6 = "2001:db8:1::2.40002 --> 2001:db8:3::2.7000";
+  auto has = [](const std::string& out, const std::string& t) {
+    return out.find(t) != std::string::npos;
+  };
+  auto out = show("display firewall session table source-port 40000");
+  EXPECT_TRUE(has(out, " Current Total Sessions : 1\n") && has(out, a)) << out;
+  out = show("display firewall session table destination-port 53");
+  EXPECT_TRUE(has(out, " Current Total Sessions : 1\n") && has(out, u)) << out;
+  out = show("display firewall session table protocol 17");
+  EXPECT_TRUE(has(out, " Current Total Sessions : 1\n") && has(out, u)) << out;
+  out = show("display firewall session table policy web");
+  EXPECT_TRUE(has(out, " Current Total Sessions : 2\n") && has(out, a) && has(out, v6)) << out;
+  out = show("display firewall session table policy web protocol 6 destination-port 7000");
+  EXPECT_TRUE(has(out, " Current Total Sessions : 1\n") && has(out, v6)) << out;
+  out = show("display firewall ipv6 session table");
+  EXPECT_TRUE(has(out, " Current Total Sessions : 1\n") && has(out, v6) && !has(out, a)) << out;
+  out = show("display firewall session table statistics");
+  for (const char* line :
+       {"  Current total sessions            : 3\n", "  Current IPv6 sessions             : 1\n",
+        "  tcp                               : 2\n", "  udp                               : 1\n",
+        "  established                       : 2\n"}) {
+    EXPECT_TRUE(has(out, line)) << line << out;
+  }
+  // A filtered reset removes exactly the matching session.
+  c.execute(cli::user_view(), "reset firewall session table source-port 40001 protocol udp");
+  EXPECT_EQ(dp.sessions().size(), 2u);
+
+  session::ServerMapEntry web, dns, host;
+  web.type = dns.type = host.type = session::MapType::kNatServerReverse;
+  web.addr = dns.addr = *common::IpAddr::parse("198.18.2.2");
+  web.xaddr = dns.xaddr = *common::IpAddr::parse("203.0.113.110");
+  web.proto = 6;
+  dns.proto = 17;
+  host.addr = *common::IpAddr::parse("198.18.2.3");
+  host.xaddr = *common::IpAddr::parse("203.0.113.111");
+  dp.servermap().set_static({web, dns, host});
+  out = show("display firewall server-map");
+  EXPECT_TRUE(has(out, " Current Total Server-map : 2\n")) << out;
+  EXPECT_TRUE(has(out,
+                  " Type: Nat Server Reverse,  198.18.2.2[203.0.113.110] -> ANY,  Zone:---,"
+                  "  protocol:---,  Left-Time:---\n Vpn: public -> public,  counter: 2\n"))
+      << out;
+  EXPECT_TRUE(has(out,
+                  "198.18.2.3[203.0.113.111] -> ANY,  Zone:---,  protocol:---,  Left-Time:---"
+                  "\n Vpn: public -> public,  counter: 1\n"))
+      << out;
+  out = show("display firewall server-map statistic");
+  EXPECT_TRUE(has(out, "  Type: Nat Server Reverse    : 2\n")) << out;
 }
 
 }  // namespace

@@ -358,12 +358,20 @@ TEST(CompiledNatPolicy, PoolAndCountersAndEmpty) {
   EXPECT_EQ(*d.group, "pat");
   EXPECT_EQ(CompiledNatPolicy::hit_counter(::fw::policy::testing::counters(), "edge-pool").get(),
             before + 1);
-
   Case off{"", {N{.enabled = false}}};
   const config::Config c2 = edge_config(off);
   EXPECT_FALSE(CompiledNatPolicy(c2, policy::ZoneTable(c2, ::fw::policy::testing::zone_ids()),
                                  ::fw::policy::testing::counters())
                    .empty());  // a rule, if disabled
+  // (disp) A first packet no rule matches (the only rule is disabled) counts on the `default`
+  // no-nat row.
+  auto& dflt = CompiledNatPolicy::default_counter(::fw::policy::testing::counters());
+  const uint64_t d0 = dflt.get();
+  const CompiledNatPolicy p2(c2, policy::ZoneTable(c2, ::fw::policy::testing::zone_ids()),
+                             ::fw::policy::testing::counters());
+  EXPECT_EQ(p2.match(0, 1, *IpAddr::parse("10.0.0.1"), *IpAddr::parse("8.8.8.8"), "x").kind,
+            SnatDecision::Kind::kNone);
+  EXPECT_EQ(dflt.get(), d0 + 1);
   const config::Config c3 = edge_config(Case{});
   EXPECT_TRUE(CompiledNatPolicy(c3, policy::ZoneTable(c3, ::fw::policy::testing::zone_ids()),
                                 ::fw::policy::testing::counters())

@@ -71,6 +71,39 @@ TEST_F(TableTest, InsertAndLookupBothDirections) {
   EXPECT_FALSE(t.with_session(make_session(2).orig, [](Session&, Dir) { FAIL(); }));
 }
 
+// (disp) Live counts by protocol and of IPv6 sessions follow inserts, erases and aging.
+TEST_F(TableTest, ProtocolAndIpv6CountsFollowInsertAndRemoval) {
+  common::CounterTable ctr;
+  SessionTable t(clock, {}, ctr);
+  using Counts = std::vector<std::pair<uint8_t, size_t>>;
+  EXPECT_EQ(t.protocol_counts(), Counts{});
+  uint64_t tcp_id = 0;
+  ASSERT_EQ(t.insert(make_session(1), &tcp_id), InsertResult::kOk);
+  ASSERT_EQ(t.insert(make_session(2, 1)), InsertResult::kOk);  // ages after 1 s
+  Session u = make_session(3);
+  u.orig.proto = u.reply.proto = 17;
+  ASSERT_EQ(t.insert(u), InsertResult::kOk);
+  Session v6;
+  v6.orig.src = *IpAddr::parse("2001:db8:1::2");
+  v6.orig.dst = *IpAddr::parse("2001:db8:3::2");
+  v6.orig.sport = 40000;
+  v6.orig.dport = 7000;
+  v6.orig.proto = 6;
+  v6.reply = v6.orig.reversed();
+  v6.timeout_s = 100;
+  ASSERT_EQ(t.insert(v6), InsertResult::kOk);
+  EXPECT_EQ(t.insert(u), InsertResult::kExists);  // a refused insert counts nothing
+  EXPECT_EQ(t.protocol_counts(), (Counts{{6, 3}, {17, 1}}));
+  EXPECT_EQ(t.ipv6_size(), 1u);
+  EXPECT_TRUE(t.erase(tcp_id));
+  EXPECT_EQ(t.erase_if([](const Session& s) { return s.orig.src.is_v6(); }), 1u);
+  clock.advance_ms(2000);
+  t.expire(100);
+  EXPECT_EQ(t.protocol_counts(), (Counts{{17, 1}}));
+  EXPECT_EQ(t.ipv6_size(), 0u);
+  EXPECT_EQ(t.size(), 1u);
+}
+
 TEST_F(TableTest, IdsAreUniqueIncreasingAndKeepGivenTimes) {
   common::CounterTable ctr;
   SessionTable t(clock, {}, ctr);

@@ -175,6 +175,11 @@ TEST(TimeoutFor, Table) {
     EXPECT_EQ(timeout_for(t, c.proto, c.st, c.cls), c.want)
         << int(c.proto) << " " << tcp_state_name(c.st) << " class " << int(c.cls);
   }
+  // first-fin: one side closed ages by its own class; both sides or RST by fin-rst.
+  t.secs.push_back(105);
+  t.first_fin = 5;
+  EXPECT_EQ(timeout_for(t, 6, S::kFinWait, 2), 105u);
+  EXPECT_EQ(timeout_for(t, 6, S::kClosing, 2), 104u);
   // An unknown class (a snapshot built from fewer names) falls back to 60 s.
   EXPECT_EQ(timeout_for(t, 17, S::kNone, 9), 60u);
 }
