@@ -83,9 +83,10 @@ void undo_route_static(Ctx& c) {
   c.changed = true;
 }
 
+// As `display interface` shows it: the VRP name when the interface map has one.
 std::string ifname(const Ctx& c, uint32_t ifindex) {
   std::string n = c.hooks.ifname ? c.hooks.ifname(ifindex) : std::string();
-  return n.empty() ? std::to_string(ifindex) : n;
+  return n.empty() ? std::to_string(ifindex) : c.cfg.shown_ifname(n);
 }
 
 bool kernel_available(Ctx& c) {

@@ -30,8 +30,8 @@ echo "    kernel: $(kroutes 203.0.113.105)"
 t_check "kernel: 203.0.113.105 via 203.0.113.2 dev out0 proto 200 metric 60" \
   grep -q "^203.0.113.105 via 203.0.113.2 dev out0 proto 200 metric 60" <<<"$(kroutes 203.0.113.105)"
 t_check "with the route: inside host reaches 203.0.113.105" lab_ping $P in 203.0.113.105 2
-t_check "ip route-static with an interface and preference 70 (198.18.2.128/25 dmz0)" \
-  fwcli_run $P "system-view; ip route-static 198.18.2.128 255.255.255.128 dmz0 preference 70"
+t_check "ip route-static with an interface and preference 70 (198.18.2.128/25 GigabitEthernet1/0/2, the VRP name of dmz0)" \
+  fwcli_run $P "system-view; ip route-static 198.18.2.128 255.255.255.128 GigabitEthernet1/0/2 preference 70"
 t_check "kernel: 198.18.2.128/25 dev dmz0 proto 200 scope link metric 70" \
   grep -q "^198.18.2.128/25 dev dmz0 proto 200 scope link metric 70" <<<"$(kroutes 198.18.2.128/25)"
 out=$(fwcli_run $P "system-view; ip route-static 198.18.9.0 24 198.18.7.7" 2>&1)
@@ -44,14 +44,14 @@ rt=$(fwcli_run $P "display ip routing-table")
 echo "$rt" | sed 's/^/    /'
 t_check "routing-table: legend and Routing Tables: Public" \
   bash -c 'grep -q "^Route Flags: R - relay, D - download to fib" <<<"$1" && grep -q "^Routing Tables: Public" <<<"$1"' _ "$rt"
-t_check "routing-table: Direct 203.0.113.0/24 via 203.0.113.1 out0" \
-  grep -Eq "^ +203\.0\.113\.0/24 +Direct +0 +0 +D +203\.0\.113\.1 +out0$" <<<"$rt"
+t_check "routing-table: Direct 203.0.113.0/24 via 203.0.113.1 GigabitEthernet1/0/3" \
+  grep -Eq "^ +203\.0\.113\.0/24 +Direct +0 +0 +D +203\.0\.113\.1 +GigabitEthernet1/0/3$" <<<"$rt"
 t_check "routing-table: the firewall's own 203.0.113.1/32 Direct via 127.0.0.1" \
-  grep -Eq "^ +203\.0\.113\.1/32 +Direct +0 +0 +D +127\.0\.0\.1 +out0$" <<<"$rt"
-t_check "routing-table: Static 203.0.113.105/32 Pre 60 RD via 203.0.113.2 out0" \
-  grep -Eq "^ +203\.0\.113\.105/32 +Static +60 +0 +RD +203\.0\.113\.2 +out0$" <<<"$rt"
-t_check "routing-table: Static 198.18.2.128/25 Pre 70 D dmz0" \
-  grep -Eq "^ +198\.18\.2\.128/25 +Static +70 +0 +D +[0-9.]+ +dmz0$" <<<"$rt"
+  grep -Eq "^ +203\.0\.113\.1/32 +Direct +0 +0 +D +127\.0\.0\.1 +GigabitEthernet1/0/3$" <<<"$rt"
+t_check "routing-table: Static 203.0.113.105/32 Pre 60 RD via 203.0.113.2 GigabitEthernet1/0/3" \
+  grep -Eq "^ +203\.0\.113\.105/32 +Static +60 +0 +RD +203\.0\.113\.2 +GigabitEthernet1/0/3$" <<<"$rt"
+t_check "routing-table: Static 198.18.2.128/25 Pre 70 D GigabitEthernet1/0/2" \
+  grep -Eq "^ +198\.18\.2\.128/25 +Static +70 +0 +D +[0-9.]+ +GigabitEthernet1/0/2$" <<<"$rt"
 nroutes=$(grep -cE "^ +[0-9.]+/[0-9]+ " <<<"$rt")
 t_check "routing-table: Routes : $nroutes (the rows listed)" grep -Eq "Routes : $nroutes$" <<<"$rt"
 
@@ -70,10 +70,10 @@ t_check "ping -a 203.0.113.77 (not the firewall's): refused" \
 arp=$(fwcli_run $P "display arp")
 echo "$arp" | sed 's/^/    /'
 mac=$(ip -n $P-out -br link show eth0 | awk '{print $3}' | sed -E 's/^(..):(..):(..):(..):(..):(..)$/\1\2-\3\4-\5\6/')
-t_check "display arp: 203.0.113.2 with the outside host's MAC ($mac), dynamic, out0" \
-  grep -Eq "^203\.0\.113\.2 +$mac +D-0 +out0$" <<<"$arp"
+t_check "display arp: 203.0.113.2 with the outside host's MAC ($mac), dynamic, GigabitEthernet1/0/3" \
+  grep -Eq "^203\.0\.113\.2 +$mac +D-0 +GigabitEthernet1/0/3$" <<<"$arp"
 t_check "display arp: the firewall's 203.0.113.1 as an interface entry" \
-  grep -Eq "^203\.0\.113\.1 +[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4} +I - +out0$" <<<"$arp"
+  grep -Eq "^203\.0\.113\.1 +[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4} +I - +GigabitEthernet1/0/3$" <<<"$arp"
 t_check_not "display arp: no loopback entry" grep -q "^127\." <<<"$arp"
 t_check "display arp: Total/Dynamic/Static/Interface line" \
   grep -Eq "^Total:[0-9]+ +Dynamic:[1-9][0-9]* +Static:0 +Interface:[1-9]" <<<"$arp"
