@@ -272,6 +272,9 @@ std::vector<CommandSpec> specs() {
       {"display.discard", kAll, "display firewall statistic system discard"},
       {"display.servermap.statistic", kAll, "display firewall server-map statistic"},
       {"display.natpolicy.name", kAll, "display nat-policy rule name <rule-name:string(1-63)>"},
+      // guard (issue 16 items 7, 8): source address check of packets arriving in a zone.
+      {"zone.urpf", {V::kZone}, "urpf { strict | loose }"},
+      {"undo.zone.urpf", {V::kZone}, "undo urpf"},
   };
 }
 
@@ -463,6 +466,10 @@ std::map<std::string, std::string> help() {
       {"policy-name", "Security policy rule name"},
       {"statistic", "Statistic information"},
       {"discard", "Discarded packets"},
+      // guard (issue 16 items 7, 8).
+      {"urpf", "Unicast reverse path forwarding check of packets arriving in the zone"},
+      {"strict", "The route back to the source must leave by the arrival interface"},
+      {"loose", "A route back to the source must exist"},
   };
 }
 

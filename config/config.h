@@ -16,11 +16,15 @@ namespace fw::config {
 using common::IpAddr;
 using common::Prefix;
 
+// "guard" area: unicast reverse path forwarding check of a zone (`urpf strict|loose`).
+enum class Urpf : uint8_t { kOff, kLoose, kStrict };
+
 struct Zone {
   std::string name;
   int priority = 0;                     // 1..100; 0 = not set (custom zone before `set priority`)
   std::vector<std::string> interfaces;  // Linux interface names, in order added
   bool builtin = false;                 // local, trust, dmz, untrust
+  Urpf urpf = Urpf::kOff;               // "guard" area: source check of packets arriving in it
 };
 
 // One service item: protocol plus port ranges (TCP/UDP) or ICMP type.

@@ -73,6 +73,20 @@ void zone_priority(Ctx& c) {
   c.changed = true;
 }
 
+// "guard" area: `urpf strict|loose` / `undo urpf` (USG: urpf in the interface view; here per zone).
+void zone_urpf(Ctx& c) {
+  auto* z = c.w.zone(c.arg());
+  if (!z) return;
+  if (z->name == "local") {
+    c.err = "Error: uRPF cannot be configured in the local zone.";
+    return;
+  }
+  z->urpf = c.m.has("undo")    ? config::Urpf::kOff
+            : c.m.has("strict") ? config::Urpf::kStrict
+                                : config::Urpf::kLoose;
+  c.changed = true;
+}
+
 void zone_add(Ctx& c) {
   auto* z = c.w.zone(c.arg());
   if (!z) return;
@@ -135,6 +149,8 @@ void register_zone(HandlerTable& t) {
       {"zone.add", zone_add},
       {"undo.zone.add", undo_zone_add},
       {"display.zone", display_zone},
+      {"zone.urpf", zone_urpf},
+      {"undo.zone.urpf", zone_urpf},
   });
 }
 

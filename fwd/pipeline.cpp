@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "common/log.h"
+#include "fwd/guard.h"
 
 namespace fw::fwd {
 
@@ -21,7 +22,9 @@ constexpr size_t kFragCacheMax = 8192;
 const char* kDropNames[] = {
     "malformed",          "tcp-not-syn",   "policy-deny",         "no-zone",
     "no-route",           "session-limit", "fragment-no-session", "icmp-error-no-session",
-    "nat-pool-exhausted", "nat-collision", "ttl-expired-nat",     "service-manage-deny"};
+    "nat-pool-exhausted", "nat-collision", "ttl-expired-nat",     "service-manage-deny",
+    // guard
+    "tcp-invalid-flags", "land", "port-zero", "urpf"};
 static_assert(std::size(kDropNames) == static_cast<size_t>(Drop::kCount));
 
 FlowKey key_of(const Parsed& p) {
@@ -85,7 +88,8 @@ Pipeline::Pipeline(const PipelineParts& parts)
       c_related_(parts.counters.get("packet.accepted.icmp-error-related")),
       c_translated_(parts.counters.get("nat.translated")),
       c_local_icmp_(parts.counters.get("packet.accepted.local-icmp-error")),
-      c_picked_up_(parts.counters.get("session.picked-up")) {
+      c_picked_up_(parts.counters.get("session.picked-up")),
+      c_unreach_kernel_(parts.counters.get("packet.no-route.unreachable-by-kernel")) {
   for (size_t i = 0; i < c_drop_.size(); ++i) {
     c_drop_[i] = &parts.counters.get(std::string("packet.drop.") + kDropNames[i]);
   }
@@ -151,6 +155,7 @@ Decision Pipeline::run(QueuedPacket& qp, const Runtime& rt) {
     return fragment_known(p) ? accept() : drop(Drop::kFragment);
   }
   if (icmpv6_infrastructure(p)) return accept();
+  if (auto d = guard_bogus(qp, p)) return *d;  // on a new flow and on a session alike
 
   FlowKey key = key_of(p);
   std::optional<Decision> dec;
@@ -195,7 +200,7 @@ Decision Pipeline::run(QueuedPacket& qp, const Runtime& rt) {
   }
   if (!hit) {
     NewFlow nf{qp, p, key, rt};
-    if (!first_packet(nf)) return drop(nf.why);
+    if (!first_packet(nf)) return nf.why == Drop::kNoRoute ? drop_no_route(nf) : drop(nf.why);
     if (nf.no_session) return accept();
     copy = nf.created;
     dir = nf.reversed ? Dir::kReply : Dir::kOriginal;
@@ -301,9 +306,9 @@ void Pipeline::age_children(uint64_t parent, uint8_t proto, uint16_t a, uint16_t
 // ---- first packet ---------------------------------------------------------------
 
 bool Pipeline::first_packet(NewFlow& nf) {
-  return stage_opens_flow(nf) && stage_ingress_zone(nf) && stage_servermap(nf) && stage_route(nf) &&
-         stage_service_manage(nf) && stage_policy(nf) && stage_expiring(nf) && stage_nat(nf) &&
-         stage_alg(nf) && stage_create(nf);
+  return stage_opens_flow(nf) && stage_ingress_zone(nf) && stage_urpf(nf) && stage_servermap(nf) &&
+         stage_route(nf) && stage_service_manage(nf) && stage_policy(nf) && stage_expiring(nf) &&
+         stage_nat(nf) && stage_alg(nf) && stage_create(nf);
 }
 
 // Only a SYN opens a TCP session; a stray ACK/data/RST is not a flow of ours -
@@ -575,6 +580,50 @@ bool Pipeline::stage_create(NewFlow& nf) {
       return false;
   }
   return false;
+}
+
+// ---- guard (issue 16 items 7, 8) ---------------------------------------------------
+
+// Invalid TCP flags, LAND, port 0: dropped before the session lookup, so a SYN+FIN cannot
+// ride an existing session either. lo (ifindex 1 in every namespace) and the firewall's own
+// packets may carry src == dst.
+std::optional<Decision> Pipeline::guard_bogus(const QueuedPacket& qp, const Parsed& p) {
+  const bool loopback = qp.hook == NF_INET_LOCAL_OUT || qp.indev == 0 || qp.indev == 1;
+  switch (bogus_packet(p, loopback)) {
+    case Bogus::kNone:
+      return std::nullopt;
+    case Bogus::kTcpFlags:
+      return drop(Drop::kTcpInvalidFlags);
+    case Bogus::kLand:
+      return drop(Drop::kLand);
+    case Bogus::kPortZero:
+      return drop(Drop::kPortZero);
+  }
+  return std::nullopt;
+}
+
+// `urpf strict|loose` of the ingress zone: the route back to the source (one FIB lookup,
+// only in a zone that has it on).
+bool Pipeline::stage_urpf(NewFlow& nf) {
+  if (nf.local_out || nf.f.src_zone == policy::kNoZone) return true;
+  const config::Urpf mode = nf.rt.urpf_by_zone[nf.f.src_zone];
+  if (mode == config::Urpf::kOff) return true;
+  if (urpf_passes(mode, parts_.routes.route(nf.p.src), nf.qp.indev)) return true;
+  nf.why = Drop::kUrpf;
+  return false;
+}
+
+// No route: counted as a no-route drop, but a forwarded packet that may be answered is
+// accepted, so that the kernel's own routing finds no route either and answers ICMP net
+// unreachable (ip_error / ip6_pkt_drop: rate-limited and counted by the kernel, sent through
+// OUTPUT where fwd accepts it as local-icmp-error). The firewall's own packets get the
+// kernel's error from their socket anyway.
+Decision Pipeline::drop_no_route(const NewFlow& nf) {
+  Decision d = drop(Drop::kNoRoute);
+  // (Not after a NAT server's translation: the kernel would route the untranslated address.)
+  if (nf.local_out || nf.sm || !may_answer_unreachable(nf.p)) return d;
+  c_unreach_kernel_.inc();
+  return {Verdict::kAccept, false, 0};
 }
 
 // ---- fragments and maintenance ----------------------------------------------------

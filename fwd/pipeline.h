@@ -42,6 +42,11 @@ enum class Drop : uint8_t {
   kNatCollision,
   kTtlExpiredNat,
   kServiceManage,  // `service-manage ping deny` on the ingress interface ("iface" area)
+  // guard (issue 16 item 8): packets no honest stack sends, a source failing uRPF.
+  kTcpInvalidFlags,
+  kLand,
+  kPortZero,
+  kUrpf,
   kCount
 };
 const std::vector<std::string>& drop_reason_names();
@@ -85,6 +90,8 @@ class Pipeline {
   Decision accept();
   Decision run(QueuedPacket& qp, const Runtime& rt);
   std::optional<Decision> on_icmp_error(QueuedPacket& qp, const packet::Parsed& p);
+  std::optional<Decision> guard_bogus(const QueuedPacket& qp, const packet::Parsed& p);  // guard
+  Decision drop_no_route(const NewFlow& nf);                                           // guard
   Decision on_hit(QueuedPacket& qp, packet::Parsed& p, session::Session& s, session::Dir d,
                   const Runtime& rt, std::vector<aspf::EngineResult::ChildAging>* aging);
   Decision translate(QueuedPacket& qp, const packet::Parsed& p, const session::Session& s,
@@ -99,6 +106,7 @@ class Pipeline {
   bool stage_servermap(NewFlow& nf);
   bool stage_route(NewFlow& nf);
   bool stage_service_manage(NewFlow& nf);
+  bool stage_urpf(NewFlow& nf);  // guard
   bool stage_policy(NewFlow& nf);
   bool stage_expiring(NewFlow& nf);
   bool stage_nat(NewFlow& nf);
@@ -136,6 +144,7 @@ class Pipeline {
   common::Counter& c_translated_;
   common::Counter& c_local_icmp_;
   common::Counter& c_picked_up_;
+  common::Counter& c_unreach_kernel_;  // guard: no-route packets left to the kernel to answer
   std::array<common::Counter*, static_cast<size_t>(Drop::kCount)> c_drop_{};
   std::array<common::Counter*, 16> c_malformed_{};
 };

@@ -13,6 +13,8 @@ Runtime::Runtime(const config::Config& c, common::Interner& zone_ids,
       timeouts(timeouts_from(c.aging)) {
   for (const auto& i : c.interfaces)
     if (i.ping != config::InterfaceSettings::Manage::kDefault) ping_manage_by_name[i.name] = i.ping;
+  for (const auto& z : c.zones)
+    if (policy::ZoneId id = zones.by_name(z.name); id != policy::kNoZone) urpf_by_zone[id] = z.urpf;
 }
 
 config::InterfaceSettings::Manage Runtime::ping_manage(uint32_t ifindex, RouteSource& names) const {

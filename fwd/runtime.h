@@ -41,6 +41,9 @@ struct Runtime {
   // "iface" area: `service-manage ping` of an interface (by Linux name; kDefault when unset).
   std::unordered_map<std::string, config::InterfaceSettings::Manage> ping_manage_by_name;
   config::InterfaceSettings::Manage ping_manage(uint32_t ifindex, RouteSource& names) const;
+
+  // "guard" area: `urpf` of each zone, by zone id (kOff for most).
+  std::array<config::Urpf, 256> urpf_by_zone{};
 };
 
 session::Timeouts timeouts_from(const config::AgingTimes& a);
