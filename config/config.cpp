@@ -471,7 +471,8 @@ std::string render_zone(const Zone& z) {
   }
   if (z.priority != 0) os << " set priority " << z.priority << "\n";
   for (const auto& i : z.interfaces) os << " add interface " << i << "\n";
-  if (z.urpf != Urpf::kOff) os << " urpf " << (z.urpf == Urpf::kStrict ? "strict" : "loose") << "\n";
+  if (z.urpf != Urpf::kOff)
+    os << " urpf " << (z.urpf == Urpf::kStrict ? "strict" : "loose") << "\n";
   return os.str();
 }
 

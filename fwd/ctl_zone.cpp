@@ -81,7 +81,7 @@ void zone_urpf(Ctx& c) {
     c.err = "Error: uRPF cannot be configured in the local zone.";
     return;
   }
-  z->urpf = c.m.has("undo")    ? config::Urpf::kOff
+  z->urpf = c.m.has("undo")     ? config::Urpf::kOff
             : c.m.has("strict") ? config::Urpf::kStrict
                                 : config::Urpf::kLoose;
   c.changed = true;

@@ -19,12 +19,12 @@ namespace {
 constexpr uint64_t kFragLifetimeMs = 30'000;
 constexpr size_t kFragCacheMax = 8192;
 
-const char* kDropNames[] = {
-    "malformed",          "tcp-not-syn",   "policy-deny",         "no-zone",
-    "no-route",           "session-limit", "fragment-no-session", "icmp-error-no-session",
-    "nat-pool-exhausted", "nat-collision", "ttl-expired-nat",     "service-manage-deny",
-    // guard
-    "tcp-invalid-flags", "land", "port-zero", "urpf"};
+const char* kDropNames[] = {"malformed", "tcp-not-syn", "policy-deny", "no-zone", "no-route",
+                            "session-limit", "fragment-no-session", "icmp-error-no-session",
+                            "nat-pool-exhausted", "nat-collision", "ttl-expired-nat",
+                            "service-manage-deny",
+                            // guard
+                            "tcp-invalid-flags", "land", "port-zero", "urpf"};
 static_assert(std::size(kDropNames) == static_cast<size_t>(Drop::kCount));
 
 FlowKey key_of(const Parsed& p) {

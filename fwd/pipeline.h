@@ -91,7 +91,7 @@ class Pipeline {
   Decision run(QueuedPacket& qp, const Runtime& rt);
   std::optional<Decision> on_icmp_error(QueuedPacket& qp, const packet::Parsed& p);
   std::optional<Decision> guard_bogus(const QueuedPacket& qp, const packet::Parsed& p);  // guard
-  Decision drop_no_route(const NewFlow& nf);                                           // guard
+  Decision drop_no_route(const NewFlow& nf);                                             // guard
   Decision on_hit(QueuedPacket& qp, packet::Parsed& p, session::Session& s, session::Dir d,
                   const Runtime& rt, std::vector<aspf::EngineResult::ChildAging>* aging);
   Decision translate(QueuedPacket& qp, const packet::Parsed& p, const session::Session& s,

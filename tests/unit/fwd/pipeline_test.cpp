@@ -164,8 +164,12 @@ TEST_F(PipelineTest, UnzonedInterfaceAndNoRouteAreDropped) {
   uint64_t nz = ctr("packet.drop.no-zone"), nr = ctr("packet.drop.no-route");
   auto p1 = ipv4(17, "198.18.1.2", "198.18.9.9", udp(1000, 53));
   EXPECT_EQ(run(p1, 2).verdict, Verdict::kDrop);
+  // No route: counted as no-route, but accepted so the kernel answers ICMP net unreachable.
+  uint64_t uk = ctr("packet.no-route.unreachable-by-kernel");
   auto p2 = ipv4(17, "198.18.1.2", "192.0.2.1", udp(1000, 53));
-  EXPECT_EQ(run(p2, 2).verdict, Verdict::kDrop);
+  EXPECT_EQ(run(p2, 2).verdict, Verdict::kAccept);
+  EXPECT_EQ(ctr("packet.no-route.unreachable-by-kernel"), uk + 1);
+  EXPECT_EQ(table.size(), 0u) << "an unrouted packet opens no session";
   auto p3 = ipv4(17, "198.18.9.2", "203.0.113.2", udp(1000, 53));
   EXPECT_EQ(run(p3, 9).verdict, Verdict::kDrop);
   EXPECT_EQ(ctr("packet.drop.no-zone"), nz + 2);
@@ -403,6 +407,120 @@ TEST_F(PipelineTest, ReusedTupleAfterCloseIsJudgedAgain) {
                   .ok);
   EXPECT_EQ(run(syn, 2).verdict, Verdict::kDrop);
   EXPECT_EQ(table.size(), 0u);
+}
+
+}  // namespace
+// ---- guard (issue 16 items 7, 8) ----------------------------------------------------
+
+TEST_F(PipelineTest, InvalidTcpFlagsDroppedOnNewFlowAndOnSession) {
+  const uint64_t before = ctr("packet.drop.tcp-invalid-flags");
+  const uint8_t bad[] = {packet::kTcpSyn | packet::kTcpFin, packet::kTcpSyn | packet::kTcpRst, 0,
+                         packet::kTcpFin, packet::kTcpFin | packet::kTcpPsh | packet::kTcpUrg};
+  for (uint8_t f : bad) {
+    auto pkt = ipv4(6, "198.18.1.2", "203.0.113.2", tcp(40100, 80, 1, 0, f));
+    EXPECT_EQ(run(pkt, 2).verdict, Verdict::kDrop) << int(f);
+  }
+  EXPECT_EQ(table.size(), 0u);
+  // A session exists: a SYN+FIN on its tuple (either way) is still refused.
+  auto syn = ipv4(6, "198.18.1.2", "203.0.113.2", tcp(40101, 80, 1, 0, packet::kTcpSyn));
+  ASSERT_EQ(run(syn, 2).verdict, Verdict::kAccept);
+  auto sf =
+      ipv4(6, "198.18.1.2", "203.0.113.2", tcp(40101, 80, 2, 0, packet::kTcpSyn | packet::kTcpFin));
+  EXPECT_EQ(run(sf, 2).verdict, Verdict::kDrop);
+  auto rsf = ipv4(6, "203.0.113.2", "198.18.1.2",
+                  tcp(80, 40101, 2, 0, packet::kTcpSyn | packet::kTcpFin | packet::kTcpAck));
+  EXPECT_EQ(run(rsf, 3).verdict, Verdict::kDrop);
+  EXPECT_EQ(ctr("packet.drop.tcp-invalid-flags"), before + std::size(bad) + 2);
+  auto synack =
+      ipv4(6, "203.0.113.2", "198.18.1.2", tcp(80, 40101, 7, 2, packet::kTcpSyn | packet::kTcpAck));
+  EXPECT_EQ(run(synack, 3).verdict, Verdict::kAccept);
+}
+
+TEST_F(PipelineTest, LandAndPortZeroDropped) {
+  const uint64_t land = ctr("packet.drop.land"), zero = ctr("packet.drop.port-zero");
+  auto l = ipv4(6, "203.0.113.2", "203.0.113.2", tcp(80, 80, 1, 0, packet::kTcpSyn));
+  EXPECT_EQ(run(l, 2).verdict, Verdict::kDrop);
+  auto l6 = ipv6(17, "2001:db8:3::2", "2001:db8:3::2", udp(53, 53));
+  EXPECT_EQ(run(l6, 2).verdict, Verdict::kDrop);
+  EXPECT_EQ(ctr("packet.drop.land"), land + 2);
+  auto d0 = ipv4(6, "198.18.1.2", "203.0.113.2", tcp(40200, 0, 1, 0, packet::kTcpSyn));
+  auto s0 = ipv4(17, "198.18.1.2", "203.0.113.2", udp(0, 53));
+  auto u0 = ipv4(17, "198.18.1.2", "203.0.113.2", udp(1234, 0));
+  EXPECT_EQ(run(d0, 2).verdict, Verdict::kDrop);
+  EXPECT_EQ(run(s0, 2).verdict, Verdict::kDrop);
+  EXPECT_EQ(run(u0, 2).verdict, Verdict::kDrop);
+  EXPECT_EQ(ctr("packet.drop.port-zero"), zero + 3);
+  EXPECT_EQ(table.size(), 0u);
+  // Over lo (ifindex 1) src == dst is the firewall talking to itself: not LAND.
+  EXPECT_EQ(run(l, 1).verdict, Verdict::kDrop);
+  EXPECT_EQ(ctr("packet.drop.land"), land + 2);
+}
+
+TEST_F(PipelineTest, NoRouteLeftToKernelOnlyWhenAnswerable) {
+  const uint64_t nr = ctr("packet.drop.no-route");
+  const uint64_t uk = ctr("packet.no-route.unreachable-by-kernel");
+  // An ICMP error (of no session: dropped before routing), a multicast destination: silent.
+  const uint64_t ie = ctr("packet.drop.icmp-error-no-session");
+  auto err = ipv4(1, "198.18.1.2", "192.0.2.1", icmp(3, 1));
+  EXPECT_EQ(run(err, 2).verdict, Verdict::kDrop);
+  auto mc = ipv4(17, "198.18.1.2", "239.1.2.3", udp(1000, 5000));
+  EXPECT_EQ(run(mc, 2).verdict, Verdict::kDrop);
+  auto v6 = ipv6(17, "2001:db8:1::2", "2001:db8:99::1", udp(1000, 53));
+  EXPECT_EQ(run(v6, 2).verdict, Verdict::kAccept);
+  EXPECT_EQ(ctr("packet.drop.icmp-error-no-session"), ie + 1);
+  EXPECT_EQ(ctr("packet.drop.no-route"), nr + 2);
+  EXPECT_EQ(ctr("packet.no-route.unreachable-by-kernel"), uk + 1);
+  // A policy deny stays a silent drop.
+  auto denied = ipv4(6, "198.18.1.2", "198.18.2.2", tcp(40300, 80, 1, 0, packet::kTcpSyn));
+  EXPECT_EQ(run(denied, 2).verdict, Verdict::kDrop);
+  EXPECT_EQ(ctr("packet.no-route.unreachable-by-kernel"), uk + 1);
+}
+
+TEST_F(PipelineTest, UrpfStrictLooseOffPerZone) {
+  const auto zone = cli::ViewStack{
+      {cli::ViewKind::kUser, {}}, {cli::ViewKind::kSystem, {}}, {cli::ViewKind::kZone, {"trust"}}};
+  // Arrives on in0 (trust): 203.0.113.9 is routed back out of out0, 192.0.2.9 not at all,
+  // 198.18.1.1 is the firewall's own address.
+  uint16_t port = 41000;
+  auto from = [&](const char* src) {
+    auto pkt = ipv4(17, src, "203.0.113.2", udp(port++, 53));
+    return run(pkt, 2).verdict;
+  };
+  EXPECT_EQ(from("203.0.113.9"), Verdict::kAccept) << "off by default";
+  const uint64_t u = ctr("packet.drop.urpf");
+  ASSERT_TRUE(ctl->execute(zone, "urpf strict").ok);
+  EXPECT_EQ(from("203.0.113.9"), Verdict::kDrop);
+  EXPECT_EQ(from("192.0.2.9"), Verdict::kDrop);
+  EXPECT_EQ(from("198.18.1.1"), Verdict::kDrop);
+  EXPECT_EQ(from("198.18.1.2"), Verdict::kAccept);
+  EXPECT_EQ(ctr("packet.drop.urpf"), u + 3);
+  ASSERT_TRUE(ctl->execute(zone, "urpf loose").ok);
+  EXPECT_EQ(from("203.0.113.9"), Verdict::kAccept);
+  EXPECT_EQ(from("192.0.2.9"), Verdict::kDrop);
+  EXPECT_EQ(ctr("packet.drop.urpf"), u + 4);
+  // Another zone is not concerned.
+  auto in_untrust = ipv4(17, "192.0.2.9", "198.18.1.2", udp(port++, 53));
+  EXPECT_EQ(run(in_untrust, 3).verdict, Verdict::kDrop);  // policy (no untrust->trust rule)
+  EXPECT_EQ(ctr("packet.drop.urpf"), u + 4);
+  ASSERT_TRUE(ctl->execute(zone, "undo urpf").ok);
+  EXPECT_EQ(from("192.0.2.9"), Verdict::kAccept);
+  EXPECT_EQ(ctr("packet.drop.urpf"), u + 4);
+}
+
+}  // namespace fw::fwd
+
+namespace fw::fwd {
+namespace {
+
+// What `save` wrote is loaded back at start (--db / config file): the urpf line is kept.
+TEST_F(PipelineTest, UrpfLoadedFromConfiguration) {
+  std::string err;
+  ASSERT_TRUE(
+      ctl->load_text(std::string(kConfig) + "firewall zone trust\n urpf strict\n", "test", &err))
+      << err;
+  auto spoofed = ipv4(17, "203.0.113.9", "203.0.113.2", udp(42000, 53));
+  EXPECT_EQ(run(spoofed, 2).verdict, Verdict::kDrop);
+  EXPECT_EQ(ctr("packet.drop.urpf"), 1u);
 }
 
 }  // namespace
