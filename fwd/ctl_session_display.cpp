@@ -191,6 +191,9 @@ void display_statistics(Ctx& c) {
   for (const auto& d : drop_reason_names()) line("Dropped " + d, t.value("packet.drop." + d));
   line("Accepted icmp-error-related", t.value("packet.accepted.icmp-error-related"));
   line("Accepted local icmp-error", t.value("packet.accepted.local-icmp-error"));
+  // guard: no-route packets given to the kernel to answer (ICMP unreachable), or suppressed.
+  line("No-route unreachable sent", t.value("packet.no-route.unreachable-by-kernel"));
+  line("No-route unreachable suppressed", t.value("packet.no-route.unreachable-suppressed"));
   line("Sessions created", t.value("session.created"));
   line("Sessions aged", t.value("session.aged"));
   line("Sessions removed", t.value("session.removed"));

@@ -4,6 +4,7 @@
 // packet with no route may be answered with ICMP destination unreachable.
 // Pure decisions on parsed packets and route answers; the pipeline counts and drops.
 #include <cstdint>
+#include <mutex>
 
 #include "config/config.h"
 #include "fwd/route_source.h"
@@ -29,5 +30,24 @@ bool urpf_passes(config::Urpf mode, const RouteInfo& back, uint32_t indev);
 // A packet dropped for no route gets ICMP net unreachable only if it is not itself an
 // ICMP error, not a non-first fragment, and both addresses are unicast.
 bool may_answer_unreachable(const packet::Parsed& p);
+
+// A token bucket (like the kernel's icmp_ratelimit): `rate` tokens a second, at most `burst`
+// saved. take() is true if a token was there. Thread-safe; only unrouted packets use it.
+class TokenBucket {
+ public:
+  TokenBucket(uint32_t rate, uint32_t burst)
+      : rate_(rate), burst_(burst), tokens_(burst * 1000ull) {}
+  bool take(uint64_t now_ms);
+
+ private:
+  const uint32_t rate_, burst_;
+  std::mutex mu_;
+  uint64_t tokens_;  // in thousandths of a token
+  uint64_t last_ms_ = 0;
+};
+
+// ICMP net unreachable answers fwd lets happen: 100 a second, bursts of 100.
+inline constexpr uint32_t kUnreachableRate = 100;
+inline constexpr uint32_t kUnreachableBurst = 100;
 
 }  // namespace fw::fwd

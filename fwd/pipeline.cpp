@@ -5,7 +5,6 @@
 #include <algorithm>
 
 #include "common/log.h"
-#include "fwd/guard.h"
 
 namespace fw::fwd {
 
@@ -89,7 +88,8 @@ Pipeline::Pipeline(const PipelineParts& parts)
       c_translated_(parts.counters.get("nat.translated")),
       c_local_icmp_(parts.counters.get("packet.accepted.local-icmp-error")),
       c_picked_up_(parts.counters.get("session.picked-up")),
-      c_unreach_kernel_(parts.counters.get("packet.no-route.unreachable-by-kernel")) {
+      c_unreach_kernel_(parts.counters.get("packet.no-route.unreachable-by-kernel")),
+      c_unreach_suppressed_(parts.counters.get("packet.no-route.unreachable-suppressed")) {
   for (size_t i = 0; i < c_drop_.size(); ++i) {
     c_drop_[i] = &parts.counters.get(std::string("packet.drop.") + kDropNames[i]);
   }
@@ -614,14 +614,18 @@ bool Pipeline::stage_urpf(NewFlow& nf) {
 }
 
 // No route: counted as a no-route drop, but a forwarded packet that may be answered is
-// accepted, so that the kernel's own routing finds no route either and answers ICMP net
-// unreachable (ip_error / ip6_pkt_drop: rate-limited and counted by the kernel, sent through
-// OUTPUT where fwd accepts it as local-icmp-error). The firewall's own packets get the
-// kernel's error from their socket anyway.
+// (within 100/s, burst 100; beyond: dropped, counted suppressed) accepted, so that the kernel's own
+// routing finds no route either and answers ICMP net unreachable (ip_error / ip6_pkt_drop:
+// rate-limited and counted by the kernel, sent through OUTPUT where fwd accepts it as
+// local-icmp-error). The firewall's own packets get the kernel's error from their socket anyway.
 Decision Pipeline::drop_no_route(const NewFlow& nf) {
   Decision d = drop(Drop::kNoRoute);
   // (Not after a NAT server's translation: the kernel would route the untranslated address.)
   if (nf.local_out || nf.sm || !may_answer_unreachable(nf.p)) return d;
+  if (!unreach_limit_.take(parts_.clock.now_ms())) {
+    c_unreach_suppressed_.inc();
+    return d;
+  }
   c_unreach_kernel_.inc();
   return {Verdict::kAccept, false, 0};
 }

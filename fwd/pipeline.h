@@ -18,6 +18,7 @@
 #include "common/counters.h"
 #include "common/interner.h"
 #include "fwd/app.h"
+#include "fwd/guard.h"
 #include "fwd/nfqueue.h"
 #include "fwd/route_source.h"
 #include "fwd/runtime.h"
@@ -144,7 +145,9 @@ class Pipeline {
   common::Counter& c_translated_;
   common::Counter& c_local_icmp_;
   common::Counter& c_picked_up_;
-  common::Counter& c_unreach_kernel_;  // guard: no-route packets left to the kernel to answer
+  common::Counter& c_unreach_kernel_;      // guard: no-route packets left to the kernel to answer
+  common::Counter& c_unreach_suppressed_;  // guard: ... not, over the rate limit
+  TokenBucket unreach_limit_{kUnreachableRate, kUnreachableBurst};
   std::array<common::Counter*, static_cast<size_t>(Drop::kCount)> c_drop_{};
   std::array<common::Counter*, 16> c_malformed_{};
 };

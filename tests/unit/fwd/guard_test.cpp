@@ -87,3 +87,22 @@ TEST(Guard, WhichUnroutedPacketsMayBeAnswered) {
 
 }  // namespace
 }  // namespace fw::fwd
+
+namespace fw::fwd {
+namespace {
+
+TEST(Guard, TokenBucketRateAndBurst) {
+  TokenBucket b(100, 5);
+  int got = 0;
+  for (int i = 0; i < 20; ++i) got += b.take(1000);
+  EXPECT_EQ(got, 5) << "the burst, then nothing at the same instant";
+  EXPECT_FALSE(b.take(1005));  // half a token
+  EXPECT_TRUE(b.take(1010));   // 10 ms = one token at 100/s
+  EXPECT_FALSE(b.take(1010));
+  got = 0;
+  for (int i = 0; i < 20; ++i) got += b.take(60'000);
+  EXPECT_EQ(got, 5) << "a long pause refills only up to the burst";
+}
+
+}  // namespace
+}  // namespace fw::fwd

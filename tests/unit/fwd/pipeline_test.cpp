@@ -525,3 +525,24 @@ TEST_F(PipelineTest, UrpfLoadedFromConfiguration) {
 
 }  // namespace
 }  // namespace fw::fwd
+
+namespace fw::fwd {
+namespace {
+
+TEST_F(PipelineTest, NoRouteAnswersRateLimited) {
+  int accepted = 0;
+  for (uint16_t i = 0; i < 150; ++i) {
+    auto p = ipv4(17, "198.18.1.2", "192.0.2.1", udp(static_cast<uint16_t>(20000 + i), 53));
+    accepted += run(p, 2).verdict == Verdict::kAccept;
+  }
+  EXPECT_EQ(accepted, static_cast<int>(kUnreachableBurst));
+  EXPECT_EQ(ctr("packet.no-route.unreachable-by-kernel"), kUnreachableBurst);
+  EXPECT_EQ(ctr("packet.no-route.unreachable-suppressed"), 150 - kUnreachableBurst);
+  EXPECT_EQ(ctr("packet.drop.no-route"), 150u);
+  clock.advance_ms(1000);
+  auto p = ipv4(17, "198.18.1.2", "192.0.2.1", udp(30000, 53));
+  EXPECT_EQ(run(p, 2).verdict, Verdict::kAccept) << "refilled after a second";
+}
+
+}  // namespace
+}  // namespace fw::fwd
