@@ -5,12 +5,14 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdio>
 #include <map>
 #include <string_view>
 #include <utility>
 
 #include "common/log.h"
 #include "fwd/exec.h"
+#include "fwd/nfqueue.h"
 
 namespace fw::fwd {
 namespace {
@@ -227,6 +229,14 @@ std::vector<std::string> RuleInstaller::chains_of(const RuleOptions& opt,
   return {};
 }
 
+namespace {
+std::string hex_mark(uint32_t m) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "0x%x", m);
+  return buf;
+}
+}  // namespace
+
 std::vector<std::string> RuleInstaller::chain_rules(const RuleOptions& opt_in,
                                                     const std::set<std::string>& zones,
                                                     const std::string& table) {
@@ -251,6 +261,9 @@ std::vector<std::string> RuleInstaller::chain_rules(const RuleOptions& opt_in,
   for (const auto& u : opt.unmanaged) r.push_back(pre + "-i " + u + " -j RETURN");
   for (const auto& i : z) r.push_back(pre + "-i " + i + " " + q);
   r.push_back(pre + "-j DROP");
+  // A packet fwd accepted only for the kernel to answer (no route) is never forwarded.
+  r.push_back(fwd + "-m mark --mark " + hex_mark(kMarkNoForward) + "/" + hex_mark(kMarkNoForward) +
+              " -j DROP");
   // FORWARD also catches what skipped the queue: fail-open bypass, and
   // anything from an unmanaged interface headed into a zone.
   for (const auto& u : opt.unmanaged) r.push_back(fwd + "-o " + u + " -j RETURN");

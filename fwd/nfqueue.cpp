@@ -142,6 +142,16 @@ struct NfQueue::Impl {
     run_verdict = verdict;
   }
 
+  // A verdict of its own (in id order, like verdict_with_payload) that also sets the mark.
+  void verdict_marked(uint32_t id, int verdict, uint32_t mark) {
+    close_run();
+    alignas(nlmsghdr) char buf[128];
+    nlmsghdr* nlh = nfq_nlmsg_put(buf, NFQNL_MSG_VERDICT, opt.queue_num);
+    nfq_nlmsg_verdict_put(nlh, static_cast<int>(id), verdict);
+    nfq_nlmsg_verdict_put_mark(nlh, mark);
+    add_hdr_bytes(buf, nlh->nlmsg_len);
+  }
+
   void verdict_with_payload(uint32_t id, int verdict, const uint8_t* data, uint32_t len) {
     // Keep verdict messages in id order so each batch verdict settles exactly
     // the run before it.
@@ -260,6 +270,8 @@ struct NfQueue::Impl {
       bump(st.dropped);
     if (d.modified)
       verdict_with_payload(p.packet_id, verdict, p.data, d.len);
+    else if (d.mark)
+      verdict_marked(p.packet_id, verdict, d.mark);
     else
       verdict_plain(p.packet_id, verdict);
   }

@@ -42,10 +42,17 @@ struct QueuedPacket {
 
 enum class Verdict : uint8_t { kAccept, kDrop };
 
+// The packet mark fwd gives a packet it accepts only so that the kernel answers it (ICMP
+// unreachable for no route): fwd's FORWARD chain drops a packet carrying it, so if the kernel's
+// routing found a route after all (one added in between), the packet is never forwarded past
+// the policy. One bit; the administrator's other mark bits are left alone.
+constexpr uint32_t kMarkNoForward = 0x40000000;
+
 struct Decision {
   Verdict verdict = Verdict::kDrop;
   bool modified = false;  // send data[0..len) back with the verdict
   uint32_t len = 0;       // new length when modified
+  uint32_t mark = 0;      // non-zero: set this packet mark with the verdict (not with `modified`)
 };
 
 struct QueueStats {

@@ -627,7 +627,7 @@ Decision Pipeline::drop_no_route(const NewFlow& nf) {
     return d;
   }
   c_unreach_kernel_.inc();
-  return {Verdict::kAccept, false, 0};
+  return {Verdict::kAccept, false, 0, kMarkNoForward};
 }
 
 // ---- fragments and maintenance ----------------------------------------------------

@@ -38,6 +38,7 @@ TEST(ChainRules, MangleSingleQueueFailClosed) {
                 "-A FWD-PRE -i in0 -j NFQUEUE --queue-num 3",
                 "-A FWD-PRE -i out0 -j NFQUEUE --queue-num 3",
                 "-A FWD-PRE -j DROP",
+                "-A FWD-FWD -m mark --mark 0x40000000/0x40000000 -j DROP",
                 "-A FWD-FWD -o mgmt0 -j RETURN",
                 "-A FWD-FWD -i mgmt0 -j DROP",
                 "-A FWD-FWD -o in0 -j RETURN",
@@ -61,7 +62,8 @@ TEST(ChainRules, RawNotracksZoneInterfacesOnly) {
 
 TEST(ChainRules, NoZoneInterfacesDropsAllButLo) {
   EXPECT_EQ(RuleInstaller::chain_rules(options(), {}, "mangle"),
-            (Lines{"-A FWD-PRE -i lo -j RETURN", "-A FWD-PRE -j DROP", "-A FWD-FWD -j DROP",
+            (Lines{"-A FWD-PRE -i lo -j RETURN", "-A FWD-PRE -j DROP",
+                   "-A FWD-FWD -m mark --mark 0x40000000/0x40000000 -j DROP", "-A FWD-FWD -j DROP",
                    "-A FWD-OUT -o lo -j RETURN", "-A FWD-OUT -j DROP"}));
 }
 
@@ -301,6 +303,7 @@ TEST(RestoreText, ReplacesLeftoversKeepsForeignAndCounters) {
                 "-A FWD-PRE -i lo -j RETURN",
                 "[9:540] -A FWD-PRE -i in0 -j NFQUEUE --queue-num 0",
                 "[4:240] -A FWD-PRE -j DROP",
+                "-A FWD-FWD -m mark --mark 0x40000000/0x40000000 -j DROP",
                 "-A FWD-FWD -o in0 -j RETURN",
                 "[3:180] -A FWD-FWD -j DROP",
                 "-A FWD-OUT -o lo -j RETURN",
