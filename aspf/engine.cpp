@@ -86,6 +86,7 @@ class Engine::Ctx final : public Context {
     entry.type = session::MapType::kAspf;
     entry.parent = s_.id;
     entry.alg = s_.alg;
+    entry.source = s_.orig.src;  // "srclimit": capped per source address
     std::string why;
     if (!e_.servermap_.add(std::move(entry), nullptr, &why)) {
       engine_refuse(kRefusedCap, why);

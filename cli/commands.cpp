@@ -272,6 +272,27 @@ std::vector<CommandSpec> specs() {
       {"display.discard", kAll, "display firewall statistic system discard"},
       {"display.servermap.statistic", kAll, "display firewall server-map statistic"},
       {"display.natpolicy.name", kAll, "display nat-policy rule name <rule-name:string(1-63)>"},
+      // srclimit (issue 16): per-source limits (fwd/ctl_source_limit.cpp).
+      {"srclimit.session",
+       {V::kSystem},
+       "firewall source-ip-limit max-session <session-number:int(1-1000000)>"},
+      {"srclimit.rate",
+       {V::kSystem},
+       "firewall source-ip-limit session-rate <session-rate:int(1-1000000)>"},
+      {"srclimit.servermap",
+       {V::kSystem},
+       "firewall source-ip-limit server-map <entry-number:int(1-65535)>"},
+      {"undo.srclimit",
+       {V::kSystem},
+       "undo firewall source-ip-limit { max-session | session-rate | server-map }"},
+      {"zone.srclimit.session",
+       {V::kZone},
+       "source-ip-limit max-session <session-number:int(1-1000000)>"},
+      {"zone.srclimit.rate",
+       {V::kZone},
+       "source-ip-limit session-rate <session-rate:int(1-1000000)>"},
+      {"undo.zone.srclimit", {V::kZone}, "undo source-ip-limit { max-session | session-rate }"},
+      {"display.srclimit", kAll, "display firewall source-ip-limit"},
   };
 }
 
@@ -463,6 +484,12 @@ std::map<std::string, std::string> help() {
       {"policy-name", "Security policy rule name"},
       {"statistic", "Statistic information"},
       {"discard", "Discarded packets"},
+      // srclimit (issue 16).
+      {"source-ip-limit", "Limits per source IP address"},
+      {"max-session", "Maximum number of sessions of one source IP address"},
+      {"session-number", "Number of sessions"},
+      {"session-rate", "Maximum number of new sessions per second of one source IP address"},
+      {"entry-number", "Number of ASPF server-map entries of one source IP address"},
   };
 }
 

@@ -16,11 +16,20 @@ namespace fw::config {
 using common::IpAddr;
 using common::Prefix;
 
+// "srclimit" area: `firewall source-ip-limit max-session N | session-rate N` (system view) and
+// `source-ip-limit ...` (zone view: sources arriving in that zone). 0 = not set.
+struct SourceIpLimit {
+  uint32_t max_session = 0;
+  uint32_t session_rate = 0;
+  bool operator==(const SourceIpLimit&) const = default;
+};
+
 struct Zone {
   std::string name;
   int priority = 0;                     // 1..100; 0 = not set (custom zone before `set priority`)
   std::vector<std::string> interfaces;  // Linux interface names, in order added
   bool builtin = false;                 // local, trust, dmz, untrust
+  SourceIpLimit source_limit;           // "srclimit": wins over the global value, field by field
 };
 
 // One service item: protocol plus port ranges (TCP/UDP) or ICMP type.
@@ -218,6 +227,10 @@ struct Config {
   std::vector<PortMapping>
       port_mappings;  // `port-mapping ALG port N`: extra server ports for an ALG
   std::vector<StaticRoute> static_routes;  // area route: in the order configured
+  // "srclimit" area: the global per-source limits and `firewall source-ip-limit server-map N`
+  // (ASPF server-map entries one source address may hold; 0 = no cap).
+  SourceIpLimit source_limit;
+  uint32_t source_servermap_limit = 0;
   Interzone* find_interzone(const std::string& a, const std::string& b);
 
   // The defaults: the four built-in zones with their priorities, `firewall detect ftp`.
@@ -262,6 +275,8 @@ std::optional<std::string> validate(const Config& c);
 std::string render(const Config& c);
 // The lines of one view's section (for `display this`).
 std::string render_zone(const Zone& z);
+// "srclimit" area: the global `firewall source-ip-limit` lines ("" when none is set).
+std::string render_source_limit(const Config& c);
 std::string render_rule(const SecurityRule& r, const std::string& indent);
 std::string render_service_set(const ServiceSet& s);
 std::string render_address_set(const AddressSet& s);

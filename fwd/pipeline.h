@@ -25,6 +25,7 @@
 #include "packet/parse.h"
 #include "session/server_map.h"
 #include "session/session_table.h"
+#include "session/source_limit.h"
 
 namespace fw::fwd {
 
@@ -42,6 +43,9 @@ enum class Drop : uint8_t {
   kNatCollision,
   kTtlExpiredNat,
   kServiceManage,  // `service-manage ping deny` on the ingress interface ("iface" area)
+  // "srclimit" area: the source address holds its maximum of sessions / opens too many per second.
+  kSourceSessionLimit,
+  kSourceRateLimit,
   kCount
 };
 const std::vector<std::string>& drop_reason_names();
@@ -58,6 +62,7 @@ struct PipelineParts {
   const AppTable& apps;
   RouteSource& routes;
   RuntimeHolder& runtimes;
+  session::SourceLimiter& sources;  // "srclimit" area: per-source limits
 };
 
 class Pipeline {
@@ -103,6 +108,7 @@ class Pipeline {
   bool stage_expiring(NewFlow& nf);
   bool stage_nat(NewFlow& nf);
   bool stage_alg(NewFlow& nf);
+  bool stage_source_limit(NewFlow& nf);  // "srclimit" area
   bool stage_create(NewFlow& nf);
 
   void remember_fragment(const packet::Parsed& p);

@@ -21,6 +21,7 @@
 #include "nat/nat_policy.h"
 #include "policy/policy.h"
 #include "session/session.h"
+#include "session/source_limit.h"
 
 namespace fw::fwd {
 
@@ -41,6 +42,15 @@ struct Runtime {
   // "iface" area: `service-manage ping` of an interface (by Linux name; kDefault when unset).
   std::unordered_map<std::string, config::InterfaceSettings::Manage> ping_manage_by_name;
   config::InterfaceSettings::Manage ping_manage(uint32_t ifindex, RouteSource& names) const;
+
+  // "srclimit" area: the per-source limits of sources arriving in a zone (the zone's values
+  // over the global ones); none at all when nothing is configured.
+  bool source_limits_any = false;
+  void build_source_limits(const config::Config& c);
+  std::vector<session::SourceLimits> source_limits;  // by zone id
+  session::SourceLimits source_limits_of(policy::ZoneId z) const {
+    return z < source_limits.size() ? source_limits[z] : session::SourceLimits{};
+  }
 };
 
 session::Timeouts timeouts_from(const config::AgingTimes& a);
