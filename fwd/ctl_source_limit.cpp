@@ -64,7 +64,7 @@ std::string limit_text(uint32_t v) { return v ? std::to_string(v) : "-"; }
 // The configured limits: global, then each zone that sets one of its own.
 void show_limits(Ctx& c) {
   const auto& g = c.cfg.source_limit;
-  c.out << " Per-source limits (-: none):\n";
+  c.out << " Per-source limits (-: not set; a zone's value wins over the global one):\n";
   c.out << "  " << std::left << std::setw(16) << "Scope" << std::setw(14) << "Max-session"
         << "Session-rate\n";
   c.out << "  " << std::setw(16) << "global" << std::setw(14) << limit_text(g.max_session)

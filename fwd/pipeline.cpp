@@ -18,12 +18,15 @@ namespace {
 constexpr uint64_t kFragLifetimeMs = 30'000;
 constexpr size_t kFragCacheMax = 8192;
 
-const char* kDropNames[] = {"malformed", "tcp-not-syn", "policy-deny", "no-zone", "no-route",
-                            "session-limit", "fragment-no-session", "icmp-error-no-session",
-                            "nat-pool-exhausted", "nat-collision", "ttl-expired-nat",
-                            "service-manage-deny",
-                            // "srclimit" area
-                            "source-session-limit", "source-rate-limit"};
+// One block per area, appended at the end.
+// clang-format off
+const char* kDropNames[] = {
+    "malformed",          "tcp-not-syn",   "policy-deny",         "no-zone",
+    "no-route",           "session-limit", "fragment-no-session", "icmp-error-no-session",
+    "nat-pool-exhausted", "nat-collision", "ttl-expired-nat",     "service-manage-deny",
+    // "srclimit" area
+    "source-session-limit", "source-rate-limit"};
+// clang-format on
 static_assert(std::size(kDropNames) == static_cast<size_t>(Drop::kCount));
 
 FlowKey key_of(const Parsed& p) {
