@@ -348,6 +348,10 @@ std::optional<RestoreReport::Skip> DataPlane::restore_session(const snap::SavedS
     translator_.release(s.orig, s.nat);
     return R::kAlgState;
   }
+  if (rt.source_limits_any && rt.source_limits_of(s.src_zone).any()) {  // "srclimit"
+    sources_.hold(s.orig.src);
+    s.nat.source_counted = true;
+  }
   uint64_t id = 0;
   if (table_.insert(s, &id) != session::InsertResult::kOk) {
     on_session_removed(s);  // frees the ALG data, gives the NAT resources back

@@ -70,6 +70,16 @@ SourceVerdict SourceLimiter::acquire(const common::IpAddr& src, const SourceLimi
   return v;
 }
 
+void SourceLimiter::hold(const common::IpAddr& src) {
+  const uint64_t now = clock_.now_ms();
+  Shard& s = shard_of(src);
+  std::lock_guard<std::mutex> lk(s.mu);
+  auto [it, fresh] = s.hosts.try_emplace(src);
+  Entry& e = it->second;
+  if (e.sessions++ == 0 && !fresh) s.idle.erase(e.idle_pos);
+  trim(s, now);
+}
+
 void SourceLimiter::release(const common::IpAddr& src) {
   const uint64_t now = clock_.now_ms();
   Shard& s = shard_of(src);

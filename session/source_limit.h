@@ -41,6 +41,9 @@ class SourceLimiter {
   // the refusal.
   SourceVerdict acquire(const common::IpAddr& src, const SourceLimits& lim);
   void release(const common::IpAddr& src);
+  // Counts a session that exists already (restored after a planned restart) whatever the limits:
+  // release(src) when it ends.
+  void hold(const common::IpAddr& src);
 
   struct Host {
     common::IpAddr addr;

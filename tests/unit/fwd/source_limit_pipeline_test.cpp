@@ -3,6 +3,8 @@
 // the commands' save/render round trip.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include "common/counters.h"
 #include "fwd/controller.h"
 #include "fwd/dataplane.h"
@@ -155,6 +157,41 @@ TEST_F(SourceLimitPipeline, LimitsAreRenderedAndReloadExactly) {
   std::string err;
   ASSERT_TRUE(again.load_text(text, "saved", &err)) << err;
   EXPECT_EQ(config::render(again.running()), text);
+}
+
+}  // namespace
+}  // namespace fw::fwd
+
+namespace fw::fwd {
+namespace {
+
+// A planned restart: the restored sessions count for their sources again.
+TEST_F(SourceLimitPipeline, RestoredSessionsCountAgain) {
+  config("firewall source-ip-limit max-session 4\n");
+  for (uint16_t p = 1000; p < 1004; ++p) ASSERT_EQ(udp_from("198.18.1.2", p), Verdict::kAccept);
+  const std::string path = ::testing::TempDir() + "/srclimit-state.bin";
+  std::string err;
+  ASSERT_TRUE(dp.save_state(path, &err)) << err;
+
+  DataPlane b{clock, routes};
+  ControllerHooks h;
+  h.dataplane = &b;
+  Controller cb(h);
+  ASSERT_TRUE(
+      cb.load_text(std::string(kConfig) + "firewall source-ip-limit max-session 4\n", "test", &err))
+      << err;
+  auto rep = b.restore_state(path, &err);
+  ASSERT_TRUE(rep) << err;
+  EXPECT_EQ(rep->sessions, 4u) << rep->summary();
+  ASSERT_EQ(b.sources().top(1).size(), 1u);
+  EXPECT_EQ(b.sources().top(1)[0].sessions, 4u);
+  Bytes pkt = ipv4(17, "198.18.1.2", "203.0.113.2", udp(1004, 53));
+  packet::fix_checksums(pkt, false);
+  EXPECT_EQ(b.pipeline().process_bytes(pkt.data(), static_cast<uint32_t>(pkt.size()), 2).verdict,
+            Verdict::kDrop);
+  b.sessions().erase_if([](const session::Session&) { return true; });
+  EXPECT_EQ(b.sources().top(1).at(0).sessions, 0u);
+  std::remove(path.c_str());
 }
 
 }  // namespace
