@@ -5,7 +5,9 @@
 namespace fw::session {
 
 namespace {
-// An idle host whose bucket has been refilling this long is full again: it carries nothing.
+// An idle host whose bucket has been refilling this long is full again: it carries nothing. (An
+// idle host holds no session, so nothing took a token since it went idle: its bucket was full
+// again one second later, and a refusal cannot have happened after that.)
 constexpr uint64_t kIdleUseless = 2000;
 }  // namespace
 
