@@ -3,7 +3,7 @@
 # max-session 100`, inside host 198.18.1.2 holds 100 real TCP connections to the outside host,
 # its 101st is refused (the SYN dropped, counted as source-session-limit) while 198.18.1.3 still
 # connects; `display firewall source-ip-limit` shows the host at 100; when the connections close
-# and their sessions end, the host connects again.
+# and their sessions end, the host connects again; the limits survive save + restart.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 P=fwt-srcl
@@ -99,4 +99,14 @@ rc=$(result /tmp/$P-hold-c.log)
 touch /tmp/$P-done2
 t_check "198.18.1.2 connects again (got: $rc)" test "$rc" = "5 0"
 rm -f /tmp/$P-done /tmp/$P-done2
+
+# The limits survive save + restart from the database (a zone's value too).
+fwcli_run $P "system-view; firewall zone trust; source-ip-limit session-rate 50" >/dev/null
+t_check "save" fwcli_run $P "save y"
+fwd_stop $P TERM >/dev/null
+fwd_start $P --no-config || { t_fail "restart with --db only"; t_done; }
+cfg=$(fwcli_run $P "display current-configuration")
+t_check "after restart: global limit kept" grep -q '^ firewall source-ip-limit max-session 100$' <<<"$cfg"
+zone=$(sed -n '/^firewall zone trust$/,/^#/p' <<<"$cfg")
+t_check "after restart: zone limit kept" grep -q '^ source-ip-limit session-rate 50$' <<<"$zone"
 t_done
