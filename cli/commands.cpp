@@ -275,6 +275,27 @@ std::vector<CommandSpec> specs() {
       // guard (issue 16 items 7, 8): source address check of packets arriving in a zone.
       {"zone.urpf", {V::kZone}, "urpf { strict | loose }"},
       {"undo.zone.urpf", {V::kZone}, "undo urpf"},
+      // srclimit (issue 16): per-source limits (fwd/ctl_source_limit.cpp).
+      {"srclimit.session",
+       {V::kSystem},
+       "firewall source-ip-limit max-session <session-number:int(1-1000000)>"},
+      {"srclimit.rate",
+       {V::kSystem},
+       "firewall source-ip-limit session-rate <session-rate:int(1-1000000)>"},
+      {"srclimit.servermap",
+       {V::kSystem},
+       "firewall source-ip-limit server-map <entry-number:int(1-65535)>"},
+      {"undo.srclimit",
+       {V::kSystem},
+       "undo firewall source-ip-limit { max-session | session-rate | server-map }"},
+      {"zone.srclimit.session",
+       {V::kZone},
+       "source-ip-limit max-session <session-number:int(1-1000000)>"},
+      {"zone.srclimit.rate",
+       {V::kZone},
+       "source-ip-limit session-rate <session-rate:int(1-1000000)>"},
+      {"undo.zone.srclimit", {V::kZone}, "undo source-ip-limit { max-session | session-rate }"},
+      {"display.srclimit", kAll, "display firewall source-ip-limit"},
   };
 }
 
@@ -470,6 +491,12 @@ std::map<std::string, std::string> help() {
       {"urpf", "Unicast reverse path forwarding check of packets arriving in the zone"},
       {"strict", "The route back to the source must leave by the arrival interface"},
       {"loose", "A route back to the source must exist"},
+      // srclimit (issue 16).
+      {"source-ip-limit", "Limits per source IP address"},
+      {"max-session", "Maximum number of sessions of one source IP address"},
+      {"session-number", "Number of sessions"},
+      {"session-rate", "Maximum number of new sessions per second of one source IP address"},
+      {"entry-number", "Number of ASPF server-map entries of one source IP address"},
   };
 }
 

@@ -40,10 +40,10 @@ const std::vector<std::string>& factory_detect() {
 
 Config Config::defaults() {
   Config c;
-  c.zones = {{"local", 100, {}, true},
-             {"trust", 85, {}, true},
-             {"untrust", 5, {}, true},
-             {"dmz", 50, {}, true}};
+  c.zones = {{"local", 100, {}, true, {}},
+             {"trust", 85, {}, true, {}},
+             {"untrust", 5, {}, true, {}},
+             {"dmz", 50, {}, true, {}}};
   c.detect_global = factory_detect();  // (disp) as on a USG
   return c;
 }
@@ -473,6 +473,10 @@ std::string render_zone(const Zone& z) {
   for (const auto& i : z.interfaces) os << " add interface " << i << "\n";
   if (z.urpf != Urpf::kOff)
     os << " urpf " << (z.urpf == Urpf::kStrict ? "strict" : "loose") << "\n";
+  if (z.source_limit.max_session)
+    os << " source-ip-limit max-session " << z.source_limit.max_session << "\n";
+  if (z.source_limit.session_rate)
+    os << " source-ip-limit session-rate " << z.source_limit.session_rate << "\n";
   return os.str();
 }
 
@@ -503,6 +507,17 @@ std::string render_service_set(const ServiceSet& s) {
   return os.str();
 }
 
+std::string render_source_limit(const Config& c) {
+  std::ostringstream os;
+  if (c.source_limit.max_session)
+    os << " firewall source-ip-limit max-session " << c.source_limit.max_session << "\n";
+  if (c.source_limit.session_rate)
+    os << " firewall source-ip-limit session-rate " << c.source_limit.session_rate << "\n";
+  if (c.source_servermap_limit)
+    os << " firewall source-ip-limit server-map " << c.source_servermap_limit << "\n";
+  return os.str();
+}
+
 std::string render(const Config& c) {
   std::ostringstream os;
   os << "#\n sysname " << c.sysname << "\n";
@@ -526,6 +541,7 @@ std::string render(const Config& c) {
     for (const auto& pm : c.port_mappings)
       os << " port-mapping " << pm.alg << " port " << pm.port << "\n";
   }
+  if (std::string l = render_source_limit(c); !l.empty()) os << "#\n" << l;  // "srclimit"
   for (const auto& s : c.address_sets) os << "#\n" << render_address_set(s);
   for (const auto& s : c.service_sets) os << "#\n" << render_service_set(s);
   for (const auto& z : c.zones) os << "#\n" << render_zone(z);

@@ -18,6 +18,13 @@ using common::Prefix;
 
 // "guard" area: unicast reverse path forwarding check of a zone (`urpf strict|loose`).
 enum class Urpf : uint8_t { kOff, kLoose, kStrict };
+// "srclimit" area: `firewall source-ip-limit max-session N | session-rate N` (system view) and
+// `source-ip-limit ...` (zone view: sources arriving in that zone). 0 = not set.
+struct SourceIpLimit {
+  uint32_t max_session = 0;
+  uint32_t session_rate = 0;
+  bool operator==(const SourceIpLimit&) const = default;
+};
 
 struct Zone {
   std::string name;
@@ -25,6 +32,7 @@ struct Zone {
   std::vector<std::string> interfaces;  // Linux interface names, in order added
   bool builtin = false;                 // local, trust, dmz, untrust
   Urpf urpf = Urpf::kOff;               // "guard" area: source check of packets arriving in it
+  SourceIpLimit source_limit;           // "srclimit": wins over the global value, field by field
 };
 
 // One service item: protocol plus port ranges (TCP/UDP) or ICMP type.
@@ -222,6 +230,10 @@ struct Config {
   std::vector<PortMapping>
       port_mappings;  // `port-mapping ALG port N`: extra server ports for an ALG
   std::vector<StaticRoute> static_routes;  // area route: in the order configured
+  // "srclimit" area: the global per-source limits and `firewall source-ip-limit server-map N`
+  // (ASPF server-map entries one source address may hold; 0 = no cap).
+  SourceIpLimit source_limit;
+  uint32_t source_servermap_limit = 0;
   Interzone* find_interzone(const std::string& a, const std::string& b);
 
   // The defaults: the four built-in zones with their priorities, `firewall detect ftp`.
@@ -266,6 +278,8 @@ std::optional<std::string> validate(const Config& c);
 std::string render(const Config& c);
 // The lines of one view's section (for `display this`).
 std::string render_zone(const Zone& z);
+// "srclimit" area: the global `firewall source-ip-limit` lines ("" when none is set).
+std::string render_source_limit(const Config& c);
 std::string render_rule(const SecurityRule& r, const std::string& indent);
 std::string render_service_set(const ServiceSet& s);
 std::string render_address_set(const AddressSet& s);

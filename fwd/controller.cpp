@@ -129,6 +129,7 @@ Controller::Controller(ControllerHooks hooks)
   ctl::register_address_set(*handlers_);
   ctl::register_route(*handlers_);
   ctl::register_interface(*handlers_);
+  ctl::register_source_limit(*handlers_);  // srclimit (issue 16)
 }
 
 Controller::~Controller() = default;

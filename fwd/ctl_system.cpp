@@ -57,6 +57,7 @@ void this_system(Ctx& c) {
   c.out << config::render_interface_map(c.cfg);  // "iface" area
   for (const auto& [n, v] : c.cfg.aging.overrides)
     c.out << " firewall session aging-time " << n << " " << v << "\n";
+  c.out << config::render_source_limit(c.cfg);       // "srclimit" area
   if (!c.cfg.static_routes.empty()) c.out << "#\n";  // area route
   for (const auto& r : c.cfg.static_routes) c.out << config::render_static_route(r) << "\n";
   c.out << "#\nreturn\n";

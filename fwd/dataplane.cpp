@@ -150,12 +150,13 @@ DataPlane::DataPlane(const common::Clock& clock, RouteSource& routes, DataPlaneO
       servermap_(clock, counters_, opt.servermap_max, opt.servermap_per_parent),
       translator_(nat_state_, servermap_, names_, counters_),
       algs_(counters_),
-      engine_(algs_, clock, servermap_, translator_) {
+      engine_(algs_, clock, servermap_, translator_),
+      sources_(clock) {
   if (opt.add_algs) opt.add_algs(algs_);
   apps_ = std::make_unique<AppTable>(algs_);
-  pipeline_ =
-      std::make_unique<Pipeline>(PipelineParts{clock_, counters_, names_, table_, servermap_,
-                                               translator_, engine_, *apps_, routes_, runtimes_});
+  pipeline_ = std::make_unique<Pipeline>(PipelineParts{clock_, counters_, names_, table_,
+                                                       servermap_, translator_, engine_, *apps_,
+                                                       routes_, runtimes_, sources_});
   table_.set_on_remove([this](const session::Session& s) { on_session_removed(s); });
   // A port reserved for an ALG entry that was never used goes back.
   servermap_.set_on_remove(
@@ -173,10 +174,12 @@ void DataPlane::on_session_removed(const session::Session& s) {
     for (const auto& a : r.age_children) pipeline_->age_children(s.id, a.proto, a.port_a, a.port_b);
   }
   translator_.release(s.orig, s.nat);
+  if (s.nat.source_counted) sources_.release(s.orig.src);
 }
 
 void DataPlane::apply(const config::Config& c) {
   translator_.configure(c);
+  servermap_.set_max_per_source(c.source_servermap_limit);
   runtimes_.publish(std::make_unique<Runtime>(c, zone_ids_, counters_, algs_));
   runtimes_.reclaim();
 }
@@ -344,6 +347,10 @@ std::optional<RestoreReport::Skip> DataPlane::restore_session(const snap::SavedS
   if (alg && !engine_.load_alg(s, ss.alg_state.value_or(snap::AlgState{}))) {
     translator_.release(s.orig, s.nat);
     return R::kAlgState;
+  }
+  if (rt.source_limits_any && rt.source_limits_of(s.src_zone).any()) {  // "srclimit"
+    sources_.hold(s.orig.src);
+    s.nat.source_counted = true;
   }
   uint64_t id = 0;
   if (table_.insert(s, &id) != session::InsertResult::kOk) {

@@ -27,6 +27,7 @@
 #include "session/server_map.h"
 #include "session/session_table.h"
 #include "session/snapshot.h"
+#include "session/source_limit.h"
 
 namespace fw::fwd {
 
@@ -89,6 +90,7 @@ class DataPlane {
   RuntimeHolder& runtimes() { return runtimes_; }
   Pipeline& pipeline() { return *pipeline_; }
   RouteSource& routes() { return routes_; }
+  session::SourceLimiter& sources() { return sources_; }  // "srclimit" area
 
   // Planned restart. save_state: every session, the ASPF server-map entries
   // and the ALG sequence state of control sessions, with the kernel's boot id,
@@ -127,6 +129,7 @@ class DataPlane {
   aspf::Engine engine_;
   std::unique_ptr<AppTable> apps_;
   RuntimeHolder runtimes_;
+  session::SourceLimiter sources_;
   std::unique_ptr<Pipeline> pipeline_;
 };
 

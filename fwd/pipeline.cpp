@@ -18,12 +18,17 @@ namespace {
 constexpr uint64_t kFragLifetimeMs = 30'000;
 constexpr size_t kFragCacheMax = 8192;
 
-const char* kDropNames[] = {"malformed", "tcp-not-syn", "policy-deny", "no-zone", "no-route",
-                            "session-limit", "fragment-no-session", "icmp-error-no-session",
-                            "nat-pool-exhausted", "nat-collision", "ttl-expired-nat",
-                            "service-manage-deny",
-                            // guard
-                            "tcp-invalid-flags", "land", "port-zero", "urpf"};
+// One block per area, appended at the end.
+// clang-format off
+const char* kDropNames[] = {
+    "malformed",          "tcp-not-syn",   "policy-deny",         "no-zone",
+    "no-route",           "session-limit", "fragment-no-session", "icmp-error-no-session",
+    "nat-pool-exhausted", "nat-collision", "ttl-expired-nat",     "service-manage-deny",
+    // guard
+    "tcp-invalid-flags", "land", "port-zero", "urpf",
+    // "srclimit" area
+    "source-session-limit", "source-rate-limit"};
+// clang-format on
 static_assert(std::size(kDropNames) == static_cast<size_t>(Drop::kCount));
 
 FlowKey key_of(const Parsed& p) {
@@ -308,7 +313,7 @@ void Pipeline::age_children(uint64_t parent, uint8_t proto, uint16_t a, uint16_t
 bool Pipeline::first_packet(NewFlow& nf) {
   return stage_opens_flow(nf) && stage_ingress_zone(nf) && stage_urpf(nf) && stage_servermap(nf) &&
          stage_route(nf) && stage_service_manage(nf) && stage_policy(nf) && stage_expiring(nf) &&
-         stage_nat(nf) && stage_alg(nf) && stage_create(nf);
+         stage_nat(nf) && stage_alg(nf) && stage_source_limit(nf) && stage_create(nf);
 }
 
 // Only a SYN opens a TCP session; a stray ACK/data/RST is not a flow of ours -
@@ -537,6 +542,27 @@ bool Pipeline::stage_alg(NewFlow& nf) {
   return true;
 }
 
+// "srclimit" area: one more session of this source address, if its zone's limits allow it. The
+// firewall's own flows, flows picked up mid-stream and flows without a session are not counted.
+bool Pipeline::stage_source_limit(NewFlow& nf) {
+  if (nf.no_session || nf.pickup || nf.local_out || !nf.rt.source_limits_any) return true;
+  const session::SourceLimits lim = nf.rt.source_limits_of(nf.f.src_zone);
+  if (!lim.any()) return true;
+  switch (parts_.sources.acquire(nf.p.src, lim)) {
+    case session::SourceVerdict::kOk:
+      nf.s.nat.source_counted = true;
+      return true;
+    case session::SourceVerdict::kSessionLimit:
+      nf.why = Drop::kSourceSessionLimit;
+      break;
+    case session::SourceVerdict::kRateLimit:
+      nf.why = Drop::kSourceRateLimit;
+      break;
+  }
+  parts_.nat.release(nf.s.orig, nf.s.nat);
+  return false;
+}
+
 bool Pipeline::stage_create(NewFlow& nf) {
   if (nf.no_session) return true;
   const Parsed& p = nf.p;
@@ -566,6 +592,7 @@ bool Pipeline::stage_create(NewFlow& nf) {
       return true;
     case session::InsertResult::kExists: {
       parts_.nat.release(s.orig, s.nat);
+      if (s.nat.source_counted) parts_.sources.release(s.orig.src);
       // Another worker created it a moment ago: follow that session.
       bool found = parts_.table.with_session(nf.key, [&](Session& es, Dir d) {
         update_session(es, d, p, nf.qp.len, nf.rt);
@@ -576,6 +603,7 @@ bool Pipeline::stage_create(NewFlow& nf) {
     }
     case session::InsertResult::kFull:
       parts_.nat.release(s.orig, s.nat);
+      if (s.nat.source_counted) parts_.sources.release(s.orig.src);
       nf.why = Drop::kTableFull;
       return false;
   }
@@ -648,6 +676,7 @@ void Pipeline::maintain() {
   size_t n = parts_.table.size();
   parts_.table.expire(n / 8 + 4096);
   parts_.servermap.expire();
+  parts_.sources.expire();
   parts_.runtimes.reclaim();
   std::lock_guard<std::mutex> lk(frag_mu_);
   uint64_t now = parts_.clock.now_ms();

@@ -26,6 +26,7 @@
 #include "packet/parse.h"
 #include "session/server_map.h"
 #include "session/session_table.h"
+#include "session/source_limit.h"
 
 namespace fw::fwd {
 
@@ -48,6 +49,9 @@ enum class Drop : uint8_t {
   kLand,
   kPortZero,
   kUrpf,
+  // "srclimit" area: the source address holds its maximum of sessions / opens too many per second.
+  kSourceSessionLimit,
+  kSourceRateLimit,
   kCount
 };
 const std::vector<std::string>& drop_reason_names();
@@ -64,6 +68,7 @@ struct PipelineParts {
   const AppTable& apps;
   RouteSource& routes;
   RuntimeHolder& runtimes;
+  session::SourceLimiter& sources;  // "srclimit" area: per-source limits
 };
 
 class Pipeline {
@@ -112,6 +117,7 @@ class Pipeline {
   bool stage_expiring(NewFlow& nf);
   bool stage_nat(NewFlow& nf);
   bool stage_alg(NewFlow& nf);
+  bool stage_source_limit(NewFlow& nf);  // "srclimit" area
   bool stage_create(NewFlow& nf);
 
   void remember_fragment(const packet::Parsed& p);

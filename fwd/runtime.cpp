@@ -15,6 +15,23 @@ Runtime::Runtime(const config::Config& c, common::Interner& zone_ids,
     if (i.ping != config::InterfaceSettings::Manage::kDefault) ping_manage_by_name[i.name] = i.ping;
   for (const auto& z : c.zones)
     if (policy::ZoneId id = zones.by_name(z.name); id != policy::kNoZone) urpf_by_zone[id] = z.urpf;
+  build_source_limits(c);
+}
+
+void Runtime::build_source_limits(const config::Config& c) {
+  for (const auto& z : c.zones) {
+    const policy::ZoneId id = zones.by_name(z.name);
+    if (id == policy::kNoZone) continue;
+    session::SourceLimits l;
+    l.max_sessions =
+        z.source_limit.max_session ? z.source_limit.max_session : c.source_limit.max_session;
+    l.max_rate =
+        z.source_limit.session_rate ? z.source_limit.session_rate : c.source_limit.session_rate;
+    if (!l.any()) continue;
+    if (source_limits.size() <= id) source_limits.resize(size_t{id} + 1);
+    source_limits[id] = l;
+    source_limits_any = true;
+  }
 }
 
 config::InterfaceSettings::Manage Runtime::ping_manage(uint32_t ifindex, RouteSource& names) const {

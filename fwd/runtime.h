@@ -21,6 +21,7 @@
 #include "nat/nat_policy.h"
 #include "policy/policy.h"
 #include "session/session.h"
+#include "session/source_limit.h"
 
 namespace fw::fwd {
 
@@ -44,6 +45,14 @@ struct Runtime {
 
   // "guard" area: `urpf` of each zone, by zone id (kOff for most).
   std::array<config::Urpf, 256> urpf_by_zone{};
+  // "srclimit" area: the per-source limits of sources arriving in a zone (the zone's values
+  // over the global ones); none at all when nothing is configured.
+  bool source_limits_any = false;
+  void build_source_limits(const config::Config& c);
+  std::vector<session::SourceLimits> source_limits;  // by zone id
+  session::SourceLimits source_limits_of(policy::ZoneId z) const {
+    return z < source_limits.size() ? source_limits[z] : session::SourceLimits{};
+  }
 };
 
 session::Timeouts timeouts_from(const config::AgingTimes& a);

@@ -43,7 +43,8 @@ ServerMap::ServerMap(const common::Clock& clock, common::CounterTable& counters,
       c_used_(counters.get("servermap.used")),
       c_expired_(counters.get("servermap.expired")),
       c_cap_total_(counters.get("servermap.refused.total-cap")),
-      c_cap_parent_(counters.get("servermap.refused.parent-cap")) {}
+      c_cap_parent_(counters.get("servermap.refused.parent-cap")),
+      c_cap_source_(counters.get("servermap.refused.source-cap")) {}
 
 bool ServerMap::matches_fwd(const ServerMapEntry& e, uint8_t proto, const IpAddr& src,
                             uint16_t dport, uint64_t now) const {
@@ -65,6 +66,16 @@ void ServerMap::unlink(const ServerMapEntry& e) {
     }
   }
   if (e.expires_ms) by_expiry_.erase({e.expires_ms, e.id});
+  if (!e.source.empty()) {
+    auto it = per_source_.find(e.source);
+    if (it != per_source_.end() && --it->second == 0) per_source_.erase(it);
+  }
+}
+
+size_t ServerMap::of_source(const IpAddr& source) const {
+  std::shared_lock lk(mu_);
+  auto it = per_source_.find(source);
+  return it == per_source_.end() ? 0 : it->second;
 }
 
 std::optional<ServerMapEntry> ServerMap::match_dst(uint8_t proto, const IpAddr& src,
@@ -128,6 +139,17 @@ bool ServerMap::add(ServerMapEntry e, uint64_t* id_out, std::string* why) {
       if (why) *why = "too many server-map entries for one session";
       return false;
     }
+  }
+  if (!e.source.empty()) {
+    const size_t cap = max_per_source_.load(std::memory_order_relaxed);
+    size_t& n = per_source_[e.source];
+    if (cap && n >= cap) {
+      if (n == 0) per_source_.erase(e.source);
+      c_cap_source_.inc();
+      if (why) *why = "too many server-map entries for one source address";
+      return false;
+    }
+    ++n;
   }
   e.id = next_id_++;
   if (e.parent) by_parent_[e.parent].push_back(e.id);

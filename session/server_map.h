@@ -10,6 +10,7 @@
 //    goes away with its parent session; the flow it admits bypasses policy.
 // Work is proportional to the entries involved: entries are indexed by
 // address, by parent session and by expiry time.
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -57,6 +58,7 @@ struct ServerMapEntry {
   IpAddr xaddr;             // translated destination (empty = no translation)
   IpAddr sxaddr;            // ASPF: the admitted flow's source leaves as this address
   uint64_t parent = 0;      // owning session (ASPF); 0 = none
+  IpAddr source;            // ASPF: its control session's initiator (per-source cap; empty = none)
   uint64_t expires_ms = 0;  // 0 = static / lives with its owner
   uint64_t hits = 0;
 };
@@ -76,7 +78,7 @@ class ServerMap {
   std::optional<ServerMapEntry> match_src(uint8_t proto, const IpAddr& src, uint16_t sport) const;
 
   // Add a dynamic entry; false with a reason when a cap is hit (counted:
-  // "servermap.refused.total-cap" / ".parent-cap").
+  // "servermap.refused.total-cap" / ".parent-cap" / ".source-cap").
   bool add(ServerMapEntry e, uint64_t* id_out = nullptr, std::string* why = nullptr);
   // Replace every static entry owned by NAT servers (configuration change).
   void set_static(std::vector<ServerMapEntry> entries);
@@ -89,6 +91,9 @@ class ServerMap {
   // Remove the dynamic entries of a type whose address is `addr` (no-PAT pairs).
   size_t remove_addr(MapType type, const IpAddr& addr);
   size_t expire();  // dynamic entries past expires_ms: cost proportional to those
+  // "srclimit" area: at most n entries per `source` address (0 = no cap).
+  void set_max_per_source(size_t n) { max_per_source_.store(n, std::memory_order_relaxed); }
+  size_t of_source(const IpAddr& source) const;  // entries naming it
   std::vector<ServerMapEntry> snapshot() const;
   size_t size() const;
   // Called (outside the lock) for each entry removed without being used
@@ -111,11 +116,14 @@ class ServerMap {
   std::unordered_multimap<IpAddr, uint64_t> by_src_;   // reverse entries by addr
   std::unordered_map<uint64_t, std::vector<uint64_t>> by_parent_;
   std::set<std::pair<uint64_t, uint64_t>> by_expiry_;  // (expires_ms, id)
+  std::atomic<size_t> max_per_source_{0};
+  std::unordered_map<IpAddr, size_t> per_source_;  // entries by `source` (non-empty only)
   common::Counter& c_added_;
   common::Counter& c_used_;
   common::Counter& c_expired_;
   common::Counter& c_cap_total_;
   common::Counter& c_cap_parent_;
+  common::Counter& c_cap_source_;
 };
 
 }  // namespace fw::session

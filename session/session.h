@@ -88,7 +88,10 @@ struct NatInfo {
   bool dnat = false;           // original direction: dst -> dnat_addr:dnat_port
   bool port_held = false;      // snat_port was allocated for this session
   bool dst_port_held = false;  // orig.dport was reserved for the entry that admitted it
-  uint16_t group = 0;          // kNoPat: interned address-group name (a binding reference)
+  // "srclimit" area: orig.src holds one session in the data plane's SourceLimiter (given back
+  // when the session ends; kept in what would be padding, so a Session grows by nothing).
+  bool source_counted = false;
+  uint16_t group = 0;  // kNoPat: interned address-group name (a binding reference)
   IpAddr snat_addr;
   uint16_t snat_port = 0;
   // Reply direction: the port (or key) written as destination when it is not

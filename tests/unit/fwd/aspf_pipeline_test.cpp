@@ -4,6 +4,7 @@
 // clients behind one address and GRE key translation.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/counters.h"
@@ -400,6 +401,65 @@ TEST_F(AspfPipeline, TftpAnswerFromANewServerPortIsAdmittedOnceAndTranslated) {
   run(ipv4(17, "198.18.1.2", "203.0.113.2", udp(41002, 69, text(std::string("\0\1f\0oct", 7)))), 2);
   EXPECT_EQ(dp.counters().value("aspf.tftp.refused.mode-unterminated"), bad0 + 1);
   EXPECT_EQ(aspf_entries(), 0u);
+}
+
+}  // namespace
+}  // namespace fw::fwd
+
+namespace fw::fwd {
+namespace {
+
+// "srclimit" area: `firewall source-ip-limit server-map N` caps the ASPF entries one source
+// address holds over all its control sessions (so one host cannot take a PAT address's ports
+// through PORT commands); refusals are counted; other hosts are not concerned.
+TEST_F(AspfPipeline, ServerMapEntriesAreCappedPerSourceAddress) {
+  std::string err;
+  ASSERT_TRUE(ctl->load_text("firewall source-ip-limit server-map 5\n", "test", &err)) << err;
+  uint16_t next_port = 40100;
+  auto port_cmds = [&](const char* client, uint16_t sport, int n) {
+    uint32_t seq = 1001;
+    for (int i = 0; i < n; ++i) {
+      const uint16_t p = next_port++;
+      std::string a = client;
+      std::replace(a.begin(), a.end(), '.', ',');
+      std::string t =
+          "PORT " + a + "," + std::to_string(p / 256) + "," + std::to_string(p % 256) + "\r\n";
+      run(ipv4(6, client, "203.0.113.2", tcp(sport, 21, seq, 5001, packet::kTcpAck, {}, text(t))),
+          2);
+      seq += static_cast<uint32_t>(t.size());
+    }
+  };
+  handshake("198.18.1.2", 40010, 21);
+  port_cmds("198.18.1.2", 40010, 3);
+  handshake("198.18.1.2", 40011, 21);
+  const size_t ports_before = dp.nat_state().ports.used(addr("203.0.113.1"));
+  port_cmds("198.18.1.2", 40011, 3);
+  // Two entries reserved a port each; the refused one's port went back at once.
+  EXPECT_EQ(dp.nat_state().ports.used(addr("203.0.113.1")), ports_before + 2);
+  EXPECT_EQ(aspf_entries(), 5u);
+  EXPECT_EQ(servermap.of_source(addr("198.18.1.2")), 5u);
+  EXPECT_EQ(dp.counters().value("servermap.refused.source-cap"), 1u);
+  // Another inside host still gets its entries.
+  handshake("198.18.1.3", 40012, 21);
+  port_cmds("198.18.1.3", 40012, 2);
+  EXPECT_EQ(aspf_entries(), 7u);
+  EXPECT_EQ(dp.counters().value("servermap.refused.source-cap"), 1u);
+  // The first control session ends: its 3 entries go and the host may open entries again.
+  uint64_t first = 0;
+  for (const auto& s : table.snapshot())
+    if (s.orig.sport == 40010) first = s.id;
+  ASSERT_NE(first, 0u);
+  table.erase(first);
+  EXPECT_EQ(servermap.of_source(addr("198.18.1.2")), 2u);
+  handshake("198.18.1.2", 40013, 21);
+  port_cmds("198.18.1.2", 40013, 3);
+  EXPECT_EQ(servermap.of_source(addr("198.18.1.2")), 5u);
+  EXPECT_EQ(dp.counters().value("servermap.refused.source-cap"), 1u);
+  // No cap: back to the per-session cap only.
+  ASSERT_TRUE(ctl->load_text("undo firewall source-ip-limit server-map\n", "test", &err)) << err;
+  handshake("198.18.1.2", 40014, 21);
+  port_cmds("198.18.1.2", 40014, 1);
+  EXPECT_EQ(servermap.of_source(addr("198.18.1.2")), 6u);
 }
 
 }  // namespace

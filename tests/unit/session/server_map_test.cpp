@@ -195,3 +195,43 @@ TEST(ServerMapIndexes, PortZeroIsAnyUnlessExact) {
 
 }  // namespace
 }  // namespace fw::session
+
+namespace fw::session {
+namespace {
+
+// "srclimit" area: entries naming a source address are capped per address; removal gives the
+// place back; entries without a source are not counted.
+TEST(ServerMap, EntriesAreCappedPerSourceAddress) {
+  common::ManualClock clock;
+  common::CounterTable ctr;
+  ServerMap m(clock, ctr);
+  m.set_max_per_source(2);
+  auto entry = [&](const char* src, uint16_t port, uint64_t parent) {
+    ServerMapEntry e = aspf("203.0.113.2", "203.0.113.1", port, parent, clock.now_ms() + 60000);
+    if (src) e.source = a(src);
+    return e;
+  };
+  std::string why;
+  EXPECT_TRUE(m.add(entry("198.18.1.2", 1000, 1)));
+  EXPECT_TRUE(m.add(entry("198.18.1.2", 1001, 2)));
+  EXPECT_FALSE(m.add(entry("198.18.1.2", 1002, 3), nullptr, &why));
+  EXPECT_EQ(why, "too many server-map entries for one source address");
+  EXPECT_EQ(ctr.value("servermap.refused.source-cap"), 1u);
+  EXPECT_TRUE(m.add(entry("198.18.1.3", 1003, 4)));
+  EXPECT_TRUE(m.add(entry(nullptr, 1004, 5)));
+  EXPECT_EQ(m.of_source(a("198.18.1.2")), 2u);
+  m.remove_parent(1);
+  EXPECT_EQ(m.of_source(a("198.18.1.2")), 1u);
+  EXPECT_TRUE(m.add(entry("198.18.1.2", 1005, 6)));
+  // Used (one-shot) and expired entries give their place back too.
+  EXPECT_TRUE(m.match_dst(6, a("203.0.113.2"), a("203.0.113.1"), 1005));
+  EXPECT_EQ(m.of_source(a("198.18.1.2")), 1u);
+  clock.advance_s(61);
+  m.expire();
+  EXPECT_EQ(m.of_source(a("198.18.1.2")), 0u);
+  m.set_max_per_source(0);
+  for (uint16_t p = 2000; p < 2010; ++p) EXPECT_TRUE(m.add(entry("198.18.1.2", p, 7)));
+}
+
+}  // namespace
+}  // namespace fw::session
