@@ -40,10 +40,10 @@ const std::vector<std::string>& factory_detect() {
 
 Config Config::defaults() {
   Config c;
-  c.zones = {{"local", 100, {}, true, {}},
-             {"trust", 85, {}, true, {}},
-             {"untrust", 5, {}, true, {}},
-             {"dmz", 50, {}, true, {}}};
+  c.zones = {{"local", 100, {}, true, {}, {}},
+             {"trust", 85, {}, true, {}, {}},
+             {"untrust", 5, {}, true, {}, {}},
+             {"dmz", 50, {}, true, {}, {}}};
   c.detect_global = factory_detect();  // (disp) as on a USG
   return c;
 }
