@@ -16,7 +16,7 @@ fwd_start $P || { t_fail "fwd starts"; t_done; }
 t_check "easy-ip nat-policy configured" nat_cfg_ok $P \
   "nat-policy; rule name ez; source-zone trust; destination-zone untrust; action source-nat easy-ip"
 t_check "nat-policy rule shown with 0 hits" \
-  grep -Eq '^[0-9]+ +ez +enable +easy-ip +0$' <<<"$(fwcli_run $P "display nat-policy rule all")"
+  grep -Eq '^[0-9]+ +ez +enable +src-nat\(easy-ip\) +0$' <<<"$(fwcli_run $P "display nat-policy rule all")"
 
 www=/tmp/$P-www; mkdir -p $www
 head -c 300000 /dev/urandom | base64 >$www/blob.txt

@@ -41,7 +41,7 @@ t_check "restored rule dmz-web: HTTP inside -> dmz works" \
   test "$(ip netns exec $P-in curl -s -m 5 http://198.18.2.2/index.txt)" = persist-ok
 t_check "restored rule dmz-web is http only: ping inside -> dmz blocked" lab_ping_none $P in 198.18.2.2
 t_check "restored aging-time tcp 30" \
-  grep -Eiq "^[[:space:]]*tcp[^0-9a-z-]+30([^0-9]|$)" <<<"$(fwcli_run $P "display firewall session aging-time")"
+  grep -Eq "^[[:space:]]*tcp[[:space:]]+1200[[:space:]]+30[[:space:]]*$" <<<"$(fwcli_run $P "display firewall session aging-time")"
 
 fwd_stop $P INT; rc=$?
 t_check "SIGINT: fwd exits 0 (rc=$rc)" test $rc -eq 0
