@@ -165,8 +165,8 @@ echo "nosuchcommand here" >$CFG
 JOURNAL_STREAM=$(stat -c '%d:%i' /tmp/$P-fwd.log) ip netns exec $P-fw "$FW_BIN/fwd" --config $CFG \
   --socket /run/$P-x.sock >>/tmp/$P-fwd.log 2>&1
 t_check "a start-up error is '<3>fwd: ...', on each of its lines" \
-  bash -c "grep -q '^<3>fwd: configuration error at $CFG:1: ' /tmp/$P-fwd.log &&
-           grep -q '^<3>Error: Unrecognized command' /tmp/$P-fwd.log"
+  bash -c "grep -q '^<3>fwd: configuration error at $CFG:1: Error: Unrecognized command' /tmp/$P-fwd.log &&
+           grep -q '^<3>\[FW\]nosuchcommand here$' /tmp/$P-fwd.log && grep -q '^<3> *\^$' /tmp/$P-fwd.log"
 JOURNAL_STREAM=1:2 ip netns exec $P-fw "$FW_BIN/fwd" --config $CFG --socket /run/$P-x.sock \
   2>/tmp/$P-other.txt
 t_check "JOURNAL_STREAM naming another stream: no prefix" grep -q '^fwd: configuration error' /tmp/$P-other.txt
