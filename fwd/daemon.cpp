@@ -134,6 +134,7 @@ class Daemon {
   ControllerHooks hooks();
   bool load_configuration(Controller& ctl, std::string* err);
   bool open_queues(std::string* err);
+  std::string syn_queue_text() const;
   bool install_rules(std::string* err);
   void restore_state();
   void save_state();
@@ -292,7 +293,8 @@ bool Daemon::load_configuration(Controller& ctl, std::string* err) {
 
 bool Daemon::open_queues(std::string* err) {
   // Queues before rules: if the queue is taken we must not steer traffic to it.
-  for (uint16_t i = 0; i < opt_.queues; ++i) {
+  const uint16_t n = static_cast<uint16_t>(opt_.queues + (opt_.syn_queue ? 1 : 0));
+  for (uint16_t i = 0; i < n; ++i) {  // the last one is the SYN queue when there is one
     QueueOptions q;
     q.queue_num = static_cast<uint16_t>(opt_.queue_num + i);
     q.fail_open = opt_.fail_open;
@@ -310,6 +312,7 @@ bool Daemon::install_rules(std::string* err) {
     RuleOptions r;
     r.queue_num = opt_.queue_num;
     r.queues = opt_.queues;
+    r.syn_queue = opt_.syn_queue;
     r.fail_open = opt_.fail_open;
     r.tag = "fwd-q" + std::to_string(opt_.queue_num);
     r.unmanaged = opt_.unmanaged;
@@ -498,7 +501,7 @@ std::string Daemon::status_text() {
   std::ostringstream os;
   os << dp_->sessions().size() << " sessions, " << dp_->servermap().size()
      << " server-map entries; queues " << opt_.queue_num << ".." << opt_.queue_num + opt_.queues - 1
-     << "; configuration: " << source;
+     << syn_queue_text() << "; configuration: " << source;
   return os.str();
 }
 
@@ -604,13 +607,20 @@ std::string Daemon::on_apply(const config::Config& c) {
   return out;
 }
 
+// " (SYNs: queue N)" when TCP SYNs have a queue of their own, else "".
+std::string Daemon::syn_queue_text() const {
+  if (!opt_.syn_queue) return "";
+  return " (SYNs: queue " + std::to_string(opt_.queue_num + opt_.queues) + ")";
+}
+
 std::string Daemon::extra_statistics() {
   std::ostringstream os;
-  uint64_t enobufs = 0, qdrop = 0, udrop = 0;
+  uint64_t enobufs = 0, qdrop = 0, udrop = 0, syn_drop = 0;
   for (const auto& q : queues_) {
     enobufs += q->stats().enobufs;
     auto k = kernel_queue_stats(q->queue_num());
-    qdrop += k.queue_dropped;
+    bool syn = opt_.syn_queue && q->queue_num() == opt_.queue_num + opt_.queues;
+    (syn ? syn_drop : qdrop) += k.queue_dropped;
     udrop += k.user_dropped;
   }
   auto line = [&](const std::string& l, uint64_t v) {
@@ -623,6 +633,7 @@ std::string Daemon::extra_statistics() {
     if (auto d = rules_->no_zone_drops(&e)) line("Dropped no-zone (kernel rules)", d->total());
   }
   line("Queue dropped (kernel)", qdrop);
+  if (opt_.syn_queue) line("SYN queue dropped (kernel)", syn_drop);
   line("Queue user-dropped (kernel)", udrop);
   line("Queue ENOBUFS", enobufs);
   return os.str();
@@ -693,7 +704,7 @@ int Daemon::run() {
   start_watchdog();
   start_workers();
   FW_LOG(kInfo, "ready: queues " << opt_.queue_num << ".." << opt_.queue_num + opt_.queues - 1
-                                 << ", socket " << opt_.socket_path
+                                 << syn_queue_text() << ", socket " << opt_.socket_path
                                  << (opt_.fail_open ? ", fail-open" : ", fail-closed")
                                  << (opt_.no_rules ? ", no rules installed" : ""));
   notifier_.ready(status_text());

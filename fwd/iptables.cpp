@@ -114,6 +114,12 @@ std::vector<const SavedRule*> stale_rules(const RuleOptions& opt, const SavedTab
   return out;
 }
 
+std::string syn_queue_target(const RuleOptions& opt) {
+  std::string t = "-j NFQUEUE --queue-num " + std::to_string(opt.queue_num + opt.queues);
+  if (opt.fail_open) t += " --queue-bypass";
+  return t;
+}
+
 std::string queue_target(const RuleOptions& opt) {
   std::string t = "-j NFQUEUE";
   if (opt.queues > 1)
@@ -214,7 +220,9 @@ std::string RuleInstaller::check_options(const RuleOptions& opt) {
   for (char c : p)
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_')
       return "bad chain prefix: '" + p + "'";
-  if (static_cast<unsigned>(opt.queue_num) + std::max<unsigned>(opt.queues, 1) - 1 > 0xffff)
+  if (static_cast<unsigned>(opt.queue_num) + std::max<unsigned>(opt.queues, 1) - 1 +
+          (opt.syn_queue ? 1 : 0) >
+      0xffff)
     return "queue range beyond 65535";
   for (const auto& u : opt.unmanaged)
     if (auto bad = check_interface_name(u); !bad.empty()) return "unmanaged: " + bad;
@@ -259,6 +267,10 @@ std::vector<std::string> RuleInstaller::chain_rules(const RuleOptions& opt_in,
   const std::string q = queue_target(opt);
   r.push_back(pre + "-i lo -j RETURN");
   for (const auto& u : opt.unmanaged) r.push_back(pre + "-i " + u + " -j RETURN");
+  if (opt.syn_queue)  // flow-opening SYNs wait in their own queue, never ahead of established ones
+    for (const auto& i : z)
+      r.push_back(pre + "-i " + i + " -p tcp --tcp-flags SYN,ACK,FIN,RST SYN " +
+                  syn_queue_target(opt));
   for (const auto& i : z) r.push_back(pre + "-i " + i + " " + q);
   r.push_back(pre + "-j DROP");
   // A packet fwd accepted only for the kernel to answer (no route) is never forwarded.

@@ -30,6 +30,9 @@ struct RuleOptions {
   uint16_t queue_num = 0;
   uint16_t queues = 1;     // --queue-balance queue_num:queue_num+queues-1 when > 1
   bool fail_open = false;  // adds --queue-bypass
+  // TCP SYNs (SYN without ACK, FIN, RST) arriving on zone interfaces go to queue
+  // queue_num + queues instead, ahead of the rule that queues everything else.
+  bool syn_queue = false;
   // Comment of the old layout's rules (inserted straight into the built-in
   // chains). Rules carrying it, or any "fwd-q<N>", are removed as leftovers.
   std::string tag;

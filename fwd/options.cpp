@@ -10,7 +10,8 @@ namespace fw::fwd {
 namespace {
 
 po::options_description describe(Options& o, unsigned& queue_num, unsigned& queues,
-                                 std::string& pickup, std::vector<std::string>& unmanaged,
+                                 bool& no_syn_queue, std::string& pickup,
+                                 std::vector<std::string>& unmanaged,
                                  std::vector<std::string>& absent) {
   po::options_description d(
       "fwd - a Huawei USG-style zone firewall for Linux (NFQUEUE)\n\nOptions");
@@ -40,6 +41,10 @@ po::options_description describe(Options& o, unsigned& queue_num, unsigned& queu
       "queue-num,q", po::value(&queue_num)->default_value(0), "first NFQUEUE number")(
       "queues,k", po::value(&queues)->default_value(1),
       "number of queues/worker threads (--queue-balance)")(
+      "no-syn-queue", po::bool_switch(&no_syn_queue),
+      "do not give TCP SYNs a queue and worker of their own (by default queue --queue-num + "
+      "--queues takes the SYNs of the zone interfaces, so a SYN flood cannot push established "
+      "traffic out of its queue)")(
       "fail-open", po::bool_switch(&o.fail_open),
       "let traffic of zone interfaces pass when fwd is gone or the queue is full "
       "(--queue-bypass); default is fail-closed. Interfaces in no zone never pass")(
@@ -76,9 +81,11 @@ po::options_description describe_hidden(Options& o) {
 }
 
 std::optional<std::string> check(const Options& o, unsigned queue_num, unsigned queues,
-                                 const std::string& pickup) {
+                                 bool no_syn_queue, const std::string& pickup) {
   if (queues < 1 || queues > 64 || queue_num > 65535 || queue_num + queues - 1 > 65535)
     return "--queues must be 1..64 and --queue-num + --queues - 1 <= 65535";
+  if (!no_syn_queue && queue_num + queues > 65535)
+    return "the SYN queue (--queue-num + --queues) must be <= 65535 (or --no-syn-queue)";
   if (o.max_sessions < 1 || o.max_sessions > 100'000'000)
     return "--max-sessions must be 1..100000000";
   if (o.max_clients < 1 || o.max_clients > 4096) return "--max-clients must be 1..4096";
@@ -97,9 +104,11 @@ std::optional<std::string> check(const Options& o, unsigned queue_num, unsigned 
 std::optional<Options> parse_options(int argc, char** argv, int* exit_code) {
   Options o;
   unsigned queue_num = 0, queues = 1;
+  bool no_syn_queue = false;
   std::string pickup;
   std::vector<std::string> unmanaged, absent;
-  po::options_description d = describe(o, queue_num, queues, pickup, unmanaged, absent);
+  po::options_description d =
+      describe(o, queue_num, queues, no_syn_queue, pickup, unmanaged, absent);
   po::options_description all;
   all.add(d).add(describe_hidden(o));
   po::variables_map vm;
@@ -121,13 +130,14 @@ std::optional<Options> parse_options(int argc, char** argv, int* exit_code) {
     *exit_code = 0;
     return std::nullopt;
   }
-  if (auto bad = check(o, queue_num, queues, pickup)) {
+  if (auto bad = check(o, queue_num, queues, no_syn_queue, pickup)) {
     std::cerr << "fwd: " << *bad << "\n";
     *exit_code = 2;
     return std::nullopt;
   }
   o.queue_num = static_cast<uint16_t>(queue_num);
   o.queues = static_cast<uint16_t>(queues);
+  o.syn_queue = !no_syn_queue;
   o.unmanaged.insert(unmanaged.begin(), unmanaged.end());
   o.absent_allowed.insert(absent.begin(), absent.end());
   o.tcp_pickup = pickup == "never"    ? TcpPickup::kNever

@@ -23,6 +23,10 @@ struct Options {
   std::string group;
   uint16_t queue_num = 0;
   uint16_t queues = 1;
+  // TCP SYNs (without ACK) of the zone interfaces go to a queue and worker of their own
+  // (number queue_num + queues), so a SYN flood fills that queue and never the one the
+  // established traffic waits in (issue 16 item 1). --no-syn-queue turns it off.
+  bool syn_queue = true;
   bool fail_open = false;
   bool no_rules = false;
   std::string log_level = "info";

@@ -42,6 +42,17 @@ t_check "every jump is marked active (10 = 5 hooks x 2 families)" \
 t_check "the set has rules in every chain (> 40 lines over both families)" test "$base" -gt 40
 t_check "ping inside -> outside works" lab_ping $P in 203.0.113.2
 t_check "HTTP inside -> outside works" http_ok
+# Issue 16 item 1: TCP SYNs of the zone interfaces have a queue (and worker) of their own, queue 1
+# here (--queue-num 0 + --queues 1), so a SYN flood cannot push established packets out of queue 0.
+# id_sequence (8th column of nfnetlink_queue) counts the packets each queue has taken.
+nfq_seq() { ip netns exec $P-fw awk -v q="$1" '$1 == q { print $8 }' /proc/net/netfilter/nfnetlink_queue; }
+t_check "a SYN rule to queue 1 per zone interface, ahead of the queue-0 rules (v4 and v6)" \
+  test "$(ctl_fwd_lines $P | grep -c -- '-i in0 -p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -j NFQUEUE --queue-num 1')" -eq 2
+s0=$(nfq_seq 0); s1=$(nfq_seq 1)
+http_ok; e0=$(nfq_seq 0); e1=$(nfq_seq 1)
+echo "    one HTTP request: queue 0 took $((e0 - s0)) packets, queue 1 (SYNs) took $((e1 - s1))"
+t_check "one HTTP request: its one SYN went to queue 1, the rest of the connection to queue 0" \
+  test $((e1 - s1)) -eq 1 -a $((e0 - s0)) -ge 5
 
 for cycle in 1 2 3 4 5; do
   echo "kill -9 + restart, cycle $cycle"

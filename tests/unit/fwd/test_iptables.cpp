@@ -89,6 +89,38 @@ TEST(ChainRules, QueueTargets) {
   }
 }
 
+// Issue 16 item 1: SYNs of zone interfaces go to queue num + queues, ahead of the rule that
+// queues everything else (so a SYN flood fills that queue, not the established traffic's).
+TEST(ChainRules, SynQueueComesFirstPerZoneInterface) {
+  RuleOptions o = options(10);
+  o.queues = 2;
+  o.syn_queue = true;
+  auto r = RuleInstaller::chain_rules(o, {"a", "b"}, "mangle");
+  ASSERT_GE(r.size(), 6u);
+  EXPECT_EQ(r[1],
+            "-A FWD-PRE -i a -p tcp --tcp-flags SYN,ACK,FIN,RST SYN -j NFQUEUE --queue-num 12");
+  EXPECT_EQ(r[2],
+            "-A FWD-PRE -i b -p tcp --tcp-flags SYN,ACK,FIN,RST SYN -j NFQUEUE --queue-num 12");
+  EXPECT_EQ(r[3], "-A FWD-PRE -i a -j NFQUEUE --queue-balance 10:11");
+  EXPECT_EQ(r[4], "-A FWD-PRE -i b -j NFQUEUE --queue-balance 10:11");
+  o.fail_open = true;
+  o.queues = 1;
+  r = RuleInstaller::chain_rules(o, {"a"}, "mangle");
+  EXPECT_EQ(r[1],
+            "-A FWD-PRE -i a -p tcp --tcp-flags SYN,ACK,FIN,RST SYN -j NFQUEUE --queue-num 11 "
+            "--queue-bypass");
+  // Output (the firewall's own connections) is not split, and the raw table is unchanged.
+  for (const auto& l : r) {
+    if (l.rfind("-A FWD-OUT", 0) == 0) {
+      EXPECT_EQ(l.find("--tcp-flags"), std::string::npos) << l;
+    }
+  }
+  o.queue_num = 65535;
+  EXPECT_NE(RuleInstaller::check_options(o), "");  // the SYN queue would be 65536
+  o.syn_queue = false;
+  EXPECT_EQ(RuleInstaller::check_options(o), "");
+}
+
 TEST(ChainRules, PrefixAndJumps) {
   RuleOptions o = options();
   o.chain_prefix = "NFQA";
