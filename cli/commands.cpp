@@ -296,6 +296,21 @@ std::vector<CommandSpec> specs() {
        "source-ip-limit session-rate <session-rate:int(1-1000000)>"},
       {"undo.zone.srclimit", {V::kZone}, "undo source-ip-limit { max-session | session-rate }"},
       {"display.srclimit", kAll, "display firewall source-ip-limit"},
+      // anti-ddos (issue 16): per-destination new-session rates of floods
+      // (fwd/ctl_anti_ddos.cpp).
+      {"antiddos.rate",
+       {V::kSystem},
+       "anti-ddos { syn-flood | udp-flood | icmp-flood } max-rate <rate:int(1-10000000)>"},
+      {"undo.antiddos",
+       {V::kSystem},
+       "undo anti-ddos { syn-flood | udp-flood | icmp-flood } max-rate"},
+      {"zone.antiddos.rate",
+       {V::kZone},
+       "anti-ddos { syn-flood | udp-flood | icmp-flood } max-rate <rate:int(1-10000000)>"},
+      {"undo.zone.antiddos",
+       {V::kZone},
+       "undo anti-ddos { syn-flood | udp-flood | icmp-flood } max-rate"},
+      {"display.antiddos", kAll, "display anti-ddos statistics"},
   };
 }
 
@@ -497,6 +512,13 @@ std::map<std::string, std::string> help() {
       {"session-number", "Number of sessions"},
       {"session-rate", "Maximum number of new sessions per second of one source IP address"},
       {"entry-number", "Number of ASPF server-map entries of one source IP address"},
+      // anti-ddos (issue 16).
+      {"anti-ddos", "Flood defence"},
+      {"syn-flood", "TCP SYN flood: new TCP sessions to one destination address"},
+      {"udp-flood", "UDP flood: new UDP sessions to one destination address"},
+      {"icmp-flood", "ICMP flood: new ICMP sessions to one destination address"},
+      {"max-rate", "Maximum number of new sessions per second to one destination address"},
+      {"rate", "New sessions per second"},
   };
 }
 

@@ -40,10 +40,10 @@ const std::vector<std::string>& factory_detect() {
 
 Config Config::defaults() {
   Config c;
-  c.zones = {{"local", 100, {}, true, {}, {}},
-             {"trust", 85, {}, true, {}, {}},
-             {"untrust", 5, {}, true, {}, {}},
-             {"dmz", 50, {}, true, {}, {}}};
+  c.zones = {{"local", 100, {}, true, {}, {}, {}},
+             {"trust", 85, {}, true, {}, {}, {}},
+             {"untrust", 5, {}, true, {}, {}, {}},
+             {"dmz", 50, {}, true, {}, {}, {}}};
   c.detect_global = factory_detect();  // (disp) as on a USG
   return c;
 }
@@ -477,6 +477,7 @@ std::string render_zone(const Zone& z) {
     os << " source-ip-limit max-session " << z.source_limit.max_session << "\n";
   if (z.source_limit.session_rate)
     os << " source-ip-limit session-rate " << z.source_limit.session_rate << "\n";
+  os << render_anti_ddos(z.anti_ddos, " ");
   return os.str();
 }
 
@@ -518,6 +519,17 @@ std::string render_source_limit(const Config& c) {
   return os.str();
 }
 
+std::string render_anti_ddos(const AntiDdos& a, const std::string& indent) {
+  std::ostringstream os;
+  auto line = [&](const char* kind, uint32_t v) {
+    if (v) os << indent << "anti-ddos " << kind << " max-rate " << v << "\n";
+  };
+  line("syn-flood", a.syn_max_rate);
+  line("udp-flood", a.udp_max_rate);
+  line("icmp-flood", a.icmp_max_rate);
+  return os.str();
+}
+
 std::string render(const Config& c) {
   std::ostringstream os;
   os << "#\n sysname " << c.sysname << "\n";
@@ -542,6 +554,7 @@ std::string render(const Config& c) {
       os << " port-mapping " << pm.alg << " port " << pm.port << "\n";
   }
   if (std::string l = render_source_limit(c); !l.empty()) os << "#\n" << l;  // "srclimit"
+  if (std::string l = render_anti_ddos(c.anti_ddos, " "); !l.empty()) os << "#\n" << l;
   for (const auto& s : c.address_sets) os << "#\n" << render_address_set(s);
   for (const auto& s : c.service_sets) os << "#\n" << render_service_set(s);
   for (const auto& z : c.zones) os << "#\n" << render_zone(z);

@@ -26,6 +26,16 @@ struct SourceIpLimit {
   bool operator==(const SourceIpLimit&) const = default;
 };
 
+// Issue 16 (flood defence): `anti-ddos syn-flood|udp-flood|icmp-flood max-rate N` (system view;
+// zone view: floods arriving in that zone, wins kind by kind): new sessions per second one
+// destination address may receive. 0 = not set.
+struct AntiDdos {
+  uint32_t syn_max_rate = 0;
+  uint32_t udp_max_rate = 0;
+  uint32_t icmp_max_rate = 0;
+  bool operator==(const AntiDdos&) const = default;
+};
+
 struct Zone {
   std::string name;
   int priority = 0;                     // 1..100; 0 = not set (custom zone before `set priority`)
@@ -33,6 +43,7 @@ struct Zone {
   bool builtin = false;                 // local, trust, dmz, untrust
   Urpf urpf = Urpf::kOff;               // "guard" area: source check of packets arriving in it
   SourceIpLimit source_limit;           // "srclimit": wins over the global value, field by field
+  AntiDdos anti_ddos;                   // flood defence: wins over the global value, kind by kind
 };
 
 // One service item: protocol plus port ranges (TCP/UDP) or ICMP type.
@@ -234,6 +245,7 @@ struct Config {
   // (ASPF server-map entries one source address may hold; 0 = no cap).
   SourceIpLimit source_limit;
   uint32_t source_servermap_limit = 0;
+  AntiDdos anti_ddos;  // flood defence: the global per-destination new-session rates
   Interzone* find_interzone(const std::string& a, const std::string& b);
 
   // The defaults: the four built-in zones with their priorities, `firewall detect ftp`.
@@ -280,6 +292,7 @@ std::string render(const Config& c);
 std::string render_zone(const Zone& z);
 // "srclimit" area: the global `firewall source-ip-limit` lines ("" when none is set).
 std::string render_source_limit(const Config& c);
+std::string render_anti_ddos(const AntiDdos& a, const std::string& indent);
 std::string render_rule(const SecurityRule& r, const std::string& indent);
 std::string render_service_set(const ServiceSet& s);
 std::string render_address_set(const AddressSet& s);

@@ -27,7 +27,7 @@ void zone_create(Ctx& c) {
       c.err = "Error: The number of security zones reached the upper limit (32).";
       return;
     }
-    c.cfg.zones.push_back({n, 0, {}, false, {}, {}});
+    c.cfg.zones.push_back({n, 0, {}, false, {}, {}, {}});
     c.w.zones.added(c.cfg.zones);
     c.changed = true;
   }

@@ -91,6 +91,7 @@ class DataPlane {
   Pipeline& pipeline() { return *pipeline_; }
   RouteSource& routes() { return routes_; }
   session::SourceLimiter& sources() { return sources_; }  // "srclimit" area
+  session::FloodLimiter& floods() { return floods_; }     // flood defence
 
   // Planned restart. save_state: every session, the ASPF server-map entries
   // and the ALG sequence state of control sessions, with the kernel's boot id,
@@ -130,6 +131,7 @@ class DataPlane {
   std::unique_ptr<AppTable> apps_;
   RuntimeHolder runtimes_;
   session::SourceLimiter sources_;
+  session::FloodLimiter floods_;  // flood defence (`anti-ddos ... max-rate`)
   std::unique_ptr<Pipeline> pipeline_;
 };
 

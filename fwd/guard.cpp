@@ -70,15 +70,4 @@ bool may_answer_unreachable(const packet::Parsed& p) {
   return unicast(p.src) && unicast(p.dst);
 }
 
-bool TokenBucket::take(uint64_t now_ms) {
-  std::lock_guard<std::mutex> lk(mu_);
-  if (now_ms > last_ms_) {
-    tokens_ = std::min<uint64_t>(burst_ * 1000ull, tokens_ + (now_ms - last_ms_) * rate_);
-    last_ms_ = now_ms;
-  }
-  if (tokens_ < 1000) return false;
-  tokens_ -= 1000;
-  return true;
-}
-
 }  // namespace fw::fwd

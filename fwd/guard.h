@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <mutex>
 
+#include "common/token_bucket.h"
 #include "config/config.h"
 #include "fwd/route_source.h"
 #include "packet/parse.h"
@@ -33,17 +34,18 @@ bool may_answer_unreachable(const packet::Parsed& p);
 
 // A token bucket (like the kernel's icmp_ratelimit): `rate` tokens a second, at most `burst`
 // saved. take() is true if a token was there. Thread-safe; only unrouted packets use it.
-class TokenBucket {
+class LockedTokenBucket {
  public:
-  TokenBucket(uint32_t rate, uint32_t burst)
-      : rate_(rate), burst_(burst), tokens_(burst * 1000ull) {}
-  bool take(uint64_t now_ms);
+  LockedTokenBucket(uint32_t rate, uint32_t burst) : rate_(rate), burst_(burst) {}
+  bool take(uint64_t now_ms) {
+    std::lock_guard<std::mutex> lk(mu_);
+    return bucket_.take(rate_, burst_, now_ms);
+  }
 
  private:
   const uint32_t rate_, burst_;
   std::mutex mu_;
-  uint64_t tokens_;  // in thousandths of a token
-  uint64_t last_ms_ = 0;
+  common::TokenBucket bucket_;
 };
 
 // ICMP net unreachable answers fwd lets happen: 100 a second, bursts of 100.

@@ -27,7 +27,9 @@ const char* kDropNames[] = {
     // guard
     "tcp-invalid-flags", "land", "port-zero", "urpf",
     // "srclimit" area
-    "source-session-limit", "source-rate-limit"};
+    "source-session-limit", "source-rate-limit",
+    // flood defence
+    "syn-flood", "udp-flood", "icmp-flood"};
 // clang-format on
 static_assert(std::size(kDropNames) == static_cast<size_t>(Drop::kCount));
 
@@ -311,9 +313,10 @@ void Pipeline::age_children(uint64_t parent, uint8_t proto, uint16_t a, uint16_t
 // ---- first packet ---------------------------------------------------------------
 
 bool Pipeline::first_packet(NewFlow& nf) {
-  return stage_opens_flow(nf) && stage_ingress_zone(nf) && stage_urpf(nf) && stage_servermap(nf) &&
-         stage_route(nf) && stage_service_manage(nf) && stage_policy(nf) && stage_expiring(nf) &&
-         stage_nat(nf) && stage_alg(nf) && stage_source_limit(nf) && stage_create(nf);
+  return stage_opens_flow(nf) && stage_ingress_zone(nf) && stage_urpf(nf) && stage_anti_ddos(nf) &&
+         stage_servermap(nf) && stage_route(nf) && stage_service_manage(nf) && stage_policy(nf) &&
+         stage_expiring(nf) && stage_nat(nf) && stage_alg(nf) && stage_source_limit(nf) &&
+         stage_create(nf);
 }
 
 // Only a SYN opens a TCP session; a stray ACK/data/RST is not a flow of ours -
@@ -641,6 +644,34 @@ bool Pipeline::stage_urpf(NewFlow& nf) {
   return false;
 }
 
+// Flood defence: a new session to a destination that already receives its zone's `anti-ddos
+// ... max-rate` per second is refused - before the server-map, route, policy and table work, so
+// a random-source flood costs little. The first refusal of a quiet kind is logged.
+bool Pipeline::stage_anti_ddos(NewFlow& nf) {
+  if (!nf.rt.anti_ddos_any || nf.local_out) return true;
+  const config::AntiDdos a = nf.rt.anti_ddos_of(nf.f.src_zone);
+  session::FloodKind k;
+  uint32_t rate;
+  if (nf.p.proto == packet::kProtoTcp) {
+    k = session::FloodKind::kSyn, rate = a.syn_max_rate;
+  } else if (nf.p.proto == packet::kProtoUdp) {
+    k = session::FloodKind::kUdp, rate = a.udp_max_rate;
+  } else if (nf.p.proto == packet::kProtoIcmp || nf.p.proto == packet::kProtoIcmpv6) {
+    k = session::FloodKind::kIcmp, rate = a.icmp_max_rate;
+  } else {
+    return true;
+  }
+  if (rate == 0) return true;
+  const session::FloodVerdict v = parts_.floods.admit(k, nf.p.dst, rate);
+  if (v == session::FloodVerdict::kOk) return true;
+  if (v == session::FloodVerdict::kAttackStarts)
+    FW_LOG(kWarn, "anti-ddos: " << session::flood_kind_name(k)
+                                << " attack started: new sessions to " << nf.p.dst.str()
+                                << " above " << rate << "/s are refused");
+  nf.why = static_cast<Drop>(static_cast<int>(Drop::kSynFlood) + static_cast<int>(k));
+  return false;
+}
+
 // No route: counted as a no-route drop, but a forwarded packet that may be answered is
 // (within 100/s, burst 100; beyond: dropped, counted suppressed) accepted, so that the kernel's own
 // routing finds no route either and answers ICMP net unreachable (ip_error / ip6_pkt_drop:
@@ -677,6 +708,10 @@ void Pipeline::maintain() {
   parts_.table.expire(n / 8 + 4096);
   parts_.servermap.expire();
   parts_.sources.expire();
+  for (const auto& e : parts_.floods.tick())
+    FW_LOG(kWarn, "anti-ddos: " << session::flood_kind_name(e.kind) << " attack ended: "
+                                << e.stats.refused_this_attack << " new sessions refused in "
+                                << (e.stats.ended_ms - e.stats.started_ms) / 1000 << " s");
   parts_.runtimes.reclaim();
   std::lock_guard<std::mutex> lk(frag_mu_);
   uint64_t now = parts_.clock.now_ms();

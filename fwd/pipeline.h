@@ -24,6 +24,7 @@
 #include "fwd/runtime.h"
 #include "nat/translator.h"
 #include "packet/parse.h"
+#include "session/flood_limit.h"
 #include "session/server_map.h"
 #include "session/session_table.h"
 #include "session/source_limit.h"
@@ -52,6 +53,10 @@ enum class Drop : uint8_t {
   // "srclimit" area: the source address holds its maximum of sessions / opens too many per second.
   kSourceSessionLimit,
   kSourceRateLimit,
+  // flood defence (`anti-ddos ... max-rate`): new sessions to one destination above its rate.
+  kSynFlood,
+  kUdpFlood,
+  kIcmpFlood,
   kCount
 };
 const std::vector<std::string>& drop_reason_names();
@@ -69,6 +74,7 @@ struct PipelineParts {
   RouteSource& routes;
   RuntimeHolder& runtimes;
   session::SourceLimiter& sources;  // "srclimit" area: per-source limits
+  session::FloodLimiter& floods;    // flood defence: per-destination new-session rates
 };
 
 class Pipeline {
@@ -112,7 +118,8 @@ class Pipeline {
   bool stage_servermap(NewFlow& nf);
   bool stage_route(NewFlow& nf);
   bool stage_service_manage(NewFlow& nf);
-  bool stage_urpf(NewFlow& nf);  // guard
+  bool stage_urpf(NewFlow& nf);       // guard
+  bool stage_anti_ddos(NewFlow& nf);  // flood defence
   bool stage_policy(NewFlow& nf);
   bool stage_expiring(NewFlow& nf);
   bool stage_nat(NewFlow& nf);
@@ -153,7 +160,7 @@ class Pipeline {
   common::Counter& c_picked_up_;
   common::Counter& c_unreach_kernel_;      // guard: no-route packets left to the kernel to answer
   common::Counter& c_unreach_suppressed_;  // guard: ... not, over the rate limit
-  TokenBucket unreach_limit_{kUnreachableRate, kUnreachableBurst};
+  LockedTokenBucket unreach_limit_{kUnreachableRate, kUnreachableBurst};
   std::array<common::Counter*, static_cast<size_t>(Drop::kCount)> c_drop_{};
   std::array<common::Counter*, 16> c_malformed_{};
 };

@@ -16,6 +16,22 @@ Runtime::Runtime(const config::Config& c, common::Interner& zone_ids,
   for (const auto& z : c.zones)
     if (policy::ZoneId id = zones.by_name(z.name); id != policy::kNoZone) urpf_by_zone[id] = z.urpf;
   build_source_limits(c);
+  build_anti_ddos(c);
+}
+
+void Runtime::build_anti_ddos(const config::Config& c) {
+  auto pick = [](uint32_t zone, uint32_t global) { return zone ? zone : global; };
+  for (const auto& z : c.zones) {
+    const policy::ZoneId id = zones.by_name(z.name);
+    if (id == policy::kNoZone) continue;
+    config::AntiDdos a{pick(z.anti_ddos.syn_max_rate, c.anti_ddos.syn_max_rate),
+                       pick(z.anti_ddos.udp_max_rate, c.anti_ddos.udp_max_rate),
+                       pick(z.anti_ddos.icmp_max_rate, c.anti_ddos.icmp_max_rate)};
+    if (a == config::AntiDdos{}) continue;
+    if (anti_ddos.size() <= id) anti_ddos.resize(size_t{id} + 1);
+    anti_ddos[id] = a;
+    anti_ddos_any = true;
+  }
 }
 
 void Runtime::build_source_limits(const config::Config& c) {

@@ -53,6 +53,14 @@ struct Runtime {
   session::SourceLimits source_limits_of(policy::ZoneId z) const {
     return z < source_limits.size() ? source_limits[z] : session::SourceLimits{};
   }
+  // Flood defence: the per-destination new-session rates of floods arriving in a zone (the
+  // zone's values over the global ones), by zone id; none at all when nothing is configured.
+  bool anti_ddos_any = false;
+  std::vector<config::AntiDdos> anti_ddos;
+  void build_anti_ddos(const config::Config& c);
+  config::AntiDdos anti_ddos_of(policy::ZoneId z) const {
+    return z < anti_ddos.size() ? anti_ddos[z] : config::AntiDdos{};
+  }
 };
 
 session::Timeouts timeouts_from(const config::AgingTimes& a);

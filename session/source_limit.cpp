@@ -16,17 +16,7 @@ SourceLimiter::SourceLimiter(const common::Clock& clock, size_t max_idle_hosts)
 
 // Token bucket: `rate` new sessions per second, at most one second's worth saved up.
 bool SourceLimiter::take_token(Entry& e, uint32_t rate, uint64_t now) {
-  const uint64_t cap = uint64_t{rate} * 1000;
-  if (e.bucket_ms == 0) {
-    e.tokens = cap;
-  } else if (now > e.bucket_ms) {
-    e.tokens = std::min(cap, e.tokens + (now - e.bucket_ms) * rate);
-  }
-  e.tokens = std::min(e.tokens, cap);  // the limit may have been lowered
-  e.bucket_ms = now;
-  if (e.tokens < 1000) return false;
-  e.tokens -= 1000;
-  return true;
+  return e.bucket.take(rate, rate, now);
 }
 
 void SourceLimiter::trim(Shard& s, uint64_t now) {

@@ -17,6 +17,7 @@
 
 #include "common/clock.h"
 #include "common/ip_addr.h"
+#include "common/token_bucket.h"
 
 namespace fw::session {
 
@@ -62,9 +63,8 @@ class SourceLimiter {
   static constexpr size_t kShards = 64;
   struct Entry {
     uint32_t sessions = 0;
-    uint64_t bucket_ms = 0;  // rate: time at which the token bucket was last brought up to date
-    uint64_t tokens = 0;     // in thousandths of a new session
-    uint64_t sec = 0;        // the second (clock ms / 1000) this_sec counts
+    common::TokenBucket bucket;  // rate
+    uint64_t sec = 0;            // the second (clock ms / 1000) this_sec counts
     uint32_t this_sec = 0, prev_sec = 0;
     uint64_t refused = 0;
     uint64_t idle_since = 0;

@@ -198,7 +198,7 @@ fw::config::SecurityRule make_rule(Gen& g, int i) {
 fw::config::Config make_rule_base(int n) {
   Gen g(12345);
   fw::config::Config c = fw::config::Config::defaults();
-  for (int z = 1; z <= 4; ++z) c.zones.push_back({numbered("z", z), 10 + z, {}, false, {}, {}});
+  for (int z = 1; z <= 4; ++z) c.zones.push_back({numbered("z", z), 10 + z, {}, false, {}, {}, {}});
   for (int i = 0; i < kUserServices; ++i) c.service_sets.push_back(user_service(g, i));
   for (int i = 0; i < n; ++i) c.security.rules.push_back(make_rule(g, i));
   return c;

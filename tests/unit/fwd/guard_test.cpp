@@ -92,7 +92,7 @@ namespace fw::fwd {
 namespace {
 
 TEST(Guard, TokenBucketRateAndBurst) {
-  TokenBucket b(100, 5);
+  LockedTokenBucket b(100, 5);
   int got = 0;
   for (int i = 0; i < 20; ++i) got += b.take(1000);
   EXPECT_EQ(got, 5) << "the burst, then nothing at the same instant";

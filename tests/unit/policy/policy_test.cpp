@@ -173,8 +173,8 @@ config::SecurityRule random_rule(Gen& g, const std::string& name,
 
 config::Config random_config(Gen& g, const std::string& tag, int n) {
   config::Config c = config::Config::defaults();
-  c.zones.push_back({"z5", 5, {}, false, {}, {}});
-  c.zones.push_back({"z6", 6, {}, false, {}, {}});
+  c.zones.push_back({"z5", 5, {}, false, {}, {}, {}});
+  c.zones.push_back({"z6", 6, {}, false, {}, {}, {}});
   std::vector<std::string> services = kPredefined;
   for (int i = 0; i < 6; ++i) {
     c.service_sets.push_back(random_set(g, tag + "svc" + std::to_string(i)));

@@ -1,0 +1,109 @@
+// Flood defence (issue 16 items 2 and 9): `anti-ddos syn-flood|udp-flood|icmp-flood max-rate N`
+// in the system view (global) and in a zone view (floods arriving in that zone; its value wins
+// kind by kind), and `display anti-ddos statistics`.
+#include <iomanip>
+
+#include "common/clock.h"
+#include "fwd/ctl_context.h"
+#include "fwd/dataplane.h"
+
+namespace fw::fwd::ctl {
+namespace {
+
+constexpr session::FloodKind kKinds[] = {session::FloodKind::kSyn, session::FloodKind::kUdp,
+                                         session::FloodKind::kIcmp};
+
+uint32_t& field(config::AntiDdos& a, session::FloodKind k) {
+  switch (k) {
+    case session::FloodKind::kUdp:
+      return a.udp_max_rate;
+    case session::FloodKind::kIcmp:
+      return a.icmp_max_rate;
+    default:
+      return a.syn_max_rate;
+  }
+}
+
+// The kind the command names (exactly one of the three keywords matched).
+session::FloodKind kind_of(Ctx& c) {
+  for (auto k : kKinds)
+    if (c.m.has(session::flood_kind_name(k))) return k;
+  return session::FloodKind::kSyn;
+}
+
+void set_rate(Ctx& c, config::AntiDdos& a) {
+  field(a, kind_of(c)) = static_cast<uint32_t>(c.m.integer("rate").value_or(0));
+  c.changed = true;
+}
+
+void undo_rate(Ctx& c, config::AntiDdos& a) {
+  field(a, kind_of(c)) = 0;
+  c.changed = true;
+}
+
+void antiddos_rate(Ctx& c) { set_rate(c, c.cfg.anti_ddos); }
+void undo_antiddos(Ctx& c) { undo_rate(c, c.cfg.anti_ddos); }
+
+void zone_antiddos_rate(Ctx& c) {
+  if (auto* z = c.w.zone(c.arg())) set_rate(c, z->anti_ddos);
+}
+
+void undo_zone_antiddos(Ctx& c) {
+  if (auto* z = c.w.zone(c.arg())) undo_rate(c, z->anti_ddos);
+}
+
+std::string rate_text(uint32_t v) { return v ? std::to_string(v) : "-"; }
+
+// Seconds ago, or "-" for never.
+std::string ago(uint64_t now_ms, uint64_t t_ms) {
+  if (t_ms == 0) return "-";
+  return std::to_string((now_ms > t_ms ? now_ms - t_ms : 0) / 1000) + " s ago";
+}
+
+void show_limits(Ctx& c) {
+  c.out << " Max-rate, new sessions per second to one destination address (-: not set; a zone's\n"
+           " value wins over the global one):\n";
+  c.out << "  " << std::left << std::setw(16) << "Scope" << std::setw(12) << "syn-flood"
+        << std::setw(12) << "udp-flood"
+        << "icmp-flood\n";
+  auto row = [&](const std::string& scope, config::AntiDdos a) {
+    c.out << "  " << std::setw(16) << scope << std::setw(12) << rate_text(a.syn_max_rate)
+          << std::setw(12) << rate_text(a.udp_max_rate) << rate_text(a.icmp_max_rate) << "\n";
+  };
+  row("global", c.cfg.anti_ddos);
+  for (const auto& z : c.cfg.zones)
+    if (z.anti_ddos != config::AntiDdos{}) row("zone " + z.name, z.anti_ddos);
+}
+
+void display_antiddos(Ctx& c) {
+  show_limits(c);
+  if (!c.dp) return;
+  const uint64_t now = c.dp->clock().now_ms();
+  c.out << " Attacks:\n";
+  c.out << "  " << std::left << std::setw(12) << "Kind" << std::setw(9) << "State" << std::setw(9)
+        << "Attacks" << std::setw(13) << "Started" << std::setw(13) << "Ended" << std::setw(14)
+        << "Refused" << std::setw(14) << "This attack"
+        << "Last target\n";
+  for (auto k : kKinds) {
+    const auto s = c.dp->floods().stats(k);
+    c.out << "  " << std::setw(12) << session::flood_kind_name(k) << std::setw(9)
+          << (s.active ? "attack" : "normal") << std::setw(9) << s.attacks << std::setw(13)
+          << ago(now, s.started_ms) << std::setw(13) << ago(now, s.ended_ms) << std::setw(14)
+          << s.refused << std::setw(14) << s.refused_this_attack
+          << (s.last_target.empty() ? "-" : s.last_target.str()) << "\n";
+  }
+}
+
+}  // namespace
+
+void register_anti_ddos(HandlerTable& t) {
+  t.add({
+      {"antiddos.rate", antiddos_rate},
+      {"undo.antiddos", undo_antiddos},
+      {"zone.antiddos.rate", zone_antiddos_rate},
+      {"undo.zone.antiddos", undo_zone_antiddos},
+      {"display.antiddos", display_antiddos},
+  });
+}
+
+}  // namespace fw::fwd::ctl

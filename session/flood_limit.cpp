@@ -1,0 +1,80 @@
+#include "session/flood_limit.h"
+
+namespace fw::session {
+
+std::string_view flood_kind_name(FloodKind k) {
+  switch (k) {
+    case FloodKind::kSyn:
+      return "syn-flood";
+    case FloodKind::kUdp:
+      return "udp-flood";
+    case FloodKind::kIcmp:
+      return "icmp-flood";
+    case FloodKind::kCount:
+      break;
+  }
+  return "?";
+}
+
+FloodLimiter::FloodLimiter(const common::Clock& clock) : clock_(clock) {}
+
+FloodVerdict FloodLimiter::admit(FloodKind k, const common::IpAddr& dst, uint32_t max_rate) {
+  std::call_once(alloc_once_, [this] {
+    buckets_ =
+        std::make_unique<common::TokenBucket[]>(kSlots * static_cast<size_t>(FloodKind::kCount));
+  });
+  const uint64_t now = clock_.now_ms();
+  const size_t slot = dst.hash() % kSlots;
+  bool ok;
+  {
+    std::lock_guard<std::mutex> lk(stripes_[slot % kStripes]);
+    ok = buckets_[static_cast<size_t>(k) * kSlots + slot].take(max_rate, max_rate, now);
+  }
+  if (ok) return FloodVerdict::kOk;
+  Kind& kd = kinds_[static_cast<size_t>(k)];
+  const uint64_t n = kd.refused.fetch_add(1, std::memory_order_relaxed);
+  kd.last_refused_ms.store(now, std::memory_order_relaxed);
+  FloodVerdict v = FloodVerdict::kRefused;
+  if (!kd.active.exchange(true)) {  // the first refusal after a quiet time: an attack starts
+    kd.started_ms.store(now);
+    kd.ended_ms.store(0);
+    kd.at_start.store(n);
+    kd.attacks.fetch_add(1, std::memory_order_relaxed);
+    v = FloodVerdict::kAttackStarts;
+  }
+  if ((n & 63) == 0) {  // the target, now and then (cheap)
+    std::lock_guard<std::mutex> lk(kd.target_mu);
+    kd.last_target = dst;
+  }
+  return v;
+}
+
+FloodLimiter::Stats FloodLimiter::stats(FloodKind k) const {
+  const Kind& kd = kinds_[static_cast<size_t>(k)];
+  Stats s;
+  s.refused = kd.refused.load();
+  s.attacks = kd.attacks.load();
+  s.active = kd.active.load();
+  s.started_ms = kd.started_ms.load();
+  s.ended_ms = kd.ended_ms.load();
+  s.last_refused_ms = kd.last_refused_ms.load();
+  s.refused_this_attack = s.attacks ? s.refused - kd.at_start.load() : 0;
+  std::lock_guard<std::mutex> lk(kd.target_mu);
+  s.last_target = kd.last_target;
+  return s;
+}
+
+std::vector<FloodLimiter::Ended> FloodLimiter::tick() {
+  std::vector<Ended> out;
+  const uint64_t now = clock_.now_ms();
+  for (size_t i = 0; i < kinds_.size(); ++i) {
+    Kind& kd = kinds_[i];
+    if (!kd.active.load() || now < kd.last_refused_ms.load() + kQuietMs) continue;
+    kd.ended_ms.store(kd.last_refused_ms.load());
+    kd.active.store(false);
+    out.push_back({static_cast<FloodKind>(i), stats(static_cast<FloodKind>(i))});
+  }
+  return out;
+}
+
+}  // namespace fw::session
