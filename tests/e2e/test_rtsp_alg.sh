@@ -9,7 +9,7 @@
 # media back in without an ALG. Without them, the server's media can only reach the client
 # through what the firewall's RTSP ALG opened - which is what this test shows.
 #  - easy-ip, server on 8554 outside (`port-mapping rtsp port 8554`): one session carrying video
-#    and audio (two SETUPs) plays for 4 s; the control session and both media (+->, rtsp-rtp)
+#    and audio (two SETUPs) plays for 10 s; the control session and both media (+->, rtsp-rtp)
 #    are shown; the server sees only 203.0.113.1 (its log of client ports is the public pair).
 #  - the server's media held back in front of fwd: the four ASPF entries (rtsp-rtp, rtsp-rtcp)
 #    are seen while the client waits; its TEARDOWN removes them at once.
@@ -17,7 +17,7 @@
 #  - PAT address-group: video for 3 s.
 #  - NAT server: the server on 554 in the dmz published as 203.0.113.100, client outside: its
 #    media leave with the global address (the outside host has no route to the dmz).
-# Media time: 4 + 2 + 3 + 3 + 3 s; the whole test takes about 30 s.
+# Media time: 10 + 3 + 3 + 3 + 3 s; the whole test takes about 30 s.
 set -uo pipefail
 source "$(dirname "$0")/lib_nat.sh"
 P=fwt-rtsp
@@ -55,11 +55,11 @@ server out 203.0.113.2 8554 || { t_fail "RTSP server on 203.0.113.2:8554"; t_don
 t_check "outside host has no route to the inside network" \
   bash -c "! ip -n $P-out route get 198.18.1.2 >/dev/null 2>&1"
 
-echo "easy-ip: video + audio in one session for 4 s"
-out=$(play in rtsp://203.0.113.2:8554/av 4)
+echo "easy-ip: video + audio in one session for 10 s"
+out=$(play in rtsp://203.0.113.2:8554/av 10)
 echo "$out" | sed 's/^/    client: /'
-t_check "video received ($(count "$out" video) RTP buffers >= 200)" test "$(count "$out" video)" -ge 200
-t_check "audio received ($(count "$out" audio) RTP buffers >= 20)" test "$(count "$out" audio)" -ge 20
+t_check "video received ($(count "$out" video) RTP buffers >= 1000)" test "$(count "$out" video)" -ge 1000
+t_check "audio received ($(count "$out" audio) RTP buffers >= 50)" test "$(count "$out" audio)" -ge 50
 sess=$(fwcli_run $P "display firewall session table")
 echo "$sess" | sed 's/^/    | /' | head -n 12
 t_check "control session 198.18.1.2:X[203.0.113.1:Y] +-> 203.0.113.2:8554" grep -Eq \
