@@ -1,0 +1,219 @@
+// The RTSP ALG through the whole packet path (pipeline + engine + inspector)
+// with a fake FIB: a SETUP split across segments rewritten under easy-ip with
+// seq/ack adjusted, the reply's echo mapped back, media admitted once to the
+// client's own ports, TEARDOWN removing what is left.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "common/counters.h"
+#include "fwd/controller.h"
+#include "fwd/dataplane.h"
+#include "fwd/pipeline.h"
+#include "packet/checksum.h"
+#include "tests/unit/packet/builders.h"
+
+namespace fw::fwd {
+namespace {
+
+using namespace fw::packet::testing;
+
+class RtspRoutes : public RouteSource {
+ public:
+  RouteInfo route(const common::IpAddr& dst) override {
+    RouteInfo r;
+    std::string s = dst.str();
+    if (s == "203.0.113.1") {
+      r.ok = r.local = true;
+    } else if (s.rfind("198.18.1.", 0) == 0) {
+      r.ok = true;
+      r.oif = 2;
+      r.prefsrc = addr("198.18.1.1");
+    } else if (s.rfind("203.0.113.", 0) == 0) {
+      r.ok = true;
+      r.oif = 3;
+      r.prefsrc = addr("203.0.113.1");
+    }
+    return r;
+  }
+  std::string ifname(uint32_t i) override { return i == 2 ? "in0" : i == 3 ? "out0" : ""; }
+};
+
+const char* kRtspConfig = R"(
+firewall zone trust
+ add interface in0
+firewall zone untrust
+ add interface out0
+firewall detect rtsp
+security-policy
+ rule name t2u
+  source-zone trust
+  destination-zone untrust
+  action permit
+nat-policy
+ rule name easy
+  source-zone trust
+  destination-zone untrust
+  action source-nat easy-ip
+)";
+
+struct RtspOut {
+  Decision d;
+  Bytes pkt;
+  packet::Parsed p;
+};
+
+class RtspPipeline : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ControllerHooks h;
+    h.dataplane = &dp;
+    ctl = std::make_unique<Controller>(h);
+    std::string err;
+    ASSERT_TRUE(ctl->load_text(kRtspConfig, "test", &err)) << err;
+  }
+  RtspOut run(Bytes pkt, uint32_t indev) {
+    packet::fix_checksums(pkt, false);
+    pkt.resize(pkt.size() + 64);  // room to grow
+    uint32_t len = static_cast<uint32_t>(pkt.size() - 64);
+    QueuedPacket qp;
+    qp.data = pkt.data();
+    qp.len = len;
+    qp.capacity = static_cast<uint32_t>(pkt.size());
+    qp.indev = indev;
+    RtspOut o;
+    o.d = pipe.process(qp);
+    pkt.resize(o.d.modified ? o.d.len : len);
+    o.pkt = pkt;
+    auto r = packet::parse(o.pkt);
+    if (auto* p = std::get_if<packet::Parsed>(&r)) o.p = *p;
+    return o;
+  }
+  std::string payload(const RtspOut& o) {
+    return std::string(o.pkt.begin() + o.p.payload_offset,
+                       o.pkt.begin() + o.p.payload_offset + o.p.payload_len);
+  }
+  size_t aspf_entries() {
+    size_t n = 0;
+    for (const auto& e : servermap.snapshot()) n += e.type == session::MapType::kAspf;
+    return n;
+  }
+  // Client 198.18.1.2:sport <-> server 203.0.113.2:dport, handshake done.
+  void handshake(const char* client, uint16_t sport, uint16_t dport) {
+    auto syn = run(ipv4(6, client, "203.0.113.2", tcp(sport, dport, 1000, 0, packet::kTcpSyn)), 2);
+    ASSERT_EQ(syn.d.verdict, Verdict::kAccept);
+    ASSERT_TRUE(syn.d.modified);
+    xport = syn.p.sport;
+    auto sa = run(ipv4(6, "203.0.113.2", "203.0.113.1",
+                       tcp(dport, xport, 5000, 1001, packet::kTcpSyn | packet::kTcpAck)),
+                  3);
+    ASSERT_EQ(sa.d.verdict, Verdict::kAccept);
+    auto ack =
+        run(ipv4(6, client, "203.0.113.2", tcp(sport, dport, 1001, 5001, packet::kTcpAck)), 2);
+    ASSERT_EQ(ack.d.verdict, Verdict::kAccept);
+  }
+
+  common::ManualClock clock;
+  RtspRoutes routes;
+  DataPlane dp{clock, routes};
+  session::SessionTable& table = dp.sessions();
+  session::ServerMap& servermap = dp.servermap();
+  Pipeline& pipe = dp.pipeline();
+  std::unique_ptr<Controller> ctl;
+  uint16_t xport = 0;
+};
+
+// SETUP split across two segments, the port value in the second: rewritten to
+// the public pair (shorter text: seq/ack adjusted), the reply's echo mapped
+// back, the server's RTP and RTCP admitted once each to the client's own
+// ports; TEARDOWN removes what is left.
+TEST_F(RtspPipeline, SplitSetupRewrittenEchoMappedBackMediaAdmitted) {
+  handshake("198.18.1.2", 40000, 554);
+  const std::string head = "SETUP rtsp://203.0.113.2/v RTSP/1.0\r\nCSeq: 3\r\nTrans";
+  const std::string tail = "port: RTP/AVP;unicast;client_port=41000-41001\r\n\r\n";
+  auto a = run(ipv4(6, "198.18.1.2", "203.0.113.2",
+                    tcp(40000, 554, 1001, 5001, packet::kTcpAck, {}, text(head))),
+               2);
+  ASSERT_EQ(a.d.verdict, Verdict::kAccept);
+  EXPECT_EQ(payload(a), head);
+  const uint32_t seq2 = 1001 + static_cast<uint32_t>(head.size());
+  auto b = run(ipv4(6, "198.18.1.2", "203.0.113.2",
+                    tcp(40000, 554, seq2, 5001, packet::kTcpAck | packet::kTcpPsh, {}, text(tail))),
+               2);
+  ASSERT_EQ(b.d.verdict, Verdict::kAccept);
+  const std::string sent = payload(b);
+  const size_t at = sent.find("client_port=");
+  ASSERT_NE(at, std::string::npos) << sent;
+  const std::string ports = sent.substr(at + 12, sent.find('\r', at) - at - 12);
+  const uint16_t pub = static_cast<uint16_t>(std::stoi(ports));
+  EXPECT_EQ(pub % 2, 0);
+  EXPECT_EQ(ports, std::to_string(pub) + "-" + std::to_string(pub + 1));
+  EXPECT_TRUE(packet::verify_checksums(b.pkt));
+  EXPECT_EQ(aspf_entries(), 0u) << "nothing before the reply";
+
+  // The reply acks the wire stream and echoes the public pair.
+  const uint32_t wire_end = seq2 + static_cast<uint32_t>(sent.size());
+  const std::string reply =
+      "RTSP/1.0 200 OK\r\nCSeq: 3\r\nTransport: RTP/AVP;unicast;client_port=" + ports +
+      ";server_port=6000-6001\r\nSession: 77;timeout=30\r\n\r\n";
+  auto r =
+      run(ipv4(6, "203.0.113.2", "203.0.113.1",
+               tcp(554, xport, 5001, wire_end, packet::kTcpAck | packet::kTcpPsh, {}, text(reply))),
+          3);
+  ASSERT_EQ(r.d.verdict, Verdict::kAccept);
+  EXPECT_EQ(r.p.ack, seq2 + tail.size()) << "the client's own numbering";
+  EXPECT_NE(payload(r).find("client_port=41000-41001;server_port=6000-6001"), std::string::npos)
+      << payload(r);
+  EXPECT_TRUE(packet::verify_checksums(r.pkt));
+  EXPECT_EQ(aspf_entries(), 2u);
+
+  for (uint16_t i = 0; i < 2; ++i) {
+    auto m = run(ipv4(17, "203.0.113.2", "203.0.113.1", udp(6000 + i, pub + i, text("rtp"))), 3);
+    ASSERT_EQ(m.d.verdict, Verdict::kAccept) << i;
+    EXPECT_EQ(m.p.dst, addr("198.18.1.2"));
+    EXPECT_EQ(m.p.dport, 41000 + i);
+  }
+  EXPECT_EQ(aspf_entries(), 0u) << "one-shot: the media sessions took over";
+  size_t children = 0;
+  for (const auto& s : table.snapshot()) children += s.parent_id != 0;
+  EXPECT_EQ(children, 2u);
+  // Another host may not use the public ports.
+  auto other = run(ipv4(17, "203.0.113.3", "203.0.113.1", udp(6000, pub, text("x"))), 3);
+  EXPECT_EQ(other.d.verdict, Verdict::kDrop);
+  EXPECT_EQ(dp.counters().value("aspf.rtsp.setups"), 1u);
+}
+
+TEST_F(RtspPipeline, TeardownRemovesUnusedEntriesAtOnce) {
+  handshake("198.18.1.2", 40002, 554);
+  const std::string setup =
+      "SETUP rtsp://203.0.113.2/v RTSP/1.0\r\nCSeq: 1\r\nTransport: "
+      "RTP/AVP;client_port=42000\r\n\r\n";
+  auto s = run(ipv4(6, "198.18.1.2", "203.0.113.2",
+                    tcp(40002, 554, 1001, 5001, packet::kTcpAck, {}, text(setup))),
+               2);
+  const std::string sent = payload(s);
+  const uint32_t wire_end = 1001 + static_cast<uint32_t>(sent.size());
+  const size_t at = sent.find("client_port=") + 12;
+  const std::string port = sent.substr(at, sent.find('\r', at) - at);
+  const std::string reply = "RTSP/1.0 200 OK\r\nCSeq: 1\r\nTransport: RTP/AVP;client_port=" + port +
+                            ";server_port=6000\r\nSession: 9\r\n\r\n";
+  run(ipv4(6, "203.0.113.2", "203.0.113.1",
+           tcp(554, xport, 5001, wire_end, packet::kTcpAck, {}, text(reply))),
+      3);
+  ASSERT_EQ(aspf_entries(), 2u);
+  const std::string td = "TEARDOWN rtsp://203.0.113.2/v RTSP/1.0\r\nCSeq: 2\r\nSession: 9\r\n\r\n";
+  const uint32_t next = 1001 + static_cast<uint32_t>(setup.size());
+  auto t = run(ipv4(6, "198.18.1.2", "203.0.113.2",
+                    tcp(40002, 554, next, 5001 + static_cast<uint32_t>(reply.size()),
+                        packet::kTcpAck, {}, text(td))),
+               2);
+  ASSERT_EQ(t.d.verdict, Verdict::kAccept);
+  EXPECT_EQ(aspf_entries(), 0u);
+  auto late = run(ipv4(17, "203.0.113.2", "203.0.113.1",
+                       udp(6000, static_cast<uint16_t>(std::stoi(port)), text("rtp"))),
+                  3);
+  EXPECT_EQ(late.d.verdict, Verdict::kDrop);
+}
+
+}  // namespace
+}  // namespace fw::fwd
