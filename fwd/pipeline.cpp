@@ -505,7 +505,7 @@ bool Pipeline::stage_nat(NewFlow& nf) {
       egress = parts_.routes.ifname(nf.qp.indev);
       r.egress_if = egress;
     }
-    if (!parts_.nat.translates_source(r, nf.rt.nat)) return true;
+    if (!parts_.nat.translates_source(r, nf.rt.nat, !nf.trace)) return true;
     nf.why = Drop::kTcpNotSyn;
     return false;
   }

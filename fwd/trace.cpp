@@ -478,9 +478,13 @@ void Explainer::verdict() {
   const auto& s = req.spec;
   const bool ports = s.proto == 6 || s.proto == 17;
   const bool icmp = s.proto == 1 || s.proto == 58;
-  const uint16_t sport = ports || icmp ? s.sport : 0;
-  // ICMP: the "port" the session display shows for the responder, the request's type << 8.
-  const uint16_t dport = ports ? s.dport : !icmp ? 0 : s.proto == 1 ? 8 << 8 : 128 << 8;
+  const bool echo = icmp && s.icmp_type < 0;
+  const uint16_t sport = ports || echo ? s.sport : 0;
+  // ICMP: the "port" the session display shows for the responder, the type << 8 | code.
+  const int type = echo ? (s.proto == 1 ? 8 : 128) : s.icmp_type;
+  const uint16_t dport = ports   ? s.dport
+                         : !icmp ? 0
+                                 : static_cast<uint16_t>(type << 8 | s.icmp_code);
   session::NatInfo n = t.hit ? t.hit->nat : t.s.nat;
   common::IpAddr src = s.src, dst = s.dst;
   uint16_t sp = sport, dp_ = dport;

@@ -101,7 +101,8 @@ SourceDecision Translator::source(const FlowRequest& r, const CompiledNatPolicy&
     return {pat(r, {rev->xaddr}, NatKind::kServerReverse, nat, dry), nullptr};
   }
   if (policy.empty()) return {};
-  SnatDecision d = policy.match(r.src_zone, r.dst_zone, p.src, r.dst, std::string(r.egress_if));
+  SnatDecision d =
+      policy.match(r.src_zone, r.dst_zone, p.src, r.dst, std::string(r.egress_if), !dry);
   using K = SnatDecision::Kind;
   switch (d.kind) {
     case K::kNone:
@@ -118,7 +119,8 @@ SourceDecision Translator::source(const FlowRequest& r, const CompiledNatPolicy&
   return {};
 }
 
-bool Translator::translates_source(const FlowRequest& r, const CompiledNatPolicy& policy) const {
+bool Translator::translates_source(const FlowRequest& r, const CompiledNatPolicy& policy,
+                                   bool count) const {
   const packet::Parsed& p = *r.p;
   if (p.ip_version != 4) return false;
   if (auto rev = servermap_.match_src(p.proto, p.src, p.sport);
@@ -126,7 +128,8 @@ bool Translator::translates_source(const FlowRequest& r, const CompiledNatPolicy
     return true;
   }
   if (policy.empty()) return false;
-  const auto k = policy.match(r.src_zone, r.dst_zone, p.src, r.dst, std::string(r.egress_if)).kind;
+  const auto k =
+      policy.match(r.src_zone, r.dst_zone, p.src, r.dst, std::string(r.egress_if), count).kind;
   return k != SnatDecision::Kind::kNone && k != SnatDecision::Kind::kNoNat;
 }
 

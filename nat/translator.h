@@ -58,7 +58,9 @@ class Translator {
                         session::NatInfo* nat, bool dry = false);
   // Whether source() would translate this flow (a flow picked up mid-stream
   // cannot be: its translation died with the fwd that made it).
-  bool translates_source(const FlowRequest& r, const CompiledNatPolicy& policy) const;
+  // count: the nat-policy rule's hit is counted (not by packet-trace).
+  bool translates_source(const FlowRequest& r, const CompiledNatPolicy& policy,
+                         bool count = true) const;
   // A flow admitted by ALG entry `e` inherits its control session's NAT: the
   // destination named in the entry (destination()), the source address the
   // entry asks for. False: no port left on that address.

@@ -1,0 +1,250 @@
+// packet-trace golden tests (issue 15 item 1): each case loads trace_golden/trace.cfg into a
+// controller with a data plane (routes from a written table), sends the packets its setup asks
+// through the real pipeline, runs `packet-trace ... json` through the controller and compares
+// the output with trace_golden/NAME.json. Every trace must leave the data plane as it found
+// it: sessions, server-map, NAT ports and every counter. To regenerate the expected files after
+// an intended change: FW_TRACE_GOLDEN_UPDATE=1 build/tests/unit_fwd --gtest_filter='TraceGolden*'
+// and read the diff before committing it.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "common/clock.h"
+#include "fwd/controller.h"
+#include "fwd/dataplane.h"
+#include "fwd/table_routes.h"
+#include "packet/build.h"
+
+namespace fw::fwd {
+namespace {
+
+const std::filesystem::path kDir =
+    std::filesystem::path(FW_SOURCE_DIR) / "tests/unit/fwd/trace_golden";
+
+std::string read(const std::filesystem::path& p) {
+  std::ifstream f(p);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+// A packet sent through the pipeline before the trace.
+struct Sent {
+  const char* input;
+  const char* src;
+  uint16_t sport;
+  const char* dst;
+  uint16_t dport;
+  uint8_t flags = 0x02;
+};
+
+struct Case {
+  const char* name;
+  const char* command;
+  std::vector<Sent> setup = {};
+  size_t max_sessions = 1000;
+};
+
+// The lab of LAB.md: in0 trust, out0 untrust, dmz0 dmz (urpf strict), lab0 in zone lab, eth9
+// in no zone; the firewall is 198.18.1.1 on in0 and 203.0.113.1 on out0, dmz0 has no address.
+struct Lab {
+  common::ManualClock clock{1'000'000};
+  TableRoutes routes;
+  std::unique_ptr<DataPlane> dp;
+  std::unique_ptr<Controller> ctl;
+
+  explicit Lab(size_t max_sessions) {
+    std::string err;
+    for (const char* r :
+         {"198.18.1.0/24=in0", "198.18.2.0/24=dmz0", "203.0.113.0/24=out0",
+          "0.0.0.0/0=out0,203.0.113.254", "198.18.9.0/24=eth9", "198.18.5.0/24=lab0"}) {
+      EXPECT_TRUE(routes.add_route(r, &err)) << err;
+    }
+    for (const char* l : {"198.18.1.1=in0", "203.0.113.1=out0"}) {
+      EXPECT_TRUE(routes.add_local(l, &err)) << err;
+    }
+    DataPlaneOptions opt;
+    opt.max_sessions = max_sessions;
+    dp = std::make_unique<DataPlane>(clock, routes, opt);
+    ControllerHooks h;
+    h.dataplane = dp.get();
+    ctl = std::make_unique<Controller>(h);
+    EXPECT_TRUE(ctl->load_text(read(kDir / "trace.cfg"), "trace.cfg", &err)) << err;
+  }
+
+  void send(const Sent& s) {
+    packet::BuildSpec b;
+    b.src = *common::IpAddr::parse(s.src);
+    b.dst = *common::IpAddr::parse(s.dst);
+    b.sport = s.sport;
+    b.dport = s.dport;
+    b.tcp_flags = s.flags;
+    auto pkt = packet::build(b);
+    ASSERT_FALSE(pkt.empty());
+    dp->pipeline().process_bytes(pkt.data(), static_cast<uint32_t>(pkt.size()),
+                                 routes.ifindex(s.input));
+  }
+
+  // What a trace must not change.
+  std::string state() {
+    std::ostringstream os;
+    os << "sessions " << dp->sessions().size() << " server-map " << dp->servermap().size()
+       << " ports " << dp->nat_state().ports.used_total() << "\n";
+    for (const auto& [n, v] : dp->counters().snapshot()) {
+      if (v) os << n << " " << v << "\n";
+    }
+    for (const auto& s : dp->servermap().snapshot()) os << s.id << " hits " << s.hits << "\n";
+    for (const auto& s : dp->sessions().snapshot()) {
+      os << s.id << " " << s.packets[0] << " " << s.timeout_s << "\n";
+    }
+    return os.str();
+  }
+};
+
+const Case kCases[] = {
+    // permit
+    {"permit-easy-ip-aspf-ftp",
+     "packet-trace input GigabitEthernet1/0/1 protocol tcp source 198.18.1.2 40000 destination "
+     "203.0.113.2 21"},
+    {"permit-pool-pat",
+     "packet-trace input in0 protocol tcp source 198.18.1.3 40000 destination 203.0.113.2 80"},
+    {"permit-nat-server",
+     "packet-trace input out0 protocol tcp source 203.0.113.2 40000 destination 203.0.113.10 80"},
+    {"permit-no-nat",
+     "packet-trace input out0 protocol tcp source 203.0.113.2 40000 destination 198.18.2.2 443"},
+    {"permit-udp-easy-ip",
+     "packet-trace input in0 protocol udp source 198.18.1.2 5353 destination 203.0.113.2 53"},
+    {"permit-icmp-echo",
+     "packet-trace input in0 protocol icmp source 198.18.1.2 destination 203.0.113.2 identifier "
+     "7"},
+    {"permit-gre", "packet-trace input in0 protocol gre source 198.18.1.2 destination 203.0.113.2"},
+    {"permit-session-hit",
+     "packet-trace input in0 protocol tcp source 198.18.1.2 40000 destination 203.0.113.2 80 "
+     "tcp-flags ack",
+     {{"in0", "198.18.1.2", 40000, "203.0.113.2", 80}}},
+    {"permit-easy-ip-port-taken",
+     "packet-trace input in0 protocol tcp source 198.18.1.4 40000 destination 203.0.113.2 80",
+     {{"in0", "198.18.1.2", 40000, "203.0.113.2", 80}}},
+    // drops, one per reason a synthesised first packet reaches
+    {"drop-policy-deny",
+     "packet-trace input in0 protocol tcp source 198.18.1.2 40000 destination 203.0.113.66 80"},
+    {"drop-policy-default",
+     "packet-trace input out0 protocol tcp source 203.0.113.2 40000 destination 198.18.1.2 22"},
+    {"drop-local-default",
+     "packet-trace local protocol udp source 203.0.113.1 40000 "
+     "destination 203.0.113.2 53"},
+    {"drop-tcp-not-syn",
+     "packet-trace input in0 protocol tcp source 198.18.1.2 40000 destination 203.0.113.2 80 "
+     "tcp-flags ack"},
+    {"drop-no-zone",
+     "packet-trace input eth9 protocol tcp source 198.18.9.2 40000 destination 203.0.113.2 80"},
+    {"drop-no-route",
+     "packet-trace input in0 protocol tcp source 2001:db8:1::2 40000 destination 2001:db8:9::1 "
+     "80"},
+    {"drop-table-full",
+     "packet-trace input in0 protocol tcp source 198.18.1.3 40000 destination 203.0.113.2 80",
+     {{"in0", "198.18.1.2", 40000, "203.0.113.2", 80}},
+     1},
+    {"drop-icmp-error-no-session",
+     "packet-trace input out0 protocol icmp source 203.0.113.2 destination 198.18.1.2 type 3 "
+     "code 1"},
+    {"drop-nat-pool-exhausted",
+     "packet-trace input lab0 protocol tcp source 198.18.5.2 40000 destination 198.18.2.2 80"},
+    {"drop-ttl-expired-nat",
+     "packet-trace input out0 protocol tcp source 203.0.113.2 40000 destination 203.0.113.10 80 "
+     "ttl 1"},
+    {"drop-service-manage-deny",
+     "packet-trace input in0 protocol icmp source 198.18.1.2 destination 198.18.1.1"},
+    {"drop-tcp-invalid-flags",
+     "packet-trace input in0 protocol tcp source 198.18.1.2 40000 destination 203.0.113.2 80 "
+     "tcp-flags syn fin"},
+    {"drop-land",
+     "packet-trace input in0 protocol tcp source 198.18.1.2 40000 destination 198.18.1.2 80"},
+    {"drop-port-zero",
+     "packet-trace input in0 protocol udp source 198.18.1.2 0 destination 203.0.113.2 53"},
+    {"drop-urpf",
+     "packet-trace input dmz0 protocol tcp source 198.18.1.9 40000 destination 203.0.113.2 80"},
+    {"drop-source-session-limit",
+     "packet-trace input lab0 protocol tcp source 198.18.5.2 40001 destination 203.0.113.2 80",
+     {{"lab0", "198.18.5.2", 40000, "203.0.113.2", 80}}},
+};
+
+class TraceGolden : public ::testing::TestWithParam<Case> {};
+
+TEST_P(TraceGolden, MatchesExpectedJsonAndChangesNothing) {
+  const Case& c = GetParam();
+  Lab lab(c.max_sessions);
+  for (const auto& s : c.setup) lab.send(s);
+  const std::string before = lab.state();
+  auto r = lab.ctl->execute(cli::user_view(), std::string(c.command) + " json");
+  ASSERT_TRUE(r.ok) << r.output;
+  EXPECT_EQ(lab.state(), before) << "the trace changed the data plane";
+  const auto path = kDir / (std::string(c.name) + ".json");
+  if (std::getenv("FW_TRACE_GOLDEN_UPDATE")) {
+    std::ofstream f(path);
+    f << r.output;
+    ASSERT_TRUE(f.good()) << "cannot write " << path;
+    return;
+  }
+  ASSERT_TRUE(std::filesystem::exists(path)) << path << " is missing (FW_TRACE_GOLDEN_UPDATE=1)";
+  EXPECT_EQ(r.output, read(path)) << "differs from " << path;
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, TraceGolden, ::testing::ValuesIn(kCases), [](const auto& info) {
+  std::string n = info.param.name;
+  for (char& ch : n) {
+    if (ch == '-') ch = '_';
+  }
+  return n;
+});
+
+// A trace and the packet it describes agree: the session the trace announces is the session
+// the pipeline then creates (the peeked NAT port is the one allocated).
+TEST(TraceAgrees, AnnouncedSessionIsCreated) {
+  Lab lab(1000);
+  auto r = lab.ctl->execute(cli::user_view(),
+                            "packet-trace input in0 protocol tcp source 198.18.1.3 40000 "
+                            "destination 203.0.113.2 80");
+  EXPECT_NE(r.output.find(" Session: 198.18.1.3:40000[203.0.113.101:40000] --> 203.0.113.2:80\n"),
+            std::string::npos)
+      << r.output;
+  lab.send({"in0", "198.18.1.3", 40000, "203.0.113.2", 80});
+  auto s = lab.dp->sessions().snapshot();
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].nat.snat_addr.str(), "203.0.113.101");
+  EXPECT_EQ(s[0].nat.snat_port, 40000);
+  // The same client port again: the trace now announces the next free port.
+  r = lab.ctl->execute(cli::user_view(),
+                       "packet-trace input in0 protocol tcp source 198.18.1.3 40000 "
+                       "destination 203.0.113.3 80");
+  EXPECT_NE(r.output.find("[203.0.113.101:2048]"), std::string::npos) << r.output;
+  lab.send({"in0", "198.18.1.3", 40000, "203.0.113.3", 80});
+  s = lab.dp->sessions().snapshot();
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[1].nat.snat_port, 2048);
+}
+
+TEST(TraceErrors, RefusedRequests) {
+  Lab lab(1000);
+  auto r = lab.ctl->execute(cli::user_view(),
+                            "packet-trace input in0 protocol tcp source 198.18.1.2 1 destination "
+                            "2001:db8::1 80");
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.output.find("must be of one family"), std::string::npos) << r.output;
+  r = lab.ctl->execute(cli::user_view(),
+                       "packet-trace input in0 protocol udp source 198.18.1.2 1 destination "
+                       "203.0.113.2 80 tcp-flags syn");
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.output.find("TCP flags go with protocol tcp"), std::string::npos) << r.output;
+  r = lab.ctl->execute(cli::user_view(),
+                       "packet-trace input nosuch0 protocol udp source 198.18.1.2 1 destination "
+                       "203.0.113.2 80");
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.output.find("does not exist"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace fw::fwd
