@@ -48,7 +48,7 @@ bool request_of(Ctx& c, TraceRequest* req) {
   s.ttl = static_cast<uint8_t>(c.m.integer("ttl-value").value_or(64));
   if (c.m.has("tcp-flags")) {
     if (s.proto != 6) {
-      c.param_error("source-address", "Error: TCP flags go with protocol tcp.");
+      c.err = "Error: TCP flags go with protocol tcp.";
       return false;
     }
     s.tcp_flags = 0;

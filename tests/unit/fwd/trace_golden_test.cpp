@@ -58,9 +58,9 @@ struct Lab {
 
   explicit Lab(size_t max_sessions) {
     std::string err;
-    for (const char* r :
-         {"198.18.1.0/24=in0", "198.18.2.0/24=dmz0", "203.0.113.0/24=out0",
-          "0.0.0.0/0=out0,203.0.113.254", "198.18.9.0/24=eth9", "198.18.5.0/24=lab0"}) {
+    for (const char* r : {"198.18.1.0/24=in0", "198.18.2.0/24=dmz0", "203.0.113.0/24=out0",
+                          "0.0.0.0/0=out0,203.0.113.254", "198.18.9.0/24=eth9",
+                          "198.18.5.0/24=lab0", "198.18.200.0/24=out0,203.0.113.2"}) {
       EXPECT_TRUE(routes.add_route(r, &err)) << err;
     }
     for (const char* l : {"198.18.1.1=in0", "203.0.113.1=out0"}) {
@@ -120,6 +120,10 @@ const Case kCases[] = {
     {"permit-icmp-echo",
      "packet-trace input in0 protocol icmp source 198.18.1.2 destination 203.0.113.2 identifier "
      "7"},
+    {"permit-static-route",
+     "packet-trace input in0 protocol tcp source 198.18.1.2 40000 destination 198.18.200.5 443"},
+    {"permit-default-route",
+     "packet-trace input in0 protocol tcp source 198.18.1.2 40000 destination 198.19.0.1 443"},
     {"permit-gre", "packet-trace input in0 protocol gre source 198.18.1.2 destination 203.0.113.2"},
     {"permit-session-hit",
      "packet-trace input in0 protocol tcp source 198.18.1.2 40000 destination 203.0.113.2 80 "
