@@ -56,6 +56,13 @@ class ConfigText {
   std::vector<std::string> lines_;
 };
 
+// Session ids as the verbose session display shows them (hex).
+std::string hex_id(uint64_t id) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%llx", static_cast<unsigned long long>(id));
+  return b;
+}
+
 std::string endpoint(const common::IpAddr& a, uint16_t port) {
   return a.str() + (a.is_v6() ? "." : ":") + std::to_string(port);
 }
@@ -180,16 +187,14 @@ bool Explainer::before_stages() {
   }
   if (t.hit) {
     const auto& s = *t.hit;
-    char id[32];
-    std::snprintf(id, sizeof id, "%llx", static_cast<unsigned long long>(s.id));
     step("session-lookup", "Session lookup",
-         std::string("hit: session ") + id + " (" + std::string(dp.apps().name(s.app)) + ", " +
+         "hit: session " + hex_id(s.id) + " (" + std::string(dp.apps().name(s.app)) + ", " +
              (t.hit_dir == session::Dir::kOriginal ? "original" : "reply") + " direction, policy " +
              dp.names().name(s.policy) + ")");
     return false;
   }
   std::string miss = "no session: first packet of a flow";
-  if (t.reopens) miss += " (a SYN on the closed session " + std::to_string(t.reopens) + ")";
+  if (t.reopens) miss += " (a SYN on the closed session " + hex_id(t.reopens) + ")";
   step("session-lookup", "Session lookup", miss);
   if (t.icmp_error) {
     step("icmp-error", "ICMP error", "about no known flow");
@@ -247,7 +252,7 @@ void Explainer::servermap() {
       if (ns.name == name) lines = {" " + config::render_nat_server(ns)};
     }
   } else if (e.type == MapType::kAspf) {
-    res += " (opened by session " + std::to_string(e.parent) + ", bypasses the security policy)";
+    res += " (opened by session " + hex_id(e.parent) + ", bypasses the security policy)";
   }
   step("server-map", "Server-map lookup", res, lines);
 }
@@ -361,6 +366,10 @@ void Explainer::nat() {
     res += t.drop == Drop::kNatExhausted ? "no address or port left"
                                          : "cannot resume a "
                                            "translated flow";
+  } else if (t.aspf) {
+    res += "inherited from the control session through the entry";
+    if (n.snat) res += ", source becomes " + endpoint(n.snat_addr, n.snat_port);
+    if (n.dnat) res += ", destination becomes " + endpoint(n.dnat_addr, n.dnat_port);
   } else if (t.s.nat.snat) {
     res += std::string(session::nat_kind_name(n.kind)) + ", source becomes " +
            endpoint(n.snat_addr, n.snat_port);
@@ -376,8 +385,8 @@ void Explainer::alg() {
   if (t.no_session || t.reversed) return;
   if (t.aspf && t.sm) {
     step("aspf", "ASPF",
-         "a data channel of the " + std::string(dp.apps().name(t.s.app)) + " control session " +
-             std::to_string(t.sm->parent));
+         "the " + std::string(dp.apps().name(t.s.app)) + " channel of control session " +
+             hex_id(t.sm->parent));
     return;
   }
   const aspf::Inspector* ins = dp.algs().get(t.s.alg);

@@ -15,6 +15,7 @@
 #include "common/clock.h"
 #include "fwd/controller.h"
 #include "fwd/dataplane.h"
+#include "fwd/nfqueue.h"
 #include "fwd/table_routes.h"
 #include "packet/build.h"
 
@@ -39,6 +40,17 @@ struct Sent {
   const char* dst;
   uint16_t dport;
   uint8_t flags = 0x02;
+  uint32_t seq = 0, ack = 0;
+  std::string_view payload = {};
+};
+
+// An active FTP control connection through easy-ip: handshake, then PORT 198.18.1.2:40016. The
+// FTP ALG opens an ASPF entry for 203.0.113.2 -> 203.0.113.1:40016 (the client's port kept).
+const std::vector<Sent> kFtpPort = {
+    {"in0", "198.18.1.2", 40000, "203.0.113.2", 21, 0x02, 1000, 0},
+    {"out0", "203.0.113.2", 21, "203.0.113.1", 40000, 0x12, 5000, 1001},
+    {"in0", "198.18.1.2", 40000, "203.0.113.2", 21, 0x10, 1001, 5001},
+    {"in0", "198.18.1.2", 40000, "203.0.113.2", 21, 0x18, 1001, 5001, "PORT 198,18,1,2,156,80\r\n"},
 };
 
 struct Case {
@@ -82,10 +94,19 @@ struct Lab {
     b.sport = s.sport;
     b.dport = s.dport;
     b.tcp_flags = s.flags;
+    b.seq = s.seq;
+    b.ack = s.ack;
+    b.payload = std::span(reinterpret_cast<const uint8_t*>(s.payload.data()), s.payload.size());
     auto pkt = packet::build(b);
     ASSERT_FALSE(pkt.empty());
-    dp->pipeline().process_bytes(pkt.data(), static_cast<uint32_t>(pkt.size()),
-                                 routes.ifindex(s.input));
+    const auto len = static_cast<uint32_t>(pkt.size());
+    pkt.resize(pkt.size() + 64);  // room for an ALG rewrite
+    QueuedPacket qp;
+    qp.data = pkt.data();
+    qp.len = len;
+    qp.capacity = static_cast<uint32_t>(pkt.size());
+    qp.indev = routes.ifindex(s.input);
+    EXPECT_EQ(dp->pipeline().process(qp).verdict, Verdict::kAccept) << s.src << " " << s.sport;
   }
 
   // What a trace must not change.
@@ -129,6 +150,16 @@ const Case kCases[] = {
      "packet-trace input in0 protocol tcp source 198.18.1.2 40000 destination 203.0.113.2 80 "
      "tcp-flags ack",
      {{"in0", "198.18.1.2", 40000, "203.0.113.2", 80}}},
+    {"permit-aspf-data-channel",
+     "packet-trace input out0 protocol tcp source 203.0.113.2 20 destination 203.0.113.1 40016",
+     kFtpPort},
+    {"permit-ftp-control-session-hit",
+     "packet-trace input out0 protocol tcp source 203.0.113.2 21 destination 203.0.113.1 40000 "
+     "tcp-flags ack",
+     kFtpPort},
+    {"drop-aspf-entry-other-port",
+     "packet-trace input out0 protocol tcp source 203.0.113.2 20 destination 203.0.113.1 40017",
+     kFtpPort},
     {"permit-easy-ip-port-taken",
      "packet-trace input in0 protocol tcp source 198.18.1.4 40000 destination 203.0.113.2 80",
      {{"in0", "198.18.1.2", 40000, "203.0.113.2", 80}}},
