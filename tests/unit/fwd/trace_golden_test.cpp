@@ -7,10 +7,12 @@
 // and read the diff before committing it.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "common/clock.h"
 #include "fwd/controller.h"
@@ -279,6 +281,38 @@ TEST(TraceErrors, RefusedRequests) {
                        "203.0.113.2 80");
   EXPECT_FALSE(r.ok);
   EXPECT_NE(r.output.find("does not exist"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace fw::fwd
+
+namespace fw::fwd {
+namespace {
+
+// The trace runs in the controller's thread while workers process packets: both read the same
+// snapshot, table, server-map and allocator (run it under -fsanitize=thread to see races).
+TEST(TraceConcurrency, TracesWhileAWorkerCreatesSessions) {
+  Lab lab(100000);
+  std::atomic<bool> stop{false};
+  std::thread worker([&] {
+    for (uint16_t port = 10000; port < 12000 && !stop; ++port) {
+      lab.send({"in0", "198.18.1.2", port, "203.0.113.2", 80});
+    }
+  });
+  size_t permits = 0;
+  for (int i = 0; i < 200; ++i) {
+    auto r = lab.ctl->execute(cli::user_view(),
+                              "packet-trace input in0 protocol tcp source 198.18.1.3 " +
+                                  std::to_string(20000 + i) + " destination 203.0.113.2 80");
+    permits += r.output.find(" Action: permit\n") != std::string::npos;
+  }
+  stop = true;
+  worker.join();
+  EXPECT_EQ(permits, 200u);
+  EXPECT_GT(lab.dp->sessions().size(), 0u);
+  for (const auto& s : lab.dp->sessions().snapshot()) {
+    EXPECT_EQ(s.orig.src.str(), "198.18.1.2") << "a traced flow became a session";
+  }
 }
 
 }  // namespace
