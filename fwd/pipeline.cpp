@@ -712,7 +712,18 @@ policy::Verdict Pipeline::policy_match(const NewFlow& nf, const policy::FlowInfo
 }
 
 // Instead of the insert: whether the table would take it (id 0: none given).
+// (As insert(): a key of the new session already in the table is kExists - then the packet
+// follows the session its own key finds, or is a NAT collision - and a full table is kFull.)
 bool Pipeline::trace_create(NewFlow& nf) {
+  auto none = [](Session&, Dir) {};
+  if (parts_.table.with_session(nf.s.orig, none) || parts_.table.with_session(nf.s.reply, none)) {
+    if (parts_.table.with_session(nf.key, none)) {
+      nf.created = nf.s;
+      return true;
+    }
+    nf.why = Drop::kNatCollision;
+    return false;
+  }
   if (parts_.table.size() >= parts_.table.capacity()) {
     nf.why = Drop::kTableFull;
     return false;
@@ -789,7 +800,24 @@ void Pipeline::trace_run(QueuedPacket& qp, const Runtime& rt, Trace& t) {
       return;
   }
   const FlowKey key = key_of(p);
-  if (trace_lookup(p, key, t)) return;
+  if (trace_lookup(p, key, t)) {
+    // The session's translation, applied to a copy (an ALG's inspection is not run).
+    std::vector<uint8_t> copy(qp.data, qp.data + qp.len);
+    const Session& s = *t.hit;
+    const bool fwd = (t.hit_dir == Dir::kOriginal ? s.dst_zone : s.src_zone) != rt.zones.local();
+    const bool full = qp.csum_not_ready && !(qp.gso && fwd && p.proto == packet::kProtoTcp);
+    switch (parts_.nat.apply(std::span<uint8_t>(copy), p, s, t.hit_dir, full)) {
+      case nat::Translator::Applied::kTtlExpired:
+        t.drop = Drop::kTtlExpiredNat;
+        break;
+      case nat::Translator::Applied::kMalformed:
+        t.drop = Drop::kMalformed;
+        break;
+      default:
+        break;
+    }
+    return;
+  }
   if (p.icmp_error && !(qp.hook == NF_INET_LOCAL_OUT || qp.indev == 0)) {
     t.icmp_error = true;  // (a synthesised error quotes no packet of a known flow)
     t.drop = Drop::kIcmpNoSession;

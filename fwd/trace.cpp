@@ -191,6 +191,10 @@ bool Explainer::before_stages() {
          "hit: session " + hex_id(s.id) + " (" + std::string(dp.apps().name(s.app)) + ", " +
              (t.hit_dir == session::Dir::kOriginal ? "original" : "reply") + " direction, policy " +
              dp.names().name(s.policy) + ")");
+    if (t.drop) {
+      step("session-nat", "Session NAT",
+           "the session's translation fails: " + drop_reason_names()[static_cast<size_t>(*t.drop)]);
+    }
     return false;
   }
   std::string miss = "no session: first packet of a flow";

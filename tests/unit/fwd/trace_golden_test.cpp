@@ -19,6 +19,7 @@
 #include "fwd/dataplane.h"
 #include "fwd/nfqueue.h"
 #include "fwd/table_routes.h"
+#include "fwd/trace.h"
 #include "packet/build.h"
 
 namespace fw::fwd {
@@ -313,6 +314,96 @@ TEST(TraceConcurrency, TracesWhileAWorkerCreatesSessions) {
   for (const auto& s : lab.dp->sessions().snapshot()) {
     EXPECT_EQ(s.orig.src.str(), "198.18.1.2") << "a traced flow became a session";
   }
+}
+
+}  // namespace
+}  // namespace fw::fwd
+
+namespace fw::fwd {
+namespace {
+
+// The trace and the packet path agree: for a grid of packets (protocols, inputs, addresses,
+// ports, flags, TTLs) each is traced and then really processed on the same data plane; the
+// trace's action and drop reason must be what the pipeline then did (its drop counter), and a
+// new session must carry the translation the trace announced.
+TEST(TraceAgrees, TraceMatchesTheProcessedPacketOverAGrid) {
+  Lab lab(1000);
+  const config::Config cfg = lab.ctl->running();
+  const char* inputs[] = {"in0", "out0", "dmz0", "lab0", "eth9"};
+  const char* addrs[] = {"198.18.1.2",   "198.18.1.3", "198.18.1.1", "203.0.113.2",  "203.0.113.10",
+                         "203.0.113.66", "198.18.2.2", "198.18.5.2", "198.18.200.5", "198.19.0.1"};
+  const uint8_t protos[] = {6, 17, 1, 47};
+  const uint8_t flags[] = {0x02, 0x10, 0x03};
+  const uint16_t dports[] = {21, 80, 0};
+  size_t checked = 0, permits = 0;
+  uint16_t sport = 30000;
+  for (const char* in : inputs) {
+    for (const char* src : addrs) {
+      for (const char* dst : addrs) {
+        for (uint8_t proto : protos) {
+          for (uint8_t fl : flags) {
+            if (proto != 6 && fl != 0x02) continue;
+            for (uint16_t dport : dports) {
+              TraceRequest req;
+              req.spec.src = *common::IpAddr::parse(src);
+              req.spec.dst = *common::IpAddr::parse(dst);
+              req.spec.proto = proto;
+              req.spec.sport = ++sport;
+              req.spec.dport = dport;
+              req.spec.tcp_flags = fl;
+              req.spec.ttl = sport % 7 == 0 ? 1 : 64;
+              req.in_linux = req.in_shown = in;
+              req.ifindex = lab.routes.ifindex(in);
+              std::string err;
+              auto rep = packet_trace(*lab.dp, cfg, req, &err);
+              ASSERT_TRUE(rep) << err;
+              auto& c = lab.dp->counters();
+              const uint64_t dropped = c.value("packet.dropped");
+              const uint64_t reason = rep->permit ? 0 : c.value("packet.drop." + rep->reason);
+              const size_t sessions = lab.dp->sessions().size();
+              const auto counters_before = c.snapshot();
+              auto pkt = packet::build(req.spec);
+              ASSERT_FALSE(pkt.empty());
+              pkt.resize(pkt.size() + 64);
+              QueuedPacket qp;
+              qp.data = pkt.data();
+              qp.len = static_cast<uint32_t>(pkt.size() - 64);
+              qp.capacity = static_cast<uint32_t>(pkt.size());
+              qp.indev = req.ifindex;
+              lab.dp->pipeline().process(qp);
+              std::string what = rep->packet + " -> " + (rep->permit ? "permit" : rep->reason);
+              for (const auto& [n, v] : c.snapshot()) {
+                for (const auto& [n0, v0] : counters_before) {
+                  if (n0 == n && v0 != v && n.rfind("packet.drop.", 0) == 0) what += "; " + n;
+                }
+              }
+              if (rep->permit) {
+                ++permits;
+                EXPECT_EQ(c.value("packet.dropped"), dropped) << what;
+              } else {
+                EXPECT_EQ(c.value("packet.drop." + rep->reason), reason + 1) << what;
+              }
+              if (lab.dp->sessions().size() == sessions + 1) {
+                // The newest session (highest id) is this packet's.
+                auto all = lab.dp->sessions().snapshot();
+                const auto& s = all.back();
+                std::string a = rep->after;
+                if (s.nat.snat) {
+                  EXPECT_NE(a.find("[" + s.nat.snat_addr.str() + ":" +
+                                   std::to_string(s.nat.snat_port) + "]"),
+                            std::string::npos)
+                      << what << " " << a;
+                }
+              }
+              ++checked;
+            }
+          }
+        }
+      }
+    }
+  }
+  EXPECT_GT(permits, 50u);
+  EXPECT_GT(checked, 5000u);
 }
 
 }  // namespace
