@@ -711,9 +711,9 @@ policy::Verdict Pipeline::policy_match(const NewFlow& nf, const policy::FlowInfo
   return nf.trace ? nf.rt.policy.peek(f) : nf.rt.policy.match(f);
 }
 
-// Instead of the insert: whether the table would take it (id 0: none given).
-// (As insert(): a key of the new session already in the table is kExists - then the packet
-// follows the session its own key finds, or is a NAT collision - and a full table is kFull.)
+// Instead of the insert, what insert() would answer (the session gets no id): a key of the new
+// session already in the table is kExists - then the packet follows the session its own key
+// finds, or is a NAT collision - and a full table is kFull.
 bool Pipeline::trace_create(NewFlow& nf) {
   auto none = [](Session&, Dir) {};
   if (parts_.table.with_session(nf.s.orig, none) || parts_.table.with_session(nf.s.reply, none)) {
