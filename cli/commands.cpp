@@ -311,6 +311,24 @@ std::vector<CommandSpec> specs() {
        {V::kZone},
        "undo anti-ddos { syn-flood | udp-flood | icmp-flood } max-rate"},
       {"display.antiddos", kAll, "display anti-ddos statistics"},
+      // trace (issue 15 item 1): what the firewall would do with a packet (fwd/ctl_trace.cpp).
+      {"trace.ports",
+       {V::kUser, V::kSystem},
+       "packet-trace { input <interface:ifname> | local } protocol { tcp | udp } source "
+       "<source-address:ip> <source-port:int(0-65535)> destination <destination-address:ip> "
+       "<destination-port:int(0-65535)> [ tcp-flags { syn | ack | fin | rst | psh | urg }* | "
+       "ttl <ttl-value:int(1-255)> | json ]*"},
+      {"trace.icmp",
+       {V::kUser, V::kSystem},
+       "packet-trace { input <interface:ifname> | local } protocol { icmp | icmpv6 } source "
+       "<source-address:ip> destination <destination-address:ip> [ type <icmp-type:int(0-255)> | "
+       "code <icmp-code:int(0-255)> | identifier <icmp-id:int(0-65535)> | "
+       "ttl <ttl-value:int(1-255)> | json ]*"},
+      {"trace.other",
+       {V::kUser, V::kSystem},
+       "packet-trace { input <interface:ifname> | local } protocol { gre | esp | ah | "
+       "<protocol-number:int(1-255)> } source <source-address:ip> destination "
+       "<destination-address:ip> [ ttl <ttl-value:int(1-255)> | json ]*"},
   };
 }
 
@@ -519,6 +537,24 @@ std::map<std::string, std::string> help() {
       {"icmp-flood", "ICMP flood: new ICMP sessions to one destination address"},
       {"max-rate", "Maximum number of new sessions per second to one destination address"},
       {"rate", "New sessions per second"},
+      // trace (issue 15 item 1).
+      {"packet-trace", "Show what the firewall would do with a packet (nothing is sent)"},
+      {"input", "The interface the packet arrives on"},
+      {"local", "A packet of the firewall itself"},
+      {"tcp-flags", "TCP flags of the packet (default: SYN)"},
+      {"ack", "ACK flag"},
+      {"fin", "FIN flag"},
+      {"rst", "RST flag"},
+      {"psh", "PSH flag"},
+      {"urg", "URG flag"},
+      {"ttl", "Time to live of the packet (default 64)"},
+      {"ttl-value", "Time to live"},
+      {"json", "Print the trace as JSON"},
+      {"code", "ICMP code"},
+      {"icmp-type", "ICMP type (default: echo request)"},
+      {"icmp-code", "ICMP code"},
+      {"identifier", "ICMP echo identifier"},
+      {"icmp-id", "ICMP echo identifier"},
   };
 }
 

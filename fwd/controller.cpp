@@ -131,6 +131,7 @@ Controller::Controller(ControllerHooks hooks)
   ctl::register_interface(*handlers_);
   ctl::register_source_limit(*handlers_);  // srclimit (issue 16)
   ctl::register_anti_ddos(*handlers_);     // flood defence (issue 16)
+  ctl::register_trace(*handlers_);         // trace (issue 15)
 }
 
 Controller::~Controller() = default;

@@ -172,6 +172,7 @@ void register_route(HandlerTable& t);            // static routes, routing table
 void register_interface(HandlerTable& t);        // interface map, interface view, displays
 void register_source_limit(HandlerTable& t);     // "srclimit": per-source limits
 void register_anti_ddos(HandlerTable& t);        // flood defence: anti-ddos ... max-rate
+void register_trace(HandlerTable& t);            // "trace": packet-trace
 
 // "iface" area (fwd/ctl_interface.cpp). The Linux name of interface parameter `param` (typed as
 // a VRP name of the interface map or as a Linux name), or "" after refusing it like a wrong

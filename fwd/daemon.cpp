@@ -66,6 +66,7 @@ class KernelRoutes final : public RouteSource {
     return out;
   }
   std::string ifname(uint32_t ifindex) override { return links_.name_of(ifindex); }
+  uint32_t ifindex(const std::string& name) override { return links_.index_of(name); }
 
  private:
   std::unique_ptr<RouteResolver> r_;

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "common/log.h"
+#include "fwd/trace.h"
 
 namespace fw::fwd {
 
@@ -79,6 +80,10 @@ struct Pipeline::NewFlow {
   bool reversed = false;    // picked up from its responder's packet: the session runs the other way
   Session s;                // the session being built
   Session created;          // what is in the table afterwards (id set)
+  Trace* trace = nullptr;   // packet-trace: report to it, and peek instead of changing anything
+  void reached(TraceStage st) const {
+    if (trace) trace->stages.push_back(st);
+  }
 };
 
 const std::vector<std::string>& drop_reason_names() {
@@ -322,6 +327,7 @@ bool Pipeline::first_packet(NewFlow& nf) {
 // Only a SYN opens a TCP session; a stray ACK/data/RST is not a flow of ours -
 // unless mid-stream pickup is on (never a RST).
 bool Pipeline::stage_opens_flow(NewFlow& nf) {
+  nf.reached(TraceStage::kOpensFlow);
   if (nf.p.proto != packet::kProtoTcp) return true;
   const auto flags = nf.p.tcp_flags & (packet::kTcpSyn | packet::kTcpAck | packet::kTcpRst);
   if (flags == packet::kTcpSyn) return true;
@@ -336,6 +342,7 @@ bool Pipeline::stage_opens_flow(NewFlow& nf) {
 
 // Source zone: the ingress interface's, or local for the firewall's own packets.
 bool Pipeline::stage_ingress_zone(NewFlow& nf) {
+  nf.reached(TraceStage::kIngressZone);
   nf.local_out = nf.qp.hook == NF_INET_LOCAL_OUT || nf.qp.indev == 0;
   nf.f.src_zone =
       nf.local_out ? nf.rt.zones.local() : nf.rt.zone_of_ifindex(nf.qp.indev, parts_.routes);
@@ -350,10 +357,12 @@ bool Pipeline::stage_ingress_zone(NewFlow& nf) {
 // inside endpoint) translates the destination; the policy then sees the
 // private address, and a flow an ALG admitted bypasses policy.
 bool Pipeline::stage_servermap(NewFlow& nf) {
+  nf.reached(TraceStage::kServerMap);
   const Parsed& p = nf.p;
   nf.dst = p.dst;
   nf.dport = p.dport;
-  nf.sm = parts_.servermap.match_dst(p.proto, p.src, p.dst, p.dport);
+  nf.sm = nf.trace ? parts_.servermap.peek_dst(p.proto, p.src, p.dst, p.dport)
+                   : parts_.servermap.match_dst(p.proto, p.src, p.dst, p.dport);
   if (nf.sm) {
     parts_.nat.destination(*nf.sm, p, &nf.nat);
     if (nf.nat.dnat) {
@@ -373,6 +382,7 @@ bool Pipeline::stage_servermap(NewFlow& nf) {
 
 // Destination zone: where the kernel's FIB sends it.
 bool Pipeline::stage_route(NewFlow& nf) {
+  nf.reached(TraceStage::kRoute);
   if (nf.local_out && nf.qp.outdev != 0) {
     nf.route.ok = true;
     nf.route.oif = nf.qp.outdev;
@@ -401,6 +411,7 @@ bool Pipeline::stage_route(NewFlow& nf) {
 // to the firewall itself is answered (permit: without asking the security policy); without it
 // the policy decides. Forwarded pings are not concerned.
 bool Pipeline::stage_service_manage(NewFlow& nf) {
+  nf.reached(TraceStage::kServiceManage);
   if (nf.local_out || !nf.route.local || !nf.p.icmp_echo_request || nf.sm) return true;
   switch (nf.rt.ping_manage(nf.qp.indev, parts_.routes)) {
     case config::InterfaceSettings::Manage::kDeny:
@@ -415,6 +426,7 @@ bool Pipeline::stage_service_manage(NewFlow& nf) {
 }
 
 bool Pipeline::stage_policy(NewFlow& nf) {
+  nf.reached(TraceStage::kPolicy);
   static const std::string kAspfName = "aspf";
   static const std::string kManageName = "service-manage";
   if (nf.aspf) {
@@ -425,7 +437,7 @@ bool Pipeline::stage_policy(NewFlow& nf) {
     nf.rule = &kManageName;
     return true;
   }
-  policy::Verdict v = nf.rt.policy.match(nf.f);
+  policy::Verdict v = policy_match(nf, nf.f);
   if (!v.permit && nf.pickup && !nf.sm) {
     // Mid-stream, the packet may be the responder's: it belongs to a connection the policy
     // permits the other way (as conntrack's loose pickup admits either direction).
@@ -433,11 +445,12 @@ bool Pipeline::stage_policy(NewFlow& nf) {
     std::swap(r.src, r.dst);
     std::swap(r.sport, r.dport);
     std::swap(r.src_zone, r.dst_zone);
-    if (policy::Verdict rv = nf.rt.policy.match(r); rv.permit) {
+    if (policy::Verdict rv = policy_match(nf, r); rv.permit) {
       nf.reversed = true;
       v = rv;
     }
   }
+  if (nf.trace && v.rule) nf.trace->policy_rule = *v.rule;
   if (!v.permit) {
     nf.why = Drop::kPolicyDeny;
     return false;
@@ -451,6 +464,7 @@ bool Pipeline::stage_policy(NewFlow& nf) {
 // (tracert's TTL 1 probes) are not forwarded: their TTL does not expire here, and their
 // answers need the session.
 bool Pipeline::stage_expiring(NewFlow& nf) {
+  nf.reached(TraceStage::kExpiring);
   if (nf.p.ttl > 1 || nf.route.local || nf.local_out) return true;
   if (nf.nat.dnat) {
     nf.why = Drop::kTtlExpiredNat;
@@ -461,13 +475,14 @@ bool Pipeline::stage_expiring(NewFlow& nf) {
 }
 
 bool Pipeline::stage_nat(NewFlow& nf) {
+  nf.reached(TraceStage::kNat);
   if (nf.no_session) return true;
   if (nf.pickup && nf.aspf) {
     nf.why = Drop::kTcpNotSyn;  // an ALG entry admits a connection being opened, not a stream
     return false;
   }
   if (nf.aspf) {
-    if (parts_.nat.inherit(*nf.sm, nf.p, &nf.nat)) return true;
+    if (parts_.nat.inherit(*nf.sm, nf.p, &nf.nat, nf.trace != nullptr)) return true;
     nf.why = Drop::kNatExhausted;
     return false;
   }
@@ -493,11 +508,13 @@ bool Pipeline::stage_nat(NewFlow& nf) {
       egress = parts_.routes.ifname(nf.qp.indev);
       r.egress_if = egress;
     }
-    if (!parts_.nat.translates_source(r, nf.rt.nat)) return true;
+    if (!parts_.nat.translates_source(r, nf.rt.nat, !nf.trace)) return true;
     nf.why = Drop::kTcpNotSyn;
     return false;
   }
-  if (parts_.nat.source(r, nf.rt.nat, &nf.nat).ok) return true;
+  const nat::SourceDecision sd = parts_.nat.source(r, nf.rt.nat, &nf.nat, nf.trace != nullptr);
+  if (nf.trace && sd.rule) nf.trace->snat_rule = *sd.rule;
+  if (sd.ok) return true;
   nf.why = Drop::kNatExhausted;
   return false;
 }
@@ -505,6 +522,7 @@ bool Pipeline::stage_nat(NewFlow& nf) {
 // Keys, application and aging of the new session; an ALG completes the flows
 // its entries admit, or is chosen to inspect a new control session.
 bool Pipeline::stage_alg(NewFlow& nf) {
+  nf.reached(TraceStage::kAlg);
   if (nf.no_session) return true;
   const Parsed& p = nf.p;
   Session& s = nf.s;
@@ -548,12 +566,13 @@ bool Pipeline::stage_alg(NewFlow& nf) {
 // "srclimit" area: one more session of this source address, if its zone's limits allow it. The
 // firewall's own flows, flows picked up mid-stream and flows without a session are not counted.
 bool Pipeline::stage_source_limit(NewFlow& nf) {
+  nf.reached(TraceStage::kSourceLimit);
   if (nf.no_session || nf.pickup || nf.local_out || !nf.rt.source_limits_any) return true;
   const session::SourceLimits lim = nf.rt.source_limits_of(nf.f.src_zone);
   if (!lim.any()) return true;
-  switch (parts_.sources.acquire(nf.p.src, lim)) {
+  switch (nf.trace ? parts_.sources.peek(nf.p.src, lim) : parts_.sources.acquire(nf.p.src, lim)) {
     case session::SourceVerdict::kOk:
-      nf.s.nat.source_counted = true;
+      nf.s.nat.source_counted = !nf.trace;
       return true;
     case session::SourceVerdict::kSessionLimit:
       nf.why = Drop::kSourceSessionLimit;
@@ -562,11 +581,12 @@ bool Pipeline::stage_source_limit(NewFlow& nf) {
       nf.why = Drop::kSourceRateLimit;
       break;
   }
-  parts_.nat.release(nf.s.orig, nf.s.nat);
+  if (!nf.trace) parts_.nat.release(nf.s.orig, nf.s.nat);
   return false;
 }
 
 bool Pipeline::stage_create(NewFlow& nf) {
+  nf.reached(TraceStage::kCreate);
   if (nf.no_session) return true;
   const Parsed& p = nf.p;
   Session& s = nf.s;
@@ -574,7 +594,7 @@ bool Pipeline::stage_create(NewFlow& nf) {
   s.aging = parts_.apps.aging(s.app, p.proto);
   s.src_zone = nf.reversed ? nf.f.dst_zone : nf.f.src_zone;
   s.dst_zone = nf.reversed ? nf.f.src_zone : nf.f.dst_zone;
-  s.policy = static_cast<uint16_t>(parts_.names.intern(*nf.rule));
+  if (!nf.trace) s.policy = static_cast<uint16_t>(parts_.names.intern(*nf.rule));
   s.in_ifindex = nf.reversed ? nf.route.oif : nf.qp.indev;
   s.out_ifindex = nf.reversed ? nf.qp.indev : nf.route.oif;
   if (!nf.reversed) s.next_hop = nf.route.gateway;
@@ -585,6 +605,7 @@ bool Pipeline::stage_create(NewFlow& nf) {
     s.tcp_state = session::tcp_next(session::TcpState::kNone, d, p.tcp_flags);
   }
   s.timeout_s = session::timeout_for(nf.rt.timeouts, p.proto, s.tcp_state, s.aging);
+  if (nf.trace) return trace_create(nf);
 
   uint64_t id = 0;
   switch (parts_.table.insert(s, &id)) {
@@ -636,6 +657,7 @@ std::optional<Decision> Pipeline::guard_bogus(const QueuedPacket& qp, const Pars
 // `urpf strict|loose` of the ingress zone: the route back to the source (one FIB lookup,
 // only in a zone that has it on).
 bool Pipeline::stage_urpf(NewFlow& nf) {
+  nf.reached(TraceStage::kUrpf);
   if (nf.local_out || nf.f.src_zone == policy::kNoZone) return true;
   const config::Urpf mode = nf.rt.urpf_by_zone[nf.f.src_zone];
   if (mode == config::Urpf::kOff) return true;
@@ -648,6 +670,7 @@ bool Pipeline::stage_urpf(NewFlow& nf) {
 // ... max-rate` per second is refused - before the server-map, route, policy and table work, so
 // a random-source flood costs little. The first refusal of a quiet kind is logged.
 bool Pipeline::stage_anti_ddos(NewFlow& nf) {
+  nf.reached(TraceStage::kAntiDdos);
   if (!nf.rt.anti_ddos_any || nf.local_out) return true;
   const config::AntiDdos a = nf.rt.anti_ddos_of(nf.f.src_zone);
   session::FloodKind k;
@@ -662,7 +685,8 @@ bool Pipeline::stage_anti_ddos(NewFlow& nf) {
     return true;
   }
   if (rate == 0) return true;
-  const session::FloodVerdict v = parts_.floods.admit(k, nf.p.dst, rate);
+  const session::FloodVerdict v =
+      nf.trace ? parts_.floods.peek(k, nf.p.dst, rate) : parts_.floods.admit(k, nf.p.dst, rate);
   if (v == session::FloodVerdict::kOk) return true;
   if (v == session::FloodVerdict::kAttackStarts)
     FW_LOG(kWarn, "anti-ddos: " << session::flood_kind_name(k)
@@ -716,6 +740,145 @@ void Pipeline::maintain() {
   std::lock_guard<std::mutex> lk(frag_mu_);
   uint64_t now = parts_.clock.now_ms();
   std::erase_if(frags_, [&](const auto& e) { return e.second <= now; });
+}
+
+// ---- packet-trace (issue 15 item 1) ------------------------------------------------
+
+policy::Verdict Pipeline::policy_match(const NewFlow& nf, const policy::FlowInfo& f) const {
+  return nf.trace ? nf.rt.policy.peek(f) : nf.rt.policy.match(f);
+}
+
+// Instead of the insert, what insert() would answer (the session gets no id): a key of the new
+// session already in the table is kExists - then the packet follows the session its own key
+// finds, or is a NAT collision - and a full table is kFull.
+bool Pipeline::trace_create(NewFlow& nf) {
+  auto none = [](Session&, Dir) {};
+  if (parts_.table.with_session(nf.s.orig, none) || parts_.table.with_session(nf.s.reply, none)) {
+    if (parts_.table.with_session(nf.key, none)) {
+      nf.created = nf.s;
+      return true;
+    }
+    nf.why = Drop::kNatCollision;
+    return false;
+  }
+  if (parts_.table.size() >= parts_.table.capacity()) {
+    nf.why = Drop::kTableFull;
+    return false;
+  }
+  nf.created = nf.s;
+  return true;
+}
+
+void Pipeline::trace(QueuedPacket& qp, Trace& t) {
+  std::lock_guard<std::mutex> lk(shared_reader_mu_);
+  if (!shared_reader_) shared_reader_ = std::make_unique<RuntimeHolder::Reader>(parts_.runtimes);
+  const Runtime* rt = shared_reader_->acquire();
+  if (rt) {
+    trace_run(qp, *rt, t);
+  } else {
+    t.drop = Drop::kNoZone;
+  }
+  shared_reader_->release();
+}
+
+// The session lookup of run(), reading only: true when the packet belongs to a session.
+bool Pipeline::trace_lookup(const Parsed& p, const FlowKey& key, Trace& t) {
+  auto peek = [&](Session& s, Dir d) {
+    t.hit = s;
+    t.hit->alg_data = nullptr;
+    t.hit_dir = d;
+  };
+  bool hit = parts_.table.with_session(key, peek);
+  if (hit && t.hit_dir == Dir::kOriginal && p.proto == packet::kProtoTcp &&
+      (p.tcp_flags & (packet::kTcpSyn | packet::kTcpAck)) == packet::kTcpSyn &&
+      t.hit->tcp_state == session::TcpState::kClosing) {
+    t.reopens = t.hit->id;
+    t.hit.reset();
+    return false;
+  }
+  if (!hit && packet::key_is_optional(p.proto) && key.dport != 0) {
+    FlowKey wide = key;
+    wide.dport = 0;
+    hit = parts_.table.with_session(wide, peek);
+  }
+  return hit;
+}
+
+// run() in dry mode: the same order, the same decisions, nothing changed or counted.
+void Pipeline::trace_run(QueuedPacket& qp, const Runtime& rt, Trace& t) {
+  auto res = packet::parse(std::span<const uint8_t>(qp.data, qp.len));
+  if (const auto* m = std::get_if<packet::Malformed>(&res)) {
+    t.malformed = packet::malformed_name(*m);
+    t.drop = Drop::kMalformed;
+    return;
+  }
+  const Parsed& p = std::get<Parsed>(res);
+  if (p.is_fragment && !p.first_fragment) {
+    t.fragment = true;
+    if (!fragment_known(p)) t.drop = Drop::kFragment;
+    return;
+  }
+  if (icmpv6_infrastructure(p)) {
+    t.infrastructure = true;
+    return;
+  }
+  const bool loopback = qp.hook == NF_INET_LOCAL_OUT || qp.indev == 0 || qp.indev == 1;
+  switch (bogus_packet(p, loopback)) {
+    case Bogus::kNone:
+      break;
+    case Bogus::kTcpFlags:
+      t.guard = true, t.drop = Drop::kTcpInvalidFlags;
+      return;
+    case Bogus::kLand:
+      t.guard = true, t.drop = Drop::kLand;
+      return;
+    case Bogus::kPortZero:
+      t.guard = true, t.drop = Drop::kPortZero;
+      return;
+  }
+  const FlowKey key = key_of(p);
+  if (trace_lookup(p, key, t)) {
+    // The session's translation, applied to a copy (an ALG's inspection is not run).
+    std::vector<uint8_t> copy(qp.data, qp.data + qp.len);
+    const Session& s = *t.hit;
+    const bool fwd = (t.hit_dir == Dir::kOriginal ? s.dst_zone : s.src_zone) != rt.zones.local();
+    const bool full = qp.csum_not_ready && !(qp.gso && fwd && p.proto == packet::kProtoTcp);
+    switch (parts_.nat.apply(std::span<uint8_t>(copy), p, s, t.hit_dir, full)) {
+      case nat::Translator::Applied::kTtlExpired:
+        t.drop = Drop::kTtlExpiredNat;
+        break;
+      case nat::Translator::Applied::kMalformed:
+        t.drop = Drop::kMalformed;
+        break;
+      default:
+        break;
+    }
+    return;
+  }
+  if (p.icmp_error && !(qp.hook == NF_INET_LOCAL_OUT || qp.indev == 0)) {
+    t.icmp_error = true;  // (a synthesised error quotes no packet of a known flow)
+    t.drop = Drop::kIcmpNoSession;
+    return;
+  }
+  NewFlow nf{qp, p, key, rt};
+  nf.trace = &t;
+  if (!first_packet(nf)) t.drop = nf.why;
+  t.src_zone = nf.f.src_zone;
+  t.dst_zone = nf.f.dst_zone;
+  t.local_out = nf.local_out;
+  t.sm = nf.sm;
+  t.route = nf.route;
+  t.aspf = nf.aspf;
+  t.managed = nf.managed;
+  t.pickup = nf.pickup;
+  t.reversed = nf.reversed;
+  t.no_session = nf.no_session;
+  t.s = nf.s;
+  t.dst = nf.dst;
+  if (std::find(t.stages.begin(), t.stages.end(), TraceStage::kAlg) == t.stages.end()) {
+    t.s.nat = nf.nat;  // (the ALG stage copies it into the session)
+  }
+  if (nf.rule) t.policy_rule = *nf.rule;
 }
 
 }  // namespace fw::fwd

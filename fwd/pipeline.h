@@ -31,6 +31,8 @@
 
 namespace fw::fwd {
 
+struct Trace;  // fwd/trace.h
+
 // Drop reasons (counter packet.drop.<name>), in display order.
 enum class Drop : uint8_t {
   kMalformed,
@@ -86,6 +88,9 @@ class Pipeline {
   // The same for callers without a Reader of their own (tests, replay, fuzzing).
   Decision process(QueuedPacket& qp);
   Decision process_bytes(uint8_t* data, uint32_t len, uint32_t indev, uint8_t hook = 0);
+  // packet-trace: what process() would do with this packet, told to `t` stage by stage, with
+  // every side effect replaced by a peek (no session, port, binding, entry or counter changes).
+  void trace(QueuedPacket& qp, Trace& t);
 
   // Periodic work: aging sweep, server-map expiry, retired snapshots, fragments.
   void maintain();
@@ -126,6 +131,12 @@ class Pipeline {
   bool stage_alg(NewFlow& nf);
   bool stage_source_limit(NewFlow& nf);  // "srclimit" area
   bool stage_create(NewFlow& nf);
+
+  // packet-trace (fwd/trace.cpp): the lookups of run() and first_packet() in dry mode.
+  void trace_run(QueuedPacket& qp, const Runtime& rt, Trace& t);
+  policy::Verdict policy_match(const NewFlow& nf, const policy::FlowInfo& f) const;
+  bool trace_create(NewFlow& nf);
+  bool trace_lookup(const packet::Parsed& p, const session::FlowKey& key, Trace& t);
 
   void remember_fragment(const packet::Parsed& p);
   bool fragment_known(const packet::Parsed& p);

@@ -23,6 +23,8 @@ class RouteSource {
   virtual ~RouteSource() = default;
   virtual RouteInfo route(const common::IpAddr& dst) = 0;
   virtual std::string ifname(uint32_t ifindex) = 0;  // "" if unknown
+  // packet-trace: the index of a Linux interface name (0 if unknown).
+  virtual uint32_t ifindex(const std::string& /*name*/) { return 0; }
 };
 
 }  // namespace fw::fwd

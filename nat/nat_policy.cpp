@@ -62,7 +62,7 @@ CompiledNatPolicy::CompiledNatPolicy(const config::Config& c, const policy::Zone
 
 SnatDecision CompiledNatPolicy::match(policy::ZoneId sz, policy::ZoneId dz,
                                       const common::IpAddr& src, const common::IpAddr& dst,
-                                      const std::string& egress_if) const {
+                                      const std::string& egress_if, bool count) const {
   policy::FlowInfo f;
   f.src_zone = sz;
   f.dst_zone = dz;
@@ -74,11 +74,11 @@ SnatDecision CompiledNatPolicy::match(policy::ZoneId sz, policy::ZoneId dz,
     return std::find(egress.begin(), egress.end(), egress_if) != egress.end();
   });
   if (i == policy::Classifier::kNoMatch) {
-    default_hits_->inc();
+    if (count) default_hits_->inc();
     return {};
   }
   const Rule& r = rules_[active_[i]];
-  r.hits->inc();
+  if (count) r.hits->inc();
   SnatDecision d;
   d.kind = r.kind;
   d.pool = r.pool;

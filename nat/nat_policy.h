@@ -26,9 +26,11 @@ class CompiledNatPolicy {
  public:
   CompiledNatPolicy(const config::Config& c, const policy::ZoneTable& zones,
                     common::CounterTable& counters);
-  // First enabled rule that matches; kNone if none does. Counts the hit.
+  // First enabled rule that matches; kNone if none does. Counts the hit (unless !count:
+  // packet-trace).
   SnatDecision match(policy::ZoneId src_zone, policy::ZoneId dst_zone, const common::IpAddr& src,
-                     const common::IpAddr& dst, const std::string& egress_if) const;
+                     const common::IpAddr& dst, const std::string& egress_if,
+                     bool count = true) const;
   bool empty() const { return rules_.empty(); }
   static common::Counter& hit_counter(common::CounterTable& t, const std::string& rule);
   // First packets no enabled rule matched (the `default` no-nat row).

@@ -86,6 +86,24 @@ std::optional<uint16_t> PortAllocator::allocate_pair(const IpAddr& addr, uint8_t
   return std::nullopt;
 }
 
+std::optional<uint16_t> PortAllocator::peek(const IpAddr& addr, uint8_t proto,
+                                            uint16_t hint) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = maps_.find(Key{addr, proto});
+  if (it == maps_.end()) {
+    if (hint >= lo_ && hint <= hi_) return hint;
+    return lo_;
+  }
+  const Bitmap& bm = it->second;
+  if (bm.in_range >= static_cast<size_t>(hi_) - lo_ + 1) return std::nullopt;
+  if (hint >= lo_ && hint <= hi_ && !test_bit(bm.bits, hint)) return hint;
+  uint32_t start = std::clamp<uint32_t>(bm.cursor, lo_, hi_);
+  std::optional<uint32_t> found = first_clear(bm.bits, start, hi_);
+  if (!found && start > lo_) found = first_clear(bm.bits, lo_, start - 1);
+  if (!found) return std::nullopt;
+  return static_cast<uint16_t>(*found);
+}
+
 bool PortAllocator::reserve(const IpAddr& addr, uint8_t proto, uint16_t port) {
   std::lock_guard<std::mutex> lock(mu_);
   Bitmap& bm = maps_[Key{addr, proto}];
@@ -203,6 +221,15 @@ std::optional<IpAddr> NoPatBindings::lookup(const IpAddr& inside) const {
   auto it = by_inside_.find(inside);
   if (it == by_inside_.end()) return std::nullopt;
   return it->second.first;
+}
+
+std::optional<IpAddr> NoPatBindings::peek(const IpAddr& inside) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = by_inside_.find(inside);
+  if (it != by_inside_.end()) return it->second.first;
+  const std::deque<IpAddr>& free = free_[family_slot(inside)];
+  if (inside.empty() || free.empty()) return std::nullopt;
+  return free.front();
 }
 
 std::optional<IpAddr> NoPatBindings::reverse(const IpAddr& global) const {

@@ -26,6 +26,8 @@ class PortAllocator {
   // An even port p with p and p+1 both free (RTP and RTCP), both taken;
   // each is given back with release(). nullopt when no such pair is left.
   std::optional<uint16_t> allocate_pair(const common::IpAddr& addr, uint8_t proto);
+  // The port allocate() would hand out now, without taking it (packet-trace).
+  std::optional<uint16_t> peek(const common::IpAddr& addr, uint8_t proto, uint16_t hint) const;
   // Claim a specific port (e.g. a NAT server's static port); false if taken.
   bool reserve(const common::IpAddr& addr, uint8_t proto, uint16_t port);
   void release(const common::IpAddr& addr, uint8_t proto, uint16_t port);
@@ -74,6 +76,8 @@ class NoPatBindings {
   enum class Claim : uint8_t { kNew, kAdded, kTaken };
   Claim claim(const common::IpAddr& inside, const common::IpAddr& global);
   std::optional<common::IpAddr> lookup(const common::IpAddr& inside) const;
+  // What acquire() would return now, without binding or counting anything (packet-trace).
+  std::optional<common::IpAddr> peek(const common::IpAddr& inside) const;
   // inside for a pool address (reply direction / server-map)
   std::optional<common::IpAddr> reverse(const common::IpAddr& global) const;
   size_t bound() const;

@@ -68,7 +68,7 @@ void Translator::destination(const ServerMapEntry& e, const packet::Parsed& p, N
   if (e.type == MapType::kNatServer) nat->kind = NatKind::kNatServer;
 }
 
-bool Translator::inherit(const ServerMapEntry& e, const packet::Parsed& p, NatInfo* nat) {
+bool Translator::inherit(const ServerMapEntry& e, const packet::Parsed& p, NatInfo* nat, bool dry) {
   nat->kind = NatKind::kAspf;
   nat->dst_port_held = e.reserved;
   if (e.sxaddr.empty() || p.ip_version != 4) return true;
@@ -79,28 +79,30 @@ bool Translator::inherit(const ServerMapEntry& e, const packet::Parsed& p, NatIn
   // server's port 20) cannot collide with an allocation: it is kept.
   const uint8_t space = port_space(p.proto);
   if (!space || !state_.ports.in_range(p.sport)) return true;
-  auto port = state_.ports.allocate(e.sxaddr, space, p.sport);
+  auto port = dry ? state_.ports.peek(e.sxaddr, space, p.sport)
+                  : state_.ports.allocate(e.sxaddr, space, p.sport);
   if (!port) {
-    c_port_exhausted_.inc();
+    if (!dry) c_port_exhausted_.inc();
     return false;
   }
   nat->snat_port = *port;
-  nat->port_held = true;
+  nat->port_held = !dry;
   return true;
 }
 
 SourceDecision Translator::source(const FlowRequest& r, const CompiledNatPolicy& policy,
-                                  NatInfo* nat) {
+                                  NatInfo* nat, bool dry) {
   const packet::Parsed& p = *r.p;
   if (p.ip_version != 4) return {};  // NAT44 only
   // A NAT server's own outbound connections leave with its global address
   // (Nat Server Reverse beats the nat-policy).
   if (auto rev = servermap_.match_src(p.proto, p.src, p.sport);
       rev && rev->type == MapType::kNatServerReverse) {
-    return {pat(r, {rev->xaddr}, NatKind::kServerReverse, nat), nullptr};
+    return {pat(r, {rev->xaddr}, NatKind::kServerReverse, nat, dry), nullptr};
   }
   if (policy.empty()) return {};
-  SnatDecision d = policy.match(r.src_zone, r.dst_zone, p.src, r.dst, std::string(r.egress_if));
+  SnatDecision d =
+      policy.match(r.src_zone, r.dst_zone, p.src, r.dst, std::string(r.egress_if), !dry);
   using K = SnatDecision::Kind;
   switch (d.kind) {
     case K::kNone:
@@ -108,16 +110,17 @@ SourceDecision Translator::source(const FlowRequest& r, const CompiledNatPolicy&
       return {true, d.rule};
     case K::kEasyIp:
       if (!r.egress_addr.is_v4()) return {false, d.rule};
-      return {pat(r, {r.egress_addr}, NatKind::kEasyIp, nat), d.rule};
+      return {pat(r, {r.egress_addr}, NatKind::kEasyIp, nat, dry), d.rule};
     case K::kPat:
-      return {d.pool && pat(r, *d.pool, NatKind::kPat, nat), d.rule};
+      return {d.pool && pat(r, *d.pool, NatKind::kPat, nat, dry), d.rule};
     case K::kNoPat:
-      return {no_pat(r, d, nat), d.rule};
+      return {no_pat(r, d, nat, dry), d.rule};
   }
   return {};
 }
 
-bool Translator::translates_source(const FlowRequest& r, const CompiledNatPolicy& policy) const {
+bool Translator::translates_source(const FlowRequest& r, const CompiledNatPolicy& policy,
+                                   bool count) const {
   const packet::Parsed& p = *r.p;
   if (p.ip_version != 4) return false;
   if (auto rev = servermap_.match_src(p.proto, p.src, p.sport);
@@ -125,12 +128,13 @@ bool Translator::translates_source(const FlowRequest& r, const CompiledNatPolicy
     return true;
   }
   if (policy.empty()) return false;
-  const auto k = policy.match(r.src_zone, r.dst_zone, p.src, r.dst, std::string(r.egress_if)).kind;
+  const auto k =
+      policy.match(r.src_zone, r.dst_zone, p.src, r.dst, std::string(r.egress_if), count).kind;
   return k != SnatDecision::Kind::kNone && k != SnatDecision::Kind::kNoNat;
 }
 
 bool Translator::pat(const FlowRequest& r, const std::vector<common::IpAddr>& pool, NatKind kind,
-                     NatInfo* nat) {
+                     NatInfo* nat, bool dry) {
   const packet::Parsed& p = *r.p;
   if (pool.empty()) return false;
   const uint8_t space = port_space(p.proto);
@@ -139,22 +143,35 @@ bool Translator::pat(const FlowRequest& r, const std::vector<common::IpAddr>& po
   for (size_t i = 0; i < pool.size(); ++i) {
     const auto& a = pool[(start + i) % pool.size()];
     std::optional<uint16_t> port = p.sport;
-    if (space) port = state_.ports.allocate(a, space, p.sport);
+    if (space) {
+      port = dry ? state_.ports.peek(a, space, p.sport) : state_.ports.allocate(a, space, p.sport);
+    }
     if (!port) continue;
     nat->kind = kind;
     nat->snat = true;
     nat->snat_addr = a;
     nat->snat_port = *port;
-    nat->port_held = space != 0;
+    nat->port_held = space != 0 && !dry;
     return true;
   }
-  c_port_exhausted_.inc();
+  if (!dry) c_port_exhausted_.inc();
   return false;
 }
 
-bool Translator::no_pat(const FlowRequest& r, const SnatDecision& d, NatInfo* nat) {
+bool Translator::no_pat(const FlowRequest& r, const SnatDecision& d, NatInfo* nat, bool dry) {
   const packet::Parsed& p = *r.p;
   if (!d.pool || d.pool->empty() || !d.group) return false;
+  if (dry) {
+    // A group used for the first time has no bindings yet: its first pool address is free.
+    const NoPatBindings* fb = state_.find_bindings(*d.group);
+    auto g = fb ? fb->peek(p.src) : std::optional<common::IpAddr>(d.pool->front());
+    if (!g) return false;
+    nat->kind = NatKind::kNoPat;
+    nat->snat = true;
+    nat->snat_addr = *g;
+    nat->snat_port = p.sport;
+    return true;
+  }
   auto& b = state_.bindings(*d.group, *d.pool);
   const bool existed = b.lookup(p.src).has_value();
   auto g = b.acquire(p.src);

@@ -52,15 +52,20 @@ class Translator {
   void destination(const session::ServerMapEntry& e, const packet::Parsed& p,
                    session::NatInfo* nat) const;
   // Source NAT of a new flow: Nat Server Reverse first, then the nat-policy.
+  // dry (packet-trace): the same decision and the address and port it would take, taking and
+  // counting nothing (no port, no no-PAT binding, no server-map entry).
   SourceDecision source(const FlowRequest& r, const CompiledNatPolicy& policy,
-                        session::NatInfo* nat);
+                        session::NatInfo* nat, bool dry = false);
   // Whether source() would translate this flow (a flow picked up mid-stream
   // cannot be: its translation died with the fwd that made it).
-  bool translates_source(const FlowRequest& r, const CompiledNatPolicy& policy) const;
+  // count: the nat-policy rule's hit is counted (not by packet-trace).
+  bool translates_source(const FlowRequest& r, const CompiledNatPolicy& policy,
+                         bool count = true) const;
   // A flow admitted by ALG entry `e` inherits its control session's NAT: the
   // destination named in the entry (destination()), the source address the
   // entry asks for. False: no port left on that address.
-  bool inherit(const session::ServerMapEntry& e, const packet::Parsed& p, session::NatInfo* nat);
+  bool inherit(const session::ServerMapEntry& e, const packet::Parsed& p, session::NatInfo* nat,
+               bool dry = false);
   // Give back what a session holds (ports, no-PAT binding and its entries).
   void release(const session::FlowKey& orig, const session::NatInfo& nat);
   // A server-map entry went away unused: give back the port it held.
@@ -103,8 +108,8 @@ class Translator {
 
  private:
   bool pat(const FlowRequest& r, const std::vector<common::IpAddr>& pool, session::NatKind kind,
-           session::NatInfo* nat);
-  bool no_pat(const FlowRequest& r, const SnatDecision& d, session::NatInfo* nat);
+           session::NatInfo* nat, bool dry);
+  bool no_pat(const FlowRequest& r, const SnatDecision& d, session::NatInfo* nat, bool dry);
   void add_no_pat_entries(const common::IpAddr& inside, const common::IpAddr& global,
                           uint32_t group, uint8_t zone);
 

@@ -33,10 +33,17 @@ void put_l4(uint8_t* t, const BuildSpec& s, size_t l4_total) {
       wr16(t + 4, static_cast<uint16_t>(l4_total));
       wr16(t + 6, 0xffff);  // any non-zero value: fix_checksums fills a real one
       break;
-    default:  // echo request
-      t[0] = s.proto == kProtoIcmp ? 8 : 128;
-      wr16(t + 4, s.sport);
-      wr16(t + 6, 1);
+    case kProtoIcmp:
+    case kProtoIcmpv6:
+      t[0] = s.icmp_type >= 0 ? static_cast<uint8_t>(s.icmp_type)
+                              : (s.proto == kProtoIcmp ? 8 : 128);  // echo request
+      t[1] = s.icmp_code;
+      if (s.icmp_type < 0 || s.icmp_type == 8 || s.icmp_type == 128) {
+        wr16(t + 4, s.sport);
+        wr16(t + 6, 1);
+      }
+      break;
+    default:  // 8 zero bytes
       break;
   }
 }
@@ -46,8 +53,7 @@ void put_l4(uint8_t* t, const BuildSpec& s, size_t l4_total) {
 std::vector<uint8_t> build(const BuildSpec& s) {
   const bool v4 = s.src.is_v4();
   if (s.src.family != s.dst.family || s.src.empty()) return {};
-  if (s.proto != kProtoTcp && s.proto != kProtoUdp && s.proto != (v4 ? kProtoIcmp : kProtoIcmpv6))
-    return {};
+  if (s.proto == (v4 ? kProtoIcmpv6 : kProtoIcmp)) return {};  // ICMP of the other family
   const size_t l3 = v4 ? 20 : 40;
   const size_t l4_total = l4_header_len(s.proto) + s.payload.size();
   if (l3 + l4_total > 65535) return {};

@@ -13,16 +13,21 @@
 namespace fw::packet {
 
 struct BuildSpec {
-  common::IpAddr src, dst;        // same family
-  uint8_t proto = 6;              // 6, 17, 1 (echo) or 58 (echo)
+  common::IpAddr src, dst;  // same family
+  // 6, 17, 1 or 58 (an echo request unless icmp_type is set), or any other protocol: then an
+  // IP header and 8 zero bytes (a GRE header, an ESP SPI and sequence number, ...) before the
+  // payload.
+  uint8_t proto = 6;
   uint16_t sport = 0, dport = 0;  // ICMP echo: sport is the identifier
+  int icmp_type = -1;             // ICMP/ICMPv6: this type and code (-1: echo request)
+  uint8_t icmp_code = 0;
   uint8_t tcp_flags = 0x02;
   uint32_t seq = 0, ack = 0;
   uint8_t ttl = 64;
   std::span<const uint8_t> payload;
 };
 
-// Empty if the spec cannot be built (mixed families, another protocol, too long).
+// Empty if the spec cannot be built (mixed families, too long).
 std::vector<uint8_t> build(const BuildSpec& s);
 
 }  // namespace fw::packet

@@ -143,6 +143,13 @@ Verdict CompiledPolicy::match(const FlowInfo& f) const {
   return {r.permit, &r.name};
 }
 
+Verdict CompiledPolicy::peek(const FlowInfo& f) const {
+  const uint32_t i = classifier_.first_match(f);
+  if (i == Classifier::kNoMatch) return {default_permit_, &default_name_};
+  const Rule& r = rules_[active_[i]];
+  return {r.permit, &r.name};
+}
+
 std::vector<RuleView> CompiledPolicy::rules() const {
   std::vector<RuleView> v;
   for (const auto& r : rules_) {

@@ -75,6 +75,8 @@ class CompiledPolicy {
   CompiledPolicy(const config::Config& c, const ZoneTable& zones, common::CounterTable& counters);
   // First enabled rule that matches, else the default action. Counts the hit.
   Verdict match(const FlowInfo& f) const;
+  // The same decision without counting the hit (packet-trace).
+  Verdict peek(const FlowInfo& f) const;
   // Rules in order, then "default" (id 0), with hit counts.
   std::vector<RuleView> rules() const;
 

@@ -16,13 +16,12 @@ std::string_view flood_kind_name(FloodKind k) {
   return "?";
 }
 
-FloodLimiter::FloodLimiter(const common::Clock& clock) : clock_(clock) {}
+FloodLimiter::FloodLimiter(const common::Clock& clock)
+    : clock_(clock),
+      buckets_(std::make_unique<common::TokenBucket[]>(kSlots *
+                                                       static_cast<size_t>(FloodKind::kCount))) {}
 
 FloodVerdict FloodLimiter::admit(FloodKind k, const common::IpAddr& dst, uint32_t max_rate) {
-  std::call_once(alloc_once_, [this] {
-    buckets_ =
-        std::make_unique<common::TokenBucket[]>(kSlots * static_cast<size_t>(FloodKind::kCount));
-  });
   const uint64_t now = clock_.now_ms();
   const size_t slot = dst.hash() % kSlots;
   bool ok;
@@ -47,6 +46,14 @@ FloodVerdict FloodLimiter::admit(FloodKind k, const common::IpAddr& dst, uint32_
     kd.last_target = dst;
   }
   return v;
+}
+
+FloodVerdict FloodLimiter::peek(FloodKind k, const common::IpAddr& dst, uint32_t max_rate) const {
+  const size_t slot = dst.hash() % kSlots;
+  std::lock_guard<std::mutex> lk(stripes_[slot % kStripes]);
+  common::TokenBucket copy = buckets_[static_cast<size_t>(k) * kSlots + slot];
+  return copy.take(max_rate, max_rate, clock_.now_ms()) ? FloodVerdict::kOk
+                                                        : FloodVerdict::kRefused;
 }
 
 FloodLimiter::Stats FloodLimiter::stats(FloodKind k) const {

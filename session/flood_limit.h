@@ -41,6 +41,10 @@ class FloodLimiter {
   // Refusals are counted; the first one of a quiet kind starts an attack.
   FloodVerdict admit(FloodKind k, const common::IpAddr& dst, uint32_t max_rate);
 
+  // What admit() would answer now, taking nothing and counting nothing (packet-trace): kOk or
+  // kRefused.
+  FloodVerdict peek(FloodKind k, const common::IpAddr& dst, uint32_t max_rate) const;
+
   struct Stats {
     uint64_t refused = 0;     // all time
     uint64_t attacks = 0;     // attacks started
@@ -69,10 +73,8 @@ class FloodLimiter {
     common::IpAddr last_target;
   };
   const common::Clock& clock_;
-  std::array<std::mutex, kStripes> stripes_;
-  // kSlots buckets per kind, allocated the first time a limit is used.
-  std::unique_ptr<common::TokenBucket[]> buckets_;
-  std::once_flag alloc_once_;
+  mutable std::array<std::mutex, kStripes> stripes_;
+  std::unique_ptr<common::TokenBucket[]> buckets_;  // kSlots per kind (~300 KB in all)
   std::array<Kind, static_cast<size_t>(FloodKind::kCount)> kinds_;
 };
 

@@ -110,6 +110,26 @@ std::optional<ServerMapEntry> ServerMap::match_dst(uint8_t proto, const IpAddr& 
   return out;
 }
 
+std::optional<ServerMapEntry> ServerMap::peek_dst(uint8_t proto, const IpAddr& src,
+                                                  const IpAddr& dst, uint16_t dport) const {
+  const uint64_t now = clock_.now_ms();
+  const ServerMapEntry* best = nullptr;
+  int best_score = -1;
+  std::shared_lock lk(mu_);
+  auto [a, b] = by_addr_.equal_range(dst);
+  for (auto it = a; it != b; ++it) {
+    const auto& e = entries_.at(it->second);
+    if (!matches_fwd(e, proto, src, dport, now)) continue;
+    int score = (e.peer.empty() ? 0 : 2) + (e.port == 0 && !e.port_exact ? 0 : 1);
+    if (score > best_score) {  // the same choice as match_dst
+      best_score = score;
+      best = &e;
+    }
+  }
+  if (!best) return std::nullopt;
+  return *best;
+}
+
 std::optional<ServerMapEntry> ServerMap::match_src(uint8_t proto, const IpAddr& src,
                                                    uint16_t sport) const {
   std::shared_lock lk(mu_);

@@ -74,6 +74,9 @@ class ServerMap {
   // beats ANY; an exact port beats port ANY. One-shot entries are consumed.
   std::optional<ServerMapEntry> match_dst(uint8_t proto, const IpAddr& src, const IpAddr& dst,
                                           uint16_t dport);
+  // The entry match_dst would return, without using it (no hit, nothing consumed): packet-trace.
+  std::optional<ServerMapEntry> peek_dst(uint8_t proto, const IpAddr& src, const IpAddr& dst,
+                                         uint16_t dport) const;
   // Reverse match by source address (Nat Server Reverse, No-Pat).
   std::optional<ServerMapEntry> match_src(uint8_t proto, const IpAddr& src, uint16_t sport) const;
 

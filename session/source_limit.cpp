@@ -30,6 +30,19 @@ void SourceLimiter::trim(Shard& s, uint64_t now) {
   }
 }
 
+SourceVerdict SourceLimiter::peek(const common::IpAddr& src, const SourceLimits& lim) const {
+  const Shard& s = shard_of(src);
+  std::lock_guard<std::mutex> lk(s.mu);
+  auto it = s.hosts.find(src);
+  if (it == s.hosts.end()) return SourceVerdict::kOk;
+  Entry e = it->second;  // a copy: the bucket is brought up to date on it only
+  if (lim.max_sessions && e.sessions >= lim.max_sessions) return SourceVerdict::kSessionLimit;
+  if (lim.max_rate && !take_token(e, lim.max_rate, clock_.now_ms())) {
+    return SourceVerdict::kRateLimit;
+  }
+  return SourceVerdict::kOk;
+}
+
 SourceVerdict SourceLimiter::acquire(const common::IpAddr& src, const SourceLimits& lim) {
   const uint64_t now = clock_.now_ms();
   Shard& s = shard_of(src);

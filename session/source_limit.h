@@ -42,6 +42,8 @@ class SourceLimiter {
   // the refusal.
   SourceVerdict acquire(const common::IpAddr& src, const SourceLimits& lim);
   void release(const common::IpAddr& src);
+  // What acquire() would answer now, counting and changing nothing (packet-trace).
+  SourceVerdict peek(const common::IpAddr& src, const SourceLimits& lim) const;
   // Counts a session that exists already (restored after a planned restart) whatever the limits:
   // release(src) when it ends.
   void hold(const common::IpAddr& src);
@@ -76,8 +78,9 @@ class SourceLimiter {
     std::list<common::IpAddr> idle;  // oldest idle first
   };
   Shard& shard_of(const common::IpAddr& a) { return shards_[a.hash() % kShards]; }
+  const Shard& shard_of(const common::IpAddr& a) const { return shards_[a.hash() % kShards]; }
   void trim(Shard& s, uint64_t now);  // lock held
-  bool take_token(Entry& e, uint32_t rate, uint64_t now);
+  static bool take_token(Entry& e, uint32_t rate, uint64_t now);
 
   const common::Clock& clock_;
   size_t max_idle_per_shard_;

@@ -26,6 +26,8 @@
 #include "cli/commands.h"
 #include "db/config_store.h"
 #include "fwd/controller.h"
+#include "fwd/dataplane.h"
+#include "fwd/table_routes.h"
 
 using namespace fw;
 
@@ -57,11 +59,36 @@ struct TempDatabase {
   }
 };
 
+// "trace" area: `// routes: PREFIX=IF[,NEXTHOP] ...` and `// local: ADDRESS=IF ...` give the
+// controller a data plane whose routes are that table (fwd/table_routes.h), for packet-trace.
+struct TraceDataPlane {
+  common::ManualClock clock{1'000'000};
+  fwd::TableRoutes routes;
+  std::unique_ptr<fwd::DataPlane> dp;
+};
+
+bool trace_directive(const std::string& line, std::unique_ptr<TraceDataPlane>* plane) {
+  const bool is_route = line.rfind("// routes:", 0) == 0,
+             is_local = line.rfind("// local:", 0) == 0;
+  if (!is_route && !is_local) return false;
+  if (!*plane) *plane = std::make_unique<TraceDataPlane>();
+  std::istringstream is(line.substr(is_route ? 10 : 9));
+  std::string err;
+  for (std::string w; is >> w;) {
+    if (!(is_route ? (*plane)->routes.add_route(w, &err) : (*plane)->routes.add_local(w, &err))) {
+      std::cerr << "bad directive: " << err << "\n";
+    }
+  }
+  return true;
+}
+
 fwd::ControllerHooks read_header(const std::vector<std::string>& lines, size_t* i,
-                                 std::unique_ptr<TempDatabase>* database) {
+                                 std::unique_ptr<TempDatabase>* database,
+                                 std::unique_ptr<TraceDataPlane>* plane) {
   const std::string kInterfaces = "// interfaces:";
   fwd::ControllerHooks hooks;
   for (; *i < lines.size() && lines[*i].rfind("//", 0) == 0; ++*i) {
+    if (trace_directive(lines[*i], plane)) continue;
     if (lines[*i] == "// database") {
       *database = std::make_unique<TempDatabase>();
       hooks.store = (*database)->store.get();
@@ -83,6 +110,12 @@ fwd::ControllerHooks read_header(const std::vector<std::string>& lines, size_t* 
     }
     hooks.link_details = [links] { return links; };
   }
+  if (*plane) {
+    auto& p = **plane;
+    p.dp = std::make_unique<fwd::DataPlane>(p.clock, p.routes);
+    hooks.dataplane = p.dp.get();
+    hooks.ifname = [&p](uint32_t ifindex) { return p.routes.ifname(ifindex); };
+  }
   return hooks;
 }
 
@@ -101,7 +134,26 @@ int main(int argc, char** argv) {
   size_t i = 0;
   int failures = 0;
   std::unique_ptr<TempDatabase> database;
-  fwd::Controller ctl(read_header(lines, &i, &database));
+  std::unique_ptr<TraceDataPlane> plane;
+  fwd::Controller ctl(read_header(lines, &i, &database, &plane));
+  // "trace" area: `// config: FILE` (relative to the transcript) is loaded first, as fwd
+  // loads --config; with a data plane the configuration is published to it.
+  for (size_t k = 0; k < i; ++k) {
+    if (lines[k].rfind("// config: ", 0) != 0) continue;
+    std::vector<std::string> cfg;
+    auto path = std::filesystem::path(argv[argc - 1]).parent_path() / lines[k].substr(11);
+    std::string text, err;
+    if (!read_lines(path.c_str(), &cfg)) {
+      std::cerr << "cannot read " << path << "\n";
+      return 2;
+    }
+    for (const auto& l : cfg) text += l + "\n";
+    if (!ctl.load_text(text, path.string(), &err)) {
+      std::cerr << err << "\n";
+      return 2;
+    }
+  }
+  if (plane) ctl.apply_now();
   for (size_t k = 0; k < i; ++k) got += lines[k] + "\n";
   cli::ViewStack vs = cli::user_view();
   while (i < lines.size()) {

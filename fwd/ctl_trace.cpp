@@ -1,0 +1,98 @@
+// "trace" area (issue 15 item 1): `packet-trace ...` - what the firewall would do with a packet,
+// asked of the running data plane (fwd/trace.h). Nothing is sent and no table changes; the
+// trace reads the live configuration snapshot, sessions and server-map like a worker does.
+#include "fwd/ctl_context.h"
+#include "fwd/dataplane.h"
+#include "fwd/trace.h"
+
+namespace fw::fwd::ctl {
+namespace {
+
+constexpr std::pair<const char*, uint8_t> kFlags[] = {{"syn", 0x02}, {"ack", 0x10}, {"fin", 0x01},
+                                                      {"rst", 0x04}, {"psh", 0x08}, {"urg", 0x20}};
+
+uint8_t protocol_of(const cli::Match& m) {
+  static const std::pair<const char*, uint8_t> kProtos[] = {
+      {"tcp", 6}, {"udp", 17}, {"icmp", 1}, {"icmpv6", 58}, {"gre", 47}, {"esp", 50}, {"ah", 51}};
+  for (const auto& [k, p] : kProtos) {
+    if (m.has(k)) return p;
+  }
+  return static_cast<uint8_t>(m.integer("protocol-number").value_or(0));
+}
+
+// The packet of the command; false (c.err set) when it is refused.
+bool request_of(Ctx& c, TraceRequest* req) {
+  packet::BuildSpec& s = req->spec;
+  auto src = common::IpAddr::parse(c.p("source-address"));
+  auto dst = common::IpAddr::parse(c.p("destination-address"));
+  if (!src || !dst) return false;  // (the grammar checked them)
+  s.src = *src;
+  s.dst = *dst;
+  if (src->family != dst->family) {
+    c.param_error("destination-address",
+                  "Error: The source and destination addresses must be of one family.");
+    return false;
+  }
+  s.proto = protocol_of(c.m);
+  if ((s.proto == 1 && !src->is_v4()) || (s.proto == 58 && src->is_v4())) {
+    c.param_error("source-address", "Error: ICMP goes with IPv4 addresses, ICMPv6 with IPv6.");
+    return false;
+  }
+  s.sport = static_cast<uint16_t>(c.m.integer("source-port").value_or(0));
+  s.dport = static_cast<uint16_t>(c.m.integer("destination-port").value_or(0));
+  if (s.proto == 1 || s.proto == 58) {
+    s.sport = static_cast<uint16_t>(c.m.integer("icmp-id").value_or(1));
+    if (auto t = c.m.integer("icmp-type")) s.icmp_type = static_cast<int>(*t);
+    s.icmp_code = static_cast<uint8_t>(c.m.integer("icmp-code").value_or(0));
+  }
+  s.ttl = static_cast<uint8_t>(c.m.integer("ttl-value").value_or(64));
+  if (c.m.has("tcp-flags")) {
+    if (s.proto != 6) {
+      c.err = "Error: TCP flags go with protocol tcp.";
+      return false;
+    }
+    s.tcp_flags = 0;
+    for (const auto& [k, bit] : kFlags) {
+      if (c.m.has(k)) s.tcp_flags |= bit;
+    }
+  }
+  return true;
+}
+
+// The input interface: its Linux name, the name shown, its index in the data plane's view.
+bool input_of(Ctx& c, TraceRequest* req) {
+  if (c.m.has("local")) return true;
+  req->in_linux = interface_param(c, "interface");
+  if (req->in_linux.empty()) return false;
+  req->in_shown = c.cfg.shown_ifname(req->in_linux);
+  req->ifindex = c.dp->routes().ifindex(req->in_linux);
+  if (req->ifindex == 0) {
+    c.param_error("interface", "Error: The interface " + c.p("interface") + " does not exist.");
+    return false;
+  }
+  return true;
+}
+
+void packet_trace_cmd(Ctx& c) {
+  if (!c.dp) {
+    c.err = "Error: packet-trace needs the data plane (fwd is running without one).";
+    return;
+  }
+  TraceRequest req;
+  if (!request_of(c, &req) || !input_of(c, &req)) return;
+  auto report = packet_trace(*c.dp, c.cfg, req, &c.err);
+  if (!report) return;
+  c.out << (c.m.has("json") ? render_json(*report) : render_text(*report));
+}
+
+}  // namespace
+
+void register_trace(HandlerTable& t) {
+  t.add({
+      {"trace.ports", packet_trace_cmd},
+      {"trace.icmp", packet_trace_cmd},
+      {"trace.other", packet_trace_cmd},
+  });
+}
+
+}  // namespace fw::fwd::ctl
