@@ -764,11 +764,10 @@ std::unique_ptr<Server> Server::start(const std::string& path, const std::string
 std::unique_ptr<Server> Server::start(const std::string& path, const std::string& group,
                                       Handler handler, const ServerOptions& options,
                                       std::string* err) {
-  return start(
-      path, group,
-      StreamingHandler([h = std::move(handler)](const Request& r, const PeerCred& c,
-                                                const Emit&) { return h(r, c); }),
-      options, err);
+  return start(path, group,
+               StreamingHandler([h = std::move(handler)](const Request& r, const PeerCred& c,
+                                                         const Emit&) { return h(r, c); }),
+               options, err);
 }
 
 std::unique_ptr<Server> Server::start(const std::string& path, const std::string& group,

@@ -24,9 +24,9 @@ TEST(PieceEncoding, RoundTripsAndRejectsAnythingElse) {
   ASSERT_TRUE(back);
   EXPECT_TRUE(back->piece);
   EXPECT_EQ(back->output, p.output);
-  EXPECT_FALSE(decode_response(bytes + "x"));                      // trailing byte
+  EXPECT_FALSE(decode_response(bytes + "x"));                        // trailing byte
   EXPECT_FALSE(decode_response(bytes.substr(0, bytes.size() - 1)));  // truncated
-  EXPECT_FALSE(decode_response(std::string("P\0\0\0", 4)));         // short length
+  EXPECT_FALSE(decode_response(std::string("P\0\0\0", 4)));          // short length
   std::string huge = "P";
   internal::put_u32(&huge, 0xffffffffu);  // a length larger than the bytes: no allocation
   EXPECT_FALSE(decode_response(huge));
@@ -129,7 +129,8 @@ TEST_F(StreamTest, SlowReaderHoldsTheHandlerAndClosingStopsIt) {
   EXPECT_TRUE(first->piece);
   ::close(fd);
   EXPECT_TRUE(testing::wait_until([&] { return stopped.load(); }, milliseconds(3000)));
-  EXPECT_TRUE(testing::wait_until([&] { return server_->stats().clients == 0; }, milliseconds(3000)));
+  EXPECT_TRUE(
+      testing::wait_until([&] { return server_->stats().clients == 0; }, milliseconds(3000)));
 }
 
 // The client stops reading when on_piece says so (fwcli's Ctrl+C): the connection is closed
