@@ -394,25 +394,27 @@ bool Daemon::start_socket(std::string* err) {
   };
   server_ = ipc::Server::start(
       opt_.socket_path, opt_.group,
-      [this](const ipc::Request& rq, const ipc::PeerCred&) {
-        ipc::Response resp;
-        auto vs = cli::parse_views(rq.view);
-        if (!vs) {
-          resp.ok = false;
-          resp.output = "Error: bad view from client.\n";
-          vs = cli::user_view();
-        } else if (!rq.line.empty()) {
-          ExecResult r = ctl_->execute(*vs, rq.line, true);
-          resp.ok = r.ok;
-          resp.output = r.output;
-          vs = r.views;
-        }
-        resp.view = cli::serialize_views(*vs);
-        resp.prompt = ctl_->prompt(*vs);
-        // The first exchange tells fwcli the keyword sets (the ALGs) to build its grammar from.
-        if (rq.line.empty()) resp.keyword_sets = ctl_->keyword_sets();
-        return resp;
-      },
+      ipc::Server::StreamingHandler(
+          [this](const ipc::Request& rq, const ipc::PeerCred&, const ipc::Server::Emit& emit) {
+            ipc::Response resp;
+            auto vs = cli::parse_views(rq.view);
+            if (!vs) {
+              resp.ok = false;
+              resp.output = "Error: bad view from client.\n";
+              vs = cli::user_view();
+            } else if (!rq.line.empty()) {
+              // "stream": a large display goes out in pieces as it is rendered (ipc version 4).
+              ExecResult r = ctl_->execute(*vs, rq.line, true, emit);
+              resp.ok = r.ok;
+              resp.output = r.output;
+              vs = r.views;
+            }
+            resp.view = cli::serialize_views(*vs);
+            resp.prompt = ctl_->prompt(*vs);
+            // The first exchange tells fwcli the keyword sets (the ALGs) to build its grammar from.
+            if (rq.line.empty()) resp.keyword_sets = ctl_->keyword_sets();
+            return resp;
+          }),
       so, err);
   if (!server_) *err = "cannot serve the CLI socket " + opt_.socket_path + ": " + *err;
   return server_ != nullptr;

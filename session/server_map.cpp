@@ -254,6 +254,26 @@ std::vector<ServerMapEntry> ServerMap::snapshot() const {
   return v;
 }
 
+std::vector<uint64_t> ServerMap::ids() const {
+  std::vector<uint64_t> v;
+  {
+    std::shared_lock lk(mu_);
+    v.reserve(entries_.size());
+    for (const auto& [id, e] : entries_) v.push_back(id);
+  }
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+void ServerMap::for_ids(std::span<const uint64_t> ids,
+                        const std::function<void(const ServerMapEntry&)>& fn) const {
+  std::shared_lock lk(mu_);
+  for (uint64_t id : ids) {
+    auto it = entries_.find(id);
+    if (it != entries_.end()) fn(it->second);
+  }
+}
+
 size_t ServerMap::size() const {
   std::shared_lock lk(mu_);
   return entries_.size();

@@ -18,6 +18,7 @@
 #include <optional>
 #include <set>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -95,6 +96,12 @@ class ServerMap {
   void set_max_per_source(size_t n) { max_per_source_.store(n, std::memory_order_relaxed); }
   size_t of_source(const IpAddr& source) const;  // entries naming it
   std::vector<ServerMapEntry> snapshot() const;
+  // "stream" area: the ids of every entry, increasing (8 bytes each), so a display reads the
+  // entries a batch at a time with for_ids() instead of copying the map.
+  std::vector<uint64_t> ids() const;
+  // fn for each entry of `ids` still there, under the shared lock (fn must not call the map).
+  void for_ids(std::span<const uint64_t> ids,
+               const std::function<void(const ServerMapEntry&)>& fn) const;
   size_t size() const;
   // Called (outside the lock) for each entry removed without being used
   // (expired, removed with its parent, reconfigured).

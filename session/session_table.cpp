@@ -474,6 +474,21 @@ std::vector<Session> SessionTable::snapshot(const std::function<bool(const Sessi
   return out;
 }
 
+bool SessionTable::walk(size_t* cursor, size_t max_slots,
+                        const std::function<void(const Session&)>& fn) const {
+  const Impl& t = *impl_;
+  const size_t hw = t.high_water.load(std::memory_order_acquire);
+  const size_t end = std::min(hw, *cursor + max_slots);
+  for (size_t slot = *cursor; slot < end; ++slot) {
+    std::atomic<uint8_t>& st = t.state(static_cast<uint32_t>(slot));
+    if (!Impl::lock_live(st)) continue;
+    Impl::SessionGuard g{st};
+    fn(t.sess(static_cast<uint32_t>(slot)));
+  }
+  *cursor = std::max(*cursor, end);
+  return *cursor < hw;
+}
+
 size_t SessionTable::erase_if(const std::function<bool(const Session&)>& pred) {
   Impl& t = *impl_;
   auto cb = t.callback();

@@ -48,6 +48,13 @@ class SessionTable {
   // Copies of all sessions matching pred (for display), ordered by id.
   std::vector<Session> snapshot(const std::function<bool(const Session&)>& pred = {}) const;
 
+  // "stream" area: a walk in bounded steps for displays of any size. Calls fn for each live
+  // session in the next `max_slots` slots from *cursor (each under that session's lock only,
+  // no shard lock; nothing is copied) and advances *cursor; false once the walk is complete.
+  // Slot order, not id order; a session added or removed meanwhile may or may not be seen.
+  // fn must not call the table.
+  bool walk(size_t* cursor, size_t max_slots, const std::function<void(const Session&)>& fn) const;
+
   // Remove sessions matching pred; returns how many. on_remove is called for each.
   // pred runs under the session's lock and may run twice per session (re-checked
   // after the shard locks are taken): it must be pure and not call the table.
