@@ -157,7 +157,7 @@ void session_lines(std::ostream& os, const ControllerHooks& h, DataPlane& dp,
 
 // "stream" area: displays of any size are rendered in batches of this many table slots (each
 // session locked only while it is copied), each batch sent on before the next is read.
-constexpr size_t kWalkSlots = 4096;
+constexpr size_t kWalkSlots = 1024;
 constexpr uint64_t kVerboseLines = 6;  // lines per session in the verbose display
 
 // The ids of the sessions matching f, in id order (8 bytes a session, no session copied).
@@ -366,7 +366,7 @@ struct ReverseGroups {
 void stream_servermap(Emitter& em, MapShown shown, DataPlane& dp, const aspf::Registry& algs) {
   const auto& map = dp.servermap();
   const std::vector<uint64_t> ids = map.ids();
-  constexpr size_t kBatch = 4096;
+  constexpr size_t kBatch = 1024;
   ReverseGroups groups;
   uint64_t total = 0;
   for (size_t i = 0; i < ids.size(); i += kBatch) {
