@@ -171,6 +171,8 @@ class Daemon {
   std::unique_ptr<ipc::Server> server_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> trim_pending_{false};
+  // "stream" area: the most sessions since the last trim (maintenance thread only).
+  size_t peak_sessions_ = 0;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::thread maint_;
   ServiceNotifier notifier_;
@@ -467,6 +469,15 @@ void Daemon::maintenance_round(uint64_t* next_status_ms) {
   if (trim_pending_.load() && dp_->runtimes().reclaim() == 0) {
     trim_pending_.store(false);
     malloc_trim(0);
+  }
+  // "stream" area (issue 16 item 6): once a large table has drained below a quarter of its
+  // peak, the heap memory its index and the per-flow maps gave up goes back to the kernel too
+  // (the session slab returns its empty pages by itself).
+  const size_t n = dp_->sessions().size();
+  peak_sessions_ = std::max(peak_sessions_, n);
+  if (peak_sessions_ >= 10'000 && n < peak_sessions_ / 4) {
+    malloc_trim(0);
+    peak_sessions_ = n;
   }
   if (watchdog_) watchdog_->tick();
   const uint64_t now = clock_.now_ms();

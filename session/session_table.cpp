@@ -26,7 +26,6 @@ constexpr uint8_t kLocked = 2;
 constexpr uint32_t kEmpty = 0;  // index entry values; a used entry is (tag << ref_bits) | (ref + 2)
 constexpr uint32_t kTomb = 1;
 constexpr uint32_t kNoRef = UINT32_MAX;
-constexpr uint32_t kNil = UINT32_MAX;
 
 constexpr size_t kPartsPerShard = 16;  // index sub-tables per lock: small rehashes
 constexpr uint32_t kMinIndexCap = 8;
@@ -109,8 +108,12 @@ struct SessionTable::Impl {
   std::unique_ptr<Region> slab_region, state_region;
   Session* slab = nullptr;
   std::atomic<uint8_t>* states = nullptr;
-  std::mutex alloc_mu;        // leaf lock: slot free list and bump pointer only
-  uint32_t free_head = kNil;  // free slots are linked through Session::timeout_s
+  std::mutex alloc_mu;  // leaf lock: free slots, page counts and bump pointer only
+  // Free slots below the bump pointer, last freed on top. Kept outside the slab so that a page
+  // of the slab whose slots are all free can be given back to the kernel ("stream" area, issue
+  // 16 item 6: after a flood drains, the daemon's memory comes back).
+  std::vector<uint32_t> free_slots;
+  std::unique_ptr<uint16_t[]> page_live;  // per slab page: live slots touching it
   uint32_t bump = 0;
   std::atomic<uint32_t> high_water{0};  // slots [0, high_water) are constructed
 
@@ -161,6 +164,7 @@ struct SessionTable::Impl {
     slab_region = std::make_unique<Region>(slab_len, slab_len >= 16 * kHugePage);
     state_region = std::make_unique<Region>(slab_cap, false);
     slab = static_cast<Session*>(slab_region->base());
+    page_live = std::make_unique<uint16_t[]>(slab_len / kPage + 2);
     states = static_cast<std::atomic<uint8_t>*>(state_region->base());
   }
 
@@ -319,25 +323,43 @@ struct SessionTable::Impl {
   }
 
   // ---- slab ----------------------------------------------------------------------
+  // The slab pages slot occupies (a Session may straddle two).
+  std::pair<size_t, size_t> pages_of(uint32_t slot) const {
+    const size_t first = size_t{slot} * sizeof(Session);
+    return {first / kPage, (first + sizeof(Session) - 1) / kPage};
+  }
+
   uint32_t alloc_slot() {
     std::lock_guard<std::mutex> lk(alloc_mu);
-    if (free_head != kNil) {
-      const uint32_t slot = free_head;
-      free_head = sess(slot).timeout_s;
-      return slot;
+    uint32_t slot;
+    if (!free_slots.empty()) {
+      slot = free_slots.back();
+      free_slots.pop_back();
+    } else {
+      // The cap reservation in insert() guarantees bump < max_sessions here.
+      slot = bump++;
+      std::construct_at(&slab[slot]);
+      std::construct_at(&states[slot], uint8_t{0});
+      high_water.store(bump, std::memory_order_release);
     }
-    // The cap reservation in insert() guarantees bump < max_sessions here.
-    const uint32_t slot = bump++;
-    std::construct_at(&slab[slot]);
-    std::construct_at(&states[slot], uint8_t{0});
-    high_water.store(bump, std::memory_order_release);
+    auto [a, b] = pages_of(slot);
+    for (size_t p = a; p <= b; ++p) ++page_live[p];
     return slot;
   }
 
+  // A page left without a live slot goes back to the kernel (it reads as zeros when touched
+  // again, and every slot is written whole before it is marked live).
   void free_slot(uint32_t slot) {
     std::lock_guard<std::mutex> lk(alloc_mu);
-    sess(slot).timeout_s = free_head;
-    free_head = slot;
+    free_slots.push_back(slot);
+    auto [a, b] = pages_of(slot);
+    for (size_t p = a; p <= b; ++p) {
+      if (--page_live[p] == 0)
+        madvise(reinterpret_cast<char*>(slab) + p * kPage, kPage, MADV_DONTNEED);
+    }
+    // The free list itself shrinks once most of it has been reused.
+    if (free_slots.capacity() > 4096 && free_slots.size() < free_slots.capacity() / 8)
+      free_slots.shrink_to_fit();
   }
 
   // ---- removal -------------------------------------------------------------------
