@@ -464,8 +464,7 @@ std::string protocol_name(uint8_t p) {
   return "protocol " + std::to_string(p);
 }
 
-// Totals and the rows by protocol come from the table's live counters (no walk); the rows by TCP
-// state and by zone pair from one pass that copies no session.
+// Every row comes from the table's live counters (no walk): instant at any size ("stream" area).
 void display_session_statistics(Ctx& c) {
   std::map<std::string, uint64_t> by_state, by_zones;
   std::vector<std::pair<uint8_t, size_t>> by_proto;
@@ -475,11 +474,10 @@ void display_session_statistics(Ctx& c) {
     total = t.size();
     v6 = t.ipv6_size();
     by_proto = t.protocol_counts();
-    t.snapshot([&](const session::Session& s) {
-      if (s.orig.proto == 6) ++by_state[std::string(session::tcp_state_name(s.tcp_state))];
-      ++by_zones[c.dp->zone_name(s.src_zone) + " --> " + c.dp->zone_name(s.dst_zone)];
-      return false;
-    });
+    for (const auto& [st, n] : t.state_counts())
+      by_state[std::string(session::tcp_state_name(st))] += n;
+    for (const auto& [z, n] : t.zone_counts())
+      by_zones[c.dp->zone_name(z.first) + " --> " + c.dp->zone_name(z.second)] += n;
   }
   auto line = [&](const std::string& label, uint64_t v) {
     c.out << "  " << std::left << std::setw(34) << label << ": " << v << "\n";

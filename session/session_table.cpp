@@ -121,7 +121,21 @@ struct SessionTable::Impl {
   // Live sessions by IP protocol and IPv6 ones (display statistics without a walk).
   std::array<std::atomic<size_t>, 256> by_proto{};
   std::atomic<size_t> v6{0};
+  std::array<std::atomic<size_t>, 8> by_state{};
+  std::unique_ptr<std::atomic<size_t>[]> by_zones =
+      std::make_unique<std::atomic<size_t>[]>(256 * 256);  // [src << 8 | dst], touched sparsely
+  static size_t zones_of(const Session& s) { return size_t{s.src_zone} << 8 | s.dst_zone; }
+  static size_t state_of(TcpState st) { return static_cast<size_t>(st) & 7; }
+  // A with_session* callback may move the TCP state: keep the counts by state right.
+  void restate(TcpState before, TcpState after) {
+    if (before == after) return;
+    by_state[state_of(before)].fetch_sub(1, std::memory_order_relaxed);
+    by_state[state_of(after)].fetch_add(1, std::memory_order_relaxed);
+  }
   void count(const Session& s, bool add) {
+    const int d = add ? 1 : -1;
+    by_state[state_of(s.tcp_state)].fetch_add(static_cast<size_t>(d), std::memory_order_relaxed);
+    by_zones[zones_of(s)].fetch_add(static_cast<size_t>(d), std::memory_order_relaxed);
     if (add) {
       by_proto[s.orig.proto].fetch_add(1, std::memory_order_relaxed);
       if (s.orig.src.is_v6()) v6.fetch_add(1, std::memory_order_relaxed);
@@ -463,7 +477,10 @@ bool SessionTable::with_session(const FlowKey& key, const std::function<void(Ses
     Impl::lock_live(t.state(ref >> 1));
   }
   Impl::SessionGuard g{t.state(ref >> 1)};
-  fn(t.sess(ref >> 1), static_cast<Dir>(ref & 1));
+  Session& s = t.sess(ref >> 1);
+  const TcpState before = s.tcp_state;
+  fn(s, static_cast<Dir>(ref & 1));
+  t.restate(before, s.tcp_state);
   return true;
 }
 
@@ -477,7 +494,9 @@ bool SessionTable::with_session_id(uint64_t id, const std::function<void(Session
   Impl::SessionGuard g{st};
   Session& s = t.sess(slot);
   if (s.id != id) return false;
+  const TcpState before = s.tcp_state;
   fn(s);
+  t.restate(before, s.tcp_state);
   return true;
 }
 
@@ -576,6 +595,24 @@ std::vector<std::pair<uint8_t, size_t>> SessionTable::protocol_counts() const {
   for (size_t p = 0; p < impl_->by_proto.size(); ++p) {
     const size_t n = impl_->by_proto[p].load(std::memory_order_relaxed);
     if (n) v.emplace_back(static_cast<uint8_t>(p), n);
+  }
+  return v;
+}
+
+std::vector<std::pair<TcpState, size_t>> SessionTable::state_counts() const {
+  std::vector<std::pair<TcpState, size_t>> v;
+  for (size_t i = 1; i < impl_->by_state.size(); ++i) {
+    const size_t n = impl_->by_state[i].load(std::memory_order_relaxed);
+    if (n) v.emplace_back(static_cast<TcpState>(i), n);
+  }
+  return v;
+}
+
+std::vector<std::pair<std::pair<uint8_t, uint8_t>, size_t>> SessionTable::zone_counts() const {
+  std::vector<std::pair<std::pair<uint8_t, uint8_t>, size_t>> v;
+  for (size_t i = 0; i < 256 * 256; ++i) {
+    const size_t n = impl_->by_zones[i].load(std::memory_order_relaxed);
+    if (n) v.push_back({{static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i & 0xff)}, n});
   }
   return v;
 }

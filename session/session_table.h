@@ -72,6 +72,12 @@ class SessionTable {
   // insert and removal, read without a walk.
   std::vector<std::pair<uint8_t, size_t>> protocol_counts() const;
   size_t ipv6_size() const;
+  // "stream" area: live sessions by TCP state (kNone left out) and by (source zone, destination
+  // zone), counted on insert, removal and every state change in with_session*: read without a
+  // walk (`display firewall session table statistics` is instant at any size). The callbacks of
+  // with_session* must not change the zones.
+  std::vector<std::pair<TcpState, size_t>> state_counts() const;
+  std::vector<std::pair<std::pair<uint8_t, uint8_t>, size_t>> zone_counts() const;
 
   // Called (outside the session's lock) for every removed session: aged, erased, reset.
   void set_on_remove(std::function<void(const Session&)> cb);
