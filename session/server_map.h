@@ -135,7 +135,7 @@ class ServerMap {
   uint64_t next_id_ = 1;
   std::unordered_map<uint64_t, ServerMapEntry> entries_;
   std::unordered_multimap<AddrPort, uint64_t, AddrPortHash> by_addr_;  // forward: addr, port
-  std::unordered_multimap<IpAddr, uint64_t> by_src_;   // reverse entries by addr
+  std::unordered_multimap<IpAddr, uint64_t> by_src_;                   // reverse entries by addr
   std::unordered_map<uint64_t, std::vector<uint64_t>> by_parent_;
   std::set<std::pair<uint64_t, uint64_t>> by_expiry_;  // (expires_ms, id)
   std::atomic<size_t> max_per_source_{0};
