@@ -146,7 +146,9 @@ std::optional<fw::ipc::Response> send(Session* s, const std::string& line, SendE
     }
     bool stopped = false;  // by on_piece (the reader), not by the connection
     auto r = s->client->call(fw::ipc::Request{s->view, line}, &err, [&](const std::string& p) {
-      stopped = on_piece && !on_piece(p);
+      // Ctrl+C while the shell was printing (not waiting in poll) is seen here.
+      stopped = g_interrupted != 0 || (on_piece && !on_piece(p));
+      if (stopped) return false;
       if (!on_piece) std::fputs(p.c_str(), stdout);
       return !stopped;
     });
