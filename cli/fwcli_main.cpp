@@ -95,7 +95,10 @@ void adopt(Session* s, const fw::ipc::Response& r) {
 }
 
 // Why send() returned no response.
-enum class SendError { kNone, kTooLong, kLost, kNoServer };
+enum class SendError { kNone, kTooLong, kLost, kNoServer, kInterrupted };
+
+// Where the pieces of a streamed answer go as they arrive (false: stop, e.g. `q` at More).
+using OnPiece = std::function<bool(const std::string&)>;
 
 // A command the daemon would refuse for its size is refused here, before the grammar
 // walks 20 MB of text or the socket carries it.
@@ -124,7 +127,8 @@ void back_off(Session* s, int attempt, std::chrono::steady_clock::time_point unt
 // good (credentials) is at once.
 constexpr std::chrono::seconds kRetryFor{5};
 
-std::optional<fw::ipc::Response> send(Session* s, const std::string& line, SendError* why) {
+std::optional<fw::ipc::Response> send(Session* s, const std::string& line, SendError* why,
+                                      const OnPiece& on_piece = {}) {
   using fw::ipc::Closing;
   *why = SendError::kTooLong;
   if (too_long(*s, line)) return std::nullopt;
@@ -140,7 +144,20 @@ std::optional<fw::ipc::Response> send(Session* s, const std::string& line, SendE
         return std::nullopt;
       }
     }
-    auto r = s->client->call(fw::ipc::Request{s->view, line}, &err);
+    bool stopped = false;  // by on_piece (the reader), not by the connection
+    auto r = s->client->call(fw::ipc::Request{s->view, line}, &err, [&](const std::string& p) {
+      // Ctrl+C while the shell was printing (not waiting in poll) is seen here.
+      stopped = g_interrupted != 0 || (on_piece && !on_piece(p));
+      if (stopped) return false;
+      if (!on_piece) std::fputs(p.c_str(), stdout);
+      return !stopped;
+    });
+    if (!r && (stopped || err == "interrupted")) {  // Ctrl+C or q: the daemon stops rendering
+      g_interrupted = 0;
+      s->client.reset();
+      *why = SendError::kInterrupted;
+      return std::nullopt;
+    }
     if (!r) {
       std::cerr << "fwcli: lost connection to " << s->socket_path << ": " << err << "\n";
       s->client.reset();
@@ -372,6 +389,37 @@ void print_paged(const Session& s, const std::string& text) {
   std::fflush(stdout);
 }
 
+// A streamed answer paged as it arrives: lines are printed up to the More prompt, which waits
+// for a key right there (the daemon waits meanwhile: back-pressure); q or Ctrl-C stops it.
+class LivePager {
+ public:
+  explicit LivePager(const Session& s) : pager_(page_lines(s)) {}
+  bool piece(const std::string& text) {
+    std::fputs(pager_.push(text).c_str(), stdout);
+    return prompt_while_due();
+  }
+  void finish(const std::string& rest) {
+    if (pager_.stopped()) return;
+    std::fputs(pager_.push(rest).c_str(), stdout);
+    if (prompt_while_due()) std::fputs(pager_.finish().c_str(), stdout);
+    std::fflush(stdout);
+  }
+
+ private:
+  bool prompt_while_due() {
+    while (pager_.at_prompt()) {
+      std::fputs(fw::cli::Pager::kPrompt.data(), stdout);
+      std::fflush(stdout);
+      char key = read_key();
+      std::fputs(("\r" + std::string(fw::cli::Pager::kPrompt.size(), ' ') + "\r").c_str(), stdout);
+      std::fputs(pager_.key(key).c_str(), stdout);
+    }
+    std::fflush(stdout);
+    return !pager_.stopped();
+  }
+  fw::cli::StreamPager pager_;
+};
+
 // VRP asks before `save` (not `save y`): true when the answer starts with y or Y.
 bool confirm_save() {
   std::fputs(
@@ -481,12 +529,14 @@ int run_interactive(Session* s) {
       }
       if (m->spec->id == "save" && !m->has("y") && !confirm_save()) continue;
     }
-    auto r = send(s, out, &why);
+    LivePager pager(*s);
+    auto r = send(s, out, &why, [&](const std::string& p) { return pager.piece(p); });
     if (!r) {
       if (why == SendError::kNoServer) return 2;
+      if (why == SendError::kInterrupted) std::fputs("\n", stdout);
       continue;  // reported; the next command reconnects
     }
-    print_paged(*s, r->output);
+    pager.finish(r->output);
     adopt(s, *r);
   }
 }
@@ -547,6 +597,7 @@ int main(int argc, char** argv) {
   }
   s.socket_path = socket_path;
   s.options.timeout = std::chrono::milliseconds(static_cast<int64_t>(std::ceil(timeout_s * 1000)));
+  s.options.interrupted = [] { return g_interrupted != 0; };  // Ctrl+C during an answer
   s.view = fw::cli::serialize_views(fw::cli::user_view());
   SendError why;
   auto first = send(&s, "", &why);  // connects, and asks for the prompt

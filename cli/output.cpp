@@ -39,6 +39,114 @@ std::string apply_filter(const OutputFilter& f, std::string_view text) {
   return out;
 }
 
+StreamFilter::StreamFilter(std::optional<OutputFilter> f) : f_(std::move(f)) {
+  if (!f_ || f_->kind == OutputFilter::Kind::kCount) return;
+  try {
+    re_.assign(f_->regex);
+  } catch (const std::regex_error&) {
+    bad_regex_ = true;
+  }
+}
+
+bool StreamFilter::keep(std::string_view l) {
+  if (bad_regex_) return false;
+  bool m = (f_->kind == OutputFilter::Kind::kBegin && begun_) ||
+           std::regex_search(l.begin(), l.end(), re_);
+  begun_ |= m;
+  return m != (f_->kind == OutputFilter::Kind::kExclude);
+}
+
+std::string StreamFilter::feed(std::string_view piece) {
+  if (!f_) return std::string(piece);
+  std::string out;
+  size_t start = 0;
+  while (start < piece.size()) {
+    size_t nl = piece.find('\n', start);
+    if (nl == std::string_view::npos) {
+      partial_.append(piece.substr(start));
+      break;
+    }
+    std::string_view line = piece.substr(start, nl - start);
+    if (!partial_.empty()) {
+      partial_.append(line);
+      line = partial_;
+    }
+    ++lines_;
+    if (!counts_only() && keep(line)) out.append(line).push_back('\n');
+    partial_.clear();
+    start = nl + 1;
+  }
+  return out;
+}
+
+std::string StreamFilter::finish() {
+  std::string out;
+  if (!partial_.empty()) {
+    ++lines_;
+    if (f_ && !counts_only() && keep(partial_)) out = partial_ + "\n";
+    if (!f_) out = partial_;
+    partial_.clear();
+  }
+  if (counts_only()) return "Total lines: " + std::to_string(lines_) + ".\n";
+  return out;
+}
+
+std::string StreamPager::drain() {
+  std::string out;
+  while (!queue_.empty() && (page_ == 0 || budget_ > 0)) {
+    out += queue_.front();
+    queue_.pop_front();
+    if (page_ != 0) --budget_;
+  }
+  return out;
+}
+
+std::string StreamPager::push(std::string_view text) {
+  if (stopped_) return "";
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t nl = text.find('\n', start);
+    if (nl == std::string_view::npos) {
+      partial_.append(text.substr(start));
+      break;
+    }
+    partial_.append(text.substr(start, nl + 1 - start));
+    queue_.push_back(std::move(partial_));
+    partial_.clear();
+    start = nl + 1;
+  }
+  return drain();
+}
+
+std::string StreamPager::key(char k) {
+  switch (k) {
+    case ' ':
+      budget_ = page_;
+      return drain();
+    case '\r':
+    case '\n':
+      budget_ = 1;
+      return drain();
+    case 'q':
+    case 'Q':
+    case '\x03':  // Ctrl-C
+      stopped_ = true;
+      queue_.clear();
+      partial_.clear();
+      return "";
+    default:
+      return "";
+  }
+}
+
+std::string StreamPager::finish() {
+  if (stopped_ || !partial_.empty()) {
+    if (!stopped_) queue_.push_back(std::move(partial_) + "\n");
+    partial_.clear();
+  }
+  return drain();
+}
+
 Pager::Pager(std::string_view text, size_t page_lines)
     : lines_(split_lines(text)), page_(page_lines) {}
 

@@ -3,7 +3,11 @@
 // output and formats `display clock` / `compare configuration`) and fwcli (which pages long
 // output and answers its own displays): pure text functions, no I/O.
 #include <cstddef>
+#include <cstdint>
 #include <ctime>
+#include <deque>
+#include <optional>
+#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +22,29 @@ namespace fw::cli {
 // "Total lines: N." (N = the lines of the output). A regular expression that does not compile
 // (the grammar refuses it first) keeps no line.
 std::string apply_filter(const OutputFilter& f, std::string_view text);
+
+// The same pipe applied to output that arrives in pieces split anywhere (even inside a line):
+// feed() returns the whole lines that pass so far, finish() the rest (a last line without
+// '\n'; count's total). feed(a) + feed(b) + finish() == apply_filter(f, a + b). Without a
+// filter everything passes. `| count` keeps no text: add_lines() counts lines a display did
+// not render at all.
+class StreamFilter {
+ public:
+  explicit StreamFilter(std::optional<OutputFilter> f);
+  std::string feed(std::string_view piece);
+  void add_lines(uint64_t n) { lines_ += n; }
+  std::string finish();
+  bool counts_only() const { return f_ && f_->kind == OutputFilter::Kind::kCount; }
+
+ private:
+  bool keep(std::string_view line);
+  std::optional<OutputFilter> f_;
+  std::regex re_;
+  bool bad_regex_ = false;
+  bool begun_ = false;
+  uint64_t lines_ = 0;
+  std::string partial_;  // the start of a line whose '\n' has not arrived
+};
 
 // `---- More ----` paging of the interactive shell. The screen shows `page_lines` lines, then
 // the More prompt; at the prompt space shows the next page, Enter (CR or LF) the next line,
@@ -36,6 +63,28 @@ class Pager {
   std::vector<std::string_view> lines_;
   size_t pos_ = 0;
   size_t page_;
+};
+
+// The same paging for output that arrives in pieces (fwcli's streamed displays): push() takes
+// a piece and returns the whole lines to print before the More prompt is due; at_prompt() says
+// it is due (a page is full and lines wait); key() answers a key at it as Pager::next does (q
+// stops: stopped(), the rest is dropped); finish() returns what is left at the end of the
+// output when no prompt is due (a last line without '\n').
+class StreamPager {
+ public:
+  explicit StreamPager(size_t page_lines) : page_(page_lines), budget_(page_lines) {}
+  std::string push(std::string_view text);
+  bool at_prompt() const { return !stopped_ && page_ != 0 && budget_ == 0 && !queue_.empty(); }
+  std::string key(char k);
+  bool stopped() const { return stopped_; }
+  std::string finish();
+
+ private:
+  std::string drain();
+  size_t page_, budget_;
+  bool stopped_ = false;
+  std::deque<std::string> queue_;  // whole lines (with '\n') not yet shown
+  std::string partial_;
 };
 
 // `display clock`, VRP style:

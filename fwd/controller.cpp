@@ -26,7 +26,9 @@ struct Controller::LineResult {
   bool changed = false;  // the working configuration was changed
   std::string output;
   cli::ViewStack views;
-  std::function<bool(std::ostream&)> slow;  // area route: run after the line, unlocked
+  std::function<bool(std::ostream&)> slow;    // area route: run after the line, unlocked
+  std::function<void(ctl::Emitter&)> stream;  // "stream" area: run after the line, unlocked
+  std::optional<cli::OutputFilter> filter;    // the display's pipe, for `stream`
 };
 
 namespace {
@@ -158,7 +160,11 @@ config::Config Controller::running() const {
 bool Controller::runs_long(const cli::ViewStack& vs, const std::string& line) const {
   if (line.empty() || line.back() == '?') return false;
   cli::ParseOutcome po = grammar_->parse(vs.empty() ? cli::user_view() : vs, line, true);
-  return po.match && po.match->spec->id.rfind("probe.", 0) == 0;
+  if (!po.match) return false;
+  const std::string& id = po.match->spec->id;
+  // "stream" area: a display of a million sessions streams for seconds at the reader's pace.
+  return id.rfind("probe.", 0) == 0 || id == "display.session.table" ||
+         id == "display.session.ipv6" || id == "display.servermap";
 }
 
 std::string Controller::prompt(const cli::ViewStack& vs) const {
@@ -245,11 +251,47 @@ Controller::LineResult Controller::run_line(ctl::Working& w, const cli::ViewStac
   r.output = po.match->filter ? cli::apply_filter(*po.match->filter, out_.str()) : out_.str();
   r.views = std::move(c.views);
   r.slow = std::move(c.slow);
+  if (c.stream) {  // its output (after what the handler printed) goes through the pipe later
+    r.output = out_.str();
+    r.stream = std::move(c.stream);
+    r.filter = po.match->filter;
+  }
   return r;
 }
 
+namespace {
+
+constexpr size_t kStreamPiece = 64 * 1024;  // what the renderer gathers before sending it on
+
+// "stream" area: runs a display's renderer with its pipe applied as the text comes, sending
+// pieces of about kStreamPiece through `sink`; returns what is left for the answer itself.
+std::string run_stream(const std::function<void(ctl::Emitter&)>& stream,
+                       const std::optional<cli::OutputFilter>& filter, std::string head,
+                       const Controller::Sink& sink) {
+  cli::StreamFilter f(filter);
+  std::string pending = f.feed(head);
+  bool gone = false;
+  ctl::Emitter em;
+  em.count_only = f.counts_only();
+  em.lines = [&](uint64_t n) { f.add_lines(n); };
+  em.text = [&](std::string_view t) {
+    if (gone) return false;
+    pending += f.feed(t);
+    if (sink && pending.size() >= kStreamPiece) {
+      gone = !sink(pending);
+      pending.clear();
+    }
+    return !gone;
+  };
+  stream(em);
+  if (gone) return "";
+  return pending + f.finish();
+}
+
+}  // namespace
+
 ExecResult Controller::execute(const cli::ViewStack& vs_in, const std::string& raw,
-                               bool search_parents) {
+                               bool search_parents, const Sink& sink) {
   std::unique_lock<std::mutex> lk(mu_);
   cli::ViewStack vs = vs_in.empty() ? cli::user_view() : vs_in;
   std::string line = raw;
@@ -272,6 +314,11 @@ ExecResult Controller::execute(const cli::ViewStack& vs_in, const std::string& r
     std::ostringstream os;
     r.ok = lr.slow(os);
     r.output += os.str();
+    return r;
+  }
+  if (r.ok && lr.stream) {  // "stream" area: rendered in batches without the mutex
+    lk.unlock();
+    r.output = run_stream(lr.stream, lr.filter, std::move(r.output), sink);
     return r;
   }
   if (!r.ok || !lr.changed || !edits) return r;

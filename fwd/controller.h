@@ -84,7 +84,12 @@ class Controller {
   // (used for configuration files and by fwcli). A line ending in '?' gets help.
   // A configuration command is validated and applied at once; if it fails, the
   // running configuration is left as it was.
-  ExecResult execute(const cli::ViewStack& vs, const std::string& line, bool search_parents = true);
+  // sink ("stream" area): a display of any size sends its output through it in pieces as it
+  // is rendered (false from it stops the rendering: the reader has gone); the result carries
+  // the rest. Without a sink the whole output is in the result.
+  using Sink = std::function<bool(const std::string&)>;
+  ExecResult execute(const cli::ViewStack& vs, const std::string& line, bool search_parents = true,
+                     const Sink& sink = {});
 
   // Apply a whole configuration text (config file or saved configuration),
   // starting in the system view, as one batch: every line edits one working
@@ -109,7 +114,8 @@ class Controller {
   // Build and install the runtime snapshot for the current configuration.
   std::string apply_now();
 
-  // Area route: whether `line` is a command that takes seconds (ping, tracert), which the
+  // Area route: whether `line` is a command that takes seconds (ping, tracert; "stream": the
+  // streamed displays of the session table and the server-map), which the
   // management socket runs beside the other commands. Thread-safe, takes no lock.
   bool runs_long(const cli::ViewStack& vs, const std::string& line) const;
 

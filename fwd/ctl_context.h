@@ -101,6 +101,15 @@ struct Working {
   const config::ServiceSet* service(const std::string& n);
 };
 
+// "stream" area: where a display of any size writes, a batch at a time (Ctx::stream).
+struct Emitter {
+  // The pipe is `| count`: call lines(n) for what would be printed instead of rendering it.
+  bool count_only = false;
+  // Appends output; false when the reader has gone (Ctrl+C): stop rendering.
+  std::function<bool(std::string_view)> text;
+  std::function<void(uint64_t)> lines;
+};
+
 // What one command handler works on. A handler checks, then changes: one that sets `err` must
 // leave the configuration as it found it, because load_text runs every line of a file on one
 // working configuration in place (execute gives each command a copy).
@@ -135,6 +144,11 @@ struct Ctx {
   // command, without its mutex, and appends what it writes; false = the command failed. Only
   // interactive commands run it (configuration files skip it).
   std::function<bool(std::ostream&)> slow;
+  // "stream" area: a display of any size (session table, server-map). The controller runs it
+  // after the command, without its mutex, and sends its text on as it comes (the pipe applied
+  // piece by piece), so no reply holds it all. It must capture what it needs by value (the
+  // match and the configuration are gone by then) and read only the data plane.
+  std::function<void(Emitter&)> stream;
 
   const cli::View& view() const { return views.back(); }
   const std::string& arg(size_t i = 0) const { return views.back().args.at(i); }

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <iomanip>
+#include <span>
+#include <sstream>
 
 #include "common/counters.h"
 #include "fwd/ctl_context.h"
@@ -153,6 +155,56 @@ void session_lines(std::ostream& os, const ControllerHooks& h, DataPlane& dp,
      << "\n";
 }
 
+// "stream" area: displays of any size are rendered in batches of this many table slots (each
+// session locked only while it is copied), each batch sent on before the next is read.
+constexpr size_t kWalkSlots = 1024;
+constexpr uint64_t kVerboseLines = 6;  // lines per session in the verbose display
+
+// The ids of the sessions matching f, in id order (8 bytes a session, no session copied).
+std::vector<uint64_t> session_ids(const session::SessionTable& t, const SessionFilter& f,
+                                  DataPlane& dp, bool filtered) {
+  std::vector<uint64_t> ids;
+  ids.reserve(filtered ? 0 : t.size());
+  size_t cursor = 0;
+  for (bool more = true; more;) {
+    more = t.walk(&cursor, kWalkSlots * 16, [&](const session::Session& s) {
+      if (!filtered || f.match(s, dp)) ids.push_back(s.id);
+    });
+  }
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+void stream_sessions(Emitter& em, const SessionFilter& f, bool filtered, bool verbose,
+                     DataPlane& dp, const ControllerHooks& h) {
+  auto& t = dp.sessions();
+  const std::vector<uint64_t> ids = session_ids(t, f, dp, filtered);
+  if (!em.text(" Current Total Sessions : " + std::to_string(ids.size()) + "\n")) return;
+  if (em.count_only) {  // `| count`: the lines are known without rendering them
+    em.lines(ids.size() * (verbose ? kVerboseLines : 1));
+    return;
+  }
+  std::vector<session::Session> batch;
+  std::ostringstream os;
+  for (size_t i = 0; i < ids.size(); i += kWalkSlots) {
+    batch.clear();
+    const size_t end = std::min(ids.size(), i + kWalkSlots);
+    for (size_t k = i; k < end; ++k)  // one session locked at a time; gone ones are skipped
+      t.with_session_id(ids[k], [&](session::Session& s) { batch.push_back(s); });
+    const uint64_t now = dp.clock().now_ms();
+    os.str("");
+    for (const auto& s : batch) session_lines(os, h, dp, s, verbose, now);
+    if (!em.text(os.str())) return;  // the reader has gone
+  }
+}
+
+bool any_session_filter(const SessionFilter& f) {
+  return f.src || f.dst || f.proto || f.sport || f.dport || f.app || f.policy || f.v6_only ||
+         f.src_zone || f.dst_zone;
+}
+
+// Streamed (Ctx::stream): no copy of the table (only the ids of what is shown: 8 bytes a
+// session), no reply of its size, printing starts after one pass over the table.
 void display_session_table(Ctx& c) {
   SessionFilter f = filter_from(c.m);
   if (f.bad) {
@@ -163,11 +215,9 @@ void display_session_table(Ctx& c) {
     c.out << " Current Total Sessions : 0\n";
     return;
   }
-  auto list =
-      c.dp->sessions().snapshot([&](const session::Session& s) { return f.match(s, *c.dp); });
-  const uint64_t now = c.dp->clock().now_ms();
-  c.out << " Current Total Sessions : " << list.size() << "\n";
-  for (const auto& s : list) session_lines(c.out, c.hooks, *c.dp, s, c.m.has("verbose"), now);
+  c.stream = [f, verbose = c.m.has("verbose"), dp = c.dp, h = &c.hooks](Emitter& em) {
+    stream_sessions(em, f, any_session_filter(f), verbose, *dp, *h);
+  };
 }
 
 void reset_session_table(Ctx& c) {
@@ -207,15 +257,35 @@ void display_statistics(Ctx& c) {
 
 void reset_statistics(Ctx& c) { c.counters.reset_prefix("packet."); }
 
+// The type keyword of a server-map display line.
+enum class MapShown { kAll, kAspf, kNatServer, kNoPat, kStatic, kDynamic };
+
+MapShown map_shown(const cli::Match& m) {
+  if (m.has("aspf")) return MapShown::kAspf;
+  if (m.has("nat-server")) return MapShown::kNatServer;
+  if (m.has("no-pat")) return MapShown::kNoPat;
+  if (m.has("static")) return MapShown::kStatic;
+  if (m.has("dynamic")) return MapShown::kDynamic;
+  return MapShown::kAll;
+}
+
 // Whether the entry is left out by the type keyword of the display line.
-bool servermap_hidden(const cli::Match& m, const session::ServerMapEntry& e) {
+bool servermap_hidden(MapShown shown, const session::ServerMapEntry& e) {
   using T = session::MapType;
   bool nat_server = e.type == T::kNatServer || e.type == T::kNatServerReverse;
-  if (m.has("aspf")) return e.type != T::kAspf;
-  if (m.has("nat-server")) return !nat_server;
-  if (m.has("no-pat")) return e.type != T::kNoPat && e.type != T::kNoPatReverse;
-  if (m.has("static")) return !nat_server;
-  if (m.has("dynamic")) return nat_server;
+  switch (shown) {
+    case MapShown::kAspf:
+      return e.type != T::kAspf;
+    case MapShown::kNatServer:
+    case MapShown::kStatic:
+      return !nat_server;
+    case MapShown::kNoPat:
+      return e.type != T::kNoPat && e.type != T::kNoPatReverse;
+    case MapShown::kDynamic:
+      return nat_server;
+    case MapShown::kAll:
+      return false;
+  }
   return false;
 }
 
@@ -269,28 +339,92 @@ std::vector<std::pair<session::ServerMapEntry, uint32_t>> servermap_lines(
   return out;
 }
 
-void display_servermap(Ctx& c) {
-  std::vector<session::ServerMapEntry> list;
-  if (c.dp) list = c.dp->servermap().snapshot();
-  std::erase_if(list, [&](const session::ServerMapEntry& e) { return servermap_hidden(c.m, e); });
-  const auto lines = servermap_lines(std::move(list));
-  const uint64_t now = c.dp ? c.dp->clock().now_ms() : 0;
-  c.out << " Current Total Server-map : " << lines.size() << "\n";
-  for (const auto& [e, count] : lines) {
-    const aspf::Inspector* ins = c.algs.get(e.alg);
-    c.out << " Type: " << session::map_type_name(e.type) << ",  " << servermap_body(ins, e)
-          << ",  Zone:" << (e.zone && c.dp ? c.dp->zone_name(e.zone) : std::string("---"))
-          << ",  protocol:" << servermap_proto(ins, e);
-    if (e.expires_ms) {
-      uint64_t left = e.expires_ms > now ? (e.expires_ms - now + 999) / 1000 : 0;
-      c.out << ",  Left-Time:" << hms(left);
-    } else {
-      c.out << ",  Left-Time:---";
-    }
-    c.out << "\n Vpn: public -> public";
-    if (e.type == session::MapType::kNatServerReverse) c.out << ",  counter: " << count;
-    c.out << "\n\n";
+void servermap_entry_lines(std::ostream& os, const aspf::Registry& algs, DataPlane& dp,
+                           const session::ServerMapEntry& e, uint32_t count, uint64_t now) {
+  const aspf::Inspector* ins = algs.get(e.alg);
+  os << " Type: " << session::map_type_name(e.type) << ",  " << servermap_body(ins, e)
+     << ",  Zone:" << (e.zone ? dp.zone_name(e.zone) : std::string("---"))
+     << ",  protocol:" << servermap_proto(ins, e);
+  if (e.expires_ms) {
+    uint64_t left = e.expires_ms > now ? (e.expires_ms - now + 999) / 1000 : 0;
+    os << ",  Left-Time:" << hms(left);
+  } else {
+    os << ",  Left-Time:---";
   }
+  os << "\n Vpn: public -> public";
+  if (e.type == session::MapType::kNatServerReverse) os << ",  counter: " << count;
+  os << "\n\n";
+}
+
+// Nat Server Reverse entries grouped as servermap_lines() groups them: the first entry's id of
+// each (inside, global) pair -> the pair's number of entries and protocol (0 when mixed).
+struct ReverseGroups {
+  std::map<std::pair<std::string, std::string>, uint64_t> first;
+  std::map<uint64_t, std::pair<uint32_t, uint8_t>> by_first;
+};
+
+void stream_servermap(Emitter& em, MapShown shown, DataPlane& dp, const aspf::Registry& algs) {
+  const auto& map = dp.servermap();
+  const std::vector<uint64_t> ids = map.ids();
+  constexpr size_t kBatch = 1024;
+  ReverseGroups groups;
+  uint64_t total = 0;
+  for (size_t i = 0; i < ids.size(); i += kBatch) {
+    auto part = std::span(ids).subspan(i, std::min(kBatch, ids.size() - i));
+    map.for_ids(part, [&](const session::ServerMapEntry& e) {
+      if (servermap_hidden(shown, e)) return;
+      if (e.type != session::MapType::kNatServerReverse) {
+        ++total;
+        return;
+      }
+      auto [it, added] = groups.first.emplace(std::make_pair(e.addr.str(), e.xaddr.str()), e.id);
+      auto& g = groups.by_first[it->second];
+      if (added) {
+        ++total;
+        g = {0, e.proto};
+      }
+      ++g.first;
+      if (g.second != e.proto) g.second = 0;
+    });
+  }
+  if (!em.text(" Current Total Server-map : " + std::to_string(total) + "\n")) return;
+  if (em.count_only) {  // three lines an entry (the last one empty)
+    em.lines(total * 3);
+    return;
+  }
+  std::vector<std::pair<session::ServerMapEntry, uint32_t>> batch;
+  std::ostringstream os;
+  for (size_t i = 0; i < ids.size(); i += kBatch) {
+    batch.clear();
+    auto part = std::span(ids).subspan(i, std::min(kBatch, ids.size() - i));
+    map.for_ids(part, [&](const session::ServerMapEntry& e) {
+      if (servermap_hidden(shown, e)) return;
+      if (e.type != session::MapType::kNatServerReverse) {
+        batch.emplace_back(e, 1);
+        return;
+      }
+      auto g = groups.by_first.find(e.id);
+      if (g == groups.by_first.end()) return;  // shown on its pair's line
+      batch.emplace_back(e, g->second.first);
+      batch.back().first.proto = g->second.second;
+    });
+    if (batch.empty()) continue;
+    const uint64_t now = dp.clock().now_ms();
+    os.str("");
+    for (const auto& [e, count] : batch) servermap_entry_lines(os, algs, dp, e, count, now);
+    if (!em.text(os.str())) return;
+  }
+}
+
+// Streamed like the session table (Ctx::stream), in the order the entries were added.
+void display_servermap(Ctx& c) {
+  if (!c.dp) {
+    c.out << " Current Total Server-map : 0\n";
+    return;
+  }
+  c.stream = [shown = map_shown(c.m), dp = c.dp, algs = &c.algs](Emitter& em) {
+    stream_servermap(em, shown, *dp, *algs);
+  };
 }
 
 // Huawei's layout: the default and the configured time of every aging class. `fragment` has no
@@ -330,8 +464,7 @@ std::string protocol_name(uint8_t p) {
   return "protocol " + std::to_string(p);
 }
 
-// Totals and the rows by protocol come from the table's live counters (no walk); the rows by TCP
-// state and by zone pair from one pass that copies no session.
+// Every row comes from the table's live counters (no walk): instant at any size ("stream" area).
 void display_session_statistics(Ctx& c) {
   std::map<std::string, uint64_t> by_state, by_zones;
   std::vector<std::pair<uint8_t, size_t>> by_proto;
@@ -341,11 +474,10 @@ void display_session_statistics(Ctx& c) {
     total = t.size();
     v6 = t.ipv6_size();
     by_proto = t.protocol_counts();
-    t.snapshot([&](const session::Session& s) {
-      if (s.orig.proto == 6) ++by_state[std::string(session::tcp_state_name(s.tcp_state))];
-      ++by_zones[c.dp->zone_name(s.src_zone) + " --> " + c.dp->zone_name(s.dst_zone)];
-      return false;
-    });
+    for (const auto& [st, n] : t.state_counts())
+      by_state[std::string(session::tcp_state_name(st))] += n;
+    for (const auto& [z, n] : t.zone_counts())
+      by_zones[c.dp->zone_name(z.first) + " --> " + c.dp->zone_name(z.second)] += n;
   }
   auto line = [&](const std::string& label, uint64_t v) {
     c.out << "  " << std::left << std::setw(34) << label << ": " << v << "\n";

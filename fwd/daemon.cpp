@@ -173,6 +173,8 @@ class Daemon {
   std::unique_ptr<ipc::Server> server_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> trim_pending_{false};
+  // "stream" area: the most sessions since the last trim (maintenance thread only).
+  size_t peak_sessions_ = 0;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::thread maint_;
   ServiceNotifier notifier_;
@@ -398,25 +400,27 @@ bool Daemon::start_socket(std::string* err) {
   };
   server_ = ipc::Server::start(
       opt_.socket_path, opt_.group,
-      [this](const ipc::Request& rq, const ipc::PeerCred&) {
-        ipc::Response resp;
-        auto vs = cli::parse_views(rq.view);
-        if (!vs) {
-          resp.ok = false;
-          resp.output = "Error: bad view from client.\n";
-          vs = cli::user_view();
-        } else if (!rq.line.empty()) {
-          ExecResult r = ctl_->execute(*vs, rq.line, true);
-          resp.ok = r.ok;
-          resp.output = r.output;
-          vs = r.views;
-        }
-        resp.view = cli::serialize_views(*vs);
-        resp.prompt = ctl_->prompt(*vs);
-        // The first exchange tells fwcli the keyword sets (the ALGs) to build its grammar from.
-        if (rq.line.empty()) resp.keyword_sets = ctl_->keyword_sets();
-        return resp;
-      },
+      ipc::Server::StreamingHandler(
+          [this](const ipc::Request& rq, const ipc::PeerCred&, const ipc::Server::Emit& emit) {
+            ipc::Response resp;
+            auto vs = cli::parse_views(rq.view);
+            if (!vs) {
+              resp.ok = false;
+              resp.output = "Error: bad view from client.\n";
+              vs = cli::user_view();
+            } else if (!rq.line.empty()) {
+              // "stream": a large display goes out in pieces as it is rendered (ipc version 4).
+              ExecResult r = ctl_->execute(*vs, rq.line, true, emit);
+              resp.ok = r.ok;
+              resp.output = r.output;
+              vs = r.views;
+            }
+            resp.view = cli::serialize_views(*vs);
+            resp.prompt = ctl_->prompt(*vs);
+            // The first exchange tells fwcli the keyword sets (the ALGs) to build its grammar from.
+            if (rq.line.empty()) resp.keyword_sets = ctl_->keyword_sets();
+            return resp;
+          }),
       so, err);
   if (!server_) *err = "cannot serve the CLI socket " + opt_.socket_path + ": " + *err;
   return server_ != nullptr;
@@ -469,6 +473,15 @@ void Daemon::maintenance_round(uint64_t* next_status_ms) {
   if (trim_pending_.load() && dp_->runtimes().reclaim() == 0) {
     trim_pending_.store(false);
     malloc_trim(0);
+  }
+  // "stream" area (issue 16 item 6): once a large table has drained below a quarter of its
+  // peak, the heap memory its index and the per-flow maps gave up goes back to the kernel too
+  // (the session slab returns its empty pages by itself).
+  const size_t n = dp_->sessions().size();
+  peak_sessions_ = std::max(peak_sessions_, n);
+  if (peak_sessions_ >= 10'000 && n < peak_sessions_ / 4) {
+    malloc_trim(0);
+    peak_sessions_ = n;
   }
   if (watchdog_) watchdog_->tick();
   const uint64_t now = clock_.now_ms();

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <functional>
 #include <thread>
 
 #include "ipc/internal.h"
@@ -20,29 +21,32 @@ using std::chrono::milliseconds;
 constexpr size_t kChunk = 64 * 1024;
 constexpr milliseconds kConnectRetry{10};
 
-enum class Io { kOk, kTimeout, kClosed, kError };
+enum class Io { kOk, kTimeout, kClosed, kError, kInterrupted };
 
-// Waits until fd is ready for `events` (or has an error/hangup to report); false when
-// the deadline passes first.
-bool wait_ready(int fd, short events, Clock::time_point deadline) {
+// Waits until fd is ready for `events` (or has an error/hangup to report); kTimeout when
+// the deadline passes first, kInterrupted when a signal came and `interrupted` says so.
+Io wait_ready(int fd, short events, Clock::time_point deadline,
+              const std::function<bool()>& interrupted) {
   for (;;) {
     auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now()).count();
     pollfd p{fd, events, 0};
     int r = ::poll(&p, 1, left <= 0 ? 0 : static_cast<int>(std::min<int64_t>(left + 1, 60'000)));
-    if (r > 0) return true;
-    if (r == 0 && Clock::now() >= deadline) return false;
-    if (r < 0 && errno != EINTR) return true;  // let the I/O call report it
+    if (r > 0) return Io::kOk;
+    if (r == 0 && Clock::now() >= deadline) return Io::kTimeout;
+    if (r < 0 && errno == EINTR && interrupted && interrupted()) return Io::kInterrupted;
+    if (r < 0 && errno != EINTR) return Io::kOk;  // let the I/O call report it
   }
 }
 
-Io send_all(int fd, const std::string& buf, Clock::time_point deadline) {
+Io send_all(int fd, const std::string& buf, Clock::time_point deadline,
+            const std::function<bool()>& interrupted) {
   size_t pos = 0;
   while (pos < buf.size()) {
     ssize_t w = ::send(fd, buf.data() + pos, buf.size() - pos, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (w > 0) {
       pos += static_cast<size_t>(w);
     } else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      if (!wait_ready(fd, POLLOUT, deadline)) return Io::kTimeout;
+      if (Io w = wait_ready(fd, POLLOUT, deadline, interrupted); w != Io::kOk) return w;
     } else if (w < 0 && errno != EINTR) {
       return Io::kError;
     }
@@ -51,7 +55,8 @@ Io send_all(int fd, const std::string& buf, Clock::time_point deadline) {
 }
 
 // Appends exactly n bytes to *out, growing it only with what arrives.
-Io recv_exact(int fd, std::string* out, size_t n, Clock::time_point deadline) {
+Io recv_exact(int fd, std::string* out, size_t n, Clock::time_point deadline,
+              const std::function<bool()>& interrupted) {
   char chunk[kChunk];
   while (n > 0) {
     ssize_t r = ::recv(fd, chunk, std::min(n, sizeof chunk), MSG_DONTWAIT);
@@ -61,7 +66,7 @@ Io recv_exact(int fd, std::string* out, size_t n, Clock::time_point deadline) {
     } else if (r == 0) {
       return Io::kClosed;
     } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      if (!wait_ready(fd, POLLIN, deadline)) return Io::kTimeout;
+      if (Io w = wait_ready(fd, POLLIN, deadline, interrupted); w != Io::kOk) return w;
     } else if (errno != EINTR) {
       return Io::kError;
     }
@@ -135,6 +140,11 @@ bool Client::stale() const {
 }
 
 std::optional<Response> Client::call(const Request& r, std::string* err) {
+  return call(r, err, [](const std::string&) { return true; });
+}
+
+std::optional<Response> Client::call(const Request& r, std::string* err,
+                                     const std::function<bool(const std::string&)>& on_piece) {
   auto fail = [&](const std::string& why) -> std::optional<Response> {
     if (err) *err = why;
     disconnect();
@@ -147,34 +157,45 @@ std::optional<Response> Client::call(const Request& r, std::string* err) {
              std::to_string(options_.max_frame) + " bytes); not sent";
     return std::nullopt;
   }
+  const auto& intr = options_.interrupted;
   auto deadline = Clock::now() + options_.timeout;
-  Io w = send_all(fd_, internal::framed(encode(r)), deadline);
+  Io w = send_all(fd_, internal::framed(encode(r)), deadline, intr);
   int write_errno = errno;
+  if (w == Io::kInterrupted) return fail("interrupted");
   if (w == Io::kTimeout)
     return fail("the server took no request for " + seconds_text(options_.timeout));
-  // Even when the write failed, the server may have left an answer (a refusal) queued.
-  std::string hdr;
-  Io h = recv_exact(fd_, &hdr, internal::kHeaderSize, deadline);
-  if (h == Io::kTimeout) return fail("no reply within " + seconds_text(options_.timeout));
-  if (h != Io::kOk) {
-    if (w != Io::kOk) return fail(std::strerror(write_errno));
-    return fail(h == Io::kClosed ? "connection closed by server" : std::strerror(errno));
+  for (;;) {
+    // Even when the write failed, the server may have left an answer (a refusal) queued.
+    std::string hdr;
+    Io h = recv_exact(fd_, &hdr, internal::kHeaderSize, deadline, intr);
+    if (h == Io::kInterrupted) return fail("interrupted");
+    if (h == Io::kTimeout) return fail("no reply within " + seconds_text(options_.timeout));
+    if (h != Io::kOk) {
+      if (w != Io::kOk) return fail(std::strerror(write_errno));
+      return fail(h == Io::kClosed ? "connection closed by server" : std::strerror(errno));
+    }
+    uint32_t n = internal::get_u32(reinterpret_cast<const unsigned char*>(hdr.data()));
+    if (n > options_.max_frame)
+      return fail("reply too large (" + std::to_string(n) + " bytes, limit " +
+                  std::to_string(options_.max_frame) + " bytes)");
+    std::string body;
+    Io b = recv_exact(fd_, &body, n, deadline, intr);
+    if (b == Io::kInterrupted) return fail("interrupted");
+    if (b == Io::kTimeout)
+      return fail("reply not completed within " + seconds_text(options_.timeout));
+    if (b != Io::kOk)
+      return fail(b == Io::kClosed ? "connection closed in the middle of a reply"
+                                   : std::strerror(errno));
+    auto resp = decode_response(body);
+    if (!resp) return fail("malformed response");
+    if (resp->piece) {  // version 4: more follows; the timeout counts from each frame
+      if (!on_piece(resp->output)) return fail("interrupted");
+      deadline = Clock::now() + options_.timeout;
+      continue;
+    }
+    if (resp->closing != Closing::kNone) disconnect();  // the server's last word on it
+    return resp;
   }
-  uint32_t n = internal::get_u32(reinterpret_cast<const unsigned char*>(hdr.data()));
-  if (n > options_.max_frame)
-    return fail("reply too large (" + std::to_string(n) + " bytes, limit " +
-                std::to_string(options_.max_frame) + " bytes)");
-  std::string body;
-  Io b = recv_exact(fd_, &body, n, deadline);
-  if (b == Io::kTimeout)
-    return fail("reply not completed within " + seconds_text(options_.timeout));
-  if (b != Io::kOk)
-    return fail(b == Io::kClosed ? "connection closed in the middle of a reply"
-                                 : std::strerror(errno));
-  auto resp = decode_response(body);
-  if (!resp) return fail("malformed response");
-  if (resp->closing != Closing::kNone) disconnect();  // the server's last word on it
-  return resp;
 }
 
 }  // namespace fw::ipc

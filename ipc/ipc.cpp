@@ -31,6 +31,8 @@ constexpr char kResponseTag = 'R';
 constexpr char kResponseWithKeywordsTag = 'S';
 // Version 3: a closing notice, the tag then one byte of Closing, then the version 1 fields.
 constexpr char kClosingTag = 'C';
+// Version 4: a piece of a streamed answer: the tag then the output field, nothing else.
+constexpr char kPieceTag = 'P';
 
 void put_field(std::string* out, const std::string& s) {
   put_u32(out, static_cast<uint32_t>(s.size()));
@@ -138,6 +140,11 @@ std::string encode(const Request& r) {
 
 std::string encode(const Response& r) {
   std::string out;
+  if (r.piece) {
+    out.push_back(kPieceTag);
+    put_field(&out, r.output);
+    return out;
+  }
   if (r.closing != Closing::kNone) {
     out.push_back(kClosingTag);
     out.push_back(static_cast<char>(r.closing));
@@ -166,6 +173,11 @@ std::optional<Response> decode_response(const std::string& bytes) {
   char tag = 0, ok = 0;
   Response r;
   if (!rd.byte(&tag)) return std::nullopt;
+  if (tag == kPieceTag) {
+    r.piece = true;
+    if (!rd.field(&r.output) || !rd.done()) return std::nullopt;
+    return r;
+  }
   if (tag == kClosingTag) {
     char kind = 0;
     if (!rd.byte(&kind) || kind < 1 || kind > 3) return std::nullopt;

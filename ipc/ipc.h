@@ -44,6 +44,9 @@ struct Response {
   std::optional<KeywordSets> keyword_sets = std::nullopt;
   // Not kNone only on a closing notice, which is encoded in version 3 (see README).
   Closing closing = Closing::kNone;
+  // Version 4: a piece of a streamed answer (only `output` is carried); more frames follow,
+  // the last one an ordinary response. See README.
+  bool piece = false;
 };
 
 std::string encode(const Request& r);
@@ -51,6 +54,9 @@ std::string encode(const Response& r);
 std::optional<Request> decode_request(const std::string& bytes);
 // Both versions; keyword_sets is set exactly when the response carried them.
 std::optional<Response> decode_response(const std::string& bytes);
+
+// Version 4: the largest piece of streamed output the server puts in one frame.
+constexpr size_t kMaxPiece = 256u << 10;
 
 struct PeerCred {
   int pid = 0;
@@ -87,6 +93,9 @@ struct ServerOptions {
   // the executor, so the other connections' commands go on meanwhile; the handler is then
   // called concurrently and must be thread-safe. Empty: everything runs on the executor.
   std::function<bool(const Request&)> runs_apart;
+  // Version 4 back-pressure: pieces of a streamed answer not yet written to the peer, per
+  // connection; the handler's emit waits while this much is queued (the peer reads slowly).
+  size_t stream_buffer = 1u << 20;
 };
 
 // Counters of a running Server (read from any thread).
@@ -105,6 +114,8 @@ struct ServerStats {
   uint64_t idle_timeouts = 0;
   uint64_t write_timeouts = 0;
   uint64_t requests = 0;  // handler calls finished
+  size_t streaming = 0;   // connections with a piece of a streamed answer being written now
+  uint64_t pieces = 0;    // batches of pieces handed to connections
 };
 
 // Accepts connections on a Unix socket created with mode 0660 (owner root,
@@ -124,8 +135,16 @@ struct ServerStats {
 class Server {
  public:
   using Handler = std::function<Response(const Request&, const PeerCred&)>;
+  // Version 4: sends a piece of the answer's output now (split into frames of at most
+  // kMaxPiece); waits while ServerOptions::stream_buffer bytes are unsent. False when the
+  // connection is gone (closed, timed out, server stopping): stop producing output.
+  using Emit = std::function<bool(const std::string&)>;
+  using StreamingHandler = std::function<Response(const Request&, const PeerCred&, const Emit&)>;
   static std::unique_ptr<Server> start(const std::string& path, const std::string& group,
                                        Handler handler, std::string* err);
+  static std::unique_ptr<Server> start(const std::string& path, const std::string& group,
+                                       StreamingHandler handler, const ServerOptions& options,
+                                       std::string* err);
   static std::unique_ptr<Server> start(const std::string& path, const std::string& group,
                                        Handler handler, const ServerOptions& options,
                                        std::string* err);
@@ -141,6 +160,10 @@ class Server {
 struct ClientOptions {
   size_t max_frame = kMaxFrame;  // larger requests are refused locally, larger replies fail
   std::chrono::milliseconds timeout{60'000};  // for one call: sending plus the whole reply
+                                              // (a streamed reply: until each next frame)
+  // Checked when a wait is interrupted by a signal: true ends the call ("interrupted") and
+  // closes the connection, which tells the server to stop rendering (fwcli's Ctrl+C).
+  std::function<bool()> interrupted;
 };
 
 // A blocking client whose every wait is bounded by ClientOptions::timeout. After a
@@ -153,6 +176,10 @@ class Client {
                                          std::string* err);
   ~Client();
   std::optional<Response> call(const Request& r, std::string* err);
+  // Version 4: the pieces of a streamed answer go to on_piece as they arrive (false from it
+  // ends the call as interrupted); the final response carries the rest of the output.
+  std::optional<Response> call(const Request& r, std::string* err,
+                               const std::function<bool(const std::string&)>& on_piece);
   // True when the connection is closed, or the server has closed it or spoken unasked
   // (an idle-timeout or eviction notice) since the last reply: a request sent now would
   // not be executed. Check before sending, then reconnect, so nothing is sent twice.

@@ -51,6 +51,9 @@ void release_slack(std::string* s) {
 // finished answers wait in done_ until the loop (woken through wake_fd) takes them. Jobs that
 // ServerOptions::runs_apart picks (commands that take seconds: ping, tracert) go to a second
 // queue served by kApartThreads threads of their own, so they do not hold up the others.
+// Version 4: a handler's emitted pieces wait in its connection's Pipe (at most stream_buffer
+// bytes: emit blocks beyond) until the loop moves them to the connection's send buffer; the
+// answer itself is queued only once every piece has been taken, so it is sent last.
 class Executor {
  public:
   struct Job {
@@ -64,20 +67,26 @@ class Executor {
   };
   static constexpr size_t kApartThreads = 2;
 
-  Executor(Server::Handler handler, std::function<bool(const Request&)> runs_apart, int wake_fd)
-      : handler_(std::move(handler)), runs_apart_(std::move(runs_apart)), wake_fd_(wake_fd) {
+  Executor(Server::StreamingHandler handler, std::function<bool(const Request&)> runs_apart,
+           int wake_fd, size_t stream_buffer)
+      : handler_(std::move(handler)),
+        runs_apart_(std::move(runs_apart)),
+        wake_fd_(wake_fd),
+        stream_buffer_(stream_buffer) {
     threads_.emplace_back([this] { run(jobs_); });
     if (runs_apart_) {
       for (size_t i = 0; i < kApartThreads; ++i) threads_.emplace_back([this] { run(apart_); });
     }
   }
-  // Waits for running handlers; queued jobs are dropped.
+  // Waits for running handlers (a handler waiting in emit is told to stop); queued jobs are
+  // dropped.
   ~Executor() {
     {
       std::lock_guard<std::mutex> lk(mu_);
       stop_ = true;
     }
     cv_.notify_all();
+    pipe_cv_.notify_all();
     for (auto& t : threads_) t.join();
   }
   void push(Job j) {
@@ -92,8 +101,52 @@ class Executor {
     std::lock_guard<std::mutex> lk(mu_);
     return std::exchange(done_, {});
   }
+  // Loop side: the queued pieces of each connection `can_take` accepts go to `give` (framed),
+  // and the handlers waiting for room are woken.
+  template <class Can, class Give>
+  void take_pieces(Can can_take, Give give) {
+    std::vector<std::pair<uint64_t, std::string>> out;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      for (auto& [conn, p] : pipes_) {
+        if (p.frames.empty() || !can_take(conn)) continue;
+        std::string bytes;
+        bytes.reserve(p.bytes);
+        for (auto& f : p.frames) bytes += f;
+        p.frames.clear();
+        p.bytes = 0;
+        out.emplace_back(conn, std::move(bytes));
+      }
+    }
+    if (out.empty()) return;
+    pipe_cv_.notify_all();
+    for (auto& [conn, bytes] : out) give(conn, std::move(bytes));
+  }
+  // Loop side: the connection of a running handler is gone; its emit returns false from now.
+  void cancel(uint64_t conn) {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      Pipe& p = pipes_[conn];
+      p.cancelled = true;
+      p.frames.clear();
+      p.bytes = 0;
+    }
+    pipe_cv_.notify_all();
+  }
+  // Loop side: the answer of `conn` was taken; a cancellation recorded after its handler ended
+  // is dropped.
+  void forget(uint64_t conn) {
+    std::lock_guard<std::mutex> lk(mu_);
+    pipes_.erase(conn);
+  }
 
  private:
+  struct Pipe {
+    std::deque<std::string> frames;
+    size_t bytes = 0;
+    bool cancelled = false;
+  };
+
   void run(std::deque<Job>& queue) {
     std::unique_lock<std::mutex> lk(mu_);
     for (;;) {
@@ -104,15 +157,42 @@ class Executor {
       lk.unlock();
       Done d{j.conn, call(j)};
       lk.lock();
+      // The answer follows the last piece: wait until the loop has taken them all.
+      pipe_cv_.wait(lk, [&] {
+        auto it = pipes_.find(j.conn);
+        return stop_ || it == pipes_.end() || it->second.cancelled || it->second.frames.empty();
+      });
+      pipes_.erase(j.conn);
       done_.push_back(std::move(d));
       uint64_t one = 1;
       (void)!::write(wake_fd_, &one, sizeof one);
     }
   }
+  // Handler side: queues `text` as piece frames, waiting for room; false once the connection
+  // is gone or the server stops.
+  bool emit(uint64_t conn, const std::string& text) {
+    for (size_t pos = 0; pos < text.size(); pos += kMaxPiece) {
+      Response piece;
+      piece.piece = true;
+      piece.output = text.substr(pos, kMaxPiece);
+      std::string frame = internal::framed(encode(piece));
+      std::unique_lock<std::mutex> lk(mu_);
+      Pipe& p = pipes_[conn];
+      pipe_cv_.wait(lk, [&] { return stop_ || p.cancelled || p.bytes < stream_buffer_; });
+      if (stop_ || p.cancelled) return false;
+      p.bytes += frame.size();
+      p.frames.push_back(std::move(frame));
+      lk.unlock();
+      uint64_t one = 1;
+      (void)!::write(wake_fd_, &one, sizeof one);
+    }
+    return true;
+  }
   Response call(const Job& j) {
     Response resp;
+    Server::Emit emit = [this, conn = j.conn](const std::string& t) { return this->emit(conn, t); };
     try {
-      return handler_(j.req, j.cred);
+      return handler_(j.req, j.cred, emit);
     } catch (const std::exception& e) {
       resp.output = std::string("Error: internal error: ") + e.what() + "\n";
     } catch (...) {
@@ -123,21 +203,25 @@ class Executor {
     return resp;
   }
 
-  Server::Handler handler_;
+  Server::StreamingHandler handler_;
   std::function<bool(const Request&)> runs_apart_;
   int wake_fd_;
+  size_t stream_buffer_;
   std::mutex mu_;
   std::condition_variable cv_;
+  std::condition_variable pipe_cv_;
   bool stop_ = false;
   std::deque<Job> jobs_;
   std::deque<Job> apart_;
   std::deque<Done> done_;
-  std::vector<std::thread> threads_;  // last: started once the members above exist
+  std::unordered_map<uint64_t, Pipe> pipes_;  // connections whose handler emitted (or is gone)
+  std::vector<std::thread> threads_;          // last: started once the members above exist
 };
 
 enum class State {
   kReading,    // collecting a request in `in`
-  kBusy,       // its request is with the executor (not read from meanwhile)
+  kBusy,       // its request is with the executor (not read from meanwhile); pieces of a
+               // streamed answer may be in `out`
   kWriting,    // its reply is in `out`
   kClosing,    // a final message (refusal, notice) is in `out`
   kLingering,  // final message sent and SHUT_WR done: input discarded until EOF or deadline
@@ -209,6 +293,7 @@ struct Server::Impl {
         }
       }
       deliver(now);
+      pump(now);
       expire(now);
       sweep();
       publish();
@@ -219,8 +304,9 @@ struct Server::Impl {
     switch (c.state) {
       case State::kReading:
         return c.in.empty() ? c.last_active + opt.idle_timeout : c.frame_start + opt.frame_timeout;
-      case State::kBusy:
-        return Clock::time_point::max();
+      case State::kBusy:  // a piece the peer does not read times out like a reply
+        return c.out_pos < c.out.size() ? c.write_since + opt.frame_timeout
+                                        : Clock::time_point::max();
       case State::kWriting:
       case State::kClosing:
         return c.write_since + opt.frame_timeout;
@@ -251,6 +337,7 @@ struct Server::Impl {
   // Closes at once; the entry goes in sweep() so references held by callers stay valid.
   void kill(Conn& c) {
     if (c.dead) return;
+    if (c.state == State::kBusy) exec->cancel(c.id);  // its handler stops rendering
     c.dead = true;
     if (c.counted) --n_counted;
     if (c.state == State::kLingering) --n_lingering;
@@ -272,6 +359,7 @@ struct Server::Impl {
     for (const auto& [id, c] : conns) {
       st.buffered_bytes += c.in.capacity() + c.out.capacity();
       if (c.state == State::kBusy || c.state == State::kWriting) ++st.in_flight;
+      if (c.state == State::kBusy && !c.out.empty()) ++st.streaming;
     }
     std::lock_guard<std::mutex> lk(stats_mu);
     published = st;
@@ -440,6 +528,7 @@ struct Server::Impl {
   void deliver(Clock::time_point now) {
     for (auto& d : exec->take()) {
       ++st.requests;
+      exec->forget(d.conn);
       auto it = conns.find(d.conn);
       if (it == conns.end() || it->second.dead || it->second.state != State::kBusy) continue;
       Conn& c = it->second;
@@ -450,6 +539,25 @@ struct Server::Impl {
       }
       start_write(c, internal::framed(payload), State::kWriting, now);
     }
+  }
+
+  // Version 4: moves the pieces a handler emitted to their connection once its previous
+  // piece is written, so at most one batch per connection waits here.
+  void pump(Clock::time_point now) {
+    exec->take_pieces(
+        [&](uint64_t id) {
+          auto it = conns.find(id);
+          return it != conns.end() && !it->second.dead && it->second.state == State::kBusy &&
+                 it->second.out_pos >= it->second.out.size();
+        },
+        [&](uint64_t id, std::string bytes) {
+          Conn& c = conns[id];
+          ++st.pieces;
+          c.out = std::move(bytes);
+          c.out_pos = 0;
+          c.write_since = now;
+          flush(c, now);
+        });
   }
 
   std::string too_large(const Response& resp) const {
@@ -475,7 +583,12 @@ struct Server::Impl {
   }
 
   void start_write(Conn& c, std::string framed, State state, Clock::time_point now) {
-    c.out = std::move(framed);
+    if (c.out_pos < c.out.size()) {  // the last piece of a streamed answer is still going out
+      c.out.erase(0, c.out_pos);
+      c.out += framed;
+    } else {
+      c.out = std::move(framed);
+    }
     c.out_pos = 0;
     c.write_since = now;
     c.state = state;
@@ -501,6 +614,10 @@ struct Server::Impl {
     }
     std::string().swap(c.out);
     c.out_pos = 0;
+    if (c.state == State::kBusy) {  // a piece is out; the handler goes on
+      set_mask(c, 0);
+      return;
+    }
     if (c.state == State::kClosing) {
       linger(c, now);
       return;
@@ -539,7 +656,8 @@ struct Server::Impl {
       if (c.dead || deadline(c) > now) continue;
       if (c.state == State::kLingering) {
         kill(c);
-      } else if (c.state == State::kWriting || c.state == State::kClosing) {
+      } else if (c.state == State::kWriting || c.state == State::kClosing ||
+                 c.state == State::kBusy) {
         ++st.write_timeouts;  // the peer does not read: no way to answer it
         kill(c);
       } else if (!c.in.empty()) {
@@ -563,6 +681,8 @@ namespace {
 
 std::string check_options(const ServerOptions& o) {
   if (o.max_clients < 1) return "max_clients must be at least 1";
+  if (o.stream_buffer < 1 || o.stream_buffer > kMaxFrame)
+    return "stream_buffer must be between 1 and " + std::to_string(kMaxFrame);
   if (o.max_frame < kMinFrame || o.max_frame > kMaxFrame)
     return "max_frame must be between " + std::to_string(kMinFrame) + " and " +
            std::to_string(kMaxFrame);
@@ -644,6 +764,15 @@ std::unique_ptr<Server> Server::start(const std::string& path, const std::string
 std::unique_ptr<Server> Server::start(const std::string& path, const std::string& group,
                                       Handler handler, const ServerOptions& options,
                                       std::string* err) {
+  return start(path, group,
+               StreamingHandler([h = std::move(handler)](const Request& r, const PeerCred& c,
+                                                         const Emit&) { return h(r, c); }),
+               options, err);
+}
+
+std::unique_ptr<Server> Server::start(const std::string& path, const std::string& group,
+                                      StreamingHandler handler, const ServerOptions& options,
+                                      std::string* err) {
   if (std::string bad = check_options(options); !bad.empty()) {
     if (err) *err = "bad server options: " + bad;
     return nullptr;
@@ -676,7 +805,8 @@ std::unique_ptr<Server> Server::start(const std::string& path, const std::string
   }
   impl->group = group;
   impl->opt = options;
-  impl->exec = std::make_unique<Executor>(std::move(handler), options.runs_apart, impl->wake_fd);
+  impl->exec = std::make_unique<Executor>(std::move(handler), options.runs_apart, impl->wake_fd,
+                                          options.stream_buffer);
   impl->loop = std::thread([impl] { impl->run(); });
   return s;
 }

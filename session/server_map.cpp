@@ -23,7 +23,8 @@ std::string_view map_type_name(MapType t) {
 namespace {
 bool is_reverse(MapType t) { return t == MapType::kNatServerReverse || t == MapType::kNoPat; }
 
-void erase_one(std::unordered_multimap<IpAddr, uint64_t>& idx, const IpAddr& a, uint64_t id) {
+template <class Index, class Key>
+void erase_one(Index& idx, const Key& a, uint64_t id) {
   auto [b, e] = idx.equal_range(a);
   for (auto it = b; it != e; ++it) {
     if (it->second == id) {
@@ -57,7 +58,10 @@ bool ServerMap::matches_fwd(const ServerMapEntry& e, uint8_t proto, const IpAddr
 }
 
 void ServerMap::unlink(const ServerMapEntry& e) {
-  erase_one(is_reverse(e.type) ? by_src_ : by_addr_, e.addr, e.id);
+  if (is_reverse(e.type))
+    erase_one(by_src_, e.addr, e.id);
+  else
+    erase_one(by_addr_, AddrPort{e.addr, e.port}, e.id);
   if (e.parent) {
     auto it = by_parent_.find(e.parent);
     if (it != by_parent_.end()) {
@@ -78,14 +82,16 @@ size_t ServerMap::of_source(const IpAddr& source) const {
   return it == per_source_.end() ? 0 : it->second;
 }
 
-std::optional<ServerMapEntry> ServerMap::match_dst(uint8_t proto, const IpAddr& src,
-                                                   const IpAddr& dst, uint16_t dport) {
+// The id of the entry a first packet to dst:dport from src matches (0: none); lock held. The
+// entries of this port, then those of port ANY: only these can match. A peer-bound entry beats a
+// wildcard one, an exact port beats ANY.
+uint64_t ServerMap::best_dst(uint8_t proto, const IpAddr& src, const IpAddr& dst,
+                             uint16_t dport) const {
   const uint64_t now = clock_.now_ms();
   uint64_t best = 0;
   int best_score = -1;
-  {
-    std::shared_lock lk(mu_);
-    auto [a, b] = by_addr_.equal_range(dst);
+  for (uint16_t port : {dport, uint16_t{0}}) {
+    auto [a, b] = by_addr_.equal_range(AddrPort{dst, port});
     for (auto it = a; it != b; ++it) {
       const auto& e = entries_.at(it->second);
       if (!matches_fwd(e, proto, src, dport, now)) continue;
@@ -95,8 +101,19 @@ std::optional<ServerMapEntry> ServerMap::match_dst(uint8_t proto, const IpAddr& 
         best = e.id;
       }
     }
+    if (dport == 0) break;
   }
-  if (best_score < 0) return std::nullopt;
+  return best;
+}
+
+std::optional<ServerMapEntry> ServerMap::match_dst(uint8_t proto, const IpAddr& src,
+                                                   const IpAddr& dst, uint16_t dport) {
+  uint64_t best;
+  {
+    std::shared_lock lk(mu_);
+    best = best_dst(proto, src, dst, dport);
+  }
+  if (best == 0) return std::nullopt;
   std::unique_lock lk(mu_);
   auto it = entries_.find(best);
   if (it == entries_.end()) return std::nullopt;  // consumed by another worker meanwhile
@@ -112,22 +129,10 @@ std::optional<ServerMapEntry> ServerMap::match_dst(uint8_t proto, const IpAddr& 
 
 std::optional<ServerMapEntry> ServerMap::peek_dst(uint8_t proto, const IpAddr& src,
                                                   const IpAddr& dst, uint16_t dport) const {
-  const uint64_t now = clock_.now_ms();
-  const ServerMapEntry* best = nullptr;
-  int best_score = -1;
   std::shared_lock lk(mu_);
-  auto [a, b] = by_addr_.equal_range(dst);
-  for (auto it = a; it != b; ++it) {
-    const auto& e = entries_.at(it->second);
-    if (!matches_fwd(e, proto, src, dport, now)) continue;
-    int score = (e.peer.empty() ? 0 : 2) + (e.port == 0 && !e.port_exact ? 0 : 1);
-    if (score > best_score) {  // the same choice as match_dst
-      best_score = score;
-      best = &e;
-    }
-  }
-  if (!best) return std::nullopt;
-  return *best;
+  const uint64_t best = best_dst(proto, src, dst, dport);
+  if (best == 0) return std::nullopt;
+  return entries_.at(best);
 }
 
 std::optional<ServerMapEntry> ServerMap::match_src(uint8_t proto, const IpAddr& src,
@@ -174,7 +179,10 @@ bool ServerMap::add(ServerMapEntry e, uint64_t* id_out, std::string* why) {
   e.id = next_id_++;
   if (e.parent) by_parent_[e.parent].push_back(e.id);
   if (e.expires_ms) by_expiry_.emplace(e.expires_ms, e.id);
-  (is_reverse(e.type) ? by_src_ : by_addr_).emplace(e.addr, e.id);
+  if (is_reverse(e.type))
+    by_src_.emplace(e.addr, e.id);
+  else
+    by_addr_.emplace(AddrPort{e.addr, e.port}, e.id);
   if (id_out) *id_out = e.id;
   entries_.emplace(e.id, std::move(e));
   c_added_.inc();
@@ -190,7 +198,10 @@ void ServerMap::set_static(std::vector<ServerMapEntry> list) {
     e.id = next_id_++;
     e.parent = 0;
     e.expires_ms = 0;
-    (is_reverse(e.type) ? by_src_ : by_addr_).emplace(e.addr, e.id);
+    if (is_reverse(e.type))
+      by_src_.emplace(e.addr, e.id);
+    else
+      by_addr_.emplace(AddrPort{e.addr, e.port}, e.id);
     entries_.emplace(e.id, std::move(e));
   }
 }
@@ -243,10 +254,14 @@ size_t ServerMap::remove_addr(MapType type, const IpAddr& addr) {
   std::vector<uint64_t> ids;
   {
     std::shared_lock lk(mu_);
-    auto [a, b] = (is_reverse(type) ? by_src_ : by_addr_).equal_range(addr);
-    for (auto it = a; it != b; ++it) {
-      if (entries_.at(it->second).type == type) ids.push_back(it->second);
-    }
+    auto take = [&](auto range) {
+      for (auto it = range.first; it != range.second; ++it)
+        if (entries_.at(it->second).type == type) ids.push_back(it->second);
+    };
+    if (is_reverse(type))
+      take(by_src_.equal_range(addr));
+    else
+      take(by_addr_.equal_range(AddrPort{addr, 0}));
   }
   return erase_ids(ids);
 }
@@ -272,6 +287,26 @@ std::vector<ServerMapEntry> ServerMap::snapshot() const {
   for (const auto& [_, e] : entries_) v.push_back(e);
   std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
   return v;
+}
+
+std::vector<uint64_t> ServerMap::ids() const {
+  std::vector<uint64_t> v;
+  {
+    std::shared_lock lk(mu_);
+    v.reserve(entries_.size());
+    for (const auto& [id, e] : entries_) v.push_back(id);
+  }
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+void ServerMap::for_ids(std::span<const uint64_t> ids,
+                        const std::function<void(const ServerMapEntry&)>& fn) const {
+  std::shared_lock lk(mu_);
+  for (uint64_t id : ids) {
+    auto it = entries_.find(id);
+    if (it != entries_.end()) fn(it->second);
+  }
 }
 
 size_t ServerMap::size() const {

@@ -18,6 +18,7 @@
 #include <optional>
 #include <set>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -63,6 +64,20 @@ struct ServerMapEntry {
   uint64_t hits = 0;
 };
 
+// Forward entries are indexed by destination address *and* port ("stream" area, issue 16 item
+// 4): thousands of ASPF entries of one NAT address (one host's FTP data channels) no longer
+// share one bucket that every match and every removal walked.
+struct AddrPort {
+  IpAddr addr;
+  uint16_t port = 0;  // 0: the entries of port ANY (and of port_exact 0)
+  bool operator==(const AddrPort& o) const { return port == o.port && addr == o.addr; }
+};
+struct AddrPortHash {
+  size_t operator()(const AddrPort& k) const {
+    return std::hash<IpAddr>{}(k.addr) * 0x9e3779b97f4a7c15ull + k.port;
+  }
+};
+
 class ServerMap {
  public:
   ServerMap(const common::Clock& clock, common::CounterTable& counters, size_t max_entries = 65536,
@@ -91,13 +106,20 @@ class ServerMap {
   // proportional to that parent's entries.
   size_t remove_parent(uint64_t parent_session,
                        const std::function<bool(const ServerMapEntry&)>& pred = {});
-  // Remove the dynamic entries of a type whose address is `addr` (no-PAT pairs).
+  // Remove the dynamic entries of a type whose address is `addr` (no-PAT pairs: reverse
+  // entries by address, forward ones of port 0).
   size_t remove_addr(MapType type, const IpAddr& addr);
   size_t expire();  // dynamic entries past expires_ms: cost proportional to those
   // "srclimit" area: at most n entries per `source` address (0 = no cap).
   void set_max_per_source(size_t n) { max_per_source_.store(n, std::memory_order_relaxed); }
   size_t of_source(const IpAddr& source) const;  // entries naming it
   std::vector<ServerMapEntry> snapshot() const;
+  // "stream" area: the ids of every entry, increasing (8 bytes each), so a display reads the
+  // entries a batch at a time with for_ids() instead of copying the map.
+  std::vector<uint64_t> ids() const;
+  // fn for each entry of `ids` still there, under the shared lock (fn must not call the map).
+  void for_ids(std::span<const uint64_t> ids,
+               const std::function<void(const ServerMapEntry&)>& fn) const;
   size_t size() const;
   // Called (outside the lock) for each entry removed without being used
   // (expired, removed with its parent, reconfigured).
@@ -115,8 +137,9 @@ class ServerMap {
   mutable std::shared_mutex mu_;
   uint64_t next_id_ = 1;
   std::unordered_map<uint64_t, ServerMapEntry> entries_;
-  std::unordered_multimap<IpAddr, uint64_t> by_addr_;  // forward entries by addr
-  std::unordered_multimap<IpAddr, uint64_t> by_src_;   // reverse entries by addr
+  uint64_t best_dst(uint8_t proto, const IpAddr& src, const IpAddr& dst, uint16_t dport) const;
+  std::unordered_multimap<AddrPort, uint64_t, AddrPortHash> by_addr_;  // forward: addr, port
+  std::unordered_multimap<IpAddr, uint64_t> by_src_;                   // reverse entries by addr
   std::unordered_map<uint64_t, std::vector<uint64_t>> by_parent_;
   std::set<std::pair<uint64_t, uint64_t>> by_expiry_;  // (expires_ms, id)
   std::atomic<size_t> max_per_source_{0};

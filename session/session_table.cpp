@@ -26,7 +26,6 @@ constexpr uint8_t kLocked = 2;
 constexpr uint32_t kEmpty = 0;  // index entry values; a used entry is (tag << ref_bits) | (ref + 2)
 constexpr uint32_t kTomb = 1;
 constexpr uint32_t kNoRef = UINT32_MAX;
-constexpr uint32_t kNil = UINT32_MAX;
 
 constexpr size_t kPartsPerShard = 16;  // index sub-tables per lock: small rehashes
 constexpr uint32_t kMinIndexCap = 8;
@@ -109,8 +108,12 @@ struct SessionTable::Impl {
   std::unique_ptr<Region> slab_region, state_region;
   Session* slab = nullptr;
   std::atomic<uint8_t>* states = nullptr;
-  std::mutex alloc_mu;        // leaf lock: slot free list and bump pointer only
-  uint32_t free_head = kNil;  // free slots are linked through Session::timeout_s
+  std::mutex alloc_mu;  // leaf lock: free slots, page counts and bump pointer only
+  // Free slots below the bump pointer, last freed on top. Kept outside the slab so that a page
+  // of the slab whose slots are all free can be given back to the kernel ("stream" area, issue
+  // 16 item 6: after a flood drains, the daemon's memory comes back).
+  std::vector<uint32_t> free_slots;
+  std::unique_ptr<uint16_t[]> page_live;  // per slab page: live slots touching it
   uint32_t bump = 0;
   std::atomic<uint32_t> high_water{0};  // slots [0, high_water) are constructed
 
@@ -118,7 +121,21 @@ struct SessionTable::Impl {
   // Live sessions by IP protocol and IPv6 ones (display statistics without a walk).
   std::array<std::atomic<size_t>, 256> by_proto{};
   std::atomic<size_t> v6{0};
+  std::array<std::atomic<size_t>, 8> by_state{};
+  std::unique_ptr<std::atomic<size_t>[]> by_zones =
+      std::make_unique<std::atomic<size_t>[]>(256 * 256);  // [src << 8 | dst], touched sparsely
+  static size_t zones_of(const Session& s) { return size_t{s.src_zone} << 8 | s.dst_zone; }
+  static size_t state_of(TcpState st) { return static_cast<size_t>(st) & 7; }
+  // A with_session* callback may move the TCP state: keep the counts by state right.
+  void restate(TcpState before, TcpState after) {
+    if (before == after) return;
+    by_state[state_of(before)].fetch_sub(1, std::memory_order_relaxed);
+    by_state[state_of(after)].fetch_add(1, std::memory_order_relaxed);
+  }
   void count(const Session& s, bool add) {
+    const int d = add ? 1 : -1;
+    by_state[state_of(s.tcp_state)].fetch_add(static_cast<size_t>(d), std::memory_order_relaxed);
+    by_zones[zones_of(s)].fetch_add(static_cast<size_t>(d), std::memory_order_relaxed);
     if (add) {
       by_proto[s.orig.proto].fetch_add(1, std::memory_order_relaxed);
       if (s.orig.src.is_v6()) v6.fetch_add(1, std::memory_order_relaxed);
@@ -161,6 +178,7 @@ struct SessionTable::Impl {
     slab_region = std::make_unique<Region>(slab_len, slab_len >= 16 * kHugePage);
     state_region = std::make_unique<Region>(slab_cap, false);
     slab = static_cast<Session*>(slab_region->base());
+    page_live = std::make_unique<uint16_t[]>(slab_len / kPage + 2);
     states = static_cast<std::atomic<uint8_t>*>(state_region->base());
   }
 
@@ -319,25 +337,43 @@ struct SessionTable::Impl {
   }
 
   // ---- slab ----------------------------------------------------------------------
+  // The slab pages slot occupies (a Session may straddle two).
+  std::pair<size_t, size_t> pages_of(uint32_t slot) const {
+    const size_t first = size_t{slot} * sizeof(Session);
+    return {first / kPage, (first + sizeof(Session) - 1) / kPage};
+  }
+
   uint32_t alloc_slot() {
     std::lock_guard<std::mutex> lk(alloc_mu);
-    if (free_head != kNil) {
-      const uint32_t slot = free_head;
-      free_head = sess(slot).timeout_s;
-      return slot;
+    uint32_t slot;
+    if (!free_slots.empty()) {
+      slot = free_slots.back();
+      free_slots.pop_back();
+    } else {
+      // The cap reservation in insert() guarantees bump < max_sessions here.
+      slot = bump++;
+      std::construct_at(&slab[slot]);
+      std::construct_at(&states[slot], uint8_t{0});
+      high_water.store(bump, std::memory_order_release);
     }
-    // The cap reservation in insert() guarantees bump < max_sessions here.
-    const uint32_t slot = bump++;
-    std::construct_at(&slab[slot]);
-    std::construct_at(&states[slot], uint8_t{0});
-    high_water.store(bump, std::memory_order_release);
+    auto [a, b] = pages_of(slot);
+    for (size_t p = a; p <= b; ++p) ++page_live[p];
     return slot;
   }
 
+  // A page left without a live slot goes back to the kernel (it reads as zeros when touched
+  // again, and every slot is written whole before it is marked live).
   void free_slot(uint32_t slot) {
     std::lock_guard<std::mutex> lk(alloc_mu);
-    sess(slot).timeout_s = free_head;
-    free_head = slot;
+    free_slots.push_back(slot);
+    auto [a, b] = pages_of(slot);
+    for (size_t p = a; p <= b; ++p) {
+      if (--page_live[p] == 0)
+        madvise(reinterpret_cast<char*>(slab) + p * kPage, kPage, MADV_DONTNEED);
+    }
+    // The free list itself shrinks once most of it has been reused.
+    if (free_slots.capacity() > 4096 && free_slots.size() < free_slots.capacity() / 8)
+      free_slots.shrink_to_fit();
   }
 
   // ---- removal -------------------------------------------------------------------
@@ -441,7 +477,10 @@ bool SessionTable::with_session(const FlowKey& key, const std::function<void(Ses
     Impl::lock_live(t.state(ref >> 1));
   }
   Impl::SessionGuard g{t.state(ref >> 1)};
-  fn(t.sess(ref >> 1), static_cast<Dir>(ref & 1));
+  Session& s = t.sess(ref >> 1);
+  const TcpState before = s.tcp_state;
+  fn(s, static_cast<Dir>(ref & 1));
+  t.restate(before, s.tcp_state);
   return true;
 }
 
@@ -455,7 +494,9 @@ bool SessionTable::with_session_id(uint64_t id, const std::function<void(Session
   Impl::SessionGuard g{st};
   Session& s = t.sess(slot);
   if (s.id != id) return false;
+  const TcpState before = s.tcp_state;
   fn(s);
+  t.restate(before, s.tcp_state);
   return true;
 }
 
@@ -472,6 +513,21 @@ std::vector<Session> SessionTable::snapshot(const std::function<bool(const Sessi
   }
   std::sort(out.begin(), out.end(), [](const Session& a, const Session& b) { return a.id < b.id; });
   return out;
+}
+
+bool SessionTable::walk(size_t* cursor, size_t max_slots,
+                        const std::function<void(const Session&)>& fn) const {
+  const Impl& t = *impl_;
+  const size_t hw = t.high_water.load(std::memory_order_acquire);
+  const size_t end = std::min(hw, *cursor + max_slots);
+  for (size_t slot = *cursor; slot < end; ++slot) {
+    std::atomic<uint8_t>& st = t.state(static_cast<uint32_t>(slot));
+    if (!Impl::lock_live(st)) continue;
+    Impl::SessionGuard g{st};
+    fn(t.sess(static_cast<uint32_t>(slot)));
+  }
+  *cursor = std::max(*cursor, end);
+  return *cursor < hw;
 }
 
 size_t SessionTable::erase_if(const std::function<bool(const Session&)>& pred) {
@@ -539,6 +595,24 @@ std::vector<std::pair<uint8_t, size_t>> SessionTable::protocol_counts() const {
   for (size_t p = 0; p < impl_->by_proto.size(); ++p) {
     const size_t n = impl_->by_proto[p].load(std::memory_order_relaxed);
     if (n) v.emplace_back(static_cast<uint8_t>(p), n);
+  }
+  return v;
+}
+
+std::vector<std::pair<TcpState, size_t>> SessionTable::state_counts() const {
+  std::vector<std::pair<TcpState, size_t>> v;
+  for (size_t i = 1; i < impl_->by_state.size(); ++i) {
+    const size_t n = impl_->by_state[i].load(std::memory_order_relaxed);
+    if (n) v.emplace_back(static_cast<TcpState>(i), n);
+  }
+  return v;
+}
+
+std::vector<std::pair<std::pair<uint8_t, uint8_t>, size_t>> SessionTable::zone_counts() const {
+  std::vector<std::pair<std::pair<uint8_t, uint8_t>, size_t>> v;
+  for (size_t i = 0; i < 256 * 256; ++i) {
+    const size_t n = impl_->by_zones[i].load(std::memory_order_relaxed);
+    if (n) v.push_back({{static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i & 0xff)}, n});
   }
   return v;
 }

@@ -48,6 +48,13 @@ class SessionTable {
   // Copies of all sessions matching pred (for display), ordered by id.
   std::vector<Session> snapshot(const std::function<bool(const Session&)>& pred = {}) const;
 
+  // "stream" area: a walk in bounded steps for displays of any size. Calls fn for each live
+  // session in the next `max_slots` slots from *cursor (each under that session's lock only,
+  // no shard lock; nothing is copied) and advances *cursor; false once the walk is complete.
+  // Slot order, not id order; a session added or removed meanwhile may or may not be seen.
+  // fn must not call the table.
+  bool walk(size_t* cursor, size_t max_slots, const std::function<void(const Session&)>& fn) const;
+
   // Remove sessions matching pred; returns how many. on_remove is called for each.
   // pred runs under the session's lock and may run twice per session (re-checked
   // after the shard locks are taken): it must be pure and not call the table.
@@ -65,6 +72,12 @@ class SessionTable {
   // insert and removal, read without a walk.
   std::vector<std::pair<uint8_t, size_t>> protocol_counts() const;
   size_t ipv6_size() const;
+  // "stream" area: live sessions by TCP state (kNone left out) and by (source zone, destination
+  // zone), counted on insert, removal and every state change in with_session*: read without a
+  // walk (`display firewall session table statistics` is instant at any size). The callbacks of
+  // with_session* must not change the zones.
+  std::vector<std::pair<TcpState, size_t>> state_counts() const;
+  std::vector<std::pair<std::pair<uint8_t, uint8_t>, size_t>> zone_counts() const;
 
   // Called (outside the session's lock) for every removed session: aged, erased, reset.
   void set_on_remove(std::function<void(const Session&)> cb);

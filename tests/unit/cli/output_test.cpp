@@ -217,3 +217,66 @@ TEST(Compare, SameAndDifferent) {
 
 }  // namespace
 }  // namespace fw::cli
+
+namespace fw::cli {
+namespace {
+
+// "stream" area: the pipe applied to pieces split anywhere gives what apply_filter gives.
+TEST(StreamFilterTest, AnySplitGivesTheWholeTextsResult) {
+  const std::string text = " head\nudp a 1\ntcp b 2\nudp c 3\n last without newline";
+  const std::vector<OutputFilter> filters = {
+      {OutputFilter::Kind::kInclude, "udp"},       {OutputFilter::Kind::kExclude, "udp"},
+      {OutputFilter::Kind::kBegin, "tcp"},         {OutputFilter::Kind::kCount, ""},
+      {OutputFilter::Kind::kInclude, "(unclosed"},
+  };
+  for (const auto& f : filters) {
+    const std::string want = apply_filter(f, text);
+    for (size_t cut = 0; cut <= text.size(); ++cut) {
+      for (size_t cut2 = cut; cut2 <= text.size(); cut2 += 7) {
+        StreamFilter s(f);
+        std::string got = s.feed(text.substr(0, cut));
+        got += s.feed(text.substr(cut, cut2 - cut));
+        got += s.feed(text.substr(cut2));
+        got += s.finish();
+        ASSERT_EQ(got, want) << f.regex << " cut " << cut << "," << cut2;
+      }
+    }
+  }
+  StreamFilter none(std::nullopt);
+  EXPECT_EQ(none.feed("a\nb"), "a\nb");
+  EXPECT_EQ(none.finish(), "");
+  StreamFilter count(OutputFilter{OutputFilter::Kind::kCount, ""});
+  EXPECT_EQ(count.feed("header\n"), "");
+  count.add_lines(1'000'000);  // lines a display counted without rendering
+  EXPECT_EQ(count.finish(), "Total lines: 1000001.\n");
+}
+
+// Streamed paging shows what Pager shows for the same keys, whatever the pieces.
+TEST(StreamPagerTest, SameScreensAsPagerWhateverThePieces) {
+  std::string text;
+  for (int i = 0; i < 25; ++i) text += "line " + std::to_string(i) + "\n";
+  const std::string keys = " \n x q";
+  for (size_t piece : {1, 3, 10, 1000}) {
+    for (size_t nkeys = 0; nkeys <= keys.size(); ++nkeys) {
+      Pager p(text, 10);
+      std::string want = p.first();
+      for (size_t k = 0; k < nkeys && !p.done(); ++k) want += p.next(keys[k]);
+      StreamPager s(10);
+      std::string got;
+      size_t k = 0;
+      for (size_t pos = 0; pos < text.size() && !s.stopped(); pos += piece) {
+        got += s.push(text.substr(pos, piece));
+        while (s.at_prompt() && k < nkeys) got += s.key(keys[k++]);
+        if (s.at_prompt()) break;  // out of keys: the reader waits at More
+      }
+      ASSERT_EQ(got, want) << "piece " << piece << " keys " << nkeys;
+    }
+  }
+  StreamPager all(0);  // screen-length 0: no prompt ever
+  EXPECT_EQ(all.push("a\nb\nc"), "a\nb\n");
+  EXPECT_FALSE(all.at_prompt());
+  EXPECT_EQ(all.finish(), "c\n");
+}
+
+}  // namespace
+}  // namespace fw::cli

@@ -512,3 +512,50 @@ TEST_F(TableTest, RacingInsertOfSameFlowExactlyOneWins) {
 
 }  // namespace
 }  // namespace fw::session
+
+namespace fw::session {
+namespace {
+
+// "stream" area: the counts by TCP state and zone pair follow inserts, state changes in
+// with_session / with_session_id, removal and aging (the statistics display reads no session).
+TEST(TableCounts, StateAndZoneCountsFollowEveryChange) {
+  common::ManualClock clock{1'000'000};
+  common::CounterTable ctr;
+  SessionTable t(clock, {}, ctr);
+  using States = std::vector<std::pair<TcpState, size_t>>;
+  using Zones = std::vector<std::pair<std::pair<uint8_t, uint8_t>, size_t>>;
+  auto make = [](uint32_t i, TcpState st, uint8_t sz, uint8_t dz) {
+    Session s;
+    s.orig.src = common::IpAddr::v4(0x0a000000 + i);
+    s.orig.dst = common::IpAddr::v4(0xc6336401);
+    s.orig.sport = static_cast<uint16_t>(1024 + i);
+    s.orig.dport = 80;
+    s.orig.proto = 6;
+    s.reply = s.orig.reversed();
+    s.tcp_state = st;
+    s.src_zone = sz;
+    s.dst_zone = dz;
+    s.timeout_s = 100;
+    return s;
+  };
+  uint64_t a = 0, b = 0;
+  ASSERT_EQ(t.insert(make(1, TcpState::kSynSent, 1, 2), &a), InsertResult::kOk);
+  ASSERT_EQ(t.insert(make(2, TcpState::kSynSent, 1, 2), &b), InsertResult::kOk);
+  ASSERT_EQ(t.insert(make(3, TcpState::kNone, 3, 2)), InsertResult::kOk);
+  EXPECT_EQ(t.state_counts(), (States{{TcpState::kSynSent, 2}}));
+  EXPECT_EQ(t.zone_counts(), (Zones{{{1, 2}, 2}, {{3, 2}, 1}}));
+  t.with_session(make(1, TcpState::kNone, 0, 0).orig,
+                 [](Session& s, Dir) { s.tcp_state = TcpState::kEstablished; });
+  t.with_session_id(b, [](Session& s) { s.tcp_state = TcpState::kClosing; });
+  EXPECT_EQ(t.state_counts(), (States{{TcpState::kEstablished, 1}, {TcpState::kClosing, 1}}));
+  EXPECT_TRUE(t.erase(a));
+  EXPECT_EQ(t.state_counts(), (States{{TcpState::kClosing, 1}}));
+  EXPECT_EQ(t.zone_counts(), (Zones{{{1, 2}, 1}, {{3, 2}, 1}}));
+  clock.advance_ms(200'000);
+  t.expire(100);
+  EXPECT_EQ(t.state_counts(), States{});
+  EXPECT_EQ(t.zone_counts(), Zones{});
+}
+
+}  // namespace
+}  // namespace fw::session
