@@ -296,6 +296,20 @@ std::vector<CommandSpec> specs() {
        "source-ip-limit session-rate <session-rate:int(1-1000000)>"},
       {"undo.zone.srclimit", {V::kZone}, "undo source-ip-limit { max-session | session-rate }"},
       {"display.srclimit", kAll, "display firewall source-ip-limit"},
+      // "appid" area (issue 14 part 2): application conditions of security rules, and how many
+      // packets of a session identification looks at.
+      {"rule.application",
+       {V::kSecurityRule},
+       "application <app:keyword(app)> [ <app:keyword(app)> [ <app:keyword(app)> [ "
+       "<app:keyword(app)> [ <app:keyword(app)> [ <app:keyword(app)> ] ] ] ] ]"},
+      {"undo.rule.application",
+       {V::kSecurityRule},
+       "undo application [ <app:keyword(app)> [ <app:keyword(app)> [ <app:keyword(app)> [ "
+       "<app:keyword(app)> [ <app:keyword(app)> [ <app:keyword(app)> ] ] ] ] ] ]"},
+      {"appid.packets",
+       {V::kSystem},
+       "firewall application identify packets <packet-number:int(1-64)>"},
+      {"undo.appid.packets", {V::kSystem}, "undo firewall application identify packets"},
   };
 }
 
@@ -497,15 +511,24 @@ std::map<std::string, std::string> help() {
       {"session-number", "Number of sessions"},
       {"session-rate", "Maximum number of new sessions per second of one source IP address"},
       {"entry-number", "Number of ASPF server-map entries of one source IP address"},
+      // "appid" area (issue 14 part 2).
+      {"identify", "Application identification"},
+      {"packets", "Packets of a session (both directions) identification looks at"},
+      {"packet-number", "Number of packets (default 10)"},
   };
 }
 
 }  // namespace
 
 std::unique_ptr<Grammar> firewall_grammar(const KeywordSets& sets) {
-  return std::make_unique<Grammar>(specs(), help(), sets);
+  // "appid": a caller that knows no applications (an older daemon) gets rules without them.
+  KeywordSets all = sets;
+  all.try_emplace(std::string(kAppSet));
+  return std::make_unique<Grammar>(specs(), help(), all);
 }
 
-std::vector<std::string> firewall_keyword_sets() { return {std::string(kAlgSet)}; }
+std::vector<std::string> firewall_keyword_sets() {
+  return {std::string(kAlgSet), std::string(kAppSet)};
+}
 
 }  // namespace fw::cli

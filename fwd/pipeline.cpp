@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "common/log.h"
+#include "fwd/appid_stage.h"
 
 namespace fw::fwd {
 
@@ -27,7 +28,9 @@ const char* kDropNames[] = {
     // guard
     "tcp-invalid-flags", "land", "port-zero", "urpf",
     // "srclimit" area
-    "source-session-limit", "source-rate-limit"};
+    "source-session-limit", "source-rate-limit",
+    // "appid" area
+    "application-deny"};
 // clang-format on
 static_assert(std::size(kDropNames) == static_cast<size_t>(Drop::kCount));
 
@@ -72,11 +75,13 @@ struct Pipeline::NewFlow {
   RouteInfo route;
   const std::string* rule = nullptr;
   session::NatInfo nat;
-  bool no_session = false;  // expiring TTL: forwarded untranslated, no session
-  bool pickup = false;      // a TCP flow picked up mid-stream (no SYN seen)
-  bool reversed = false;    // picked up from its responder's packet: the session runs the other way
-  Session s;                // the session being built
-  Session created;          // what is in the table afterwards (id set)
+  bool no_session = false;     // expiring TTL: forwarded untranslated, no session
+  bool pickup = false;         // a TCP flow picked up mid-stream (no SYN seen)
+  int app = policy::kAppNone;  // "appid": what the first packet's payload says (policy.h)
+  bool app_wait = false;       // "appid": admitted by a rule naming applications, undecided
+  bool reversed = false;  // picked up from its responder's packet: the session runs the other way
+  Session s;              // the session being built
+  Session created;        // what is in the table afterwards (id set)
 };
 
 const std::vector<std::string>& drop_reason_names() {
@@ -94,7 +99,10 @@ Pipeline::Pipeline(const PipelineParts& parts)
       c_local_icmp_(parts.counters.get("packet.accepted.local-icmp-error")),
       c_picked_up_(parts.counters.get("session.picked-up")),
       c_unreach_kernel_(parts.counters.get("packet.no-route.unreachable-by-kernel")),
-      c_unreach_suppressed_(parts.counters.get("packet.no-route.unreachable-suppressed")) {
+      c_unreach_suppressed_(parts.counters.get("packet.no-route.unreachable-suppressed")),
+      c_appid_identified_(parts.counters.get("appid.identified")),
+      c_appid_unidentified_(parts.counters.get("appid.unidentified")),
+      c_appid_denied_(parts.counters.get("appid.denied")) {
   for (size_t i = 0; i < c_drop_.size(); ++i) {
     c_drop_[i] = &parts.counters.get(std::string("packet.drop.") + kDropNames[i]);
   }
@@ -180,6 +188,10 @@ Decision Pipeline::run(QueuedPacket& qp, const Runtime& rt) {
       return;
     }
     update_session(s, d, p, qp.len, rt);
+    if ((s.appid & session::kAppidActive) && !appid_on_hit(s, d, p, qp.data, rt)) {
+      dec = drop(Drop::kAppDeny);  // "appid": a denied application
+      return;
+    }
     dir = d;
     alg_session = s.alg ? s.id : 0;
     // A control session's ALG state lives in it: NAT and the ALG run under its lock.
@@ -312,8 +324,9 @@ void Pipeline::age_children(uint64_t parent, uint8_t proto, uint16_t a, uint16_t
 
 bool Pipeline::first_packet(NewFlow& nf) {
   return stage_opens_flow(nf) && stage_ingress_zone(nf) && stage_urpf(nf) && stage_servermap(nf) &&
-         stage_route(nf) && stage_service_manage(nf) && stage_policy(nf) && stage_expiring(nf) &&
-         stage_nat(nf) && stage_alg(nf) && stage_source_limit(nf) && stage_create(nf);
+         stage_route(nf) && stage_service_manage(nf) && stage_appid(nf) && stage_policy(nf) &&
+         stage_expiring(nf) && stage_nat(nf) && stage_alg(nf) && stage_appid_label(nf) &&
+         stage_source_limit(nf) && stage_create(nf);
 }
 
 // Only a SYN opens a TCP session; a stray ACK/data/RST is not a flow of ours -
@@ -422,7 +435,11 @@ bool Pipeline::stage_policy(NewFlow& nf) {
     nf.rule = &kManageName;
     return true;
   }
-  policy::Verdict v = nf.rt.policy.match(nf.f);
+  policy::Verdict v = nf.rt.policy.match(nf.f, nf.app);
+  if (v.pending) {  // "appid": admitted until identified, then judged again
+    nf.app_wait = true;
+    v.permit = true;
+  }
   if (!v.permit && nf.pickup && !nf.sm) {
     // Mid-stream, the packet may be the responder's: it belongs to a connection the policy
     // permits the other way (as conntrack's loose pickup admits either direction).
@@ -561,6 +578,31 @@ bool Pipeline::stage_source_limit(NewFlow& nf) {
   }
   parts_.nat.release(nf.s.orig, nf.s.nat);
   return false;
+}
+
+// "appid" area (fwd/appid_stage.cpp): what the first payload says, before the policy is asked.
+// Flows an ALG's entry admitted are its children (their name is the channel's), pings to the
+// firewall are not applications, and a stream picked up mid-way has lost its beginning.
+bool Pipeline::stage_appid(NewFlow& nf) {
+  if (nf.aspf || nf.managed || nf.pickup) return true;
+  nf.app = appid_first(nf.p, nf.qp.data);
+  return true;
+}
+
+// "appid" area: an identified flow shows the application's name; an undecided one is looked at
+// further (on_session -> appid_on_hit).
+bool Pipeline::stage_appid_label(NewFlow& nf) {
+  if (nf.no_session || nf.aspf || nf.reversed || nf.pickup) return true;
+  if (nf.app == policy::kAppUndecided) {
+    nf.s.appid = session::kAppidPending | (nf.app_wait ? session::kAppidPolicyWait : 0);
+  } else if (nf.app > 0) {
+    nf.s.appid = static_cast<uint8_t>(nf.app);
+    nf.s.app = parts_.apps.for_identified(static_cast<appid::App>(nf.app), nf.p.proto);
+    c_appid_identified_.inc();
+  } else if (nf.p.proto == packet::kProtoTcp || nf.p.proto == packet::kProtoUdp) {
+    c_appid_unidentified_.inc();
+  }
+  return true;
 }
 
 bool Pipeline::stage_create(NewFlow& nf) {

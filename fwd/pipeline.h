@@ -52,6 +52,8 @@ enum class Drop : uint8_t {
   // "srclimit" area: the source address holds its maximum of sessions / opens too many per second.
   kSourceSessionLimit,
   kSourceRateLimit,
+  // "appid" area: a packet of a session a deny rule's application condition matched.
+  kAppDeny,
   kCount
 };
 const std::vector<std::string>& drop_reason_names();
@@ -118,6 +120,12 @@ class Pipeline {
   bool stage_nat(NewFlow& nf);
   bool stage_alg(NewFlow& nf);
   bool stage_source_limit(NewFlow& nf);  // "srclimit" area
+  // "appid" area (fwd/appid_stage.cpp): the first packet's payload, then the session's label.
+  bool stage_appid(NewFlow& nf);
+  bool stage_appid_label(NewFlow& nf);
+  // A packet of a session still being identified or denied (under its lock); false = drop.
+  bool appid_on_hit(session::Session& s, session::Dir d, const packet::Parsed& p,
+                    const uint8_t* data, const Runtime& rt);
   bool stage_create(NewFlow& nf);
 
   void remember_fragment(const packet::Parsed& p);
@@ -153,6 +161,9 @@ class Pipeline {
   common::Counter& c_picked_up_;
   common::Counter& c_unreach_kernel_;      // guard: no-route packets left to the kernel to answer
   common::Counter& c_unreach_suppressed_;  // guard: ... not, over the rate limit
+  common::Counter& c_appid_identified_;    // "appid": sessions identified
+  common::Counter& c_appid_unidentified_;  // "appid": sessions given up on
+  common::Counter& c_appid_denied_;        // "appid": sessions denied by an application rule
   TokenBucket unreach_limit_{kUnreachableRate, kUnreachableBurst};
   std::array<common::Counter*, static_cast<size_t>(Drop::kCount)> c_drop_{};
   std::array<common::Counter*, 16> c_malformed_{};

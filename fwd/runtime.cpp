@@ -16,6 +16,7 @@ Runtime::Runtime(const config::Config& c, common::Interner& zone_ids,
   for (const auto& z : c.zones)
     if (policy::ZoneId id = zones.by_name(z.name); id != policy::kNoZone) urpf_by_zone[id] = z.urpf;
   build_source_limits(c);
+  if (c.appid_packets) appid_packets = c.appid_packets;  // "appid"
 }
 
 void Runtime::build_source_limits(const config::Config& c) {

@@ -53,6 +53,9 @@ struct Runtime {
   session::SourceLimits source_limits_of(policy::ZoneId z) const {
     return z < source_limits.size() ? source_limits[z] : session::SourceLimits{};
   }
+  // "appid" area: identification looks at a session's first appid_packets packets.
+  static constexpr uint32_t kAppidPacketsDefault = 10;
+  uint32_t appid_packets = kAppidPacketsDefault;
 };
 
 session::Timeouts timeouts_from(const config::AgingTimes& a);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "appid/identify.h"
+
 namespace fw::policy {
 
 ZoneTable::ZoneTable(const config::Config& c, common::Interner& registry) : registry_(&registry) {
@@ -100,6 +102,18 @@ std::vector<ServiceCond> service_conds(const config::Config& c, const config::Se
   return out;
 }
 
+// "appid": the rule's applications as a bit set (bit a = appid::App a). A name appid does not
+// know (a configuration written by another version) sets bit 31, which no flow has: the rule
+// never turns into "any application".
+uint32_t app_bits(const config::SecurityRule& r) {
+  uint32_t bits = 0;
+  for (const auto& n : r.applications) {
+    auto a = appid::by_name(n);
+    bits |= a ? 1u << static_cast<unsigned>(*a) : 1u << 31;
+  }
+  return bits;
+}
+
 ClassifierRule classifier_rule(const config::Config& c, const config::SecurityRule& r,
                                const ZoneTable& zones, const AddressSets& sets) {
   ClassifierRule cr;
@@ -108,6 +122,7 @@ ClassifierRule classifier_rule(const config::Config& c, const config::SecurityRu
   sets.expand(config::address_cond(r, true), cr.src, cr.src_ranges);
   sets.expand(config::address_cond(r, false), cr.dst, cr.dst_ranges);
   cr.services = service_conds(c, r);
+  cr.has_extra = !r.applications.empty();  // "appid": decided by match()
   return cr;
 }
 
@@ -126,19 +141,29 @@ CompiledPolicy::CompiledPolicy(const config::Config& c, const ZoneTable& zones,
       active_.push_back(static_cast<uint32_t>(rules_.size()));
       enabled.push_back(classifier_rule(c, r, zones, sets));
     }
-    rules_.push_back(
-        {r.id, r.name, r.enabled, r.action.has_value(), permit, &hit_counter(counters, r.name)});
+    rules_.push_back({r.id, r.name, r.enabled, r.action.has_value(), permit,
+                      &hit_counter(counters, r.name), app_bits(r)});
+    if (r.enabled && r.action && !r.applications.empty()) any_app_ = true;
   }
   classifier_ = Classifier(enabled);
 }
 
-Verdict CompiledPolicy::match(const FlowInfo& f) const {
-  const uint32_t i = classifier_.first_match(f);
+Verdict CompiledPolicy::match(const FlowInfo& f, int app) const {
+  uint32_t i = Classifier::kNoMatch;
+  if (!any_app_) {
+    i = classifier_.first_match(f);
+  } else {
+    i = classifier_.first_match(f, [&](uint32_t ci) {
+      const uint32_t bits = rules_[active_[ci]].apps;
+      return app == kAppUndecided || (app > 0 && app < 31 && ((bits >> app) & 1u));
+    });
+  }
   if (i == Classifier::kNoMatch) {
     default_hits_->inc();
     return {default_permit_, &default_name_};
   }
   const Rule& r = rules_[active_[i]];
+  if (r.apps && app == kAppUndecided) return {r.permit, &r.name, true};
   r.hits->inc();
   return {r.permit, &r.name};
 }

@@ -1,0 +1,94 @@
+#include "fwd/appid_stage.h"
+
+#include <algorithm>
+#include <span>
+
+#include "fwd/pipeline.h"
+
+namespace fw::fwd {
+
+using session::Dir;
+using session::Session;
+
+appid::Result appid_look(const packet::Parsed& p, const uint8_t* data, bool from_initiator) {
+  if (p.proto != packet::kProtoTcp && p.proto != packet::kProtoUdp) {
+    return {appid::Outcome::kUnidentifiable, appid::App::kNone};
+  }
+  appid::Input in;
+  in.proto = p.proto;
+  in.sport = p.sport;
+  in.dport = p.dport;
+  in.from_initiator = from_initiator;
+  in.payload = std::span<const uint8_t>(data + p.payload_offset, p.payload_len);
+  return appid::identify(in);
+}
+
+int appid_first(const packet::Parsed& p, const uint8_t* data) {
+  const appid::Result r = appid_look(p, data, true);
+  switch (r.outcome) {
+    case appid::Outcome::kIdentified:
+      return static_cast<int>(r.app);
+    case appid::Outcome::kUndecided:
+      return policy::kAppUndecided;
+    case appid::Outcome::kUnidentifiable:
+      break;
+  }
+  return policy::kAppNone;
+}
+
+std::vector<std::pair<std::string, std::string>> appid_keywords() {
+  std::vector<std::pair<std::string, std::string>> v;
+  for (int i = 1; i < static_cast<int>(appid::App::kCount); ++i) {
+    const auto a = static_cast<appid::App>(i);
+    v.emplace_back(std::string(appid::name(a)), std::string(appid::description(a)));
+  }
+  return v;
+}
+
+policy::FlowInfo appid_flow_of(const Session& s) {
+  policy::FlowInfo f;
+  f.src_zone = s.src_zone;
+  f.dst_zone = s.dst_zone;
+  f.src = s.orig.src;
+  f.dst = s.nat.dnat ? s.nat.dnat_addr : s.orig.dst;
+  f.proto = s.orig.proto;
+  f.sport = s.orig.sport;
+  f.dport = s.nat.dnat ? s.nat.dnat_port : s.orig.dport;
+  return f;
+}
+
+// Runs only while the session is pending or denied: a decided session never comes here.
+bool Pipeline::appid_on_hit(Session& s, Dir d, const packet::Parsed& p, const uint8_t* data,
+                            const Runtime& rt) {
+  if (s.appid & session::kAppidDenied) {
+    // Dropped from then on; it ages out as a reset connection does.
+    s.timeout_s = std::min(s.timeout_s, rt.timeouts.of(rt.timeouts.fin_rst));
+    return false;
+  }
+  appid::Result r;
+  if (p.payload_len) r = appid_look(p, data, d == Dir::kOriginal);
+  if (r.outcome == appid::Outcome::kUndecided && s.packets[0] + s.packets[1] < rt.appid_packets) {
+    return true;
+  }
+  const appid::App a = r.outcome == appid::Outcome::kIdentified ? r.app : appid::App::kNone;
+  const bool wait = s.appid & session::kAppidPolicyWait;
+  s.appid = static_cast<uint8_t>(a);
+  if (a != appid::App::kNone) {
+    s.app = parts_.apps.for_identified(a, s.orig.proto);
+    c_appid_identified_.inc();
+  } else {
+    c_appid_unidentified_.inc();
+  }
+  if (!wait) return true;
+  // Admitted by a rule naming applications: now the policy knows the application (or that
+  // there is none, and such rules no longer match).
+  const policy::Verdict v = rt.policy.match(appid_flow_of(s), static_cast<int>(a));
+  s.policy = static_cast<uint16_t>(parts_.names.intern(*v.rule));
+  if (v.permit) return true;
+  s.appid |= session::kAppidDenied;
+  s.timeout_s = std::min(s.timeout_s, rt.timeouts.of(rt.timeouts.fin_rst));
+  c_appid_denied_.inc();
+  return false;
+}
+
+}  // namespace fw::fwd
