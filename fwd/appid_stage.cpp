@@ -1,9 +1,12 @@
 #include "fwd/appid_stage.h"
 
 #include <algorithm>
+#include <cstring>
 #include <span>
+#include <vector>
 
 #include "fwd/pipeline.h"
+#include "packet/build.h"
 
 namespace fw::fwd {
 
@@ -89,6 +92,42 @@ bool Pipeline::appid_on_hit(Session& s, Dir d, const packet::Parsed& p, const ui
   s.timeout_s = std::min(s.timeout_s, rt.timeouts.of(rt.timeouts.fin_rst));
   c_appid_denied_.inc();
   return false;
+}
+
+Decision Pipeline::appid_reset(QueuedPacket& qp, const Session& s, Dir d, bool toward_receiver) {
+  const Decision dropped = drop(Drop::kAppDeny);
+  auto res = packet::parse(std::span<const uint8_t>(qp.data, qp.len));
+  const packet::Parsed* p = std::get_if<packet::Parsed>(&res);
+  if (!p || p->proto != packet::kProtoTcp || (p->tcp_flags & packet::kTcpRst) || qp.truncated) {
+    return dropped;
+  }
+  packet::BuildSpec b;
+  b.proto = packet::kProtoTcp;
+  b.tcp_flags = packet::kTcpRst | packet::kTcpAck;
+  if (toward_receiver) {
+    b.src = p->src, b.dst = p->dst, b.sport = p->sport, b.dport = p->dport;
+    b.seq = p->seq, b.ack = p->ack;
+  } else {
+    const bool syn_fin = p->tcp_flags & (packet::kTcpSyn | packet::kTcpFin);
+    b.src = p->dst, b.dst = p->src, b.sport = p->dport, b.dport = p->sport;
+    b.seq = p->ack, b.ack = p->seq + p->payload_len + (syn_fin ? 1 : 0);
+  }
+  const std::vector<uint8_t> rst = packet::build(b);
+  if (rst.empty() || rst.size() > qp.capacity) return dropped;
+  std::memcpy(qp.data, rst.data(), rst.size());
+  qp.len = static_cast<uint32_t>(rst.size());
+  qp.gso = qp.csum_not_ready = false;
+  if (!toward_receiver) return {Verdict::kAccept, true, qp.len};
+  // Onward: the receiver knows the session by its translated addresses.
+  auto again = packet::parse(std::span<const uint8_t>(qp.data, qp.len));
+  const packet::Parsed* rp = std::get_if<packet::Parsed>(&again);
+  if (!rp) return dropped;
+  const Runtime* rt = parts_.runtimes.current();
+  const bool forwarded =
+      !rt || (d == Dir::kOriginal ? s.dst_zone : s.src_zone) != rt->zones.local();
+  const Decision t = translate(qp, *rp, s, d, forwarded);
+  if (t.verdict != Verdict::kAccept) return dropped;
+  return {Verdict::kAccept, true, qp.len};
 }
 
 }  // namespace fw::fwd

@@ -177,6 +177,7 @@ Decision Pipeline::run(QueuedPacket& qp, const Runtime& rt) {
   Dir dir = Dir::kOriginal;
   uint64_t alg_session = 0;
   uint64_t reopened = 0;
+  uint8_t appid_reset_to = 0;  // "appid": 1 = reset toward the receiver, 2 = back to the sender
   auto on_session = [&](Session& s, Dir d) {
     // A new SYN on a closed 4-tuple is a new connection (port reuse after close): the old
     // session goes and the SYN is judged like any first packet (policy, NAT) - a changed
@@ -189,7 +190,10 @@ Decision Pipeline::run(QueuedPacket& qp, const Runtime& rt) {
     }
     update_session(s, d, p, qp.len, rt);
     if ((s.appid & session::kAppidActive) && !appid_on_hit(s, d, p, qp.data, rt)) {
-      dec = drop(Drop::kAppDeny);  // "appid": a denied application
+      appid_reset_to = (s.appid & session::kAppidReset) ? 2 : 1;  // "appid": denied
+      s.appid |= session::kAppidReset;
+      copy = s;
+      dir = d;
       return;
     }
     dir = d;
@@ -212,6 +216,7 @@ Decision Pipeline::run(QueuedPacket& qp, const Runtime& rt) {
     wide.dport = 0;
     hit = parts_.table.with_session(wide, on_session);
   }
+  if (appid_reset_to) return appid_reset(qp, copy, dir, appid_reset_to == 1);
   if (!hit && p.icmp_error) {
     if (auto d = on_icmp_error(qp, p)) return *d;
   }

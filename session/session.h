@@ -113,7 +113,8 @@ class AlgData {
 // "appid" area: flags of Session::appid. While kAppidPending or kAppidDenied is set, each packet
 // of the session goes through the pipeline's identification step; once neither is, the session
 // costs nothing more.
-inline constexpr uint8_t kAppidMask = 0x1f;        // the application
+inline constexpr uint8_t kAppidMask = 0x0f;        // the application (so at most 15 of them)
+inline constexpr uint8_t kAppidReset = 0x10;       // denied, and a RST went onward already
 inline constexpr uint8_t kAppidPending = 0x20;     // still looking at payloads
 inline constexpr uint8_t kAppidPolicyWait = 0x40;  // admitted by a rule naming applications
 inline constexpr uint8_t kAppidDenied = 0x80;      // identified, and a deny rule matched it
@@ -134,7 +135,7 @@ struct Session {
   bool has_servermap = false;  // an ALG opened server-map entries ("+->")
   uint8_t alg = 0;             // ASPF inspector id of a control session, 0 = none
   AgingClass aging = 0;        // class while established (TCP) / always (others)
-  // "appid" area: the identified application (low 5 bits, an appid::App value, 0 = none) and
+  // "appid" area: the identified application (low 4 bits, an appid::App value, 0 = none) and
   // the kAppid* flags below; kept in what would be padding, so a Session grows by nothing.
   uint8_t appid = 0;
   IpAddr next_hop;  // empty = directly connected

@@ -51,10 +51,23 @@ class AppidPipeline : public ::testing::Test {
   }
   Verdict send(Bytes pkt, uint32_t indev) {
     packet::fix_checksums(pkt, false);
-    return dp.pipeline()
-        .process_bytes(pkt.data(), static_cast<uint32_t>(pkt.size()), indev)
-        .verdict;
+    last = dp.pipeline().process_bytes(pkt.data(), static_cast<uint32_t>(pkt.size()), indev);
+    pkt.resize(last.modified ? last.len : pkt.size());
+    sent = pkt;
+    return last.verdict;
   }
+  // The packet that left, when it was turned into a RST: "src>dst flags payload-bytes".
+  std::string rst_sent() {
+    if (!last.modified) return "not modified";
+    auto r = packet::parse(std::span<const uint8_t>(sent.data(), sent.size()));
+    const auto* p = std::get_if<packet::Parsed>(&r);
+    if (!p) return "malformed";
+    return p->src.str() + ":" + std::to_string(p->sport) + ">" + p->dst.str() + ":" +
+           std::to_string(p->dport) + " flags " + std::to_string(p->tcp_flags) + " len " +
+           std::to_string(p->payload_len);
+  }
+  Decision last;
+  Bytes sent;
   // Client 198.18.1.2:sport -> 203.0.113.2:dport.
   Verdict c2s(uint16_t sport, uint16_t dport, uint8_t flags, const std::string& data = "") {
     return send(
@@ -129,13 +142,18 @@ TEST_F(AppidPipeline, DenyRuleDropsTheFlowOnceIdentifiedAndCountsTheRule) {
       " rule name any\n  action permit\n");
   ASSERT_EQ(handshake(40000, 8000), Verdict::kAccept) << "admitted until identified";
   EXPECT_EQ(hits("no-rtsp"), 0u);
-  EXPECT_EQ(c2s(40000, 8000, kAck | kPsh, "OPTIONS rtsp://h/x RTSP/1.0\r\n\r\n"), Verdict::kDrop);
+  // The request becomes a RST to the server (RST|ACK = 20, no payload) ...
+  EXPECT_EQ(c2s(40000, 8000, kAck | kPsh, "OPTIONS rtsp://h/x RTSP/1.0\r\n\r\n"), Verdict::kAccept);
+  EXPECT_EQ(rst_sent(), "198.18.1.2:40000>203.0.113.2:8000 flags 20 len 0");
   EXPECT_EQ(hits("no-rtsp"), 1u);
   EXPECT_EQ(ctr("appid.denied"), 1u);
-  // From then on, both directions.
-  EXPECT_EQ(s2c(40000, 8000, kAck), Verdict::kDrop);
-  EXPECT_EQ(c2s(40000, 8000, kAck), Verdict::kDrop);
-  EXPECT_EQ(ctr("packet.drop.application-deny"), 3u);
+  // ... and from then on every packet of the session goes back to its sender as a RST.
+  EXPECT_EQ(c2s(40000, 8000, kAck | kPsh, "OPTIONS rtsp://h/x RTSP/1.0\r\n\r\n"), Verdict::kAccept);
+  EXPECT_EQ(rst_sent(), "203.0.113.2:8000>198.18.1.2:40000 flags 20 len 0");
+  EXPECT_EQ(s2c(40000, 8000, kAck), Verdict::kAccept);
+  EXPECT_EQ(rst_sent(), "198.18.1.2:40000>203.0.113.2:8000 flags 20 len 0");
+  EXPECT_EQ(s2c(40000, 8000, 0x04), Verdict::kDrop) << "a RST is not answered";
+  EXPECT_EQ(ctr("packet.drop.application-deny"), 4u);
   // HTTP on the neighbouring port: not RTSP, so the rule does not match; "any" permits it.
   ASSERT_EQ(handshake(40001, 8001), Verdict::kAccept);
   EXPECT_EQ(c2s(40001, 8001, kAck | kPsh, "GET / HTTP/1.1\r\n\r\n"), Verdict::kAccept);
@@ -150,8 +168,9 @@ TEST_F(AppidPipeline, UnidentifiedFlowFallsThroughToTheNextRules) {
       "security-policy\n rule name sip-ok\n  application sip\n  action permit\n"
       " rule name rest\n  destination-address 203.0.113.2 32\n  action deny\n");
   ASSERT_EQ(handshake(40000, 5060), Verdict::kAccept) << "admitted by sip-ok until identified";
-  // Not SIP: sip-ok no longer matches, "rest" denies.
-  EXPECT_EQ(c2s(40000, 5060, kAck | kPsh, "GET / HTTP/1.1\r\n\r\n"), Verdict::kDrop);
+  // Not SIP: sip-ok no longer matches, "rest" denies (the request goes on as a RST).
+  EXPECT_EQ(c2s(40000, 5060, kAck | kPsh, "GET / HTTP/1.1\r\n\r\n"), Verdict::kAccept);
+  EXPECT_EQ(rst_sent(), "198.18.1.2:40000>203.0.113.2:5060 flags 20 len 0");
   EXPECT_EQ(hits("rest"), 1u);
   EXPECT_EQ(hits("sip-ok"), 0u);
   // SIP over TCP passes and stays permitted.
@@ -164,7 +183,8 @@ TEST_F(AppidPipeline, UnidentifiedFlowFallsThroughToTheNextRules) {
   config("firewall application identify packets 5\n");
   ASSERT_EQ(handshake(40002, 5060), Verdict::kAccept);
   EXPECT_EQ(c2s(40002, 5060, kAck | kPsh, "GET /a"), Verdict::kAccept);  // 4 packets: undecided
-  EXPECT_EQ(c2s(40002, 5060, kAck | kPsh, "GET /b"), Verdict::kDrop);    // 5: gave up, "rest"
+  EXPECT_EQ(c2s(40002, 5060, kAck | kPsh, "GET /b"), Verdict::kAccept);  // 5: gave up, "rest"
+  EXPECT_EQ(rst_sent(), "198.18.1.2:40002>203.0.113.2:5060 flags 20 len 0");
   EXPECT_EQ(hits("rest"), 2u);
 }
 
@@ -182,6 +202,28 @@ TEST_F(AppidPipeline, UdpIsJudgedOnItsFirstDatagram) {
   EXPECT_EQ(send(ipv4(17, "198.18.1.2", "203.0.113.2", udp(3333, 5353, dns)), 2), Verdict::kAccept);
   EXPECT_EQ(app_of(3333), "dns");
   EXPECT_EQ(hits("any"), 1u);
+}
+
+// IPsec blocked: IKE and NAT-T by application, ESP and AH by service (protocols 50, 51).
+TEST_F(AppidPipeline, IpsecBlockedByApplicationAndService) {
+  config(
+      "security-policy\n rule name no-ike\n  application ike\n  action deny\n"
+      " rule name no-esp-ah\n  service esp ah\n  action deny\n"
+      " rule name any\n  action permit\n");
+  Bytes ike(28, 0);
+  ike[0] = 0x11, ike[17] = 0x20, ike[18] = 34, ike[27] = 28;
+  EXPECT_EQ(send(ipv4(17, "198.18.1.2", "203.0.113.2", udp(500, 500, ike)), 2), Verdict::kDrop);
+  Bytes natt{0, 0, 0, 0};
+  natt.insert(natt.end(), ike.begin(), ike.end());
+  natt[4 + 27] = 28;
+  EXPECT_EQ(send(ipv4(17, "198.18.1.2", "203.0.113.2", udp(4500, 4500, natt)), 2), Verdict::kDrop);
+  EXPECT_EQ(hits("no-ike"), 2u);
+  Bytes esp{0, 0, 1, 0, 0, 0, 0, 1, 9, 9, 9, 9};
+  EXPECT_EQ(send(ipv4(50, "198.18.1.2", "203.0.113.2", esp), 2), Verdict::kDrop);
+  Bytes ah{59, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1};  // next header none, 12 bytes, SPI, sequence
+  EXPECT_EQ(send(ipv4(51, "198.18.1.2", "203.0.113.2", ah), 2), Verdict::kDrop);
+  EXPECT_EQ(hits("no-esp-ah"), 2u);
+  EXPECT_EQ(hits("any"), 0u);
 }
 
 TEST_F(AppidPipeline, RuleAndLimitRenderAndReloadExactly) {
