@@ -60,6 +60,16 @@ policy::FlowInfo appid_flow_of(const Session& s) {
   return f;
 }
 
+// ASPF follows identification: an ALG detected for these zones inspects its protocol on any
+// port, from this packet on (aspf/ decides which ALG, by the application's name).
+bool Pipeline::follow_with_aspf(Session& s, appid::App a, const packet::Parsed& p, Dir d,
+                                const Runtime& rt) {
+  if (s.alg || a == appid::App::kNone) return true;
+  s.alg = rt.detect.classify_application(s.src_zone, s.dst_zone, s.orig.proto, appid::name(a));
+  if (s.alg) parts_.aspf.take_over(s, p, d);
+  return true;
+}
+
 // Runs only while the session is pending or denied: a decided session never comes here.
 bool Pipeline::appid_on_hit(Session& s, Dir d, const packet::Parsed& p, const uint8_t* data,
                             const Runtime& rt) {
@@ -82,12 +92,12 @@ bool Pipeline::appid_on_hit(Session& s, Dir d, const packet::Parsed& p, const ui
   } else {
     c_appid_unidentified_.inc();
   }
-  if (!wait) return true;
+  if (!wait) return follow_with_aspf(s, a, p, d, rt);
   // Admitted by a rule naming applications: now the policy knows the application (or that
   // there is none, and such rules no longer match).
   const policy::Verdict v = rt.policy.match(appid_flow_of(s), static_cast<int>(a));
   s.policy = static_cast<uint16_t>(parts_.names.intern(*v.rule));
-  if (v.permit) return true;
+  if (v.permit) return follow_with_aspf(s, a, p, d, rt);
   s.appid |= session::kAppidDenied;
   s.timeout_s = std::min(s.timeout_s, rt.timeouts.of(rt.timeouts.fin_rst));
   c_appid_denied_.inc();

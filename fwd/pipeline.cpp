@@ -601,8 +601,13 @@ bool Pipeline::stage_appid_label(NewFlow& nf) {
   if (nf.app == policy::kAppUndecided) {
     nf.s.appid = session::kAppidPending | (nf.app_wait ? session::kAppidPolicyWait : 0);
   } else if (nf.app > 0) {
+    const auto a = static_cast<appid::App>(nf.app);
     nf.s.appid = static_cast<uint8_t>(nf.app);
-    nf.s.app = parts_.apps.for_identified(static_cast<appid::App>(nf.app), nf.p.proto);
+    nf.s.app = parts_.apps.for_identified(a, nf.p.proto);
+    if (!nf.s.alg) {  // ASPF follows identification (see appid_on_hit)
+      nf.s.alg = nf.rt.detect.classify_application(nf.f.src_zone, nf.f.dst_zone, nf.p.proto,
+                                                   appid::name(a));
+    }
     c_appid_identified_.inc();
   } else if (nf.p.proto == packet::kProtoTcp || nf.p.proto == packet::kProtoUdp) {
     c_appid_unidentified_.inc();

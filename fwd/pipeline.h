@@ -126,6 +126,8 @@ class Pipeline {
   // A packet of a session still being identified or denied (under its lock); false = drop.
   bool appid_on_hit(session::Session& s, session::Dir d, const packet::Parsed& p,
                     const uint8_t* data, const Runtime& rt);
+  bool follow_with_aspf(session::Session& s, appid::App a, const packet::Parsed& p, session::Dir d,
+                        const Runtime& rt);
   // A packet of a denied session: a TCP packet becomes a RST (the first toward its receiver,
   // translated like the session's packets; later ones back to their sender), anything else is
   // dropped. Counted as application-deny either way.

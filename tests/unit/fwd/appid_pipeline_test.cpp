@@ -204,6 +204,31 @@ TEST_F(AppidPipeline, UdpIsJudgedOnItsFirstDatagram) {
   EXPECT_EQ(hits("any"), 1u);
 }
 
+// ASPF follows identification: FTP identified on tcp/2121 (no port-mapping) is inspected when
+// `firewall detect ftp` is on (the factory default): its PORT opens a server-map entry.
+TEST_F(AppidPipeline, AspfInspectsFtpIdentifiedOnAnUnmappedPort) {
+  config("security-policy\n rule name any\n  action permit\n");
+  auto alg_of = [&](uint16_t sport) {
+    auto v =
+        dp.sessions().snapshot([&](const session::Session& s) { return s.orig.sport == sport; });
+    return v.size() == 1 ? int(v[0].alg) : -1;
+  };
+  ASSERT_EQ(handshake(40000, 2121), Verdict::kAccept);
+  EXPECT_EQ(alg_of(40000), 0);
+  ASSERT_EQ(s2c(40000, 2121, kAck | kPsh, "220 (vsFTPd 3.0.3)\r\n"), Verdict::kAccept);
+  EXPECT_NE(alg_of(40000), 0) << "the ftp inspector took the session";
+  const size_t before = dp.servermap().size();
+  ASSERT_EQ(c2s(40000, 2121, kAck | kPsh, "PORT 198,18,1,2,156,64\r\n"), Verdict::kAccept);
+  EXPECT_EQ(dp.servermap().size(), before + 1) << "PORT opened the data channel's entry";
+  EXPECT_EQ(dp.counters().value("aspf.ftp.opened"), 1u);
+  // Detection off: identified and named, but not inspected.
+  config("undo firewall detect ftp\n");
+  ASSERT_EQ(handshake(40001, 2121), Verdict::kAccept);
+  ASSERT_EQ(s2c(40001, 2121, kAck | kPsh, "220 ready\r\n"), Verdict::kAccept);
+  EXPECT_EQ(app_of(40001), "ftp");
+  EXPECT_EQ(alg_of(40001), 0);
+}
+
 // IPsec blocked: IKE and NAT-T by application, ESP and AH by service (protocols 50, 51).
 TEST_F(AppidPipeline, IpsecBlockedByApplicationAndService) {
   config(
