@@ -13,6 +13,9 @@ namespace fw::fwd {
 using session::Dir;
 using session::Session;
 
+// Session::appid holds an application in its low bits.
+static_assert(static_cast<unsigned>(appid::App::kCount) <= session::kAppidMask + 1u);
+
 appid::Result appid_look(const packet::Parsed& p, const uint8_t* data, bool from_initiator) {
   if (p.proto != packet::kProtoTcp && p.proto != packet::kProtoUdp) {
     return {appid::Outcome::kUnidentifiable, appid::App::kNone};
