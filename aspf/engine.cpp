@@ -38,6 +38,7 @@ DetectConfig::DetectConfig(const config::Config& c, const Registry& algs,
   for (uint8_t id = 1; id <= algs.size(); ++id) {
     const AlgSpec& s = algs.get(id)->spec();
     ports_[{s.proto, s.default_port}] = id;
+    names_[std::string(s.name)] = {id, s.proto};
   }
   for (const auto& pm : c.port_mappings) {
     if (uint8_t id = algs.id_of(pm.alg)) ports_[{algs.get(id)->spec().proto, pm.port}] = id;
@@ -47,11 +48,20 @@ DetectConfig::DetectConfig(const config::Config& c, const Registry& algs,
 uint8_t DetectConfig::classify(uint8_t sz, uint8_t dz, uint8_t proto, uint16_t dport) const {
   auto it = ports_.find({proto, dport});
   if (it == ports_.end()) return 0;
-  const uint8_t id = it->second;
-  if (global_.count(id)) return id;
+  return enabled(it->second, sz, dz) ? it->second : 0;
+}
+
+uint8_t DetectConfig::classify_application(uint8_t sz, uint8_t dz, uint8_t proto,
+                                           std::string_view app) const {
+  auto it = names_.find(app);
+  if (it == names_.end() || it->second.second != proto) return 0;
+  return enabled(it->second.first, sz, dz) ? it->second.first : 0;
+}
+
+bool DetectConfig::enabled(uint8_t id, uint8_t sz, uint8_t dz) const {
+  if (global_.count(id)) return true;
   auto z = zones_.find({std::min(sz, dz), std::max(sz, dz)});
-  if (z != zones_.end() && z->second.count(id)) return id;
-  return 0;
+  return z != zones_.end() && z->second.count(id);
 }
 
 // The ALG data of one control session (session::AlgData, owned by the session).
@@ -158,6 +168,14 @@ Engine::SessionAlg& Engine::data_for(session::Session& s, const Inspector& ins) 
     s.alg_data = sa.release();  // the session owns it from here (session_ended frees it)
   }
   return static_cast<SessionAlg&>(*s.alg_data);
+}
+
+void Engine::take_over(session::Session& s, const packet::Parsed& p, Dir d) {
+  Inspector* ins = algs_.get(s.alg);
+  if (!ins || p.proto != packet::kProtoTcp || ins->spec().proto != packet::kProtoTcp) return;
+  SessionAlg& sa = data_for(s, *ins);
+  sa.dirs[di(d)].framer->start(p.seq);
+  if (p.tcp_flags & packet::kTcpAck) sa.dirs[di(session::other(d))].framer->start(p.ack);
 }
 
 EngineResult Engine::process(uint8_t* data, uint32_t* len, uint32_t capacity, packet::Parsed& p,

@@ -9,6 +9,8 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "aspf/inspector.h"
@@ -33,11 +35,18 @@ class DetectConfig {
                const std::function<uint8_t(const std::string&)>& zone_id);
   // The inspector id for a new flow (0 = none) given its zones and server port.
   uint8_t classify(uint8_t src_zone, uint8_t dst_zone, uint8_t proto, uint16_t dport) const;
+  // "appid" area: the inspector id for a flow identified as application `app` (whatever its
+  // port): the ALG whose `firewall detect` keyword is that name and whose control channel runs
+  // on `proto`, when detection of it is on for these zones (0 = none).
+  uint8_t classify_application(uint8_t src_zone, uint8_t dst_zone, uint8_t proto,
+                               std::string_view app) const;
 
  private:
   std::set<uint8_t> global_;
-  std::map<std::pair<uint8_t, uint8_t>, std::set<uint8_t>> zones_;  // (lower id, higher id)
-  std::map<std::pair<uint8_t, uint16_t>, uint8_t> ports_;           // (proto, port) -> id
+  std::map<std::pair<uint8_t, uint8_t>, std::set<uint8_t>> zones_;         // (lower id, higher id)
+  std::map<std::pair<uint8_t, uint16_t>, uint8_t> ports_;                  // (proto, port) -> id
+  std::map<std::string, std::pair<uint8_t, uint8_t>, std::less<>> names_;  // -> (id, proto)
+  bool enabled(uint8_t id, uint8_t src_zone, uint8_t dst_zone) const;
 };
 
 struct EngineResult {
@@ -62,6 +71,10 @@ class Engine {
   // the packet on entry and still does on return.
   EngineResult process(uint8_t* data, uint32_t* len, uint32_t capacity, packet::Parsed& p,
                        session::Session& s, session::Dir d);
+  // "appid" area: control session `s` (locked by the caller) was given its ALG mid-way, when
+  // packet `p` (direction d, not yet processed) identified it: the stream of d starts at this
+  // packet's payload, the other direction's at the byte p acknowledges.
+  void take_over(session::Session& s, const packet::Parsed& p, session::Dir d);
   // The control session is gone (no lock held): on_close, its entries removed,
   // its ALG data freed. The result may ask for children to age out.
   EngineResult session_ended(const session::Session& s);

@@ -329,6 +329,20 @@ std::vector<CommandSpec> specs() {
        "packet-trace { input <interface:ifname> | local } protocol { gre | esp | ah | "
        "<protocol-number:int(1-255)> } source <source-address:ip> destination "
        "<destination-address:ip> [ ttl <ttl-value:int(1-255)> | json ]*"},
+      // "appid" area (issue 14 part 2): application conditions of security rules, and how many
+      // packets of a session identification looks at.
+      {"rule.application",
+       {V::kSecurityRule},
+       "application <app:keyword(app)> [ <app:keyword(app)> [ <app:keyword(app)> [ "
+       "<app:keyword(app)> [ <app:keyword(app)> [ <app:keyword(app)> ] ] ] ] ]"},
+      {"undo.rule.application",
+       {V::kSecurityRule},
+       "undo application [ <app:keyword(app)> [ <app:keyword(app)> [ <app:keyword(app)> [ "
+       "<app:keyword(app)> [ <app:keyword(app)> [ <app:keyword(app)> ] ] ] ] ] ]"},
+      {"appid.packets",
+       {V::kSystem},
+       "firewall application identify packets <packet-number:int(1-64)>"},
+      {"undo.appid.packets", {V::kSystem}, "undo firewall application identify packets"},
   };
 }
 
@@ -555,15 +569,24 @@ std::map<std::string, std::string> help() {
       {"icmp-code", "ICMP code"},
       {"identifier", "ICMP echo identifier"},
       {"icmp-id", "ICMP echo identifier"},
+      // "appid" area (issue 14 part 2).
+      {"identify", "Application identification"},
+      {"packets", "Packets of a session (both directions) identification looks at"},
+      {"packet-number", "Number of packets (default 10)"},
   };
 }
 
 }  // namespace
 
 std::unique_ptr<Grammar> firewall_grammar(const KeywordSets& sets) {
-  return std::make_unique<Grammar>(specs(), help(), sets);
+  // "appid": a caller that knows no applications (an older daemon) gets rules without them.
+  KeywordSets all = sets;
+  all.try_emplace(std::string(kAppSet));
+  return std::make_unique<Grammar>(specs(), help(), all);
 }
 
-std::vector<std::string> firewall_keyword_sets() { return {std::string(kAlgSet)}; }
+std::vector<std::string> firewall_keyword_sets() {
+  return {std::string(kAlgSet), std::string(kAppSet)};
+}
 
 }  // namespace fw::cli

@@ -13,6 +13,8 @@ namespace fw::cli {
 // The keyword set of the ALGs (`firewall detect`, `detect`, `port-mapping` and their undo):
 // fwd fills it from its ALG registry, fwcli from what fwd sends.
 inline constexpr std::string_view kAlgSet = "alg";
+// "appid" area: the applications of appid/ (fwd fills it; absent = none).
+inline constexpr std::string_view kAppSet = "app";
 
 // The firewall's command set compiled with the values of its keyword sets; each name of
 // firewall_keyword_sets() must be in `sets`. Throws std::invalid_argument on a bad spec, a

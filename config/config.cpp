@@ -497,6 +497,7 @@ std::string render_rule(const SecurityRule& r, const std::string& ind, bool with
   address_lines(os, in, "destination-address", r.dst_addrs, r.dst_ranges, r.dst_sets);
   for (const auto& s : r.services) os << in << "service " << s << "\n";
   for (const auto& i : r.service_items) os << in << "service " << protocol_text(i) << "\n";
+  for (const auto& a : r.applications) os << in << "application " << a << "\n";  // "appid"
   if (r.action) os << in << "action " << (*r.action == Action::kPermit ? "permit" : "deny") << "\n";
   return os.str();
 }
@@ -555,6 +556,8 @@ std::string render(const Config& c) {
   }
   if (std::string l = render_source_limit(c); !l.empty()) os << "#\n" << l;  // "srclimit"
   if (std::string l = render_anti_ddos(c.anti_ddos, " "); !l.empty()) os << "#\n" << l;
+  if (c.appid_packets)  // "appid"
+    os << "#\n firewall application identify packets " << c.appid_packets << "\n";
   for (const auto& s : c.address_sets) os << "#\n" << render_address_set(s);
   for (const auto& s : c.service_sets) os << "#\n" << render_service_set(s);
   for (const auto& z : c.zones) os << "#\n" << render_zone(z);

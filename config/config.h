@@ -106,6 +106,8 @@ struct SecurityRule {
   std::vector<std::string> src_sets, dst_sets;    // `source-address address-set NAME`
   std::vector<std::string> services;              // named services
   std::vector<ServiceItem> service_items;         // inline `service protocol ...`
+  // "appid" area: `application NAME...` (names of appid/; empty = any application).
+  std::vector<std::string> applications;
   // Named and inline services all empty = any service.
   std::optional<Action> action;  // unset: the rule matches nothing (shown as `-`)
 };
@@ -246,6 +248,9 @@ struct Config {
   SourceIpLimit source_limit;
   uint32_t source_servermap_limit = 0;
   AntiDdos anti_ddos;  // flood defence: the global per-destination new-session rates
+  // "appid" area: `firewall application identify packets N`: how many packets of a session
+  // (both directions, the handshake included) identification looks at; 0 = the default.
+  uint32_t appid_packets = 0;
   Interzone* find_interzone(const std::string& a, const std::string& b);
 
   // The defaults: the four built-in zones with their priorities, `firewall detect ftp`.

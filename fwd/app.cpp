@@ -68,6 +68,19 @@ AppTable::AppTable(const aspf::Registry& algs) {
       apps_.push_back(std::move(a));
     }
   }
+  add_identified();
+}
+
+// "appid" area: each identified application shows under its name; a name no row has yet
+// ("tls") gets a row that ages like its protocol.
+void AppTable::add_identified() {
+  for (size_t i = 1; i < identified_.size(); ++i) {
+    const std::string_view n = appid::name(static_cast<appid::App>(i));
+    if (!find(n, 6) && apps_.size() < 255) {
+      apps_.push_back({std::string(n), 0, 0, 0, 0, 0, true});
+    }
+    identified_[i] = {find(n, 6).value_or(0), find(n, 17).value_or(0)};
+  }
 }
 
 session::AppId AppTable::for_flow(uint8_t proto, uint16_t dport) const {

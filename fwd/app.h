@@ -3,12 +3,14 @@
 // "ftp-data") and the aging class each one ages by: protocol fallbacks, well
 // known server ports, and the channels the ALGs of the registry declare (no ALG
 // name is written here).
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "appid/identify.h"
 #include "aspf/registry.h"
 #include "session/session.h"
 
@@ -29,8 +31,14 @@ class AppTable {
   session::AgingClass aging(session::AppId id, uint8_t proto) const;
   // The ALG whose channel this application is (0 = none): its display hooks apply.
   uint8_t alg_of(session::AppId id) const;
+  // "appid" area: the row of an identified application (its name; the protocol's row first).
+  session::AppId for_identified(appid::App a, uint8_t proto) const {
+    const auto i = static_cast<size_t>(a);
+    return i < identified_.size() ? identified_[i][proto == 17 ? 1 : 0] : 0;
+  }
 
  private:
+  void add_identified();
   struct App {
     std::string name;
     uint8_t proto = 0;  // port rows: the protocol; protocol rows: the protocol, port 0
@@ -41,6 +49,8 @@ class AppTable {
   };
   std::vector<App> apps_;
   size_t first_port_row_ = 0, first_channel_row_ = 0;
+  std::array<std::array<session::AppId, 2>, static_cast<size_t>(appid::App::kCount)>
+      identified_{};  // by App, [TCP, UDP]
 };
 
 }  // namespace fw::fwd

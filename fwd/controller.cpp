@@ -9,6 +9,7 @@
 #include "aspf/registry.h"
 #include "cli/output.h"
 #include "common/counters.h"
+#include "fwd/appid_stage.h"
 #include "fwd/ctl_context.h"
 #include "fwd/dataplane.h"
 
@@ -119,6 +120,7 @@ Controller::Controller(ControllerHooks hooks)
     algs_ = own_algs_.get();
   }
   keyword_sets_[std::string(cli::kAlgSet)] = algs_->keywords();
+  keyword_sets_[std::string(cli::kAppSet)] = appid_keywords();  // "appid"
   grammar_ = cli::firewall_grammar(keyword_sets_);
   run_->cfg = config::Config::defaults();
   ctl::register_system(*handlers_);

@@ -354,6 +354,38 @@ void undo_rule_service(Ctx& c) {
   c.changed = true;
 }
 
+// "appid" area: `application NAME...` (the grammar's keyword set holds appid's names only).
+void rule_application(Ctx& c) {
+  auto* r = c.rule();
+  if (!r) return;
+  for (const auto& a : c.m.params("app")) add_unique(r->applications, a);
+  c.changed = true;
+}
+
+void undo_rule_application(Ctx& c) {
+  auto* r = c.rule();
+  if (!r) return;
+  auto names = c.m.params("app");
+  if (names.empty()) r->applications.clear();
+  for (const auto& a : names) {
+    if (!std::erase(r->applications, a)) {
+      c.err = "Error: The application " + a + " is not configured in this rule.";
+      return;
+    }
+  }
+  c.changed = true;
+}
+
+void appid_packets(Ctx& c) {
+  c.cfg.appid_packets = static_cast<uint32_t>(c.m.integer("packet-number").value_or(0));
+  c.changed = true;
+}
+
+void undo_appid_packets(Ctx& c) {
+  c.cfg.appid_packets = 0;
+  c.changed = true;
+}
+
 void rule_action(Ctx& c) {
   if (auto* r = c.rule()) {
     r->action = c.m.has("permit") ? Action::kPermit : Action::kDeny;
@@ -455,6 +487,10 @@ void register_policy(HandlerTable& t) {
       {"undo.rule.disable", disable_cmd(true)},
       {"rule.service", rule_service},
       {"undo.rule.service", undo_rule_service},
+      {"rule.application", rule_application},  // "appid"
+      {"undo.rule.application", undo_rule_application},
+      {"appid.packets", appid_packets},
+      {"undo.appid.packets", undo_appid_packets},
       {"rule.action", rule_action},
       {"undo.rule.action", undo_rule_action},
       {"rule.description", rule_description},

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "common/log.h"
+#include "fwd/appid_stage.h"
 #include "fwd/trace.h"
 
 namespace fw::fwd {
@@ -30,7 +31,9 @@ const char* kDropNames[] = {
     // "srclimit" area
     "source-session-limit", "source-rate-limit",
     // flood defence
-    "syn-flood", "udp-flood", "icmp-flood"};
+    "syn-flood", "udp-flood", "icmp-flood",
+    // "appid" area
+    "application-deny"};
 // clang-format on
 static_assert(std::size(kDropNames) == static_cast<size_t>(Drop::kCount));
 
@@ -75,12 +78,14 @@ struct Pipeline::NewFlow {
   RouteInfo route;
   const std::string* rule = nullptr;
   session::NatInfo nat;
-  bool no_session = false;  // expiring TTL: forwarded untranslated, no session
-  bool pickup = false;      // a TCP flow picked up mid-stream (no SYN seen)
-  bool reversed = false;    // picked up from its responder's packet: the session runs the other way
-  Session s;                // the session being built
-  Session created;          // what is in the table afterwards (id set)
-  Trace* trace = nullptr;   // packet-trace: report to it, and peek instead of changing anything
+  bool no_session = false;     // expiring TTL: forwarded untranslated, no session
+  bool pickup = false;         // a TCP flow picked up mid-stream (no SYN seen)
+  int app = policy::kAppNone;  // "appid": what the first packet's payload says (policy.h)
+  bool app_wait = false;       // "appid": admitted by a rule naming applications, undecided
+  bool reversed = false;   // picked up from its responder's packet: the session runs the other way
+  Session s;               // the session being built
+  Session created;         // what is in the table afterwards (id set)
+  Trace* trace = nullptr;  // packet-trace: report to it, and peek instead of changing anything
   void reached(TraceStage st) const {
     if (trace) trace->stages.push_back(st);
   }
@@ -101,7 +106,10 @@ Pipeline::Pipeline(const PipelineParts& parts)
       c_local_icmp_(parts.counters.get("packet.accepted.local-icmp-error")),
       c_picked_up_(parts.counters.get("session.picked-up")),
       c_unreach_kernel_(parts.counters.get("packet.no-route.unreachable-by-kernel")),
-      c_unreach_suppressed_(parts.counters.get("packet.no-route.unreachable-suppressed")) {
+      c_unreach_suppressed_(parts.counters.get("packet.no-route.unreachable-suppressed")),
+      c_appid_identified_(parts.counters.get("appid.identified")),
+      c_appid_unidentified_(parts.counters.get("appid.unidentified")),
+      c_appid_denied_(parts.counters.get("appid.denied")) {
   for (size_t i = 0; i < c_drop_.size(); ++i) {
     c_drop_[i] = &parts.counters.get(std::string("packet.drop.") + kDropNames[i]);
   }
@@ -176,6 +184,7 @@ Decision Pipeline::run(QueuedPacket& qp, const Runtime& rt) {
   Dir dir = Dir::kOriginal;
   uint64_t alg_session = 0;
   uint64_t reopened = 0;
+  uint8_t appid_reset_to = 0;  // "appid": 1 = reset toward the receiver, 2 = back to the sender
   auto on_session = [&](Session& s, Dir d) {
     // A new SYN on a closed 4-tuple is a new connection (port reuse after close): the old
     // session goes and the SYN is judged like any first packet (policy, NAT) - a changed
@@ -187,6 +196,13 @@ Decision Pipeline::run(QueuedPacket& qp, const Runtime& rt) {
       return;
     }
     update_session(s, d, p, qp.len, rt);
+    if ((s.appid & session::kAppidActive) && !appid_on_hit(s, d, p, qp.data, rt)) {
+      appid_reset_to = (s.appid & session::kAppidReset) ? 2 : 1;  // "appid": denied
+      s.appid |= session::kAppidReset;
+      copy = s;
+      dir = d;
+      return;
+    }
     dir = d;
     alg_session = s.alg ? s.id : 0;
     // A control session's ALG state lives in it: NAT and the ALG run under its lock.
@@ -207,6 +223,7 @@ Decision Pipeline::run(QueuedPacket& qp, const Runtime& rt) {
     wide.dport = 0;
     hit = parts_.table.with_session(wide, on_session);
   }
+  if (appid_reset_to) return appid_reset(qp, copy, dir, appid_reset_to == 1);
   if (!hit && p.icmp_error) {
     if (auto d = on_icmp_error(qp, p)) return *d;
   }
@@ -319,9 +336,9 @@ void Pipeline::age_children(uint64_t parent, uint8_t proto, uint16_t a, uint16_t
 
 bool Pipeline::first_packet(NewFlow& nf) {
   return stage_opens_flow(nf) && stage_ingress_zone(nf) && stage_urpf(nf) && stage_anti_ddos(nf) &&
-         stage_servermap(nf) && stage_route(nf) && stage_service_manage(nf) && stage_policy(nf) &&
-         stage_expiring(nf) && stage_nat(nf) && stage_alg(nf) && stage_source_limit(nf) &&
-         stage_create(nf);
+         stage_servermap(nf) && stage_route(nf) && stage_service_manage(nf) && stage_appid(nf) &&
+         stage_policy(nf) && stage_expiring(nf) && stage_nat(nf) && stage_alg(nf) &&
+         stage_appid_label(nf) && stage_source_limit(nf) && stage_create(nf);
 }
 
 // Only a SYN opens a TCP session; a stray ACK/data/RST is not a flow of ours -
@@ -438,6 +455,10 @@ bool Pipeline::stage_policy(NewFlow& nf) {
     return true;
   }
   policy::Verdict v = policy_match(nf, nf.f);
+  if (v.pending) {  // "appid": admitted until identified, then judged again
+    nf.app_wait = true;
+    v.permit = true;
+  }
   if (!v.permit && nf.pickup && !nf.sm) {
     // Mid-stream, the packet may be the responder's: it belongs to a connection the policy
     // permits the other way (as conntrack's loose pickup admits either direction).
@@ -583,6 +604,36 @@ bool Pipeline::stage_source_limit(NewFlow& nf) {
   }
   if (!nf.trace) parts_.nat.release(nf.s.orig, nf.s.nat);
   return false;
+}
+
+// "appid" area (fwd/appid_stage.cpp): what the first payload says, before the policy is asked.
+// Flows an ALG's entry admitted are its children (their name is the channel's), pings to the
+// firewall are not applications, and a stream picked up mid-way has lost its beginning.
+bool Pipeline::stage_appid(NewFlow& nf) {
+  if (nf.aspf || nf.managed || nf.pickup) return true;
+  nf.app = appid_first(nf.p, nf.qp.data);
+  return true;
+}
+
+// "appid" area: an identified flow shows the application's name; an undecided one is looked at
+// further (on_session -> appid_on_hit).
+bool Pipeline::stage_appid_label(NewFlow& nf) {
+  if (nf.no_session || nf.aspf || nf.reversed || nf.pickup) return true;
+  if (nf.app == policy::kAppUndecided) {
+    nf.s.appid = session::kAppidPending | (nf.app_wait ? session::kAppidPolicyWait : 0);
+  } else if (nf.app > 0) {
+    const auto a = static_cast<appid::App>(nf.app);
+    nf.s.appid = static_cast<uint8_t>(nf.app);
+    nf.s.app = parts_.apps.for_identified(a, nf.p.proto);
+    if (!nf.s.alg) {  // ASPF follows identification (see appid_on_hit)
+      nf.s.alg = nf.rt.detect.classify_application(nf.f.src_zone, nf.f.dst_zone, nf.p.proto,
+                                                   appid::name(a));
+    }
+    c_appid_identified_.inc();
+  } else if (nf.p.proto == packet::kProtoTcp || nf.p.proto == packet::kProtoUdp) {
+    c_appid_unidentified_.inc();
+  }
+  return true;
 }
 
 bool Pipeline::stage_create(NewFlow& nf) {
@@ -745,7 +796,7 @@ void Pipeline::maintain() {
 // ---- packet-trace (issue 15 item 1) ------------------------------------------------
 
 policy::Verdict Pipeline::policy_match(const NewFlow& nf, const policy::FlowInfo& f) const {
-  return nf.trace ? nf.rt.policy.peek(f) : nf.rt.policy.match(f);
+  return nf.trace ? nf.rt.policy.peek(f, nf.app) : nf.rt.policy.match(f, nf.app);
 }
 
 // Instead of the insert, what insert() would answer (the session gets no id): a key of the new

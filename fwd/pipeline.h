@@ -59,6 +59,8 @@ enum class Drop : uint8_t {
   kSynFlood,
   kUdpFlood,
   kIcmpFlood,
+  // "appid" area: a packet of a session a deny rule's application condition matched.
+  kAppDeny,
   kCount
 };
 const std::vector<std::string>& drop_reason_names();
@@ -130,6 +132,19 @@ class Pipeline {
   bool stage_nat(NewFlow& nf);
   bool stage_alg(NewFlow& nf);
   bool stage_source_limit(NewFlow& nf);  // "srclimit" area
+  // "appid" area (fwd/appid_stage.cpp): the first packet's payload, then the session's label.
+  bool stage_appid(NewFlow& nf);
+  bool stage_appid_label(NewFlow& nf);
+  // A packet of a session still being identified or denied (under its lock); false = drop.
+  bool appid_on_hit(session::Session& s, session::Dir d, const packet::Parsed& p,
+                    const uint8_t* data, const Runtime& rt);
+  bool follow_with_aspf(session::Session& s, appid::App a, const packet::Parsed& p, session::Dir d,
+                        const Runtime& rt);
+  // A packet of a denied session: a TCP packet becomes a RST (the first toward its receiver,
+  // translated like the session's packets; later ones back to their sender), anything else is
+  // dropped. Counted as application-deny either way.
+  Decision appid_reset(QueuedPacket& qp, const session::Session& s, session::Dir d,
+                       bool toward_receiver);
   bool stage_create(NewFlow& nf);
 
   // packet-trace (fwd/trace.cpp): the lookups of run() and first_packet() in dry mode.
@@ -171,6 +186,9 @@ class Pipeline {
   common::Counter& c_picked_up_;
   common::Counter& c_unreach_kernel_;      // guard: no-route packets left to the kernel to answer
   common::Counter& c_unreach_suppressed_;  // guard: ... not, over the rate limit
+  common::Counter& c_appid_identified_;    // "appid": sessions identified
+  common::Counter& c_appid_unidentified_;  // "appid": sessions given up on
+  common::Counter& c_appid_denied_;        // "appid": sessions denied by an application rule
   LockedTokenBucket unreach_limit_{kUnreachableRate, kUnreachableBurst};
   std::array<common::Counter*, static_cast<size_t>(Drop::kCount)> c_drop_{};
   std::array<common::Counter*, 16> c_malformed_{};

@@ -32,6 +32,7 @@ void Runtime::build_anti_ddos(const config::Config& c) {
     anti_ddos[id] = a;
     anti_ddos_any = true;
   }
+  if (c.appid_packets) appid_packets = c.appid_packets;  // "appid"
 }
 
 void Runtime::build_source_limits(const config::Config& c) {

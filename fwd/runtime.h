@@ -61,6 +61,9 @@ struct Runtime {
   config::AntiDdos anti_ddos_of(policy::ZoneId z) const {
     return z < anti_ddos.size() ? anti_ddos[z] : config::AntiDdos{};
   }
+  // "appid" area: identification looks at a session's first appid_packets packets.
+  static constexpr uint32_t kAppidPacketsDefault = 10;
+  uint32_t appid_packets = kAppidPacketsDefault;
 };
 
 session::Timeouts timeouts_from(const config::AgingTimes& a);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "appid/identify.h"
+
 namespace fw::policy {
 
 ZoneTable::ZoneTable(const config::Config& c, common::Interner& registry) : registry_(&registry) {
@@ -100,6 +102,18 @@ std::vector<ServiceCond> service_conds(const config::Config& c, const config::Se
   return out;
 }
 
+// "appid": the rule's applications as a bit set (bit a = appid::App a). A name appid does not
+// know (a configuration written by another version) sets bit 31, which no flow has: the rule
+// never turns into "any application".
+uint32_t app_bits(const config::SecurityRule& r) {
+  uint32_t bits = 0;
+  for (const auto& n : r.applications) {
+    auto a = appid::by_name(n);
+    bits |= a ? 1u << static_cast<unsigned>(*a) : 1u << 31;
+  }
+  return bits;
+}
+
 ClassifierRule classifier_rule(const config::Config& c, const config::SecurityRule& r,
                                const ZoneTable& zones, const AddressSets& sets) {
   ClassifierRule cr;
@@ -108,6 +122,7 @@ ClassifierRule classifier_rule(const config::Config& c, const config::SecurityRu
   sets.expand(config::address_cond(r, true), cr.src, cr.src_ranges);
   sets.expand(config::address_cond(r, false), cr.dst, cr.dst_ranges);
   cr.services = service_conds(c, r);
+  cr.has_extra = !r.applications.empty();  // "appid": decided by match()
   return cr;
 }
 
@@ -126,29 +141,38 @@ CompiledPolicy::CompiledPolicy(const config::Config& c, const ZoneTable& zones,
       active_.push_back(static_cast<uint32_t>(rules_.size()));
       enabled.push_back(classifier_rule(c, r, zones, sets));
     }
-    rules_.push_back(
-        {r.id, r.name, r.enabled, r.action.has_value(), permit, &hit_counter(counters, r.name)});
+    rules_.push_back({r.id, r.name, r.enabled, r.action.has_value(), permit,
+                      &hit_counter(counters, r.name), app_bits(r)});
+    if (r.enabled && r.action && !r.applications.empty()) any_app_ = true;
   }
   classifier_ = Classifier(enabled);
 }
 
-Verdict CompiledPolicy::match(const FlowInfo& f) const {
-  const uint32_t i = classifier_.first_match(f);
+// The first enabled rule that matches (its classifier index), or Classifier::kNoMatch. A rule
+// with an application condition matches a flow of one of its applications, or an undecided one.
+uint32_t CompiledPolicy::first(const FlowInfo& f, int app) const {
+  if (!any_app_) return classifier_.first_match(f);
+  return classifier_.first_match(f, [&](uint32_t ci) {
+    const uint32_t bits = rules_[active_[ci]].apps;
+    return app == kAppUndecided || (app > 0 && app < 31 && ((bits >> app) & 1u));
+  });
+}
+
+Verdict CompiledPolicy::decide(const FlowInfo& f, int app, bool count) const {
+  const uint32_t i = first(f, app);
   if (i == Classifier::kNoMatch) {
-    default_hits_->inc();
+    if (count) default_hits_->inc();
     return {default_permit_, &default_name_};
   }
   const Rule& r = rules_[active_[i]];
-  r.hits->inc();
+  if (r.apps && app == kAppUndecided) return {r.permit, &r.name, true};
+  if (count) r.hits->inc();
   return {r.permit, &r.name};
 }
 
-Verdict CompiledPolicy::peek(const FlowInfo& f) const {
-  const uint32_t i = classifier_.first_match(f);
-  if (i == Classifier::kNoMatch) return {default_permit_, &default_name_};
-  const Rule& r = rules_[active_[i]];
-  return {r.permit, &r.name};
-}
+Verdict CompiledPolicy::match(const FlowInfo& f, int app) const { return decide(f, app, true); }
+
+Verdict CompiledPolicy::peek(const FlowInfo& f, int app) const { return decide(f, app, false); }
 
 std::vector<RuleView> CompiledPolicy::rules() const {
   std::vector<RuleView> v;

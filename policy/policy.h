@@ -56,10 +56,19 @@ class AddressSets {
   std::unordered_map<std::string, const config::AddressSet*> by_name_;
 };
 
+// "appid" area: what the policy knows of a flow's application when it matches: kAppUndecided
+// while the identifier still looks at the flow, kAppNone when it found nothing (or gave up),
+// else an appid::App value.
+inline constexpr int kAppUndecided = -1;
+inline constexpr int kAppNone = 0;
+
 struct Verdict {
   bool permit = false;
   const std::string* rule =
       nullptr;  // name of the rule that matched ("default" for the default action)
+  // "appid": the rule names applications and the flow's is undecided: the flow is admitted until
+  // it is identified, then the policy is asked again (match with the application). Not counted.
+  bool pending = false;
 };
 
 struct RuleView {
@@ -73,10 +82,14 @@ struct RuleView {
 class CompiledPolicy {
  public:
   CompiledPolicy(const config::Config& c, const ZoneTable& zones, common::CounterTable& counters);
-  // First enabled rule that matches, else the default action. Counts the hit.
-  Verdict match(const FlowInfo& f) const;
+  // First enabled rule that matches, else the default action. Counts the hit. A rule with an
+  // application condition matches a flow of one of its applications, and (pending, not counted)
+  // a flow whose application is undecided; never one of another application or of none.
+  Verdict match(const FlowInfo& f, int app = kAppNone) const;
   // The same decision without counting the hit (packet-trace).
-  Verdict peek(const FlowInfo& f) const;
+  Verdict peek(const FlowInfo& f, int app = kAppNone) const;
+  // Some enabled rule has an application condition.
+  bool has_applications() const { return any_app_; }
   // Rules in order, then "default" (id 0), with hit counts.
   std::vector<RuleView> rules() const;
 
@@ -84,6 +97,8 @@ class CompiledPolicy {
   static common::Counter& hit_counter(common::CounterTable& t, const std::string& rule);
 
  private:
+  uint32_t first(const FlowInfo& f, int app) const;
+  Verdict decide(const FlowInfo& f, int app, bool count) const;
   struct Rule {
     uint32_t id;
     std::string name;
@@ -91,12 +106,14 @@ class CompiledPolicy {
     bool has_action;  // false: the rule matches nothing
     bool permit;
     common::Counter* hits;
+    uint32_t apps = 0;  // "appid": bit a = appid::App a; 0 = any application
   };
   std::vector<Rule> rules_;
   // The enabled rules' conditions; classifier rule i is rules_[active_[i]].
   Classifier classifier_;
   std::vector<uint32_t> active_;
   bool default_permit_ = false;
+  bool any_app_ = false;
   std::string default_name_ = "default";
   common::Counter* default_hits_;
 };

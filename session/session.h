@@ -110,6 +110,16 @@ class AlgData {
   virtual ~AlgData() = default;
 };
 
+// "appid" area: flags of Session::appid. While kAppidPending or kAppidDenied is set, each packet
+// of the session goes through the pipeline's identification step; once neither is, the session
+// costs nothing more.
+inline constexpr uint8_t kAppidMask = 0x0f;        // the application (so at most 15 of them)
+inline constexpr uint8_t kAppidReset = 0x10;       // denied, and a RST went onward already
+inline constexpr uint8_t kAppidPending = 0x20;     // still looking at payloads
+inline constexpr uint8_t kAppidPolicyWait = 0x40;  // admitted by a rule naming applications
+inline constexpr uint8_t kAppidDenied = 0x80;      // identified, and a deny rule matched it
+inline constexpr uint8_t kAppidActive = kAppidPending | kAppidDenied;
+
 // Field order keeps the struct free of padding: the table holds one Session per
 // live flow, so every byte counts a million times.
 struct Session {
@@ -125,7 +135,10 @@ struct Session {
   bool has_servermap = false;  // an ALG opened server-map entries ("+->")
   uint8_t alg = 0;             // ASPF inspector id of a control session, 0 = none
   AgingClass aging = 0;        // class while established (TCP) / always (others)
-  IpAddr next_hop;             // empty = directly connected
+  // "appid" area: the identified application (low 4 bits, an appid::App value, 0 = none) and
+  // the kAppid* flags below; kept in what would be padding, so a Session grows by nothing.
+  uint8_t appid = 0;
+  IpAddr next_hop;  // empty = directly connected
   uint32_t in_ifindex = 0, out_ifindex = 0;
   uint32_t timeout_s = 0;  // current aging time of this session
 

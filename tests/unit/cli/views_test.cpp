@@ -103,7 +103,8 @@ TEST(FirewallGrammar, Builds) {
 }
 
 TEST(FirewallGrammar, NeedsEveryKeywordSet) {
-  EXPECT_EQ(firewall_keyword_sets(), std::vector<std::string>{std::string(kAlgSet)});
+  EXPECT_EQ(firewall_keyword_sets(),
+            (std::vector<std::string>{std::string(kAlgSet), std::string(kAppSet)}));
   EXPECT_THROW(firewall_grammar({}), std::invalid_argument);
   EXPECT_THROW(firewall_grammar({{"other", {}}}), std::invalid_argument);
 }

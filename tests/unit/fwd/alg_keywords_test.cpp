@@ -156,8 +156,9 @@ TEST_F(AlgKeywords, WrongAndAmbiguousNamesGetTheVrpErrorUnderTheName) {
 
 TEST_F(AlgKeywords, TheSetsFwdSendsAreTheRegistrysAndBuildTheSameGrammar) {
   const auto& sets = ctl.keyword_sets();
-  ASSERT_EQ(sets.size(), 1u);
+  ASSERT_EQ(sets.size(), 2u);  // the ALGs, and the applications ("appid" area)
   ASSERT_TRUE(sets.count(std::string(cli::kAlgSet)));
+  ASSERT_TRUE(sets.count(std::string(cli::kAppSet)));
   EXPECT_EQ(sets.at(std::string(cli::kAlgSet)), dp.algs().keywords());
   // What fwcli builds from them completes and helps like the daemon.
   auto shell = cli::firewall_grammar(sets);
