@@ -4,6 +4,7 @@
 
 #include "aspf/ftp/ftp_inspector.h"
 #include "aspf/pptp/pptp_inspector.h"
+#include "aspf/sip/sip_inspector.h"
 #include "aspf/tftp/tftp_inspector.h"
 
 namespace fw::aspf {
@@ -17,6 +18,7 @@ void add_builtin_algs(Registry& r) {
   r.add(ftp::make_inspector());
   r.add(pptp::make_inspector());
   r.add(tftp::make_inspector());
+  r.add(sip::make_inspector());
 }
 
 Registry::Registry(common::CounterTable& counters) : table_(counters) {}

@@ -29,7 +29,7 @@ const char* kSessionFilters =
 const char* kAgingNames =
     "{ tcp | udp | icmp | syn | fin-rst | first-fin | gre | esp | ah | dns | ftp | ftp-data | http "
     "|"
-    " sctp | other }";
+    " sctp | other | sip-media }";
 
 std::vector<CommandSpec> specs() {
   std::string filt = kSessionFilters;
@@ -497,6 +497,8 @@ std::map<std::string, std::string> help() {
       {"session-number", "Number of sessions"},
       {"session-rate", "Maximum number of new sessions per second of one source IP address"},
       {"entry-number", "Number of ASPF server-map entries of one source IP address"},
+      // sip (issue 13).
+      {"sip-media", "Media (RTP/RTCP) of SIP calls"},
   };
 }
 

@@ -181,6 +181,8 @@ bool Parser::via(Range v) {
   Range tr = t.token(p, first.e);
   if (tr.empty()) return fail(Error::kBadVia);
   m.transport = uppered(t.view(tr));
+  // sent-protocol LWS sent-by: without the blank, a new host would run into the transport.
+  if (tr.e >= first.e || !is_ws(t.at(tr.e))) return fail(Error::kBadVia);
   p = t.skip_ws(tr.e, first.e);
   HostPort hp;
   if (!t.hostport(p, first.e, true, hp)) return fail(Error::kBadVia);
