@@ -266,7 +266,8 @@ bool Parser::cseq(Range v) {
 
 bool Parser::content_length(Range v) {
   auto n = parse_uint(t.view(v), kMaxMessage);
-  if (!n || (m.content_length && *m.content_length != *n)) return fail(Error::kBadContentLength);
+  // Twice, even with the same value: a rewrite could only fix one of them.
+  if (!n || m.content_length) return fail(Error::kBadContentLength);
   m.content_length = static_cast<size_t>(*n);
   m.content_length_off = v.b;
   m.content_length_len = v.size();

@@ -39,7 +39,7 @@ enum class Error : uint8_t {
   kBadHeader,         // a header line without a colon, or with a bad name
   kBadUri,            // a sip/sips URI whose host or port cannot be read
   kBadVia,            // a Via value that is not "SIP/2.0/<transport> host[:port]"
-  kBadContentLength,  // not digits, two different values, or more than the bytes there are
+  kBadContentLength,  // not digits, given twice, or more than the bytes there are
   kBadCseq,           // not "<number> <method>", or the method differs from the request's
   kMissingHeader,     // no Call-ID, CSeq, From, To or Via
   kTooManyUris,       // more than kMaxUris Contacts or Routes

@@ -288,6 +288,8 @@ TEST(SipParser, ContentLengthRules) {
   EXPECT_EQ(bad(neg), Error::kBadContentLength);
   std::string two = invite("Content-Length: 5\r\n");
   EXPECT_EQ(bad(two), Error::kBadContentLength);
+  std::string same = invite("l: " + std::to_string(kSdp.size()) + "\r\n");
+  EXPECT_EQ(bad(same), Error::kBadContentLength) << "even the same value twice";
   // Absent: the body is the rest of the datagram.
   std::string none = invite();
   size_t cl = none.find("Content-Length");
