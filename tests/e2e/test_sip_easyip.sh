@@ -46,6 +46,10 @@ t_check "inside: every SIP message has Content-Length = body, no 203.0.113.1 (th
   sip_check_messages "$IN_CAP" '203\.0\.113\.1[^0-9]'
 t_check "no bad IP/UDP checksum outside" test "$(sip_bad_checksums "$OUT_CAP")" -eq 0
 t_check "no bad IP/UDP checksum inside" test "$(sip_bad_checksums "$IN_CAP")" -eq 0
+sess=$(fwcli_run $P "display firewall session table application sip")
+echo "$sess" | sed 's/^/    | /' | head -n 6
+t_check "application sip: the signalling session 198.18.1.2:5060[203.0.113.1:P] -> 203.0.113.2:5060" \
+  grep -Eq '^ *sip +VPN: public --> public +198\.18\.1\.2:5060\[203\.0\.113\.1:[0-9]+\] (\+->|-->) 203\.0\.113\.2:5060$' <<<"$sess"
 sm=$(fwcli_run $P "display firewall server-map aspf")
 t_check "the calls' entries are gone after BYE" grep -q "Current Total Server-map : 0" <<<"$sm"
 det=$(fwcli_run $P "display firewall detect verbose")
