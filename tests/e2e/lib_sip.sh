@@ -13,22 +13,22 @@ sip_workdir() {
   echo "$d"
 }
 
-# sip_uas PREFIX HOST ADDR MEDIA_PORT [sipp args]: the callee (uas.xml) on ADDR:5060 in the
+# sip_uas PREFIX HOST ADDR MEDIA_PORT [sipp args]: the callee ($SIP_UAS_SF, default uas.xml) on ADDR:5060 in the
 # background (SIP_UAS_PID); its RTP goes to the caller's SDP address and port.
 sip_uas() {
   local p=$1 h=$2 addr=$3 mp=$4; shift 4
-  (cd "$SIP_WORK" && lab_bg "$p" "$h" "/tmp/$p-uas.log" sipp -sf "$SIP_DIR/uas.xml" -i "$addr" \
+  (cd "$SIP_WORK" && lab_bg "$p" "$h" "/tmp/$p-uas.log" sipp -sf "$SIP_DIR/${SIP_UAS_SF:-uas.xml}" -i "$addr" \
     -p 5060 -mi "$addr" -mp "$mp" -nostdin "$@"; echo "$LAB_BG_PID" >"$SIP_WORK/uas.pid")
   SIP_UAS_PID=$(cat "$SIP_WORK/uas.pid")
   lab_pid_track "$p" "$SIP_UAS_PID"
   lab_wait_listen "$p" "$h" 5060 "${SIP_UAS_PROTO:-udp}"
 }
 
-# sip_uac PREFIX HOST ADDR MEDIA_PORT TARGET CALLS [sipp args]: CALLS calls (uac.xml), one at a
+# sip_uac PREFIX HOST ADDR MEDIA_PORT TARGET CALLS [sipp args]: CALLS calls ($SIP_UAC_SF, default uac.xml), one at a
 # time, bounded to 60 s; returns SIPp's exit code (0 = every call completed).
 sip_uac() {
   local p=$1 h=$2 addr=$3 mp=$4 target=$5 n=$6; shift 6
-  (cd "$SIP_WORK" && ip netns exec "$p-$h" timeout 60 sipp "$target" -sf "$SIP_DIR/uac.xml" \
+  (cd "$SIP_WORK" && ip netns exec "$p-$h" timeout 60 sipp "$target" -sf "$SIP_DIR/${SIP_UAC_SF:-uac.xml}" \
     -i "$addr" -p 5060 -mi "$addr" -mp "$mp" -m "$n" -l 1 -r 20 -nostdin "$@" \
     >"/tmp/$p-uac.log" 2>&1)
 }
