@@ -92,9 +92,6 @@ class Context {
   // `reserved = true` so it is given back when the entry goes unused).
   virtual std::optional<uint16_t> reserve_port(const common::IpAddr& addr, uint8_t proto,
                                                uint16_t hint) = 0;
-  // Give back a port reserve_port() handed out that no `reserved` entry holds
-  // (an ALG that keeps its ports itself, per call, releases them when the call ends).
-  virtual void release_port(const common::IpAddr& addr, uint8_t proto, uint16_t port) = 0;
   // Count counter `i` of the ALG's table.
   virtual void count(size_t i) = 0;
   // Count refusal counter `i` and log it once per control session.

@@ -32,7 +32,6 @@ class FakeContext : public Context {
   std::optional<uint16_t> reserve_port(const IpAddr&, uint8_t, uint16_t) override {
     return std::nullopt;
   }
-  void release_port(const IpAddr&, uint8_t, uint16_t) override {}
   void count(size_t i) override { ++counts[i]; }
   void refuse(size_t i, std::string_view) override { ++counts[i]; }
 
