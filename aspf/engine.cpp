@@ -108,6 +108,12 @@ class Engine::Ctx final : public Context {
                                        uint16_t hint) override {
     return e_.nat_.reserve_port(addr, proto, hint);
   }
+  std::optional<uint16_t> reserve_port_pair(const common::IpAddr& addr, uint8_t proto) override {
+    return e_.nat_.reserve_port_pair(addr, proto);
+  }
+  void release_port(const common::IpAddr& addr, uint8_t proto, uint16_t port) override {
+    e_.nat_.release_port(addr, proto, port);
+  }
   void count(size_t i) override { e_.algs_.counters(s_.alg).inc(i); }
   void refuse(size_t i, std::string_view detail) override {
     count(i);

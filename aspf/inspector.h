@@ -92,6 +92,22 @@ class Context {
   // `reserved = true` so it is given back when the entry goes unused).
   virtual std::optional<uint16_t> reserve_port(const common::IpAddr& addr, uint8_t proto,
                                                uint16_t hint) = 0;
+  // An even/odd pair of public ports on `addr` (RTP and RTCP), reserved
+  // together: the even one is returned. Each is given back like
+  // reserve_port's: by an entry naming it with `reserved = true`, or by
+  // release_port() if it ends up unused (an error reply, the session ended
+  // first). The defaults serve contexts that hand out no ports.
+  virtual std::optional<uint16_t> reserve_port_pair(const common::IpAddr& addr, uint8_t proto) {
+    (void)addr;
+    (void)proto;
+    return std::nullopt;
+  }
+  // Give back a port from reserve_port / reserve_port_pair that no entry holds.
+  virtual void release_port(const common::IpAddr& addr, uint8_t proto, uint16_t port) {
+    (void)addr;
+    (void)proto;
+    (void)port;
+  }
   // Count counter `i` of the ALG's table.
   virtual void count(size_t i) = 0;
   // Count refusal counter `i` and log it once per control session.

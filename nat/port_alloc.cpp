@@ -62,6 +62,30 @@ std::optional<uint16_t> PortAllocator::allocate(const IpAddr& addr, uint8_t prot
   return static_cast<uint16_t>(port);
 }
 
+std::optional<uint16_t> PortAllocator::allocate_pair(const IpAddr& addr, uint8_t proto) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Bitmap& bm = maps_[Key{addr, proto}];
+  const uint32_t lo = (lo_ + 1u) & ~1u;  // first even port in range
+  if (lo >= hi_ || bm.in_range + 2 > static_cast<size_t>(hi_) - lo_ + 1) {
+    ++exhausted_;
+    return std::nullopt;
+  }
+  const uint32_t pairs = (hi_ - lo + 1) / 2;  // [lo, hi] holds p and p+1 for these
+  // From the rotating cursor, like allocate(), in steps of two.
+  const uint32_t first = (std::clamp<uint32_t>(bm.cursor, lo, hi_ - 1) - lo) / 2;
+  for (uint32_t i = 0; i < pairs; ++i) {
+    const uint32_t port = lo + 2 * ((first + i) % pairs);
+    if (test_bit(bm.bits, port) || test_bit(bm.bits, port + 1)) continue;
+    for (uint32_t q : {port, port + 1}) bm.bits[q >> 6] |= uint64_t{1} << (q & 63);
+    bm.count += 2;
+    bm.in_range += 2;
+    bm.cursor = port + 2 > hi_ ? lo_ : port + 2;
+    return static_cast<uint16_t>(port);
+  }
+  ++exhausted_;
+  return std::nullopt;
+}
+
 bool PortAllocator::reserve(const IpAddr& addr, uint8_t proto, uint16_t port) {
   std::lock_guard<std::mutex> lock(mu_);
   Bitmap& bm = maps_[Key{addr, proto}];

@@ -23,6 +23,9 @@ class PortAllocator {
   // (keeps the client's port when possible), otherwise the next free one after a
   // rotating cursor. nullopt when every port of that address/proto is in use.
   std::optional<uint16_t> allocate(const common::IpAddr& addr, uint8_t proto, uint16_t hint);
+  // An even port p with p and p+1 both free (RTP and RTCP), both taken;
+  // each is given back with release(). nullopt when no such pair is left.
+  std::optional<uint16_t> allocate_pair(const common::IpAddr& addr, uint8_t proto);
   // Claim a specific port (e.g. a NAT server's static port); false if taken.
   bool reserve(const common::IpAddr& addr, uint8_t proto, uint16_t port);
   void release(const common::IpAddr& addr, uint8_t proto, uint16_t port);

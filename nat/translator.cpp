@@ -215,6 +215,12 @@ std::optional<uint16_t> Translator::reserve_port(const common::IpAddr& addr, uin
   return port;
 }
 
+std::optional<uint16_t> Translator::reserve_port_pair(const common::IpAddr& addr, uint8_t proto) {
+  auto port = state_.ports.allocate_pair(addr, port_space(proto));
+  if (!port) c_port_exhausted_.inc();
+  return port;
+}
+
 void Translator::release_port(const common::IpAddr& addr, uint8_t proto, uint16_t port) {
   state_.ports.release(addr, port_space(proto), port);
 }

@@ -70,6 +70,8 @@ class Translator {
   // that names it is used or removed), and its release.
   std::optional<uint16_t> reserve_port(const common::IpAddr& addr, uint8_t proto, uint16_t hint);
   void release_port(const common::IpAddr& addr, uint8_t proto, uint16_t port);
+  // An even/odd pair (RTP/RTCP): the even port; each is released on its own.
+  std::optional<uint16_t> reserve_port_pair(const common::IpAddr& addr, uint8_t proto);
 
   // Restart (no worker running): take again exactly what a saved session
   // held - its PAT port on the same address, the destination port reserved
