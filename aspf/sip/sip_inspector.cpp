@@ -384,22 +384,10 @@ bool SipInspector::hold_ports(Context& ctx, const NatView& nv, const std::vector
       return true;
     }
   }
-  uint16_t hint = static_cast<uint16_t>(s.rtp & ~1u);
-  for (int attempt = 0; attempt < 8; ++attempt) {
-    auto a = ctx.reserve_port(nv.pub, kUdp, hint);
-    if (!a) break;
-    if (*a % 2 == 0 && *a < 65535) {
-      auto b = ctx.reserve_port(nv.pub, kUdp, static_cast<uint16_t>(*a + 1));
-      if (b && *b == *a + 1) {
-        s.pub_rtp = *a;
-        s.pub_rtcp = *b;
-        return true;
-      }
-      if (b) ctx.release_port(nv.pub, kUdp, *b);
-    }
-    ctx.release_port(nv.pub, kUdp, *a);
-    hint = static_cast<uint16_t>((*a + 2) & ~1u);
-    if (hint < kLowestMediaPort) hint = kLowestMediaPort;
+  if (auto even = ctx.reserve_port_pair(nv.pub, kUdp)) {
+    s.pub_rtp = *even;
+    s.pub_rtcp = static_cast<uint16_t>(*even + 1);
+    return true;
   }
   ctx.refuse(kRefNoPort, "no free even/odd port pair on " + nv.pub.str());
   return false;

@@ -54,6 +54,16 @@ class Ctx final : public fw::aspf::Context {
     }
     return std::nullopt;
   }
+  std::optional<uint16_t> reserve_port_pair(const IpAddr&, uint8_t) override {
+    for (uint32_t p = 1024; p + 1 < 65536; p += 2) {
+      if (held.count(static_cast<uint16_t>(p)) || held.count(static_cast<uint16_t>(p + 1)))
+        continue;
+      held.insert(static_cast<uint16_t>(p));
+      held.insert(static_cast<uint16_t>(p + 1));
+      return static_cast<uint16_t>(p);
+    }
+    return std::nullopt;
+  }
   void release_port(const IpAddr&, uint8_t, uint16_t port) override {
     check(held.erase(port) == 1);
   }

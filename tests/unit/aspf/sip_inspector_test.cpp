@@ -47,6 +47,18 @@ class FakeContext : public Context {
     }
     return std::nullopt;
   }
+  // Like the NAT port allocator's pair: the first free even/odd pair from `pair_from`.
+  std::optional<uint16_t> reserve_port_pair(const IpAddr&, uint8_t) override {
+    if (no_ports) return std::nullopt;
+    for (uint32_t p = pair_from; p + 1 < 65536; p += 2) {
+      const auto a = static_cast<uint16_t>(p), b = static_cast<uint16_t>(p + 1);
+      if (held.count(a) || held.count(b) || busy.count(a) || busy.count(b)) continue;
+      held.insert(a);
+      held.insert(b);
+      return a;
+    }
+    return std::nullopt;
+  }
   void release_port(const IpAddr&, uint8_t, uint16_t port) override {
     EXPECT_EQ(held.erase(port), 1u) << "released a port not held: " << port;
   }
@@ -56,6 +68,7 @@ class FakeContext : public Context {
   session::Session s_;
   uint64_t now = 1'000'000;
   size_t cap = 64;
+  uint32_t pair_from = 6000;
   bool no_ports = false;
   uint64_t next_id = 0;
   std::vector<session::ServerMapEntry> opened;
@@ -266,7 +279,7 @@ TEST(SipInspector, EasyIpRewritesTheCallerAndItsMediaAndResponsesBack) {
   EXPECT_NE(out.find("c=IN IP4 198.51.100.1\r\n"), std::string::npos);
   EXPECT_NE(out.find("o=- 1 1 IN IP4 198.51.100.1\r\n"), std::string::npos);
   EXPECT_NE(out.find("m=audio 6000 RTP/AVP 0\r\na=rtcp:6001\r\n"), std::string::npos)
-      << "the private pair was free on the public address: kept";
+      << "the first free pair of the (fake) allocator";
   expect_consistent(out);
   EXPECT_EQ(r.ctx.held, (std::set<uint16_t>{6000, 6001}));
   ASSERT_EQ(r.ctx.opened.size(), 2u);
@@ -306,7 +319,7 @@ TEST(SipInspector, PortPairIsEvenOddEvenWhenThePrivatePortIsTaken) {
   Call r(easy_ip());
   r.ctx.busy = {6000, 6003};
   std::string out = r.send(Dir::kOriginal, invite(sdp("10.0.0.2", 6000)));
-  // 6000 busy -> 6001 odd -> 6002 + 6003 busy -> 6004/6005.
+  // 6000 busy, 6003 busy: the first free even/odd pair is 6004/6005.
   EXPECT_NE(out.find("m=audio 6004 RTP/AVP 0"), std::string::npos) << out;
   EXPECT_EQ(r.ctx.held, (std::set<uint16_t>{6004, 6005}));
   EXPECT_EQ(r.ctx.opened.at(1).port, 6005);
@@ -323,6 +336,7 @@ TEST(SipInspector, PortPairIsEvenOddEvenWhenThePrivatePortIsTaken) {
 
 TEST(SipInspector, NatServerRewritesTheCalleeInItsResponses) {
   Call r(nat_server());
+  r.ctx.pair_from = 9000;
   std::string offer = with_body(
       "INVITE sip:uas@198.51.100.10 SIP/2.0\r\nVia: SIP/2.0/UDP "
       "203.0.113.5:5060;branch=z9hG4bK-9\r\n"
@@ -391,6 +405,7 @@ TEST(SipInspector, ReInviteMovesMediaAndHoldOpensNothing) {
   for (const auto& e : r.ctx.opened) EXPECT_NE(e.addr, ip("198.51.100.1")) << "hold opens nothing";
   EXPECT_EQ(r.ctx.opened.size(), 2u) << "towards the callee stays";
   // Resume on a new port: the old pair went back, a new one is used.
+  r.ctx.pair_from = 6100;
   std::string moved = r.send(Dir::kOriginal, invite(sdp("10.0.0.2", 6100), "call1", "b1"));
   EXPECT_NE(moved.find("m=audio 6100 "), std::string::npos) << moved;
   EXPECT_EQ(r.ctx.held, (std::set<uint16_t>{6100, 6101}));

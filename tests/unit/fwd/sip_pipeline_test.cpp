@@ -140,7 +140,7 @@ class SipPipeline : public ::testing::Test {
     for (const auto& e : dp.servermap().snapshot()) n += e.type == session::MapType::kAspf;
     return n;
   }
-  // The INVITE out and the 200 OK back; returns the public signalling port.
+  // The INVITE out and the 200 OK back; returns the public RTP port the INVITE announced.
   uint16_t call() {
     auto inv = run(ipv4(17, "198.18.1.2", "203.0.113.2", udp(5060, 5060, text(invite()))), 2);
     EXPECT_EQ(inv.d.verdict, Verdict::kAccept);
@@ -150,6 +150,10 @@ class SipPipeline : public ::testing::Test {
     EXPECT_EQ(out.find("198.18.1.2"), std::string::npos) << out;
     EXPECT_NE(out.find("c=IN IP4 203.0.113.1\r\n"), std::string::npos) << out;
     expect_consistent(out);
+    const size_t m = out.find("m=audio ");
+    EXPECT_NE(m, std::string::npos);
+    const auto media = static_cast<uint16_t>(std::stoi(out.substr(m + 8)));
+    EXPECT_EQ(media % 2, 0) << "an even RTP port";
     const uint16_t sig = inv.p.sport;
     const std::string pub = "203.0.113.1:" + std::to_string(sig);
     auto ok = run(ipv4(17, "203.0.113.2", "203.0.113.1", udp(5060, sig, text(ok200(pub)))), 3);
@@ -159,7 +163,7 @@ class SipPipeline : public ::testing::Test {
     const std::string back = payload(ok);
     EXPECT_NE(back.find("Via: SIP/2.0/UDP 198.18.1.2:5060;branch"), std::string::npos) << back;
     expect_consistent(back);
-    return sig;
+    return media;
   }
 
   common::ManualClock clock;
@@ -170,14 +174,14 @@ class SipPipeline : public ::testing::Test {
 };
 
 TEST_F(SipPipeline, CallerSendsFirstAndBothDirectionsFlowThroughTheAnnouncedPort) {
-  call();
+  const uint16_t media = call();
   EXPECT_EQ(aspf_entries(), 4u);
   const Bytes rtp = text("rtp-payload");
   auto up = run(ipv4(17, "198.18.1.2", "203.0.113.2", udp(6000, 7000, rtp)), 2);
   ASSERT_EQ(up.d.verdict, Verdict::kAccept);
   EXPECT_EQ(up.p.src.str(), "203.0.113.1");
-  EXPECT_EQ(up.p.sport, 6000) << "leaves from the port its SDP announced";
-  auto down = run(ipv4(17, "203.0.113.2", "203.0.113.1", udp(7000, 6000, rtp)), 3);
+  EXPECT_EQ(up.p.sport, media) << "leaves from the port its SDP announced";
+  auto down = run(ipv4(17, "203.0.113.2", "203.0.113.1", udp(7000, media, rtp)), 3);
   ASSERT_EQ(down.d.verdict, Verdict::kAccept);
   EXPECT_EQ(down.p.dst.str(), "198.18.1.2");
   EXPECT_EQ(down.p.dport, 6000);
@@ -190,7 +194,7 @@ TEST_F(SipPipeline, CallerSendsFirstAndBothDirectionsFlowThroughTheAnnouncedPort
   }
   EXPECT_TRUE(child);
   // Another host may not use the phone's port.
-  auto stranger = run(ipv4(17, "203.0.113.9", "203.0.113.1", udp(7000, 6001, rtp)), 3);
+  auto stranger = run(ipv4(17, "203.0.113.9", "203.0.113.1", udp(7000, media + 1, rtp)), 3);
   EXPECT_EQ(stranger.d.verdict, Verdict::kDrop);
   auto b = run(ipv4(17, "198.18.1.2", "203.0.113.2", udp(5060, 5060, text(bye()))), 2);
   EXPECT_EQ(b.d.verdict, Verdict::kAccept);
@@ -198,14 +202,14 @@ TEST_F(SipPipeline, CallerSendsFirstAndBothDirectionsFlowThroughTheAnnouncedPort
 }
 
 TEST_F(SipPipeline, CalleeSendsFirst) {
-  call();
+  const uint16_t media = call();
   const Bytes rtp = text("rtp-payload");
-  auto down = run(ipv4(17, "203.0.113.2", "203.0.113.1", udp(7000, 6000, rtp)), 3);
+  auto down = run(ipv4(17, "203.0.113.2", "203.0.113.1", udp(7000, media, rtp)), 3);
   ASSERT_EQ(down.d.verdict, Verdict::kAccept);
   EXPECT_EQ(down.p.dst.str(), "198.18.1.2");
   auto up = run(ipv4(17, "198.18.1.2", "203.0.113.2", udp(6000, 7000, rtp)), 2);
   ASSERT_EQ(up.d.verdict, Verdict::kAccept);
-  EXPECT_EQ(up.p.sport, 6000);
+  EXPECT_EQ(up.p.sport, media);
 }
 
 TEST_F(SipPipeline, WithoutTheAlgTheCalleesMediaIsDropped) {
