@@ -384,6 +384,22 @@ bool SipInspector::hold_ports(Context& ctx, const NatView& nv, const std::vector
       return true;
     }
   }
+  // The private pair itself when it is free on the public address: the phone's media flow of
+  // an earlier call on the same ports (still aging) keeps matching the new call's entries.
+  const auto want = static_cast<uint16_t>(s.rtp & ~1u);
+  if (auto a = ctx.reserve_port(nv.pub, kUdp, want)) {
+    if (*a == want) {
+      if (auto b = ctx.reserve_port(nv.pub, kUdp, static_cast<uint16_t>(want + 1))) {
+        if (*b == want + 1) {
+          s.pub_rtp = want;
+          s.pub_rtcp = *b;
+          return true;
+        }
+        ctx.release_port(nv.pub, kUdp, *b);
+      }
+    }
+    ctx.release_port(nv.pub, kUdp, *a);
+  }
   if (auto even = ctx.reserve_port_pair(nv.pub, kUdp)) {
     s.pub_rtp = *even;
     s.pub_rtcp = static_cast<uint16_t>(*even + 1);
