@@ -176,7 +176,8 @@ class SipInspector final : public Inspector {
              bool translate, std::vector<Edit>& edits);
   std::vector<Stream> streams(Context& ctx, const Sdp& sdp, Dir d, const NatView& nv,
                               bool translate) const;
-  bool hold_ports(Context& ctx, const NatView& nv, const std::vector<Stream>& old, Stream& s);
+  bool hold_ports(Context& ctx, const NatView& nv, const std::vector<Stream>& old,
+                  const std::vector<Stream>& fresh, Stream& s);
   void open_side(Context& ctx, const Dialog& dg, Dir x, const NatView& nv);
   void close_dialog(Context& ctx, SipState& S, std::map<std::string, Dialog>::iterator it,
                     const NatView& nv);
@@ -376,9 +377,12 @@ std::vector<Stream> SipInspector::streams(Context& ctx, const Sdp& sdp, Dir d, c
 
 // Public RTP/RTCP ports for a translated stream: the ones it had, or a new even/odd pair.
 bool SipInspector::hold_ports(Context& ctx, const NatView& nv, const std::vector<Stream>& old,
-                              Stream& s) {
+                              const std::vector<Stream>& fresh, Stream& s) {
   for (const auto& o : old) {
-    if (o.pub_rtp && o.addr == s.addr && o.rtp == s.rtp && o.rtcp == s.rtcp) {
+    // An old pair goes to one new stream only (two identical streams would share it).
+    bool taken = false;
+    for (const auto& f : fresh) taken = taken || (&f != &s && f.pub_rtp == o.pub_rtp);
+    if (!taken && o.pub_rtp && o.addr == s.addr && o.rtp == s.rtp && o.rtcp == s.rtcp) {
       s.pub_rtp = o.pub_rtp;
       s.pub_rtcp = o.pub_rtcp;
       return true;
@@ -418,7 +422,7 @@ void SipInspector::media(Context& ctx, Dialog& dg, Dir d, const Sdp& sdp, size_t
     for (size_t i = 0; i < fresh.size(); ++i) {
       Stream& s = fresh[i];
       const Media& md = sdp.media[i];
-      if (s.receives && !hold_ports(ctx, nv, old, s)) s.receives = false;
+      if (s.receives && !hold_ports(ctx, nv, old, fresh, s)) s.receives = false;
       if (!s.pub_rtp) continue;
       edits.push_back({base + md.port.off, md.port.len, std::to_string(s.pub_rtp)});
       if (md.rtcp) edits.push_back({base + md.rtcp->off, md.rtcp->len, std::to_string(s.pub_rtcp)});
