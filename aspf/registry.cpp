@@ -5,6 +5,7 @@
 #include "aspf/ftp/ftp_inspector.h"
 #include "aspf/pptp/pptp_inspector.h"
 #include "aspf/rtsp/rtsp_inspector.h"  // rtsp
+#include "aspf/sip/sip_inspector.h"
 #include "aspf/tftp/tftp_inspector.h"
 
 namespace fw::aspf {
@@ -19,6 +20,7 @@ void add_builtin_algs(Registry& r) {
   r.add(pptp::make_inspector());
   r.add(tftp::make_inspector());
   r.add(rtsp::make_inspector());  // rtsp
+  r.add(sip::make_inspector());
 }
 
 Registry::Registry(common::CounterTable& counters) : table_(counters) {}

@@ -29,7 +29,7 @@ const char* kSessionFilters =
 const char* kAgingNames =
     "{ tcp | udp | icmp | syn | fin-rst | first-fin | gre | esp | ah | dns | ftp | ftp-data | http "
     "|"
-    " sctp | other }";
+    " sctp | other | sip-media }";
 
 std::vector<CommandSpec> specs() {
   std::string filt = kSessionFilters;
@@ -573,6 +573,8 @@ std::map<std::string, std::string> help() {
       {"identify", "Application identification"},
       {"packets", "Packets of a session (both directions) identification looks at"},
       {"packet-number", "Number of packets (default 10)"},
+      // sip (issue 13).
+      {"sip-media", "Media (RTP/RTCP) of SIP calls"},
   };
 }
 

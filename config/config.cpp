@@ -6,12 +6,13 @@
 
 namespace fw::config {
 
+// New classes go at the end (a class is its index). sip-media: SIP calls' RTP/RTCP (aspf/sip).
 const std::vector<std::pair<std::string, uint32_t>>& aging_defaults() {
   static const std::vector<std::pair<std::string, uint32_t>> d = {
-      {"ah", 600},       {"dns", 30},     {"esp", 600},  {"fin-rst", 10},
-      {"first-fin", 10}, {"fragment", 5}, {"ftp", 1200}, {"ftp-data", 240},
-      {"gre", 600},      {"http", 1200},  {"icmp", 20},  {"other", 60},
-      {"sctp", 600},     {"syn", 5},      {"tcp", 1200}, {"udp", 120},
+      {"ah", 600},     {"dns", 30},        {"esp", 600},      {"fin-rst", 10}, {"first-fin", 10},
+      {"fragment", 5}, {"ftp", 1200},      {"ftp-data", 240}, {"gre", 600},    {"http", 1200},
+      {"icmp", 20},    {"other", 60},      {"sctp", 600},     {"syn", 5},      {"tcp", 1200},
+      {"udp", 120},    {"sip-media", 120},
   };
   return d;
 }

@@ -75,6 +75,10 @@ bool Translator::inherit(const ServerMapEntry& e, const packet::Parsed& p, NatIn
   nat->snat = true;
   nat->snat_addr = e.sxaddr;
   nat->snat_port = p.sport;
+  if (e.sxport >= 0) {  // the ALG holds this port for the flow (its announced media port)
+    nat->snat_port = static_cast<uint16_t>(e.sxport);
+    return true;
+  }
   // A source port PAT never hands out (below its range, e.g. an active FTP
   // server's port 20) cannot collide with an allocation: it is kept.
   const uint8_t space = port_space(p.proto);

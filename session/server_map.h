@@ -56,8 +56,11 @@ struct ServerMapEntry {
   // Server Reverse, No-Pat) match a first packet's source address.
   IpAddr peer;  // empty = ANY
   IpAddr addr;
-  IpAddr xaddr;             // translated destination (empty = no translation)
-  IpAddr sxaddr;            // ASPF: the admitted flow's source leaves as this address
+  IpAddr xaddr;   // translated destination (empty = no translation)
+  IpAddr sxaddr;  // ASPF: the admitted flow's source leaves as this address
+  // ASPF: ... and this source port, held by the ALG that opened the entry (-1 = PAT picks one).
+  // A media stream whose public port was announced (SIP) leaves from that port.
+  int32_t sxport = -1;
   uint64_t parent = 0;      // owning session (ASPF); 0 = none
   IpAddr source;            // ASPF: its control session's initiator (per-source cap; empty = none)
   uint64_t expires_ms = 0;  // 0 = static / lives with its owner
