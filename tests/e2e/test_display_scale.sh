@@ -35,7 +35,7 @@ for ((i = 0; i < 5 * (30 + N / 5000); i++)); do  # hping3 opens about 14,000 a s
   n=$(sessions); ((${n:-0} >= N)) && break
   sleep 0.2
 done
-lab_kill $P "$HPING_PID"
+lab_kill "$HPING_PID"
 sleep 0.5
 # Pings are counted from here on: while the table is displayed, not while the flood ran.
 seq_from=$(sed -nE 's/.*icmp_seq=([0-9]+) .*/\1/p' /tmp/$P-ping.log | tail -n1)
@@ -92,7 +92,7 @@ t_check "interactive: paging, q and Ctrl+C on a streamed display" test "$pty_rc"
 
 # The ping went on every 0.1 s meanwhile.
 sent_after=$(grep -c 'bytes from' /tmp/$P-ping.log)
-lab_kill $P "$PING_PID"
+lab_kill "$PING_PID"
 # Sent = the sequence numbers from the first answer to the last; lost = those never answered.
 seqs=$(sed -nE 's/.*icmp_seq=([0-9]+) .*/\1/p' /tmp/$P-ping.log | awk -v f="${seq_from:-0}" '$1 > f')
 rx=$(grep -c . <<<"$seqs")
