@@ -79,6 +79,7 @@ struct Stream {
   std::string session;
   uint16_t port_rtp = 0, port_rtcp = 0;  // the entries' ports (public under source NAT)
   uint32_t key = 0;                      // the entries' alg_data
+  uint16_t pub = 0;  // source NAT: the public pair (even port), held until the stream ends
 };
 
 struct RtspState final : State {
@@ -142,7 +143,10 @@ class RtspInspector final : public Inspector {
     auto& s = static_cast<RtspState&>(*st);
     for (const auto& [cseq, p] : s.pending) release(ctx, s, p);
     s.pending.clear();
-    for (const auto& m : s.streams) ctx.age_children(kUdp, m.port_rtp, m.port_rtcp);
+    for (const auto& m : s.streams) {
+      ctx.age_children(kUdp, m.port_rtp, m.port_rtcp);
+      release_pair(ctx, s, m.pub);
+    }
     total_ -= s.streams.size();
     s.streams.clear();
   }
@@ -153,12 +157,17 @@ class RtspInspector final : public Inspector {
                           size_t editable);
   bool acceptable(Context& ctx, RtspState& s, const Parsed& m, const TransportSpec& t);
   void open(Context& ctx, RtspState& s, const Pending& p, const std::string& session,
-            uint32_t timeout_s);
+            uint32_t timeout_s, const PortRange& server);
+  static void open_outbound(Context& ctx, const RtspState& s, const Pending& p,
+                            const PortRange& server, uint32_t key, uint64_t expires_ms);
   void teardown(Context& ctx, RtspState& s, std::string_view session);
   static void release(Context& ctx, const RtspState& s, const Pending& p) {
-    if (!p.pub) return;
-    ctx.release_port(s.pub, kUdp, p.pub);
-    ctx.release_port(s.pub, kUdp, static_cast<uint16_t>(p.pub + 1));
+    release_pair(ctx, s, p.pub);
+  }
+  static void release_pair(Context& ctx, const RtspState& s, uint16_t pub) {
+    if (!pub) return;
+    ctx.release_port(s.pub, kUdp, pub);
+    ctx.release_port(s.pub, kUdp, static_cast<uint16_t>(pub + 1));
   }
 
   std::atomic<size_t> total_{0};  // streams with entries, all control sessions
@@ -274,25 +283,29 @@ std::vector<Edit> RtspInspector::reply(Context& ctx, RtspState& s, const Pending
   }
   uint32_t timeout = m.session_timeout.value_or(kDefaultTimeoutS);
   timeout = std::clamp(timeout, kMinTimeoutS, kMaxTimeoutS);
-  open(ctx, s, p, std::string(m.session), timeout);
+  open(ctx, s, p, std::string(m.session), timeout, t->server_port);
   return edits;
 }
 
+// The server's RTP and RTCP to the client (its public pair under source NAT), once each. Under
+// source NAT the stream holds the public pair until it ends (TEARDOWN, the control session's end):
+// a media session admitted either way uses it without owning it.
 void RtspInspector::open(Context& ctx, RtspState& s, const Pending& p, const std::string& session,
-                         uint32_t timeout_s) {
+                         uint32_t timeout_s, const PortRange& server) {
   const session::Session& c = ctx.control();
   Stream st;
   st.session = session;
   st.key = s.next_key++;
   st.port_rtp = p.pub ? p.pub : p.rtp;
   st.port_rtcp = p.pub ? static_cast<uint16_t>(p.pub + 1) : p.rtcp;
+  const uint64_t expires = ctx.now_ms() + uint64_t{timeout_s} * 1000;
   bool any = false;
   for (uint8_t ch : {kRtp, kRtcp}) {
     session::ServerMapEntry e;
     e.proto = kUdp;
     e.channel = ch;
     e.one_shot = true;  // the media session it admits takes over
-    e.expires_ms = ctx.now_ms() + uint64_t{timeout_s} * 1000;
+    e.expires_ms = expires;
     e.alg_data = st.key;
     e.peer = c.reply.src;  // the server, as it sends
     e.port = ch == kRtp ? st.port_rtp : st.port_rtcp;
@@ -300,29 +313,61 @@ void RtspInspector::open(Context& ctx, RtspState& s, const Pending& p, const std
       e.addr = s.pub;
       e.xaddr = c.orig.src;
       e.xport = ch == kRtp ? p.rtp : p.rtcp;
-      e.reserved = true;
     } else {
       e.addr = c.orig.src;
     }
     if (c.nat.dnat) e.sxaddr = c.orig.dst;  // behind a NAT server: leaves as the global address
     if (ctx.open(e)) {
       any = true;
-    } else if (ch == kRtp && p.pub) {
-      ctx.release_port(s.pub, kUdp, st.port_rtcp);  // the RTCP half is not opened either
-      break;
+    } else if (ch == kRtp) {
+      break;  // (refused: counted by the engine) the RTCP half is not opened either
     }
   }
-  if (!any) return;
+  if (!any) {
+    release(ctx, s, p);
+    return;
+  }
+  st.pub = p.pub;
+  if (p.pub && server.present) open_outbound(ctx, s, p, server, st.key, expires);
   s.streams.push_back(std::move(st));
   ++total_;
+}
+
+// Source NAT: the client's own RTP and RTCP to the server's ports leave from the public pair,
+// whichever side sends first. Otherwise a client RTCP sent before the server's would get another
+// public port from PAT, and the server's RTCP to the announced odd port, admitted by its entry,
+// would collide with that session (nat-collision). Only from the client, only to the server's
+// announced ports.
+void RtspInspector::open_outbound(Context& ctx, const RtspState& s, const Pending& p,
+                                  const PortRange& server, uint32_t key, uint64_t expires_ms) {
+  const session::Session& c = ctx.control();
+  for (uint8_t ch : {kRtp, kRtcp}) {
+    session::ServerMapEntry e;
+    e.proto = kUdp;
+    e.channel = ch;
+    e.one_shot = true;
+    e.expires_ms = expires_ms;
+    e.alg_data = key;
+    if (ch == kRtcp && !server.pair && server.lo == 65535) break;  // no port after it
+    e.addr = c.orig.dst;  // the server, as the client sends to it
+    e.port =
+        ch == kRtp ? server.lo : (server.pair ? server.hi : static_cast<uint16_t>(server.lo + 1));
+    e.port_exact = true;
+    e.peer = c.orig.src;  // the client only
+    e.sxaddr = s.pub;
+    e.sxport = ch == kRtp ? p.pub : p.pub + 1;
+    ctx.open(e);  // a refusal is counted; the server-side entry still admits the media
+  }
 }
 
 void RtspInspector::teardown(Context& ctx, RtspState& s, std::string_view session) {
   ctx.count(kTeardowns);
   std::vector<uint32_t> keys;
+  std::vector<uint16_t> pubs;
   std::erase_if(s.streams, [&](const Stream& m) {
     if (!session.empty() && m.session != session) return false;
     keys.push_back(m.key);
+    pubs.push_back(m.pub);
     ctx.age_children(kUdp, m.port_rtp, m.port_rtcp);
     return true;
   });
@@ -331,6 +376,7 @@ void RtspInspector::teardown(Context& ctx, RtspState& s, std::string_view sessio
   ctx.close_entries([&](const session::ServerMapEntry& e) {
     return std::find(keys.begin(), keys.end(), e.alg_data) != keys.end();
   });
+  for (uint16_t pub : pubs) release_pair(ctx, s, pub);
 }
 
 }  // namespace

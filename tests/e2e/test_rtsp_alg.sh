@@ -68,8 +68,10 @@ t_check "two rtsp-rtp media sessions 203.0.113.2:S --> 203.0.113.1:even[198.18.1
   "$(grep -Ec '^ *rtsp-rtp +VPN: public --> public +203\.0\.113\.2:[0-9]+ --> 203\.0\.113\.1:[0-9]*[02468]\[198\.18\.1\.2:[0-9]+\]$' <<<"$sess")" -ge 2
 det=$(fwcli_run $P "display firewall detect verbose")
 echo "$det" | grep rtsp | sed 's/^/    | /'
-t_check "detect: rtsp tcp port 554,8554, rewrites >= 4, opened 4, malformed 0, refused 0" grep -Eq \
-  'rtsp +tcp port 554,8554 +parsed [0-9]+, rewrites ([4-9]|[1-9][0-9]+), opened 4, malformed 0, refused 0' <<<"$det"
+# Per stream 4 entries: the server's RTP/RTCP to the client's public pair, and the client's own
+# RTP/RTCP to the server's ports leaving from that pair (whichever side sends first).
+t_check "detect: rtsp tcp port 554,8554, rewrites >= 4, opened 8, malformed 0, refused 0" grep -Eq \
+  'rtsp +tcp port 554,8554 +parsed [0-9]+, rewrites ([4-9]|[1-9][0-9]+), opened 8, malformed 0, refused 0' <<<"$det"
 
 echo "easy-ip: media held back, entries seen, TEARDOWN removes them"
 fwcli_run $P "reset firewall session table" >/dev/null
@@ -81,7 +83,7 @@ sm=""
 for _ in $(seq 30); do
   sleep 0.1
   sm=$(smap)
-  grep -q "Current Total Server-map : 4" <<<"$sm" && break
+  (($(grep -Ec 'Type: ASPF,  203\.0\.113\.2 -> 203\.0\.113\.1:' <<<"$sm") >= 4)) && break
 done
 echo "$sm" | sed 's/^/    | /'
 t_check "4 entries: 203.0.113.2 -> 203.0.113.1:P[198.18.1.2:C] udp(Appro: rtsp-rtp|rtsp-rtcp)" test \

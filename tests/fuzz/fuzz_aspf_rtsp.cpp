@@ -10,7 +10,8 @@
 //   exactly the input at their sequence number, and unframed ones empty;
 // - the inspector, fed each framed message in a random direction under a
 //   random NAT, only returns edits inside the message at or after its
-//   editable offset, opens entries only from the server's address, to a port
+//   editable offset, opens entries only from the server's address (or, under source NAT,
+//   from the client to the server's address leaving from a public port it holds), to a port
 //   >= 1024, and every public port it reserved is either held by an entry or
 //   given back once the control session is closed.
 // Random choices come from a splitmix64 stream seeded by a hash of the input.
@@ -86,7 +87,12 @@ class FuzzContext : public fw::aspf::Context {
   const fw::session::Session& control() const override { return s_; }
   uint64_t now_ms() const override { return 1000; }
   bool open(fw::session::ServerMapEntry e) override {
-    check(e.peer == s_.reply.src);
+    // From the server to the client, or (source NAT) from the client to the server's announced
+    // ports, leaving from a public port the stream holds.
+    const bool from_server = e.peer == s_.reply.src && e.sxport < 0;
+    const bool from_client = e.peer == s_.orig.src && e.addr == s_.orig.dst && e.sxport >= 0 &&
+                             held.count(static_cast<uint16_t>(e.sxport)) == 1 && !e.reserved;
+    check(from_server || from_client);
     check(e.port >= 1024 && e.proto == 17);
     if (e.reserved) check(held.count(e.port) == 1);
     if (entries.size() >= 4) {  // a cap: the engine gives the port back

@@ -192,17 +192,32 @@ TEST(RtspInspector, SourceNatRewritesToAPublicPairAndMapsTheEchoBack) {
   EXPECT_EQ(
       f.send(Dir::kReply, ok(3, "RTP/AVP;unicast;client_port=30000-30001;server_port=6000-6001")),
       ok(3, "RTP/AVP;unicast;client_port=40000-40001;server_port=6000-6001"));
-  ASSERT_EQ(f.ctx.entries.size(), 2u);
+  ASSERT_EQ(f.ctx.entries.size(), 4u);
   for (int i = 0; i < 2; ++i) {
-    const auto& e = f.ctx.entries[i];
+    const auto& e = f.ctx.entries[i];  // the server's media to the client's public pair
     EXPECT_EQ(e.peer, ip("203.0.113.2"));
     EXPECT_EQ(e.addr, ip("203.0.113.1"));
     EXPECT_EQ(e.port, 30000 + i);
     EXPECT_EQ(e.xaddr, ip("198.18.1.2"));
     EXPECT_EQ(e.xport, 40000 + i);
-    EXPECT_TRUE(e.reserved);
+    EXPECT_FALSE(e.reserved) << "the stream holds the pair, not the entry";
   }
-  // TEARDOWN: the entries go (their ports with them), the media sessions age.
+  for (int i = 0; i < 2; ++i) {
+    // The client's own media to the server's ports leave from the same public pair (a client
+    // RTCP sent first must not take another port: the server's RTCP would collide with it).
+    const auto& e = f.ctx.entries[2 + i];
+    EXPECT_EQ(e.channel, i);
+    EXPECT_EQ(e.peer, ip("198.18.1.2"));
+    EXPECT_EQ(e.addr, ip("203.0.113.2"));
+    EXPECT_EQ(e.port, 6000 + i);
+    EXPECT_TRUE(e.port_exact);
+    EXPECT_EQ(e.sxaddr, ip("203.0.113.1"));
+    EXPECT_EQ(e.sxport, 30000 + i);
+    EXPECT_TRUE(e.xaddr.empty());
+    EXPECT_TRUE(e.one_shot);
+  }
+  EXPECT_EQ(f.ctx.held.size(), 2u) << "the pair is held while the stream lives";
+  // TEARDOWN: the entries go, the pair is given back, the media sessions age.
   f.send(Dir::kOriginal,
          "TEARDOWN rtsp://203.0.113.2/test RTSP/1.0\r\nCSeq: 5\r\nSession: s1\r\n\r\n");
   EXPECT_TRUE(f.ctx.entries.empty());
@@ -221,16 +236,19 @@ TEST(RtspInspector, OnePortAndDiscontinuousPairs) {
             setup(2, "RTP/AVP;client_port=30002-30003", "s1"));
   EXPECT_EQ(f.send(Dir::kReply, ok(2, "RTP/AVP;client_port=30002-30003;server_port=6002-6003")),
             ok(2, "RTP/AVP;client_port=42000-42007;server_port=6002-6003"));
-  ASSERT_EQ(f.ctx.entries.size(), 4u);
+  ASSERT_EQ(f.ctx.entries.size(), 8u);  // per stream: 2 from the server, 2 from the client
   EXPECT_EQ(f.ctx.entries[0].xport, 41000);
   EXPECT_EQ(f.ctx.entries[1].xport, 41001);  // RTCP of a single port: the next one
-  EXPECT_EQ(f.ctx.entries[2].xport, 42000);
-  EXPECT_EQ(f.ctx.entries[3].xport, 42007);
-  // The end of the control session: pending ports go back, media age.
+  EXPECT_EQ(f.ctx.entries[3].port, 6001);    // the server's RTCP of a single port: the next one
+  EXPECT_EQ(f.ctx.entries[4].xport, 42000);
+  EXPECT_EQ(f.ctx.entries[5].xport, 42007);
+  EXPECT_EQ(f.ctx.entries[7].port, 6003);
+  EXPECT_EQ(f.ctx.entries[7].sxport, 30003);
+  // The end of the control session: pending and stream pairs go back, media age.
   f.send(Dir::kOriginal, setup(3, "RTP/AVP;client_port=43000-43001", "s1"));
   EXPECT_EQ(f.ctx.held.size(), 6u);
   f.ins->on_close(f.ctx, f.st.get());
-  EXPECT_EQ(f.ctx.held.size(), 4u) << "held by the entries, which the engine removes";
+  EXPECT_TRUE(f.ctx.held.empty()) << "every pair given back";
   EXPECT_EQ(f.ctx.aged.size(), 2u);
 }
 
@@ -306,7 +324,7 @@ TEST(RtspInspector, Refusals) {
   f.send(Dir::kReply,
          ok(8, "RTP/AVP;client_port=30002-30003;server_port=6000-6001;source=192.0.2.7"));
   EXPECT_EQ(f.count("refused.source"), 1);
-  ASSERT_EQ(f.ctx.entries.size(), 2u);
+  ASSERT_EQ(f.ctx.entries.size(), 4u);  // 2 from the server, 2 from the client
   EXPECT_EQ(f.ctx.entries[0].peer, ip("203.0.113.2")) << "from the server only";
   // The client's own address as destination is fine (and rewritten under NAT).
   EXPECT_EQ(f.send(Dir::kOriginal, setup(9, "RTP/AVP;destination=198.18.1.2;client_port=40000")),
