@@ -9,7 +9,7 @@ namespace {
 
 using Bytes = std::span<const uint8_t>;
 
-constexpr uint8_t kTcp = 6, kUdp = 17;
+constexpr uint8_t kTcp = 6, kUdp = 17, kEsp = 50, kAh = 51;
 
 struct Known {
   std::string_view name, help;
@@ -28,6 +28,8 @@ constexpr std::array<Known, static_cast<size_t>(App::kCount)> kApps{{
     {"tls", "Transport Layer Security (ClientHello)"},
     {"ssh", "Secure Shell"},
     {"dns", "Domain Name System (UDP)"},
+    {"esp", "IPsec Encapsulating Security Payload (IP protocol 50)"},
+    {"ah", "IPsec Authentication Header (IP protocol 51)"},
 }};
 
 constexpr Result kUndecided{Outcome::kUndecided, App::kNone};
@@ -256,6 +258,9 @@ std::optional<App> by_name(std::string_view n) {
 }
 
 Result identify(const Input& in) {
+  // IPsec's own protocols are what they are, encrypted or not (ESP in UDP 4500 is ike: NAT-T).
+  if (in.proto == kEsp) return found(App::kEsp);
+  if (in.proto == kAh) return found(App::kAh);
   if (in.payload.empty()) return kUndecided;
   if (in.proto == kTcp) return tcp(in);
   if (in.proto == kUdp) return udp(in);

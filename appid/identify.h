@@ -24,6 +24,8 @@ enum class App : uint8_t {
   kTls,
   kSsh,
   kDns,
+  kEsp,  // IPsec ESP and AH: identified by their IP protocol (50, 51) on the first packet
+  kAh,
   kCount
 };
 
@@ -47,7 +49,7 @@ struct Result {
 };
 
 struct Input {
-  uint8_t proto = 0;              // IP protocol (6 TCP, 17 UDP; anything else is unidentifiable)
+  uint8_t proto = 0;  // IP protocol (6 TCP, 17 UDP, 50 ESP, 51 AH; anything else: unidentifiable)
   uint16_t sport = 0, dport = 0;  // of this packet
   bool from_initiator = true;     // sent by the side that opened the flow
   std::span<const uint8_t> payload;

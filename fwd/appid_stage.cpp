@@ -17,7 +17,8 @@ using session::Session;
 static_assert(static_cast<unsigned>(appid::App::kCount) <= session::kAppidMask + 1u);
 
 appid::Result appid_look(const packet::Parsed& p, const uint8_t* data, bool from_initiator) {
-  if (p.proto != packet::kProtoTcp && p.proto != packet::kProtoUdp) {
+  if (p.proto != packet::kProtoTcp && p.proto != packet::kProtoUdp &&
+      p.proto != packet::kProtoEsp && p.proto != packet::kProtoAh) {
     return {appid::Outcome::kUnidentifiable, appid::App::kNone};
   }
   appid::Input in;

@@ -4,7 +4,8 @@
 # action deny sits above trust-to-untrust; then both are refused while HTTP on the neighbouring
 # port tcp/8001 passes. The refused RTSP connection is reset at once (curl fails in well under a
 # second instead of waiting). An L2TP control packet on udp/1701 and an IKE header on udp/500
-# (crafted with scapy) reach the outside host before a rule `application l2tp ike` deny, not after.
+# (crafted with scapy) reach the outside host before a rule `application l2tp ike` deny, not after;
+# likewise an ESP and an AH packet (IP protocols 50, 51; scapy) and a rule `application esp ah`.
 # The session table shows the identified names (rtsp on 8000, http on 8001) and the rules' HITS
 # grow. About 15 s.
 set -uo pipefail
@@ -87,6 +88,24 @@ s.sendto(pkt, ("203.0.113.2", port))
 PY
 }
 sunk() { sleep 0.5; grep -c "^$1 " /tmp/$P-sink.log 2>/dev/null || true; }
+# IPsec's own protocols: a raw socket per protocol in the outside host logs each packet's protocol.
+lab_bg $P out /tmp/$P-ipsec.log "$LAB_PY" -u -c '
+import select, socket
+socks = [socket.socket(socket.AF_INET, socket.SOCK_RAW, p) for p in (50, 51)]
+while True:
+    for s in select.select(socks, [], [])[0]:
+        print(s.recv(2048)[9], flush=True)'
+# send_ipsec esp|ah: one packet from the inside host (scapy builds and sends it).
+send_ipsec() {
+  ip netns exec $P-in "$LAB_PY" - "$1" <<'PY'
+import sys
+from scapy.all import AH, ESP, IP, Raw, send
+l4 = ESP(spi=0x1001, seq=1) / Raw(b"x" * 16) if sys.argv[1] == "esp" else \
+    AH(spi=0x2001, seq=1, nh=59, payloadlen=4, icv=b"\0" * 12) / Raw(b"y" * 16)  # 12-byte ICV
+send(IP(src="198.18.1.2", dst="203.0.113.2") / l4, verbose=False)
+PY
+}
+ipsec_seen() { sleep 0.5; grep -c "^$1\$" /tmp/$P-ipsec.log 2>/dev/null || true; }
 
 # Before the rules: everything passes.
 r=$(rtsp); t_check "baseline: RTSP OPTIONS on tcp/8000 answered (curl rc/time: $r)" test "${r%% *}" = 0
@@ -95,6 +114,9 @@ t_check "baseline: SIPp call on udp/5080 completes" sip_call 5090
 send_udp 1701 1701 l2tp; send_udp 500 500 ike
 t_check "baseline: the L2TP control packet reaches udp/1701" test "$(sunk 1701)" = 1
 t_check "baseline: the IKE packet reaches udp/500" test "$(sunk 500)" = 1
+send_ipsec esp; send_ipsec ah
+t_check "baseline: the ESP packet reaches the outside host" test "$(ipsec_seen 50)" = 1
+t_check "baseline: the AH packet reaches the outside host" test "$(ipsec_seen 51)" = 1
 
 t_check "rules: no-sip-rtsp (application sip rtsp, deny), no-l2tp-ike, above trust-to-untrust" \
   cfg "rule name no-sip-rtsp; application sip rtsp; action deny; quit;" \
@@ -126,4 +148,13 @@ t_check "the HTTP session on tcp/8001 shows as http" \
 t_check "filter application rtsp lists the tcp/8000 session only" \
   bash -c '[[ $(grep -c "203.0.113.2:8" <<<"$1") -ge 1 && $(grep -c ":8001" <<<"$1") = 0 ]]' _ \
   "$(fwcli_run $P 'display firewall session table application rtsp')"
+# ESP and AH: sessions by address pair, so the baseline's would go on: a new table first.
+t_check "rule no-ipsec (application esp ah, deny) above trust-to-untrust" \
+  cfg "rule name no-ipsec; application esp ah; action deny; quit;" \
+      "rule move no-ipsec before trust-to-untrust"
+fwcli_run $P "reset firewall session table" >/dev/null
+send_ipsec esp; send_ipsec ah
+t_check "the ESP packet no longer reaches the outside host" test "$(ipsec_seen 50)" = 1
+t_check "the AH packet no longer reaches the outside host" test "$(ipsec_seen 51)" = 1
+t_check "no-ipsec HITS = 2" test "$(fw_rule_hits $P no-ipsec)" = 2
 t_done

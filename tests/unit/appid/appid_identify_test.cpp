@@ -167,6 +167,10 @@ std::vector<Case> cases() {
        App::kNone},
       {"empty payload", kTcp, 40000, 80, true, B{}, U, App::kNone},
       {"icmp", 1, 0, 0, true, text("GET / HTTP/1.1\r\n"), N, App::kNone},
+      {"esp, by its protocol", 50, 0, 0, true, B{0, 0, 1, 0, 0, 0, 0, 1}, I, App::kEsp},
+      {"esp, reply direction", 50, 0, 0, false, B{0, 0, 2, 0, 0, 0, 0, 1}, I, App::kEsp},
+      {"ah, by its protocol", 51, 0, 0, true, B{50, 4, 0, 0, 0, 0, 1, 0}, I, App::kAh},
+      {"gre is not identified", 47, 0, 0, true, B{0, 0, 0x88, 0x0b}, N, App::kNone},
   };
 }
 
