@@ -9,24 +9,13 @@
 #include "fwd/dataplane.h"
 #include "fwd/pipeline.h"
 #include "packet/checksum.h"
+#include "tests/unit/fwd/lab_routes.h"
 #include "tests/unit/packet/builders.h"
 
 namespace fw::fwd {
 namespace {
 
 using namespace fw::packet::testing;
-
-// ifindex 2 = in0 (198.18.1.0/24, trust), 3 = out0 (the rest, untrust).
-class TwoRoutes : public RouteSource {
- public:
-  RouteInfo route(const common::IpAddr& dst) override {
-    RouteInfo r;
-    r.ok = true;
-    r.oif = dst.str().rfind("198.18.1.", 0) == 0 ? 2 : 3;
-    return r;
-  }
-  std::string ifname(uint32_t i) override { return i == 2 ? "in0" : i == 3 ? "out0" : ""; }
-};
 
 const char* kConfig = R"(
 firewall zone trust
@@ -66,7 +55,7 @@ class AntiDdosPipeline : public ::testing::Test {
   uint64_t ctr(const std::string& n) { return dp.counters().value(n); }
 
   common::ManualClock clock;
-  TwoRoutes routes;
+  TableRoutes routes = testing::lab_routes();  // in0 = 2, out0 = 3
   DataPlane dp{clock, routes};
   std::unique_ptr<Controller> ctl;
 };

@@ -10,25 +10,13 @@
 #include "fwd/dataplane.h"
 #include "fwd/pipeline.h"
 #include "packet/checksum.h"
+#include "tests/unit/fwd/lab_routes.h"
 #include "tests/unit/packet/builders.h"
 
 namespace fw::fwd {
 namespace {
 
 using namespace fw::packet::testing;
-
-// ifindex 2 = in0 (198.18.1.0/24, trust), 3 = out0 (203.0.113.0/24, untrust).
-class TwoRoutes : public RouteSource {
- public:
-  RouteInfo route(const common::IpAddr& dst) override {
-    RouteInfo r;
-    const std::string s = dst.str();
-    r.ok = true;
-    r.oif = s.rfind("198.18.1.", 0) == 0 ? 2 : 3;
-    return r;
-  }
-  std::string ifname(uint32_t i) override { return i == 2 ? "in0" : i == 3 ? "out0" : ""; }
-};
 
 const char* kConfig = R"(
 firewall zone trust
@@ -65,7 +53,7 @@ class SourceLimitPipeline : public ::testing::Test {
   uint64_t ctr(const std::string& n) { return dp.counters().value(n); }
 
   common::ManualClock clock;
-  TwoRoutes routes;
+  TableRoutes routes = testing::lab_routes();  // in0 = 2, out0 = 3
   DataPlane dp{clock, routes};
   std::unique_ptr<Controller> ctl;
 };
