@@ -352,9 +352,13 @@ struct SessionTable::Impl {
     } else {
       // The cap reservation in insert() guarantees bump < max_sessions here.
       slot = bump++;
-      std::construct_at(&slab[slot]);
-      std::construct_at(&states[slot], uint8_t{0});
-      high_water.store(bump, std::memory_order_release);
+      // Below the high-water mark (the table drained and the bump pointer started again) the
+      // slot was constructed before, is free, and readers may look at its state: leave it.
+      if (bump > high_water.load(std::memory_order_relaxed)) {
+        std::construct_at(&slab[slot]);
+        std::construct_at(&states[slot], uint8_t{0});
+        high_water.store(bump, std::memory_order_release);
+      }
     }
     auto [a, b] = pages_of(slot);
     for (size_t p = a; p <= b; ++p) ++page_live[p];
@@ -370,6 +374,13 @@ struct SessionTable::Impl {
     for (size_t p = a; p <= b; ++p) {
       if (--page_live[p] == 0)
         madvise(reinterpret_cast<char*>(slab) + p * kPage, kPage, MADV_DONTNEED);
+    }
+    // Every slot below the bump pointer free (the table drained): start again from slot 0, so
+    // the free list (4 bytes a slot: 4 MB after a million sessions) goes back as well.
+    if (free_slots.size() == bump) {
+      bump = 0;
+      std::vector<uint32_t>().swap(free_slots);
+      return;
     }
     // The free list itself shrinks once most of it has been reused.
     if (free_slots.capacity() > 4096 && free_slots.size() < free_slots.capacity() / 8)

@@ -381,6 +381,38 @@ TEST_F(TableTest, GrowAndShrinkKeepsEverythingReachable) {
   }
 }
 
+// A table that drained starts again from slot 0 (its free list goes back to the allocator), and
+// everything inserted afterwards is reachable, listed once and removable.
+TEST_F(TableTest, DrainedTableStartsAgainFromSlotZero) {
+  TableOptions opt;
+  opt.shards = 2;
+  opt.max_sessions = 1u << 16;  // 16 slot bits in an id
+  common::CounterTable ctr;
+  SessionTable t(clock, opt, ctr);
+  constexpr uint32_t kN = 5000;
+  for (int round = 0; round < 3; ++round) {
+    for (uint32_t i = 0; i < kN; ++i) {
+      uint64_t id = 0;
+      ASSERT_EQ(t.insert(make_session(i + round), &id), InsertResult::kOk);
+      if (i == 0) {
+        EXPECT_EQ(id & 0xffff, 0u) << "round " << round;
+      }
+    }
+    ASSERT_EQ(t.size(), kN);
+    EXPECT_EQ(t.snapshot().size(), kN);
+    for (uint32_t i = 0; i < kN; ++i) {
+      ASSERT_TRUE(t.with_session(make_session(i + round).reply, [](Session&, Dir) {})) << i;
+    }
+    // Half removed leaves the bump pointer where it is; the rest drains the table.
+    EXPECT_EQ(t.erase_if([](const Session& s) { return s.orig.sport % 2 == 0; }), kN / 2);
+    uint64_t probe = 0;
+    ASSERT_EQ(t.insert(make_session(kN + 7), &probe), InsertResult::kOk);
+    EXPECT_NE(probe & 0xffff, 0u);  // a freed slot from the middle, not slot 0
+    EXPECT_EQ(t.erase_if([](const Session&) { return true; }), kN / 2 + 1);
+    EXPECT_EQ(t.size(), 0u);
+  }
+}
+
 TEST_F(TableTest, ChurnWithTombstones) {
   // Insert/erase cycles on a small table: tombstones must not make lookups fail or loop.
   TableOptions opt;
