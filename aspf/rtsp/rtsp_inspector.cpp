@@ -45,8 +45,9 @@ enum : size_t {
   kRefCapTotal,
   kRefSplit,
   kRefNat,
+  kAltRemoved,
 };
-constexpr std::array<std::string_view, 15> kCounters = {"parsed",
+constexpr std::array<std::string_view, 16> kCounters = {"parsed",
                                                         "malformed",
                                                         "unframed",
                                                         "interleaved",
@@ -60,7 +61,8 @@ constexpr std::array<std::string_view, 15> kCounters = {"parsed",
                                                         "refused.cap-session",
                                                         "refused.cap-total",
                                                         "refused.split",
-                                                        "refused.nat-exhausted"};
+                                                        "refused.nat-exhausted",
+                                                        "alternatives-removed"};
 
 constexpr uint8_t kRtp = 0, kRtcp = 1;
 constexpr std::array<Channel, 2> kChannels = {{{"rtsp-rtp", ""}, {"rtsp-rtcp", ""}}};
@@ -100,6 +102,23 @@ const TransportSpec* udp_unicast(const Parsed& m) {
     if (!t.tcp && !t.multicast && !t.interleaved) return &t;
   }
   return nullptr;
+}
+
+// Under source NAT: the other unicast UDP specs of a SETUP name private ports that are not
+// translated; offered to the server, it could choose one and send its media to a private port.
+// They are taken out (each with the comma before it). One that starts in bytes already sent
+// cannot be: the SETUP is then refused.
+bool remove_alternatives(Context& ctx, const Parsed& m, const TransportSpec* chosen,
+                         size_t editable, std::vector<Edit>* edits) {
+  for (size_t i = 1; i < m.transports.size(); ++i) {
+    const TransportSpec& x = m.transports[i];
+    if (&x == chosen || x.tcp || x.multicast || x.interleaved || !x.client_port.present) continue;
+    const size_t from = m.transports[i - 1].end;
+    if (from < editable) return false;
+    edits->push_back({from, x.end - from, ""});
+    ctx.count(kAltRemoved);
+  }
+  return true;
 }
 
 class RtspInspector final : public Inspector {
@@ -239,6 +258,12 @@ std::vector<Edit> RtspInspector::setup(Context& ctx, RtspState& s, const Parsed&
         t->destination.begin >= editable) {
       edits.push_back(
           {t->destination.begin, t->destination.end - t->destination.begin, c.nat.snat_addr.str()});
+    }
+    if (!remove_alternatives(ctx, m, t, editable, &edits)) {
+      ctx.release_port(c.nat.snat_addr, kUdp, *pub);
+      ctx.release_port(c.nat.snat_addr, kUdp, static_cast<uint16_t>(*pub + 1));
+      ctx.refuse(kRefSplit, "a SETUP's Transport alternatives split across segments");
+      return {};
     }
   }
   auto old = s.pending.find(*m.cseq);

@@ -226,6 +226,28 @@ TEST(RtspInspector, SourceNatRewritesToAPublicPairAndMapsTheEchoBack) {
   EXPECT_EQ(f.ctx.aged[0], (std::array<uint16_t, 3>{17, 30000, 30001}));
 }
 
+// Under source NAT the other unicast UDP alternatives of a SETUP (private ports we do not
+// translate) are taken out, so the server cannot choose one; without NAT nothing changes.
+TEST(RtspInspector, SourceNatRemovesUntranslatedAlternatives) {
+  const std::string offer =
+      "RTP/AVP;unicast;client_port=40000-40001,RTP/AVP;multicast,"
+      "RTP/AVP/UDP;unicast;client_port=40002-40003,RTP/AVP/TCP;interleaved=0-1";
+  {
+    Fixture f(easy_ip());
+    EXPECT_EQ(f.send(Dir::kOriginal, setup(3, offer)),
+              setup(3,
+                    "RTP/AVP;unicast;client_port=30000-30001,RTP/AVP;multicast,"
+                    "RTP/AVP/TCP;interleaved=0-1"));
+    EXPECT_EQ(f.count("alternatives-removed"), 1);
+    EXPECT_EQ(f.ctx.held.size(), 2u);
+  }
+  {
+    Fixture f(control());
+    EXPECT_EQ(f.send(Dir::kOriginal, setup(3, offer)), setup(3, offer));
+    EXPECT_EQ(f.count("alternatives-removed"), 0);
+  }
+}
+
 TEST(RtspInspector, OnePortAndDiscontinuousPairs) {
   Fixture f(easy_ip());
   EXPECT_EQ(f.send(Dir::kOriginal, setup(1, "RTP/AVP;client_port=41000")),
