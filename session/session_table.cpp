@@ -377,9 +377,12 @@ struct SessionTable::Impl {
     }
     // Every slot below the bump pointer free (the table drained): start again from slot 0, so
     // the free list (4 bytes a slot: 4 MB after a million sessions) goes back as well.
+    // The slots' state bytes (all 0: free, unlocked - nobody locks a dead slot) read as zeros
+    // when their pages are given back too.
     if (free_slots.size() == bump) {
       bump = 0;
       std::vector<uint32_t>().swap(free_slots);
+      madvise(states, round_page(high_water.load(std::memory_order_relaxed)), MADV_DONTNEED);
       return;
     }
     // The free list itself shrinks once most of it has been reused.

@@ -106,6 +106,8 @@ t_check "pings answered while the table was displayed ($lost of $tx lost)" \
 fwcli_run $P "reset firewall session table" >/dev/null
 sleep 1
 RSS_DRAINED=$(rss_kb)
+# DSCALE_SMAPS=FILE (by hand): where the memory still in use after the reset is, by mapping.
+[[ -n ${DSCALE_SMAPS:-} ]] && { sleep 4; cat /proc/$FWD_PID/smaps >"$DSCALE_SMAPS"; echo "  RSS 5 s after the reset: $(rss_kb) kB"; gdb -p "$FWD_PID" -batch -ex "call (void)malloc_stats()" >/dev/null 2>&1; }
 t_check "RSS after the table drained (${RSS_DRAINED} kB) less than half way from idle (${RSS_IDLE} kB) to full (${RSS_FULL} kB)" \
   test "$RSS_DRAINED" -le $(( (RSS_IDLE + RSS_FULL) / 2 ))
 echo "  fwd RSS: idle ${RSS_IDLE} kB, at $N sessions ${RSS_FULL} kB, after reset ${RSS_DRAINED} kB"
