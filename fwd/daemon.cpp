@@ -743,7 +743,8 @@ int run_daemon(int argc, char** argv) {
   // each time a large block (a session index part, a display batch) is freed, up to 32 MiB and
   // 64 MiB, and malloc_trim() does not shrink a worker thread's heap top: a drained million-session
   // table left ~30 MB free but resident in the workers' arenas. Fixed thresholds keep large blocks
-  // in their own mappings (given back on free) and let each heap shrink once 1 MiB is free at its top.
+  // in their own mappings (given back on free) and let each heap shrink once 1 MiB is free at its
+  // top.
   mallopt(M_MMAP_THRESHOLD, 256 * 1024);
   mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
   Daemon d(std::move(*opt));
