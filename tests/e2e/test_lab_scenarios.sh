@@ -47,7 +47,8 @@ done_ok() {  # done_ok NAME: exit 0, the summary, no UNEXPECTED, the lab gone
 
 run ftp
 done_ok ftp
-has "ftp: ASPF off, the server refused the untranslated PORT" 'PORT 198,18,1,2,.*|500 Illegal PORT'
+has "ftp: ASPF off, the server got the untranslated PORT 198,18,1,2,..." '"PORT 198,18,1,2,[0-9]+,[0-9]+"'
+has "ftp: ... and refused it" '"500 Illegal PORT command."'
 has "ftp: the server-map line 'Type: ASPF,  203.0.113.2 -> 203.0.113.1:Y[198.18.1.2:X] ... Appro: ftp-data'" \
   '^ Type: ASPF,  203\.0\.113\.2 -> 203\.0\.113\.1:[0-9]+\[198\.18\.1\.2:[0-9]+\],  Zone:---,  protocol:tcp\(Appro: ftp-data\)'
 has "ftp: ASPF on, the server got PORT 203,0,113,1,..." 'PORT 203,0,113,1,[0-9]+,[0-9]+"'
@@ -57,9 +58,13 @@ run pptp
 done_ok pptp
 has "pptp: two pptp-gre sessions with translated call IDs" \
   '^ pptp-gre  VPN: public --> public  198\.18\.1\.[23]:[0-9]+\[203\.0\.113\.1:[0-9]+\] --> 203\.0\.113\.2:[0-9]+$' 2
-has "pptp: two server-map entries per call (4 in all)" 'protocol:gre\(Appro: pptp-gre\)' 4
+has "pptp: two server-map entries per call (4 in all)" '^ Type: ASPF, .*protocol:gre\(Appro: pptp-gre\)' 4
+# The call ID in brackets (what the server knows the client by) is not the client's own.
+ids=$(sed -nE 's/^ pptp-gre .* 198\.18\.1\.[23]:([0-9]+)\[203\.0\.113\.1:([0-9]+)\] --> .*/\1 \2/p' <<<"$OUT")
+t_check "pptp: both calls' IDs translated ($(tr '\n' ';' <<<"$ids"))" \
+  test "$(awk '$1 != $2' <<<"$ids" | wc -l)" = 2
 for a in 2 3; do
-  has "pptp: 198.18.1.$a's call has 2 entries" "198\.18\.1\.$a.*protocol:gre\(Appro: pptp-gre\)" 2
+  has "pptp: 198.18.1.$a's call has 2 entries" "^ Type: ASPF, .*198\.18\.1\.$a.*protocol:gre\(Appro: pptp-gre\)" 2
 done
 
 run nat
