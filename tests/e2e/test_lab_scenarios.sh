@@ -6,7 +6,9 @@
 # of the real output (the FTP server-map line `Type: ASPF ... Appro: ftp-data`, two pptp-gre
 # server-map entries per PPTP call, the NAT server entry, the TFTP/SIP/RTSP entries and the
 # failures without the ALG), and the lab torn down afterwards (no fwt-lab-* namespace left).
-# Also: an unknown scenario or option is refused with exit 2. About 40 s.
+# The checks can fail: with a lab-nat.cfg that lost its `nat server` line the NAT scenario exits 1
+# and names the steps that went wrong. Also: an unknown scenario or option is refused (exit 2).
+# About 55 s.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 P=fwt-lab
@@ -88,6 +90,17 @@ run rtsp
 done_ok rtsp
 has "rtsp: the rtsp-rtp media session" '^ rtsp-rtp  VPN: public --> public  203\.0\.113\.2:[0-9]+ --> 203\.0\.113\.1:[0-9]+\[198\.18\.1\.2:[0-9]+\]$'
 has "rtsp: without the ALG no stream" '^streams 0$'
+
+# The checks can fail: the NAT scenario with a configuration that lost its `nat server` line.
+bad=/tmp/$P-nat-no-server.cfg
+grep -v '^nat server ' "$LAB_REPO/etc/examples/lab-nat.cfg" >"$bad"
+LAB_SCENARIO_CONFIG=$bad run nat
+t_check "nat without its NAT server: exit code 1" test "$RC" = 1
+has "nat without its NAT server: the Nat Server entry UNEXPECTED" '^  UNEXPECTED: server-map: the static Nat Server entry'
+has "nat without its NAT server: the dmz web server unreachable UNEXPECTED" '^  UNEXPECTED: outside -> 203\.0\.113\.110:8080'
+has "nat without its NAT server: the pool step still ok" '^  ok: session 198\.18\.1\.2:X\[203\.0\.113\.10N:Y\]'
+has "nat without its NAT server: the summary counts the failures" '^scenario nat: [1-9][0-9]* of [0-9]+ checks UNEXPECTED'
+t_check "nat without its NAT server: the lab is torn down" bash -c "! ip netns list | grep -q '^$P-'"
 
 RC=0; "$LAB" nosuch >/dev/null 2>&1 || RC=$?
 t_check "an unknown scenario is refused (exit 2)" test "$RC" = 2
