@@ -69,6 +69,8 @@ for a in 2 3; do
   has "pptp: 198.18.1.$a's call has 2 entries" "^ Type: ASPF, .*198\.18\.1\.$a.*protocol:gre\(Appro: pptp-gre\)" 2
 done
 
+has "pptp: without the ALG the second client gets no frame" '^  ok: client 4 \(198\.18\.1\.3\): no frame comes back \(0 frames'
+
 run nat
 done_ok nat
 has "nat: a session through the pool 198.18.1.2:X[203.0.113.10N:Y]" '198\.18\.1\.2:[0-9]+\[203\.0\.113\.10[0-5]:[0-9]+\] --> 203\.0\.113\.2:80$'
