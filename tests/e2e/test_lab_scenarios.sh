@@ -8,7 +8,7 @@
 # failures without the ALG), and the lab torn down afterwards (no fwt-lab-* namespace left).
 # The checks can fail: with a lab-nat.cfg that lost its `nat server` line the NAT scenario exits 1
 # and names the steps that went wrong. Also: an unknown scenario or option is refused (exit 2).
-# About 55 s.
+# About 65 s.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 P=fwt-lab
