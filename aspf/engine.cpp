@@ -99,7 +99,7 @@ class Engine::Ctx final : public Context {
     entry.source = s_.orig.src;                  // "srclimit": capped per source address
     const session::ServerMapEntry held = entry;  // what a refused entry gives back
     std::string why;
-    if (!e_.servermap_.add(std::move(entry), nullptr, &why)) {
+    if (!e_.servermap_.add(std::move(entry), nullptr, &why, ins_.max_entries_per_session())) {
       e_.nat_.entry_removed(held);  // a port reserved for it goes back (no leak per refusal)
       engine_refuse(kRefusedCap, why);
       return false;

@@ -151,6 +151,9 @@ class Inspector {
   virtual std::pair<uint16_t, uint16_t> shown_ports(const session::Session& s) const {
     return {s.orig.sport, s.nat.snat_port};
   }
+  // The most server-map entries one control session of this ALG may hold (0: the server-map's
+  // default, 16 - enough for FTP or RTSP; a SIP trunk carries many calls on one flow).
+  virtual size_t max_entries_per_session() const { return 0; }
 };
 
 }  // namespace fw::aspf

@@ -150,7 +150,7 @@ std::optional<ServerMapEntry> ServerMap::match_src(uint8_t proto, const IpAddr& 
   return *best;
 }
 
-bool ServerMap::add(ServerMapEntry e, uint64_t* id_out, std::string* why) {
+bool ServerMap::add(ServerMapEntry e, uint64_t* id_out, std::string* why, size_t parent_cap) {
   std::unique_lock lk(mu_);
   if (entries_.size() >= max_entries_) {
     c_cap_total_.inc();
@@ -159,7 +159,8 @@ bool ServerMap::add(ServerMapEntry e, uint64_t* id_out, std::string* why) {
   }
   if (e.parent) {
     auto it = by_parent_.find(e.parent);
-    if (it != by_parent_.end() && it->second.size() >= max_per_parent_) {
+    if (it != by_parent_.end() &&
+        it->second.size() >= (parent_cap ? parent_cap : max_per_parent_)) {
       c_cap_parent_.inc();
       if (why) *why = "too many server-map entries for one session";
       return false;

@@ -99,8 +99,10 @@ class ServerMap {
   std::optional<ServerMapEntry> match_src(uint8_t proto, const IpAddr& src, uint16_t sport) const;
 
   // Add a dynamic entry; false with a reason when a cap is hit (counted:
-  // "servermap.refused.total-cap" / ".parent-cap" / ".source-cap").
-  bool add(ServerMapEntry e, uint64_t* id_out = nullptr, std::string* why = nullptr);
+  // "servermap.refused.total-cap" / ".parent-cap" / ".source-cap"). parent_cap: the most entries
+  // one parent session may hold (0: the table's max_per_parent).
+  bool add(ServerMapEntry e, uint64_t* id_out = nullptr, std::string* why = nullptr,
+           size_t parent_cap = 0);
   // Replace every static entry owned by NAT servers (configuration change).
   void set_static(std::vector<ServerMapEntry> entries);
   // Remove entries matching pred (a scan of every entry: configuration changes only).

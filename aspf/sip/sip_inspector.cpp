@@ -40,12 +40,12 @@ constexpr std::array<Channel, 2> kChannels = {
     {{"sip-rtp", "sip-media"}, {"sip-rtcp", "sip-media"}}};
 constexpr uint64_t kOfferLifetimeMs = 60'000;         // an entry before the answer
 constexpr uint64_t kMaxCallMs = 12ull * 3600 * 1000;  // maximum call duration
-constexpr size_t kMaxDialogs = 32;                    // per control flow
-constexpr size_t kMaxStreams = 4;                     // streams with entries, per side
+constexpr size_t kMaxDialogs = 1024;  // per control flow (a PBX trunk carries many calls on one)
+constexpr size_t kMaxStreams = 4;     // streams with entries, per side
 constexpr uint16_t kLowestMediaPort = 1024;
-constexpr uint64_t kDialogRefillMs = 100;  // new dialogs per source: 10 a second ...
-constexpr uint64_t kDialogBurst = 20;      // ... after a burst of 20
-constexpr size_t kMaxSources = 4096;       // rate table size
+constexpr uint64_t kDialogRefillMs = 5;  // new dialogs per source: 200 a second ...
+constexpr uint64_t kDialogBurst = 400;   // ... after a burst of 400
+constexpr size_t kMaxSources = 4096;     // rate table size
 
 // Counters: the SIP parser's errors, the SDP parser's errors, then these.
 constexpr size_t kSdpBase = kErrorCount;
@@ -165,6 +165,8 @@ class SipInspector final : public Inspector {
   }
 
   const AlgSpec& spec() const override { return spec_; }
+  // Every dialog of the flow may hold its streams' entries (RTP and RTCP, each side).
+  size_t max_entries_per_session() const override { return kMaxDialogs * 4; }
   std::unique_ptr<State> new_state() const override { return std::make_unique<SipState>(); }
 
   std::vector<Edit> on_message(Context& ctx, State* st, Dir d, const aspf::Message& msg) override;
@@ -249,7 +251,7 @@ Dialog* SipInspector::dialog_for(Context& ctx, SipState& S, const Message& m, Di
   const session::Session& s = ctx.control();
   const IpAddr& sender = d == Dir::kOriginal ? s.orig.src : s.reply.src;
   if (!rate_.allow(sender, ctx.now_ms())) {
-    ctx.refuse(kRefRate, "new dialogs from " + sender.str() + " faster than 10 a second");
+    ctx.refuse(kRefRate, "new dialogs from " + sender.str() + " faster than 200 a second");
     return nullptr;
   }
   Dialog& dg = S.dialogs[m.call_id];

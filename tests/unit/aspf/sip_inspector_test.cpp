@@ -482,13 +482,17 @@ TEST(SipInspector, Refusals) {
   EXPECT_EQ(r.count("refused.sdp-bad-media"), 1);
   // Dialog cap per flow.
   Call many(plain());
-  for (int i = 0; i < 40; ++i) many.send(Dir::kOriginal, invite("", "c" + std::to_string(i)));
-  EXPECT_EQ(many.count("dialogs"), 20) << "10 a second after a burst of 20";
-  EXPECT_EQ(many.count("refused.rate"), 20);
+  for (int i = 0; i < 500; ++i) many.send(Dir::kOriginal, invite("", "c" + std::to_string(i)));
+  EXPECT_EQ(many.count("dialogs"), 400) << "200 a second after a burst of 400";
+  EXPECT_EQ(many.count("refused.rate"), 100);
   many.ctx.now += 10'000;
-  for (int i = 40; i < 60; ++i) many.send(Dir::kOriginal, invite("", "c" + std::to_string(i)));
-  EXPECT_EQ(many.count("dialogs"), 32);
-  EXPECT_EQ(many.count("refused.dialog-cap"), 8);
+  for (int i = 500; i < 1200; ++i) {  // 100 a second: under the rate, up to the cap
+    many.send(Dir::kOriginal, invite("", "c" + std::to_string(i)));
+    many.ctx.now += 10;
+  }
+  EXPECT_EQ(many.count("dialogs"), 1024);
+  EXPECT_EQ(many.count("refused.dialog-cap"), 76);
+  EXPECT_EQ(many.count("refused.rate"), 100);
 }
 
 }  // namespace

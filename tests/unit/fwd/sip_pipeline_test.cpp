@@ -223,5 +223,27 @@ TEST_F(SipPipeline, WithoutTheAlgTheCalleesMediaIsDropped) {
   EXPECT_EQ(down.d.verdict, Verdict::kDrop);
 }
 
+// A trunk: many calls on one signalling flow (one 5060 <-> 5060 pair) each get their entries; the
+// server-map's default cap of 16 entries per session (FTP, RTSP) would stop the fifth call.
+TEST_F(SipPipeline, ManyCallsOnOneSignallingFlow) {
+  for (int i = 0; i < 12; ++i) {
+    std::string inv = invite();
+    inv.replace(inv.find("pipe-1"), 6, "trunk-" + std::to_string(i + 10));
+    const std::string port = std::to_string(6000 + 2 * i);
+    inv.replace(inv.find("m=audio 6000"), 12, "m=audio " + port);
+    // The body grew by as many bytes as "trunk-NN" is longer than "pipe-1" (none): same length.
+    auto o = run(ipv4(17, "198.18.1.2", "203.0.113.2", udp(5060, 5060, text(inv))), 2);
+    ASSERT_EQ(o.d.verdict, Verdict::kAccept) << i;
+    expect_consistent(payload(o));
+  }
+  EXPECT_EQ(aspf_entries(), 24u) << "RTP and RTCP towards the caller, for each of the 12 offers";
+  bool refused = false;
+  for (const auto& [name, v] : dp.counters().snapshot()) {
+    if (name.find("refused") != std::string::npos && name.find("aspf.sip") == 0 && v)
+      refused = true;
+  }
+  EXPECT_FALSE(refused);
+}
+
 }  // namespace
 }  // namespace fw::fwd
