@@ -29,6 +29,7 @@
 #include "fwd/netlink_route.h"
 #include "fwd/nfqueue.h"
 #include "fwd/options.h"
+#include "fwd/replay.h"
 #include "fwd/service.h"
 #include "fwd/static_routes.h"
 #include "fwd/sysctl.h"
@@ -739,6 +740,7 @@ int run_daemon(int argc, char** argv) {
   auto lvl = common::parse_log_level(opt->log_level);
   if (!lvl) return fail("unknown --log-level '" + opt->log_level + "' (debug, info, warn, error)");
   common::set_log_level(*lvl);
+  if (!opt->replay_file.empty()) return run_replay(*opt);  // "replay" area: offline, no daemon
   Daemon d(std::move(*opt));
   return d.run();
 }
