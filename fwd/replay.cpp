@@ -91,9 +91,12 @@ Tuple parse(const uint8_t* data, uint32_t len) {
   return t;
 }
 
+// Ports as the session table shows them: TCP, UDP, GRE (call id), ICMP echo (identifier).
 bool has_ports(const packet::Parsed& p) {
-  return p.has_l4 && (p.proto == packet::kProtoTcp || p.proto == packet::kProtoUdp ||
-                      p.sport || p.dport);
+  if (!p.has_l4) return false;
+  if (p.proto == packet::kProtoIcmp || p.proto == packet::kProtoIcmpv6) return p.icmp_echo;
+  return p.proto == packet::kProtoTcp || p.proto == packet::kProtoUdp ||
+         p.proto == packet::kProtoGre;
 }
 
 std::string describe(const packet::Parsed& p) {
