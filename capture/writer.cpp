@@ -7,7 +7,11 @@ namespace fw::capture {
 
 namespace {
 
-constexpr uint16_t kLinkRaw = 101;  // LINKTYPE_RAW
+// Ethernet with a made-up header, not LINKTYPE_RAW: libpcap 1.10 refuses a pcapng whose second
+// RAW interface "has a type different from the first" (it compares the first's DLT, 12, with
+// the next one's LINKTYPE, 101), and every tool reads Ethernet.
+constexpr uint16_t kLinkEthernet = 1;
+constexpr uint8_t kEthHeader[12] = {2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1};  // dst, src (local MACs)
 constexpr uint16_t kOptEnd = 0, kOptIfName = 2, kOptTsResol = 9;
 
 void put32(std::vector<uint8_t>& b, uint32_t v) {
@@ -79,7 +83,7 @@ uint32_t Writer::interface_id(const std::string& ifname) {
     if (ifaces_[i] == ifname) return static_cast<uint32_t>(i);
   }
   std::vector<uint8_t> idb;
-  put16(idb, kLinkRaw);
+  put16(idb, kLinkEthernet);
   put16(idb, 0);
   put32(idb, 0);  // no snaplen
   const uint8_t nanoseconds = 9;
@@ -101,8 +105,13 @@ bool Writer::write(const std::string& ifname, uint64_t time_ns, std::span<const 
   put32(epb, id);
   put32(epb, static_cast<uint32_t>(time_ns >> 32));
   put32(epb, static_cast<uint32_t>(time_ns));
-  put32(epb, static_cast<uint32_t>(ip.size()));
-  put32(epb, static_cast<uint32_t>(ip.size()));
+  const auto len = static_cast<uint32_t>(ip.size() + 14);
+  put32(epb, len);
+  put32(epb, len);
+  epb.insert(epb.end(), kEthHeader, kEthHeader + 12);
+  const bool v6 = !ip.empty() && (ip[0] >> 4) == 6;
+  epb.push_back(v6 ? 0x86 : 0x08);
+  epb.push_back(v6 ? 0xDD : 0x00);
   epb.insert(epb.end(), ip.begin(), ip.end());
   pad4(epb);
   return put(block(6, epb));

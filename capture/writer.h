@@ -1,5 +1,5 @@
 #pragma once
-// Writing IP packets to a pcapng file (link type RAW: the packets as IP, no link header), one
+// Writing IP packets to a pcapng file (Ethernet frames with a made-up header: see writer.cpp), one
 // interface description block per interface name, so Wireshark shows on which interface each
 // packet left. libpcap writes only pcap (one interface, no names), hence this small writer.
 #include <cstdint>
