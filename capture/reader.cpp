@@ -149,8 +149,7 @@ std::unique_ptr<Reader> Reader::start(FILE* pcap_file, FILE* walk_file, const st
   r->walk_ = std::make_unique<Pcapng>();
   r->walk_->f = walk_file;
   char ebuf[PCAP_ERRBUF_SIZE] = "";
-  pcap_t* p =
-      pcap_fopen_offline_with_tstamp_precision(pcap_file, PCAP_TSTAMP_PRECISION_NANO, ebuf);
+  pcap_t* p = pcap_fopen_offline_with_tstamp_precision(pcap_file, PCAP_TSTAMP_PRECISION_NANO, ebuf);
   if (!p) {  // libpcap closes nothing on failure
     fclose(pcap_file);
     *err = name + ": " + ebuf;

@@ -89,9 +89,9 @@ uint32_t Writer::interface_id(const std::string& ifname) {
   const uint8_t nanoseconds = 9;
   option(idb, kOptTsResol, std::span<const uint8_t>(&nanoseconds, 1));
   if (!ifname.empty()) {
-    option(idb, kOptIfName,
-           std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(ifname.data()),
-                                    ifname.size()));
+    option(
+        idb, kOptIfName,
+        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(ifname.data()), ifname.size()));
   }
   option(idb, kOptEnd, {});
   put(block(1, idb));

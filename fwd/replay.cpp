@@ -47,12 +47,18 @@ std::string json_str(const std::string& s) {
 
 std::string proto_name(uint8_t p) {
   switch (p) {
-    case packet::kProtoTcp: return "tcp";
-    case packet::kProtoUdp: return "udp";
-    case packet::kProtoIcmp: return "icmp";
-    case packet::kProtoIcmpv6: return "icmpv6";
-    case packet::kProtoGre: return "gre";
-    default: return "proto " + std::to_string(p);
+    case packet::kProtoTcp:
+      return "tcp";
+    case packet::kProtoUdp:
+      return "udp";
+    case packet::kProtoIcmp:
+      return "icmp";
+    case packet::kProtoIcmpv6:
+      return "icmpv6";
+    case packet::kProtoGre:
+      return "gre";
+    default:
+      return "proto " + std::to_string(p);
   }
 }
 
@@ -241,8 +247,9 @@ bool Replayer::setup_ingress(const ReplayInput& in, std::string* err) {
     int len = -1;
     if (eq != std::string::npos && eq + 1 < spec.size()) {
       a = common::IpAddr::parse(spec.substr(0, std::min(eq, slash)));
-      if (a) len = slash < eq ? std::atoi(spec.substr(slash + 1, eq - slash - 1).c_str())
-                              : static_cast<int>(a->size() * 8);
+      if (a)
+        len = slash < eq ? std::atoi(spec.substr(slash + 1, eq - slash - 1).c_str())
+                         : static_cast<int>(a->size() * 8);
     }
     auto p = a ? common::Prefix::from_len(*a, len) : std::nullopt;
     if (!p) {
@@ -341,8 +348,8 @@ void Replayer::feed(const capture::Packet& cp, const packet::Parsed& before, Lin
   if (d.modified && !before.src.empty()) {
     Tuple after = parse(buf.data(), out_len);
     if (after.ok) {
-      if (after.p.src != before.src || after.p.dst != before.dst ||
-          after.p.sport != before.sport || after.p.dport != before.dport)
+      if (after.p.src != before.src || after.p.dst != before.dst || after.p.sport != before.sport ||
+          after.p.dport != before.dport)
         l->nat = nat_text(before, after.p);
       l->payload_delta = static_cast<int>(after.p.payload_len) - before.payload_len;
     }
@@ -365,8 +372,7 @@ void Replayer::account(const std::map<std::string, uint64_t>& before, Line* l) {
   }
 }
 
-void Replayer::write_out(const capture::Packet& cp, const std::vector<uint8_t>& buf,
-                         uint32_t len) {
+void Replayer::write_out(const capture::Packet& cp, const std::vector<uint8_t>& buf, uint32_t len) {
   if (!writer_) return;
   Tuple t = parse(buf.data(), len);
   std::string ifn = "local";
@@ -453,13 +459,14 @@ void Replayer::finish(std::ostream& out) {
       for (bool f = true; std::getline(is, ln); f = false) o += (f ? "" : ", ") + json_str(ln);
       return o + "]";
     };
-    out << ",\n  \"summary\": {\"permit\": " << counts_["permit"] << ", \"drop\": "
-        << counts_["drop"] << ", \"skip\": " << counts_["skip"] << "},\n  \"session_table\": "
-        << lines(sessions) << ",\n  \"server_map\": " << lines(map) << "\n}\n";
+    out << ",\n  \"summary\": {\"permit\": " << counts_["permit"]
+        << ", \"drop\": " << counts_["drop"] << ", \"skip\": " << counts_["skip"]
+        << "},\n  \"session_table\": " << lines(sessions) << ",\n  \"server_map\": " << lines(map)
+        << "\n}\n";
     return;
   }
-  out << "\nReplayed " << counts_["permit"] + counts_["drop"] + counts_["skip"] << " packets: "
-      << counts_["permit"] << " permitted, " << counts_["drop"] << " dropped, "
+  out << "\nReplayed " << counts_["permit"] + counts_["drop"] + counts_["skip"]
+      << " packets: " << counts_["permit"] << " permitted, " << counts_["drop"] << " dropped, "
       << counts_["skip"] << " skipped\n";
   out << "\n<FW> display firewall session table\n" << sessions;
   out << "\n<FW> display firewall server-map\n" << map;

@@ -14,8 +14,8 @@
 namespace fw::fwd {
 
 struct ReplayInput {
-  std::string capture;       // pcap or pcapng file
-  std::string config_file;   // VRP command file, loaded like `fwd --config`
+  std::string capture;               // pcap or pcapng file
+  std::string config_file;           // VRP command file, loaded like `fwd --config`
   std::vector<std::string> ingress;  // PREFIX=IF
   std::vector<std::string> routes;   // PREFIX=IF[,NEXTHOP]
   std::vector<std::string> locals;   // ADDRESS=IF

@@ -5,6 +5,8 @@
 // after the last packet), and --write must reproduce the control lines the live fwd rewrote
 // (compared with what left the live firewall, left.pcapng). A crafted capture with hostile PORT
 // commands opens nothing. Broken input: a clear error and exit code 1, never a crash.
+#include "fwd/replay.h"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -14,7 +16,6 @@
 #include <sstream>
 
 #include "capture/reader.h"
-#include "fwd/replay.h"
 #include "packet/parse.h"
 
 namespace fw::fwd {
@@ -96,8 +97,7 @@ std::vector<std::string> control_lines(const std::string& file) {
     auto res = packet::parse(p->ip);
     const auto* q = std::get_if<packet::Parsed>(&res);
     if (!q || q->proto != packet::kProtoTcp || !q->payload_len) continue;
-    std::string pl(reinterpret_cast<const char*>(p->ip.data()) + q->payload_offset,
-                   q->payload_len);
+    std::string pl(reinterpret_cast<const char*>(p->ip.data()) + q->payload_offset, q->payload_len);
     for (const char* k : {"PORT ", "EPRT ", "227 ", "229 "}) {
       if (pl.rfind(k, 0) == 0) v.push_back(p->ifname + " " + pl.substr(0, pl.find('\r')));
     }
@@ -165,7 +165,8 @@ TEST(Replay, HostilePortOpensNothing) {
   EXPECT_NE(r.out.find("aspf.ftp.refused.bounce"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("aspf.ftp.refused.low-port"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("servermap.added"), std::string::npos) << r.out;
-  EXPECT_EQ(trimmed(section(r.out, "display firewall server-map")), " Current Total Server-map : 0\n");
+  EXPECT_EQ(trimmed(section(r.out, "display firewall server-map")),
+            " Current Total Server-map : 0\n");
   EXPECT_NE(r.out.find("tcp 203.0.113.2:20 -> 203.0.113.1:50000  drop  reason policy-deny"),
             std::string::npos)
       << r.out;
@@ -203,9 +204,9 @@ std::string pcap_file(uint32_t dlt, const std::vector<std::string>& frames) {
 
 // A TCP SYN 198.18.1.2:40000 -> 203.0.113.2:80 (checksums are not checked on input).
 std::string syn() {
-  const uint8_t ip[] = {0x45, 0, 0, 40, 0, 1, 0, 0, 64, 6, 0, 0, 198, 18, 1, 2, 203, 0, 113, 2,
-                        0x9c, 0x40, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0,
-                        0, 0};
+  const uint8_t ip[] = {0x45, 0, 0,   40, 0,    1,    0,    0,    64, 6,  0, 0, 198, 18,
+                        1,    2, 203, 0,  113,  2,    0x9c, 0x40, 0,  80, 0, 0, 0,   1,
+                        0,    0, 0,   0,  0x50, 0x02, 0xff, 0xff, 0,  0,  0, 0};
   return std::string(reinterpret_cast<const char*>(ip), sizeof ip);
 }
 
@@ -229,14 +230,15 @@ Outcome replay_file(const std::filesystem::path& cap) {
 
 TEST(Replay, LinkTypes) {
   const std::string eth = std::string("\x02\0\0\0\0\x02\x02\0\0\0\0\x01\x08\x00", 14);
-  const std::string vlan = std::string("\x02\0\0\0\0\x02\x02\0\0\0\0\x01\x81\x00\x00\x07\x08\x00", 18);
+  const std::string vlan =
+      std::string("\x02\0\0\0\0\x02\x02\0\0\0\0\x01\x81\x00\x00\x07\x08\x00", 18);
   std::string sll(16, '\0');
   sll[14] = 0x08;
   std::string sll2(20, '\0');
   sll2[0] = 0x08;
-  const std::pair<uint32_t, std::string> cases[] = {
-      {1, eth + syn()}, {1, vlan + syn()}, {101, syn()}, {228, syn()}, {113, sll + syn()},
-      {276, sll2 + syn()}};
+  const std::pair<uint32_t, std::string> cases[] = {{1, eth + syn()},   {1, vlan + syn()},
+                                                    {101, syn()},       {228, syn()},
+                                                    {113, sll + syn()}, {276, sll2 + syn()}};
   for (const auto& [dlt, frame] : cases) {
     SCOPED_TRACE(dlt);
     const Outcome r = replay_file(write_temp("lt.pcap", pcap_file(dlt, {frame})));
@@ -251,8 +253,8 @@ TEST(Replay, LinkTypes) {
 }
 
 TEST(Replay, NotIpIsSkippedNotFed) {
-  const std::string arp = std::string("\xff\xff\xff\xff\xff\xff\x02\0\0\0\0\x01\x08\x06", 14) +
-                          std::string(28, '\0');
+  const std::string arp =
+      std::string("\xff\xff\xff\xff\xff\xff\x02\0\0\0\0\x01\x08\x06", 14) + std::string(28, '\0');
   const Outcome r = replay_file(write_temp("arp.pcap", pcap_file(1, {arp})));
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_NE(r.out.find("not IP (protocol 0x0806)  skip"), std::string::npos) << r.out;
@@ -267,7 +269,8 @@ TEST(Replay, BrokenInputIsAClearError) {
   const std::string good = pcap_file(1, {std::string(14, '\0') + syn(), syn()});
   const Case cases[] = {
       {"unknown link type", pcap_file(147, {syn()}), "link type 147 ("},
-      {"unknown link type, supported listed", pcap_file(147, {syn()}), "is not supported; supported: Ethernet"},
+      {"unknown link type, supported listed", pcap_file(147, {syn()}),
+       "is not supported; supported: Ethernet"},
       {"truncated packet", good.substr(0, good.size() - 10), "truncated"},
       {"truncated header", good.substr(0, 30), ""},
       {"not a capture", "hello world, this is not a capture file at all", "format"},
