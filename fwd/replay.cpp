@@ -1,6 +1,7 @@
 #include "fwd/replay.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -239,26 +240,34 @@ bool Replayer::setup_routes(const config::Config& c, const ReplayInput& in, std:
   return true;
 }
 
+// "198.18.1.0/24=in0" (an address alone is a host prefix).
+std::optional<IngressRule> parse_ingress(const std::string& spec) {
+  const size_t eq = spec.find('=');
+  if (eq == std::string::npos || eq + 1 >= spec.size()) return std::nullopt;
+  const std::string pfx = spec.substr(0, eq);
+  const size_t slash = pfx.find('/');
+  auto a = common::IpAddr::parse(pfx.substr(0, slash));
+  if (!a) return std::nullopt;
+  int len = static_cast<int>(a->size() * 8);
+  if (slash != std::string::npos) {
+    const std::string l = pfx.substr(slash + 1);
+    auto [p, ec] = std::from_chars(l.data(), l.data() + l.size(), len);
+    if (ec != std::errc() || p != l.data() + l.size() || l.empty()) return std::nullopt;
+  }
+  auto p = common::Prefix::from_len(*a, len);
+  if (!p) return std::nullopt;
+  return IngressRule{*p, spec.substr(eq + 1)};
+}
+
 bool Replayer::setup_ingress(const ReplayInput& in, std::string* err) {
   for (const auto& spec : in.ingress) {
-    const size_t eq = spec.find('=');
-    const size_t slash = spec.find('/');
-    std::optional<common::IpAddr> a;
-    int len = -1;
-    if (eq != std::string::npos && eq + 1 < spec.size()) {
-      a = common::IpAddr::parse(spec.substr(0, std::min(eq, slash)));
-      if (a)
-        len = slash < eq ? std::atoi(spec.substr(slash + 1, eq - slash - 1).c_str())
-                         : static_cast<int>(a->size() * 8);
-    }
-    auto p = a ? common::Prefix::from_len(*a, len) : std::nullopt;
-    if (!p) {
+    auto r = parse_ingress(spec);
+    if (!r) {
       *err = "--ingress is PREFIX=INTERFACE: " + spec;
       return false;
     }
-    const std::string ifn = spec.substr(eq + 1);
-    routes_.add_interface(ifn);
-    ingress_.push_back({*p, ifn});
+    routes_.add_interface(r->ifname);
+    ingress_.push_back(*r);
   }
   std::stable_sort(ingress_.begin(), ingress_.end(),
                    [](const auto& x, const auto& y) { return x.prefix.len > y.prefix.len; });
@@ -306,9 +315,8 @@ Line Replayer::one(const capture::Packet& cp) {
     return l;
   }
   Tuple t = parse(cp.ip.data(), static_cast<uint32_t>(cp.ip.size()));
-  if (!t.ok) {  // fed all the same: the pipeline counts it as malformed
+  if (!t.ok) {  // fed all the same (by its interface name): the pipeline counts it as malformed
     l.packet = "malformed";
-    l.ingress = cp.ifname;
   } else {
     l.packet = describe(t.p);
   }
@@ -337,14 +345,16 @@ void Replayer::feed(const capture::Packet& cp, const packet::Parsed& before, Lin
   qp.hook = own ? kHookLocalOut : 0;
   qp.truncated = cp.captured_len < cp.wire_len;
   const Decision d = dp_->pipeline().process(qp);
-  l->verdict = d.verdict == Verdict::kAccept ? "permit" : "drop";
+  // Accepted with kMarkNoForward (no route): the kernel answers it and never forwards it.
+  const bool forwarded = d.verdict == Verdict::kAccept && !(d.mark & kMarkNoForward);
+  l->verdict = forwarded ? "permit" : "drop";
   const uint32_t out_len = d.modified ? d.len : len;
   account(counters, l);
   if (!before.src.empty()) {
     session::FlowKey k{before.src, before.dst, before.sport, before.dport, before.proto, 0};
     dp_->sessions().with_session(k, [&](session::Session& s, session::Dir) { l->session = s.id; });
   }
-  if (d.verdict != Verdict::kAccept) return;
+  if (!forwarded) return;
   if (d.modified && !before.src.empty()) {
     Tuple after = parse(buf.data(), out_len);
     if (after.ok) {

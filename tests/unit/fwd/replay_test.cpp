@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -202,11 +203,11 @@ std::string pcap_file(uint32_t dlt, const std::vector<std::string>& frames) {
   return f;
 }
 
-// A TCP SYN 198.18.1.2:40000 -> 203.0.113.2:80 (checksums are not checked on input).
-std::string syn() {
-  const uint8_t ip[] = {0x45, 0, 0,   40, 0,    1,    0,    0,    64, 6,  0, 0, 198, 18,
-                        1,    2, 203, 0,  113,  2,    0x9c, 0x40, 0,  80, 0, 0, 0,   1,
-                        0,    0, 0,   0,  0x50, 0x02, 0xff, 0xff, 0,  0,  0, 0};
+// A TCP SYN 198.18.1.2:40000 -> DST:80 (checksums are not checked on input).
+std::string syn(std::array<uint8_t, 4> dst = {203, 0, 113, 2}) {
+  uint8_t ip[] = {0x45, 0,    0, 40, 0, 1, 0, 0, 64, 6, 0, 0, 198,  18,   1,    2,    0, 0, 0, 0,
+                  0x9c, 0x40, 0, 80, 0, 0, 0, 1, 0,  0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0};
+  std::copy(dst.begin(), dst.end(), ip + 16);
   return std::string(reinterpret_cast<const char*>(ip), sizeof ip);
 }
 
@@ -322,6 +323,73 @@ TEST(Replay, PcapngInterfaceNamesGiveTheIngress) {
   ASSERT_EQ(r.rc, 0);
   EXPECT_NE(r.out.find("  out0   tcp 203.0.113.2:20 -> 203.0.113.1:"), std::string::npos);
   EXPECT_EQ(r.out.find("  skip"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace fw::fwd
+
+namespace fw::fwd {
+namespace {
+
+// Without --route/--local: the configured interfaces' subnets and addresses and the static
+// routes are the routes; easy-ip takes the egress interface's address; --write names it.
+TEST(Replay, RoutesFromTheConfiguration) {
+  const auto cfg = write_temp("routes.cfg",
+                              "sysname FW\ninterface in0\n ip address 198.18.1.1 255.255.255.0\n"
+                              "interface out0\n ip address 203.0.113.1 255.255.255.0\n"
+                              "firewall zone trust\n add interface in0\n"
+                              "firewall zone untrust\n add interface out0\n"
+                              "ip route-static 198.18.200.0 24 203.0.113.2\n"
+                              "security-policy\n rule name r\n  source-zone trust\n"
+                              "  destination-zone untrust\n  action permit\n"
+                              "nat-policy\n rule name ez\n  source-zone trust\n"
+                              "  destination-zone untrust\n  action source-nat easy-ip\n");
+  const auto cap =
+      write_temp("routes.pcap", pcap_file(101, {syn({198, 18, 200, 5}), syn({198, 18, 3, 5})}));
+  const auto out = std::filesystem::temp_directory_path() / "fw-replay-routes-out.pcapng";
+  ReplayInput in;
+  in.capture = cap.string();
+  in.config_file = cfg.string();
+  in.ingress = {"198.18.1.0/24=in0"};
+  in.write = out.string();
+  const Outcome r = replay_with(in);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("tcp 198.18.1.2:40000 -> 198.18.200.5:80  permit  session "),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("nat 198.18.1.2:40000[203.0.113.1:40000] -> 198.18.200.5:80"),
+            std::string::npos);
+  EXPECT_NE(r.out.find("tcp 198.18.1.2:40000 -> 198.18.3.5:80  drop  reason no-route"),
+            std::string::npos)
+      << r.out;
+  std::string err;
+  auto w = capture::Reader::open(out.string(), &err);
+  ASSERT_TRUE(w) << err;
+  auto p = w->next();
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->ifname, "out0");
+  EXPECT_FALSE(w->next());
+  EXPECT_EQ(w->error(), "");
+  for (const auto& f : {cfg, cap, out}) std::filesystem::remove(f);
+}
+
+TEST(Replay, BadOptionsAreClearErrors) {
+  ReplayInput in = scenario("ftp");
+  in.ingress = {"198.18.1.0/xx=in0"};
+  Outcome r = replay_with(in);
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_EQ(r.err, "fwd: --ingress is PREFIX=INTERFACE: 198.18.1.0/xx=in0\n");
+  in = scenario("ftp");
+  in.routes = {"nonsense"};
+  r = replay_with(in);
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("--route: a route is PREFIX=INTERFACE[,NEXTHOP]: nonsense"),
+            std::string::npos)
+      << r.err;
+  in = scenario("ftp");
+  in.config_file = "/nonexistent.cfg";
+  r = replay_with(in);
+  EXPECT_EQ(r.err, "fwd: cannot read --config /nonexistent.cfg\n");
 }
 
 }  // namespace
