@@ -159,7 +159,7 @@ class Replayer {
   void advance_clock(uint64_t time_ns);
   Line one(const capture::Packet& cp);
   void feed(const capture::Packet& cp, const packet::Parsed& before, Line* l);
-  void account(const std::map<std::string, uint64_t>& before, Line* l);
+  void account(Line* l);
   void write_out(const capture::Packet& cp, const std::vector<uint8_t>& buf, uint32_t len);
   void print(std::ostream& out, const Line& l, bool first);
   std::string display(const std::string& command);
@@ -177,6 +177,9 @@ class Replayer {
   uint64_t first_ns_ = 0, next_maintain_ms_ = 0;
   bool started_ = false;
   std::map<std::string, uint64_t> counts_;  // verdict -> packets
+  // The counters after the last packet fed (sorted by name), so one snapshot per packet.
+  std::vector<std::pair<std::string, uint64_t>> counters_;
+  bool counters_fresh_ = false;
 };
 
 bool Replayer::setup(const ReplayInput& in, std::string* err) {
@@ -300,6 +303,7 @@ void Replayer::advance_clock(uint64_t time_ns) {
   if (ms > clock_.now_ms()) clock_.set_ms(ms);
   if (clock_.now_ms() >= next_maintain_ms_) {
     dp_->pipeline().maintain();
+    counters_fresh_ = false;  // aging moved counters
     next_maintain_ms_ = clock_.now_ms() + kMaintainEveryMs;
   }
 }
@@ -332,8 +336,7 @@ void Replayer::feed(const capture::Packet& cp, const packet::Parsed& before, Lin
     l->reason = "no ingress interface (a pcapng interface in a zone, or --ingress)";
     return;
   }
-  std::map<std::string, uint64_t> counters;
-  for (auto& [n, v] : dp_->counters().snapshot()) counters.emplace(n, v);
+  if (!counters_fresh_) counters_ = dp_->counters().snapshot();
   std::vector<uint8_t> buf(cp.ip.begin(), cp.ip.end());
   const auto len = static_cast<uint32_t>(buf.size());
   buf.resize(buf.size() + kHeadroom);
@@ -349,7 +352,7 @@ void Replayer::feed(const capture::Packet& cp, const packet::Parsed& before, Lin
   const bool forwarded = d.verdict == Verdict::kAccept && !(d.mark & kMarkNoForward);
   l->verdict = forwarded ? "permit" : "drop";
   const uint32_t out_len = d.modified ? d.len : len;
-  account(counters, l);
+  account(l);
   if (!before.src.empty()) {
     session::FlowKey k{before.src, before.dst, before.sport, before.dport, before.proto, 0};
     dp_->sessions().with_session(k, [&](session::Session& s, session::Dir) { l->session = s.id; });
@@ -369,17 +372,21 @@ void Replayer::feed(const capture::Packet& cp, const packet::Parsed& before, Lin
 
 // The counters this packet moved: the drop reason and what NAT, the ALGs, the server-map and
 // the session table counted (the totals received/accepted/dropped left out).
-void Replayer::account(const std::map<std::string, uint64_t>& before, Line* l) {
-  for (const auto& [n, v] : dp_->counters().snapshot()) {
-    auto it = before.find(n);
-    if (it != before.end() && it->second == v) continue;
-    if (n == "packet.received" || n == "packet.accepted" || n == "packet.dropped") continue;
+void Replayer::account(Line* l) {
+  auto now = dp_->counters().snapshot();  // sorted by name, like counters_; names only added
+  size_t i = 0;
+  for (const auto& [n, v] : now) {
+    while (i < counters_.size() && counters_[i].first < n) ++i;
+    const bool same = i < counters_.size() && counters_[i].first == n && counters_[i].second == v;
+    if (same || n == "packet.received" || n == "packet.accepted" || n == "packet.dropped") continue;
     if (n.rfind("packet.drop.", 0) == 0) {
       l->reason = n.substr(12);
     } else {
       l->events.push_back(n);
     }
   }
+  counters_ = std::move(now);  // the next packet's "before", unless maintain() runs first
+  counters_fresh_ = true;
 }
 
 void Replayer::write_out(const capture::Packet& cp, const std::vector<uint8_t>& buf, uint32_t len) {
