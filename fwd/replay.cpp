@@ -207,7 +207,8 @@ bool Replayer::setup(const ReplayInput& in, std::string* err) {
   return true;
 }
 
-// The configured interfaces' subnets and addresses, the static routes, then the options.
+// The configured interfaces' subnets and addresses, --local, --route, the static routes (an
+// equal prefix: the first added wins).
 bool Replayer::setup_routes(const config::Config& c, const ReplayInput& in, std::string* err) {
   for (const auto& z : c.zones) {
     for (const auto& i : z.interfaces) {
@@ -224,7 +225,16 @@ bool Replayer::setup_routes(const config::Config& c, const ReplayInput& in, std:
     }
   }
   for (const auto& l : in.locals) {
-    if (!routes_.add_local(l, err)) return false;
+    if (!routes_.add_local(l, err)) {
+      *err = "--local: " + *err;
+      return false;
+    }
+  }
+  for (const auto& r : in.routes) {  // before the static routes: their next hops may need them
+    if (!routes_.add_route(r, err)) {
+      *err = "--route: " + *err;
+      return false;
+    }
   }
   for (const auto& r : c.static_routes) {
     std::string ifn = r.ifname.empty() ? "" : c.linux_ifname(r.ifname);
@@ -233,12 +243,6 @@ bool Replayer::setup_routes(const config::Config& c, const ReplayInput& in, std:
     std::string spec = r.prefix.addr.str() + "/" + std::to_string(r.prefix.len) + "=" + ifn;
     if (!r.nexthop.empty()) spec += "," + r.nexthop.str();
     if (!routes_.add_route(spec, err)) return false;
-  }
-  for (const auto& r : in.routes) {
-    if (!routes_.add_route(r, err)) {
-      *err = "--route: " + *err;
-      return false;
-    }
   }
   return true;
 }
