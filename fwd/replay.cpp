@@ -72,10 +72,11 @@ std::string endpoint(const common::IpAddr& a, uint16_t port, bool ports) {
 // What one packet looked like and what became of it.
 struct Line {
   uint64_t number = 0;
-  double time_s = 0;
-  std::string ingress;  // interface name, "local" for the firewall's own
-  std::string packet;   // "tcp 198.18.1.2:40000 -> 203.0.113.2:21", or why it was not fed
-  std::string verdict;  // permit | drop | skip
+  uint64_t time_ns = 0;  // the capture's own time stamp
+  double time_s = 0;     // since the first packet
+  std::string ingress;   // interface name, "local" for the firewall's own
+  std::string packet;    // "tcp 198.18.1.2:40000 -> 203.0.113.2:21", or why it was not fed
+  std::string verdict;   // permit | drop | skip
   uint64_t session = 0;
   std::string nat;     // "198.18.1.2:40000[203.0.113.1:40000] -> 203.0.113.2:21", "" if none
   std::string reason;  // drop reason
@@ -315,6 +316,7 @@ void Replayer::advance_clock(uint64_t time_ns) {
 Line Replayer::one(const capture::Packet& cp) {
   Line l;
   l.number = cp.number;
+  l.time_ns = cp.time_ns;
   advance_clock(cp.time_ns);
   l.time_s = static_cast<double>(cp.time_ns - std::min(cp.time_ns, first_ns_)) / 1e9;
   l.verdict = "skip";
@@ -411,8 +413,8 @@ void Replayer::print(std::ostream& out, const Line& l, bool first) {
     out << (first ? "\n" : ",\n") << "    {\"number\": " << l.number << ", \"time\": ";
     char t[32];
     std::snprintf(t, sizeof t, "%.6f", l.time_s);
-    out << t << ", \"ingress\": " << json_str(l.ingress) << ", \"packet\": " << json_str(l.packet)
-        << ", \"verdict\": " << json_str(l.verdict)
+    out << t << ", \"time_ns\": " << l.time_ns << ", \"ingress\": " << json_str(l.ingress)
+        << ", \"packet\": " << json_str(l.packet) << ", \"verdict\": " << json_str(l.verdict)
         << ", \"session\": " << (l.session ? std::to_string(l.session) : "null")
         << ", \"nat\": " << (l.nat.empty() ? "null" : json_str(l.nat))
         << ", \"reason\": " << (l.reason.empty() ? "null" : json_str(l.reason))
