@@ -394,3 +394,39 @@ TEST(Replay, BadOptionsAreClearErrors) {
 
 }  // namespace
 }  // namespace fw::fwd
+
+namespace fw::fwd {
+namespace {
+
+// LINKTYPE_IPV6 (229): an IPv6 SYN 2001:db8:1::2:40000 -> 2001:db8:3::2:80, no NAT for IPv6.
+TEST(Replay, Ipv6) {
+  std::string ip6(60, '\0');
+  ip6[0] = 0x60;
+  ip6[5] = 20;  // payload length
+  ip6[6] = 6;   // TCP
+  ip6[7] = 64;
+  const uint8_t src[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+  const uint8_t dst[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+  std::memcpy(&ip6[8], src, 16);
+  std::memcpy(&ip6[24], dst, 16);
+  const uint8_t tcp[20] = {0x9c, 0x40, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff};
+  std::memcpy(&ip6[40], tcp, 20);
+  ReplayInput in;
+  const auto cap = write_temp("v6.pcap", pcap_file(229, {ip6}));
+  in.capture = cap.string();
+  in.config_file = (kDir / "ftp/fwd.cfg").string();
+  in.ingress = {"2001:db8:1::/64=in0"};
+  in.routes = {"2001:db8:3::/64=out0"};
+  const Outcome r = replay_with(in);
+  std::filesystem::remove(cap);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("in0    tcp [2001:db8:1::2]:40000 -> [2001:db8:3::2]:80  permit  session"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find(" http  VPN: public --> public  2001:db8:1::2.40000 --> 2001:db8:3::2.80"),
+            std::string::npos)
+      << r.out;
+}
+
+}  // namespace
+}  // namespace fw::fwd
