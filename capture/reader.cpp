@@ -208,13 +208,13 @@ bool Reader::strip_link(std::span<const uint8_t> f, Packet* p) {
     const uint8_t v = f[0] >> 4;
     proto = v == 4 ? kEthIp : v == 6 ? kEthIp6 : 0;
   }
-  if (off > f.size()) return false;
   if (proto != kEthIp && proto != kEthIp6) {
     char b[48];
     std::snprintf(b, sizeof b, "not IP (protocol 0x%04x)", proto);
     p->skipped = b;
     return true;
   }
+  if (off >= f.size()) return false;  // an IP frame with nothing after its link header
   p->ip = f.subspan(off);
   return true;
 }
@@ -245,7 +245,7 @@ std::optional<Packet> Reader::next() {
     p.ifname = std::move(*n);
   }
   if (!strip_link(std::span<const uint8_t>(data, h->caplen), &p)) {
-    p.skipped = "link header cut short";
+    p.skipped = "frame cut short before the IP header";
   }
   return p;
 }

@@ -259,6 +259,11 @@ TEST(Replay, NotIpIsSkippedNotFed) {
   const Outcome r = replay_file(write_temp("arp.pcap", pcap_file(1, {arp})));
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_NE(r.out.find("not IP (protocol 0x0806)  skip"), std::string::npos) << r.out;
+  // An Ethernet header saying IPv4 with nothing after it (found by fuzz_capture_reader).
+  const Outcome e =
+      replay_file(write_temp("eth-only.pcap", pcap_file(1, {arp.substr(0, 12) + "\x08\x00"})));
+  ASSERT_EQ(e.rc, 0) << e.err;
+  EXPECT_NE(e.out.find("frame cut short before the IP header  skip"), std::string::npos) << e.out;
 }
 
 TEST(Replay, BrokenInputIsAClearError) {
