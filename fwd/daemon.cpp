@@ -29,6 +29,7 @@
 #include "fwd/netlink_route.h"
 #include "fwd/nfqueue.h"
 #include "fwd/options.h"
+#include "fwd/replay.h"
 #include "fwd/service.h"
 #include "fwd/static_routes.h"
 #include "fwd/sysctl.h"
@@ -739,6 +740,7 @@ int run_daemon(int argc, char** argv) {
   auto lvl = common::parse_log_level(opt->log_level);
   if (!lvl) return fail("unknown --log-level '" + opt->log_level + "' (debug, info, warn, error)");
   common::set_log_level(*lvl);
+  if (!opt->replay_file.empty()) return run_replay(*opt);  // "replay" area: offline, no daemon
   // Memory comes back after a flood (issue 16 item 6). glibc raises its mmap and trim thresholds
   // each time a large block (a session index part, a display batch) is freed, up to 32 MiB and
   // 64 MiB, and malloc_trim() does not shrink a worker thread's heap top: a drained million-session

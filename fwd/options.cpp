@@ -70,6 +70,27 @@ po::options_description describe(Options& o, unsigned& queue_num, unsigned& queu
   return d;
 }
 
+// "replay" area (issue 15 item 3): the offline replay of a capture.
+po::options_description describe_replay(Options& o) {
+  po::options_description d("Offline replay (no root, no kernel: fwd --replay FILE --config CFG)");
+  d.add_options()("replay", po::value(&o.replay_file),
+                  "feed the packets of a pcap/pcapng capture through the pipeline with the "
+                  "capture's timestamps as the clock, print a line per packet and the session "
+                  "table and server-map at the end, then exit")(
+      "ingress", po::value(&o.replay_ingress)->composing(),
+      "PREFIX=IF: packets from PREFIX arrived on IF (longest prefix first; repeatable); a pcapng "
+      "interface name that is a configured interface wins")(
+      "route", po::value(&o.replay_routes)->composing(),
+      "PREFIX=IF[,NEXTHOP]: a route besides the configured interfaces' subnets and static "
+      "routes (repeatable)")("local", po::value(&o.replay_locals)->composing(),
+                             "ADDRESS=IF: an address of the firewall on IF (repeatable; the "
+                             "configured interface addresses are added)")(
+      "write", po::value(&o.replay_write),
+      "write the packets as they would have left (rewritten, dropped ones omitted) to this "
+      "pcapng file")("json", po::bool_switch(&o.replay_json), "print the replay as JSON");
+  return d;
+}
+
 // Flags for tests only: parsed like the others, never listed by --help (nor the man page).
 po::options_description describe_hidden(Options& o) {
   po::options_description d("testing only");
@@ -94,6 +115,11 @@ std::optional<std::string> check(const Options& o, unsigned queue_num, unsigned 
   if (o.pickup_window_s > 86400) return "--pickup-window must be 0..86400";
   if (o.config_replace && o.config_file.empty()) return "--config-replace needs --config";
   if (o.debug_stall_worker_s > 3600) return "--debug-stall-worker must be 0..3600";
+  if (o.replay_file.empty() &&
+      (!o.replay_ingress.empty() || !o.replay_routes.empty() || !o.replay_locals.empty() ||
+       !o.replay_write.empty() || o.replay_json))
+    return "--ingress, --route, --local, --write and --json go with --replay";
+  if (!o.replay_file.empty() && o.config_file.empty()) return "--replay needs --config";
   if (o.socket_path.empty() || o.socket_path.size() > 107)
     return "--socket must be a path of 1..107 bytes";
   return std::nullopt;
@@ -109,6 +135,7 @@ std::optional<Options> parse_options(int argc, char** argv, int* exit_code) {
   std::vector<std::string> unmanaged, absent;
   po::options_description d =
       describe(o, queue_num, queues, no_syn_queue, pickup, unmanaged, absent);
+  d.add(describe_replay(o));
   po::options_description all;
   all.add(d).add(describe_hidden(o));
   po::variables_map vm;

@@ -4,6 +4,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace fw::fwd {
 
@@ -42,6 +43,14 @@ struct Options {
   // the watchdog's reaction to a stuck packet path can be seen. 0 = off (SIGUSR1 then keeps its
   // default action).
   uint32_t debug_stall_worker_s = 0;
+  // "replay" area (issue 15 item 3): `--replay FILE` runs the capture through the pipeline
+  // offline (fwd/replay.h) instead of starting the daemon.
+  std::string replay_file;
+  std::vector<std::string> replay_ingress;  // PREFIX=IF: ingress by source address
+  std::vector<std::string> replay_routes;   // PREFIX=IF[,NEXTHOP]
+  std::vector<std::string> replay_locals;   // ADDRESS=IF: the firewall's own addresses
+  std::string replay_write;                 // pcapng of the packets as they would have left
+  bool replay_json = false;
 };
 
 // Parses argv. Returns nullopt and fills *exit_code when the program should
