@@ -637,8 +637,8 @@ bool Pipeline::stage_appid_label(NewFlow& nf) {
       nf.s.alg = nf.rt.detect.classify_application(nf.f.src_zone, nf.f.dst_zone, nf.p.proto,
                                                    appid::name(a));
     }
-    c_appid_identified_.inc();
-  } else if (nf.p.proto == packet::kProtoTcp || nf.p.proto == packet::kProtoUdp) {
+    if (!nf.trace) c_appid_identified_.inc();  // (a trace counts nothing: live traces run one)
+  } else if (!nf.trace && (nf.p.proto == packet::kProtoTcp || nf.p.proto == packet::kProtoUdp)) {
     c_appid_unidentified_.inc();
   }
   return true;

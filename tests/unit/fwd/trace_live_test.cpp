@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -48,6 +49,7 @@ firewall zone trust
 firewall zone untrust
  add interface out0
 firewall detect ftp
+firewall detect pptp
 security-policy
  rule name t2u
   source-zone trust
@@ -115,18 +117,19 @@ class LiveTrace : public ::testing::Test {
     qp.indev = indev;
     return dp.pipeline().process(qp);
   }
-  // Client 198.18.1.2:40000 <-> server 203.0.113.2:21 through easy-ip, handshake done.
-  void handshake() {
-    ASSERT_EQ(run(ipv4(6, "198.18.1.2", "203.0.113.2", tcp(40000, 21, 1000, 0, packet::kTcpSyn)), 2)
-                  .verdict,
-              Verdict::kAccept);
+  // Client 198.18.1.2:40000 <-> server 203.0.113.2:port through easy-ip, handshake done.
+  void handshake(uint16_t port = 21) {
+    ASSERT_EQ(
+        run(ipv4(6, "198.18.1.2", "203.0.113.2", tcp(40000, port, 1000, 0, packet::kTcpSyn)), 2)
+            .verdict,
+        Verdict::kAccept);
     ASSERT_EQ(run(ipv4(6, "203.0.113.2", "203.0.113.1",
-                       tcp(21, 40000, 5000, 1001, packet::kTcpSyn | packet::kTcpAck)),
+                       tcp(port, 40000, 5000, 1001, packet::kTcpSyn | packet::kTcpAck)),
                   3)
                   .verdict,
               Verdict::kAccept);
     ASSERT_EQ(
-        run(ipv4(6, "198.18.1.2", "203.0.113.2", tcp(40000, 21, 1001, 5001, packet::kTcpAck)), 2)
+        run(ipv4(6, "198.18.1.2", "203.0.113.2", tcp(40000, port, 1001, 5001, packet::kTcpAck)), 2)
             .verdict,
         Verdict::kAccept);
   }
@@ -237,6 +240,45 @@ TEST_F(LiveTrace, TheFtpInspectorReportsWhatItParsedRewroteAndOpened) {
             std::string::npos)
       << j;
   EXPECT_NE(j.find("\"action\": \"permit (translated or rewritten)\""), std::string::npos) << j;
+}
+
+// A PPTP Outgoing-Call-Request (RFC 2637: 168 bytes, call id at 12) with call id 0.
+Bytes pptp_ocrq() {
+  Bytes b(168, 0);
+  b[1] = 168;
+  b[3] = 1;
+  b[4] = 0x1a, b[5] = 0x2b, b[6] = 0x3c, b[7] = 0x4d;
+  b[9] = 7;
+  b[15] = 1;  // call serial number
+  return b;
+}
+
+TEST_F(LiveTrace, ThePptpInspectorReportsTheCallAndTheCallIdRewriteInHex) {
+  handshake(1723);
+  LiveFilter f;
+  f.dport = 1723;
+  f.proto = 6;
+  auto w = dp.pipeline().live().arm(f, 1);
+  run(ipv4(6, "198.18.1.2", "203.0.113.2",
+           tcp(40000, 1723, 1001, 5001, packet::kTcpAck, {}, pptp_ocrq())),
+      2);
+  auto recs = w->take(std::chrono::milliseconds(0));
+  dp.pipeline().live().disarm(w);
+  ASSERT_EQ(recs.size(), 1u);
+  const auto& alg = recs[0].alg;
+  ASSERT_FALSE(alg.empty());
+  EXPECT_EQ(alg[0].text, "Outgoing-Call-Request: call id 0, peer call id 0");
+  // Call id 0 is never used on the public side: it is translated (a binary edit, in hex).
+  auto rw = std::find_if(alg.begin(), alg.end(),
+                         [](const auto& e) { return e.kind == LiveAlgEvent::Kind::kRewrote; });
+  ASSERT_NE(rw, alg.end());
+  EXPECT_EQ(rw->text, "bytes 12: 00 00");
+  EXPECT_EQ(rw->after.rfind("bytes 12: ", 0), 0u) << rw->after;
+  EXPECT_NE(rw->after, rw->text);
+  const std::string t = render(recs[0]);
+  EXPECT_NE(t.find(" ALG pptp parsed: Outgoing-Call-Request: call id 0, peer call id 0\n"),
+            std::string::npos)
+      << t;
 }
 
 TEST_F(LiveTrace, AFirstPacketShowsItsStagesAndADropItsReason) {
