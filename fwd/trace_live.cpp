@@ -249,6 +249,21 @@ std::string entry_line(DataPlane& dp, const session::ServerMapEntry& e) {
          ",  protocol:" + proto;
 }
 
+// What a peer sent (a file name, a line), safe to print: control bytes become \xNN.
+std::string printable(const std::string& s) {
+  std::string o;
+  for (unsigned char c : s) {
+    if (c >= 0x20 && c < 0x7f) {
+      o += static_cast<char>(c);
+    } else {
+      char b[8];
+      std::snprintf(b, sizeof b, "\\x%02x", c);
+      o += b;
+    }
+  }
+  return o;
+}
+
 std::string alg_name(DataPlane& dp, uint8_t id) {
   const aspf::Inspector* ins = dp.algs().get(id);
   return ins ? std::string(ins->spec().name) : std::string("?");
@@ -290,17 +305,17 @@ std::string text_of(const LiveRecord& r, const TraceReport& rep, DataPlane& dp, 
   for (const auto& e : r.alg) {
     switch (e.kind) {
       case LiveAlgEvent::Kind::kParsed:
-        os << " " << alg << " parsed: " << e.text << "\n";
+        os << " " << alg << " parsed: " << printable(e.text) << "\n";
         break;
       case LiveAlgEvent::Kind::kRewrote:
-        os << " " << alg << " rewrote: " << e.text << "\n " << std::string(alg.size() + 6, ' ')
-           << "to: " << e.after << "\n";
+        os << " " << alg << " rewrote: " << printable(e.text) << "\n "
+           << std::string(alg.size() + 6, ' ') << "to: " << printable(e.after) << "\n";
         break;
       case LiveAlgEvent::Kind::kOpened:
         os << " " << alg << " opened: " << entry_line(dp, e.entry) << "\n";
         break;
       case LiveAlgEvent::Kind::kRefused:
-        os << " " << alg << " refused: " << e.text << "\n";
+        os << " " << alg << " refused: " << printable(e.text) << "\n";
         break;
     }
   }

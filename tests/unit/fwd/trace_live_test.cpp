@@ -50,6 +50,7 @@ firewall zone untrust
  add interface out0
 firewall detect ftp
 firewall detect pptp
+firewall detect tftp
 security-policy
  rule name t2u
   source-zone trust
@@ -277,6 +278,25 @@ TEST_F(LiveTrace, ThePptpInspectorReportsTheCallAndTheCallIdRewriteInHex) {
   EXPECT_NE(rw->after, rw->text);
   const std::string t = render(recs[0]);
   EXPECT_NE(t.find(" ALG pptp parsed: Outgoing-Call-Request: call id 0, peer call id 0\n"),
+            std::string::npos)
+      << t;
+}
+
+TEST_F(LiveTrace, TheFirstDatagramOfATftpControlFlowIsInspectedAndWhatThePeerSentIsPrintable) {
+  auto w = dp.pipeline().live().arm(LiveFilter{}, 1);
+  const std::string rrq = std::string("\0\1a\nb\0octet\0", 12);
+  ASSERT_EQ(run(ipv4(17, "198.18.1.2", "203.0.113.2", udp(40000, 69, text(rrq))), 2).verdict,
+            Verdict::kAccept);
+  auto recs = w->take(std::chrono::milliseconds(0));
+  dp.pipeline().live().disarm(w);
+  ASSERT_EQ(recs.size(), 1u);
+  ASSERT_GE(recs[0].alg.size(), 2u);
+  EXPECT_EQ(recs[0].alg[0].text, "RRQ a\nb");
+  EXPECT_EQ(recs[0].alg[1].kind, LiveAlgEvent::Kind::kOpened);
+  const std::string t = render(recs[0]);
+  EXPECT_NE(t.find(" ALG tftp parsed: RRQ a\\x0ab\n"), std::string::npos) << t;
+  EXPECT_NE(t.find(" ALG tftp opened: Type: ASPF,  203.0.113.2 -> 203.0.113.1:40000[198.18.1.2:"
+                   "40000],  protocol:udp(Appro: tftp-data)\n"),
             std::string::npos)
       << t;
 }
