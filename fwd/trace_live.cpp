@@ -147,11 +147,12 @@ void LiveTraces::disarm(const std::shared_ptr<LiveWatch>& w) {
   set_.store(std::move(next));
 }
 
-std::vector<std::shared_ptr<LiveWatch>> LiveTraces::claim(const packet::Parsed& p,
-                                                          policy::ZoneId in_zone) {
+std::vector<std::shared_ptr<LiveWatch>> LiveTraces::claim(
+    const packet::Parsed& p, const std::function<policy::ZoneId()>& in_zone) {
   std::vector<std::shared_ptr<LiveWatch>> out;
   for (const auto& w : *set_.load()) {
-    if (w->filter.matches(p, in_zone) && w->claim()) out.push_back(w);
+    const policy::ZoneId z = w->filter.zone == policy::kNoZone ? policy::kNoZone : in_zone();
+    if (w->filter.matches(p, z) && w->claim()) out.push_back(w);
   }
   return out;
 }
@@ -162,10 +163,10 @@ Decision Pipeline::run_live(QueuedPacket& qp, const Runtime& rt) {
   auto res = packet::parse(std::span<const uint8_t>(qp.data, qp.len));
   const packet::Parsed* p = std::get_if<packet::Parsed>(&res);
   if (!p) return run(qp, rt);  // (a malformed packet has no addresses to match)
-  const bool local = qp.hook == NF_INET_LOCAL_OUT || qp.indev == 0;
-  const policy::ZoneId in_zone =
-      local ? rt.zones.local() : rt.zone_of_ifindex(qp.indev, parts_.routes);
-  auto watches = live_->claim(*p, in_zone);
+  auto watches = live_->claim(*p, [&] {
+    const bool local = qp.hook == NF_INET_LOCAL_OUT || qp.indev == 0;
+    return local ? rt.zones.local() : rt.zone_of_ifindex(qp.indev, parts_.routes);
+  });
   if (watches.empty()) return run(qp, rt);
   LiveRecord r;
   live_before(qp, *p, rt, r);

@@ -13,6 +13,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -101,8 +102,10 @@ class LiveTraces {
   // Null when kMax watches are armed already.
   std::shared_ptr<LiveWatch> arm(LiveFilter f, uint32_t count);
   void disarm(const std::shared_ptr<LiveWatch>& w);
-  // Packet path (armed only): the watches that take this packet.
-  std::vector<std::shared_ptr<LiveWatch>> claim(const packet::Parsed& p, policy::ZoneId in_zone);
+  // Packet path (armed only): the watches that take this packet. `in_zone` is asked only when a
+  // watch filters on the ingress zone.
+  std::vector<std::shared_ptr<LiveWatch>> claim(const packet::Parsed& p,
+                                                const std::function<policy::ZoneId()>& in_zone);
 
  private:
   using Set = std::vector<std::shared_ptr<LiveWatch>>;
