@@ -18,7 +18,7 @@ ftp_server_start $P out 203.0.113.2 || { t_fail "vsftpd on 203.0.113.2"; t_done;
 out=/tmp/$P-trace.txt
 # fwcli prints each piece of the streamed answer as it comes (unbuffered here, to watch it).
 ip netns exec $P-fw stdbuf -o0 "$FW_BIN/fwcli" -s "$(lab_sock $P)" -c \
-  "packet-trace live max-packets 200 max-time 20 protocol tcp destination 203.0.113.2 21" \
+  "packet-trace live max-packets 200 max-time 20 protocol tcp destination 203.0.113.2 21 zone trust" \
   >"$out" 2>&1 &
 cli=$!
 lab_pid_track $P $cli
