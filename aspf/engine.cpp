@@ -22,6 +22,44 @@ size_t di(Dir d) { return static_cast<size_t>(d); }
 
 // Serial-number comparison: a < b.
 bool seq_lt(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) < 0; }
+
+// Live trace: a message as text when it is text (a line), else its bytes in hex.
+bool is_text(std::span<const uint8_t> b) {
+  return std::all_of(b.begin(), b.end(), [](uint8_t c) {
+    return (c >= 0x20 && c < 0x7f) || c == '\t' || c == '\r' || c == '\n';
+  });
+}
+
+std::string hex(std::span<const uint8_t> b) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string h;
+  for (uint8_t c : b.first(std::min<size_t>(b.size(), 64))) {
+    if (!h.empty()) h += ' ';
+    h += kHex[c >> 4];
+    h += kHex[c & 15];
+  }
+  return h + (b.size() > 64 ? " ..." : "");
+}
+
+std::string without_eol(std::string s) {
+  while (!s.empty() && (s.back() == '\r' || s.back() == '\n')) s.pop_back();
+  return s;
+}
+
+// Live trace: message `m` before and after edit `e` (binary: just the bytes replaced).
+void trace_rewrite(TraceSink& t, const std::vector<uint8_t>& m, const Edit& e) {
+  std::span<const uint8_t> all(m);
+  std::span<const uint8_t> rep(reinterpret_cast<const uint8_t*>(e.replacement.data()),
+                               e.replacement.size());
+  if (is_text(all) && is_text(rep)) {
+    std::string before(m.begin(), m.end()), after = before;
+    after.replace(e.offset, e.old_len, e.replacement);
+    t.rewrote(without_eol(before), without_eol(after));
+    return;
+  }
+  const std::string at = "bytes " + std::to_string(e.offset) + ": ";
+  t.rewrote(at + hex(all.subspan(e.offset, e.old_len)), at + hex(rep));
+}
 }  // namespace
 
 DetectConfig::DetectConfig(const config::Config& c, const Registry& algs,
@@ -88,8 +126,10 @@ struct Engine::SessionAlg final : session::AlgData {
 
 class Engine::Ctx final : public Context {
  public:
-  Ctx(Engine& e, SessionAlg& sa, const session::Session& s, EngineResult& r)
-      : e_(e), sa_(sa), s_(s), r_(r), ins_(*e.algs_.get(s.alg)) {}
+  Ctx(Engine& e, SessionAlg& sa, const session::Session& s, EngineResult& r,
+      TraceSink* sink = nullptr)
+      : e_(e), sa_(sa), s_(s), r_(r), ins_(*e.algs_.get(s.alg)), sink_(sink) {}
+  TraceSink* trace() const override { return sink_; }
   const session::Session& control() const override { return s_; }
   uint64_t now_ms() const override { return e_.clock_.now_ms(); }
   bool open(session::ServerMapEntry entry) override {
@@ -106,6 +146,7 @@ class Engine::Ctx final : public Context {
     }
     r_.opened = true;
     e_.algs_.engine_counters(s_.alg).inc(kOpened);
+    if (sink_) sink_->opened(held);
     return true;
   }
   void close_entries(const std::function<bool(const session::ServerMapEntry&)>& pred) override {
@@ -128,12 +169,14 @@ class Engine::Ctx final : public Context {
   void refuse(size_t i, std::string_view detail) override {
     count(i);
     log_once(false, i, ins_.spec().counters.size() > i ? ins_.spec().counters[i] : "?", detail);
+    if (sink_) sink_->refused(detail);
   }
   EngineResult& result() { return r_; }
   void engine_count(size_t i) { e_.algs_.engine_counters(s_.alg).inc(i); }
   void engine_refuse(size_t i, std::string_view detail) {
     engine_count(i);
     log_once(true, i, i == kRefusedCap ? "refused.cap" : "refused.no-room", detail);
+    if (sink_) sink_->refused(detail);
   }
 
  private:
@@ -154,6 +197,7 @@ class Engine::Ctx final : public Context {
   const session::Session& s_;
   EngineResult& r_;
   const Inspector& ins_;
+  TraceSink* sink_;
 };
 
 Engine::Engine(Registry& algs, const common::Clock& clock, session::ServerMap& servermap,
@@ -179,12 +223,12 @@ void Engine::take_over(session::Session& s, const packet::Parsed& p, Dir d) {
 }
 
 EngineResult Engine::process(uint8_t* data, uint32_t* len, uint32_t capacity, packet::Parsed& p,
-                             session::Session& s, Dir d) {
+                             session::Session& s, Dir d, TraceSink* sink) {
   EngineResult res;
   Inspector* ins = algs_.get(s.alg);
   if (!ins || !p.has_l4 || p.is_fragment || p.proto != ins->spec().proto) return res;
   SessionAlg& sa = data_for(s, *ins);
-  Ctx ctx(*this, sa, s, res);
+  Ctx ctx(*this, sa, s, res, sink);
   if (p.proto == packet::kProtoTcp) {
     process_stream(ctx, sa, *ins, data, len, capacity, p, d);
   } else if (p.proto == packet::kProtoUdp) {
@@ -253,6 +297,7 @@ void Engine::feed_framer(Ctx& ctx, SessionAlg& sa, Inspector& ins, const uint8_t
       if (rw.old_bytes == rw.new_bytes) continue;
       dir.adjust.record(rw.pos, static_cast<uint32_t>(rw.old_bytes.size()),
                         static_cast<uint32_t>(rw.new_bytes.size()));
+      if (ctx.trace()) trace_rewrite(*ctx.trace(), m.bytes, e);
       dir.rewrites.push_back(std::move(rw));
       if (dir.rewrites.size() > kMaxRewritesPerDir) dir.rewrites.erase(dir.rewrites.begin());
       ctx.engine_count(kRewrites);
@@ -327,6 +372,7 @@ void Engine::process_datagram(Ctx& ctx, SessionAlg& sa, Inspector& ins, uint8_t*
     limit = e.offset;
     changed = true;
     ctx.engine_count(kRewrites);
+    if (ctx.trace()) trace_rewrite(*ctx.trace(), m.bytes, e);
   }
   if (!changed) return;
   common::wr16(data + p.l4_offset + 4, static_cast<uint16_t>(p.l4_len + p.payload_len));

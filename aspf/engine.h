@@ -69,8 +69,9 @@ class Engine {
   // A packet of control session `s` (locked by the caller) in direction d,
   // after NAT header translation. *len may grow up to capacity; `p` describes
   // the packet on entry and still does on return.
+  // Live trace: `sink` (null when the packet is not traced) hears what the ALG did.
   EngineResult process(uint8_t* data, uint32_t* len, uint32_t capacity, packet::Parsed& p,
-                       session::Session& s, session::Dir d);
+                       session::Session& s, session::Dir d, TraceSink* sink = nullptr);
   // "appid" area: control session `s` (locked by the caller) was given its ALG mid-way, when
   // packet `p` (direction d, not yet processed) identified it: the stream of d starts at this
   // packet's payload, the other direction's at the byte p acknowledges.

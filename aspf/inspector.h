@@ -74,6 +74,19 @@ struct ChildFlow {
   session::NatInfo nat;
 };
 
+// Live trace (fwd/trace_live.h, issue 15 item 2): told what the ALG did with the packet being
+// traced. Null (Context::trace) when the packet is not traced: an ALG reports only through
+// `if (auto* t = ctx.trace()) ...`, so an untraced packet pays one test. The engine reports the
+// rewrites (the message before/after) and the entries opened; an ALG reports what it parsed.
+class TraceSink {
+ public:
+  virtual ~TraceSink() = default;
+  virtual void parsed(std::string_view what) = 0;  // "PORT 198.18.1.2:40001"
+  virtual void rewrote(std::string_view before, std::string_view after) = 0;
+  virtual void opened(const session::ServerMapEntry& e) = 0;
+  virtual void refused(std::string_view why) = 0;
+};
+
 // What an inspector may do besides editing bytes.
 class Context {
  public:
@@ -112,6 +125,8 @@ class Context {
   virtual void count(size_t i) = 0;
   // Count refusal counter `i` and log it once per control session.
   virtual void refuse(size_t i, std::string_view detail) = 0;
+  // Live trace: where to report what this packet's messages held (null: not traced).
+  virtual TraceSink* trace() const { return nullptr; }
 };
 
 // Per-session protocol state of an inspector (opaque to the engine).

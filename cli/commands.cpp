@@ -343,6 +343,16 @@ std::vector<CommandSpec> specs() {
        {V::kSystem},
        "firewall application identify packets <packet-number:int(1-64)>"},
       {"undo.appid.packets", {V::kSystem}, "undo firewall application identify packets"},
+      // live trace (issue 15 item 2): the trace of the next real packets matching a filter, as
+      // they pass (fwd/ctl_trace.cpp, fwd/trace_live.*).
+      {"trace.live",
+       {V::kUser, V::kSystem},
+       "packet-trace live [ max-packets <max-packets:int(1-1000)> | "
+       "max-time <max-seconds:int(1-3600)> | protocol { tcp | udp | icmp | icmpv6 | gre | esp | "
+       "ah | <protocol-number:int(1-255)> } | source <source-address:ip> "
+       "[ <source-port:int(1-65535)> ] | destination <destination-address:ip> "
+       "[ <destination-port:int(1-65535)> ] | zone <zone-name:string(1-31)> | both-directions | "
+       "json ]*"},
   };
 }
 
@@ -575,6 +585,12 @@ std::map<std::string, std::string> help() {
       {"packet-number", "Number of packets (default 10)"},
       // sip (issue 13).
       {"sip-media", "Media (RTP/RTCP) of SIP calls"},
+      // live trace (issue 15 item 2).
+      {"live", "Trace the next real packets matching a filter as they pass (Ctrl+C stops)"},
+      {"max-packets", "Stop after this many packets (default 10)"},
+      {"max-time", "Stop after this many seconds (default 60)"},
+      {"max-seconds", "Seconds"},
+      {"both-directions", "Also trace the packets going the other way"},
   };
 }
 

@@ -166,7 +166,8 @@ bool Controller::runs_long(const cli::ViewStack& vs, const std::string& line) co
   const std::string& id = po.match->spec->id;
   // "stream" area: a display of a million sessions streams for seconds at the reader's pace.
   return id.rfind("probe.", 0) == 0 || id == "display.session.table" ||
-         id == "display.session.ipv6" || id == "display.servermap";
+         id == "display.session.ipv6" || id == "display.servermap" ||
+         id == "trace.live";  // live trace: waits for packets
 }
 
 std::string Controller::prompt(const cli::ViewStack& vs) const {
@@ -280,6 +281,13 @@ std::string run_stream(const std::function<void(ctl::Emitter&)>& stream,
     if (gone) return false;
     pending += f.feed(t);
     if (sink && pending.size() >= kStreamPiece) {
+      gone = !sink(pending);
+      pending.clear();
+    }
+    return !gone;
+  };
+  em.flush = [&] {  // live trace: a record goes out as soon as it is there
+    if (!gone && sink) {
       gone = !sink(pending);
       pending.clear();
     }

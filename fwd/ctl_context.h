@@ -108,6 +108,9 @@ struct Emitter {
   // Appends output; false when the reader has gone (Ctrl+C): stop rendering.
   std::function<bool(std::string_view)> text;
   std::function<void(uint64_t)> lines;
+  // Live trace: sends what was appended now instead of gathering a batch; false when the reader
+  // has gone (also with nothing to send: a way to notice Ctrl+C while waiting).
+  std::function<bool()> flush;
 };
 
 // What one command handler works on. A handler checks, then changes: one that sets `err` must

@@ -4,6 +4,7 @@
 #include "fwd/ctl_context.h"
 #include "fwd/dataplane.h"
 #include "fwd/trace.h"
+#include "fwd/trace_live.h"
 
 namespace fw::fwd::ctl {
 namespace {
@@ -85,6 +86,117 @@ void packet_trace_cmd(Ctx& c) {
   c.out << (c.m.has("json") ? render_json(*report) : render_text(*report));
 }
 
+// ---- live trace (issue 15 item 2) ----------------------------------------------------------
+
+constexpr uint32_t kLiveDefaultPackets = 10;
+constexpr uint32_t kLiveDefaultSeconds = 60;
+// Silence longer than this is reported (it also keeps fwcli's 60 s reply timeout from firing).
+constexpr std::chrono::seconds kLiveQuiet{20};
+
+// The filter of `packet-trace live`; false (c.err set) when it is refused.
+bool live_filter_of(Ctx& c, LiveFilter* f) {
+  f->proto = protocol_of(c.m);
+  if (c.m.has("source")) f->src = common::IpAddr::parse(c.p("source-address"));
+  if (c.m.has("destination")) f->dst = common::IpAddr::parse(c.p("destination-address"));
+  f->sport = static_cast<uint16_t>(c.m.integer("source-port").value_or(0));
+  f->dport = static_cast<uint16_t>(c.m.integer("destination-port").value_or(0));
+  f->both = c.m.has("both-directions");
+  if (f->src && f->dst && f->src->family != f->dst->family) {
+    c.param_error("destination-address",
+                  "Error: The source and destination addresses must be of one family.");
+    return false;
+  }
+  if ((f->sport || f->dport) && f->proto != 6 && f->proto != 17) {
+    c.err = "Error: Ports go with protocol tcp or udp.";
+    return false;
+  }
+  if (c.m.has("zone")) {
+    const std::string z = c.p("zone-name");
+    const auto id = c.dp->zone_ids().find(z);
+    if (!c.cfg.find_zone(z) || !id) {
+      c.param_error("zone-name", "Error: The zone " + z + " does not exist.");
+      return false;
+    }
+    f->zone = static_cast<policy::ZoneId>(*id);
+  }
+  return true;
+}
+
+// Disarms its watch when the command's stream is done or dropped unrun.
+struct ArmedWatch {
+  LiveTraces& traces;
+  std::shared_ptr<LiveWatch> watch;
+  ~ArmedWatch() { traces.disarm(watch); }
+};
+
+struct LiveRun {
+  std::shared_ptr<ArmedWatch> armed;
+  DataPlane* dp;
+  config::Config cfg;
+  uint32_t packets, seconds;
+  bool json;
+  void operator()(Emitter& em) const;
+};
+
+void LiveRun::operator()(Emitter& em) const {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + std::chrono::seconds(seconds);
+  const uint64_t t0 = dp->clock().now_ms();
+  LiveWatch& w = *armed->watch;
+  size_t n = 0;
+  auto quiet_since = Clock::now();
+  if (!json) {
+    em.text(" Tracing the next " + std::to_string(packets) + " matching packets for at most " +
+            std::to_string(seconds) + " s (Ctrl+C stops).\n\n");
+  }
+  if (!em.flush()) return;
+  while (n < packets && Clock::now() < deadline) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    auto recs = w.take(std::min<std::chrono::milliseconds>(left, std::chrono::seconds(1)));
+    for (const auto& r : recs) {
+      if (!em.text(render_live(r, *dp, cfg, ++n, t0, json))) return;
+    }
+    if (!recs.empty()) quiet_since = Clock::now();
+    if (!json && Clock::now() - quiet_since >= kLiveQuiet) {
+      em.text(" (no matching packet for " + std::to_string(kLiveQuiet.count()) + " s)\n");
+      quiet_since = Clock::now();
+    }
+    if (!em.flush()) return;  // Ctrl+C
+  }
+  if (json) return;
+  std::string end = " Live trace ended: " + std::to_string(n) + " packet" + (n == 1 ? "" : "s");
+  end += n < packets ? " (time limit reached)" : "";
+  if (uint64_t lost = w.lost())
+    end += ", " + std::to_string(lost) + " not shown (printed too slowly)";
+  em.text(end + ".\n");
+}
+
+void packet_trace_live_cmd(Ctx& c) {
+  if (!c.dp) {
+    c.err = "Error: packet-trace live needs the data plane (fwd is running without one).";
+    return;
+  }
+  LiveFilter f;
+  if (!live_filter_of(c, &f)) return;
+  const auto packets =
+      static_cast<uint32_t>(c.m.integer("max-packets").value_or(kLiveDefaultPackets));
+  LiveTraces& traces = c.dp->pipeline().live();
+  auto w = traces.arm(std::move(f), packets);
+  if (!w) {
+    c.err = "Error: A live packet trace is running already (at most " +
+            std::to_string(LiveTraces::kMax) + " at a time); try again when it ends.";
+    return;
+  }
+  LiveRun run{std::shared_ptr<ArmedWatch>(new ArmedWatch{traces, std::move(w)}),
+              c.dp,
+              c.cfg,
+              packets,
+              static_cast<uint32_t>(c.m.integer("max-seconds").value_or(kLiveDefaultSeconds)),
+              c.m.has("json")};
+  c.stream = std::move(run);
+}
+
 }  // namespace
 
 void register_trace(HandlerTable& t) {
@@ -92,6 +204,7 @@ void register_trace(HandlerTable& t) {
       {"trace.ports", packet_trace_cmd},
       {"trace.icmp", packet_trace_cmd},
       {"trace.other", packet_trace_cmd},
+      {"trace.live", packet_trace_live_cmd},
   });
 }
 

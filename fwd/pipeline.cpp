@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "fwd/appid_stage.h"
 #include "fwd/trace.h"
+#include "fwd/trace_live.h"
 
 namespace fw::fwd {
 
@@ -110,6 +111,7 @@ Pipeline::Pipeline(const PipelineParts& parts)
       c_appid_identified_(parts.counters.get("appid.identified")),
       c_appid_unidentified_(parts.counters.get("appid.unidentified")),
       c_appid_denied_(parts.counters.get("appid.denied")) {
+  live_ = std::make_unique<LiveTraces>(live_armed_);
   for (size_t i = 0; i < c_drop_.size(); ++i) {
     c_drop_[i] = &parts.counters.get(std::string("packet.drop.") + kDropNames[i]);
   }
@@ -119,6 +121,8 @@ Pipeline::Pipeline(const PipelineParts& parts)
                             std::string(packet::malformed_name(static_cast<packet::Malformed>(i))));
   }
 }
+
+Pipeline::~Pipeline() = default;
 
 Decision Pipeline::drop(Drop why) {
   c_dropped_.inc();
@@ -150,7 +154,9 @@ Decision Pipeline::process(QueuedPacket& qp) {
 Decision Pipeline::process(QueuedPacket& qp, RuntimeHolder::Reader& reader) {
   c_received_.inc();
   const Runtime* rt = reader.acquire();
-  Decision d = rt ? run(qp, *rt) : drop(Drop::kNoZone);
+  Decision d = !rt                                           ? drop(Drop::kNoZone)
+               : live_armed_.load(std::memory_order_relaxed) ? run_live(qp, *rt)
+                                                             : run(qp, *rt);
   reader.release();
   return d;
 }
@@ -164,7 +170,7 @@ void Pipeline::update_session(Session& s, Dir d, const Parsed& p, uint32_t len, 
   s.timeout_s = session::timeout_for(rt.timeouts, s.orig.proto, s.tcp_state, s.aging);
 }
 
-Decision Pipeline::run(QueuedPacket& qp, const Runtime& rt) {
+Decision Pipeline::run(QueuedPacket& qp, const Runtime& rt, aspf::TraceSink* alg_trace) {
   auto res = packet::parse(std::span<const uint8_t>(qp.data, qp.len));
   if (const auto* m = std::get_if<packet::Malformed>(&res)) {
     c_malformed_[static_cast<size_t>(*m)]->inc();
@@ -207,7 +213,7 @@ Decision Pipeline::run(QueuedPacket& qp, const Runtime& rt) {
     alg_session = s.alg ? s.id : 0;
     // A control session's ALG state lives in it: NAT and the ALG run under its lock.
     if (s.alg) {
-      dec = on_hit(qp, p, s, d, rt, &aging);
+      dec = on_hit(qp, p, s, d, rt, &aging, alg_trace);
     } else {
       copy = s;
     }
@@ -236,8 +242,9 @@ Decision Pipeline::run(QueuedPacket& qp, const Runtime& rt) {
     if (copy.alg) {
       // The first packet of a control session (a UDP request) is inspected too.
       alg_session = copy.id;
-      parts_.table.with_session_id(
-          copy.id, [&](Session& s) { dec = on_hit(qp, p, s, Dir::kOriginal, rt, &aging); });
+      parts_.table.with_session_id(copy.id, [&](Session& s) {
+        dec = on_hit(qp, p, s, Dir::kOriginal, rt, &aging, alg_trace);
+      });
     }
   }
   if (p.is_fragment) remember_fragment(p);
@@ -249,12 +256,13 @@ Decision Pipeline::run(QueuedPacket& qp, const Runtime& rt) {
 }
 
 Decision Pipeline::on_hit(QueuedPacket& qp, Parsed& p, Session& s, Dir d, const Runtime& rt,
-                          std::vector<aspf::EngineResult::ChildAging>* aging) {
+                          std::vector<aspf::EngineResult::ChildAging>* aging,
+                          aspf::TraceSink* alg_trace) {
   const bool forwarded = (d == Dir::kOriginal ? s.dst_zone : s.src_zone) != rt.zones.local();
   Decision dec = translate(qp, p, s, d, forwarded);
   if (dec.verdict != Verdict::kAccept) return dec;
   uint32_t len = qp.len;
-  aspf::EngineResult r = parts_.aspf.process(qp.data, &len, qp.capacity, p, s, d);
+  aspf::EngineResult r = parts_.aspf.process(qp.data, &len, qp.capacity, p, s, d, alg_trace);
   *aging = std::move(r.age_children);
   if (r.drop) return drop(Drop::kMalformed);
   if (!r.modified) return dec;
@@ -629,8 +637,8 @@ bool Pipeline::stage_appid_label(NewFlow& nf) {
       nf.s.alg = nf.rt.detect.classify_application(nf.f.src_zone, nf.f.dst_zone, nf.p.proto,
                                                    appid::name(a));
     }
-    c_appid_identified_.inc();
-  } else if (nf.p.proto == packet::kProtoTcp || nf.p.proto == packet::kProtoUdp) {
+    if (!nf.trace) c_appid_identified_.inc();  // (a trace counts nothing: live traces run one)
+  } else if (!nf.trace && (nf.p.proto == packet::kProtoTcp || nf.p.proto == packet::kProtoUdp)) {
     c_appid_unidentified_.inc();
   }
   return true;

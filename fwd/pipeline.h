@@ -31,7 +31,9 @@
 
 namespace fw::fwd {
 
-struct Trace;  // fwd/trace.h
+struct Trace;       // fwd/trace.h
+class LiveTraces;   // fwd/trace_live.h
+struct LiveRecord;  // fwd/trace_live.h
 
 // Drop reasons (counter packet.drop.<name>), in display order.
 enum class Drop : uint8_t {
@@ -84,6 +86,7 @@ struct PipelineParts {
 class Pipeline {
  public:
   explicit Pipeline(const PipelineParts& parts);
+  ~Pipeline();
 
   // One packet, from a worker thread holding its own Reader.
   Decision process(QueuedPacket& qp, RuntimeHolder::Reader& reader);
@@ -102,17 +105,24 @@ class Pipeline {
   // may open a session if the policy permits and no source NAT applies (a flow picked up
   // mid-stream, e.g. after fwd crashed and restarted).
   void set_tcp_pickup_until(uint64_t ms) { pickup_until_.store(ms, std::memory_order_relaxed); }
+  // Live trace (fwd/trace_live.h): the watches `packet-trace live` arms.
+  LiveTraces& live() { return *live_; }
 
  private:
   struct NewFlow;
   Decision drop(Drop why);
   Decision accept();
-  Decision run(QueuedPacket& qp, const Runtime& rt);
+  Decision run(QueuedPacket& qp, const Runtime& rt, aspf::TraceSink* alg_trace = nullptr);
+  // Live trace (fwd/trace_live.cpp): run() for a packet while a watch is armed.
+  Decision run_live(QueuedPacket& qp, const Runtime& rt);
+  void live_before(QueuedPacket& qp, const packet::Parsed& p, const Runtime& rt, LiveRecord& r);
+  void live_after(const QueuedPacket& qp, const packet::Parsed& p, Decision d, LiveRecord& r);
   std::optional<Decision> on_icmp_error(QueuedPacket& qp, const packet::Parsed& p);
   std::optional<Decision> guard_bogus(const QueuedPacket& qp, const packet::Parsed& p);  // guard
   Decision drop_no_route(const NewFlow& nf);                                             // guard
   Decision on_hit(QueuedPacket& qp, packet::Parsed& p, session::Session& s, session::Dir d,
-                  const Runtime& rt, std::vector<aspf::EngineResult::ChildAging>* aging);
+                  const Runtime& rt, std::vector<aspf::EngineResult::ChildAging>* aging,
+                  aspf::TraceSink* alg_trace = nullptr);
   Decision translate(QueuedPacket& qp, const packet::Parsed& p, const session::Session& s,
                      session::Dir d, bool forwarded);
   void update_session(session::Session& s, session::Dir d, const packet::Parsed& p, uint32_t len,
@@ -158,6 +168,8 @@ class Pipeline {
 
   PipelineParts parts_;
   std::atomic<uint64_t> pickup_until_{0};
+  std::atomic<bool> live_armed_{false};  // live trace: a watch is armed (the one hot-path test)
+  std::unique_ptr<LiveTraces> live_;
   std::mutex shared_reader_mu_;
   std::unique_ptr<RuntimeHolder::Reader> shared_reader_;
 

@@ -585,6 +585,9 @@ std::optional<TraceReport> packet_trace(DataPlane& dp, const config::Config& cfg
   return explain(t, dp, cfg, req);
 }
 
+std::string json_string(const std::string& s) { return json_str(s); }
+std::string session_id_text(uint64_t id) { return hex_id(id); }
+
 std::string render_text(const TraceReport& r) {
   std::ostringstream os;
   os << " Packet: " << r.packet << "\n";

@@ -92,5 +92,8 @@ TraceReport explain(const Trace& t, DataPlane& dp, const config::Config& cfg,
                     const TraceRequest& req);
 std::string render_text(const TraceReport& r);
 std::string render_json(const TraceReport& r);
+// Helpers shared with the live trace (fwd/trace_live.cpp).
+std::string json_string(const std::string& s);  // a JSON string literal
+std::string session_id_text(uint64_t id);       // as the verbose session display shows it
 
 }  // namespace fw::fwd

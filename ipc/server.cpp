@@ -171,6 +171,11 @@ class Executor {
   // Handler side: queues `text` as piece frames, waiting for room; false once the connection
   // is gone or the server stops.
   bool emit(uint64_t conn, const std::string& text) {
+    if (text.empty()) {  // nothing to send: only whether the reader is still there (live trace)
+      std::lock_guard<std::mutex> lk(mu_);
+      auto it = pipes_.find(conn);
+      return !stop_ && (it == pipes_.end() || !it->second.cancelled);
+    }
     for (size_t pos = 0; pos < text.size(); pos += kMaxPiece) {
       Response piece;
       piece.piece = true;

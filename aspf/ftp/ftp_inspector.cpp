@@ -46,6 +46,15 @@ session::ServerMapEntry data_entry(const Context& ctx) {
   return e;
 }
 
+// Live trace: what an announcement says ("PORT: data connection to 198.18.1.2:40001").
+std::string traced(const Announcement& a) {
+  static constexpr const char* kNames[] = {"PORT", "EPRT", "227 (PASV)", "229 (EPSV)"};
+  const std::string to = a.addr.empty()
+                             ? "the control connection's address, port " + std::to_string(a.port)
+                             : a.addr.str() + ":" + std::to_string(a.port);
+  return std::string(kNames[static_cast<size_t>(a.kind)]) + ": data connection to " + to;
+}
+
 class FtpInspector final : public Inspector {
  public:
   const AlgSpec& spec() const override { return kSpec; }
@@ -62,6 +71,7 @@ class FtpInspector final : public Inspector {
       return {};
     }
     ctx.count(kParsed);
+    if (auto* t = ctx.trace()) t->parsed(traced(r.a));
     return d == session::Dir::kOriginal ? active(ctx, line, r.a, msg.editable_from)
                                         : passive(ctx, line, r.a, msg.editable_from);
   }

@@ -157,6 +157,10 @@ class PptpInspector final : public Inspector {
       return {};
     }
     ctx.count(kParsed);
+    if (auto* t = ctx.trace()) {
+      t->parsed(std::string(msg_name(m->type)) + ": call id " + std::to_string(m->call_id) +
+                ", peer call id " + std::to_string(m->peer_call_id));
+    }
     bool from_client = d == session::Dir::kOriginal;  // the client (PNS) opened the control session
     bool snat = s.nat.snat;
     ps.pub = snat ? s.nat.snat_addr : s.orig.src;

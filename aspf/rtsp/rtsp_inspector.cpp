@@ -143,6 +143,11 @@ class RtspInspector final : public Inspector {
       return {};
     }
     ctx.count(kParsed);
+    if (auto* t = ctx.trace()) {
+      t->parsed(r.m.request ? std::string(r.m.method) + " " + std::string(r.m.uri)
+                            : "reply " + std::to_string(r.m.status) + " (CSeq " +
+                                  (r.m.cseq ? std::to_string(*r.m.cseq) : "-") + ")");
+    }
     if (d == session::Dir::kOriginal && r.m.request) {
       if (r.m.method == "SETUP") return setup(ctx, s, r.m, msg.editable_from);
       if (r.m.method == "TEARDOWN") teardown(ctx, s, r.m.session);

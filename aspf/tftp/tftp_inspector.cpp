@@ -55,6 +55,10 @@ class TftpInspector final : public Inspector {
       return {};
     }
     ctx.count(kParsed);
+    if (auto* t = ctx.trace()) {
+      t->parsed(std::string(r.request->opcode == Opcode::kRrq ? "RRQ " : "WRQ ") +
+                r.request->filename);
+    }
     ctx.open(answer_entry(ctx));
     return {};
   }
