@@ -32,6 +32,7 @@
 namespace fw::fwd {
 
 struct Trace;  // fwd/trace.h
+class Events;  // fwd/evlog_events.h ("evlog" area)
 
 // Drop reasons (counter packet.drop.<name>), in display order.
 enum class Drop : uint8_t {
@@ -102,6 +103,9 @@ class Pipeline {
   // may open a session if the policy permits and no source NAT applies (a flow picked up
   // mid-stream, e.g. after fwd crashed and restarted).
   void set_tcp_pickup_until(uint64_t ms) { pickup_until_.store(ms, std::memory_order_relaxed); }
+  // "evlog" area: where session creation, refused flows and attacks are told (null: nowhere).
+  // Set before any worker runs.
+  void set_events(Events* e) { events_ = e; }
 
  private:
   struct NewFlow;
@@ -156,7 +160,10 @@ class Pipeline {
   void remember_fragment(const packet::Parsed& p);
   bool fragment_known(const packet::Parsed& p);
 
+  void log_refused(const NewFlow& nf);  // "evlog" area
+
   PipelineParts parts_;
+  Events* events_ = nullptr;  // "evlog" area
   std::atomic<uint64_t> pickup_until_{0};
   std::mutex shared_reader_mu_;
   std::unique_ptr<RuntimeHolder::Reader> shared_reader_;
