@@ -54,6 +54,8 @@ std::string body(const Event& e) {
 }
 
 constexpr int kFacilityLocal7 = 23;
+constexpr timeval kSendWait{0, 20'000};
+constexpr uint64_t kCongestedMs = 1000;
 
 }  // namespace
 
@@ -192,13 +194,16 @@ void EventLog::deliver(Event&& e) {
   }
 }
 
-// mu_ held. A datagram that cannot go now (no listener, its buffer full) is counted, not waited
-// for: the writer must keep up with the queue.
+// mu_ held. A receiver that is slow (its queue full: EAGAIN) is waited for up to kSendWait per
+// datagram - the events meanwhile wait in the lock-free queue, and only what overflows that is
+// lost; a receiver that stays full for that long is then not waited for during kCongestedMs (the
+// log buffer and the monitors must not stall behind it). What is not sent is counted.
 void EventLog::send_syslog(const Event& e) {
   if (opt_.syslog_path.empty()) return;
   if (sock_ < 0 || sock_path_ != opt_.syslog_path) {
     if (sock_ >= 0) ::close(sock_);
-    sock_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    sock_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (sock_ >= 0) ::setsockopt(sock_, SOL_SOCKET, SO_SNDTIMEO, &kSendWait, sizeof kSendWait);
     sock_path_ = opt_.syslog_path;
   }
   sockaddr_un sa{};
@@ -209,13 +214,17 @@ void EventLog::send_syslog(const Event& e) {
   }
   std::memcpy(sa.sun_path, opt_.syslog_path.data(), opt_.syslog_path.size());
   const std::string d = syslog_datagram(e, opt_.syslog_format, opt_.host, ::getpid());
-  const ssize_t r = ::sendto(sock_, d.data(), d.size(), MSG_DONTWAIT | MSG_NOSIGNAL,
+  const uint64_t now = realtime_ms();
+  const int wait = now >= congested_until_ ? 0 : MSG_DONTWAIT;
+  const ssize_t r = ::sendto(sock_, d.data(), d.size(), wait | MSG_NOSIGNAL,
                              reinterpret_cast<const sockaddr*>(&sa), sizeof sa);
   if (r == static_cast<ssize_t>(d.size())) {
     ++sent_;
-  } else {
-    ++send_failed_;
+    return;
   }
+  ++send_failed_;
+  if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && !wait)
+    congested_until_ = now + kCongestedMs;
 }
 
 void EventLog::writer_loop() {

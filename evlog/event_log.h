@@ -121,7 +121,8 @@ class EventLog {
   std::deque<Event> buffer_;
   uint64_t seq_ = 0, written_ = 0, overwritten_ = 0, sent_ = 0, send_failed_ = 0;
   int sock_ = -1;
-  std::string sock_path_;  // what sock_ is connected to
+  std::string sock_path_;        // what sock_ sends to
+  uint64_t congested_until_ = 0;  // until then (wall ms) a full receiver is not waited for
 
   std::atomic<bool> stop_{false};
   std::thread writer_;

@@ -156,6 +156,22 @@ TEST(EventLog, MissingSyslogSocketIsCountedNotFatal) {
   EXPECT_EQ(log.buffer().size(), 1u);
 }
 
+// A receiver that reads nothing: its queue fills, the writer waits briefly once, then counts what
+// it cannot send instead of stalling the log buffer behind it.
+TEST(EventLog, FullSyslogReceiverIsCountedNotWaitedFor) {
+  Listener l;  // never reads
+  EventLog log(fixed(4096, 4096));
+  log.set_syslog(l.path, SyslogFormat::kRfc3164);
+  for (int i = 0; i < 3000; ++i) ASSERT_TRUE(log.post(Severity::kInformational, "M", "N", "t"));
+  EXPECT_EQ(log.drain(), 3000u);
+  Stats s = log.stats();
+  EXPECT_EQ(s.syslog_sent + s.syslog_failed, 3000u);
+  EXPECT_GT(s.syslog_failed, 0u);
+  EXPECT_GT(s.syslog_sent, 0u);
+  EXPECT_EQ(log.buffer().size(), 3000u) << "the log buffer got every event";
+  EXPECT_FALSE(l.recv_one().empty());
+}
+
 // Four producers against the writer: every event is either written or counted lost.
 TEST(EventLog, ConcurrentProducersLoseNothingUncounted) {
   EventLog log(fixed(256, 100000));
