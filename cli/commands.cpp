@@ -347,7 +347,9 @@ std::vector<CommandSpec> specs() {
       // (it polls `display logbuffer since N` while the monitor is on).
       {"rule.session-logging", {V::kSecurityRule}, "session logging"},
       {"undo.rule.session-logging", {V::kSecurityRule}, "undo session logging"},
-      {"infocenter.logbuffer", {V::kSystem}, "info-center logbuffer size <buffersize:int(1-65536)>"},
+      {"infocenter.logbuffer",
+       {V::kSystem},
+       "info-center logbuffer size <buffersize:int(1-65536)>"},
       {"undo.infocenter.logbuffer", {V::kSystem}, "undo info-center logbuffer size"},
       {"infocenter.loghost",
        {V::kSystem},

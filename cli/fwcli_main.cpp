@@ -245,7 +245,7 @@ std::optional<std::string> local_answer(Session* s, const fw::cli::Match& m) {
     s->monitor_started = false;
     if (s->monitor) out = monitor_poll(s);  // learns where the log is now
     out += s->monitor ? "Info: Current terminal monitor is on.\n"
-                     : "Info: Current terminal monitor is off.\n";
+                      : "Info: Current terminal monitor is off.\n";
   } else if (id == "screen-length" || id == "undo.screen-length") {
     if (id == "screen-length")
       s->screen_length = static_cast<size_t>(m.integer("lines").value_or(0));

@@ -60,8 +60,8 @@ constexpr uint64_t kCongestedMs = 1000;
 }  // namespace
 
 std::string_view severity_name(Severity s) {
-  static constexpr std::string_view kNames[] = {"emergencies", "alerts",   "critical",
-                                                "errors",      "warnings", "notifications",
+  static constexpr std::string_view kNames[] = {"emergencies",   "alerts",   "critical",
+                                                "errors",        "warnings", "notifications",
                                                 "informational", "debugging"};
   const auto i = static_cast<size_t>(s);
   return i < std::size(kNames) ? kNames[i] : "?";
@@ -72,14 +72,16 @@ std::string buffer_line(const Event& e, const std::string& host) {
 }
 
 std::string syslog_datagram(const Event& e, SyslogFormat f, const std::string& host, int pid) {
-  const std::string pri = "<" + std::to_string(kFacilityLocal7 * 8 + static_cast<int>(e.severity)) + ">";
+  const std::string pri =
+      "<" + std::to_string(kFacilityLocal7 * 8 + static_cast<int>(e.severity)) + ">";
   if (f == SyslogFormat::kRfc5424) {
     char ms[8];
     std::snprintf(ms, sizeof ms, ".%03u", static_cast<unsigned>(e.wall_ms % 1000));
     return pri + "1 " + strtime(e.wall_ms, "%Y-%m-%dT%H:%M:%S") + ms + "Z " + host + " fwd " +
            std::to_string(pid) + " " + e.name + " - " + body(e);
   }
-  return pri + strtime(e.wall_ms, "%b %e %H:%M:%S") + " fwd[" + std::to_string(pid) + "]: " + body(e);
+  return pri + strtime(e.wall_ms, "%b %e %H:%M:%S") + " fwd[" + std::to_string(pid) +
+         "]: " + body(e);
 }
 
 // ---- KvText ---------------------------------------------------------------------------

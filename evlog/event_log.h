@@ -17,7 +17,6 @@
 #include <thread>
 #include <vector>
 
-
 namespace fw::evlog {
 
 // syslog severities (RFC 5424), as VRP numbers its log levels.
@@ -43,9 +42,9 @@ struct Event {
 enum class SyslogFormat : uint8_t { kRfc3164, kRfc5424 };
 
 struct Options {
-  size_t queue_slots = 4096;   // the bounded queue (rounded up to a power of two)
-  size_t buffer_size = 1024;   // `info-center logbuffer size`
-  std::string host = "FW";     // shown in the log buffer lines (sysname)
+  size_t queue_slots = 4096;             // the bounded queue (rounded up to a power of two)
+  size_t buffer_size = 1024;             // `info-center logbuffer size`
+  std::string host = "FW";               // shown in the log buffer lines (sysname)
   std::string syslog_path = "/dev/log";  // "" = no syslog
   SyslogFormat syslog_format = SyslogFormat::kRfc3164;
   // Wall clock in ms (empty: CLOCK_REALTIME). Tests make it deterministic.
@@ -116,12 +115,12 @@ class EventLog {
   std::atomic<bool> waiting_{false};
   std::atomic<uint64_t> posted_{0}, lost_{0};
 
-  std::mutex drain_mu_;  // one consumer at a time (writer or drain())
+  std::mutex drain_mu_;    // one consumer at a time (writer or drain())
   mutable std::mutex mu_;  // the buffer, the settings and the sink counters
   std::deque<Event> buffer_;
   uint64_t seq_ = 0, written_ = 0, overwritten_ = 0, sent_ = 0, send_failed_ = 0;
   int sock_ = -1;
-  std::string sock_path_;        // what sock_ sends to
+  std::string sock_path_;         // what sock_ sends to
   uint64_t congested_until_ = 0;  // until then (wall ms) a full receiver is not waited for
 
   std::atomic<bool> stop_{false};

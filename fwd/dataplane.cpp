@@ -165,9 +165,8 @@ DataPlane::DataPlane(const common::Clock& clock, RouteSource& routes, DataPlaneO
   servermap_.set_on_event([this](const session::ServerMapEntry& e, session::MapEvent what) {
     events_->servermap(e, what);
   });
-  table_.set_on_close([this](const session::Session& s, session::CloseReason why) {
-    on_session_removed(s, why);
-  });
+  table_.set_on_close(
+      [this](const session::Session& s, session::CloseReason why) { on_session_removed(s, why); });
   // A port reserved for an ALG entry that was never used goes back.
   servermap_.set_on_remove(
       [this](const session::ServerMapEntry& e) { translator_.entry_removed(e); });
@@ -195,9 +194,9 @@ void DataPlane::apply(const config::Config& c) {
   // "evlog" area: the sinks as configured.
   evlog_.set_buffer_size(c.info_center.logbuffer_size);
   evlog_.set_host(c.sysname);
-  evlog_.set_syslog(c.info_center.loghost_socket.empty() ? "/dev/log" : c.info_center.loghost_socket,
-                    c.info_center.rfc5424 ? evlog::SyslogFormat::kRfc5424
-                                          : evlog::SyslogFormat::kRfc3164);
+  evlog_.set_syslog(
+      c.info_center.loghost_socket.empty() ? "/dev/log" : c.info_center.loghost_socket,
+      c.info_center.rfc5424 ? evlog::SyslogFormat::kRfc5424 : evlog::SyslogFormat::kRfc3164);
   runtimes_.publish(std::make_unique<Runtime>(c, zone_ids_, counters_, algs_));
   runtimes_.reclaim();
 }
@@ -372,7 +371,8 @@ std::optional<RestoreReport::Skip> DataPlane::restore_session(const snap::SavedS
   }
   uint64_t id = 0;
   if (table_.insert(s, &id) != session::InsertResult::kOk) {
-    on_session_removed(s, session::CloseReason::kShutdown);  // frees the ALG data, gives the NAT resources back
+    on_session_removed(
+        s, session::CloseReason::kShutdown);  // frees the ALG data, gives the NAT resources back
     return R::kTable;
   }
   ids[ss.s.id] = id;

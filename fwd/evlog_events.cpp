@@ -79,7 +79,8 @@ void Events::tuple(KvText& kv, const session::Session& s) const {
       .add("DestinationIP", o.dst.str())
       .add("SourcePort", o.sport)
       .add("DestinationPort", o.dport);
-  if (s.nat.snat) kv.add("SourceNatIP", s.nat.snat_addr.str()).add("SourceNatPort", s.nat.snat_port);
+  if (s.nat.snat)
+    kv.add("SourceNatIP", s.nat.snat_addr.str()).add("SourceNatPort", s.nat.snat_port);
   if (s.nat.dnat)
     kv.add("DestinationNatIP", s.nat.dnat_addr.str()).add("DestinationNatPort", s.nat.dnat_port);
 }
@@ -119,7 +120,8 @@ void Events::session_closed(const session::Session& s, session::CloseReason why)
 
 void Events::servermap(const session::ServerMapEntry& e, session::MapEvent what) {
   KvText kv;
-  kv.add("Type", session::map_type_name(e.type)).add("Protocol", e.proto ? proto_name(e.proto) : "any");
+  kv.add("Type", session::map_type_name(e.type))
+      .add("Protocol", e.proto ? proto_name(e.proto) : "any");
   const aspf::Inspector* ins = algs_.get(e.alg);
   if (e.type == session::MapType::kAspf && ins && e.channel < ins->spec().channels.size())
     kv.add("Appro", ins->spec().channels[e.channel].app);

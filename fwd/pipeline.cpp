@@ -86,11 +86,12 @@ struct Pipeline::NewFlow {
   bool reversed = false;   // picked up from its responder's packet: the session runs the other way
   Session s;               // the session being built
   Session created;         // what is in the table afterwards (id set)
-  const std::string* deny_rule = nullptr;  // "evlog": the rule (or "default") that denied it
   Trace* trace = nullptr;  // packet-trace: report to it, and peek instead of changing anything
   void reached(TraceStage st) const {
     if (trace) trace->stages.push_back(st);
   }
+  // "evlog": the rule (or "default") that denied it.
+  const std::string* deny_rule = nullptr;
 };
 
 const std::vector<std::string>& drop_reason_names() {
@@ -672,9 +673,8 @@ bool Pipeline::stage_create(NewFlow& nf) {
   if (nf.trace) return trace_create(nf);
   // "evlog": a flow an ALG entry admitted is logged when its control session is.
   if (events_ && nf.aspf && nf.sm && nf.sm->parent) {
-    parts_.table.with_session_id(nf.sm->parent, [&](Session& ps) {
-      s.evlog = ps.evlog & session::kEvlogOn;
-    });
+    parts_.table.with_session_id(nf.sm->parent,
+                                 [&](Session& ps) { s.evlog = ps.evlog & session::kEvlogOn; });
   }
 
   uint64_t id = 0;

@@ -108,7 +108,8 @@ class CompiledPolicy {
     bool permit;
     common::Counter* hits;
     uint32_t apps = 0;  // "appid": bit a = appid::App a; 0 = any application
-    bool session_logging = false;  // "evlog" area
+    // "evlog" area: the rule has `session logging`.
+    bool session_logging = false;
   };
   std::vector<Rule> rules_;
   // The enabled rules' conditions; classifier rule i is rules_[active_[i]].

@@ -32,7 +32,8 @@ Options fixed(size_t slots = 8, size_t buffer = 4) {
 TEST(EventLog, FullQueueCountsLostAndNeverBlocks) {
   EventLog log(fixed(8, 100));
   int ok = 0;
-  for (int i = 0; i < 20; ++i) ok += log.post(Severity::kInformational, "SECLOG", "X", "n=" + std::to_string(i));
+  for (int i = 0; i < 20; ++i)
+    ok += log.post(Severity::kInformational, "SECLOG", "X", "n=" + std::to_string(i));
   EXPECT_EQ(ok, 8);
   Stats s = log.stats();
   EXPECT_EQ(s.posted, 8u);

@@ -106,7 +106,7 @@ TEST_F(EvlogPipeline, RstTeardownCarriesHuaweisFields) {
             std::string::npos)
       << created[0];
   clock.advance_s(3);
-  ASSERT_EQ(back(40000, 80, 0x12), Verdict::kAccept);  // SYN+ACK, 40 bytes each
+  ASSERT_EQ(back(40000, 80, 0x12), Verdict::kAccept);       // SYN+ACK, 40 bytes each
   ASSERT_EQ(out(40000, 80, 0x04, 1001), Verdict::kAccept);  // RST
   EXPECT_TRUE(events("SESSION_TEARDOWN").empty()) << "not before it leaves the table";
   age(11);  // fin-rst aging: 10 s
@@ -117,8 +117,8 @@ TEST_F(EvlogPipeline, RstTeardownCarriesHuaweisFields) {
             "DestinationPort=80,BeginTime=1795953332,EndTime=1795953346,SendPkts=2,SendBytes=80,"
             "RcvPkts=1,RcvBytes=40,SourceZone=trust,DestinationZone=untrust,PolicyName=web,"
             "Application=http,SessionID=" +
-                t[0].substr(t[0].find("SessionID=") + 10, t[0].find(",CloseReason") -
-                                                              t[0].find("SessionID=") - 10) +
+                t[0].substr(t[0].find("SessionID=") + 10,
+                            t[0].find(",CloseReason") - t[0].find("SessionID=") - 10) +
                 ",CloseReason=rst");
 }
 
@@ -156,13 +156,12 @@ TEST_F(EvlogPipeline, RulesWithoutSessionLoggingLogNothing) {
   EXPECT_EQ(dp.sessions().size(), 0u);
   // Switched on: the next session is logged; `undo session logging` switches it off again.
   std::string err;
-  ASSERT_TRUE(ctl->load_text("security-policy\n rule name quiet\n  session logging\n", "t",
-                             &err));
+  ASSERT_TRUE(ctl->load_text("security-policy\n rule name quiet\n  session logging\n", "t", &err));
   out(40004, 8080, 0x02);
   EXPECT_EQ(events("SESSION_CREATE").size(), 1u);
   EXPECT_NE(current(*ctl).find("  action permit\n  session logging\n"), std::string::npos);
-  ASSERT_TRUE(ctl->load_text("security-policy\n rule name quiet\n  undo session logging\n", "t",
-                             &err));
+  ASSERT_TRUE(
+      ctl->load_text("security-policy\n rule name quiet\n  undo session logging\n", "t", &err));
   out(40005, 8080, 0x02);
   EXPECT_EQ(events("SESSION_CREATE").size(), 1u);
 }
