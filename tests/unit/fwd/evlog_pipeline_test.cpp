@@ -211,3 +211,25 @@ TEST_F(EvlogPipeline, ConfigurationCommandsAreRecordedAndSettingsRender) {
 
 }  // namespace
 }  // namespace fw::fwd
+
+namespace fw::fwd {
+namespace {
+
+TEST_F(EvlogPipeline, AntiDdosAttackStartAndEnd) {
+  std::string err;
+  ASSERT_TRUE(ctl->load_text("firewall zone untrust\n anti-ddos syn-flood max-rate 5\n", "t", &err))
+      << err;
+  for (uint16_t i = 0; i < 20; ++i)  // to an inside address: refused above 5/s
+    send(ipv4(6, "203.0.113.9", "198.18.1.5", tcp(3000 + i, 80, 1, 0, 0x02)), 3);
+  auto s = events("ATTACK_START");
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0], "AttackType=syn-flood,DestinationIP=198.18.1.5,MaxRate=5");
+  EXPECT_TRUE(events("ATTACK_END").empty());
+  age(6);  // quiet for longer than FloodLimiter::kQuietMs
+  auto e = events("ATTACK_END");
+  ASSERT_EQ(e.size(), 1u);
+  EXPECT_EQ(e[0].rfind("AttackType=syn-flood,RefusedSessions=", 0), 0u) << e[0];
+}
+
+}  // namespace
+}  // namespace fw::fwd
