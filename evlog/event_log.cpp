@@ -1,5 +1,7 @@
 #include "evlog/event_log.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -218,8 +220,12 @@ void EventLog::send_syslog(const Event& e) {
   const std::string d = syslog_datagram(e, opt_.syslog_format, opt_.host, ::getpid());
   const uint64_t now = realtime_ms();
   const int wait = now >= congested_until_ ? 0 : MSG_DONTWAIT;
-  const ssize_t r = ::sendto(sock_, d.data(), d.size(), wait | MSG_NOSIGNAL,
-                             reinterpret_cast<const sockaddr*>(&sa), sizeof sa);
+  ssize_t r;
+  int tries = 0;
+  do {  // a signal (SIGCHLD of the daemon's iptables runs) ends a blocking send early
+    r = ::sendto(sock_, d.data(), d.size(), wait | MSG_NOSIGNAL,
+                 reinterpret_cast<const sockaddr*>(&sa), sizeof sa);
+  } while (r < 0 && errno == EINTR && ++tries < 4);
   if (r == static_cast<ssize_t>(d.size())) {
     ++sent_;
     return;
@@ -230,6 +236,9 @@ void EventLog::send_syslog(const Event& e) {
 }
 
 void EventLog::writer_loop() {
+  sigset_t all;  // signals go to the daemon's other threads, not into a syslog send
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, nullptr);
   while (!stop_.load(std::memory_order_acquire)) {
     waiting_.store(true, std::memory_order_seq_cst);
     const uint64_t seen = pushes_.load(std::memory_order_seq_cst);
