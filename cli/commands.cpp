@@ -353,6 +353,24 @@ std::vector<CommandSpec> specs() {
        "[ <source-port:int(1-65535)> ] | destination <destination-address:ip> "
        "[ <destination-port:int(1-65535)> ] | zone <zone-name:string(1-31)> | both-directions | "
        "json ]*"},
+      // "evlog" area (issue 15 item 4): the event log. `terminal monitor` is answered by fwcli
+      // (it polls `display logbuffer since N` while the monitor is on).
+      {"rule.session-logging", {V::kSecurityRule}, "session logging"},
+      {"undo.rule.session-logging", {V::kSecurityRule}, "undo session logging"},
+      {"infocenter.logbuffer",
+       {V::kSystem},
+       "info-center logbuffer size <buffersize:int(1-65536)>"},
+      {"undo.infocenter.logbuffer", {V::kSystem}, "undo info-center logbuffer size"},
+      {"infocenter.loghost",
+       {V::kSystem},
+       "info-center loghost unix-socket <socket-path:string(1-107)> [ rfc5424 ]"},
+      {"undo.infocenter.loghost", {V::kSystem}, "undo info-center loghost unix-socket"},
+      {"display.logbuffer", kAll, "display logbuffer"},
+      {"display.logbuffer.summary", kAll, "display logbuffer summary"},
+      {"display.logbuffer.since", kAll, "display logbuffer since <sequence:int(0-2147483647)>"},
+      {"reset.logbuffer", {V::kUser}, "reset logbuffer"},
+      {"terminal.monitor", {V::kUser}, "terminal monitor"},
+      {"undo.terminal.monitor", {V::kUser}, "undo terminal monitor"},
   };
 }
 
@@ -591,6 +609,21 @@ std::map<std::string, std::string> help() {
       {"max-time", "Stop after this many seconds (default 60)"},
       {"max-seconds", "Seconds"},
       {"both-directions", "Also trace the packets going the other way"},
+      // "evlog" area (issue 15 item 4).
+      {"logging", "Log the sessions of this rule (creation and teardown)"},
+      {"info-center", "Information center (event log)"},
+      {"logbuffer", "Log buffer (the last events)"},
+      {"size", "Number of events kept"},
+      {"buffersize", "Events kept in the log buffer (default 1024)"},
+      {"loghost", "Where syslog datagrams go"},
+      {"unix-socket", "A Unix datagram socket instead of /dev/log"},
+      {"socket-path", "Path of the socket"},
+      {"rfc5424", "RFC 5424 datagrams (default RFC 3164)"},
+      {"summary", "Counters of the event log"},
+      {"since", "Events after a sequence number"},
+      {"sequence", "Sequence number"},
+      {"terminal", "Terminal settings of this session"},
+      {"monitor", "Show events live in this session"},
   };
 }
 

@@ -13,11 +13,13 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <functional>
 #include <iostream>
 #include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -48,6 +50,13 @@ struct Session {
   std::deque<std::string> history;
   // `screen-length N temporary` (0: no paging); unset: the terminal's height.
   std::optional<size_t> screen_length;
+  // "evlog" area: `terminal monitor`: while on (interactive only), the shell asks fwd for the
+  // events after `monitor_seq` (`display logbuffer since N`) every kMonitorPoll while it waits
+  // for input, and prints them above the prompt.
+  bool monitor = false;
+  bool monitor_started = false;  // monitor_seq has been learnt
+  uint64_t monitor_seq = 0;
+  std::chrono::steady_clock::time_point monitor_next{};
 };
 
 constexpr size_t kHistorySize = 10;
@@ -223,12 +232,20 @@ std::optional<fw::cli::Match> local_match(const Session& s, const std::string& l
   return po.match;
 }
 
+std::string monitor_poll(Session* s);  // "evlog": terminal monitor (below)
+
 // Answers a command of the shell's own; nullopt if the daemon answers it.
 std::optional<std::string> local_answer(Session* s, const fw::cli::Match& m) {
   const std::string& id = m.spec->id;
   std::string out;
   if (id == "display.history") {
     for (const auto& h : s->history) out += "  " + h + "\n";
+  } else if (id == "terminal.monitor" || id == "undo.terminal.monitor") {  // "evlog"
+    s->monitor = id == "terminal.monitor";
+    s->monitor_started = false;
+    if (s->monitor) out = monitor_poll(s);  // learns where the log is now
+    out += s->monitor ? "Info: Current terminal monitor is on.\n"
+                      : "Info: Current terminal monitor is off.\n";
   } else if (id == "screen-length" || id == "undo.screen-length") {
     if (id == "screen-length")
       s->screen_length = static_cast<size_t>(m.integer("lines").value_or(0));
@@ -467,6 +484,59 @@ int signal_hook() {
   return 0;
 }
 
+// ---- terminal monitor ("evlog" area) ---------------------------------------------
+
+constexpr std::chrono::milliseconds kMonitorPoll{300};
+
+// Asks for the events after monitor_seq; the text to print (events, a "missed" note), "" if
+// none. The first answer only learns where the log is (older events are not shown).
+std::string monitor_poll(Session* s) {
+  SendError why;
+  const std::string line = "display logbuffer since " + std::to_string(s->monitor_seq);
+  auto r = s->client ? send(s, line, &why) : std::nullopt;
+  if (!r) return "";
+  if (!r->ok || r->output.rfind("Sequence : ", 0) != 0) {
+    s->monitor = false;  // a daemon without the event log
+    return "Info: This fwd has no event log; terminal monitor is off.\n";
+  }
+  std::istringstream is(r->output);
+  std::string first, rest, l;
+  std::getline(is, first);
+  const uint64_t last = std::strtoull(first.c_str() + 11, nullptr, 10);
+  const bool started = s->monitor_started;
+  s->monitor_started = true;
+  if (!started || last < s->monitor_seq) {  // the first poll, or the daemon restarted
+    s->monitor_seq = last;
+    return "";
+  }
+  s->monitor_seq = last;
+  while (std::getline(is, l)) {
+    if (l.rfind("Missed : ", 0) == 0) {
+      rest += "Info: " + l.substr(9) + " events were not shown (the log buffer moved on).\n";
+    } else {
+      rest += l + "\n";
+    }
+  }
+  return rest;
+}
+
+// rl_event_hook: readline calls it about ten times a second while it waits for a key.
+int monitor_hook() {
+  Session* s = g_session;
+  if (!s || !s->monitor) return 0;
+  const auto now = std::chrono::steady_clock::now();
+  if (now < s->monitor_next) return 0;
+  s->monitor_next = now + kMonitorPoll;
+  const std::string text = monitor_poll(s);
+  if (text.empty()) return 0;
+  std::fputs("\r\033[K", rl_outstream);  // the prompt line is drawn again below the events
+  std::fputs(text.c_str(), rl_outstream);
+  std::fflush(rl_outstream);
+  rl_on_new_line();
+  rl_redisplay();
+  return 0;
+}
+
 void setup_readline(Session* s) {
   g_session = s;
   rl_readline_name = "fwcli";
@@ -476,6 +546,7 @@ void setup_readline(Session* s) {
   rl_bind_key('?', help_key);
   rl_bind_key(26, ctrl_z_key);  // Ctrl+Z
   rl_signal_event_hook = signal_hook;
+  rl_event_hook = monitor_hook;  // "evlog": terminal monitor
   struct sigaction sa {};
   sa.sa_handler = on_sigint;
   sigemptyset(&sa.sa_mask);

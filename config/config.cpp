@@ -500,6 +500,7 @@ std::string render_rule(const SecurityRule& r, const std::string& ind, bool with
   for (const auto& i : r.service_items) os << in << "service " << protocol_text(i) << "\n";
   for (const auto& a : r.applications) os << in << "application " << a << "\n";  // "appid"
   if (r.action) os << in << "action " << (*r.action == Action::kPermit ? "permit" : "deny") << "\n";
+  if (r.session_logging) os << in << "session logging\n";  // "evlog"
   return os.str();
 }
 
@@ -532,6 +533,16 @@ std::string render_anti_ddos(const AntiDdos& a, const std::string& indent) {
   return os.str();
 }
 
+std::string render_info_center(const InfoCenter& i) {
+  std::ostringstream os;
+  if (i.logbuffer_size != InfoCenter::kDefaultLogbuffer)
+    os << " info-center logbuffer size " << i.logbuffer_size << "\n";
+  if (!i.loghost_socket.empty())
+    os << " info-center loghost unix-socket " << i.loghost_socket << (i.rfc5424 ? " rfc5424" : "")
+       << "\n";
+  return os.str();
+}
+
 std::string render(const Config& c) {
   std::ostringstream os;
   os << "#\n sysname " << c.sysname << "\n";
@@ -559,6 +570,7 @@ std::string render(const Config& c) {
   if (std::string l = render_anti_ddos(c.anti_ddos, " "); !l.empty()) os << "#\n" << l;
   if (c.appid_packets)  // "appid"
     os << "#\n firewall application identify packets " << c.appid_packets << "\n";
+  if (std::string l = render_info_center(c.info_center); !l.empty()) os << "#\n" << l;  // "evlog"
   for (const auto& s : c.address_sets) os << "#\n" << render_address_set(s);
   for (const auto& s : c.service_sets) os << "#\n" << render_service_set(s);
   for (const auto& z : c.zones) os << "#\n" << render_zone(z);

@@ -110,6 +110,7 @@ struct SecurityRule {
   std::vector<std::string> applications;
   // Named and inline services all empty = any service.
   std::optional<Action> action;  // unset: the rule matches nothing (shown as `-`)
+  bool session_logging = false;  // "evlog" area: `session logging` (its sessions are logged)
 };
 
 struct SecurityPolicy {
@@ -213,6 +214,16 @@ struct InterfaceSettings {
 // is rendered when one is turned off.
 const std::vector<std::string>& factory_detect();
 
+// "evlog" area: the event log's sinks.
+struct InfoCenter {
+  static constexpr uint32_t kDefaultLogbuffer = 1024;
+  uint32_t logbuffer_size = kDefaultLogbuffer;  // `info-center logbuffer size N`
+  // `info-center loghost unix-socket PATH [rfc5424]`: syslog datagrams go there instead of
+  // /dev/log ("" = /dev/log), in RFC 5424 instead of RFC 3164.
+  std::string loghost_socket;
+  bool rfc5424 = false;
+};
+
 struct Config {
   std::string sysname = "FW";
   // "iface" area: the interface map and per-interface settings (config/interface.cpp).
@@ -251,6 +262,7 @@ struct Config {
   // "appid" area: `firewall application identify packets N`: how many packets of a session
   // (both directions, the handshake included) identification looks at; 0 = the default.
   uint32_t appid_packets = 0;
+  InfoCenter info_center;  // "evlog" area
   Interzone* find_interzone(const std::string& a, const std::string& b);
 
   // The defaults: the four built-in zones with their priorities, `firewall detect ftp`.
@@ -298,6 +310,7 @@ std::string render_zone(const Zone& z);
 // "srclimit" area: the global `firewall source-ip-limit` lines ("" when none is set).
 std::string render_source_limit(const Config& c);
 std::string render_anti_ddos(const AntiDdos& a, const std::string& indent);
+std::string render_info_center(const InfoCenter& i);  // "evlog" area ("" when all default)
 std::string render_rule(const SecurityRule& r, const std::string& indent);
 std::string render_service_set(const ServiceSet& s);
 std::string render_address_set(const AddressSet& s);

@@ -44,7 +44,8 @@ cli::ViewStack system_views() {
 bool is_read_only(const std::string& id) {
   return id.rfind("display.", 0) == 0 || id.rfind("reset.", 0) == 0 || id == "save" ||
          id.rfind("probe.", 0) == 0 ||  // area route: ping, tracert
-         id == "compare" || id == "screen-length" || id == "undo.screen-length";
+         id == "compare" || id == "screen-length" || id == "undo.screen-length" ||
+         id == "terminal.monitor" || id == "undo.terminal.monitor";  // "evlog"
 }
 
 // The lines of a configuration text that are commands (not blank, not comments), trimmed.
@@ -136,6 +137,7 @@ Controller::Controller(ControllerHooks hooks)
   ctl::register_source_limit(*handlers_);  // srclimit (issue 16)
   ctl::register_anti_ddos(*handlers_);     // flood defence (issue 16)
   ctl::register_trace(*handlers_);         // trace (issue 15)
+  ctl::register_evlog(*handlers_);         // evlog (issue 15)
 }
 
 Controller::~Controller() = default;
@@ -338,6 +340,7 @@ ExecResult Controller::execute(const cli::ViewStack& vs_in, const std::string& r
   commit(std::move(w));
   std::string e = apply_now();
   if (!e.empty()) r.output += "Warning: " + e + "\n";
+  if (hooks_.dataplane) hooks_.dataplane->events().command(line);  // "evlog": CMDRECORD
   return r;
 }
 

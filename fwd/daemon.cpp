@@ -230,6 +230,7 @@ bool Daemon::open_links(std::string* err) {
   DataPlaneOptions dopt;
   dopt.max_sessions = opt_.max_sessions;
   dp_ = std::make_unique<DataPlane>(clock_, *routes_, dopt);
+  dp_->evlog().start();  // "evlog": the event log's writer thread
   return true;
 }
 

@@ -152,13 +152,21 @@ DataPlane::DataPlane(const common::Clock& clock, RouteSource& routes, DataPlaneO
       algs_(counters_),
       engine_(algs_, clock, servermap_, translator_),
       sources_(clock),
-      floods_(clock) {
+      floods_(clock),
+      evlog_(opt.evlog) {
   if (opt.add_algs) opt.add_algs(algs_);
   apps_ = std::make_unique<AppTable>(algs_);
   pipeline_ = std::make_unique<Pipeline>(PipelineParts{clock_, counters_, names_, table_,
                                                        servermap_, translator_, engine_, *apps_,
                                                        routes_, runtimes_, sources_, floods_});
-  table_.set_on_remove([this](const session::Session& s) { on_session_removed(s); });
+  // "evlog" area: the events of sessions and server-map entries.
+  events_ = std::make_unique<Events>(evlog_, clock_, names_, zone_ids_, *apps_, algs_);
+  pipeline_->set_events(events_.get());
+  servermap_.set_on_event([this](const session::ServerMapEntry& e, session::MapEvent what) {
+    events_->servermap(e, what);
+  });
+  table_.set_on_close(
+      [this](const session::Session& s, session::CloseReason why) { on_session_removed(s, why); });
   // A port reserved for an ALG entry that was never used goes back.
   servermap_.set_on_remove(
       [this](const session::ServerMapEntry& e) { translator_.entry_removed(e); });
@@ -166,10 +174,12 @@ DataPlane::DataPlane(const common::Clock& clock, RouteSource& routes, DataPlaneO
 
 DataPlane::~DataPlane() {
   // Sessions still in the table own ALG data and hold NAT resources.
-  table_.erase_if([](const session::Session&) { return true; });
+  table_.erase_if([](const session::Session&) { return true; }, session::CloseReason::kShutdown);
+  evlog_.stop();
 }
 
-void DataPlane::on_session_removed(const session::Session& s) {
+void DataPlane::on_session_removed(const session::Session& s, session::CloseReason why) {
+  if (s.evlog & session::kEvlogOn) events_->session_closed(s, why);  // "evlog" area
   if (s.alg || s.alg_data || s.has_servermap) {
     aspf::EngineResult r = engine_.session_ended(s);
     for (const auto& a : r.age_children) pipeline_->age_children(s.id, a.proto, a.port_a, a.port_b);
@@ -181,6 +191,12 @@ void DataPlane::on_session_removed(const session::Session& s) {
 void DataPlane::apply(const config::Config& c) {
   translator_.configure(c);
   servermap_.set_max_per_source(c.source_servermap_limit);
+  // "evlog" area: the sinks as configured.
+  evlog_.set_buffer_size(c.info_center.logbuffer_size);
+  evlog_.set_host(c.sysname);
+  evlog_.set_syslog(
+      c.info_center.loghost_socket.empty() ? "/dev/log" : c.info_center.loghost_socket,
+      c.info_center.rfc5424 ? evlog::SyslogFormat::kRfc5424 : evlog::SyslogFormat::kRfc3164);
   runtimes_.publish(std::make_unique<Runtime>(c, zone_ids_, counters_, algs_));
   runtimes_.reclaim();
 }
@@ -355,7 +371,8 @@ std::optional<RestoreReport::Skip> DataPlane::restore_session(const snap::SavedS
   }
   uint64_t id = 0;
   if (table_.insert(s, &id) != session::InsertResult::kOk) {
-    on_session_removed(s);  // frees the ALG data, gives the NAT resources back
+    on_session_removed(
+        s, session::CloseReason::kShutdown);  // frees the ALG data, gives the NAT resources back
     return R::kTable;
   }
   ids[ss.s.id] = id;

@@ -18,7 +18,9 @@
 #include "common/counters.h"
 #include "common/interner.h"
 #include "config/config.h"
+#include "evlog/event_log.h"
 #include "fwd/app.h"
+#include "fwd/evlog_events.h"
 #include "fwd/pipeline.h"
 #include "fwd/route_source.h"
 #include "fwd/runtime.h"
@@ -37,6 +39,7 @@ struct DataPlaneOptions {
   size_t servermap_per_parent = 16;
   // Adds the ALGs (default: every ALG of this build). Tests may add their own.
   std::function<void(aspf::Registry&)> add_algs = aspf::add_builtin_algs;
+  evlog::Options evlog;  // "evlog" area: the event log (its sinks follow the configuration)
 };
 
 // What DataPlane::restore_state() did, for the daemon's log.
@@ -92,6 +95,10 @@ class DataPlane {
   RouteSource& routes() { return routes_; }
   session::SourceLimiter& sources() { return sources_; }  // "srclimit" area
   session::FloodLimiter& floods() { return floods_; }     // flood defence
+  // "evlog" area: the event log and what the data plane posts to it. The daemon starts its
+  // writer (evlog().start()); without it events wait for evlog().drain().
+  evlog::EventLog& evlog() { return evlog_; }
+  Events& events() { return *events_; }
 
   // Planned restart. save_state: every session, the ASPF server-map entries
   // and the ALG sequence state of control sessions, with the kernel's boot id,
@@ -108,7 +115,7 @@ class DataPlane {
 
  private:
   using IdMap = std::unordered_map<uint64_t, uint64_t>;  // saved id -> new id
-  void on_session_removed(const session::Session& s);
+  void on_session_removed(const session::Session& s, session::CloseReason why);
   session::snapshot::SavedSession save_session(const session::Session& s) const;
   session::snapshot::SavedEntry save_entry(const session::ServerMapEntry& e) const;
   RestoreReport restore(const session::snapshot::Snapshot& snap, const Runtime& rt);
@@ -133,6 +140,8 @@ class DataPlane {
   session::SourceLimiter sources_;
   session::FloodLimiter floods_;  // flood defence (`anti-ddos ... max-rate`)
   std::unique_ptr<Pipeline> pipeline_;
+  evlog::EventLog evlog_;           // "evlog" area
+  std::unique_ptr<Events> events_;  // "evlog" area
 };
 
 }  // namespace fw::fwd

@@ -6,6 +6,7 @@
 
 #include "common/log.h"
 #include "fwd/appid_stage.h"
+#include "fwd/evlog_events.h"
 #include "fwd/trace.h"
 #include "fwd/trace_live.h"
 
@@ -90,6 +91,8 @@ struct Pipeline::NewFlow {
   void reached(TraceStage st) const {
     if (trace) trace->stages.push_back(st);
   }
+  // "evlog": the rule (or "default") that denied it.
+  const std::string* deny_rule = nullptr;
 };
 
 const std::vector<std::string>& drop_reason_names() {
@@ -167,6 +170,10 @@ void Pipeline::update_session(Session& s, Dir d, const Parsed& p, uint32_t len, 
   s.bytes[di] += len;
   s.last_seen_ms = parts_.clock.now_ms();
   if (p.proto == packet::kProtoTcp) s.tcp_state = session::tcp_next(s.tcp_state, d, p.tcp_flags);
+  if (s.evlog && p.proto == packet::kProtoTcp) {  // "evlog": the close reason of a logged session
+    if (p.tcp_flags & packet::kTcpRst) s.evlog |= session::kEvlogRst;
+    if (p.tcp_flags & packet::kTcpFin) s.evlog |= session::kEvlogFin;
+  }
   s.timeout_s = session::timeout_for(rt.timeouts, s.orig.proto, s.tcp_state, s.aging);
 }
 
@@ -190,6 +197,7 @@ Decision Pipeline::run(QueuedPacket& qp, const Runtime& rt, aspf::TraceSink* alg
   Dir dir = Dir::kOriginal;
   uint64_t alg_session = 0;
   uint64_t reopened = 0;
+  session::CloseReason reopened_why = session::CloseReason::kFin;  // "evlog"
   uint8_t appid_reset_to = 0;  // "appid": 1 = reset toward the receiver, 2 = back to the sender
   auto on_session = [&](Session& s, Dir d) {
     // A new SYN on a closed 4-tuple is a new connection (port reuse after close): the old
@@ -199,6 +207,7 @@ Decision Pipeline::run(QueuedPacket& qp, const Runtime& rt, aspf::TraceSink* alg
         (p.tcp_flags & (packet::kTcpSyn | packet::kTcpAck)) == packet::kTcpSyn &&
         s.tcp_state == session::TcpState::kClosing) {
       reopened = s.id;
+      reopened_why = session::closed_reason(s);
       return;
     }
     update_session(s, d, p, qp.len, rt);
@@ -220,7 +229,7 @@ Decision Pipeline::run(QueuedPacket& qp, const Runtime& rt, aspf::TraceSink* alg
   };
   bool hit = parts_.table.with_session(key, on_session);
   if (reopened) {
-    parts_.table.erase(reopened);
+    parts_.table.erase(reopened, reopened_why);
     hit = false;
   }
   if (!hit && packet::key_is_optional(p.proto) && key.dport != 0) {
@@ -235,7 +244,10 @@ Decision Pipeline::run(QueuedPacket& qp, const Runtime& rt, aspf::TraceSink* alg
   }
   if (!hit) {
     NewFlow nf{qp, p, key, rt};
-    if (!first_packet(nf)) return nf.why == Drop::kNoRoute ? drop_no_route(nf) : drop(nf.why);
+    if (!first_packet(nf)) {
+      if (events_) log_refused(nf);  // "evlog"
+      return nf.why == Drop::kNoRoute ? drop_no_route(nf) : drop(nf.why);
+    }
     if (nf.no_session) return accept();
     copy = nf.created;
     dir = nf.reversed ? Dir::kReply : Dir::kOriginal;
@@ -480,7 +492,9 @@ bool Pipeline::stage_policy(NewFlow& nf) {
     }
   }
   if (nf.trace && v.rule) nf.trace->policy_rule = *v.rule;
+  if (v.session_logging) nf.s.evlog = session::kEvlogOn;  // "evlog"
   if (!v.permit) {
+    nf.deny_rule = v.rule;  // "evlog"
     nf.why = Drop::kPolicyDeny;
     return false;
   }
@@ -665,6 +679,11 @@ bool Pipeline::stage_create(NewFlow& nf) {
   }
   s.timeout_s = session::timeout_for(nf.rt.timeouts, p.proto, s.tcp_state, s.aging);
   if (nf.trace) return trace_create(nf);
+  // "evlog": a flow an ALG entry admitted is logged when its control session is.
+  if (events_ && nf.aspf && nf.sm && nf.sm->parent) {
+    parts_.table.with_session_id(nf.sm->parent,
+                                 [&](Session& ps) { s.evlog = ps.evlog & session::kEvlogOn; });
+  }
 
   uint64_t id = 0;
   switch (parts_.table.insert(s, &id)) {
@@ -672,6 +691,7 @@ bool Pipeline::stage_create(NewFlow& nf) {
       if (nf.pickup) c_picked_up_.inc();
       nf.created = s;
       nf.created.id = id;
+      if (s.evlog && events_) events_->session_created(nf.created);  // "evlog"
       return true;
     case session::InsertResult::kExists: {
       parts_.nat.release(s.orig, s.nat);
@@ -747,10 +767,12 @@ bool Pipeline::stage_anti_ddos(NewFlow& nf) {
   const session::FloodVerdict v =
       nf.trace ? parts_.floods.peek(k, nf.p.dst, rate) : parts_.floods.admit(k, nf.p.dst, rate);
   if (v == session::FloodVerdict::kOk) return true;
-  if (v == session::FloodVerdict::kAttackStarts)
+  if (v == session::FloodVerdict::kAttackStarts) {
     FW_LOG(kWarn, "anti-ddos: " << session::flood_kind_name(k)
                                 << " attack started: new sessions to " << nf.p.dst.str()
                                 << " above " << rate << "/s are refused");
+    if (events_) events_->attack_started(session::flood_kind_name(k), nf.p.dst, rate);  // "evlog"
+  }
   nf.why = static_cast<Drop>(static_cast<int>(Drop::kSynFlood) + static_cast<int>(k));
   return false;
 }
@@ -791,14 +813,34 @@ void Pipeline::maintain() {
   parts_.table.expire(n / 8 + 4096);
   parts_.servermap.expire();
   parts_.sources.expire();
-  for (const auto& e : parts_.floods.tick())
+  for (const auto& e : parts_.floods.tick()) {
     FW_LOG(kWarn, "anti-ddos: " << session::flood_kind_name(e.kind) << " attack ended: "
                                 << e.stats.refused_this_attack << " new sessions refused in "
                                 << (e.stats.ended_ms - e.stats.started_ms) / 1000 << " s");
+    if (events_)  // "evlog"
+      events_->attack_ended(session::flood_kind_name(e.kind), e.stats.refused_this_attack,
+                            (e.stats.ended_ms - e.stats.started_ms) / 1000);
+  }
   parts_.runtimes.reclaim();
   std::lock_guard<std::mutex> lk(frag_mu_);
   uint64_t now = parts_.clock.now_ms();
   std::erase_if(frags_, [&](const auto& e) { return e.second <= now; });
+}
+
+// "evlog" area: a refused first packet the event log reports (sampled there).
+void Pipeline::log_refused(const NewFlow& nf) {
+  Events::Sampled kind;
+  if (nf.why == Drop::kPolicyDeny) {
+    kind = Events::Sampled::kPolicyDeny;
+  } else if (nf.why == Drop::kNatExhausted) {
+    kind = Events::Sampled::kNatExhausted;
+  } else if (nf.why == Drop::kTableFull) {
+    kind = Events::Sampled::kTableFull;
+  } else {
+    return;
+  }
+  const std::string* rule = nf.deny_rule ? nf.deny_rule : nf.rule;
+  events_->flow_refused(kind, nf.key, nf.f.src_zone, nf.f.dst_zone, rule ? *rule : "");
 }
 
 // ---- packet-trace (issue 15 item 1) ------------------------------------------------

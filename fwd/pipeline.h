@@ -34,6 +34,8 @@ namespace fw::fwd {
 struct Trace;       // fwd/trace.h
 class LiveTraces;   // fwd/trace_live.h
 struct LiveRecord;  // fwd/trace_live.h
+struct Trace;  // fwd/trace.h
+class Events;  // fwd/evlog_events.h ("evlog" area)
 
 // Drop reasons (counter packet.drop.<name>), in display order.
 enum class Drop : uint8_t {
@@ -107,6 +109,9 @@ class Pipeline {
   void set_tcp_pickup_until(uint64_t ms) { pickup_until_.store(ms, std::memory_order_relaxed); }
   // Live trace (fwd/trace_live.h): the watches `packet-trace live` arms.
   LiveTraces& live() { return *live_; }
+  // "evlog" area: where session creation, refused flows and attacks are told (null: nowhere).
+  // Set before any worker runs.
+  void set_events(Events* e) { events_ = e; }
 
  private:
   struct NewFlow;
@@ -166,7 +171,10 @@ class Pipeline {
   void remember_fragment(const packet::Parsed& p);
   bool fragment_known(const packet::Parsed& p);
 
+  void log_refused(const NewFlow& nf);  // "evlog" area
+
   PipelineParts parts_;
+  Events* events_ = nullptr;  // "evlog" area
   std::atomic<uint64_t> pickup_until_{0};
   std::atomic<bool> live_armed_{false};  // live trace: a watch is armed (the one hot-path test)
   std::unique_ptr<LiveTraces> live_;

@@ -142,7 +142,7 @@ CompiledPolicy::CompiledPolicy(const config::Config& c, const ZoneTable& zones,
       enabled.push_back(classifier_rule(c, r, zones, sets));
     }
     rules_.push_back({r.id, r.name, r.enabled, r.action.has_value(), permit,
-                      &hit_counter(counters, r.name), app_bits(r)});
+                      &hit_counter(counters, r.name), app_bits(r), r.session_logging});
     if (r.enabled && r.action && !r.applications.empty()) any_app_ = true;
   }
   classifier_ = Classifier(enabled);
@@ -165,9 +165,9 @@ Verdict CompiledPolicy::decide(const FlowInfo& f, int app, bool count) const {
     return {default_permit_, &default_name_};
   }
   const Rule& r = rules_[active_[i]];
-  if (r.apps && app == kAppUndecided) return {r.permit, &r.name, true};
+  if (r.apps && app == kAppUndecided) return {r.permit, &r.name, true, r.session_logging};
   if (count) r.hits->inc();
-  return {r.permit, &r.name};
+  return {r.permit, &r.name, false, r.session_logging};
 }
 
 Verdict CompiledPolicy::match(const FlowInfo& f, int app) const { return decide(f, app, true); }

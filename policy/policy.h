@@ -69,6 +69,7 @@ struct Verdict {
   // "appid": the rule names applications and the flow's is undecided: the flow is admitted until
   // it is identified, then the policy is asked again (match with the application). Not counted.
   bool pending = false;
+  bool session_logging = false;  // "evlog" area: the rule has `session logging`
 };
 
 struct RuleView {
@@ -107,6 +108,8 @@ class CompiledPolicy {
     bool permit;
     common::Counter* hits;
     uint32_t apps = 0;  // "appid": bit a = appid::App a; 0 = any application
+    // "evlog" area: the rule has `session logging`.
+    bool session_logging = false;
   };
   std::vector<Rule> rules_;
   // The enabled rules' conditions; classifier rule i is rules_[active_[i]].

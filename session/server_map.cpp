@@ -20,6 +20,13 @@ std::string_view map_type_name(MapType t) {
   return "?";
 }
 
+std::string_view map_event_name(MapEvent e) {
+  static constexpr std::string_view kNames[] = {"added", "used", "expired", "parent-closed",
+                                                "removed"};
+  const auto i = static_cast<size_t>(e);
+  return i < std::size(kNames) ? kNames[i] : "?";
+}
+
 namespace {
 bool is_reverse(MapType t) { return t == MapType::kNatServerReverse || t == MapType::kNoPat; }
 
@@ -123,6 +130,8 @@ std::optional<ServerMapEntry> ServerMap::match_dst(uint8_t proto, const IpAddr& 
   if (out.one_shot) {
     unlink(out);
     entries_.erase(it);
+    lk.unlock();
+    if (on_event_) on_event_(out, MapEvent::kUsed);  // "evlog" area
   }
   return out;
 }
@@ -185,8 +194,12 @@ bool ServerMap::add(ServerMapEntry e, uint64_t* id_out, std::string* why, size_t
   else
     by_addr_.emplace(AddrPort{e.addr, e.port}, e.id);
   if (id_out) *id_out = e.id;
+  std::optional<ServerMapEntry> added;  // "evlog" area
+  if (on_event_) added = e;
   entries_.emplace(e.id, std::move(e));
   c_added_.inc();
+  lk.unlock();
+  if (added) on_event_(*added, MapEvent::kAdded);
   return true;
 }
 
@@ -207,7 +220,7 @@ void ServerMap::set_static(std::vector<ServerMapEntry> list) {
   }
 }
 
-size_t ServerMap::erase_ids(const std::vector<uint64_t>& ids) {
+size_t ServerMap::erase_ids(const std::vector<uint64_t>& ids, MapEvent why) {
   std::vector<ServerMapEntry> gone;
   size_t n = 0;
   {
@@ -216,12 +229,15 @@ size_t ServerMap::erase_ids(const std::vector<uint64_t>& ids) {
       auto it = entries_.find(id);
       if (it == entries_.end()) continue;
       unlink(it->second);
-      if (on_remove_) gone.push_back(std::move(it->second));
+      if (on_remove_ || on_event_) gone.push_back(std::move(it->second));
       entries_.erase(it);
       ++n;
     }
   }
-  for (const auto& e : gone) on_remove_(e);
+  for (const auto& e : gone) {
+    if (on_remove_) on_remove_(e);
+    if (on_event_) on_event_(e, why);  // "evlog" area
+  }
   return n;
 }
 
@@ -248,7 +264,7 @@ size_t ServerMap::remove_parent(uint64_t parent,
       if (!pred || pred(entries_.at(id))) ids.push_back(id);
     }
   }
-  return erase_ids(ids);
+  return erase_ids(ids, MapEvent::kParentClosed);
 }
 
 size_t ServerMap::remove_addr(MapType type, const IpAddr& addr) {
@@ -276,7 +292,7 @@ size_t ServerMap::expire() {
       ids.push_back(it->second);
     }
   }
-  size_t n = erase_ids(ids);
+  size_t n = erase_ids(ids, MapEvent::kExpired);
   c_expired_.inc(n);
   return n;
 }

@@ -33,7 +33,17 @@ namespace fw::session {
 using common::IpAddr;
 
 enum class MapType : uint8_t { kAspf, kNatServer, kNatServerReverse, kNoPat, kNoPatReverse };
-std::string_view map_type_name(MapType t);  // "ASPF", "Nat Server", ...
+
+// "evlog" area: what happened to an entry, for the event log (ServerMap::set_on_event).
+enum class MapEvent : uint8_t {
+  kAdded,         // add()
+  kUsed,          // a one-shot entry consumed by the flow it admitted
+  kExpired,       // its lifetime ran out
+  kParentClosed,  // removed with its parent session
+  kRemoved,       // removed by a configuration change
+};
+std::string_view map_event_name(MapEvent e);  // "added", "used", "expired", ...
+std::string_view map_type_name(MapType t);    // "ASPF", "Nat Server", ...
 
 struct ServerMapEntry {
   uint64_t id = 0;
@@ -129,14 +139,20 @@ class ServerMap {
   // Called (outside the lock) for each entry removed without being used
   // (expired, removed with its parent, reconfigured).
   void set_on_remove(std::function<void(const ServerMapEntry&)> cb) { on_remove_ = std::move(cb); }
+  // "evlog" area: called (outside the lock) for each entry added, consumed by use, or removed
+  // (dynamic and static alike). Set before any worker runs.
+  void set_on_event(std::function<void(const ServerMapEntry&, MapEvent)> cb) {
+    on_event_ = std::move(cb);
+  }
 
  private:
   bool matches_fwd(const ServerMapEntry& e, uint8_t proto, const IpAddr& src, uint16_t dport,
                    uint64_t now) const;
   void unlink(const ServerMapEntry& e);  // from every index but entries_ (lock held)
-  size_t erase_ids(const std::vector<uint64_t>& ids);
+  size_t erase_ids(const std::vector<uint64_t>& ids, MapEvent why = MapEvent::kRemoved);
 
   std::function<void(const ServerMapEntry&)> on_remove_;
+  std::function<void(const ServerMapEntry&, MapEvent)> on_event_;  // "evlog" area
   const common::Clock& clock_;
   size_t max_entries_, max_per_parent_;
   mutable std::shared_mutex mu_;

@@ -57,6 +57,19 @@ uint64_t FlowKey::hash() const {
 
 // ---- TCP state and aging class -----------------------------------------------
 
+std::string_view close_reason_name(CloseReason r) {
+  static constexpr std::string_view kNames[] = {"aged-out",      "fin",        "rst",     "reset",
+                                                "policy-change", "table-full", "shutdown"};
+  const auto i = static_cast<size_t>(r);
+  return i < std::size(kNames) ? kNames[i] : "?";
+}
+
+CloseReason closed_reason(const Session& s) {
+  if (s.evlog & kEvlogRst) return CloseReason::kRst;
+  if (s.evlog & kEvlogFin) return CloseReason::kFin;
+  return CloseReason::kAgedOut;
+}
+
 std::string_view tcp_state_name(TcpState s) {
   switch (s) {
     case TcpState::kNone:

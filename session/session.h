@@ -120,6 +120,27 @@ inline constexpr uint8_t kAppidPolicyWait = 0x40;  // admitted by a rule naming 
 inline constexpr uint8_t kAppidDenied = 0x80;      // identified, and a deny rule matched it
 inline constexpr uint8_t kAppidActive = kAppidPending | kAppidDenied;
 
+// "evlog" area: flags of Session::evlog. kEvlogOn: the rule that admitted it has `session logging`
+// (its creation and teardown are logged); the others are kept only then (the close reason).
+inline constexpr uint8_t kEvlogOn = 0x01;
+inline constexpr uint8_t kEvlogFin = 0x02;  // a FIN was seen
+inline constexpr uint8_t kEvlogRst = 0x04;  // a RST was seen
+
+// Why a session left the table (the event log's CloseReason).
+enum class CloseReason : uint8_t {
+  kAgedOut,       // idle longer than its aging time
+  kFin,           // closed by FIN (then aged as fin-rst, or its tuple reused by a new SYN)
+  kRst,           // closed by RST
+  kReset,         // `reset firewall session table`
+  kPolicyChange,  // removed because the configuration no longer admits it
+  kTableFull,     // could not be created: the table is at its cap
+  kShutdown,      // the daemon stops (not logged)
+};
+std::string_view close_reason_name(CloseReason r);  // "aged-out", "fin", "rst", ...
+// The reason of a session that aged out or closed: fin / rst when the event log saw them.
+struct Session;
+CloseReason closed_reason(const Session& s);
+
 // Field order keeps the struct free of padding: the table holds one Session per
 // live flow, so every byte counts a million times.
 struct Session {
@@ -139,6 +160,8 @@ struct Session {
   // the kAppid* flags below; kept in what would be padding, so a Session grows by nothing.
   uint8_t appid = 0;
   IpAddr next_hop;  // empty = directly connected
+  // "evlog" area: kEvlog* flags (in what would be padding, so a Session grows by nothing).
+  uint8_t evlog = 0;
   uint32_t in_ifindex = 0, out_ifindex = 0;
   uint32_t timeout_s = 0;  // current aging time of this session
 

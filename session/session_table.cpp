@@ -151,7 +151,7 @@ struct SessionTable::Impl {
   uint32_t cursor = 0;
 
   mutable std::mutex cb_mu;
-  std::shared_ptr<const std::function<void(const Session&)>> on_remove;
+  std::shared_ptr<const std::function<void(const Session&, CloseReason)>> on_remove;
 
   common::Counter& c_full;
   common::Counter& c_created;
@@ -434,7 +434,7 @@ struct SessionTable::Impl {
     return slot < high_water.load(std::memory_order_acquire);
   }
 
-  std::shared_ptr<const std::function<void(const Session&)>> callback() const {
+  std::shared_ptr<const std::function<void(const Session&, CloseReason)>> callback() const {
     std::lock_guard<std::mutex> lk(cb_mu);
     return on_remove;
   }
@@ -544,7 +544,7 @@ bool SessionTable::walk(size_t* cursor, size_t max_slots,
   return *cursor < hw;
 }
 
-size_t SessionTable::erase_if(const std::function<bool(const Session&)>& pred) {
+size_t SessionTable::erase_if(const std::function<bool(const Session&)>& pred, CloseReason why) {
   Impl& t = *impl_;
   auto cb = t.callback();
   size_t n = 0;
@@ -556,13 +556,13 @@ size_t SessionTable::erase_if(const std::function<bool(const Session&)>& pred) {
     if (t.remove_slot(slot, check, false, &copy)) {
       ++n;
       t.c_removed.inc();
-      if (cb && *cb) (*cb)(copy);
+      if (cb && *cb) (*cb)(copy, why);
     }
   }
   return n;
 }
 
-bool SessionTable::erase(uint64_t id) {
+bool SessionTable::erase(uint64_t id, CloseReason why) {
   Impl& t = *impl_;
   const uint64_t slot64 = id & ((uint64_t{1} << t.slot_bits) - 1);
   if (id == 0 || !t.slot_exists(static_cast<uint32_t>(slot64))) return false;
@@ -573,7 +573,7 @@ bool SessionTable::erase(uint64_t id) {
     return false;
   }
   t.c_removed.inc();
-  if (auto cb = t.callback(); cb && *cb) (*cb)(copy);
+  if (auto cb = t.callback(); cb && *cb) (*cb)(copy, why);
   return true;
 }
 
@@ -596,7 +596,7 @@ size_t SessionTable::expire(size_t budget) {
             slot, [now](const Session& s) { return expired(s, now); }, true, &copy)) {
       ++removed;
       t.c_aged.inc();
-      if (cb && *cb) (*cb)(copy);
+      if (cb && *cb) (*cb)(copy, closed_reason(copy));
     }
   }
   return removed;
@@ -636,7 +636,13 @@ size_t SessionTable::ipv6_size() const { return impl_->v6.load(std::memory_order
 size_t SessionTable::capacity() const { return impl_->max_sessions; }
 
 void SessionTable::set_on_remove(std::function<void(const Session&)> cb) {
-  auto p = std::make_shared<const std::function<void(const Session&)>>(std::move(cb));
+  set_on_close([cb = std::move(cb)](const Session& s, CloseReason) {
+    if (cb) cb(s);
+  });
+}
+
+void SessionTable::set_on_close(std::function<void(const Session&, CloseReason)> cb) {
+  auto p = std::make_shared<const std::function<void(const Session&, CloseReason)>>(std::move(cb));
   std::lock_guard<std::mutex> lk(impl_->cb_mu);
   impl_->on_remove = std::move(p);
 }

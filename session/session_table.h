@@ -58,8 +58,10 @@ class SessionTable {
   // Remove sessions matching pred; returns how many. on_remove is called for each.
   // pred runs under the session's lock and may run twice per session (re-checked
   // after the shard locks are taken): it must be pure and not call the table.
-  size_t erase_if(const std::function<bool(const Session&)>& pred);
-  bool erase(uint64_t id);
+  // "evlog" area: `why` is handed to the set_on_close callback.
+  size_t erase_if(const std::function<bool(const Session&)>& pred,
+                  CloseReason why = CloseReason::kReset);
+  bool erase(uint64_t id, CloseReason why = CloseReason::kReset);
 
   // Aging: examine up to `budget` sessions from where the last call stopped
   // and remove those idle longer than their timeout_s. Returns how many were
@@ -81,6 +83,9 @@ class SessionTable {
 
   // Called (outside the session's lock) for every removed session: aged, erased, reset.
   void set_on_remove(std::function<void(const Session&)> cb);
+  // "evlog" area: the same, with why it left (aged: closed_reason(); erase*: their `why`).
+  // Replaces a set_on_remove callback (which is this with the reason ignored).
+  void set_on_close(std::function<void(const Session&, CloseReason)> cb);
 
   // Approximate memory used by the table (bytes), for the benchmark.
   size_t memory_bytes() const;

@@ -112,7 +112,10 @@ fwd::ControllerHooks read_header(const std::vector<std::string>& lines, size_t* 
   }
   if (*plane) {
     auto& p = **plane;
-    p.dp = std::make_unique<fwd::DataPlane>(p.clock, p.routes);
+    fwd::DataPlaneOptions o;
+    // "evlog" area: event times follow the data plane's clock from 2026-11-29 11:55:32 UTC.
+    o.evlog.wall_ms = [&p] { return 1'795'953'332'000ull + p.clock.now_ms() - 1'000'000; };
+    p.dp = std::make_unique<fwd::DataPlane>(p.clock, p.routes, o);
     hooks.dataplane = p.dp.get();
     hooks.ifname = [&p](uint32_t ifindex) { return p.routes.ifname(ifindex); };
   }
