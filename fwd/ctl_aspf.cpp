@@ -107,7 +107,11 @@ void inspector_line(Ctx& c, const aspf::AlgSpec& spec) {
   for (const auto& pm : c.cfg.port_mappings) {
     if (pm.alg == name) ports += "," + std::to_string(pm.port);
   }
-  c.out << "  " << std::left << std::setw(6) << name << " " << (spec.proto == 6 ? "tcp" : "udp")
+  std::string transports;
+  for (uint8_t proto : spec.protos) {
+    if (proto != 0) transports += std::string(transports.empty() ? "" : "/") + (proto == 6 ? "tcp" : "udp");
+  }
+  c.out << "  " << std::left << std::setw(6) << name << " " << std::setw(3) << transports
         << " port " << std::setw(12) << ports;
   const std::string pre = "aspf." + name + ".";
   const auto& t = c.counters;

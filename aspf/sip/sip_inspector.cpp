@@ -25,6 +25,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "aspf/message_framer.h"
 #include "aspf/sip/sdp_parser.h"
 #include "aspf/sip/sip_parser.h"
 
@@ -34,7 +35,8 @@ namespace {
 using common::IpAddr;
 using session::Dir;
 
-constexpr uint8_t kUdp = 17;
+constexpr uint8_t kUdp = 17, kTcp = 6;
+constexpr size_t kMaxMessage = 8192;  // as the parser's bound: larger passes untouched
 constexpr uint8_t kRtpChannel = 0, kRtcpChannel = 1;
 constexpr std::array<Channel, 2> kChannels = {
     {{"sip-rtp", "sip-media"}, {"sip-rtcp", "sip-media"}}};
@@ -62,8 +64,10 @@ enum : size_t {
   kRefRate,
   kRefNoPort,
   kRefTooManyStreams,
+  kUnframed,
+  kRefSplit,
 };
-constexpr std::array<std::string_view, 12> kOwnCounters = {"parsed",
+constexpr std::array<std::string_view, 14> kOwnCounters = {"parsed",
                                                            "translated",
                                                            "pinhole-only",
                                                            "left-alone",
@@ -74,7 +78,9 @@ constexpr std::array<std::string_view, 12> kOwnCounters = {"parsed",
                                                            "refused.dialog-cap",
                                                            "refused.rate",
                                                            "refused.no-port",
-                                                           "refused.too-many-streams"};
+                                                           "refused.too-many-streams",
+                                                           "unframed",
+                                                           "refused.split"};
 
 // One media stream a side announced (addresses as that side wrote them).
 struct Stream {
@@ -161,11 +167,15 @@ class SipInspector final : public Inspector {
     }
     for (auto n : kOwnCounters) names_.emplace_back(n);
     for (const auto& n : names_) views_.push_back(n);
-    spec_ = {"sip", "Session Initiation Protocol", kUdp, 5060, views_, kChannels};
+    spec_ = {"sip", "Session Initiation Protocol", {kUdp, kTcp}, 5060, views_, kChannels};
   }
 
   const AlgSpec& spec() const override { return spec_; }
   std::unique_ptr<State> new_state() const override { return std::make_unique<SipState>(); }
+  // SIP over TCP (RFC 3261 18.3): headers + Content-Length, at most 8192 bytes.
+  std::unique_ptr<Framer> new_framer() const override {
+    return make_message_framer({.max_message = kMaxMessage, .interleaved = false});
+  }
 
   std::vector<Edit> on_message(Context& ctx, State* st, Dir d, const aspf::Message& msg) override;
   void on_close(Context& ctx, State* st) override;
@@ -281,6 +291,10 @@ void SipInspector::close_dialog(Context& ctx, SipState& S,
 std::vector<Edit> SipInspector::on_message(Context& ctx, State* st, Dir d,
                                            const aspf::Message& msg) {
   auto& S = static_cast<SipState&>(*st);
+  if (msg.bytes.empty()) {
+    ctx.count(kUnframed);  // TCP: too long, bad Content-Length or a gap: left untouched
+    return {};
+  }
   ParseResult r = parse(msg.bytes);
   if (r.error) {
     ctx.refuse(static_cast<size_t>(*r.error), "a message the SIP parser refuses");
@@ -324,6 +338,13 @@ std::vector<Edit> SipInspector::on_message(Context& ctx, State* st, Dir d,
     }
   }
   fix_content_length(m, edits);
+  for (const auto& e : edits) {
+    if (e.offset < msg.editable_from) {
+      // TCP: part of the message already left in an earlier segment; all or nothing.
+      ctx.refuse(kRefSplit, "a rewrite in a part of a message already forwarded");
+      return {};
+    }
+  }
   return edits;
 }
 

@@ -223,7 +223,10 @@ void expect_consistent(const std::string& text) {
 TEST(SipInspector, Spec) {
   auto ins = sip::make_inspector();
   EXPECT_EQ(ins->spec().name, "sip");
-  EXPECT_EQ(ins->spec().proto, 17);
+  EXPECT_TRUE(ins->spec().carries(17));
+  EXPECT_TRUE(ins->spec().carries(6));
+  EXPECT_FALSE(ins->spec().carries(0));
+  EXPECT_NE(ins->new_framer(), nullptr);
   EXPECT_EQ(ins->spec().default_port, 5060);
   ASSERT_EQ(ins->spec().channels.size(), 2u);
   EXPECT_EQ(ins->spec().channels[0].app, "sip-rtp");
