@@ -44,8 +44,8 @@ class DetectConfig {
 
  private:
   std::set<uint8_t> global_;
-  std::map<std::pair<uint8_t, uint8_t>, std::set<uint8_t>> zones_;         // (lower id, higher id)
-  std::map<std::pair<uint8_t, uint16_t>, uint8_t> ports_;                  // (proto, port) -> id
+  std::map<std::pair<uint8_t, uint8_t>, std::set<uint8_t>> zones_;  // (lower id, higher id)
+  std::map<std::pair<uint8_t, uint16_t>, uint8_t> ports_;           // (proto, port) -> id
   // name -> (id, transports)
   std::map<std::string, std::pair<uint8_t, std::array<uint8_t, 2>>, std::less<>> names_;
   bool enabled(uint8_t id, uint8_t src_zone, uint8_t dst_zone) const;

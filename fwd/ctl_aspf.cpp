@@ -109,7 +109,8 @@ void inspector_line(Ctx& c, const aspf::AlgSpec& spec) {
   }
   std::string transports;
   for (uint8_t proto : spec.protos) {
-    if (proto != 0) transports += std::string(transports.empty() ? "" : "/") + (proto == 6 ? "tcp" : "udp");
+    if (proto != 0)
+      transports += std::string(transports.empty() ? "" : "/") + (proto == 6 ? "tcp" : "udp");
   }
   c.out << "  " << std::left << std::setw(6) << name << " " << std::setw(3) << transports
         << " port " << std::setw(12) << ports;

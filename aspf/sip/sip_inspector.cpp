@@ -327,8 +327,16 @@ std::vector<Edit> SipInspector::on_message(Context& ctx, State* st, Dir d,
   ctx.count(nv.on ? kTranslated : kPinholeOnly);
   std::vector<Edit> edits;
   if (nv.on) header_edits(m, nv, d, edits);
+  // TCP: the start of the message already left in an earlier segment. If it needs a rewrite
+  // (its headers, or its translated SDP and so Content-Length), it passes untouched and opens
+  // nothing: all or nothing. Its dialog state still counts (a BYE still ends the call).
+  const bool split = msg.editable_from > 0 && nv.on && (!edits.empty() || (sdp && d == nv.t));
+  if (split) {
+    ctx.refuse(kRefSplit, "a message to rewrite split across TCP segments");
+    edits.clear();
+  }
   Dialog* dg = dialog_for(ctx, S, m, d);
-  if (dg && sdp) media(ctx, *dg, d, *sdp, *m.sdp_off, nv, nv.on, edits);
+  if (dg && sdp && !split) media(ctx, *dg, d, *sdp, *m.sdp_off, nv, nv.on, edits);
   if (dg) {
     const bool invite_answer = !m.is_request && m.cseq_method == "INVITE";
     if (invite_answer && m.status >= 200 && m.status < 300) dg->confirmed = true;
@@ -338,13 +346,6 @@ std::vector<Edit> SipInspector::on_message(Context& ctx, State* st, Dir d,
     }
   }
   fix_content_length(m, edits);
-  for (const auto& e : edits) {
-    if (e.offset < msg.editable_from) {
-      // TCP: part of the message already left in an earlier segment; all or nothing.
-      ctx.refuse(kRefSplit, "a rewrite in a part of a message already forwarded");
-      return {};
-    }
-  }
   return edits;
 }
 
