@@ -91,6 +91,7 @@ struct Engine::SessionAlg final : session::AlgData {
   };
   std::array<Direction, 2> dirs;
   std::unique_ptr<State> st;
+  uint64_t hold_until_ms = 0;                // Context::hold_control
   std::set<std::pair<bool, size_t>> logged;  // (engine counter?, index) refusals already logged
 };
 
@@ -119,6 +120,7 @@ class Engine::Ctx final : public Context {
   void close_entries(const std::function<bool(const session::ServerMapEntry&)>& pred) override {
     e_.servermap_.remove_parent(s_.id, pred);
   }
+  void hold_control(uint64_t until_ms) override { sa_.hold_until_ms = until_ms; }
   void age_children(uint8_t proto, uint16_t a, uint16_t b) override {
     r_.age_children.push_back({proto, a, b});
   }
@@ -202,6 +204,7 @@ EngineResult Engine::process(uint8_t* data, uint32_t* len, uint32_t capacity, pa
     process_datagram(ctx, sa, *ins, data, len, capacity, p, d);
   }
   if (res.opened) s.has_servermap = true;
+  if (sa.hold_until_ms > clock_.now_ms()) res.hold_until_ms = sa.hold_until_ms;
   return res;
 }
 
@@ -405,6 +408,13 @@ bool Engine::load_alg(session::Session& s, const session::snapshot::AlgState& st
   sa->st = ins->new_state();
   s.alg_data = sa.release();  // the session owns it from here (session_ended frees it)
   return true;
+}
+
+std::string Engine::describe(const session::Session& s) const {
+  const auto* sa = dynamic_cast<const SessionAlg*>(s.alg_data);
+  const Inspector* ins = algs_.get(s.alg);
+  if (!sa || !ins) return {};
+  return ins->describe(s, sa->st.get(), clock_.now_ms());
 }
 
 void Engine::child_flow(const session::ServerMapEntry& e, ChildFlow& c) const {

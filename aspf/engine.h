@@ -55,6 +55,9 @@ struct EngineResult {
   bool drop = false;
   bool modified = false;  // bytes (and maybe length) changed; `p` and checksums are updated
   bool opened = false;    // a server-map entry was opened (the control session shows "+->")
+  // The inspector holds the control session alive until then (0 = not held):
+  // its aging time must cover it.
+  uint64_t hold_until_ms = 0;
   // Children to age out quickly, once the control session is unlocked.
   struct ChildAging {
     uint8_t proto;
@@ -80,6 +83,9 @@ class Engine {
   // The control session is gone (no lock held): on_close, its entries removed,
   // its ALG data freed. The result may ask for children to age out.
   EngineResult session_ended(const session::Session& s);
+  // Display: the inspector's description of control session `s` (locked by
+  // the caller): Inspector::describe of its state; "" without ALG data.
+  std::string describe(const session::Session& s) const;
   // A first packet matched ALG entry `e`: let its inspector complete the child.
   void child_flow(const session::ServerMapEntry& e, ChildFlow& c) const;
   const Registry& algs() const { return algs_; }

@@ -114,6 +114,11 @@ class Context {
     (void)proto;
     (void)port;
   }
+  // Keep the control session (and its NAT mapping) alive until `until_ms` at
+  // least, whatever its aging time (a SIP registration: the registrar's
+  // requests reach the phone through it); 0 = no longer. The engine reports it
+  // with every packet of the session. The default ignores it.
+  virtual void hold_control(uint64_t until_ms) { (void)until_ms; }
   // Count counter `i` of the ALG's table.
   virtual void count(size_t i) = 0;
   // Count refusal counter `i` and log it once per control session.
@@ -152,6 +157,14 @@ class Inspector {
   virtual bool entry_port_always_shown(const session::ServerMapEntry& e) const {
     (void)e;
     return false;
+  }
+  // Display (`display firewall <alg> session`): the protocol state of control
+  // session `s` as text lines, each starting with two blanks; "" = nothing.
+  virtual std::string describe(const session::Session& s, const State* st, uint64_t now_ms) const {
+    (void)s;
+    (void)st;
+    (void)now_ms;
+    return {};
   }
   // Display: the initiator's port and its translated port for a child session
   // of this ALG (default: orig.sport and nat.snat_port).

@@ -343,6 +343,8 @@ std::vector<CommandSpec> specs() {
        {V::kSystem},
        "firewall application identify packets <packet-number:int(1-64)>"},
       {"undo.appid.packets", {V::kSystem}, "undo firewall application identify packets"},
+      // siptcp (issue 13): the SIP ALG's dialogs and registrations (fwd/ctl_sip.cpp).
+      {"display.sip.session", kAll, "display firewall sip session"},
   };
 }
 
@@ -575,6 +577,8 @@ std::map<std::string, std::string> help() {
       {"packet-number", "Number of packets (default 10)"},
       // sip (issue 13).
       {"sip-media", "Media (RTP/RTCP) of SIP calls"},
+      // siptcp (issue 13).
+      {"sip", "SIP ALG state"},
   };
 }
 

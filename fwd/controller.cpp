@@ -136,6 +136,7 @@ Controller::Controller(ControllerHooks hooks)
   ctl::register_source_limit(*handlers_);  // srclimit (issue 16)
   ctl::register_anti_ddos(*handlers_);     // flood defence (issue 16)
   ctl::register_trace(*handlers_);         // trace (issue 15)
+  ctl::register_sip(*handlers_);           // siptcp (issue 13)
 }
 
 Controller::~Controller() = default;

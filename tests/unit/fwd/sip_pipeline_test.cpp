@@ -294,6 +294,17 @@ TEST_F(SipTcpPipeline, InviteRewrittenSeqAckAdjustedAnswerMappedBack) {
   expect_consistent(back);
   EXPECT_EQ(aspf_entries(), 4u);
   EXPECT_EQ(counter("dialogs"), 1u);
+  // display firewall sip session: the flow, its mode, the dialog and its media.
+  auto user = cli::ViewStack{{cli::ViewKind::kUser, {}}};
+  const std::string shown = ctl->execute(user, "display firewall sip session").output;
+  EXPECT_NE(shown.find(" SIP signalling flows: 1\n sip  tcp  198.18.1.2:40000[203.0.113.1:" +
+                       std::to_string(xport) + "] --> 203.0.113.2:5060\n  Mode: translate"),
+            std::string::npos)
+      << shown;
+  EXPECT_NE(shown.find("  Dialog 1  Call-ID: pipe-1  State: confirmed"), std::string::npos)
+      << shown;
+  EXPECT_NE(shown.find("    media initiator: 198.18.1.2:6000/6001["), std::string::npos) << shown;
+  EXPECT_NE(shown.find("    media responder: 203.0.113.2:7000/7001\n"), std::string::npos) << shown;
 
   // The phone's next segment (its own numbering) leaves at the shifted position; the BYE
   // closes the call.
