@@ -7,7 +7,7 @@
 # mapping for the granted expiry + 30 s); the call completes (SIPp exit 0 on both sides).
 #  - the signalling session's TTL shows the hold (> 3000 s);
 #  - the same with the ALG off: the INVITE finds no mapping and is dropped (the phone times out).
-# About 25 s.
+# About 25 s (the run without the ALG waits for the phone's 12 s INVITE timeout).
 set -uo pipefail
 source "$(dirname "$0")/lib_sip.sh"
 P=fwt-sipr
@@ -56,6 +56,8 @@ echo "undo firewall detect sip"
 t_check "detect off" nat_cfg_ok $P "undo firewall detect sip"
 fwcli_run $P "reset firewall session table" >/dev/null
 register_and_call
+n=$(grep -c "VPN: public" "/tmp/$P-sess.txt")
+t_check "without the ALG the signalling session aged out within 5 s ($n sessions)" test "$n" -eq 0
 t_check "without the ALG the INVITE never reaches the phone (sipp exit $PHONE_RC)" test "$PHONE_RC" -ne 0
 t_check "fwd still running" lab_pid_alive "$FWD_PID"
 t_done
