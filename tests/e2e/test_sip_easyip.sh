@@ -58,6 +58,9 @@ det=$(fwcli_run $P "display firewall detect verbose")
 echo "$det" | grep -E "^ *sip" | sed 's/^/    | /'
 t_check "detect: sip parsed, rewrites and opened counted, refused 0" grep -Eq \
   'sip +udp/tcp port 5060 +parsed [1-9][0-9]+, rewrites [1-9][0-9]*, opened [1-9][0-9]*, malformed 0, refused 0' <<<"$det"
+echo "$det" | grep -A2 "^ Flows:" | sed 's/^/    | /'
+t_check "detect verbose: the signalling flow's mode is translate" grep -Eq \
+  '^  sip udp 198\.18\.1\.2:5060\[203\.0\.113\.1:[0-9]+\] --> 203\.0\.113\.2:5060  translate$' <<<"$det"
 
 echo "easy-ip: 20 calls over TCP (-t t1) with RTP both ways"
 SIP_UAS_PROTO=tcp sip_uas $P out 203.0.113.2 7100 -t t1 || t_fail "SIPp UAS on tcp 203.0.113.2"

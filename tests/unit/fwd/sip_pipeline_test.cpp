@@ -305,6 +305,12 @@ TEST_F(SipTcpPipeline, InviteRewrittenSeqAckAdjustedAnswerMappedBack) {
       << shown;
   EXPECT_NE(shown.find("    media initiator: 198.18.1.2:6000/6001["), std::string::npos) << shown;
   EXPECT_NE(shown.find("    media responder: 203.0.113.2:7000/7001\n"), std::string::npos) << shown;
+  // display firewall detect verbose: the mode chosen for the flow.
+  const std::string det = ctl->execute(user, "display firewall detect verbose").output;
+  EXPECT_NE(det.find(" Flows:\n  sip tcp 198.18.1.2:40000[203.0.113.1:" + std::to_string(xport) +
+                     "] --> 203.0.113.2:5060  translate\n"),
+            std::string::npos)
+      << det;
 
   // The phone's next segment (its own numbering) leaves at the shifted position; the BYE
   // closes the call.
