@@ -14,7 +14,7 @@ namespace fw::aspf {
 using session::Dir;
 
 namespace {
-constexpr size_t kMaxRewritesPerDir = 32;
+constexpr size_t kMaxRewritesPerDir = 64;  // a segment may carry several SIP messages
 // Farther ahead than any TCP window (2^30 with scaling): not stream data.
 constexpr uint32_t kMaxAdvance = 1u << 30;
 
@@ -75,11 +75,17 @@ DetectConfig::DetectConfig(const config::Config& c, const Registry& algs,
   }
   for (uint8_t id = 1; id <= algs.size(); ++id) {
     const AlgSpec& s = algs.get(id)->spec();
-    ports_[{s.proto, s.default_port}] = id;
-    names_[std::string(s.name)] = {id, s.proto};
+    for (uint8_t proto : s.protos) {
+      if (proto != 0) ports_[{proto, s.default_port}] = id;
+    }
+    names_[std::string(s.name)] = {id, s.protos};
   }
   for (const auto& pm : c.port_mappings) {
-    if (uint8_t id = algs.id_of(pm.alg)) ports_[{algs.get(id)->spec().proto, pm.port}] = id;
+    uint8_t id = algs.id_of(pm.alg);
+    if (id == 0) continue;
+    for (uint8_t proto : algs.get(id)->spec().protos) {
+      if (proto != 0) ports_[{proto, pm.port}] = id;
+    }
   }
 }
 
@@ -92,8 +98,10 @@ uint8_t DetectConfig::classify(uint8_t sz, uint8_t dz, uint8_t proto, uint16_t d
 uint8_t DetectConfig::classify_application(uint8_t sz, uint8_t dz, uint8_t proto,
                                            std::string_view app) const {
   auto it = names_.find(app);
-  if (it == names_.end() || it->second.second != proto) return 0;
-  return enabled(it->second.first, sz, dz) ? it->second.first : 0;
+  if (it == names_.end() || proto == 0) return 0;
+  const auto& [id, protos] = it->second;
+  if (protos[0] != proto && protos[1] != proto) return 0;
+  return enabled(id, sz, dz) ? id : 0;
 }
 
 bool DetectConfig::enabled(uint8_t id, uint8_t sz, uint8_t dz) const {
@@ -121,6 +129,7 @@ struct Engine::SessionAlg final : session::AlgData {
   };
   std::array<Direction, 2> dirs;
   std::unique_ptr<State> st;
+  uint64_t hold_until_ms = 0;                // Context::hold_control
   std::set<std::pair<bool, size_t>> logged;  // (engine counter?, index) refusals already logged
 };
 
@@ -152,6 +161,7 @@ class Engine::Ctx final : public Context {
   void close_entries(const std::function<bool(const session::ServerMapEntry&)>& pred) override {
     e_.servermap_.remove_parent(s_.id, pred);
   }
+  void hold_control(uint64_t until_ms) override { sa_.hold_until_ms = until_ms; }
   void age_children(uint8_t proto, uint16_t a, uint16_t b) override {
     r_.age_children.push_back({proto, a, b});
   }
@@ -207,7 +217,9 @@ Engine::Engine(Registry& algs, const common::Clock& clock, session::ServerMap& s
 Engine::SessionAlg& Engine::data_for(session::Session& s, const Inspector& ins) {
   if (!s.alg_data) {
     auto sa = std::make_unique<SessionAlg>();
-    for (auto& d : sa->dirs) d.framer = ins.new_framer();
+    if (s.orig.proto == packet::kProtoTcp) {
+      for (auto& d : sa->dirs) d.framer = ins.new_framer();
+    }
     sa->st = ins.new_state();
     s.alg_data = sa.release();  // the session owns it from here (session_ended frees it)
   }
@@ -216,8 +228,9 @@ Engine::SessionAlg& Engine::data_for(session::Session& s, const Inspector& ins) 
 
 void Engine::take_over(session::Session& s, const packet::Parsed& p, Dir d) {
   Inspector* ins = algs_.get(s.alg);
-  if (!ins || p.proto != packet::kProtoTcp || ins->spec().proto != packet::kProtoTcp) return;
+  if (!ins || p.proto != packet::kProtoTcp || !ins->spec().carries(packet::kProtoTcp)) return;
   SessionAlg& sa = data_for(s, *ins);
+  if (!sa.dirs[0].framer || !sa.dirs[1].framer) return;
   sa.dirs[di(d)].framer->start(p.seq);
   if (p.tcp_flags & packet::kTcpAck) sa.dirs[di(session::other(d))].framer->start(p.ack);
 }
@@ -226,7 +239,7 @@ EngineResult Engine::process(uint8_t* data, uint32_t* len, uint32_t capacity, pa
                              session::Session& s, Dir d, TraceSink* sink) {
   EngineResult res;
   Inspector* ins = algs_.get(s.alg);
-  if (!ins || !p.has_l4 || p.is_fragment || p.proto != ins->spec().proto) return res;
+  if (!ins || !p.has_l4 || p.is_fragment || !ins->spec().carries(p.proto)) return res;
   SessionAlg& sa = data_for(s, *ins);
   Ctx ctx(*this, sa, s, res, sink);
   if (p.proto == packet::kProtoTcp) {
@@ -235,6 +248,7 @@ EngineResult Engine::process(uint8_t* data, uint32_t* len, uint32_t capacity, pa
     process_datagram(ctx, sa, *ins, data, len, capacity, p, d);
   }
   if (res.opened) s.has_servermap = true;
+  if (sa.hold_until_ms > clock_.now_ms()) res.hold_until_ms = sa.hold_until_ms;
   return res;
 }
 
@@ -287,8 +301,16 @@ void Engine::feed_framer(Ctx& ctx, SessionAlg& sa, Inspector& ins, const uint8_t
   for (auto& m : dir.framer->feed(seq, payload)) {
     m.editable_from = seq_lt(m.seq, p.seq) ? static_cast<size_t>(p.seq - m.seq) : 0;
     ctx.engine_count(kMessages);
-    for (const auto& e : ins.on_message(ctx, sa.st.get(), d, m)) {
+    // In stream order (SeqAdjust records rewrites by increasing position); an
+    // edit overlapping the one before it is ignored.
+    std::vector<Edit> edits = ins.on_message(ctx, sa.st.get(), d, m);
+    std::stable_sort(edits.begin(), edits.end(),
+                     [](const Edit& a, const Edit& b) { return a.offset < b.offset; });
+    size_t done = 0;
+    for (const auto& e : edits) {
       if (e.offset + e.old_len > m.bytes.size() || e.offset < m.editable_from) continue;
+      if (e.offset < done) continue;
+      done = e.offset + e.old_len;
       SessionAlg::Rewrite rw;
       rw.pos = m.seq + static_cast<uint32_t>(e.offset);
       rw.old_bytes.assign(m.bytes.begin() + static_cast<long>(e.offset),
@@ -424,7 +446,7 @@ bool Engine::load_alg(session::Session& s, const session::snapshot::AlgState& st
       const auto& rw = from.rewrites[i];
       to.rewrites.push_back({rw.pos, rw.old_bytes, rw.new_bytes});
     }
-    to.framer = ins->new_framer();
+    if (s.orig.proto == packet::kProtoTcp) to.framer = ins->new_framer();
     to.have_end = from.have_end;
     to.stream_end = from.stream_end;
     to.resume = true;
@@ -432,6 +454,13 @@ bool Engine::load_alg(session::Session& s, const session::snapshot::AlgState& st
   sa->st = ins->new_state();
   s.alg_data = sa.release();  // the session owns it from here (session_ended frees it)
   return true;
+}
+
+std::string Engine::describe(const session::Session& s) const {
+  const auto* sa = dynamic_cast<const SessionAlg*>(s.alg_data);
+  const Inspector* ins = algs_.get(s.alg);
+  if (!sa || !ins) return {};
+  return ins->describe(s, sa->st.get(), clock_.now_ms());
 }
 
 void Engine::child_flow(const session::ServerMapEntry& e, ChildFlow& c) const {

@@ -5,6 +5,7 @@
 // rewrites (so a retransmission is rewritten identically), adjusts TCP
 // seq/ack/SACK after length changes, and fixes checksums when it changed
 // anything. It also completes the flows the ALGs' entries admit (child_flow).
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -43,9 +44,10 @@ class DetectConfig {
 
  private:
   std::set<uint8_t> global_;
-  std::map<std::pair<uint8_t, uint8_t>, std::set<uint8_t>> zones_;         // (lower id, higher id)
-  std::map<std::pair<uint8_t, uint16_t>, uint8_t> ports_;                  // (proto, port) -> id
-  std::map<std::string, std::pair<uint8_t, uint8_t>, std::less<>> names_;  // -> (id, proto)
+  std::map<std::pair<uint8_t, uint8_t>, std::set<uint8_t>> zones_;  // (lower id, higher id)
+  std::map<std::pair<uint8_t, uint16_t>, uint8_t> ports_;           // (proto, port) -> id
+  // name -> (id, transports)
+  std::map<std::string, std::pair<uint8_t, std::array<uint8_t, 2>>, std::less<>> names_;
   bool enabled(uint8_t id, uint8_t src_zone, uint8_t dst_zone) const;
 };
 
@@ -53,6 +55,9 @@ struct EngineResult {
   bool drop = false;
   bool modified = false;  // bytes (and maybe length) changed; `p` and checksums are updated
   bool opened = false;    // a server-map entry was opened (the control session shows "+->")
+  // The inspector holds the control session alive until then (0 = not held):
+  // its aging time must cover it.
+  uint64_t hold_until_ms = 0;
   // Children to age out quickly, once the control session is unlocked.
   struct ChildAging {
     uint8_t proto;
@@ -79,6 +84,9 @@ class Engine {
   // The control session is gone (no lock held): on_close, its entries removed,
   // its ALG data freed. The result may ask for children to age out.
   EngineResult session_ended(const session::Session& s);
+  // Display: the inspector's description of control session `s` (locked by
+  // the caller): Inspector::describe of its state; "" without ALG data.
+  std::string describe(const session::Session& s) const;
   // A first packet matched ALG entry `e`: let its inspector complete the child.
   void child_flow(const session::ServerMapEntry& e, ChildFlow& c) const;
   const Registry& algs() const { return algs_; }

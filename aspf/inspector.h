@@ -9,6 +9,7 @@
 // (channels: application name, aging class), how such a child flow's keys and
 // NAT are completed (child_flow), how its entries and sessions are shown, and
 // its counters (a table of names, bumped by index).
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -59,11 +60,16 @@ struct Channel {
 struct AlgSpec {
   std::string_view name;  // the `firewall detect` keyword
   std::string_view help;  // its help text (`firewall detect ?`)
-  uint8_t proto = 0;      // transport of the control channel (6 or 17)
+  // Transports of the control channel (6 and/or 17; 0 = none): one ALG may run
+  // on both (SIP over UDP and TCP), on the same default and mapped ports.
+  std::array<uint8_t, 2> protos{};
   uint16_t default_port = 0;
   // Counter names below "aspf.<name>."; Context::count/refuse take the index.
   std::span<const std::string_view> counters;
   std::span<const Channel> channels;
+  bool carries(uint8_t proto) const {
+    return proto != 0 && (protos[0] == proto || protos[1] == proto);
+  }
 };
 
 // The session a first packet matched through one of this ALG's entries is
@@ -121,6 +127,11 @@ class Context {
     (void)proto;
     (void)port;
   }
+  // Keep the control session (and its NAT mapping) alive until `until_ms` at
+  // least, whatever its aging time (a SIP registration: the registrar's
+  // requests reach the phone through it); 0 = no longer. The engine reports it
+  // with every packet of the session. The default ignores it.
+  virtual void hold_control(uint64_t until_ms) { (void)until_ms; }
   // Count counter `i` of the ALG's table.
   virtual void count(size_t i) = 0;
   // Count refusal counter `i` and log it once per control session.
@@ -139,7 +150,8 @@ class Inspector {
  public:
   virtual ~Inspector() = default;
   virtual const AlgSpec& spec() const = 0;
-  // TCP control channels: the framer of one direction. UDP: not used.
+  // TCP control channels: the framer of one direction (asked for TCP control
+  // sessions only). UDP: not used.
   virtual std::unique_ptr<Framer> new_framer() const { return nullptr; }
   virtual std::unique_ptr<State> new_state() const { return nullptr; }
   // A complete message in direction d. Returns edits (offsets into msg.bytes).
@@ -160,6 +172,14 @@ class Inspector {
   virtual bool entry_port_always_shown(const session::ServerMapEntry& e) const {
     (void)e;
     return false;
+  }
+  // Display (`display firewall <alg> session`): the protocol state of control
+  // session `s` as text lines, each starting with two blanks; "" = nothing.
+  virtual std::string describe(const session::Session& s, const State* st, uint64_t now_ms) const {
+    (void)s;
+    (void)st;
+    (void)now_ms;
+    return {};
   }
   // Display: the initiator's port and its translated port for a child session
   // of this ALG (default: orig.sport and nat.snat_port).

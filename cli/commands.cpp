@@ -371,6 +371,8 @@ std::vector<CommandSpec> specs() {
       {"reset.logbuffer", {V::kUser}, "reset logbuffer"},
       {"terminal.monitor", {V::kUser}, "terminal monitor"},
       {"undo.terminal.monitor", {V::kUser}, "undo terminal monitor"},
+      // siptcp (issue 13): the SIP ALG's dialogs and registrations (fwd/ctl_sip.cpp).
+      {"display.sip.session", kAll, "display firewall sip session"},
   };
 }
 
@@ -624,6 +626,8 @@ std::map<std::string, std::string> help() {
       {"sequence", "Sequence number"},
       {"terminal", "Terminal settings of this session"},
       {"monitor", "Show events live in this session"},
+      // siptcp (issue 13).
+      {"sip", "SIP ALG state"},
   };
 }
 

@@ -138,6 +138,7 @@ Controller::Controller(ControllerHooks hooks)
   ctl::register_anti_ddos(*handlers_);     // flood defence (issue 16)
   ctl::register_trace(*handlers_);         // trace (issue 15)
   ctl::register_evlog(*handlers_);         // evlog (issue 15)
+  ctl::register_sip(*handlers_);           // siptcp (issue 13)
 }
 
 Controller::~Controller() = default;

@@ -5,6 +5,7 @@
 #include "aspf/registry.h"
 #include "common/counters.h"
 #include "fwd/ctl_context.h"
+#include "fwd/dataplane.h"
 
 namespace fw::fwd::ctl {
 namespace {
@@ -107,7 +108,12 @@ void inspector_line(Ctx& c, const aspf::AlgSpec& spec) {
   for (const auto& pm : c.cfg.port_mappings) {
     if (pm.alg == name) ports += "," + std::to_string(pm.port);
   }
-  c.out << "  " << std::left << std::setw(6) << name << " " << (spec.proto == 6 ? "tcp" : "udp")
+  std::string transports;
+  for (uint8_t proto : spec.protos) {
+    if (proto != 0)
+      transports += std::string(transports.empty() ? "" : "/") + (proto == 6 ? "tcp" : "udp");
+  }
+  c.out << "  " << std::left << std::setw(6) << name << " " << std::setw(3) << transports
         << " port " << std::setw(12) << ports;
   const std::string pre = "aspf." + name + ".";
   const auto& t = c.counters;
@@ -116,8 +122,39 @@ void inspector_line(Ctx& c, const aspf::AlgSpec& spec) {
         << ", refused " << t.sum_prefix(pre + "refused.") << "\n";
 }
 
+std::string endpoint(const common::IpAddr& a, uint16_t port) {
+  return (a.is_v4() ? a.str() : "[" + a.str() + "]") + ":" + std::to_string(port);
+}
+
+// The behaviour each inspector chose per control flow (the "Mode:" its describe() gives: SIP's
+// translate / pinhole-only / leave-alone), at most kMaxFlows of them.
+void flow_modes(Ctx& c) {
+  constexpr size_t kMaxFlows = 32;
+  if (!c.dp) return;
+  size_t n = 0;
+  for (const auto& snap :
+       c.dp->sessions().snapshot([](const session::Session& s) { return s.alg != 0; })) {
+    std::string text;
+    c.dp->sessions().with_session_id(
+        snap.id, [&](session::Session& s) { text = c.dp->engine().describe(s); });
+    const size_t at = text.find("Mode: ");
+    const aspf::Inspector* ins = c.algs.get(snap.alg);
+    if (at == std::string::npos || !ins) continue;
+    if (n++ == 0) c.out << " Flows:\n";
+    if (n > kMaxFlows) continue;
+    const std::string mode = text.substr(at + 6, text.find_first_of(" \n", at + 6) - at - 6);
+    std::string flow = endpoint(snap.orig.src, snap.orig.sport);
+    if (snap.nat.snat) flow += "[" + endpoint(snap.reply.dst, snap.reply.dport) + "]";
+    flow += " --> " + endpoint(snap.orig.dst, snap.orig.dport);
+    if (snap.nat.dnat) flow += "[" + endpoint(snap.reply.src, snap.reply.sport) + "]";
+    c.out << "  " << ins->spec().name << " " << (snap.orig.proto == 6 ? "tcp" : "udp") << " "
+          << flow << "  " << mode << "\n";
+  }
+  if (n > kMaxFlows) c.out << "  ... " << n - kMaxFlows << " more\n";
+}
+
 // VRP's layout: the global detect list, then each interzone's; `verbose` adds every
-// inspector's ports and counters.
+// inspector's ports and counters, and the behaviour chosen per control flow.
 void display_detect(Ctx& c) {
   auto list = [&](const std::vector<std::string>& v) {
     std::string l;
@@ -134,6 +171,7 @@ void display_detect(Ctx& c) {
   if (!c.m.has("verbose")) return;
   c.out << " Inspectors:\n";
   for (uint8_t id = 1; id <= c.algs.size(); ++id) inspector_line(c, c.algs.get(id)->spec());
+  flow_modes(c);
 }
 
 }  // namespace

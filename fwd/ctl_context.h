@@ -191,6 +191,7 @@ void register_source_limit(HandlerTable& t);     // "srclimit": per-source limit
 void register_anti_ddos(HandlerTable& t);        // flood defence: anti-ddos ... max-rate
 void register_trace(HandlerTable& t);            // "trace": packet-trace
 void register_evlog(HandlerTable& t);            // "evlog": event log, info-center
+void register_sip(HandlerTable& t);              // "siptcp": display firewall sip session
 
 // "iface" area (fwd/ctl_interface.cpp). The Linux name of interface parameter `param` (typed as
 // a VRP name of the interface map or as a Linux name), or "" after refusing it like a wrong

@@ -276,6 +276,12 @@ Decision Pipeline::on_hit(QueuedPacket& qp, Parsed& p, Session& s, Dir d, const 
   uint32_t len = qp.len;
   aspf::EngineResult r = parts_.aspf.process(qp.data, &len, qp.capacity, p, s, d, alg_trace);
   *aging = std::move(r.age_children);
+  if (r.hold_until_ms) {
+    // The ALG holds the session (a SIP registration): age it no sooner.
+    const uint64_t left_s = (r.hold_until_ms - parts_.clock.now_ms() + 999) / 1000;
+    s.timeout_s = std::max<uint32_t>(s.timeout_s,
+                                     static_cast<uint32_t>(std::min<uint64_t>(left_s, UINT32_MAX)));
+  }
   if (r.drop) return drop(Drop::kMalformed);
   if (!r.modified) return dec;
   qp.len = len;

@@ -25,7 +25,7 @@ constexpr std::array<std::string_view, 7> kCounters = {
 constexpr uint8_t kDataChannel = 0;
 constexpr std::array<Channel, 1> kChannels = {{{"ftp-data", "ftp-data"}}};
 
-constexpr AlgSpec kSpec = {"ftp", "File Transfer Protocol", kTcp, 21, kCounters, kChannels};
+constexpr AlgSpec kSpec = {"ftp", "File Transfer Protocol", {kTcp}, 21, kCounters, kChannels};
 
 // The edit that replaces just the announcement's argument (the rest of the
 // line may have left in an earlier segment).

@@ -46,7 +46,7 @@ constexpr std::array<std::string_view, 11> kCounters = {"refused.truncated",
 constexpr uint8_t kGreChannel = 0;
 constexpr std::array<Channel, 1> kChannels = {{{"pptp-gre", "gre"}}};
 
-constexpr AlgSpec kSpec = {"pptp",   "Point-to-Point Tunneling Protocol", 6, 1723, kCounters,
+constexpr AlgSpec kSpec = {"pptp",   "Point-to-Point Tunneling Protocol", {6}, 1723, kCounters,
                            kChannels};
 
 // A GRE entry carries, for the child it admits, the call id the other

@@ -67,7 +67,7 @@ constexpr std::array<std::string_view, 16> kCounters = {"parsed",
 constexpr uint8_t kRtp = 0, kRtcp = 1;
 constexpr std::array<Channel, 2> kChannels = {{{"rtsp-rtp", ""}, {"rtsp-rtcp", ""}}};
 
-constexpr AlgSpec kSpec = {"rtsp", "Real Time Streaming Protocol", 6, 554, kCounters, kChannels};
+constexpr AlgSpec kSpec = {"rtsp", "Real Time Streaming Protocol", {6}, 554, kCounters, kChannels};
 
 // A SETUP sent, waiting for its reply.
 struct Pending {

@@ -25,6 +25,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "aspf/message_framer.h"
 #include "aspf/sip/sdp_parser.h"
 #include "aspf/sip/sip_parser.h"
 
@@ -34,7 +35,8 @@ namespace {
 using common::IpAddr;
 using session::Dir;
 
-constexpr uint8_t kUdp = 17;
+constexpr uint8_t kUdp = 17, kTcp = 6;
+constexpr size_t kMaxMessage = 8192;  // as the parser's bound: larger passes untouched
 constexpr uint8_t kRtpChannel = 0, kRtcpChannel = 1;
 constexpr std::array<Channel, 2> kChannels = {
     {{"sip-rtp", "sip-media"}, {"sip-rtcp", "sip-media"}}};
@@ -43,9 +45,11 @@ constexpr uint64_t kMaxCallMs = 12ull * 3600 * 1000;  // maximum call duration
 constexpr size_t kMaxDialogs = 1024;  // per control flow (a PBX trunk carries many calls on one)
 constexpr size_t kMaxStreams = 4;     // streams with entries, per side
 constexpr uint16_t kLowestMediaPort = 1024;
-constexpr uint64_t kDialogRefillMs = 5;  // new dialogs per source: 200 a second ...
-constexpr uint64_t kDialogBurst = 400;   // ... after a burst of 400
-constexpr size_t kMaxSources = 4096;     // rate table size
+constexpr uint64_t kDialogRefillMs = 5;             // new dialogs per source: 200 a second ...
+constexpr uint64_t kDialogBurst = 400;              // ... after a burst of 400
+constexpr size_t kMaxSources = 4096;                // rate table size
+constexpr uint64_t kRegistrationMarginMs = 30'000;  // kept past the granted expiry
+constexpr size_t kMaxRegistrations = 32;            // per control flow
 
 // Counters: the SIP parser's errors, the SDP parser's errors, then these.
 constexpr size_t kSdpBase = kErrorCount;
@@ -62,8 +66,13 @@ enum : size_t {
   kRefRate,
   kRefNoPort,
   kRefTooManyStreams,
+  kUnframed,
+  kRefSplit,
+  kRegistered,
+  kUnregistered,
+  kRefRegCap,
 };
-constexpr std::array<std::string_view, 12> kOwnCounters = {"parsed",
+constexpr std::array<std::string_view, 17> kOwnCounters = {"parsed",
                                                            "translated",
                                                            "pinhole-only",
                                                            "left-alone",
@@ -74,7 +83,12 @@ constexpr std::array<std::string_view, 12> kOwnCounters = {"parsed",
                                                            "refused.dialog-cap",
                                                            "refused.rate",
                                                            "refused.no-port",
-                                                           "refused.too-many-streams"};
+                                                           "refused.too-many-streams",
+                                                           "unframed",
+                                                           "refused.split",
+                                                           "registrations",
+                                                           "registrations-removed",
+                                                           "refused.registration-cap"};
 
 // One media stream a side announced (addresses as that side wrote them).
 struct Stream {
@@ -92,8 +106,16 @@ struct Dialog {
   std::array<bool, 2> announced{};
 };
 
+// A binding the registrar granted to the translated party (REGISTER through source NAT): the
+// control session and its mapping are held until `expires_ms` (granted expiry + margin).
+struct Registration {
+  std::string binding;  // "public addr:port -> private addr:port" (display)
+  uint64_t expires_ms = 0;
+};
+
 struct SipState final : State {
-  std::map<std::string, Dialog> dialogs;  // by Call-ID
+  std::map<std::string, Dialog> dialogs;              // by Call-ID
+  std::map<std::string, Registration> registrations;  // by Call-ID (kept across refreshes)
   uint32_t next_id = 1;
   bool leave_alone = false;
 };
@@ -161,16 +183,21 @@ class SipInspector final : public Inspector {
     }
     for (auto n : kOwnCounters) names_.emplace_back(n);
     for (const auto& n : names_) views_.push_back(n);
-    spec_ = {"sip", "Session Initiation Protocol", kUdp, 5060, views_, kChannels};
+    spec_ = {"sip", "Session Initiation Protocol", {kUdp, kTcp}, 5060, views_, kChannels};
   }
 
   const AlgSpec& spec() const override { return spec_; }
   // Every dialog of the flow may hold its streams' entries (RTP and RTCP, each side).
   size_t max_entries_per_session() const override { return kMaxDialogs * 4; }
   std::unique_ptr<State> new_state() const override { return std::make_unique<SipState>(); }
+  // SIP over TCP (RFC 3261 18.3): headers + Content-Length, at most 8192 bytes.
+  std::unique_ptr<Framer> new_framer() const override {
+    return make_message_framer({.max_message = kMaxMessage, .interleaved = false});
+  }
 
   std::vector<Edit> on_message(Context& ctx, State* st, Dir d, const aspf::Message& msg) override;
   void on_close(Context& ctx, State* st) override;
+  std::string describe(const session::Session& s, const State* st, uint64_t now) const override;
 
  private:
   Dialog* dialog_for(Context& ctx, SipState& S, const Message& m, Dir d);
@@ -184,6 +211,7 @@ class SipInspector final : public Inspector {
   void close_dialog(Context& ctx, SipState& S, std::map<std::string, Dialog>::iterator it,
                     const NatView& nv);
   void release(Context& ctx, const NatView& nv, const Stream& s);
+  void registration(Context& ctx, SipState& S, const Message& m, const NatView& nv);
 
   std::vector<std::string> names_;
   std::vector<std::string_view> views_;
@@ -238,6 +266,54 @@ void fix_content_length(const Message& m, std::vector<Edit>& edits) {
                    std::to_string(static_cast<long>(m.body_len) + delta)});
 }
 
+// ---- registrations ----------------------------------------------------------------------
+
+// The seconds a 2xx to a REGISTER grants the translated party: the largest expires= of the
+// Contacts naming its public address, else the Expires header; 0 when it lists none of them
+// (an unregistration, RFC 3261 10.3: the 2xx lists the bindings that remain).
+uint32_t granted_seconds(const Message& m, const NatView& nv) {
+  std::optional<uint32_t> best;
+  for (const auto& c : m.contacts) {
+    if (!c.hostport) continue;
+    auto a = host_addr(c.hostport->host);
+    if (!a || *a != nv.pub) continue;
+    const uint32_t e = c.expires ? *c.expires : m.expires.value_or(3600);
+    best = std::max(best.value_or(0), e);
+  }
+  return best.value_or(0);
+}
+
+// A final answer to a REGISTER travelling towards the translated initiator.
+void SipInspector::registration(Context& ctx, SipState& S, const Message& m, const NatView& nv) {
+  const uint64_t now = ctx.now_ms();
+  std::erase_if(S.registrations, [now](const auto& r) { return r.second.expires_ms <= now; });
+  const uint32_t secs = granted_seconds(m, nv);
+  auto it = S.registrations.find(m.call_id);
+  if (secs == 0) {
+    if (it != S.registrations.end()) {
+      S.registrations.erase(it);
+      ctx.count(kUnregistered);
+    }
+  } else if (it == S.registrations.end() && S.registrations.size() >= kMaxRegistrations) {
+    ctx.refuse(kRefRegCap, "more than 32 registrations on one signalling flow");
+  } else {
+    Registration& r = S.registrations[m.call_id];
+    if (r.expires_ms == 0) ctx.count(kRegistered);
+    r.binding = nv.pub.str() + ":" + std::to_string(nv.pub_port) + " -> " + nv.priv.str() + ":" +
+                std::to_string(nv.priv_port);
+    r.expires_ms = now + uint64_t{secs} * 1000 + kRegistrationMarginMs;
+  }
+}
+
+// The latest expiry of the flow's registrations (0 = none): the control session is held so long.
+uint64_t hold_until(const SipState& S, uint64_t now) {
+  uint64_t until = 0;
+  for (const auto& [id, r] : S.registrations) {
+    if (r.expires_ms > now) until = std::max(until, r.expires_ms);
+  }
+  return until;
+}
+
 // ---- dialogs ----------------------------------------------------------------------------
 
 Dialog* SipInspector::dialog_for(Context& ctx, SipState& S, const Message& m, Dir d) {
@@ -283,6 +359,10 @@ void SipInspector::close_dialog(Context& ctx, SipState& S,
 std::vector<Edit> SipInspector::on_message(Context& ctx, State* st, Dir d,
                                            const aspf::Message& msg) {
   auto& S = static_cast<SipState&>(*st);
+  if (msg.bytes.empty()) {
+    ctx.count(kUnframed);  // TCP: too long, bad Content-Length or a gap: left untouched
+    return {};
+  }
   ParseResult r = parse(msg.bytes);
   if (r.error) {
     ctx.refuse(static_cast<size_t>(*r.error), "a message the SIP parser refuses");
@@ -315,8 +395,21 @@ std::vector<Edit> SipInspector::on_message(Context& ctx, State* st, Dir d,
   ctx.count(nv.on ? kTranslated : kPinholeOnly);
   std::vector<Edit> edits;
   if (nv.on) header_edits(m, nv, d, edits);
+  // TCP: the start of the message already left in an earlier segment. If it needs a rewrite
+  // (its headers, or its translated SDP and so Content-Length), it passes untouched and opens
+  // nothing: all or nothing. Its dialog state still counts (a BYE still ends the call).
+  const bool split = msg.editable_from > 0 && nv.on && (!edits.empty() || (sdp && d == nv.t));
+  if (split) {
+    ctx.refuse(kRefSplit, "a message to rewrite split across TCP segments");
+    edits.clear();
+  }
   Dialog* dg = dialog_for(ctx, S, m, d);
-  if (dg && sdp) media(ctx, *dg, d, *sdp, *m.sdp_off, nv, nv.on, edits);
+  if (dg && sdp && !split) media(ctx, *dg, d, *sdp, *m.sdp_off, nv, nv.on, edits);
+  if (nv.on && nv.t == Dir::kOriginal && d != nv.t && !m.is_request &&
+      m.cseq_method == "REGISTER" && m.status >= 200 && m.status < 300) {
+    registration(ctx, S, m, nv);
+  }
+  ctx.hold_control(hold_until(S, ctx.now_ms()));
   if (dg) {
     const bool invite_answer = !m.is_request && m.cseq_method == "INVITE";
     if (invite_answer && m.status >= 200 && m.status < 300) dg->confirmed = true;
@@ -338,6 +431,41 @@ void SipInspector::on_close(Context& ctx, State* st) {
     }
   }
   S.dialogs.clear();
+}
+
+// ---- display ----------------------------------------------------------------------------
+
+std::string stream_text(const Stream& s) {
+  std::string t = s.addr.str() + ":" + std::to_string(s.rtp) + "/" + std::to_string(s.rtcp);
+  if (s.pub_rtp) t += "[" + std::to_string(s.pub_rtp) + "/" + std::to_string(s.pub_rtcp) + "]";
+  return t + (s.receives ? "" : " (no entry)");
+}
+
+std::string SipInspector::describe(const session::Session& s, const State* st, uint64_t now) const {
+  const auto* S = dynamic_cast<const SipState*>(st);
+  if (!S) return {};
+  const NatView nv = nat_view(s);
+  std::string out = "  Mode: ";
+  out += S->leave_alone ? "leave-alone" : nv.on ? "translate" : "pinhole-only";
+  out += "  Dialogs: " + std::to_string(S->dialogs.size()) +
+         "  Registrations: " + std::to_string(S->registrations.size()) + "\n";
+  for (const auto& [call_id, dg] : S->dialogs) {
+    out += "  Dialog " + std::to_string(dg.id) + "  Call-ID: " + call_id +
+           "  State: " + (dg.confirmed ? "confirmed" : "early") +
+           "  Age: " + std::to_string((now - std::min(now, dg.created_ms)) / 1000) + " s\n";
+    for (Dir x : {Dir::kOriginal, Dir::kReply}) {
+      for (const auto& m : dg.media[idx(x)]) {
+        out += std::string("    media ") + (x == Dir::kOriginal ? "initiator" : "responder") +
+               ": " + stream_text(m) + "\n";
+      }
+    }
+  }
+  for (const auto& [call_id, r] : S->registrations) {
+    const uint64_t left = r.expires_ms > now ? (r.expires_ms - now) / 1000 : 0;
+    out += "  Registration  Call-ID: " + call_id + "  " + r.binding +
+           "  Expires in: " + std::to_string(left) + " s\n";
+  }
+  return out;
 }
 
 // ---- media ------------------------------------------------------------------------------

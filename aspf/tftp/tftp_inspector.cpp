@@ -36,7 +36,7 @@ class TftpInspector final : public Inspector {
     names_.push_back("parsed");
     names_.push_back("not-request");
     for (const auto& n : names_) views_.push_back(n);
-    spec_ = {"tftp", "Trivial File Transfer Protocol", kUdp, 69, views_, kChannels};
+    spec_ = {"tftp", "Trivial File Transfer Protocol", {kUdp}, 69, views_, kChannels};
   }
 
   const AlgSpec& spec() const override { return spec_; }

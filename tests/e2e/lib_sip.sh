@@ -40,6 +40,14 @@ sip_check_messages() {
     -e frame.number -e udp.payload 2>/dev/null | /usr/bin/python3 "$SIP_DIR/check_sip.py" "$2"
 }
 
+# sip_check_tcp_messages PCAP FORBIDDEN: the same for SIP over TCP port 5060: each direction of
+# each connection reassembled and split into messages by Content-Length.
+sip_check_tcp_messages() {
+  timeout 60 tshark -n -r "$1" -Y "tcp.port == 5060 && tcp.len > 0" -T fields \
+    -e frame.number -e tcp.stream -e tcp.srcport -e tcp.payload 2>/dev/null |
+    awk '{print $1, $2 "-" $3, $4}' | /usr/bin/python3 "$SIP_DIR/check_sip.py" "$2" --stream
+}
+
 # sip_count PCAP FILTER: number of packets matching FILTER.
 sip_count() { timeout 60 tshark -n -r "$1" -Y "$2" 2>/dev/null | wc -l; }
 

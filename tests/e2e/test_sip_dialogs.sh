@@ -20,7 +20,7 @@ SIP_WORK=$(sip_workdir $P)
 fwd_start $P || { t_fail "fwd start"; t_done; }
 t_check "easy-ip + firewall detect sip configured" nat_cfg_ok $P "firewall detect sip;" \
   "nat-policy; rule name ez; source-zone trust; destination-zone untrust; action source-nat easy-ip"
-opened() { fwcli_run $P "display firewall detect verbose" | sed -nE 's/.*sip +udp port 5060 .*opened ([0-9]+),.*/\1/p'; }
+opened() { fwcli_run $P "display firewall detect verbose" | sed -nE 's/.*sip +udp.tcp port 5060 .*opened ([0-9]+),.*/\1/p'; }
 reinvite_calls() { SIP_UAC_SF=uac_reinvite.xml sip_uac "$@"; }
 busy_call() { SIP_UAC_SF=uac_busy.xml sip_uac "$@"; }
 cancel_call() { SIP_UAC_SF=uac_cancel.xml sip_uac "$@"; }

@@ -47,7 +47,7 @@ t_check "no bad IP/UDP checksum inside" test "$(sip_bad_checksums "$IN_CAP")" -e
 det=$(fwcli_run $P "display firewall detect verbose")
 echo "$det" | grep -E "^ *sip" | sed 's/^/    | /'
 t_check "detect: sip rewrites 0, opened > 0" grep -Eq \
-  'sip +udp port 5060 +parsed [1-9][0-9]*, rewrites 0, opened [1-9][0-9]*, malformed 0, refused 0' <<<"$det"
+  'sip +udp/tcp port 5060 +parsed [1-9][0-9]*, rewrites 0, opened [1-9][0-9]*, malformed 0, refused 0' <<<"$det"
 
 echo "undo firewall detect sip"
 t_check "detect off" nat_cfg_ok $P "undo firewall detect sip"
@@ -58,7 +58,7 @@ sip_uac $P in 198.18.1.2 6000 203.0.113.2:5060 2
 nat_cap_stop "$IN_PID"
 det=$(fwcli_run $P "display firewall detect verbose")
 t_check "without the ALG: nothing parsed or opened" grep -Eq \
-  'sip +udp port 5060 +parsed 30, rewrites 0, opened 30, malformed 0, refused 0' <<<"$det"
+  'sip +udp/tcp port 5060 +parsed 30, rewrites 0, opened 30, malformed 0, refused 0' <<<"$det"
 sm=$(fwcli_run $P "display firewall server-map aspf")
 t_check "without the ALG: no ASPF entry" grep -q "Current Total Server-map : 0" <<<"$sm"
 t_check "fwd still running" lab_pid_alive "$FWD_PID"

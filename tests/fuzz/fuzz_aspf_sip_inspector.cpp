@@ -1,8 +1,12 @@
 // libFuzzer target for the SIP inspector (aspf/sip/sip_inspector.cpp) against a
 // fake Context. Input: byte 0 picks the control flow (no NAT, easy-ip, NAT
-// server); the rest is a sequence of messages split at "\n--next--\n", each
-// preceded by a direction byte (even = from the initiator). Besides ASan/UBSan
-// it traps when:
+// server; bit 2: over TCP); the rest is a sequence of parts split at
+// "\n--next--\n", each preceded by a direction byte (even = from the
+// initiator). UDP: each part is a message. TCP: each part is a segment of its
+// direction's stream, framed by the inspector's own Framer (several messages per
+// segment, messages across segments). Besides ASan/UBSan it traps when:
+//  - TCP: an edit falls before the part of the message in the segment at hand
+//    (bytes already forwarded: a partial rewrite);
 //  - an edit lies outside the message or two edits overlap;
 //  - a message that parsed, once edited, does not parse, or its Content-Length
 //    is not its body's length;
@@ -13,7 +17,9 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -98,9 +104,9 @@ fw::session::Session flow(uint8_t kind, IpAddr* priv) {
   return s;
 }
 
-void one(fw::aspf::Inspector& ins, fw::aspf::State* st, Ctx& ctx, Dir d, std::string_view text) {
-  fw::aspf::Message m;
-  m.bytes.assign(text.begin(), text.end());
+void one(fw::aspf::Inspector& ins, fw::aspf::State* st, Ctx& ctx, Dir d,
+         const fw::aspf::Message& m) {
+  const std::string_view text(reinterpret_cast<const char*>(m.bytes.data()), m.bytes.size());
   auto before = fw::aspf::sip::parse(m.bytes);
   const bool exact = before.message && before.message->content_length &&
                      before.message->body_off + *before.message->content_length == text.size();
@@ -110,6 +116,7 @@ void one(fw::aspf::Inspector& ins, fw::aspf::State* st, Ctx& ctx, Dir d, std::st
   size_t limit = out.size();
   for (const auto& e : edits) {
     check(e.offset + e.old_len <= limit);
+    check(e.offset >= m.editable_from);
     out.replace(e.offset, e.old_len, e.replacement);
     limit = e.offset;
   }
@@ -127,8 +134,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   IpAddr priv;
   Ctx ctx(flow(data[0], &priv));
   ctx.private_addr = priv;
+  const bool tcp = data[0] & 4;
+  if (tcp) ctx.s_.orig.proto = ctx.s_.reply.proto = 6;
   auto ins = fw::aspf::sip::make_inspector();
   auto st = ins->new_state();
+  std::unique_ptr<fw::aspf::Framer> framers[2] = {ins->new_framer(), ins->new_framer()};
+  uint32_t seq[2] = {1000, 90000};
+  for (int i = 0; i < 2; ++i) framers[i]->start(seq[i]);
   std::string_view rest(reinterpret_cast<const char*>(data + 1), size - 1);
   constexpr std::string_view kSep = "\n--next--\n";
   while (!rest.empty()) {
@@ -138,7 +150,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (part.empty()) continue;
     const Dir d = (static_cast<uint8_t>(part[0]) & 1) ? Dir::kReply : Dir::kOriginal;
     ctx.now += static_cast<uint8_t>(part[0]) * 1000ull;
-    one(*ins, st.get(), ctx, d, part.substr(1));
+    const std::string_view body = part.substr(1);
+    if (!tcp) {
+      fw::aspf::Message m;
+      m.bytes.assign(body.begin(), body.end());
+      one(*ins, st.get(), ctx, d, m);
+      continue;
+    }
+    const auto k = static_cast<size_t>(d);
+    const auto* b = reinterpret_cast<const uint8_t*>(body.data());
+    for (auto& m : framers[k]->feed(seq[k], std::span<const uint8_t>(b, body.size()))) {
+      // As the engine: bytes before this segment already left.
+      m.editable_from = static_cast<int32_t>(m.seq - seq[k]) < 0 ? seq[k] - m.seq : 0;
+      one(*ins, st.get(), ctx, d, m);
+    }
+    seq[k] += static_cast<uint32_t>(body.size());
   }
   ins->on_close(ctx, st.get());
   check(ctx.held.empty());

@@ -22,7 +22,7 @@ class ToyInspector final : public Inspector {
  public:
   explicit ToyInspector(std::string name, std::string help = "Toy protocol")
       : name_(std::move(name)), help_(std::move(help)) {
-    spec_ = {name_, help_, 17, 7777, kToyCounters, kToyChannels};
+    spec_ = {name_, help_, {17}, 7777, kToyCounters, kToyChannels};
   }
   const AlgSpec& spec() const override { return spec_; }
   std::vector<Edit> on_message(Context&, State*, session::Dir, const Message&) override {

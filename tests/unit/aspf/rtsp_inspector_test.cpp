@@ -152,7 +152,8 @@ struct Fixture {
 TEST(RtspInspector, Spec) {
   auto ins = rtsp::make_inspector();
   EXPECT_EQ(ins->spec().name, "rtsp");
-  EXPECT_EQ(ins->spec().proto, 6);
+  EXPECT_TRUE(ins->spec().carries(6));
+  EXPECT_FALSE(ins->spec().carries(17));
   EXPECT_EQ(ins->spec().default_port, 554);
   ASSERT_EQ(ins->spec().channels.size(), 2u);
   EXPECT_EQ(ins->spec().channels[0].app, "rtsp-rtp");

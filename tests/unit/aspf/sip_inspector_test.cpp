@@ -64,6 +64,7 @@ class FakeContext : public Context {
   }
   void count(size_t i) override { ++counts[i]; }
   void refuse(size_t i, std::string_view) override { ++counts[i]; }
+  void hold_control(uint64_t until_ms) override { hold = until_ms; }
 
   session::Session s_;
   uint64_t now = 1'000'000;
@@ -75,6 +76,7 @@ class FakeContext : public Context {
   std::vector<uint16_t> aged;
   std::set<uint16_t> held, busy;
   std::map<size_t, int> counts;
+  uint64_t hold = 0;
 };
 
 // Phone 10.0.0.2:5060 -> proxy 203.0.113.5:5060.
@@ -223,7 +225,10 @@ void expect_consistent(const std::string& text) {
 TEST(SipInspector, Spec) {
   auto ins = sip::make_inspector();
   EXPECT_EQ(ins->spec().name, "sip");
-  EXPECT_EQ(ins->spec().proto, 17);
+  EXPECT_TRUE(ins->spec().carries(17));
+  EXPECT_TRUE(ins->spec().carries(6));
+  EXPECT_FALSE(ins->spec().carries(0));
+  EXPECT_NE(ins->new_framer(), nullptr);
   EXPECT_EQ(ins->spec().default_port, 5060);
   ASSERT_EQ(ins->spec().channels.size(), 2u);
   EXPECT_EQ(ins->spec().channels[0].app, "sip-rtp");
@@ -493,6 +498,101 @@ TEST(SipInspector, Refusals) {
   EXPECT_EQ(many.count("dialogs"), 1024);
   EXPECT_EQ(many.count("refused.dialog-cap"), 76);
   EXPECT_EQ(many.count("refused.rate"), 100);
+}
+
+}  // namespace
+}  // namespace fw::aspf
+
+namespace fw::aspf {
+namespace {
+
+std::string register_req(const std::string& contact_params, const std::string& expires_hdr) {
+  return with_body(
+      "REGISTER sip:203.0.113.5 SIP/2.0\r\n"
+      "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bK-r\r\n"
+      "From: <sip:alice@203.0.113.5>;tag=r1\r\nTo: <sip:alice@203.0.113.5>\r\n"
+      "Call-ID: reg1\r\nCSeq: 1 REGISTER\r\n"
+      "Contact: <sip:alice@10.0.0.2:5060>" +
+          contact_params + "\r\n" + expires_hdr,
+      "");
+}
+
+std::string register_ok(const std::string& contacts, const std::string& extra = "") {
+  return with_body(
+      "SIP/2.0 200 OK\r\n"
+      "Via: SIP/2.0/UDP 198.51.100.1:2001;branch=z9hG4bK-r\r\n"
+      "From: <sip:alice@203.0.113.5>;tag=r1\r\nTo: <sip:alice@203.0.113.5>;tag=x\r\n"
+      "Call-ID: reg1\r\nCSeq: 1 REGISTER\r\n" +
+          contacts + extra,
+      "");
+}
+
+// A REGISTER through easy-ip: the granted expiry (Contact parameter, else the Expires header)
+// plus 30 s holds the control session; a refresh moves it; expires=0 (a 2xx listing no binding
+// of ours) ends it; bindings of other addresses do not count; no NAT, no hold.
+TEST(SipInspector, RegistrationHoldsTheSignallingSession) {
+  Call r(easy_ip());
+  std::string out = r.send(Dir::kOriginal, register_req("", "Expires: 600\r\n"));
+  EXPECT_NE(out.find("Contact: <sip:alice@198.51.100.1:2001>"), std::string::npos) << out;
+  EXPECT_EQ(r.ctx.hold, 0u) << "nothing before the registrar's answer";
+  std::string back =
+      r.send(Dir::kReply, register_ok("Contact: <sip:alice@198.51.100.1:2001>;expires=300\r\n"
+                                      "Contact: <sip:alice@192.0.2.9:5060>;expires=7200\r\n",
+                                      "Expires: 900\r\n"));
+  EXPECT_NE(back.find("Contact: <sip:alice@10.0.0.2:5060>;expires=300"), std::string::npos) << back;
+  EXPECT_EQ(r.ctx.hold, r.ctx.now + 300'000 + 30'000) << "the Contact parameter, not Expires";
+  EXPECT_EQ(r.count("registrations"), 1);
+
+  // A refresh with only the Expires header.
+  r.ctx.now += 100'000;
+  r.send(Dir::kOriginal, register_req("", "Expires: 600\r\n"));
+  r.send(Dir::kReply,
+         register_ok("Contact: <sip:alice@198.51.100.1:2001>\r\n", "Expires: 1200\r\n"));
+  EXPECT_EQ(r.ctx.hold, r.ctx.now + 1'200'000 + 30'000);
+  EXPECT_EQ(r.count("registrations"), 1) << "the same registration, refreshed";
+
+  // A failure answer changes nothing.
+  r.send(Dir::kReply, register_ok("").replace(8, 6, "403 No"));
+  EXPECT_EQ(r.ctx.hold, r.ctx.now + 1'200'000 + 30'000);
+
+  // Unregistration: expires=0 is answered by a 2xx without our binding.
+  r.send(Dir::kOriginal, register_req(";expires=0", ""));
+  r.send(Dir::kReply, register_ok("Contact: <sip:alice@192.0.2.9:5060>;expires=7200\r\n"));
+  EXPECT_EQ(r.ctx.hold, 0u);
+  EXPECT_EQ(r.count("registrations-removed"), 1);
+
+  // A granted registration lapses on its own.
+  r.send(Dir::kReply, register_ok("Contact: <sip:alice@198.51.100.1:2001>;expires=60\r\n"));
+  EXPECT_EQ(r.ctx.hold, r.ctx.now + 90'000);
+  r.ctx.now += 90'001;
+  r.send(Dir::kOriginal, register_req("", ""));
+  EXPECT_EQ(r.ctx.hold, 0u);
+
+  Call n(plain());
+  n.send(Dir::kOriginal, register_req("", "Expires: 600\r\n"));
+  n.send(Dir::kReply, register_ok("Contact: <sip:alice@10.0.0.2:5060>;expires=300\r\n"));
+  EXPECT_EQ(n.ctx.hold, 0u) << "no NAT: nothing to keep";
+}
+
+// The registrar's INVITE to the public address (through the held session) reaches the phone:
+// its Request-URI and To are mapped back to the private contact, media entries open.
+TEST(SipInspector, IncomingInviteAfterRegistrationIsMappedToThePhone) {
+  Call r(easy_ip());
+  r.send(Dir::kOriginal, register_req("", "Expires: 600\r\n"));
+  r.send(Dir::kReply, register_ok("Contact: <sip:alice@198.51.100.1:2001>;expires=300\r\n"));
+  std::string inv = with_body(
+      "INVITE sip:alice@198.51.100.1:2001 SIP/2.0\r\n"
+      "Via: SIP/2.0/UDP 203.0.113.5:5060;branch=z9hG4bK-i\r\n"
+      "From: <sip:bob@203.0.113.5>;tag=b9\r\nTo: <sip:alice@198.51.100.1:2001>\r\n"
+      "Call-ID: in1\r\nCSeq: 1 INVITE\r\nContact: <sip:bob@203.0.113.5:5060>\r\n",
+      sdp("203.0.113.5", 7000));
+  std::string out = r.send(Dir::kReply, inv);
+  EXPECT_NE(out.find("INVITE sip:alice@10.0.0.2:5060 SIP/2.0\r\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("To: <sip:alice@10.0.0.2:5060>\r\n"), std::string::npos) << out;
+  expect_consistent(out);
+  EXPECT_EQ(r.count("dialogs"), 1);
+  EXPECT_EQ(r.ctx.opened.size(), 2u) << "RTP and RTCP towards the caller";
+  EXPECT_GT(r.ctx.hold, r.ctx.now);
 }
 
 }  // namespace

@@ -104,7 +104,8 @@ size_t counter(const Inspector& ins, std::string_view name) {
 TEST(TftpInspector, SpecIsUdpPort69WithATftpDataChannel) {
   auto ins = tftp::make_inspector();
   EXPECT_EQ(ins->spec().name, "tftp");
-  EXPECT_EQ(ins->spec().proto, 17);
+  EXPECT_TRUE(ins->spec().carries(17));
+  EXPECT_FALSE(ins->spec().carries(6));
   EXPECT_EQ(ins->spec().default_port, 69);
   ASSERT_EQ(ins->spec().channels.size(), 1u);
   EXPECT_EQ(ins->spec().channels[0].app, "tftp-data");

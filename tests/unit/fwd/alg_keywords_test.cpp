@@ -23,7 +23,7 @@ constexpr std::array<aspf::Channel, 1> kToyChannels = {{{"toy-data", ""}}};
 
 class ToyInspector final : public aspf::Inspector {
  public:
-  ToyInspector() { spec_ = {"toy", "Toy protocol", 17, 7777, kToyCounters, kToyChannels}; }
+  ToyInspector() { spec_ = {"toy", "Toy protocol", {17}, 7777, kToyCounters, kToyChannels}; }
   const aspf::AlgSpec& spec() const override { return spec_; }
   std::vector<aspf::Edit> on_message(aspf::Context&, aspf::State*, session::Dir,
                                      const aspf::Message&) override {

@@ -245,5 +245,161 @@ TEST_F(SipPipeline, ManyCallsOnOneSignallingFlow) {
   EXPECT_FALSE(refused);
 }
 
+// ---- SIP over TCP ------------------------------------------------------------------------
+
+std::string tcp_invite(uint16_t via_port) {
+  std::string m = invite();
+  const std::string from = "SIP/2.0/UDP 198.18.1.2:5060";
+  m.replace(m.find(from), from.size(), "SIP/2.0/TCP 198.18.1.2:" + std::to_string(via_port));
+  return m;
+}
+
+class SipTcpPipeline : public SipPipeline {
+ protected:
+  // Phone 198.18.1.2:40000 -> 203.0.113.2:5060, handshake done.
+  void handshake() {
+    auto syn =
+        run(ipv4(6, "198.18.1.2", "203.0.113.2", tcp(40000, 5060, 1000, 0, packet::kTcpSyn)), 2);
+    ASSERT_EQ(syn.d.verdict, Verdict::kAccept);
+    xport = syn.p.sport;
+    auto sa = run(ipv4(6, "203.0.113.2", "203.0.113.1",
+                       tcp(5060, xport, 5000, 1001, packet::kTcpSyn | packet::kTcpAck)),
+                  3);
+    ASSERT_EQ(sa.d.verdict, Verdict::kAccept);
+    auto ack =
+        run(ipv4(6, "198.18.1.2", "203.0.113.2", tcp(40000, 5060, 1001, 5001, packet::kTcpAck)), 2);
+    ASSERT_EQ(ack.d.verdict, Verdict::kAccept);
+  }
+  Out up(uint32_t seq, uint32_t ack, const std::string& data) {
+    return run(ipv4(6, "198.18.1.2", "203.0.113.2",
+                    tcp(40000, 5060, seq, ack, packet::kTcpAck | packet::kTcpPsh, {}, text(data))),
+               2);
+  }
+  Out down(uint32_t seq, uint32_t ack, const std::string& data) {
+    return run(ipv4(6, "203.0.113.2", "203.0.113.1",
+                    tcp(5060, xport, seq, ack, packet::kTcpAck | packet::kTcpPsh, {}, text(data))),
+               3);
+  }
+  uint64_t counter(const std::string& name) { return dp.counters().value("aspf.sip." + name); }
+  uint16_t xport = 0;
+};
+
+// A keep-alive and an INVITE in one segment: the INVITE is rewritten (longer
+// text), seq of the next segment and ack of the answer adjusted; the 200 OK
+// comes back rewritten towards the phone, with media entries open.
+TEST_F(SipTcpPipeline, InviteRewrittenSeqAckAdjustedAnswerMappedBack) {
+  handshake();
+  const std::string inv = "\r\n\r\n" + tcp_invite(40000);
+  auto a = up(1001, 5001, inv);
+  ASSERT_EQ(a.d.verdict, Verdict::kAccept);
+  ASSERT_TRUE(a.d.modified);
+  EXPECT_TRUE(packet::verify_checksums(a.pkt));
+  const std::string sent = payload(a);
+  EXPECT_EQ(sent.find("198.18.1.2"), std::string::npos) << sent;
+  EXPECT_NE(sent.find("Via: SIP/2.0/TCP 203.0.113.1:" + std::to_string(xport) + ";branch"),
+            std::string::npos)
+      << sent;
+  expect_consistent(sent.substr(4));
+  EXPECT_EQ(a.p.seq, 1001u);
+  const uint32_t wire_end = 1001 + static_cast<uint32_t>(sent.size());
+  const uint32_t orig_end = 1001 + static_cast<uint32_t>(inv.size());
+  EXPECT_NE(wire_end, orig_end) << "the rewrite changes the length";
+
+  const std::string ok = ok200("203.0.113.1:" + std::to_string(xport));
+  auto b = down(5001, wire_end, ok);
+  ASSERT_EQ(b.d.verdict, Verdict::kAccept);
+  EXPECT_EQ(b.p.dst.str(), "198.18.1.2");
+  EXPECT_EQ(b.p.ack, orig_end) << "the phone's own numbering";
+  EXPECT_TRUE(packet::verify_checksums(b.pkt));
+  const std::string back = payload(b);
+  EXPECT_NE(back.find("From: <sip:alice@198.18.1.2:40000>"), std::string::npos) << back;
+  expect_consistent(back);
+  EXPECT_EQ(aspf_entries(), 4u);
+  EXPECT_EQ(counter("dialogs"), 1u);
+  // display firewall sip session: the flow, its mode, the dialog and its media.
+  auto user = cli::ViewStack{{cli::ViewKind::kUser, {}}};
+  const std::string shown = ctl->execute(user, "display firewall sip session").output;
+  EXPECT_NE(shown.find(" SIP signalling flows: 1\n sip  tcp  198.18.1.2:40000[203.0.113.1:" +
+                       std::to_string(xport) + "] --> 203.0.113.2:5060\n  Mode: translate"),
+            std::string::npos)
+      << shown;
+  EXPECT_NE(shown.find("  Dialog 1  Call-ID: pipe-1  State: confirmed"), std::string::npos)
+      << shown;
+  EXPECT_NE(shown.find("    media initiator: 198.18.1.2:6000/6001["), std::string::npos) << shown;
+  EXPECT_NE(shown.find("    media responder: 203.0.113.2:7000/7001\n"), std::string::npos) << shown;
+  // display firewall detect verbose: the mode chosen for the flow.
+  const std::string det = ctl->execute(user, "display firewall detect verbose").output;
+  EXPECT_NE(det.find(" Flows:\n  sip tcp 198.18.1.2:40000[203.0.113.1:" + std::to_string(xport) +
+                     "] --> 203.0.113.2:5060  translate\n"),
+            std::string::npos)
+      << det;
+
+  // The phone's next segment (its own numbering) leaves at the shifted position; the BYE
+  // closes the call.
+  auto c = up(orig_end, 5001 + static_cast<uint32_t>(back.size()), bye());
+  ASSERT_EQ(c.d.verdict, Verdict::kAccept);
+  EXPECT_EQ(c.p.seq, wire_end);
+  EXPECT_EQ(c.p.ack, 5001 + ok.size()) << "the server's numbering";
+  EXPECT_TRUE(packet::verify_checksums(c.pkt));
+  EXPECT_EQ(aspf_entries(), 0u);
+}
+
+// Two messages in one segment are both seen; a message split across segments
+// is framed; when a rewrite would fall in the part already forwarded, the
+// message passes untouched and is counted (never a partial rewrite).
+TEST_F(SipTcpPipeline, SeveralMessagesPerSegmentAndSplitMessages) {
+  handshake();
+  const std::string two = tcp_invite(40000) + bye();
+  auto a = up(1001, 5001, two);
+  ASSERT_EQ(a.d.verdict, Verdict::kAccept);
+  const std::string sent = payload(a);
+  EXPECT_EQ(sent.find("198.18.1.2"), std::string::npos) << sent;
+  EXPECT_EQ(counter("dialogs"), 1u);
+  EXPECT_EQ(counter("dialogs-closed"), 1u);
+  EXPECT_EQ(aspf_entries(), 0u);
+  uint32_t seq = 1001 + static_cast<uint32_t>(two.size());
+  uint32_t wire = 1001 + static_cast<uint32_t>(sent.size());
+
+  // Split after the headers: the headers' rewrites are in the first segment, which is
+  // edited only once the message is complete -> refused.split, nothing changed.
+  std::string inv = tcp_invite(40000);
+  const std::string callid = "Call-ID: pipe-1";
+  inv.replace(inv.find(callid), callid.size(), "Call-ID: pipe-2");
+  const size_t cut = inv.find("\r\n\r\n") + 4;
+  auto h = up(seq, 5001, inv.substr(0, cut));
+  EXPECT_EQ(h.p.seq, wire);
+  EXPECT_EQ(payload(h), inv.substr(0, cut));
+  auto t = up(seq + static_cast<uint32_t>(cut), 5001, inv.substr(cut));
+  EXPECT_EQ(payload(t), inv.substr(cut));
+  EXPECT_EQ(counter("refused.split"), 1u);
+  EXPECT_EQ(aspf_entries(), 0u);
+}
+
+// A message larger than 8192 bytes is not framed: it passes untouched, counted.
+TEST_F(SipTcpPipeline, OversizedMessageUntouchedAndCounted) {
+  handshake();
+  // The body makes it too long: skipped by its Content-Length, the stream stays in sync.
+  std::string big = tcp_invite(40000);
+  const std::string m_line = "m=audio 6000 RTP/AVP 0\r\n";
+  const std::string pad = "a=x-pad:" + std::string(9000, 'x') + "\r\n";
+  big.insert(big.find(m_line) + m_line.size(), pad);
+  const std::string cl = "Content-Length: 89";
+  ASSERT_NE(big.find(cl), std::string::npos);
+  big.replace(big.find(cl), cl.size(), "Content-Length: " + std::to_string(89 + pad.size()));
+  uint32_t seq = 1001;
+  for (size_t off = 0; off < big.size(); off += 1400) {
+    const std::string part = big.substr(off, 1400);
+    auto o = up(seq, 5001, part);
+    ASSERT_EQ(o.d.verdict, Verdict::kAccept);
+    EXPECT_EQ(payload(o), part);
+    seq += static_cast<uint32_t>(part.size());
+  }
+  EXPECT_EQ(counter("unframed"), 1u);
+  EXPECT_EQ(aspf_entries(), 0u);
+  // The stream stays in sync: the next INVITE is rewritten.
+  auto n = up(seq, 5001, tcp_invite(40000));
+  EXPECT_EQ(payload(n).find("198.18.1.2"), std::string::npos) << payload(n);
+}
+
 }  // namespace
 }  // namespace fw::fwd
