@@ -343,6 +343,17 @@ std::vector<CommandSpec> specs() {
        {V::kSystem},
        "firewall application identify packets <packet-number:int(1-64)>"},
       {"undo.appid.packets", {V::kSystem}, "undo firewall application identify packets"},
+      // "synproxy" area (issue 16 item 2): the TCP SYN proxy (fwd/ctl_anti_ddos.cpp).
+      {"antiddos.proxy",
+       {V::kSystem},
+       "anti-ddos syn-flood tcp-proxy [ alert-rate <alert-value:int(0-10000000)> | max-rate "
+       "<rate:int(1-10000000)> ]*"},
+      {"undo.antiddos.proxy", {V::kSystem}, "undo anti-ddos syn-flood tcp-proxy"},
+      {"zone.antiddos.proxy",
+       {V::kZone},
+       "anti-ddos syn-flood tcp-proxy [ alert-rate <alert-value:int(0-10000000)> | max-rate "
+       "<rate:int(1-10000000)> ]*"},
+      {"undo.zone.antiddos.proxy", {V::kZone}, "undo anti-ddos syn-flood tcp-proxy"},
   };
 }
 
@@ -575,6 +586,10 @@ std::map<std::string, std::string> help() {
       {"packet-number", "Number of packets (default 10)"},
       // sip (issue 13).
       {"sip-media", "Media (RTP/RTCP) of SIP calls"},
+      // "synproxy" area (issue 16 item 2).
+      {"tcp-proxy", "TCP SYN proxy: the firewall answers SYNs with cookies"},
+      {"alert-rate", "SYNs per second to one destination above which the proxy answers"},
+      {"alert-value", "SYNs per second (0: always proxy)"},
   };
 }
 

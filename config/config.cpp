@@ -529,6 +529,8 @@ std::string render_anti_ddos(const AntiDdos& a, const std::string& indent) {
   line("syn-flood", a.syn_max_rate);
   line("udp-flood", a.udp_max_rate);
   line("icmp-flood", a.icmp_max_rate);
+  if (a.tcp_proxy)  // "synproxy" area
+    os << indent << "anti-ddos syn-flood tcp-proxy alert-rate " << a.proxy_alert_rate << "\n";
   return os.str();
 }
 

@@ -33,6 +33,10 @@ struct AntiDdos {
   uint32_t syn_max_rate = 0;
   uint32_t udp_max_rate = 0;
   uint32_t icmp_max_rate = 0;
+  // "synproxy" area: `anti-ddos syn-flood tcp-proxy [alert-rate N]`: the SYN proxy answers SYNs
+  // to a destination receiving more than N per second (0: always). A zone's setting wins.
+  bool tcp_proxy = false;
+  uint32_t proxy_alert_rate = 0;
   bool operator==(const AntiDdos&) const = default;
 };
 

@@ -152,12 +152,13 @@ DataPlane::DataPlane(const common::Clock& clock, RouteSource& routes, DataPlaneO
       algs_(counters_),
       engine_(algs_, clock, servermap_, translator_),
       sources_(clock),
-      floods_(clock) {
+      floods_(clock),
+      synproxy_(clock) {
   if (opt.add_algs) opt.add_algs(algs_);
   apps_ = std::make_unique<AppTable>(algs_);
-  pipeline_ = std::make_unique<Pipeline>(PipelineParts{clock_, counters_, names_, table_,
-                                                       servermap_, translator_, engine_, *apps_,
-                                                       routes_, runtimes_, sources_, floods_});
+  pipeline_ = std::make_unique<Pipeline>(
+      PipelineParts{clock_, counters_, names_, table_, servermap_, translator_, engine_, *apps_,
+                    routes_, runtimes_, sources_, floods_, synproxy_});
   table_.set_on_remove([this](const session::Session& s) { on_session_removed(s); });
   // A port reserved for an ALG entry that was never used goes back.
   servermap_.set_on_remove(

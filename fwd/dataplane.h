@@ -92,6 +92,7 @@ class DataPlane {
   RouteSource& routes() { return routes_; }
   session::SourceLimiter& sources() { return sources_; }  // "srclimit" area
   session::FloodLimiter& floods() { return floods_; }     // flood defence
+  session::SynProxy& synproxy() { return synproxy_; }     // "synproxy" area
 
   // Planned restart. save_state: every session, the ASPF server-map entries
   // and the ALG sequence state of control sessions, with the kernel's boot id,
@@ -132,6 +133,7 @@ class DataPlane {
   RuntimeHolder runtimes_;
   session::SourceLimiter sources_;
   session::FloodLimiter floods_;  // flood defence (`anti-ddos ... max-rate`)
+  session::SynProxy synproxy_;    // "synproxy" area: `anti-ddos syn-flood tcp-proxy`
   std::unique_ptr<Pipeline> pipeline_;
 };
 
