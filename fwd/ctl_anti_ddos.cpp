@@ -101,27 +101,29 @@ void show_limits(Ctx& c) {
     if (z.anti_ddos != config::AntiDdos{}) row("zone " + z.name, z.anti_ddos);
 }
 
-// "synproxy" area: where the TCP proxy is on, and what it did.
+// "synproxy" area: where the TCP proxy is on, and what it did (nothing shown while it was
+// never configured nor used).
 void show_proxy(Ctx& c) {
+  const bool on = c.cfg.anti_ddos.tcp_proxy ||
+                  std::any_of(c.cfg.zones.begin(), c.cfg.zones.end(),
+                              [](const config::Zone& z) { return z.anti_ddos.tcp_proxy; });
+  const session::SynProxy::Stats* s = c.dp ? &c.dp->synproxy().stats() : nullptr;
+  if (!on && (!s || s->syn_answered.load() == 0)) return;
   c.out << " TCP proxy (alert-rate: SYNs per second to one destination above which the firewall\n"
            " answers them itself; 0: always; a zone's setting wins):\n";
   auto row = [&](const std::string& scope, const config::AntiDdos& a) {
     if (a.tcp_proxy)
       c.out << "  " << std::setw(16) << scope << "alert-rate " << a.proxy_alert_rate << "\n";
   };
-  if (!c.cfg.anti_ddos.tcp_proxy &&
-      std::none_of(c.cfg.zones.begin(), c.cfg.zones.end(),
-                   [](const config::Zone& z) { return z.anti_ddos.tcp_proxy; }))
-    c.out << "  off\n";
+  if (!on) c.out << "  off\n";
   row("global", c.cfg.anti_ddos);
   for (const auto& z : c.cfg.zones) row("zone " + z.name, z.anti_ddos);
-  if (!c.dp) return;
-  const auto& s = c.dp->synproxy().stats();
-  c.out << "  SYN-ACKs with a cookie sent      : " << s.syn_answered.load() << "\n"
-        << "  ACKs with a valid cookie         : " << s.ack_valid.load() << "\n"
-        << "  ACKs without a valid cookie      : " << s.ack_invalid.load() << " (dropped)\n"
-        << "  Server handshakes completed      : " << s.server_opened.load() << "\n"
-        << "  Client packets before the server : " << s.client_waiting.load() << " (dropped)\n";
+  if (!s) return;
+  c.out << "  SYN-ACKs with a cookie sent      : " << s->syn_answered.load() << "\n"
+        << "  ACKs with a valid cookie         : " << s->ack_valid.load() << "\n"
+        << "  ACKs without a valid cookie      : " << s->ack_invalid.load() << " (dropped)\n"
+        << "  Server handshakes completed      : " << s->server_opened.load() << "\n"
+        << "  Client packets before the server : " << s->client_waiting.load() << " (dropped)\n";
 }
 
 void display_antiddos(Ctx& c) {

@@ -75,7 +75,10 @@ t_check "the server got all 104857600 bytes" grep -q 'bytes=104857600 ' /tmp/$P-
 t_check "client: SACK and window scaling negotiated (with the proxy)" grep -q 'client sack=1 wscale=1' /tmp/$P-src.log
 t_check "server: SACK and window scaling negotiated (the client's, carried in the cookie)" \
   grep -q 'server sack=1 wscale=1' /tmp/$P-sink.log
-t_check "server: the client's window scale reached it (snd_wscale 7)" grep -q 'snd_wscale=7' /tmp/$P-sink.log
+cws=$(sed -nE 's/.* rcv_wscale=([0-9]+) .*/\1/p' /tmp/$P-src.log)
+sws=$(sed -nE 's/.* snd_wscale=([0-9]+) .*/\1/p' /tmp/$P-sink.log)
+t_check "server: the client's own window scale reached it ($sws = $cws)" test -n "$cws" -a "$sws" = "$cws"
+t_check "client: the proxy's window scale 7" grep -q 'client .*snd_wscale=7 ' /tmp/$P-src.log
 
 count() { fwcli_run $P "display firewall session table | count" | sed -nE 's/Total lines: ([0-9]+)\./\1/p'; }
 before=$(count)
@@ -86,7 +89,7 @@ st=$(fwcli_run $P "display anti-ddos statistics")
 answered=$(sed -nE 's/.*SYN-ACKs with a cookie sent *: ([0-9]+)/\1/p' <<<"$st")
 echo "$st" | sed 's/^/    /'
 echo "    session table lines before the spoofed SYNs: $before, after: $after"
-t_check "spoofed SYNs were answered by the proxy ($answered - $answered0 > 3000)" test $((answered - answered0)) -gt 3000
+t_check "spoofed SYNs were answered by the proxy ($answered - $answered0 > 1000)" test $((answered - answered0)) -gt 1000
 t_check "... and created no session (lines $before -> $after)" test "$after" -le "$((before + 2))"
 t_check "HTTP outside -> NAT server still works" \
   test "$(ip netns exec $P-out curl -s -m 5 http://203.0.113.100/index.txt)" = proxy-ok
