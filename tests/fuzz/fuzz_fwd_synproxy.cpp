@@ -97,7 +97,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   uint32_t cookie = 0, server_isn = 0x7000;
   std::vector<uint8_t> buf(2048);
   auto send = [&](const std::vector<uint8_t>& pkt, uint32_t indev) {
-    if (pkt.size() > 1500) return;
+    if (pkt.empty() || pkt.size() > 1500) return;
     std::memcpy(buf.data(), pkt.data(), pkt.size());
     fwd::QueuedPacket qp;
     qp.data = buf.data();
@@ -112,7 +112,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!p) __builtin_trap();  // the proxy sent out something unparsable
     if (p->proto == 6 && (p->tcp_flags & 0x12) == 0x12 && indev == 3) {
       cookie = p->seq;                                       // the proxy's SYN-ACK
-      if (dp.sessions().size() != before) __builtin_trap();  // a SYN left a session
+      if (dp.sessions().size() > before) __builtin_trap();  // a SYN left a session
     }
   };
   // A valid start: SYN, ACK of the cookie, the server's SYN-ACK.
