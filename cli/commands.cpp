@@ -354,6 +354,10 @@ std::vector<CommandSpec> specs() {
        "anti-ddos syn-flood tcp-proxy [ alert-rate <alert-value:int(0-10000000)> | max-rate "
        "<rate:int(1-10000000)> ]*"},
       {"undo.zone.antiddos.proxy", {V::kZone}, "undo anti-ddos syn-flood tcp-proxy"},
+      {"missack.rate",
+       {V::kSystem},
+       "firewall reverse-session miss-ack rate-limit <miss-ack-rate:int(1-10000000)>"},
+      {"undo.missack.rate", {V::kSystem}, "undo firewall reverse-session miss-ack rate-limit"},
   };
 }
 
@@ -590,6 +594,10 @@ std::map<std::string, std::string> help() {
       {"tcp-proxy", "TCP SYN proxy: the firewall answers SYNs with cookies"},
       {"alert-rate", "SYNs per second to one destination above which the proxy answers"},
       {"alert-value", "SYNs per second (0: always proxy)"},
+      {"reverse-session", "Reply-direction packets that match no session"},
+      {"miss-ack", "SYN-ACKs that match no session"},
+      {"rate-limit", "Maximum number per second (the rest is dropped)"},
+      {"miss-ack-rate", "SYN-ACKs per second"},
   };
 }
 

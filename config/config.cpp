@@ -559,6 +559,8 @@ std::string render(const Config& c) {
   }
   if (std::string l = render_source_limit(c); !l.empty()) os << "#\n" << l;  // "srclimit"
   if (std::string l = render_anti_ddos(c.anti_ddos, " "); !l.empty()) os << "#\n" << l;
+  if (c.miss_ack_rate)  // "synproxy" area
+    os << "#\n firewall reverse-session miss-ack rate-limit " << c.miss_ack_rate << "\n";
   if (c.appid_packets)  // "appid"
     os << "#\n firewall application identify packets " << c.appid_packets << "\n";
   for (const auto& s : c.address_sets) os << "#\n" << render_address_set(s);

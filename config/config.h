@@ -252,6 +252,9 @@ struct Config {
   SourceIpLimit source_limit;
   uint32_t source_servermap_limit = 0;
   AntiDdos anti_ddos;  // flood defence: the global per-destination new-session rates
+  // "synproxy" area: `firewall reverse-session miss-ack rate-limit N`: SYN-ACKs matching no
+  // session per second looked at further (the rest dropped, counted). 0 = not set.
+  uint32_t miss_ack_rate = 0;
   // "appid" area: `firewall application identify packets N`: how many packets of a session
   // (both directions, the handshake included) identification looks at; 0 = the default.
   uint32_t appid_packets = 0;

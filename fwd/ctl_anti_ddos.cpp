@@ -78,6 +78,15 @@ void undo_zone_antiddos_proxy(Ctx& c) {
   if (auto* z = c.w.zone(c.arg())) undo_proxy(c, z->anti_ddos);
 }
 
+void missack_rate(Ctx& c) {
+  c.cfg.miss_ack_rate = static_cast<uint32_t>(c.m.integer("miss-ack-rate").value_or(0));
+  c.changed = true;
+}
+void undo_missack_rate(Ctx& c) {
+  c.cfg.miss_ack_rate = 0;
+  c.changed = true;
+}
+
 std::string rate_text(uint32_t v) { return v ? std::to_string(v) : "-"; }
 
 // Seconds ago, or "-" for never.
@@ -126,9 +135,18 @@ void show_proxy(Ctx& c) {
         << "  Client packets before the server : " << s->client_waiting.load() << " (dropped)\n";
 }
 
+// "synproxy" area: `firewall reverse-session miss-ack rate-limit`, when set.
+void show_miss_ack(Ctx& c) {
+  if (!c.cfg.miss_ack_rate) return;
+  c.out << " SYN-ACKs matching no session: rate-limit " << c.cfg.miss_ack_rate << "/s";
+  if (c.dp) c.out << ", dropped above it: " << c.dp->synproxy().stats().miss_ack_limited.load();
+  c.out << "\n";
+}
+
 void display_antiddos(Ctx& c) {
   show_limits(c);
   show_proxy(c);  // "synproxy" area
+  show_miss_ack(c);
   if (!c.dp) return;
   const uint64_t now = c.dp->clock().now_ms();
   c.out << " Attacks:\n";
@@ -160,6 +178,8 @@ void register_anti_ddos(HandlerTable& t) {
       {"undo.antiddos.proxy", undo_antiddos_proxy},
       {"zone.antiddos.proxy", zone_antiddos_proxy},
       {"undo.zone.antiddos.proxy", undo_zone_antiddos_proxy},
+      {"missack.rate", missack_rate},
+      {"undo.missack.rate", undo_missack_rate},
   });
 }
 

@@ -35,7 +35,7 @@ const char* kDropNames[] = {
     // "appid" area
     "application-deny",
     // "synproxy" area
-    "syn-proxy-bad-ack", "syn-proxy-opening"};
+    "syn-proxy-bad-ack", "syn-proxy-opening", "miss-ack-rate-limit"};
 // clang-format on
 static_assert(std::size(kDropNames) == static_cast<size_t>(Drop::kCount));
 
@@ -362,6 +362,11 @@ bool Pipeline::stage_opens_flow(NewFlow& nf) {
   if (nf.p.proto != packet::kProtoTcp) return true;
   const auto flags = nf.p.tcp_flags & (packet::kTcpSyn | packet::kTcpAck | packet::kTcpRst);
   if (flags == packet::kTcpSyn) return true;
+  if (flags == (packet::kTcpSyn | packet::kTcpAck) && nf.rt.miss_ack_rate && !nf.trace &&
+      !parts_.synproxy.admit_miss_ack(nf.rt.miss_ack_rate)) {  // "synproxy": a SYN-ACK flood
+    nf.why = Drop::kMissAckRateLimit;
+    return false;
+  }
   if (flags == packet::kTcpAck && nf.rt.syn_proxy_any) {  // "synproxy": the ACK of a cookie?
     nf.proxy_ack = proxy_check_ack(nf.p, nf.trace != nullptr);
     if (nf.proxy_ack) return true;

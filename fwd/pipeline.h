@@ -66,6 +66,7 @@ enum class Drop : uint8_t {
   // before the server answered the proxy's SYN.
   kSynProxyBadAck,
   kSynProxyOpening,
+  kMissAckRateLimit,  // `firewall reverse-session miss-ack rate-limit`: SYN-ACKs over the rate
   kCount
 };
 const std::vector<std::string>& drop_reason_names();

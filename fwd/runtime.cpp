@@ -20,6 +20,7 @@ Runtime::Runtime(const config::Config& c, common::Interner& zone_ids,
 }
 
 void Runtime::build_anti_ddos(const config::Config& c) {
+  miss_ack_rate = c.miss_ack_rate;  // "synproxy" area
   auto pick = [](uint32_t zone, uint32_t global) { return zone ? zone : global; };
   for (const auto& z : c.zones) {
     const policy::ZoneId id = zones.by_name(z.name);

@@ -27,6 +27,16 @@ bool SynProxy::should_proxy(const common::IpAddr& dst, uint32_t alert_rate) {
   return s.hold_until_ms > now;
 }
 
+bool SynProxy::admit_miss_ack(uint32_t rate) {
+  bool ok;
+  {
+    std::lock_guard<std::mutex> lk(miss_ack_mu_);
+    ok = miss_ack_.take(rate, rate, clock_.now_ms());
+  }
+  if (!ok) stats_.miss_ack_limited.fetch_add(1, std::memory_order_relaxed);
+  return ok;
+}
+
 CookieTuple cookie_tuple(const packet::Parsed& p) { return {p.src, p.dst, p.sport, p.dport}; }
 
 SynOptions syn_options(std::span<const uint8_t> pkt, const packet::Parsed& p) {

@@ -52,12 +52,17 @@ class SynProxy {
 
   const SynCookies& cookies() const { return cookies_; }
 
+  // `firewall reverse-session miss-ack rate-limit N`: one more SYN-ACK matching no session
+  // within `rate` per second (burst: one second's)?
+  bool admit_miss_ack(uint32_t rate);
+
   struct Stats {
-    std::atomic<uint64_t> syn_answered{0};    // SYN-ACKs with a cookie sent
-    std::atomic<uint64_t> ack_valid{0};       // ACKs with a valid cookie (sessions opened)
-    std::atomic<uint64_t> ack_invalid{0};     // ACKs without one (dropped)
-    std::atomic<uint64_t> server_opened{0};   // server handshakes completed
-    std::atomic<uint64_t> client_waiting{0};  // client packets dropped before the server answered
+    std::atomic<uint64_t> syn_answered{0};      // SYN-ACKs with a cookie sent
+    std::atomic<uint64_t> ack_valid{0};         // ACKs with a valid cookie (sessions opened)
+    std::atomic<uint64_t> ack_invalid{0};       // ACKs without one (dropped)
+    std::atomic<uint64_t> server_opened{0};     // server handshakes completed
+    std::atomic<uint64_t> client_waiting{0};    // client packets dropped before the server answered
+    std::atomic<uint64_t> miss_ack_limited{0};  // SYN-ACKs without a session above the rate
   };
   Stats& stats() { return stats_; }
   const Stats& stats() const { return stats_; }
@@ -71,6 +76,8 @@ class SynProxy {
   SynCookies cookies_;
   std::array<std::mutex, kStripes> stripes_;
   std::unique_ptr<Slot[]> slots_;
+  std::mutex miss_ack_mu_;
+  common::TokenBucket miss_ack_;
   Stats stats_;
 };
 

@@ -272,13 +272,39 @@ TEST_F(SynProxyPipeline, ThroughANatServer) {
   EXPECT_EQ(down.p.seq, sa.p.seq + 1);
 }
 
+TEST_F(SynProxyPipeline, SynAcksMatchingNoSessionAreRateLimited) {
+  config(
+      "undo anti-ddos syn-flood tcp-proxy\nfirewall zone untrust\n undo anti-ddos syn-flood "
+      "tcp-proxy\nfirewall reverse-session miss-ack rate-limit 20\n");
+  for (uint16_t i = 0; i < 100; ++i)
+    EXPECT_EQ(send(ipv4(6, cli_, srv_, tcp(static_cast<uint16_t>(5000 + i), 80, 9, 9, 0x12)), 3)
+                  .d.verdict,
+              Verdict::kDrop);
+  EXPECT_EQ(ctr("packet.drop.tcp-not-syn"), 20u) << "within the rate: judged as before";
+  EXPECT_EQ(ctr("packet.drop.miss-ack-rate-limit"), 80u);
+  EXPECT_EQ(dp.synproxy().stats().miss_ack_limited.load(), 80u);
+  clock.advance_ms(1000);
+  send(ipv4(6, cli_, srv_, tcp(6000, 80, 9, 9, 0x12)), 3);
+  EXPECT_EQ(ctr("packet.drop.tcp-not-syn"), 21u) << "a second later: 20 more";
+  // A SYN-ACK of a session is no miss, even while misses are over the rate.
+  ASSERT_EQ(send(ipv4(6, "198.18.1.5", "203.0.113.7", tcp(7000, 80, 1, 0, 0x02)), 2).d.verdict,
+            Verdict::kAccept);
+  for (uint16_t i = 0; i < 30; ++i) send(ipv4(6, cli_, srv_, tcp(6001 + i, 80, 9, 9, 0x12)), 3);
+  EXPECT_EQ(send(ipv4(6, "203.0.113.7", "198.18.1.5", tcp(80, 7000, 50, 2, 0x12)), 3).d.verdict,
+            Verdict::kAccept);
+}
+
 TEST_F(SynProxyPipeline, CommandsRenderAndDisplay) {
-  config("anti-ddos syn-flood tcp-proxy alert-rate 500 max-rate 9000\n");
+  config(
+      "anti-ddos syn-flood tcp-proxy alert-rate 500 max-rate 9000\n"
+      "firewall reverse-session miss-ack rate-limit 300\n");
   const std::string cfg = config::render(ctl->running());
   EXPECT_NE(cfg.find(" anti-ddos syn-flood tcp-proxy alert-rate 500\n"), std::string::npos) << cfg;
   EXPECT_NE(cfg.find(" anti-ddos syn-flood max-rate 9000\n"), std::string::npos) << cfg;
   EXPECT_NE(cfg.find(" anti-ddos syn-flood tcp-proxy alert-rate 0\n"), std::string::npos)
       << "the zone's";
+  EXPECT_NE(cfg.find("#\n firewall reverse-session miss-ack rate-limit 300\n"), std::string::npos)
+      << cfg;
   DataPlane dp2{clock, routes};
   ControllerHooks h;
   h.dataplane = &dp2;
