@@ -111,7 +111,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const auto* p = std::get_if<packet::Parsed>(&r);
     if (!p) __builtin_trap();  // the proxy sent out something unparsable
     if (p->proto == 6 && (p->tcp_flags & 0x12) == 0x12 && indev == 3) {
-      cookie = p->seq;                                       // the proxy's SYN-ACK
+      cookie = p->seq;                                      // the proxy's SYN-ACK
       if (dp.sessions().size() > before) __builtin_trap();  // a SYN left a session
     }
   };
