@@ -373,6 +373,21 @@ std::vector<CommandSpec> specs() {
       {"undo.terminal.monitor", {V::kUser}, "undo terminal monitor"},
       // siptcp (issue 13): the SIP ALG's dialogs and registrations (fwd/ctl_sip.cpp).
       {"display.sip.session", kAll, "display firewall sip session"},
+      // "synproxy" area (issue 16 item 2): the TCP SYN proxy (fwd/ctl_anti_ddos.cpp).
+      {"antiddos.proxy",
+       {V::kSystem},
+       "anti-ddos syn-flood tcp-proxy [ alert-rate <alert-value:int(0-10000000)> | max-rate "
+       "<rate:int(1-10000000)> ]*"},
+      {"undo.antiddos.proxy", {V::kSystem}, "undo anti-ddos syn-flood tcp-proxy"},
+      {"zone.antiddos.proxy",
+       {V::kZone},
+       "anti-ddos syn-flood tcp-proxy [ alert-rate <alert-value:int(0-10000000)> | max-rate "
+       "<rate:int(1-10000000)> ]*"},
+      {"undo.zone.antiddos.proxy", {V::kZone}, "undo anti-ddos syn-flood tcp-proxy"},
+      {"missack.rate",
+       {V::kSystem},
+       "firewall reverse-session miss-ack rate-limit <miss-ack-rate:int(1-10000000)>"},
+      {"undo.missack.rate", {V::kSystem}, "undo firewall reverse-session miss-ack rate-limit"},
   };
 }
 
@@ -628,6 +643,14 @@ std::map<std::string, std::string> help() {
       {"monitor", "Show events live in this session"},
       // siptcp (issue 13).
       {"sip", "SIP ALG state"},
+      // "synproxy" area (issue 16 item 2).
+      {"tcp-proxy", "TCP SYN proxy: the firewall answers SYNs with cookies"},
+      {"alert-rate", "SYNs per second to one destination above which the proxy answers"},
+      {"alert-value", "SYNs per second (0: always proxy)"},
+      {"reverse-session", "Reply-direction packets that match no session"},
+      {"miss-ack", "SYN-ACKs that match no session"},
+      {"rate-limit", "Maximum number per second (the rest is dropped)"},
+      {"miss-ack-rate", "SYN-ACKs per second"},
   };
 }
 

@@ -530,6 +530,8 @@ std::string render_anti_ddos(const AntiDdos& a, const std::string& indent) {
   line("syn-flood", a.syn_max_rate);
   line("udp-flood", a.udp_max_rate);
   line("icmp-flood", a.icmp_max_rate);
+  if (a.tcp_proxy)  // "synproxy" area
+    os << indent << "anti-ddos syn-flood tcp-proxy alert-rate " << a.proxy_alert_rate << "\n";
   return os.str();
 }
 
@@ -568,6 +570,8 @@ std::string render(const Config& c) {
   }
   if (std::string l = render_source_limit(c); !l.empty()) os << "#\n" << l;  // "srclimit"
   if (std::string l = render_anti_ddos(c.anti_ddos, " "); !l.empty()) os << "#\n" << l;
+  if (c.miss_ack_rate)  // "synproxy" area
+    os << "#\n firewall reverse-session miss-ack rate-limit " << c.miss_ack_rate << "\n";
   if (c.appid_packets)  // "appid"
     os << "#\n firewall application identify packets " << c.appid_packets << "\n";
   if (std::string l = render_info_center(c.info_center); !l.empty()) os << "#\n" << l;  // "evlog"

@@ -33,6 +33,10 @@ struct AntiDdos {
   uint32_t syn_max_rate = 0;
   uint32_t udp_max_rate = 0;
   uint32_t icmp_max_rate = 0;
+  // "synproxy" area: `anti-ddos syn-flood tcp-proxy [alert-rate N]`: the SYN proxy answers SYNs
+  // to a destination receiving more than N per second (0: always). A zone's setting wins.
+  bool tcp_proxy = false;
+  uint32_t proxy_alert_rate = 0;
   bool operator==(const AntiDdos&) const = default;
 };
 
@@ -259,6 +263,9 @@ struct Config {
   SourceIpLimit source_limit;
   uint32_t source_servermap_limit = 0;
   AntiDdos anti_ddos;  // flood defence: the global per-destination new-session rates
+  // "synproxy" area: `firewall reverse-session miss-ack rate-limit N`: SYN-ACKs matching no
+  // session per second looked at further (the rest dropped, counted). 0 = not set.
+  uint32_t miss_ack_rate = 0;
   // "appid" area: `firewall application identify packets N`: how many packets of a session
   // (both directions, the handshake included) identification looks at; 0 = the default.
   uint32_t appid_packets = 0;

@@ -1,6 +1,7 @@
 // Flood defence (issue 16 items 2 and 9): `anti-ddos syn-flood|udp-flood|icmp-flood max-rate N`
 // in the system view (global) and in a zone view (floods arriving in that zone; its value wins
 // kind by kind), and `display anti-ddos statistics`.
+#include <algorithm>
 #include <iomanip>
 
 #include "common/clock.h"
@@ -52,6 +53,40 @@ void undo_zone_antiddos(Ctx& c) {
   if (auto* z = c.w.zone(c.arg())) undo_rate(c, z->anti_ddos);
 }
 
+// "synproxy" area: `anti-ddos syn-flood tcp-proxy [alert-rate N] [max-rate N]` (alert-rate
+// omitted: 0, always proxy; max-rate given: also the syn-flood max-rate) and its undo (the
+// max-rate stays).
+void set_proxy(Ctx& c, config::AntiDdos& a) {
+  a.tcp_proxy = true;
+  a.proxy_alert_rate = static_cast<uint32_t>(c.m.integer("alert-value").value_or(0));
+  if (auto r = c.m.integer("rate")) a.syn_max_rate = static_cast<uint32_t>(*r);
+  c.changed = true;
+}
+
+void undo_proxy(Ctx& c, config::AntiDdos& a) {
+  a.tcp_proxy = false;
+  a.proxy_alert_rate = 0;
+  c.changed = true;
+}
+
+void antiddos_proxy(Ctx& c) { set_proxy(c, c.cfg.anti_ddos); }
+void undo_antiddos_proxy(Ctx& c) { undo_proxy(c, c.cfg.anti_ddos); }
+void zone_antiddos_proxy(Ctx& c) {
+  if (auto* z = c.w.zone(c.arg())) set_proxy(c, z->anti_ddos);
+}
+void undo_zone_antiddos_proxy(Ctx& c) {
+  if (auto* z = c.w.zone(c.arg())) undo_proxy(c, z->anti_ddos);
+}
+
+void missack_rate(Ctx& c) {
+  c.cfg.miss_ack_rate = static_cast<uint32_t>(c.m.integer("miss-ack-rate").value_or(0));
+  c.changed = true;
+}
+void undo_missack_rate(Ctx& c) {
+  c.cfg.miss_ack_rate = 0;
+  c.changed = true;
+}
+
 std::string rate_text(uint32_t v) { return v ? std::to_string(v) : "-"; }
 
 // Seconds ago, or "-" for never.
@@ -75,8 +110,43 @@ void show_limits(Ctx& c) {
     if (z.anti_ddos != config::AntiDdos{}) row("zone " + z.name, z.anti_ddos);
 }
 
+// "synproxy" area: where the TCP proxy is on, and what it did (nothing shown while it was
+// never configured nor used).
+void show_proxy(Ctx& c) {
+  const bool on = c.cfg.anti_ddos.tcp_proxy ||
+                  std::any_of(c.cfg.zones.begin(), c.cfg.zones.end(),
+                              [](const config::Zone& z) { return z.anti_ddos.tcp_proxy; });
+  const session::SynProxy::Stats* s = c.dp ? &c.dp->synproxy().stats() : nullptr;
+  if (!on && (!s || s->syn_answered.load() == 0)) return;
+  c.out << " TCP proxy (alert-rate: SYNs per second to one destination above which the firewall\n"
+           " answers them itself; 0: always; a zone's setting wins):\n";
+  auto row = [&](const std::string& scope, const config::AntiDdos& a) {
+    if (a.tcp_proxy)
+      c.out << "  " << std::setw(16) << scope << "alert-rate " << a.proxy_alert_rate << "\n";
+  };
+  if (!on) c.out << "  off\n";
+  row("global", c.cfg.anti_ddos);
+  for (const auto& z : c.cfg.zones) row("zone " + z.name, z.anti_ddos);
+  if (!s) return;
+  c.out << "  SYN-ACKs with a cookie sent      : " << s->syn_answered.load() << "\n"
+        << "  ACKs with a valid cookie         : " << s->ack_valid.load() << "\n"
+        << "  ACKs without a valid cookie      : " << s->ack_invalid.load() << " (dropped)\n"
+        << "  Server handshakes completed      : " << s->server_opened.load() << "\n"
+        << "  Client packets before the server : " << s->client_waiting.load() << " (dropped)\n";
+}
+
+// "synproxy" area: `firewall reverse-session miss-ack rate-limit`, when set.
+void show_miss_ack(Ctx& c) {
+  if (!c.cfg.miss_ack_rate) return;
+  c.out << " SYN-ACKs matching no session: rate-limit " << c.cfg.miss_ack_rate << "/s";
+  if (c.dp) c.out << ", dropped above it: " << c.dp->synproxy().stats().miss_ack_limited.load();
+  c.out << "\n";
+}
+
 void display_antiddos(Ctx& c) {
   show_limits(c);
+  show_proxy(c);  // "synproxy" area
+  show_miss_ack(c);
   if (!c.dp) return;
   const uint64_t now = c.dp->clock().now_ms();
   c.out << " Attacks:\n";
@@ -103,6 +173,13 @@ void register_anti_ddos(HandlerTable& t) {
       {"zone.antiddos.rate", zone_antiddos_rate},
       {"undo.zone.antiddos", undo_zone_antiddos},
       {"display.antiddos", display_antiddos},
+      // "synproxy" area
+      {"antiddos.proxy", antiddos_proxy},
+      {"undo.antiddos.proxy", undo_antiddos_proxy},
+      {"zone.antiddos.proxy", zone_antiddos_proxy},
+      {"undo.zone.antiddos.proxy", undo_zone_antiddos_proxy},
+      {"missack.rate", missack_rate},
+      {"undo.missack.rate", undo_missack_rate},
   });
 }
 

@@ -153,12 +153,13 @@ DataPlane::DataPlane(const common::Clock& clock, RouteSource& routes, DataPlaneO
       engine_(algs_, clock, servermap_, translator_),
       sources_(clock),
       floods_(clock),
+      synproxy_(clock),
       evlog_(opt.evlog) {
   if (opt.add_algs) opt.add_algs(algs_);
   apps_ = std::make_unique<AppTable>(algs_);
-  pipeline_ = std::make_unique<Pipeline>(PipelineParts{clock_, counters_, names_, table_,
-                                                       servermap_, translator_, engine_, *apps_,
-                                                       routes_, runtimes_, sources_, floods_});
+  pipeline_ = std::make_unique<Pipeline>(
+      PipelineParts{clock_, counters_, names_, table_, servermap_, translator_, engine_, *apps_,
+                    routes_, runtimes_, sources_, floods_, synproxy_});
   // "evlog" area: the events of sessions and server-map entries.
   events_ = std::make_unique<Events>(evlog_, clock_, names_, zone_ids_, *apps_, algs_);
   pipeline_->set_events(events_.get());

@@ -99,6 +99,7 @@ class DataPlane {
   // writer (evlog().start()); without it events wait for evlog().drain().
   evlog::EventLog& evlog() { return evlog_; }
   Events& events() { return *events_; }
+  session::SynProxy& synproxy() { return synproxy_; }  // "synproxy" area
 
   // Planned restart. save_state: every session, the ASPF server-map entries
   // and the ALG sequence state of control sessions, with the kernel's boot id,
@@ -139,6 +140,7 @@ class DataPlane {
   RuntimeHolder runtimes_;
   session::SourceLimiter sources_;
   session::FloodLimiter floods_;  // flood defence (`anti-ddos ... max-rate`)
+  session::SynProxy synproxy_;    // "synproxy" area: `anti-ddos syn-flood tcp-proxy`
   std::unique_ptr<Pipeline> pipeline_;
   evlog::EventLog evlog_;           // "evlog" area
   std::unique_ptr<Events> events_;  // "evlog" area

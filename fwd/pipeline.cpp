@@ -35,7 +35,9 @@ const char* kDropNames[] = {
     // flood defence
     "syn-flood", "udp-flood", "icmp-flood",
     // "appid" area
-    "application-deny"};
+    "application-deny",
+    // "synproxy" area
+    "syn-proxy-bad-ack", "syn-proxy-opening", "miss-ack-rate-limit"};
 // clang-format on
 static_assert(std::size(kDropNames) == static_cast<size_t>(Drop::kCount));
 
@@ -88,6 +90,10 @@ struct Pipeline::NewFlow {
   Session s;               // the session being built
   Session created;         // what is in the table afterwards (id set)
   Trace* trace = nullptr;  // packet-trace: report to it, and peek instead of changing anything
+  // "synproxy" area: an ACK whose cookie is valid (the options it carries), and the SYN-ACK
+  // that answered a SYN the proxy took.
+  std::optional<session::SynOptions> proxy_ack;
+  std::optional<Decision> answer;
   void reached(TraceStage st) const {
     if (trace) trace->stages.push_back(st);
   }
@@ -199,6 +205,7 @@ Decision Pipeline::run(QueuedPacket& qp, const Runtime& rt, aspf::TraceSink* alg
   uint64_t reopened = 0;
   session::CloseReason reopened_why = session::CloseReason::kFin;  // "evlog"
   uint8_t appid_reset_to = 0;  // "appid": 1 = reset toward the receiver, 2 = back to the sender
+  std::optional<Decision> proxy_dec;  // "synproxy": what a proxied session's packet became
   auto on_session = [&](Session& s, Dir d) {
     // A new SYN on a closed 4-tuple is a new connection (port reuse after close): the old
     // session goes and the SYN is judged like any first packet (policy, NAT) - a changed
@@ -211,6 +218,7 @@ Decision Pipeline::run(QueuedPacket& qp, const Runtime& rt, aspf::TraceSink* alg
       return;
     }
     update_session(s, d, p, qp.len, rt);
+    if (s.proxy && (proxy_dec = proxy_on_hit(qp, p, s, d))) return;  // "synproxy" area
     if ((s.appid & session::kAppidActive) && !appid_on_hit(s, d, p, qp.data, rt)) {
       appid_reset_to = (s.appid & session::kAppidReset) ? 2 : 1;  // "appid": denied
       s.appid |= session::kAppidReset;
@@ -232,6 +240,7 @@ Decision Pipeline::run(QueuedPacket& qp, const Runtime& rt, aspf::TraceSink* alg
     parts_.table.erase(reopened, reopened_why);
     hit = false;
   }
+  if (proxy_dec) return *proxy_dec;
   if (!hit && packet::key_is_optional(p.proto) && key.dport != 0) {
     // Tracked by address pair alone when no ALG knew its keys.
     FlowKey wide = key;
@@ -245,10 +254,12 @@ Decision Pipeline::run(QueuedPacket& qp, const Runtime& rt, aspf::TraceSink* alg
   if (!hit) {
     NewFlow nf{qp, p, key, rt};
     if (!first_packet(nf)) {
-      if (events_) log_refused(nf);  // "evlog"
+      if (nf.answer) return *nf.answer;  // "synproxy": the proxy's SYN-ACK
+      if (events_) log_refused(nf);      // "evlog"
       return nf.why == Drop::kNoRoute ? drop_no_route(nf) : drop(nf.why);
     }
     if (nf.no_session) return accept();
+    if (nf.proxy_ack) return proxy_open_server(qp, *nf.proxy_ack, nf.created, rt);  // "synproxy"
     copy = nf.created;
     dir = nf.reversed ? Dir::kReply : Dir::kOriginal;
     if (copy.alg) {
@@ -264,6 +275,7 @@ Decision Pipeline::run(QueuedPacket& qp, const Runtime& rt, aspf::TraceSink* alg
   if (dec) return *dec;
   const bool forwarded =
       (dir == Dir::kOriginal ? copy.dst_zone : copy.src_zone) != rt.zones.local();
+  if (copy.proxy) return proxy_translated(translate(qp, p, copy, dir, forwarded), qp);  // synproxy
   return translate(qp, p, copy, dir, forwarded);
 }
 
@@ -363,8 +375,8 @@ void Pipeline::age_children(uint64_t parent, uint8_t proto, uint16_t a, uint16_t
 bool Pipeline::first_packet(NewFlow& nf) {
   return stage_opens_flow(nf) && stage_ingress_zone(nf) && stage_urpf(nf) && stage_anti_ddos(nf) &&
          stage_servermap(nf) && stage_route(nf) && stage_service_manage(nf) && stage_appid(nf) &&
-         stage_policy(nf) && stage_expiring(nf) && stage_nat(nf) && stage_alg(nf) &&
-         stage_appid_label(nf) && stage_source_limit(nf) && stage_create(nf);
+         stage_policy(nf) && stage_expiring(nf) && stage_syn_proxy(nf) && stage_nat(nf) &&
+         stage_alg(nf) && stage_appid_label(nf) && stage_source_limit(nf) && stage_create(nf);
 }
 
 // Only a SYN opens a TCP session; a stray ACK/data/RST is not a flow of ours -
@@ -374,6 +386,19 @@ bool Pipeline::stage_opens_flow(NewFlow& nf) {
   if (nf.p.proto != packet::kProtoTcp) return true;
   const auto flags = nf.p.tcp_flags & (packet::kTcpSyn | packet::kTcpAck | packet::kTcpRst);
   if (flags == packet::kTcpSyn) return true;
+  if (flags == (packet::kTcpSyn | packet::kTcpAck) && nf.rt.miss_ack_rate && !nf.trace &&
+      !parts_.synproxy.admit_miss_ack(nf.rt.miss_ack_rate)) {  // "synproxy": a SYN-ACK flood
+    nf.why = Drop::kMissAckRateLimit;
+    return false;
+  }
+  if (flags == packet::kTcpAck && nf.rt.syn_proxy_any) {  // "synproxy": the ACK of a cookie?
+    nf.proxy_ack = proxy_check_ack(nf.p, nf.trace != nullptr);
+    if (nf.proxy_ack) return true;
+    if (pickup_until_.load(std::memory_order_relaxed) <= parts_.clock.now_ms()) {
+      nf.why = Drop::kSynProxyBadAck;
+      return false;
+    }
+  }
   if (!(flags & packet::kTcpRst) &&
       pickup_until_.load(std::memory_order_relaxed) > parts_.clock.now_ms()) {
     nf.pickup = true;
@@ -683,6 +708,12 @@ bool Pipeline::stage_create(NewFlow& nf) {
   if (p.proto == packet::kProtoTcp) {
     s.tcp_state = session::tcp_next(session::TcpState::kNone, d, p.tcp_flags);
   }
+  if (nf.proxy_ack) {  // "synproxy": the proxy now sends the SYN to the server
+    s.tcp_state = session::TcpState::kSynSent;
+    s.proxy = session::kProxyOn | session::kProxyOpening;
+    s.proxy_seq = p.ack - 1;  // the cookie
+    s.proxy_wscale = nf.proxy_ack->wscale & 0x0f;
+  }
   s.timeout_s = session::timeout_for(nf.rt.timeouts, p.proto, s.tcp_state, s.aging);
   if (nf.trace) return trace_create(nf);
   // "evlog": a flow an ALG entry admitted is logged when its control session is.
@@ -756,7 +787,7 @@ bool Pipeline::stage_urpf(NewFlow& nf) {
 // a random-source flood costs little. The first refusal of a quiet kind is logged.
 bool Pipeline::stage_anti_ddos(NewFlow& nf) {
   nf.reached(TraceStage::kAntiDdos);
-  if (!nf.rt.anti_ddos_any || nf.local_out) return true;
+  if (!nf.rt.anti_ddos_any || nf.local_out || nf.proxy_ack) return true;
   const config::AntiDdos a = nf.rt.anti_ddos_of(nf.f.src_zone);
   session::FloodKind k;
   uint32_t rate;
@@ -780,6 +811,23 @@ bool Pipeline::stage_anti_ddos(NewFlow& nf) {
     if (events_) events_->attack_started(session::flood_kind_name(k), nf.p.dst, rate);  // "evlog"
   }
   nf.why = static_cast<Drop>(static_cast<int>(Drop::kSynFlood) + static_cast<int>(k));
+  return false;
+}
+
+// "synproxy" area: above its zone's alert rate of SYNs to the destination (always with 0), a
+// SYN the policy permits is answered by the proxy (SYN-ACK with a cookie) and leaves nothing
+// behind. Not for an ALG's control port (its rewrites and the proxy's translation would have
+// to be ordered), nor for the firewall's own flows.
+bool Pipeline::stage_syn_proxy(NewFlow& nf) {
+  if (!nf.rt.syn_proxy_any || nf.p.proto != packet::kProtoTcp || nf.proxy_ack || nf.trace ||
+      nf.local_out || nf.no_session || nf.pickup || nf.aspf || nf.reversed) {
+    return true;
+  }
+  const config::AntiDdos a = nf.rt.anti_ddos_of(nf.f.src_zone);
+  if (!a.tcp_proxy || nf.rt.detect.classify(nf.f.src_zone, nf.f.dst_zone, nf.p.proto, nf.dport))
+    return true;
+  if (!parts_.synproxy.should_proxy(nf.p.dst, a.proxy_alert_rate)) return true;
+  nf.answer = proxy_answer_syn(nf.qp, nf.p);
   return false;
 }
 

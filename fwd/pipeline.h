@@ -28,6 +28,7 @@
 #include "session/server_map.h"
 #include "session/session_table.h"
 #include "session/source_limit.h"
+#include "session/syn_proxy.h"
 
 namespace fw::fwd {
 
@@ -65,6 +66,11 @@ enum class Drop : uint8_t {
   kIcmpFlood,
   // "appid" area: a packet of a session a deny rule's application condition matched.
   kAppDeny,
+  // "synproxy" area: an ACK opening no session without a valid cookie; a client's packet
+  // before the server answered the proxy's SYN.
+  kSynProxyBadAck,
+  kSynProxyOpening,
+  kMissAckRateLimit,  // `firewall reverse-session miss-ack rate-limit`: SYN-ACKs over the rate
   kCount
 };
 const std::vector<std::string>& drop_reason_names();
@@ -83,6 +89,7 @@ struct PipelineParts {
   RuntimeHolder& runtimes;
   session::SourceLimiter& sources;  // "srclimit" area: per-source limits
   session::FloodLimiter& floods;    // flood defence: per-destination new-session rates
+  session::SynProxy& synproxy;      // "synproxy" area: the TCP SYN proxy
 };
 
 class Pipeline {
@@ -161,6 +168,16 @@ class Pipeline {
   Decision appid_reset(QueuedPacket& qp, const session::Session& s, session::Dir d,
                        bool toward_receiver);
   bool stage_create(NewFlow& nf);
+  // "synproxy" area (fwd/synproxy_stage.cpp): the TCP SYN proxy.
+  bool stage_syn_proxy(NewFlow& nf);
+  Decision proxy_answer_syn(QueuedPacket& qp, const packet::Parsed& p);
+  std::optional<session::SynOptions> proxy_check_ack(const packet::Parsed& p, bool peek);
+  Decision proxy_open_server(QueuedPacket& qp, const session::SynOptions& o,
+                             const session::Session& s, const Runtime& rt);
+  std::optional<Decision> proxy_on_hit(QueuedPacket& qp, packet::Parsed& p, session::Session& s,
+                                       session::Dir d);
+  Decision proxy_translated(Decision d, const QueuedPacket& qp);
+  Decision replace_packet(QueuedPacket& qp, const std::vector<uint8_t>& bytes);
 
   // packet-trace (fwd/trace.cpp): the lookups of run() and first_packet() in dry mode.
   void trace_run(QueuedPacket& qp, const Runtime& rt, Trace& t);

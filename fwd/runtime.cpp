@@ -20,6 +20,7 @@ Runtime::Runtime(const config::Config& c, common::Interner& zone_ids,
 }
 
 void Runtime::build_anti_ddos(const config::Config& c) {
+  miss_ack_rate = c.miss_ack_rate;  // "synproxy" area
   auto pick = [](uint32_t zone, uint32_t global) { return zone ? zone : global; };
   for (const auto& z : c.zones) {
     const policy::ZoneId id = zones.by_name(z.name);
@@ -27,6 +28,11 @@ void Runtime::build_anti_ddos(const config::Config& c) {
     config::AntiDdos a{pick(z.anti_ddos.syn_max_rate, c.anti_ddos.syn_max_rate),
                        pick(z.anti_ddos.udp_max_rate, c.anti_ddos.udp_max_rate),
                        pick(z.anti_ddos.icmp_max_rate, c.anti_ddos.icmp_max_rate)};
+    // "synproxy" area: the zone's tcp-proxy setting wins as a whole.
+    const config::AntiDdos& px = z.anti_ddos.tcp_proxy ? z.anti_ddos : c.anti_ddos;
+    a.tcp_proxy = px.tcp_proxy;
+    a.proxy_alert_rate = px.proxy_alert_rate;
+    syn_proxy_any = syn_proxy_any || a.tcp_proxy;
     if (a == config::AntiDdos{}) continue;
     if (anti_ddos.size() <= id) anti_ddos.resize(size_t{id} + 1);
     anti_ddos[id] = a;

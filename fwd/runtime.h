@@ -56,6 +56,8 @@ struct Runtime {
   // Flood defence: the per-destination new-session rates of floods arriving in a zone (the
   // zone's values over the global ones), by zone id; none at all when nothing is configured.
   bool anti_ddos_any = false;
+  bool syn_proxy_any = false;  // "synproxy" area: some zone has `anti-ddos syn-flood tcp-proxy`
+  uint32_t miss_ack_rate = 0;  // "synproxy" area: `firewall reverse-session miss-ack rate-limit`
   std::vector<config::AntiDdos> anti_ddos;
   void build_anti_ddos(const config::Config& c);
   config::AntiDdos anti_ddos_of(policy::ZoneId z) const {

@@ -14,7 +14,9 @@ using common::wr16;
 using common::wr32;
 namespace {
 
-size_t l4_header_len(uint8_t proto) { return proto == kProtoTcp ? 20 : 8; }
+size_t l4_header_len(const BuildSpec& s) {
+  return s.proto == kProtoTcp ? 20 + s.tcp_options.size() : 8;
+}
 
 void put_l4(uint8_t* t, const BuildSpec& s, size_t l4_total) {
   switch (s.proto) {
@@ -23,9 +25,10 @@ void put_l4(uint8_t* t, const BuildSpec& s, size_t l4_total) {
       wr16(t + 2, s.dport);
       wr32(t + 4, s.seq);
       wr32(t + 8, s.ack);
-      t[12] = 5 << 4;
+      t[12] = static_cast<uint8_t>((5 + s.tcp_options.size() / 4) << 4);
       t[13] = s.tcp_flags;
-      wr16(t + 14, 64240);
+      wr16(t + 14, s.window);
+      if (!s.tcp_options.empty()) std::memcpy(t + 20, s.tcp_options.data(), s.tcp_options.size());
       break;
     case kProtoUdp:
       wr16(t, s.sport);
@@ -55,7 +58,8 @@ std::vector<uint8_t> build(const BuildSpec& s) {
   if (s.src.family != s.dst.family || s.src.empty()) return {};
   if (s.proto == (v4 ? kProtoIcmpv6 : kProtoIcmp)) return {};  // ICMP of the other family
   const size_t l3 = v4 ? 20 : 40;
-  const size_t l4_total = l4_header_len(s.proto) + s.payload.size();
+  if (s.tcp_options.size() % 4 || s.tcp_options.size() > 40) return {};
+  const size_t l4_total = l4_header_len(s) + s.payload.size();
   if (l3 + l4_total > 65535) return {};
   std::vector<uint8_t> b(l3 + l4_total, 0);
   uint8_t* d = b.data();
@@ -76,7 +80,7 @@ std::vector<uint8_t> build(const BuildSpec& s) {
   }
   put_l4(d + l3, s, l4_total);
   if (!s.payload.empty())
-    std::memcpy(d + l3 + l4_header_len(s.proto), s.payload.data(), s.payload.size());
+    std::memcpy(d + l3 + l4_header_len(s), s.payload.data(), s.payload.size());
   if (!fix_checksums(b, false)) return {};
   return b;
 }

@@ -25,6 +25,10 @@ struct BuildSpec {
   uint32_t seq = 0, ack = 0;
   uint8_t ttl = 64;
   std::span<const uint8_t> payload;
+  // TCP only (the SYN proxy's SYN, SYN-ACK and ACK): options (a multiple of 4 bytes, at most
+  // 40) and the window.
+  std::span<const uint8_t> tcp_options;
+  uint16_t window = 64240;
 };
 
 // Empty if the spec cannot be built (mixed families, too long).

@@ -159,11 +159,18 @@ struct Session {
   // "appid" area: the identified application (low 4 bits, an appid::App value, 0 = none) and
   // the kAppid* flags below; kept in what would be padding, so a Session grows by nothing.
   uint8_t appid = 0;
+  // "synproxy" area (session/syn_proxy.h): kProxy* flags, and the window scales of the client
+  // (low 4 bits) and of the server (high 4 bits) of a session the SYN proxy opened.
+  uint8_t proxy = 0;
+  uint8_t proxy_wscale = 0;
   IpAddr next_hop;  // empty = directly connected
   // "evlog" area: kEvlog* flags (in what would be padding, so a Session grows by nothing).
   uint8_t evlog = 0;
   uint32_t in_ifindex = 0, out_ifindex = 0;
   uint32_t timeout_s = 0;  // current aging time of this session
+  // "synproxy" area: while kProxyOpening, the cookie (the ISN the client knows); then the
+  // server's ISN minus the cookie (added to the client's acks, taken from the server's seqs).
+  uint32_t proxy_seq = 0;
 
   uint64_t parent_id = 0;       // child of an ALG control session
   AlgData* alg_data = nullptr;  // owned (see AlgData)
