@@ -35,8 +35,8 @@ namespace fw::fwd {
 struct Trace;       // fwd/trace.h
 class LiveTraces;   // fwd/trace_live.h
 struct LiveRecord;  // fwd/trace_live.h
-struct Trace;  // fwd/trace.h
-class Events;  // fwd/evlog_events.h ("evlog" area)
+struct Trace;       // fwd/trace.h
+class Events;       // fwd/evlog_events.h ("evlog" area)
 
 // Drop reasons (counter packet.drop.<name>), in display order.
 enum class Drop : uint8_t {
