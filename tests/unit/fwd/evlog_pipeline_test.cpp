@@ -210,6 +210,57 @@ TEST_F(EvlogPipeline, ConfigurationCommandsAreRecordedAndSettingsRender) {
   EXPECT_FALSE(r.ok);
 }
 
+// NAT pool exhaustion and a full session table are told (sampled), with the flow refused.
+TEST(EvlogRefusals, NatExhaustedAndTableFull) {
+  common::ManualClock clock{1'000'000};
+  TableRoutes routes = testing::lab_routes();
+  DataPlaneOptions o = options(clock);
+  o.max_sessions = 3;
+  DataPlane dp{clock, routes, o};
+  ControllerHooks h;
+  h.dataplane = &dp;
+  Controller ctl(h);
+  std::string err;
+  ASSERT_TRUE(ctl.load_text(std::string(kConfig) + R"(nat address-group np
+ mode no-pat global
+ section 0 203.0.113.100 203.0.113.100
+nat-policy
+ rule name nopat
+  source-zone trust
+  destination-zone untrust
+  action source-nat address-group np
+)",
+                            "test", &err))
+      << err;
+  dp.evlog().set_syslog("", evlog::SyslogFormat::kRfc3164);
+  auto send = [&](const char* src, uint16_t sport) {
+    Bytes pkt = ipv4(17, src, "203.0.113.2", udp(sport, 53, text("q")));
+    packet::fix_checksums(pkt, false);
+    return dp.pipeline().process_bytes(pkt.data(), static_cast<uint32_t>(pkt.size()), 2).verdict;
+  };
+  auto events = [&](const std::string& name) {
+    dp.evlog().drain();
+    std::vector<std::string> v;
+    for (const auto& e : dp.evlog().buffer())
+      if (e.name == name) v.push_back(e.text);
+    return v;
+  };
+  // One global address without PAT: the first inside host has it, the second is refused.
+  ASSERT_EQ(send("198.18.1.2", 1000), Verdict::kAccept);
+  EXPECT_EQ(send("198.18.1.3", 1000), Verdict::kDrop);
+  auto nat = events("NAT_EXHAUSTED");
+  ASSERT_EQ(nat.size(), 1u);
+  EXPECT_NE(nat[0].find("SourceIP=198.18.1.3"), std::string::npos) << nat[0];
+  EXPECT_TRUE(events("SESSION_TABLE_FULL").empty());
+  // The first host's flows fill the table (3 sessions); the fourth is refused and told.
+  ASSERT_EQ(send("198.18.1.2", 1001), Verdict::kAccept);
+  ASSERT_EQ(send("198.18.1.2", 1002), Verdict::kAccept);
+  EXPECT_EQ(send("198.18.1.2", 1003), Verdict::kDrop);
+  auto full = events("SESSION_TABLE_FULL");
+  ASSERT_EQ(full.size(), 1u);
+  EXPECT_NE(full[0].find("SourcePort=1003"), std::string::npos) << full[0];
+}
+
 }  // namespace
 }  // namespace fw::fwd
 
