@@ -17,7 +17,7 @@
 namespace fw::fwd {
 namespace {
 
-constexpr size_t kMaxChainPrefix = 24;  // + "-PRE" within iptables-legacy's 28
+constexpr size_t kMaxChainPrefix = 24;  // + "-PRE", "-FRG" within iptables-legacy's 28
 // One retry: another program may change the tables between our save and our
 // restore, and a stale -D line then fails the whole transaction.
 constexpr int kApplyAttempts = 2;
@@ -232,7 +232,7 @@ std::string RuleInstaller::check_options(const RuleOptions& opt) {
 std::vector<std::string> RuleInstaller::chains_of(const RuleOptions& opt,
                                                   const std::string& table) {
   const std::string& p = opt.chain_prefix;
-  if (table == "raw") return {p + "-PRE", p + "-OUT"};
+  if (table == "raw") return {p + "-PRE", p + "-OUT", p + "-FRG"};
   if (table == "mangle") return {p + "-PRE", p + "-FWD", p + "-OUT"};
   return {};
 }
@@ -261,6 +261,7 @@ std::vector<std::string> RuleInstaller::chain_rules(const RuleOptions& opt_in,
     // second one for packets the daemon rewrites.
     for (const auto& i : z) r.push_back(pre + "-i " + i + " -j CT --notrack");
     for (const auto& i : z) r.push_back(out + "-o " + i + " -j CT --notrack");
+    if (opt.defrag) r.push_back("-A " + opt.chain_prefix + "-FRG -m socket -j RETURN");
     return r;
   }
   if (table != "mangle") return r;
@@ -417,8 +418,16 @@ bool RuleInstaller::hold(std::string* err) {
 
 bool RuleInstaller::apply(bool held, std::string* err) {
   Leftovers found;
-  for (bool v6 : {false, true})
+  for (bool v6 : {false, true}) {
+    if (apply_family(v6, held, &found, err)) continue;
+    if (!opt_.defrag) return false;
+    // A kernel without the socket match: the rules without it (fragments then reach fwd as
+    // they come, non-first ones by the first one's verdict).
+    FW_LOG(kWarn, "kernel rules with the defragmenting chain failed ("
+                      << (err ? *err : std::string()) << "); retrying without it");
+    opt_.defrag = false;
     if (!apply_family(v6, held, &found, err)) return false;
+  }
   if (!synced_once_) leftovers_ = found;
   synced_once_ = true;
   return true;

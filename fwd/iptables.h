@@ -39,6 +39,12 @@ struct RuleOptions {
   std::string chain_prefix = "FWD";  // chains PREFIX-PRE, PREFIX-FWD, PREFIX-OUT
   // Interfaces fwd leaves alone (e.g. management): RETURN instead of DROP.
   std::set<std::string> unmanaged;
+  // Chain PREFIX-FRG in raw holds one `-m socket` rule and is never jumped to: loading a socket
+  // match is what makes the kernel reassemble fragments for the namespace (NOTRACK, unlike a
+  // conntrack rule, does not), so fwd gets whole datagrams - the ALGs read a fragmented SIP
+  // message, NAT translates every fragment's addresses - and the kernel fragments them again on
+  // output. Off (empty chain) when the kernel has no socket match.
+  bool defrag = true;
 };
 
 // One rule as iptables-save -c prints it.

@@ -56,6 +56,11 @@ TEST(ChainRules, RawNotracksZoneInterfacesOnly) {
   RuleOptions o = options();
   o.unmanaged = {"mgmt0"};
   EXPECT_EQ(RuleInstaller::chain_rules(o, {"in0", "lo"}, "raw"),
+            (Lines{"-A FWD-PRE -i in0 -j CT --notrack", "-A FWD-OUT -o in0 -j CT --notrack",
+                   "-A FWD-FRG -m socket -j RETURN"}));
+  // Without the kernel's socket match the defragmenting chain stays empty.
+  o.defrag = false;
+  EXPECT_EQ(RuleInstaller::chain_rules(o, {"in0", "lo"}, "raw"),
             (Lines{"-A FWD-PRE -i in0 -j CT --notrack", "-A FWD-OUT -o in0 -j CT --notrack"}));
   EXPECT_TRUE(RuleInstaller::chain_rules(o, {"in0"}, "filter").empty());
 }
@@ -124,7 +129,7 @@ TEST(ChainRules, SynQueueComesFirstPerZoneInterface) {
 TEST(ChainRules, PrefixAndJumps) {
   RuleOptions o = options();
   o.chain_prefix = "NFQA";
-  EXPECT_EQ(RuleInstaller::chains_of(o, "raw"), (Lines{"NFQA-PRE", "NFQA-OUT"}));
+  EXPECT_EQ(RuleInstaller::chains_of(o, "raw"), (Lines{"NFQA-PRE", "NFQA-OUT", "NFQA-FRG"}));
   EXPECT_EQ(RuleInstaller::chains_of(o, "mangle"), (Lines{"NFQA-PRE", "NFQA-FWD", "NFQA-OUT"}));
   EXPECT_EQ(RuleInstaller::jump_rules(o, "mangle", false),
             (Lines{"-A PREROUTING -m comment --comment NFQA-active -j NFQA-PRE",
@@ -595,7 +600,7 @@ TEST(RuleInstallerNetns, FiveCrashesLeaveOneSetAndRemoveAllKeepsForeign) {
     c.expect(ri.sync(zones, &err), "sync after crashes: " + err);
     const Leftovers& l = ri.leftovers();
     c.expect(l.found() && !l.held(), "leftovers not reported as a crash");
-    c.expect(l.jumps == 11 && l.chains == 10 && l.legacy_rules == 0,
+    c.expect(l.jumps == 11 && l.chains == 12 && l.legacy_rules == 0,
              "leftovers: jumps " + std::to_string(l.jumps) + " chains " + std::to_string(l.chains) +
                  " legacy " + std::to_string(l.legacy_rules));
     expect_exactly(o, zones, false, "after 5 crashes", &c);
