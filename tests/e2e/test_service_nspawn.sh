@@ -31,6 +31,7 @@ T_NAME=test_service_nspawn
 TREE=${FWD_NSPAWN_TREE:-/var/tmp/fwd-nspawn-tree}
 PKGS=systemd,systemd-sysv,dbus,iproute2,iptables,libnetfilter-queue1,libmnl0,libsqlite3-0
 PKGS+=,libboost-program-options1.74.0,libreadline8,procps  # procps: /bin/kill of ExecReload
+PKGS+=,libpcap0.8  # fwd --replay (capture/)
 
 if [[ ${1:-} == --make-tree ]]; then
   [[ $EUID -eq 0 ]] || { echo "needs root"; exit 1; }
@@ -57,6 +58,9 @@ command -v systemd-nspawn >/dev/null || t_skip "no systemd-nspawn (systemd-conta
 install -m 755 "$FW_BIN/fwd" "$TREE/usr/sbin/fwd"
 install -m 755 "$FW_BIN/fwcli" "$TREE/usr/bin/fwcli"
 install -m 644 "$LAB_REPO/debian/fwd.service" "$TREE/etc/systemd/system/fwd.service"
+# A tree made before fwd needed another library cannot run it: say so instead of 30 failures.
+missing=$(chroot "$TREE" ldd /usr/sbin/fwd 2>&1 | grep 'not found')
+[[ -z $missing ]] || { t_fail "the tree $TREE lacks libraries of fwd (remove it; --make-tree rebuilds it with PKGS): $missing"; t_done; }
 rm -rf "$TREE/etc/systemd/system/fwd.service.d" "$TREE/var/lib/fwd"
 chroot "$TREE" sh -c 'getent group fwd >/dev/null || groupadd --system fwd'
 mkdir -p "$TREE/etc/fwd"
