@@ -19,6 +19,7 @@
 #include "fwd/dataplane.h"
 #include "fwd/options.h"
 #include "fwd/table_routes.h"
+#include "fwd/trace.h"  // json_string
 #include "packet/parse.h"
 
 namespace fw::fwd {
@@ -28,23 +29,6 @@ namespace {
 constexpr uint32_t kHeadroom = 512;          // room for an ALG rewrite that lengthens a packet
 constexpr uint64_t kMaintainEveryMs = 1000;  // the daemon's maintenance round, in capture time
 constexpr uint8_t kHookLocalOut = 3;         // NF_INET_LOCAL_OUT
-
-std::string json_str(const std::string& s) {
-  std::string o = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      o += '\\';
-      o += static_cast<char>(c);
-    } else if (c < 0x20) {
-      char b[8];
-      std::snprintf(b, sizeof b, "\\u%04x", c);
-      o += b;
-    } else {
-      o += static_cast<char>(c);
-    }
-  }
-  return o + "\"";
-}
 
 std::string proto_name(uint8_t p) {
   switch (p) {
@@ -413,13 +397,13 @@ void Replayer::print(std::ostream& out, const Line& l, bool first) {
     out << (first ? "\n" : ",\n") << "    {\"number\": " << l.number << ", \"time\": ";
     char t[32];
     std::snprintf(t, sizeof t, "%.6f", l.time_s);
-    out << t << ", \"time_ns\": " << l.time_ns << ", \"ingress\": " << json_str(l.ingress)
-        << ", \"packet\": " << json_str(l.packet) << ", \"verdict\": " << json_str(l.verdict)
+    out << t << ", \"time_ns\": " << l.time_ns << ", \"ingress\": " << json_string(l.ingress)
+        << ", \"packet\": " << json_string(l.packet) << ", \"verdict\": " << json_string(l.verdict)
         << ", \"session\": " << (l.session ? std::to_string(l.session) : "null")
-        << ", \"nat\": " << (l.nat.empty() ? "null" : json_str(l.nat))
-        << ", \"reason\": " << (l.reason.empty() ? "null" : json_str(l.reason))
+        << ", \"nat\": " << (l.nat.empty() ? "null" : json_string(l.nat))
+        << ", \"reason\": " << (l.reason.empty() ? "null" : json_string(l.reason))
         << ", \"payload_delta\": " << l.payload_delta << ", \"events\": [";
-    for (size_t i = 0; i < l.events.size(); ++i) out << (i ? ", " : "") << json_str(l.events[i]);
+    for (size_t i = 0; i < l.events.size(); ++i) out << (i ? ", " : "") << json_string(l.events[i]);
     out << "]}";
     return;
   }
@@ -455,7 +439,7 @@ bool Replayer::run(std::ostream& out, std::string* err) {
   }
   std::stable_sort(all.begin(), all.end(),
                    [](const Held& a, const Held& b) { return a.p.time_ns < b.p.time_ns; });
-  if (json_) out << "{\n  \"capture\": " << json_str(capture_) << ",\n  \"packets\": [";
+  if (json_) out << "{\n  \"capture\": " << json_string(capture_) << ",\n  \"packets\": [";
   bool first = true;
   for (auto& h : all) {
     h.p.ip = h.ip;
@@ -479,7 +463,7 @@ void Replayer::finish(std::ostream& out) {
       std::string o = "[";
       std::istringstream is(text);
       std::string ln;
-      for (bool f = true; std::getline(is, ln); f = false) o += (f ? "" : ", ") + json_str(ln);
+      for (bool f = true; std::getline(is, ln); f = false) o += (f ? "" : ", ") + json_string(ln);
       return o + "]";
     };
     out << ",\n  \"summary\": {\"permit\": " << counts_["permit"]
@@ -507,7 +491,7 @@ int replay(const ReplayInput& in, std::ostream& out, std::ostream& err) {
   // A capture that breaks off: the packets before are reported, then the error (no tables: the
   // replay did not reach the end of the capture).
   if (!r.run(out, &e) || !r.close_write(&e)) {
-    if (r.json()) out << ",\n  \"error\": " << json_str(e) << "\n}\n";
+    if (r.json()) out << ",\n  \"error\": " << json_string(e) << "\n}\n";
     err << "fwd: " << e << "\n";
     return 1;
   }
