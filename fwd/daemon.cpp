@@ -176,6 +176,10 @@ class Daemon {
   std::atomic<bool> trim_pending_{false};
   // "stream" area: the most sessions since the last trim (maintenance thread only).
   size_t peak_sessions_ = 0;
+  // After a drain trim, a few more every 500 ms: memory the drain's aftermath frees (per-source
+  // and per-flow maps aging out, display buffers) goes back too (maintenance thread only).
+  int settle_trims_ = 0;
+  uint64_t next_settle_ms_ = 0;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::thread maint_;
   ServiceNotifier notifier_;
@@ -481,12 +485,18 @@ void Daemon::maintenance_round(uint64_t* next_status_ms) {
   // (the session slab returns its empty pages by itself).
   const size_t n = dp_->sessions().size();
   peak_sessions_ = std::max(peak_sessions_, n);
+  const uint64_t now = clock_.now_ms();
   if (peak_sessions_ >= 10'000 && n < peak_sessions_ / 4) {
     malloc_trim(0);
     peak_sessions_ = n;
+    settle_trims_ = 4;
+    next_settle_ms_ = now + 500;
+  } else if (settle_trims_ > 0 && now >= next_settle_ms_) {
+    malloc_trim(0);
+    --settle_trims_;
+    next_settle_ms_ = now + 500;
   }
   if (watchdog_) watchdog_->tick();
-  const uint64_t now = clock_.now_ms();
   if (now >= *next_status_ms) {
     notifier_.status(status_text());
     *next_status_ms = now + 5000;

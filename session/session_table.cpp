@@ -31,6 +31,7 @@ constexpr size_t kPartsPerShard = 16;  // index sub-tables per lock: small rehas
 constexpr uint32_t kMinIndexCap = 8;
 constexpr size_t kHugePage = size_t{2} << 20;
 constexpr size_t kPage = 4096;
+constexpr size_t kHugeHead = 4 * kHugePage;  // a big slab's first 8 MiB stay in small pages
 constexpr size_t kMaxSessionsLimit = (size_t{1} << 30) - 1;  // refs must fit in 31 bits
 
 inline void cpu_relax() {
@@ -53,10 +54,27 @@ class Region {
     map_ = p;
     const auto a = reinterpret_cast<uintptr_t>(p);
     base_ = reinterpret_cast<void*>((a + kHugePage - 1) & ~(kHugePage - 1));
-    // Only for big slabs: a small table should not fault in 2 MiB for its first session.
-    if (huge)
-      madvise(base_, len_ - kHugePage, MADV_HUGEPAGE);  // advisory: failure only costs speed
+    // Only for big slabs, and not their head: a small table, or a big one drained down to a few
+    // sessions (which live at its start), should not keep 2 MiB resident per session - with
+    // huge pages khugepaged even folds a lone live 4 KiB page back into a 2 MiB one. The head
+    // is marked explicitly, for kernels whose THP mode is `always`. Advisory: failure only
+    // costs speed (or memory).
+    if (huge) {
+      head_ = std::min(kHugeHead, len_ - kHugePage);
+      madvise(base_, head_, MADV_NOHUGEPAGE);
+      advise_tail(MADV_HUGEPAGE);
+    }
   }
+  // The part after the head: MADV_HUGEPAGE while the table is big, MADV_NOHUGEPAGE once it has
+  // drained to a few sessions (else khugepaged folds each page a straggler lives in back into
+  // 2 MiB). Only a big slab has a head; a small one has no tail to advise.
+  void advise_tail(int advice) {
+    if (head_ == 0) return;
+    madvise(static_cast<char*>(base_) + head_, len_ - kHugePage - head_, advice);
+  }
+  size_t head() const { return head_; }
+  // Bytes usable from base().
+  size_t usable() const { return len_ - (static_cast<char*>(base_) - static_cast<char*>(map_)); }
   ~Region() { munmap(map_, len_); }
   Region(const Region&) = delete;
   Region& operator=(const Region&) = delete;
@@ -66,6 +84,7 @@ class Region {
   void* map_ = nullptr;
   void* base_ = nullptr;
   size_t len_ = 0;
+  size_t head_ = 0;  // bytes at the start kept in small pages (0: no huge pages at all)
 };
 
 inline size_t round_page(size_t n) { return (n + kPage - 1) / kPage * kPage; }
@@ -116,6 +135,10 @@ struct SessionTable::Impl {
   std::unique_ptr<uint16_t[]> page_live;  // per slab page: live slots touching it
   uint32_t bump = 0;
   std::atomic<uint32_t> high_water{0};  // slots [0, high_water) are constructed
+  // Huge pages for the slab's tail: on while the table reaches into it, off (and the tail's
+  // free pages given back) once fewer than half the head's slots are live. Under alloc_mu.
+  uint32_t head_slots = 0;  // 0: the slab has no huge tail
+  bool tail_huge = false;
 
   std::atomic<size_t> size{0};
   // Live sessions by IP protocol and IPv6 ones (display statistics without a walk).
@@ -179,6 +202,8 @@ struct SessionTable::Impl {
     state_region = std::make_unique<Region>(slab_cap, false);
     slab = static_cast<Session*>(slab_region->base());
     page_live = std::make_unique<uint16_t[]>(slab_len / kPage + 2);
+    head_slots = static_cast<uint32_t>(slab_region->head() / sizeof(Session));
+    tail_huge = head_slots != 0;
     states = static_cast<std::atomic<uint8_t>*>(state_region->base());
   }
 
@@ -362,8 +387,37 @@ struct SessionTable::Impl {
     }
     auto [a, b] = pages_of(slot);
     for (size_t p = a; p <= b; ++p) ++page_live[p];
+    if (!tail_huge && head_slots != 0 && slot >= head_slots) {
+      slab_region->advise_tail(MADV_HUGEPAGE);
+      tail_huge = true;
+    }
     return slot;
   }
+
+  // The table drained to a few sessions: no more huge pages in the tail, and every tail page
+  // without a live slot given back (khugepaged may have filled some since they were freed).
+  void shrink_tail() {
+    slab_region->advise_tail(MADV_NOHUGEPAGE);
+    tail_huge = false;
+    auto* base = reinterpret_cast<char*>(slab);
+    const size_t end = pages_of(std::max<uint32_t>(high_water.load(), 1) - 1).second + 1;
+    for (size_t p = slab_region->head() / kPage; p < end;) {
+      if (page_live[p] != 0) {
+        ++p;
+        continue;
+      }
+      size_t q = p;
+      while (q < end && page_live[q] == 0) ++q;
+      madvise(base + p * kPage, (q - p) * kPage, MADV_DONTNEED);
+      p = q;
+    }
+    // The huge page holding the slab's end also covered the rounding after it, which no slot
+    // owns (so no free_slot() ever gives it back).
+    const size_t slab_end = round_page(size_t{max_slots()} * sizeof(Session));
+    if (slab_region->usable() > slab_end)
+      madvise(base + slab_end, slab_region->usable() - slab_end, MADV_DONTNEED);
+  }
+  uint32_t max_slots() const { return static_cast<uint32_t>(std::max<size_t>(max_sessions, 1)); }
 
   // A page left without a live slot goes back to the kernel (it reads as zeros when touched
   // again, and every slot is written whole before it is marked live).
@@ -379,6 +433,7 @@ struct SessionTable::Impl {
     // the free list (4 bytes a slot: 4 MB after a million sessions) goes back as well.
     // The slots' state bytes (all 0: free, unlocked - nobody locks a dead slot) read as zeros
     // when their pages are given back too.
+    if (tail_huge && bump - free_slots.size() < head_slots / 2) shrink_tail();
     if (free_slots.size() == bump) {
       bump = 0;
       std::vector<uint32_t>().swap(free_slots);
@@ -655,6 +710,14 @@ size_t SessionTable::memory_bytes() const {
   return sizeof(Impl) + round_page(used * sizeof(Session)) + round_page(used) +
          t.index_bytes.load(std::memory_order_relaxed) + nparts * sizeof(Impl::Part) +
          size_t{t.nshards} * sizeof(Impl::Shard);
+}
+
+size_t SessionTable::resident_slab_bytes() const {
+  const Region& r = *impl_->slab_region;
+  std::vector<unsigned char> vec(r.usable() / kPage);
+  if (mincore(r.base(), r.usable(), vec.data()) != 0) return 0;
+  return kPage * static_cast<size_t>(
+                     std::count_if(vec.begin(), vec.end(), [](unsigned char c) { return c & 1; }));
 }
 
 }  // namespace fw::session

@@ -89,6 +89,9 @@ class SessionTable {
 
   // Approximate memory used by the table (bytes), for the benchmark.
   size_t memory_bytes() const;
+  // The slab's pages resident right now (mincore(2) over its whole reservation): what a drained
+  // table still holds. A diagnostic: it walks the reservation's page map.
+  size_t resident_slab_bytes() const;
 
  private:
   struct Impl;

@@ -23,6 +23,7 @@ sessions() {
     sed -nE 's/^ *Current total sessions *: *([0-9]+).*/\1/p'
 }
 RSS_IDLE=$(rss_kb)
+[[ -n ${DSCALE_SMAPS:-} ]] && cat /proc/$FWD_PID/smaps >"$DSCALE_SMAPS.idle"
 
 # The ping's session exists before the flood fills the table.
 lab_ping $P in 203.0.113.2 1 || t_fail "ping through the firewall before the flood"

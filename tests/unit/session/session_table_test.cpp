@@ -413,6 +413,32 @@ TEST_F(TableTest, DrainedTableStartsAgainFromSlotZero) {
   }
 }
 
+// A big table (huge pages) drained to one straggler at its very end keeps that session's page
+// and nothing else of its slab - not the huge page around it, nor the rounding after the slab's
+// end that the huge page also covered - and a table drained to nothing keeps nothing.
+TEST_F(TableTest, DrainedBigTableGivesItsSlabBack) {
+  TableOptions opt;
+  opt.max_sessions = 8192 * 25 + 16;  // the slab ends 4 KiB into a 2 MiB page
+  common::CounterTable ctr;
+  SessionTable t(clock, opt, ctr);
+  auto flow = [](uint32_t i) {
+    Session s = make_session(i);
+    s.reply.dst = IpAddr::v4(0xcb000000 + i);  // unique reply keys at this size
+    return s;
+  };
+  const uint32_t n = static_cast<uint32_t>(opt.max_sessions);
+  for (uint32_t i = 0; i < n; ++i) ASSERT_EQ(t.insert(flow(i)), InsertResult::kOk) << i;
+  EXPECT_GE(t.resident_slab_bytes(), size_t{n} * sizeof(Session));
+  const IpAddr last = flow(n - 1).orig.src;
+  EXPECT_EQ(t.erase_if([&](const Session& s) { return !(s.orig.src == last); }), n - 1);
+  EXPECT_LE(t.resident_slab_bytes(), size_t{2} * 4096) << "one straggler, its page(s) only";
+  EXPECT_TRUE(t.with_session(flow(n - 1).reply, [](Session&, Dir) {}));
+  EXPECT_EQ(t.erase_if([](const Session&) { return true; }), 1u);
+  EXPECT_EQ(t.resident_slab_bytes(), 0u);
+  ASSERT_EQ(t.insert(flow(1)), InsertResult::kOk);  // and it fills again from its head
+  EXPECT_LE(t.resident_slab_bytes(), size_t{2} * 4096);
+}
+
 TEST_F(TableTest, ChurnWithTombstones) {
   // Insert/erase cycles on a small table: tombstones must not make lookups fail or loop.
   TableOptions opt;
