@@ -25,9 +25,10 @@ using namespace fw::packet::testing;
 
 // An INVITE of dialog `call_id` whose SDP offers media on `port`.
 std::string invite(const std::string& call_id, int port) {
-  const std::string body = "v=0\r\no=- 1 1 IN IP4 198.18.1.2\r\ns=-\r\nc=IN IP4 198.18.1.2\r\n"
-                           "t=0 0\r\nm=audio " +
-                           std::to_string(port) + " RTP/AVP 0\r\n";
+  const std::string body =
+      "v=0\r\no=- 1 1 IN IP4 198.18.1.2\r\ns=-\r\nc=IN IP4 198.18.1.2\r\n"
+      "t=0 0\r\nm=audio " +
+      std::to_string(port) + " RTP/AVP 0\r\n";
   return "INVITE sip:bob@203.0.113.2 SIP/2.0\r\n"
          "Via: SIP/2.0/UDP 198.18.1.2:5060;branch=z9hG4bK-" +
          call_id +
