@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <deque>
+#include <tuple>
 
 #include "common/bytes.h"
 #include "common/log.h"
@@ -17,6 +19,10 @@ namespace {
 constexpr size_t kMaxRewritesPerDir = 64;  // a segment may carry several SIP messages
 // Farther ahead than any TCP window (2^30 with scaling): not stream data.
 constexpr uint32_t kMaxAdvance = 1u << 30;
+// Scoped refusals (Context::log_scope) remembered as logged, per control session: the latest
+// ones; an older one forgotten is logged again if it recurs (a trunk's dialogs come and go).
+constexpr size_t kMaxScopedLogged = 256;
+constexpr size_t kMaxScopeLabel = 64;
 
 size_t di(Dir d) { return static_cast<size_t>(d); }
 
@@ -131,6 +137,22 @@ struct Engine::SessionAlg final : session::AlgData {
   std::unique_ptr<State> st;
   uint64_t hold_until_ms = 0;                // Context::hold_control
   std::set<std::pair<bool, size_t>> logged;  // (engine counter?, index) refusals already logged
+  // Context::log_scope: (scope, engine counter?, index) already logged, and their age order.
+  using ScopedKey = std::tuple<uint64_t, bool, size_t>;
+  std::set<ScopedKey> logged_scoped;
+  std::deque<ScopedKey> logged_order;
+  // Whether refusal (engine?, i) in scope `key` is logged now: its first time in the scope.
+  bool first_refusal(uint64_t key, bool engine, size_t i) {
+    if (key == 0) return logged.insert({engine, i}).second;
+    ScopedKey k{key, engine, i};
+    if (!logged_scoped.insert(k).second) return false;
+    logged_order.push_back(k);
+    if (logged_order.size() > kMaxScopedLogged) {
+      logged_scoped.erase(logged_order.front());
+      logged_order.pop_front();
+    }
+    return true;
+  }
 };
 
 class Engine::Ctx final : public Context {
@@ -176,6 +198,14 @@ class Engine::Ctx final : public Context {
     e_.nat_.release_port(addr, proto, port);
   }
   void count(size_t i) override { e_.algs_.counters(s_.alg).inc(i); }
+  void log_scope(uint64_t key, std::string_view label) override {
+    scope_ = key;
+    scope_label_.clear();
+    if (key == 0) return;
+    for (char c : label.substr(0, kMaxScopeLabel)) {
+      scope_label_ += c >= 0x20 && c < 0x7f ? c : '?';
+    }
+  }
   void refuse(size_t i, std::string_view detail) override {
     count(i);
     log_once(false, i, ins_.spec().counters.size() > i ? ins_.spec().counters[i] : "?", detail);
@@ -191,7 +221,7 @@ class Engine::Ctx final : public Context {
 
  private:
   void log_once(bool engine, size_t i, std::string_view name, std::string_view detail) {
-    if (!sa_.logged.insert({engine, i}).second) return;
+    if (!sa_.first_refusal(scope_, engine, i)) return;
     // "refused.bounce" is logged as "refused (bounce)".
     constexpr std::string_view kRefused = "refused.";
     std::string what(name);
@@ -199,8 +229,8 @@ class Engine::Ctx final : public Context {
       what = "refused (" + std::string(name.substr(kRefused.size())) + ")";
     }
     FW_LOG(kWarn, "aspf " << ins_.spec().name << ": session " << std::hex << s_.id << std::dec
-                          << " " << s_.orig.src.str() << " -> " << s_.orig.dst.str() << ": " << what
-                          << ": " << detail);
+                          << " " << s_.orig.src.str() << " -> " << s_.orig.dst.str() << ": "
+                          << (scope_ ? scope_label_ + ": " : "") << what << ": " << detail);
   }
   Engine& e_;
   SessionAlg& sa_;
@@ -208,6 +238,8 @@ class Engine::Ctx final : public Context {
   EngineResult& r_;
   const Inspector& ins_;
   TraceSink* sink_;
+  uint64_t scope_ = 0;  // log_scope: 0 = the control session
+  std::string scope_label_;
 };
 
 Engine::Engine(Registry& algs, const common::Clock& clock, session::ServerMap& servermap,
@@ -301,6 +333,7 @@ void Engine::feed_framer(Ctx& ctx, SessionAlg& sa, Inspector& ins, const uint8_t
   for (auto& m : dir.framer->feed(seq, payload)) {
     m.editable_from = seq_lt(m.seq, p.seq) ? static_cast<size_t>(p.seq - m.seq) : 0;
     ctx.engine_count(kMessages);
+    ctx.log_scope(0, {});  // every message starts in the control session's scope
     // In stream order (SeqAdjust records rewrites by increasing position); an
     // edit overlapping the one before it is ignored.
     std::vector<Edit> edits = ins.on_message(ctx, sa.st.get(), d, m);
@@ -332,6 +365,7 @@ void Engine::process_stream(Ctx& ctx, SessionAlg& sa, Inspector& ins, uint8_t* d
   auto& dir = sa.dirs[di(d)];
   if (!dir.framer) return;
   feed_framer(ctx, sa, ins, data, p, d);
+  ctx.log_scope(0, {});  // the rewrites below may belong to any message of the stream
 
   // Apply every recorded rewrite that lies wholly inside this segment (first
   // transmission and retransmissions alike), back to front so offsets hold.
@@ -377,6 +411,7 @@ void Engine::process_datagram(Ctx& ctx, SessionAlg& sa, Inspector& ins, uint8_t*
   Message m;
   m.bytes.assign(data + p.payload_offset, data + p.payload_offset + p.payload_len);
   ctx.engine_count(kMessages);
+  ctx.log_scope(0, {});
   std::vector<Edit> edits = ins.on_message(ctx, sa.st.get(), d, m);
   // Back to front, so earlier offsets hold; overlapping or out-of-range edits are ignored.
   std::sort(edits.begin(), edits.end(),

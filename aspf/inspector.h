@@ -134,8 +134,20 @@ class Context {
   virtual void hold_control(uint64_t until_ms) { (void)until_ms; }
   // Count counter `i` of the ALG's table.
   virtual void count(size_t i) = 0;
-  // Count refusal counter `i` and log it once per control session.
+  // Count refusal counter `i` and log it once per control session - or, after log_scope(),
+  // once per scope of it.
   virtual void refuse(size_t i, std::string_view detail) = 0;
+  // The refusals (the ALG's and the engine's) that follow, until the end of the message at
+  // hand, are logged once per (scope, reason) instead of once per control session: `key`
+  // names a unit of the protocol that the control session carries several of (SIP: a dialog,
+  // by its Call-ID), `label` says which in the log line ("dialog <Call-ID>"; the engine keeps
+  // its printable characters only, at most 64). Key 0 is the control session itself: every
+  // message starts in it. Counting is unchanged: every refusal is counted. The default (a
+  // context that logs nothing) ignores it.
+  virtual void log_scope(uint64_t key, std::string_view label) {
+    (void)key;
+    (void)label;
+  }
   // Live trace: where to report what this packet's messages held (null: not traced).
   virtual TraceSink* trace() const { return nullptr; }
 };

@@ -19,6 +19,7 @@
 #include "aspf/sip/sip_inspector.h"
 
 #include <array>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -316,17 +317,28 @@ uint64_t hold_until(const SipState& S, uint64_t now) {
 
 // ---- dialogs ----------------------------------------------------------------------------
 
+// The refusals a message brings are logged once per dialog: its scope is its Call-ID (dialogs
+// are kept by Call-ID; the From tag would split a dialog, as the callee's requests carry its own).
+void log_dialog_scope(Context& ctx, const Message& m) {
+  if (m.call_id.empty()) return;
+  const uint64_t h = std::hash<std::string_view>{}(m.call_id);
+  ctx.log_scope(h != 0 ? h : 1, "dialog " + m.call_id);
+}
+
 Dialog* SipInspector::dialog_for(Context& ctx, SipState& S, const Message& m, Dir d) {
   auto it = S.dialogs.find(m.call_id);
   if (it != S.dialogs.end()) return &it->second;
   if (!m.is_request || m.method != "INVITE" || !m.to.tag.empty()) return nullptr;
+  // Refusing a new dialog is about the flow (a flood of INVITEs logs once, not per Call-ID).
   if (S.dialogs.size() >= kMaxDialogs) {
+    ctx.log_scope(0, {});
     ctx.refuse(kRefDialogCap, std::to_string(kMaxDialogs) + " dialogs on one signalling flow");
     return nullptr;
   }
   const session::Session& s = ctx.control();
   const IpAddr& sender = d == Dir::kOriginal ? s.orig.src : s.reply.src;
   if (!rate_.allow(sender, ctx.now_ms())) {
+    ctx.log_scope(0, {});
     ctx.refuse(kRefRate, "new dialogs from " + sender.str() + " faster than 200 a second");
     return nullptr;
   }
@@ -369,6 +381,7 @@ std::vector<Edit> SipInspector::on_message(Context& ctx, State* st, Dir d,
     return {};
   }
   const Message& m = *r.message;
+  log_dialog_scope(ctx, m);
   std::optional<Sdp> sdp;
   if (m.sdp_off) {
     SdpResult sr = parse_sdp(std::span<const uint8_t>(msg.bytes).subspan(*m.sdp_off, m.sdp_len));
