@@ -42,16 +42,27 @@ t_check "every jump is marked active (10 = 5 hooks x 2 families)" \
 t_check "the set has rules in every chain (> 40 lines over both families)" test "$base" -gt 40
 t_check "ping inside -> outside works" lab_ping $P in 203.0.113.2
 t_check "HTTP inside -> outside works" http_ok
-# Issue 16 item 1: TCP SYNs of the zone interfaces have a queue (and worker) of their own, queue 1
-# here (--queue-num 0 + --queues 1), so a SYN flood cannot push established packets out of queue 0.
+# Issue 16 item 1: by default fwd takes one queue (and worker) per CPU it may run on, at most 8:
+# queues 0..K-1 (iptables --queue-balance when K > 1). TCP SYNs of the zone interfaces have a queue
+# (and worker) of their own, number K (--queue-num 0 + --queues K), so a SYN flood cannot push
+# established packets out of queues 0..K-1.
 # id_sequence (8th column of nfnetlink_queue) counts the packets each queue has taken.
 nfq_seq() { ip netns exec $P-fw awk -v q="$1" '$1 == q { print $8 }' /proc/net/netfilter/nfnetlink_queue; }
-t_check "a SYN rule to queue 1 per zone interface, ahead of the queue-0 rules (v4 and v6)" \
-  test "$(ctl_fwd_lines $P | grep -c -- '-i in0 -p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -j NFQUEUE --queue-num 1')" -eq 2
-s0=$(nfq_seq 0); s1=$(nfq_seq 1)
-http_ok; e0=$(nfq_seq 0); e1=$(nfq_seq 1)
-echo "    one HTTP request: queue 0 took $((e0 - s0)) packets, queue 1 (SYNs) took $((e1 - s1))"
-t_check "one HTTP request: its one SYN went to queue 1, the rest of the connection to queue 0" \
+nfq_seq_main() { local q n=0; for ((q = 0; q < K; q++)); do n=$((n + $(nfq_seq $q))); done; echo $n; }
+last=$(grep -o 'ready: queues 0\.\.[0-9]*' /tmp/$P-fwd.log | tail -n 1)
+K=$((${last##*..} + 1))
+cpus=$(ip netns exec $P-fw nproc); ((cpus > 8)) && cpus=8
+echo "    $last: $K queues by default; nproc (the CPUs fwd may run on) says $cpus"
+t_check "the default is one queue per CPU fwd may run on, at most 8 ($K, want $cpus)" test "$K" -eq "$cpus"
+if ((K > 1)); then main_target="--queue-balance 0:$((K - 1))"; else main_target="--queue-num 0"; fi
+t_check "the zone interfaces' traffic goes to queues 0..$((K - 1)) ($main_target, v4 and v6)" \
+  test "$(ctl_fwd_lines $P | grep -c -- "-i in0 .*-j NFQUEUE $main_target\$")" -ge 2
+t_check "a SYN rule to queue $K per zone interface, ahead of the queue-0.. rules (v4 and v6)" \
+  test "$(ctl_fwd_lines $P | grep -c -- "-i in0 -p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -j NFQUEUE --queue-num $K\$")" -eq 2
+s0=$(nfq_seq_main); s1=$(nfq_seq $K)
+http_ok; e0=$(nfq_seq_main); e1=$(nfq_seq $K)
+echo "    one HTTP request: queues 0..$((K - 1)) took $((e0 - s0)) packets, queue $K (SYNs) took $((e1 - s1))"
+t_check "one HTTP request: its one SYN went to queue $K, the rest of the connection to queues 0..$((K - 1))" \
   test $((e1 - s1)) -eq 1 -a $((e0 - s0)) -ge 5
 
 for cycle in 1 2 3 4 5; do
