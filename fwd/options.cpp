@@ -42,8 +42,7 @@ po::options_description describe(Options& o, unsigned& queue_num, unsigned& queu
       "max-clients", po::value(&o.max_clients)->default_value(o.max_clients),
       "concurrent fwcli connections (root may evict an idle one beyond it)")(
       "queue-num,q", po::value(&queue_num)->default_value(0), "first NFQUEUE number")(
-      "queues,k",
-      po::value(&queues)->default_value(queues, "CPUs"),
+      "queues,k", po::value(&queues)->default_value(queues, "CPUs"),
       "number of queues/worker threads (--queue-balance); default: the number of CPUs fwd may "
       "run on (sched_getaffinity), at most 8")(
       "no-syn-queue", po::bool_switch(&no_syn_queue),
