@@ -1,5 +1,7 @@
 // fwd's command line (fwd/options.h): the default of --queues (issue 16 item 1: multi-queue by
 // default, one queue and worker per CPU fwd may run on, at most kMaxDefaultQueues).
+#include "fwd/options.h"
+
 #include <gtest/gtest.h>
 #include <sched.h>
 
@@ -7,8 +9,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include "fwd/options.h"
 
 namespace fw::fwd {
 namespace {
