@@ -2,7 +2,8 @@
 # fwd's kernel rules (fwd/iptables.h: chains FWD-PRE/FWD-FWD/FWD-OUT in raw and mangle, FWD-FRG in raw, one jump
 # per hook): one set after a start; five kill -9 + restart cycles leave one set each (the log says
 # it found a crashed fwd's rules) and traffic works again; SIGTERM removes exactly fwd's rules (a
-# foreign rule stays); SIGUSR2 holds them (fail-closed) for the next start, which takes them over;
+# foreign rule stays); SIGUSR2 holds them (fail-closed) for the next start, which takes them over,
+# also with another queue count (the default, one queue per CPU, then --queues 1);
 # in0's accept_local/rp_filter come back after the crash cycles and a clean stop;
 # interfaces in no zone are dropped by the kernel rules (while fwd runs and after kill -9), counted
 # in "Dropped no-zone (kernel rules)"; an --unmanaged-interface is left alone.
@@ -126,6 +127,23 @@ t_check "next start: jumps active again (10), none held" \
   test "$(ctl_jumps $P FWD-active | grep -c .)" -eq 10 -a "$(ctl_jumps $P FWD-held | grep -c .)" -eq 0
 t_check "next start: ping inside -> outside works" lab_ping $P in 203.0.113.2
 t_check "next start: HTTP inside -> outside works" http_ok
+# The hand-over to an fwd with another queue count: the held rules name queues 0..K-1 and the SYN
+# queue K; a next fwd with --queues 1 takes them over and rewrites them to queue 0 and SYN queue 1.
+if ((K > 1)); then
+  fwd_stop $P USR2 >/dev/null
+  mark=$(ctl_log_mark $P)
+  fwd_start $P --queues 1 || { t_fail "fwd --queues 1 starts after a hold by $K queues"; t_done; }
+  since=$(ctl_log_since $P "$mark")
+  t_check "--queues 1 after a hold by $K queues: log says it took the held rules over" \
+    grep -q "took over the rules the previous fwd held for a restart" <<<"$since"
+  t_check "--queues 1 after a hold by $K queues: one set, count $base" \
+    test "$(ctl_fwd_count $P)" -eq "$base"
+  t_check_not "--queues 1: no rule left of the $K-queue set (--queue-balance, --queue-num $K)" \
+    grep -qE -- "--queue-balance|--queue-num $K\$" <<<"$(ctl_fwd_lines $P)"
+  t_check "--queues 1: a SYN rule to queue 1 per zone interface (v4 and v6)" \
+    test "$(ctl_fwd_lines $P | grep -c -- "-i in0 -p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -j NFQUEUE --queue-num 1\$")" -eq 2
+  t_check "--queues 1: HTTP inside -> outside works" http_ok
+fi
 fwd_stop $P TERM || t_fail "SIGTERM after the takeover"
 t_check "SIGTERM after the takeover: nothing of fwd left" test -z "$(ctl_fwd_lines $P)"
 
