@@ -1,5 +1,8 @@
 #include "fwd/options.h"
 
+#include <sched.h>
+
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <iostream>
 #include <vector>
@@ -39,8 +42,9 @@ po::options_description describe(Options& o, unsigned& queue_num, unsigned& queu
       "max-clients", po::value(&o.max_clients)->default_value(o.max_clients),
       "concurrent fwcli connections (root may evict an idle one beyond it)")(
       "queue-num,q", po::value(&queue_num)->default_value(0), "first NFQUEUE number")(
-      "queues,k", po::value(&queues)->default_value(1),
-      "number of queues/worker threads (--queue-balance)")(
+      "queues,k", po::value(&queues)->default_value(queues, "CPUs"),
+      "number of queues/worker threads (--queue-balance); default: the number of CPUs fwd may "
+      "run on (sched_getaffinity), at most 8")(
       "no-syn-queue", po::bool_switch(&no_syn_queue),
       "do not give TCP SYNs a queue and worker of their own (by default queue --queue-num + "
       "--queues takes the SYNs of the zone interfaces, so a SYN flood cannot push established "
@@ -127,9 +131,16 @@ std::optional<std::string> check(const Options& o, unsigned queue_num, unsigned 
 
 }  // namespace
 
+unsigned default_queues() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) return 1;
+  return std::clamp<unsigned>(static_cast<unsigned>(CPU_COUNT(&set)), 1, kMaxDefaultQueues);
+}
+
 std::optional<Options> parse_options(int argc, char** argv, int* exit_code) {
   Options o;
-  unsigned queue_num = 0, queues = 1;
+  unsigned queue_num = 0, queues = default_queues();
   bool no_syn_queue = false;
   std::string pickup;
   std::vector<std::string> unmanaged, absent;

@@ -23,7 +23,7 @@ struct Options {
   std::string socket_path = "/run/fwd/fwd.sock";  // the unit's RuntimeDirectory=fwd
   std::string group;
   uint16_t queue_num = 0;
-  uint16_t queues = 1;
+  uint16_t queues = 1;  // parse_options: --queues, default default_queues()
   // TCP SYNs (without ACK) of the zone interfaces go to a queue and worker of their own
   // (number queue_num + queues), so a SYN flood fills that queue and never the one the
   // established traffic waits in (issue 16 item 1). --no-syn-queue turns it off.
@@ -52,6 +52,11 @@ struct Options {
   std::string replay_write;                 // pcapng of the packets as they would have left
   bool replay_json = false;
 };
+
+// The default of --queues: the number of CPUs this process may run on (sched_getaffinity),
+// 1..kMaxDefaultQueues (issue 16 item 1: multi-queue by default on a multi-core machine).
+inline constexpr unsigned kMaxDefaultQueues = 8;
+unsigned default_queues();
 
 // Parses argv. Returns nullopt and fills *exit_code when the program should
 // stop (--help or --version printed: 0; bad flags: 2, with the message on stderr).

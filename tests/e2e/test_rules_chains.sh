@@ -2,7 +2,8 @@
 # fwd's kernel rules (fwd/iptables.h: chains FWD-PRE/FWD-FWD/FWD-OUT in raw and mangle, FWD-FRG in raw, one jump
 # per hook): one set after a start; five kill -9 + restart cycles leave one set each (the log says
 # it found a crashed fwd's rules) and traffic works again; SIGTERM removes exactly fwd's rules (a
-# foreign rule stays); SIGUSR2 holds them (fail-closed) for the next start, which takes them over;
+# foreign rule stays); SIGUSR2 holds them (fail-closed) for the next start, which takes them over,
+# also with another queue count (the default, one queue per CPU, then --queues 1);
 # in0's accept_local/rp_filter come back after the crash cycles and a clean stop;
 # interfaces in no zone are dropped by the kernel rules (while fwd runs and after kill -9), counted
 # in "Dropped no-zone (kernel rules)"; an --unmanaged-interface is left alone.
@@ -42,16 +43,27 @@ t_check "every jump is marked active (10 = 5 hooks x 2 families)" \
 t_check "the set has rules in every chain (> 40 lines over both families)" test "$base" -gt 40
 t_check "ping inside -> outside works" lab_ping $P in 203.0.113.2
 t_check "HTTP inside -> outside works" http_ok
-# Issue 16 item 1: TCP SYNs of the zone interfaces have a queue (and worker) of their own, queue 1
-# here (--queue-num 0 + --queues 1), so a SYN flood cannot push established packets out of queue 0.
+# Issue 16 item 1: by default fwd takes one queue (and worker) per CPU it may run on, at most 8:
+# queues 0..K-1 (iptables --queue-balance when K > 1). TCP SYNs of the zone interfaces have a queue
+# (and worker) of their own, number K (--queue-num 0 + --queues K), so a SYN flood cannot push
+# established packets out of queues 0..K-1.
 # id_sequence (8th column of nfnetlink_queue) counts the packets each queue has taken.
 nfq_seq() { ip netns exec $P-fw awk -v q="$1" '$1 == q { print $8 }' /proc/net/netfilter/nfnetlink_queue; }
-t_check "a SYN rule to queue 1 per zone interface, ahead of the queue-0 rules (v4 and v6)" \
-  test "$(ctl_fwd_lines $P | grep -c -- '-i in0 -p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -j NFQUEUE --queue-num 1')" -eq 2
-s0=$(nfq_seq 0); s1=$(nfq_seq 1)
-http_ok; e0=$(nfq_seq 0); e1=$(nfq_seq 1)
-echo "    one HTTP request: queue 0 took $((e0 - s0)) packets, queue 1 (SYNs) took $((e1 - s1))"
-t_check "one HTTP request: its one SYN went to queue 1, the rest of the connection to queue 0" \
+nfq_seq_main() { local q n=0; for ((q = 0; q < K; q++)); do n=$((n + $(nfq_seq $q))); done; echo $n; }
+last=$(grep -o 'ready: queues 0\.\.[0-9]*' /tmp/$P-fwd.log | tail -n 1)
+K=$((${last##*..} + 1))
+cpus=$(ip netns exec $P-fw nproc); ((cpus > 8)) && cpus=8
+echo "    $last: $K queues by default; nproc (the CPUs fwd may run on) says $cpus"
+t_check "the default is one queue per CPU fwd may run on, at most 8 ($K, want $cpus)" test "$K" -eq "$cpus"
+if ((K > 1)); then main_target="--queue-balance 0:$((K - 1))"; else main_target="--queue-num 0"; fi
+t_check "the zone interfaces' traffic goes to queues 0..$((K - 1)) ($main_target, v4 and v6)" \
+  test "$(ctl_fwd_lines $P | grep -c -- "-i in0 .*-j NFQUEUE $main_target\$")" -ge 2
+t_check "a SYN rule to queue $K per zone interface, ahead of the queue-0.. rules (v4 and v6)" \
+  test "$(ctl_fwd_lines $P | grep -c -- "-i in0 -p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -j NFQUEUE --queue-num $K\$")" -eq 2
+s0=$(nfq_seq_main); s1=$(nfq_seq $K)
+http_ok; e0=$(nfq_seq_main); e1=$(nfq_seq $K)
+echo "    one HTTP request: queues 0..$((K - 1)) took $((e0 - s0)) packets, queue $K (SYNs) took $((e1 - s1))"
+t_check "one HTTP request: its one SYN went to queue $K, the rest of the connection to queues 0..$((K - 1))" \
   test $((e1 - s1)) -eq 1 -a $((e0 - s0)) -ge 5
 
 for cycle in 1 2 3 4 5; do
@@ -115,6 +127,23 @@ t_check "next start: jumps active again (10), none held" \
   test "$(ctl_jumps $P FWD-active | grep -c .)" -eq 10 -a "$(ctl_jumps $P FWD-held | grep -c .)" -eq 0
 t_check "next start: ping inside -> outside works" lab_ping $P in 203.0.113.2
 t_check "next start: HTTP inside -> outside works" http_ok
+# The hand-over to an fwd with another queue count: the held rules name queues 0..K-1 and the SYN
+# queue K; a next fwd with --queues 1 takes them over and rewrites them to queue 0 and SYN queue 1.
+if ((K > 1)); then
+  fwd_stop $P USR2 >/dev/null
+  mark=$(ctl_log_mark $P)
+  fwd_start $P --queues 1 || { t_fail "fwd --queues 1 starts after a hold by $K queues"; t_done; }
+  since=$(ctl_log_since $P "$mark")
+  t_check "--queues 1 after a hold by $K queues: log says it took the held rules over" \
+    grep -q "took over the rules the previous fwd held for a restart" <<<"$since"
+  t_check "--queues 1 after a hold by $K queues: one set, count $base" \
+    test "$(ctl_fwd_count $P)" -eq "$base"
+  t_check_not "--queues 1: no rule left of the $K-queue set (--queue-balance, --queue-num $K)" \
+    grep -qE -- "--queue-balance|--queue-num $K\$" <<<"$(ctl_fwd_lines $P)"
+  t_check "--queues 1: a SYN rule to queue 1 per zone interface (v4 and v6)" \
+    test "$(ctl_fwd_lines $P | grep -c -- "-i in0 -p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -j NFQUEUE --queue-num 1\$")" -eq 2
+  t_check "--queues 1: HTTP inside -> outside works" http_ok
+fi
 fwd_stop $P TERM || t_fail "SIGTERM after the takeover"
 t_check "SIGTERM after the takeover: nothing of fwd left" test -z "$(ctl_fwd_lines $P)"
 
