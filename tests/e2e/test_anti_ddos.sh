@@ -38,7 +38,10 @@ wait $hp 2>/dev/null
 n=$(sessions); refused=$(stat syn-flood)
 echo "$during" | sed 's/^/    /'
 echo "    sessions to 198.18.2.2:80 after the flood: $n; refused syn-flood: $refused; HTTP inside -> outside during it: ${ms} ms"
-t_check "the flood was refused by the thousands ($refused > 10000)" test "$refused" -gt 10000
+# hping3 sends up to 30,000 SYNs in the 3 s, fewer on a loaded machine (6,850 reached fwd once at
+# a load average of 10): what it sent varies, the share refused does not.
+t_check "the flood was refused by the thousands ($refused > 3000, and > 5 x the $n admitted)" \
+  test "$refused" -gt 3000 -a "$refused" -gt $((5 * n))
 t_check "at most ~200/s of it became sessions ($n <= 900 for 3 s plus the burst)" test "$n" -le 900
 t_check "and some did (the rate is a rate, not a block: $n >= 200)" test "$n" -ge 200
 t_check "display: syn-flood under attack, target 198.18.2.2" \
@@ -57,6 +60,9 @@ t_check "legitimate HTTP outside -> dmz works again" \
 t_check "anti-ddos udp-flood max-rate 100 (global)" cfg "anti-ddos udp-flood max-rate 100"
 ip netns exec $P-in timeout 3 hping3 -q -2 --rand-source -p 5000 -i u200 203.0.113.2 >>/tmp/$P-hping.log 2>&1
 u=$(stat udp-flood)
-echo "    refused udp-flood: $u"
-t_check "the UDP flood was refused ($u > 5000)" test "$u" -gt 5000
+un=$(fwcli_run $P "display firewall session table" | grep -c '203.0.113.2:5000')
+echo "    refused udp-flood: $u; sessions to 203.0.113.2:5000: $un"
+# Up to 15,000 datagrams in the 3 s, fewer on a loaded machine: the share refused is the test.
+t_check "the UDP flood was refused ($u > 1500, and > 3 x the $un admitted)" \
+  test "$u" -gt 1500 -a "$u" -gt $((3 * un))
 t_done
