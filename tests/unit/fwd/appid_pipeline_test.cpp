@@ -17,18 +17,11 @@ namespace {
 
 using namespace fw::packet::testing;
 
-const char* kZones = R"(
-firewall zone trust
- add interface in0
-firewall zone untrust
- add interface out0
-)";
-
 constexpr uint8_t kSyn = 0x02, kAck = 0x10, kSynAck = 0x12, kPsh = 0x08;
 
 class AppidPipeline : public testing::PipelineFixture {
  protected:
-  AppidPipeline() : PipelineFixture(kZones) {}
+  AppidPipeline() : PipelineFixture(testing::kLabZones) {}
   Verdict send(Bytes pkt, uint32_t indev) {
     testing::Out o = run(std::move(pkt), indev, 0);
     last = o.d;

@@ -23,24 +23,9 @@ using namespace fw::packet::testing;
 using testing::Out;
 using testing::payload;
 
-const char* kConfig = R"(
-firewall zone trust
- add interface in0
-firewall zone untrust
- add interface out0
-firewall detect ftp
-firewall detect pptp
-security-policy
- rule name t2u
-  source-zone trust
-  destination-zone untrust
-  action permit
-nat-policy
- rule name easy
-  source-zone trust
-  destination-zone untrust
-  action source-nat easy-ip
-)";
+const std::string kConfig = std::string(testing::kLabZones) +
+                            "firewall detect ftp\nfirewall detect pptp\n" +
+                            testing::kTrustToUntrustEasyIp;
 
 class AspfPipeline : public testing::PipelineFixture {
  protected:

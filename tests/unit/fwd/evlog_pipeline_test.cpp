@@ -25,12 +25,7 @@ static_assert(sizeof(session::Session) == 256);
 
 constexpr uint64_t kWall = 1'795'953'332'000ull;  // 2026-11-29 11:55:32 UTC
 
-const char* kConfig = R"(
-firewall zone trust
- add interface in0
-firewall zone untrust
- add interface out0
-security-policy
+const std::string kConfig = std::string(testing::kLabZones) + R"(security-policy
  rule name web
   source-zone trust
   destination-zone untrust

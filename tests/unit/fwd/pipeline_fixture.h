@@ -3,6 +3,8 @@
 // configures it (Plane), packets run through it as NFQUEUE hands them over (checksums filled,
 // room to grow), and a GoogleTest fixture (PipelineFixture) with a clock, the lab's routes, a
 // configuration loaded before each test, and the helpers the tests share.
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -18,11 +20,20 @@
 #include "tests/unit/fwd/lab_routes.h"
 #include "tests/unit/packet/builders.h"
 
-#include <gtest/gtest.h>
-
 namespace fw::fwd::testing {
 
 using packet::testing::Bytes;
+
+// Configuration the tests share: the lab's zones (in0 in trust, out0 in untrust), ...
+inline constexpr const char* kLabZones =
+    "firewall zone trust\n add interface in0\nfirewall zone untrust\n add interface out0\n";
+// ... trust to untrust permitted through easy-ip (the firewall's 203.0.113.1), ...
+inline constexpr const char* kTrustToUntrustEasyIp =
+    "security-policy\n rule name t2u\n  source-zone trust\n  destination-zone untrust\n"
+    "  action permit\nnat-policy\n rule name easy\n  source-zone trust\n"
+    "  destination-zone untrust\n  action source-nat easy-ip\n";
+// ... or everything permitted.
+inline constexpr const char* kPermitAll = "security-policy\n rule name any\n  action permit\n";
 
 // What a packet became: the verdict, the bytes as they leave, and their parse (empty when they
 // do not parse).

@@ -22,23 +22,8 @@ using namespace fw::packet::testing;
 using testing::Out;
 using testing::payload;
 
-const char* kRtspConfig = R"(
-firewall zone trust
- add interface in0
-firewall zone untrust
- add interface out0
-firewall detect rtsp
-security-policy
- rule name t2u
-  source-zone trust
-  destination-zone untrust
-  action permit
-nat-policy
- rule name easy
-  source-zone trust
-  destination-zone untrust
-  action source-nat easy-ip
-)";
+const std::string kRtspConfig =
+    std::string(testing::kLabZones) + "firewall detect rtsp\n" + testing::kTrustToUntrustEasyIp;
 
 class RtspPipeline : public testing::PipelineFixture {
  protected:

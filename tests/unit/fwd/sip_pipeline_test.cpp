@@ -25,23 +25,8 @@ using namespace fw::packet::testing;
 using testing::Out;
 using testing::payload;
 
-const char* kSipConfig = R"(
-firewall zone trust
- add interface in0
-firewall zone untrust
- add interface out0
-firewall detect sip
-security-policy
- rule name t2u
-  source-zone trust
-  destination-zone untrust
-  action permit
-nat-policy
- rule name easy
-  source-zone trust
-  destination-zone untrust
-  action source-nat easy-ip
-)";
+const std::string kSipConfig =
+    std::string(testing::kLabZones) + "firewall detect sip\n" + testing::kTrustToUntrustEasyIp;
 
 std::string sdp(const std::string& a, int port) {
   return "v=0\r\no=- 1 1 IN IP4 " + a + "\r\ns=-\r\nc=IN IP4 " + a + "\r\nt=0 0\r\nm=audio " +

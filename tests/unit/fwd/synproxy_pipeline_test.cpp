@@ -22,16 +22,8 @@ namespace {
 
 using namespace fw::packet::testing;
 
-const char* kConfig = R"(
-firewall zone trust
- add interface in0
-firewall zone untrust
- add interface out0
- anti-ddos syn-flood tcp-proxy
-security-policy
- rule name any
-  action permit
-)";
+const std::string kConfig =
+    std::string(testing::kLabZones) + " anti-ddos syn-flood tcp-proxy\n" + testing::kPermitAll;
 
 // MSS 1460, SACK-permitted, timestamp, NOP, window scale 7: what Linux sends.
 const Bytes kLinuxSynOpts{2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7};

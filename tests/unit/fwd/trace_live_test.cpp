@@ -22,25 +22,9 @@ namespace {
 
 using namespace fw::packet::testing;
 
-const char* kConfig = R"(
-firewall zone trust
- add interface in0
-firewall zone untrust
- add interface out0
-firewall detect ftp
-firewall detect pptp
-firewall detect tftp
-security-policy
- rule name t2u
-  source-zone trust
-  destination-zone untrust
-  action permit
-nat-policy
- rule name easy
-  source-zone trust
-  destination-zone untrust
-  action source-nat easy-ip
-)";
+const std::string kConfig = std::string(testing::kLabZones) +
+                            "firewall detect ftp\nfirewall detect pptp\nfirewall detect tftp\n" +
+                            testing::kTrustToUntrustEasyIp;
 
 packet::Parsed parsed(Bytes pkt) {
   packet::fix_checksums(pkt, false);
