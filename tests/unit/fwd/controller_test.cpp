@@ -397,10 +397,9 @@ TEST(ControllerBatch, ARecreatedRuleStartsWithNoHits) {
   for (int extra : {0, 20}) {  // few new rules, and a batch
     common::ManualClock clock;
     NoRoutes routes;
-    DataPlane dp(clock, routes);
-    ControllerHooks h;
-    h.dataplane = &dp;
-    Controller c(h);
+    testing::Plane plane(clock, routes);
+    DataPlane& dp = plane.dp;
+    Controller& c = *plane.ctl;
     std::string err;
     ASSERT_TRUE(c.load_text(generated(1, 1), "x", &err)) << err;
     auto& t = dp.counters();

@@ -98,10 +98,9 @@ TEST(Reload, ANewRuleWhoseSavedIdAKeptRuleHasGetsAFreshOne) {
 TEST(Reload, AKeptRuleKeepsItsHitsANewOneStartsAtZero) {
   common::ManualClock clock;
   NoRoutes routes;
-  DataPlane dp(clock, routes);
-  ControllerHooks h;
-  h.dataplane = &dp;
-  Controller c(h);
+  testing::Plane plane(clock, routes);
+  DataPlane& dp = plane.dp;
+  Controller& c = *plane.ctl;
   std::string err;
   ASSERT_TRUE(c.load_text(kFirst, "first", &err)) << err;
   auto& t = dp.counters();
