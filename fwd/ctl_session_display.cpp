@@ -10,6 +10,7 @@
 #include "common/counters.h"
 #include "fwd/ctl_context.h"
 #include "fwd/dataplane.h"
+#include "packet/proto_name.h"
 #include "session/server_map.h"
 #include "session/session_table.h"
 
@@ -442,28 +443,6 @@ void display_aging(Ctx& c) {
   c.out << " " << rule << "\n";
 }
 
-std::string protocol_name(uint8_t p) {
-  switch (p) {
-    case 1:
-      return "icmp";
-    case 6:
-      return "tcp";
-    case 17:
-      return "udp";
-    case 47:
-      return "gre";
-    case 50:
-      return "esp";
-    case 51:
-      return "ah";
-    case 58:
-      return "icmpv6";
-    case 132:
-      return "sctp";
-  }
-  return "protocol " + std::to_string(p);
-}
-
 // Every row comes from the table's live counters (no walk): instant at any size ("stream" area).
 void display_session_statistics(Ctx& c) {
   std::map<std::string, uint64_t> by_state, by_zones;
@@ -492,7 +471,7 @@ void display_session_statistics(Ctx& c) {
   line("Sessions refused (table full)", c.counters.value("session.drop.table-full"));
   c.out << " By protocol:\n";
   std::map<std::string, uint64_t> named;
-  for (const auto& [p, n] : by_proto) named[protocol_name(p)] += n;
+  for (const auto& [p, n] : by_proto) named[std::string(packet::ip_proto_name(p))] += n;
   for (const auto& [k, v] : named) line(k, v);
   c.out << " By TCP state:\n";
   for (const auto& [k, v] : by_state) line(k, v);

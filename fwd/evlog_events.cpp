@@ -2,6 +2,7 @@
 
 #include "aspf/registry.h"
 #include "fwd/app.h"
+#include "packet/proto_name.h"
 
 namespace fw::fwd {
 
@@ -26,33 +27,6 @@ std::string_view sampled_name(Events::Sampled k) {
 
 }  // namespace
 
-std::string_view proto_name(uint8_t proto) {
-  switch (proto) {
-    case 1:
-      return "icmp";
-    case 6:
-      return "tcp";
-    case 17:
-      return "udp";
-    case 47:
-      return "gre";
-    case 50:
-      return "esp";
-    case 51:
-      return "ah";
-    case 58:
-      return "icmpv6";
-    default:
-      break;
-  }
-  static const std::array<std::string, 256> kNumbers = [] {
-    std::array<std::string, 256> a;
-    for (size_t i = 0; i < a.size(); ++i) a[i] = std::to_string(i);
-    return a;
-  }();
-  return kNumbers[proto];
-}
-
 Events::Events(evlog::EventLog& log, const common::Clock& clock, const common::Interner& names,
                const common::Interner& zones, const AppTable& apps, const aspf::Registry& algs)
     : log_(log), clock_(clock), names_(names), zones_(zones), apps_(apps), algs_(algs) {}
@@ -74,7 +48,7 @@ std::string Events::zone(uint8_t id) const {
 void Events::tuple(KvText& kv, const session::Session& s) const {
   const session::FlowKey& o = s.orig;
   kv.add("IPVer", o.src.is_v6() ? 6 : 4)
-      .add("Protocol", proto_name(o.proto))
+      .add("Protocol", packet::ip_proto_name(o.proto))
       .add("SourceIP", o.src.str())
       .add("DestinationIP", o.dst.str())
       .add("SourcePort", o.sport)
@@ -121,7 +95,7 @@ void Events::session_closed(const session::Session& s, session::CloseReason why)
 void Events::servermap(const session::ServerMapEntry& e, session::MapEvent what) {
   KvText kv;
   kv.add("Type", session::map_type_name(e.type))
-      .add("Protocol", e.proto ? proto_name(e.proto) : "any");
+      .add("Protocol", e.proto ? packet::ip_proto_name(e.proto) : "any");
   const aspf::Inspector* ins = algs_.get(e.alg);
   if (e.type == session::MapType::kAspf && ins && e.channel < ins->spec().channels.size())
     kv.add("Appro", ins->spec().channels[e.channel].app);
@@ -162,7 +136,7 @@ void Events::flow_refused(Sampled kind, const session::FlowKey& k, uint8_t src_z
   if (!sample(kind)) return;
   KvText kv;
   kv.add("IPVer", k.src.is_v6() ? 6 : 4)
-      .add("Protocol", proto_name(k.proto))
+      .add("Protocol", packet::ip_proto_name(k.proto))
       .add("SourceIP", k.src.str())
       .add("DestinationIP", k.dst.str())
       .add("SourcePort", k.sport)

@@ -67,6 +67,4 @@ class Events {
   std::array<Window, static_cast<size_t>(Sampled::kCount)> windows_;
 };
 
-std::string_view proto_name(uint8_t proto);  // "tcp", "udp", "icmp", "gre", or the number
-
 }  // namespace fw::fwd

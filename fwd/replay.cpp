@@ -21,6 +21,7 @@
 #include "fwd/table_routes.h"
 #include "fwd/trace.h"  // json_string
 #include "packet/parse.h"
+#include "packet/proto_name.h"
 
 namespace fw::fwd {
 
@@ -29,23 +30,6 @@ namespace {
 constexpr uint32_t kHeadroom = 512;          // room for an ALG rewrite that lengthens a packet
 constexpr uint64_t kMaintainEveryMs = 1000;  // the daemon's maintenance round, in capture time
 constexpr uint8_t kHookLocalOut = 3;         // NF_INET_LOCAL_OUT
-
-std::string proto_name(uint8_t p) {
-  switch (p) {
-    case packet::kProtoTcp:
-      return "tcp";
-    case packet::kProtoUdp:
-      return "udp";
-    case packet::kProtoIcmp:
-      return "icmp";
-    case packet::kProtoIcmpv6:
-      return "icmpv6";
-    case packet::kProtoGre:
-      return "gre";
-    default:
-      return "proto " + std::to_string(p);
-  }
-}
 
 std::string endpoint(const common::IpAddr& a, uint16_t port, bool ports) {
   if (!ports) return a.str();
@@ -93,8 +77,8 @@ bool has_ports(const packet::Parsed& p) {
 
 std::string describe(const packet::Parsed& p) {
   const bool ports = has_ports(p);
-  return proto_name(p.proto) + " " + endpoint(p.src, p.sport, ports) + " -> " +
-         endpoint(p.dst, p.dport, ports);
+  return std::string(packet::ip_proto_name(p.proto)) + " " + endpoint(p.src, p.sport, ports) +
+         " -> " + endpoint(p.dst, p.dport, ports);
 }
 
 // The session-table notation for a translated packet: a:p[x:q] -> b:r[y:s].

@@ -9,6 +9,7 @@
 #include "fwd/dataplane.h"
 #include "fwd/nfqueue.h"
 #include "packet/parse.h"
+#include "packet/proto_name.h"
 
 namespace fw::fwd {
 
@@ -65,27 +66,6 @@ std::string hex_id(uint64_t id) {
 
 std::string endpoint(const common::IpAddr& a, uint16_t port) {
   return a.str() + (a.is_v6() ? "." : ":") + std::to_string(port);
-}
-
-std::string proto_name(uint8_t p) {
-  switch (p) {
-    case 6:
-      return "tcp";
-    case 17:
-      return "udp";
-    case 1:
-      return "icmp";
-    case 58:
-      return "icmpv6";
-    case 47:
-      return "gre";
-    case 50:
-      return "esp";
-    case 51:
-      return "ah";
-    default:
-      return std::to_string(p);
-  }
 }
 
 std::string flags_text(uint8_t f) {
@@ -150,7 +130,7 @@ struct Explainer {
 
 void Explainer::packet_line() {
   const auto& s = req.spec;
-  std::string p = proto_name(s.proto) + " ";
+  std::string p = std::string(packet::ip_proto_name(s.proto)) + " ";
   if (s.proto == 6 || s.proto == 17) {
     p += endpoint(s.src, s.sport) + " --> " + endpoint(s.dst, s.dport);
   } else {

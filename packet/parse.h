@@ -21,6 +21,7 @@ inline constexpr uint8_t kProtoGre = 47;
 inline constexpr uint8_t kProtoEsp = 50;
 inline constexpr uint8_t kProtoAh = 51;
 inline constexpr uint8_t kProtoIcmpv6 = 58;
+inline constexpr uint8_t kProtoSctp = 132;
 
 // TCP flag bits (as in the header's flags byte).
 inline constexpr uint8_t kTcpFin = 0x01;

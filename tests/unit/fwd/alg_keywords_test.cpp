@@ -14,6 +14,7 @@
 #include "common/clock.h"
 #include "fwd/controller.h"
 #include "fwd/dataplane.h"
+#include "tests/unit/fwd/pipeline_fixture.h"
 
 namespace fw::fwd {
 namespace {
@@ -34,11 +35,8 @@ class ToyInspector final : public aspf::Inspector {
   aspf::AlgSpec spec_;
 };
 
-class NoRoutes : public RouteSource {
- public:
-  RouteInfo route(const common::IpAddr&) override { return {}; }
-  std::string ifname(uint32_t) override { return ""; }
-};
+// A RouteSource for tests that build a data plane but send no packet.
+using testing::NoRoutes;
 
 DataPlaneOptions with_toy() {
   DataPlaneOptions o;

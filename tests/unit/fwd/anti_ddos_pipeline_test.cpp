@@ -9,7 +9,7 @@
 #include "fwd/dataplane.h"
 #include "fwd/pipeline.h"
 #include "packet/checksum.h"
-#include "tests/unit/fwd/lab_routes.h"
+#include "tests/unit/fwd/pipeline_fixture.h"
 #include "tests/unit/packet/builders.h"
 
 namespace fw::fwd {
@@ -17,34 +17,12 @@ namespace {
 
 using namespace fw::packet::testing;
 
-const char* kConfig = R"(
-firewall zone trust
- add interface in0
-firewall zone untrust
- add interface out0
-security-policy
- rule name any
-  action permit
-)";
+const std::string kConfig = std::string(testing::kLabZones) + testing::kPermitAll;
 
-class AntiDdosPipeline : public ::testing::Test {
+class AntiDdosPipeline : public testing::PipelineFixture {
  protected:
-  void SetUp() override {
-    ControllerHooks h;
-    h.dataplane = &dp;
-    ctl = std::make_unique<Controller>(h);
-    config(kConfig);
-  }
-  void config(const std::string& text) {
-    std::string err;
-    ASSERT_TRUE(ctl->load_text(text, "test", &err)) << err;
-  }
-  Verdict send(Bytes pkt, uint32_t indev) {
-    packet::fix_checksums(pkt, false);
-    return dp.pipeline()
-        .process_bytes(pkt.data(), static_cast<uint32_t>(pkt.size()), indev)
-        .verdict;
-  }
+  AntiDdosPipeline() : PipelineFixture(kConfig) {}
+  Verdict send(Bytes pkt, uint32_t indev) { return process(std::move(pkt), indev).verdict; }
   // A SYN from outside (`src`:sport) to dst:80.
   Verdict syn(const char* src, uint16_t sport, const char* dst = "198.18.1.5") {
     return send(ipv4(6, src, dst, tcp(sport, 80, 1000, 0, 0x02)), 3);
@@ -52,12 +30,6 @@ class AntiDdosPipeline : public ::testing::Test {
   Verdict udp_out(uint16_t sport, const char* dst) {
     return send(ipv4(17, "198.18.1.2", dst, udp(sport, 53)), 2);
   }
-  uint64_t ctr(const std::string& n) { return dp.counters().value(n); }
-
-  common::ManualClock clock;
-  TableRoutes routes = testing::lab_routes();  // in0 = 2, out0 = 3
-  DataPlane dp{clock, routes};
-  std::unique_ptr<Controller> ctl;
 };
 
 TEST_F(AntiDdosPipeline, SynFloodAboveTheRateIsRefusedBeforeASessionExists) {
@@ -123,13 +95,10 @@ TEST_F(AntiDdosPipeline, RenderedAndReloadedExactly) {
       << text;
   EXPECT_NE(text.find(" set priority 50\n anti-ddos udp-flood max-rate 300\n"), std::string::npos)
       << text;
-  DataPlane dp2{clock, routes};
-  ControllerHooks h;
-  h.dataplane = &dp2;
-  Controller again(h);
+  testing::Plane again(clock, *routes_);
   std::string err;
-  ASSERT_TRUE(again.load_text(text, "saved", &err)) << err;
-  EXPECT_EQ(config::render(again.running()), text);
+  ASSERT_TRUE(again.load(text, &err, "saved")) << err;
+  EXPECT_EQ(config::render(again.ctl->running()), text);
 }
 
 }  // namespace

@@ -9,7 +9,7 @@
 #include "fwd/dataplane.h"
 #include "fwd/pipeline.h"
 #include "packet/checksum.h"
-#include "tests/unit/fwd/lab_routes.h"
+#include "tests/unit/fwd/pipeline_fixture.h"
 #include "tests/unit/packet/builders.h"
 
 namespace fw::fwd {
@@ -17,32 +17,15 @@ namespace {
 
 using namespace fw::packet::testing;
 
-const char* kZones = R"(
-firewall zone trust
- add interface in0
-firewall zone untrust
- add interface out0
-)";
-
 constexpr uint8_t kSyn = 0x02, kAck = 0x10, kSynAck = 0x12, kPsh = 0x08;
 
-class AppidPipeline : public ::testing::Test {
+class AppidPipeline : public testing::PipelineFixture {
  protected:
-  void SetUp() override {
-    ControllerHooks h;
-    h.dataplane = &dp;
-    ctl = std::make_unique<Controller>(h);
-    config(kZones);
-  }
-  void config(const std::string& text) {
-    std::string err;
-    ASSERT_TRUE(ctl->load_text(text, "test", &err)) << err;
-  }
+  AppidPipeline() : PipelineFixture(testing::kLabZones) {}
   Verdict send(Bytes pkt, uint32_t indev) {
-    packet::fix_checksums(pkt, false);
-    last = dp.pipeline().process_bytes(pkt.data(), static_cast<uint32_t>(pkt.size()), indev);
-    pkt.resize(last.modified ? last.len : pkt.size());
-    sent = pkt;
+    testing::Out o = run(std::move(pkt), indev, 0);
+    last = o.d;
+    sent = std::move(o.pkt);
     return last.verdict;
   }
   // The packet that left, when it was turned into a RST: "src>dst flags payload-bytes".
@@ -84,12 +67,6 @@ class AppidPipeline : public ::testing::Test {
       if (r.name == rule) return r.hits;
     return ~0ull;
   }
-  uint64_t ctr(const std::string& n) { return dp.counters().value(n); }
-
-  common::ManualClock clock;
-  TableRoutes routes = testing::lab_routes();  // in0 = 2, out0 = 3
-  DataPlane dp{clock, routes};
-  std::unique_ptr<Controller> ctl;
 };
 
 TEST_F(AppidPipeline, SessionsShowTheIdentifiedNameWhateverThePort) {
@@ -248,14 +225,11 @@ TEST_F(AppidPipeline, RuleAndLimitRenderAndReloadExactly) {
   EXPECT_NE(text.find("\n firewall application identify packets 6\n"), std::string::npos) << text;
   EXPECT_NE(text.find("  application sip\n  application rtsp\n  action deny\n"), std::string::npos)
       << text;
-  DataPlane dp2{clock, routes};
-  ControllerHooks h;
-  h.dataplane = &dp2;
-  Controller again(h);
+  testing::Plane again(clock, *routes_);
   std::string err;
-  ASSERT_TRUE(again.load_text(text, "saved", &err)) << err;
-  EXPECT_EQ(config::render(again.running()), text);
-  EXPECT_EQ(dp2.runtimes().current()->appid_packets, 6u);
+  ASSERT_TRUE(again.load(text, &err, "saved")) << err;
+  EXPECT_EQ(config::render(again.ctl->running()), text);
+  EXPECT_EQ(again.dp.runtimes().current()->appid_packets, 6u);
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "policy/policy.h"
 #include "session/session_table.h"
 #include "tests/unit/fwd/controller_test_util.h"
+#include "tests/unit/fwd/pipeline_fixture.h"
 
 namespace fw::fwd {
 namespace {
@@ -389,21 +390,16 @@ TEST(ControllerBatch, RulesAreFoundByNameAfterMovesAndDeletes) {
   EXPECT_TRUE(cfg.find_rule("r7")->src_zones.empty());  // a new rule r7
 }
 
-// A RouteSource for controller tests that build a data plane but send no packet.
-class NoRoutes : public RouteSource {
- public:
-  RouteInfo route(const common::IpAddr&) override { return {}; }
-  std::string ifname(uint32_t) override { return {}; }
-};
+// A RouteSource for tests that build a data plane but send no packet.
+using testing::NoRoutes;
 
 TEST(ControllerBatch, ARecreatedRuleStartsWithNoHits) {
   for (int extra : {0, 20}) {  // few new rules, and a batch
     common::ManualClock clock;
     NoRoutes routes;
-    DataPlane dp(clock, routes);
-    ControllerHooks h;
-    h.dataplane = &dp;
-    Controller c(h);
+    testing::Plane plane(clock, routes);
+    DataPlane& dp = plane.dp;
+    Controller& c = *plane.ctl;
     std::string err;
     ASSERT_TRUE(c.load_text(generated(1, 1), "x", &err)) << err;
     auto& t = dp.counters();

@@ -10,7 +10,7 @@
 #include "fwd/pipeline.h"
 #include "packet/checksum.h"
 #include "tests/unit/fwd/controller_test_util.h"
-#include "tests/unit/fwd/lab_routes.h"
+#include "tests/unit/fwd/pipeline_fixture.h"
 #include "tests/unit/packet/builders.h"
 
 namespace fw::fwd {
@@ -25,12 +25,7 @@ static_assert(sizeof(session::Session) == 256);
 
 constexpr uint64_t kWall = 1'795'953'332'000ull;  // 2026-11-29 11:55:32 UTC
 
-const char* kConfig = R"(
-firewall zone trust
- add interface in0
-firewall zone untrust
- add interface out0
-security-policy
+const std::string kConfig = std::string(testing::kLabZones) + R"(security-policy
  rule name web
   source-zone trust
   destination-zone untrust
@@ -56,22 +51,14 @@ DataPlaneOptions options(common::ManualClock& clock) {
   return o;
 }
 
-class EvlogPipeline : public ::testing::Test {
+class EvlogPipeline : public testing::PipelineFixture {
  protected:
+  EvlogPipeline() : PipelineFixture(kConfig, nullptr, options) {}
   void SetUp() override {
-    ControllerHooks h;
-    h.dataplane = &dp;
-    ctl = std::make_unique<Controller>(h);
-    std::string err;
-    ASSERT_TRUE(ctl->load_text(kConfig, "test", &err)) << err;
+    PipelineFixture::SetUp();
     dp.evlog().set_syslog("", evlog::SyslogFormat::kRfc3164);
   }
-  Verdict send(Bytes pkt, uint32_t indev) {
-    packet::fix_checksums(pkt, false);
-    return dp.pipeline()
-        .process_bytes(pkt.data(), static_cast<uint32_t>(pkt.size()), indev)
-        .verdict;
-  }
+  Verdict send(Bytes pkt, uint32_t indev) { return process(std::move(pkt), indev).verdict; }
   Verdict out(uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq = 1000) {
     return send(ipv4(6, "198.18.1.2", "203.0.113.2", tcp(sport, dport, seq, 0, flags)), 2);
   }
@@ -90,11 +77,6 @@ class EvlogPipeline : public ::testing::Test {
     clock.advance_s(s);
     dp.pipeline().maintain();
   }
-
-  common::ManualClock clock{1'000'000};
-  TableRoutes routes = testing::lab_routes();  // in0 = 2, out0 = 3
-  DataPlane dp{clock, routes, options(clock)};
-  std::unique_ptr<Controller> ctl;
 };
 
 TEST_F(EvlogPipeline, RstTeardownCarriesHuaweisFields) {
@@ -216,12 +198,10 @@ TEST(EvlogRefusals, NatExhaustedAndTableFull) {
   TableRoutes routes = testing::lab_routes();
   DataPlaneOptions o = options(clock);
   o.max_sessions = 3;
-  DataPlane dp{clock, routes, o};
-  ControllerHooks h;
-  h.dataplane = &dp;
-  Controller ctl(h);
+  testing::Plane plane(clock, routes, o);
+  DataPlane& dp = plane.dp;
   std::string err;
-  ASSERT_TRUE(ctl.load_text(std::string(kConfig) + R"(nat address-group np
+  ASSERT_TRUE(plane.load(std::string(kConfig) + R"(nat address-group np
  mode no-pat global
  section 0 203.0.113.100 203.0.113.100
 nat-policy
@@ -230,13 +210,11 @@ nat-policy
   destination-zone untrust
   action source-nat address-group np
 )",
-                            "test", &err))
+                         &err))
       << err;
   dp.evlog().set_syslog("", evlog::SyslogFormat::kRfc3164);
   auto send = [&](const char* src, uint16_t sport) {
-    Bytes pkt = ipv4(17, src, "203.0.113.2", udp(sport, 53, text("q")));
-    packet::fix_checksums(pkt, false);
-    return dp.pipeline().process_bytes(pkt.data(), static_cast<uint32_t>(pkt.size()), 2).verdict;
+    return plane.process(ipv4(17, src, "203.0.113.2", udp(sport, 53, text("q"))), 2).verdict;
   };
   auto events = [&](const std::string& name) {
     dp.evlog().drain();

@@ -8,6 +8,7 @@
 #include "fwd/controller.h"
 #include "fwd/dataplane.h"
 #include "packet/checksum.h"
+#include "tests/unit/fwd/pipeline_fixture.h"
 #include "tests/unit/packet/builders.h"
 
 namespace fw::fwd {
@@ -79,32 +80,21 @@ security-policy
   action permit
 )";
 
-class PipelineTest : public ::testing::Test {
+class PipelineTest : public testing::PipelineFixture {
  protected:
-  void SetUp() override {
-    ControllerHooks h;
-    h.dataplane = &dp;
-    ctl = std::make_unique<Controller>(h);
-    std::string err;
-    ASSERT_TRUE(ctl->load_text(kConfig, "test", &err)) << err;
-  }
-  Decision run(Bytes pkt, uint32_t indev) {
-    packet::fix_checksums(pkt, false);
-    return pipe.process_bytes(pkt.data(), static_cast<uint32_t>(pkt.size()), indev);
-  }
-  uint64_t ctr(const std::string& n) { return dp.counters().value(n); }
+  PipelineTest()
+      : PipelineFixture(kConfig, std::make_unique<FakeRoutes>(),
+                        [](common::ManualClock&) { return small_table(1000); }) {}
+  Decision run(Bytes pkt, uint32_t indev) { return process(std::move(pkt), indev); }
   static DataPlaneOptions small_table(size_t n) {
     DataPlaneOptions o;
     o.max_sessions = n;
     return o;
   }
 
-  common::ManualClock clock;
-  FakeRoutes routes;
-  DataPlane dp{clock, routes, small_table(1000)};
+  FakeRoutes& routes = static_cast<FakeRoutes&>(*routes_);
   session::SessionTable& table = dp.sessions();
   Pipeline& pipe = dp.pipeline();
-  std::unique_ptr<Controller> ctl;
 };
 
 TEST_F(PipelineTest, SynCreatesSessionAndRepliesFollowIt) {

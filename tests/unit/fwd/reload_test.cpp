@@ -11,6 +11,7 @@
 #include "fwd/dataplane.h"
 #include "policy/policy.h"
 #include "tests/unit/fwd/controller_test_util.h"
+#include "tests/unit/fwd/pipeline_fixture.h"
 
 namespace fw::fwd {
 namespace {
@@ -77,11 +78,8 @@ TEST(Reload, TheTextReplacesTheRunningConfigurationInOneApply) {
             std::string::npos);
 }
 
-class NoRoutes : public RouteSource {
- public:
-  RouteInfo route(const common::IpAddr&) override { return {}; }
-  std::string ifname(uint32_t) override { return {}; }
-};
+// A RouteSource for tests that build a data plane but send no packet.
+using testing::NoRoutes;
 
 TEST(Reload, ANewRuleWhoseSavedIdAKeptRuleHasGetsAFreshOne) {
   Controller c({});
@@ -100,10 +98,9 @@ TEST(Reload, ANewRuleWhoseSavedIdAKeptRuleHasGetsAFreshOne) {
 TEST(Reload, AKeptRuleKeepsItsHitsANewOneStartsAtZero) {
   common::ManualClock clock;
   NoRoutes routes;
-  DataPlane dp(clock, routes);
-  ControllerHooks h;
-  h.dataplane = &dp;
-  Controller c(h);
+  testing::Plane plane(clock, routes);
+  DataPlane& dp = plane.dp;
+  Controller& c = *plane.ctl;
   std::string err;
   ASSERT_TRUE(c.load_text(kFirst, "first", &err)) << err;
   auto& t = dp.counters();

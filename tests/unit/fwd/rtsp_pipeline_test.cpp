@@ -11,6 +11,7 @@
 #include "fwd/dataplane.h"
 #include "fwd/pipeline.h"
 #include "packet/checksum.h"
+#include "tests/unit/fwd/pipeline_fixture.h"
 #include "tests/unit/packet/builders.h"
 
 namespace fw::fwd {
@@ -18,109 +19,18 @@ namespace {
 
 using namespace fw::packet::testing;
 
-class RtspRoutes : public RouteSource {
- public:
-  RouteInfo route(const common::IpAddr& dst) override {
-    RouteInfo r;
-    std::string s = dst.str();
-    if (s == "203.0.113.1") {
-      r.ok = r.local = true;
-    } else if (s.rfind("198.18.1.", 0) == 0) {
-      r.ok = true;
-      r.oif = 2;
-      r.prefsrc = addr("198.18.1.1");
-    } else if (s.rfind("203.0.113.", 0) == 0) {
-      r.ok = true;
-      r.oif = 3;
-      r.prefsrc = addr("203.0.113.1");
-    }
-    return r;
-  }
-  std::string ifname(uint32_t i) override { return i == 2 ? "in0" : i == 3 ? "out0" : ""; }
-};
+using testing::Out;
+using testing::payload;
 
-const char* kRtspConfig = R"(
-firewall zone trust
- add interface in0
-firewall zone untrust
- add interface out0
-firewall detect rtsp
-security-policy
- rule name t2u
-  source-zone trust
-  destination-zone untrust
-  action permit
-nat-policy
- rule name easy
-  source-zone trust
-  destination-zone untrust
-  action source-nat easy-ip
-)";
+const std::string kRtspConfig =
+    std::string(testing::kLabZones) + "firewall detect rtsp\n" + testing::kTrustToUntrustEasyIp;
 
-struct RtspOut {
-  Decision d;
-  Bytes pkt;
-  packet::Parsed p;
-};
-
-class RtspPipeline : public ::testing::Test {
+class RtspPipeline : public testing::PipelineFixture {
  protected:
-  void SetUp() override {
-    ControllerHooks h;
-    h.dataplane = &dp;
-    ctl = std::make_unique<Controller>(h);
-    std::string err;
-    ASSERT_TRUE(ctl->load_text(kRtspConfig, "test", &err)) << err;
-  }
-  RtspOut run(Bytes pkt, uint32_t indev) {
-    packet::fix_checksums(pkt, false);
-    pkt.resize(pkt.size() + 64);  // room to grow
-    uint32_t len = static_cast<uint32_t>(pkt.size() - 64);
-    QueuedPacket qp;
-    qp.data = pkt.data();
-    qp.len = len;
-    qp.capacity = static_cast<uint32_t>(pkt.size());
-    qp.indev = indev;
-    RtspOut o;
-    o.d = pipe.process(qp);
-    pkt.resize(o.d.modified ? o.d.len : len);
-    o.pkt = pkt;
-    auto r = packet::parse(o.pkt);
-    if (auto* p = std::get_if<packet::Parsed>(&r)) o.p = *p;
-    return o;
-  }
-  std::string payload(const RtspOut& o) {
-    return std::string(o.pkt.begin() + o.p.payload_offset,
-                       o.pkt.begin() + o.p.payload_offset + o.p.payload_len);
-  }
-  size_t aspf_entries() {
-    size_t n = 0;
-    for (const auto& e : servermap.snapshot()) n += e.type == session::MapType::kAspf;
-    return n;
-  }
-  // Client 198.18.1.2:sport <-> server 203.0.113.2:dport, handshake done.
-  void handshake(const char* client, uint16_t sport, uint16_t dport) {
-    auto syn = run(ipv4(6, client, "203.0.113.2", tcp(sport, dport, 1000, 0, packet::kTcpSyn)), 2);
-    ASSERT_EQ(syn.d.verdict, Verdict::kAccept);
-    ASSERT_TRUE(syn.d.modified);
-    xport = syn.p.sport;
-    auto sa = run(ipv4(6, "203.0.113.2", "203.0.113.1",
-                       tcp(dport, xport, 5000, 1001, packet::kTcpSyn | packet::kTcpAck)),
-                  3);
-    ASSERT_EQ(sa.d.verdict, Verdict::kAccept);
-    auto ack =
-        run(ipv4(6, client, "203.0.113.2", tcp(sport, dport, 1001, 5001, packet::kTcpAck)), 2);
-    ASSERT_EQ(ack.d.verdict, Verdict::kAccept);
-  }
+  RtspPipeline() : PipelineFixture(kRtspConfig) {}
 
-  common::ManualClock clock;
-  RtspRoutes routes;
-  DataPlane dp{clock, routes};
   session::SessionTable& table = dp.sessions();
   session::ServerMap& servermap = dp.servermap();
-  Pipeline& pipe = dp.pipeline();
-  std::unique_ptr<Controller> ctl;
-  uint16_t xport = 0;
 };
 
 // SETUP split across two segments, the port value in the second: rewritten to

@@ -14,6 +14,7 @@
 #include "fwd/dataplane.h"
 #include "fwd/pipeline.h"
 #include "packet/checksum.h"
+#include "tests/unit/fwd/pipeline_fixture.h"
 #include "tests/unit/packet/builders.h"
 
 namespace fw::fwd {
@@ -21,44 +22,11 @@ namespace {
 
 using namespace fw::packet::testing;
 
-class SipRoutes : public RouteSource {
- public:
-  RouteInfo route(const common::IpAddr& dst) override {
-    RouteInfo r;
-    std::string s = dst.str();
-    if (s == "203.0.113.1") {
-      r.ok = r.local = true;
-    } else if (s.rfind("198.18.1.", 0) == 0) {
-      r.ok = true;
-      r.oif = 2;
-      r.prefsrc = addr("198.18.1.1");
-    } else if (s.rfind("203.0.113.", 0) == 0) {
-      r.ok = true;
-      r.oif = 3;
-      r.prefsrc = addr("203.0.113.1");
-    }
-    return r;
-  }
-  std::string ifname(uint32_t i) override { return i == 2 ? "in0" : i == 3 ? "out0" : ""; }
-};
+using testing::Out;
+using testing::payload;
 
-const char* kSipConfig = R"(
-firewall zone trust
- add interface in0
-firewall zone untrust
- add interface out0
-firewall detect sip
-security-policy
- rule name t2u
-  source-zone trust
-  destination-zone untrust
-  action permit
-nat-policy
- rule name easy
-  source-zone trust
-  destination-zone untrust
-  action source-nat easy-ip
-)";
+const std::string kSipConfig =
+    std::string(testing::kLabZones) + "firewall detect sip\n" + testing::kTrustToUntrustEasyIp;
 
 std::string sdp(const std::string& a, int port) {
   return "v=0\r\no=- 1 1 IN IP4 " + a + "\r\ns=-\r\nc=IN IP4 " + a + "\r\nt=0 0\r\nm=audio " +
@@ -94,51 +62,14 @@ std::string bye() {
       "");
 }
 
-struct Out {
-  Decision d;
-  Bytes pkt;
-  packet::Parsed p;
-};
-
-class SipPipeline : public ::testing::Test {
+class SipPipeline : public testing::PipelineFixture {
  protected:
-  void SetUp() override {
-    ControllerHooks h;
-    h.dataplane = &dp;
-    ctl = std::make_unique<Controller>(h);
-    std::string err;
-    ASSERT_TRUE(ctl->load_text(kSipConfig, "test", &err)) << err;
-  }
-  Out run(Bytes pkt, uint32_t indev) {
-    packet::fix_checksums(pkt, false);
-    pkt.resize(pkt.size() + 256);  // room to grow
-    uint32_t len = static_cast<uint32_t>(pkt.size() - 256);
-    QueuedPacket qp;
-    qp.data = pkt.data();
-    qp.len = len;
-    qp.capacity = static_cast<uint32_t>(pkt.size());
-    qp.indev = indev;
-    Out o;
-    o.d = pipe.process(qp);
-    pkt.resize(o.d.modified ? o.d.len : len);
-    o.pkt = pkt;
-    auto r = packet::parse(o.pkt);
-    if (auto* p = std::get_if<packet::Parsed>(&r)) o.p = *p;
-    return o;
-  }
-  static std::string payload(const Out& o) {
-    return std::string(o.pkt.begin() + o.p.payload_offset,
-                       o.pkt.begin() + o.p.payload_offset + o.p.payload_len);
-  }
+  SipPipeline() : PipelineFixture(kSipConfig) {}
+  Out run(Bytes pkt, uint32_t indev) { return PipelineFixture::run(std::move(pkt), indev, 256); }
   static void expect_consistent(const std::string& m) {
     auto r = aspf::sip::parse(std::vector<uint8_t>(m.begin(), m.end()));
     ASSERT_TRUE(r.message) << m;
     EXPECT_EQ(r.message->content_length.value_or(0), m.size() - r.message->body_off) << m;
-  }
-  size_t aspf_entries() {
-    size_t n = 0;
-    for (const auto& e : dp.servermap().snapshot()) n += e.type == session::MapType::kAspf;
-    return n;
   }
   // The INVITE out and the 200 OK back; returns the public RTP port the INVITE announced.
   uint16_t call() {
@@ -165,12 +96,6 @@ class SipPipeline : public ::testing::Test {
     expect_consistent(back);
     return media;
   }
-
-  common::ManualClock clock;
-  SipRoutes routes;
-  DataPlane dp{clock, routes};
-  Pipeline& pipe = dp.pipeline();
-  std::unique_ptr<Controller> ctl;
 };
 
 TEST_F(SipPipeline, CallerSendsFirstAndBothDirectionsFlowThroughTheAnnouncedPort) {
@@ -257,19 +182,7 @@ std::string tcp_invite(uint16_t via_port) {
 class SipTcpPipeline : public SipPipeline {
  protected:
   // Phone 198.18.1.2:40000 -> 203.0.113.2:5060, handshake done.
-  void handshake() {
-    auto syn =
-        run(ipv4(6, "198.18.1.2", "203.0.113.2", tcp(40000, 5060, 1000, 0, packet::kTcpSyn)), 2);
-    ASSERT_EQ(syn.d.verdict, Verdict::kAccept);
-    xport = syn.p.sport;
-    auto sa = run(ipv4(6, "203.0.113.2", "203.0.113.1",
-                       tcp(5060, xport, 5000, 1001, packet::kTcpSyn | packet::kTcpAck)),
-                  3);
-    ASSERT_EQ(sa.d.verdict, Verdict::kAccept);
-    auto ack =
-        run(ipv4(6, "198.18.1.2", "203.0.113.2", tcp(40000, 5060, 1001, 5001, packet::kTcpAck)), 2);
-    ASSERT_EQ(ack.d.verdict, Verdict::kAccept);
-  }
+  void handshake() { PipelineFixture::handshake("198.18.1.2", 40000, 5060); }
   Out up(uint32_t seq, uint32_t ack, const std::string& data) {
     return run(ipv4(6, "198.18.1.2", "203.0.113.2",
                     tcp(40000, 5060, seq, ack, packet::kTcpAck | packet::kTcpPsh, {}, text(data))),
@@ -281,7 +194,6 @@ class SipTcpPipeline : public SipPipeline {
                3);
   }
   uint64_t counter(const std::string& name) { return dp.counters().value("aspf.sip." + name); }
-  uint16_t xport = 0;
 };
 
 // A keep-alive and an INVITE in one segment: the INVITE is rewritten (longer

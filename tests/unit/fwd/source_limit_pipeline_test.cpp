@@ -10,7 +10,7 @@
 #include "fwd/dataplane.h"
 #include "fwd/pipeline.h"
 #include "packet/checksum.h"
-#include "tests/unit/fwd/lab_routes.h"
+#include "tests/unit/fwd/pipeline_fixture.h"
 #include "tests/unit/packet/builders.h"
 
 namespace fw::fwd {
@@ -18,44 +18,16 @@ namespace {
 
 using namespace fw::packet::testing;
 
-const char* kConfig = R"(
-firewall zone trust
- add interface in0
-firewall zone untrust
- add interface out0
-security-policy
- rule name any
-  action permit
-)";
+const std::string kConfig = std::string(testing::kLabZones) + testing::kPermitAll;
 
-class SourceLimitPipeline : public ::testing::Test {
+class SourceLimitPipeline : public testing::PipelineFixture {
  protected:
-  void SetUp() override {
-    ControllerHooks h;
-    h.dataplane = &dp;
-    ctl = std::make_unique<Controller>(h);
-    std::string err;
-    ASSERT_TRUE(ctl->load_text(kConfig, "test", &err)) << err;
-  }
-  void config(const std::string& text) {
-    std::string err;
-    ASSERT_TRUE(ctl->load_text(text, "test", &err)) << err;
-  }
+  SourceLimitPipeline() : PipelineFixture(kConfig) {}
   // A UDP flow of `src`:sport to 203.0.113.2:53 arriving on in0 (or TCP SYN from outside).
   Verdict udp_from(const char* src, uint16_t sport, uint32_t indev = 2,
                    const char* dst = "203.0.113.2") {
-    Bytes pkt = ipv4(17, src, dst, udp(sport, 53));
-    packet::fix_checksums(pkt, false);
-    return dp.pipeline()
-        .process_bytes(pkt.data(), static_cast<uint32_t>(pkt.size()), indev)
-        .verdict;
+    return process(ipv4(17, src, dst, udp(sport, 53)), indev).verdict;
   }
-  uint64_t ctr(const std::string& n) { return dp.counters().value(n); }
-
-  common::ManualClock clock;
-  TableRoutes routes = testing::lab_routes();  // in0 = 2, out0 = 3
-  DataPlane dp{clock, routes};
-  std::unique_ptr<Controller> ctl;
 };
 
 TEST_F(SourceLimitPipeline, OffByDefault) {
@@ -138,13 +110,10 @@ TEST_F(SourceLimitPipeline, LimitsAreRenderedAndReloadExactly) {
                       "session-rate 9\n"),
             std::string::npos)
       << text;
-  DataPlane dp2{clock, routes};
-  ControllerHooks h;
-  h.dataplane = &dp2;
-  Controller again(h);
+  testing::Plane again(clock, *routes_);
   std::string err;
-  ASSERT_TRUE(again.load_text(text, "saved", &err)) << err;
-  EXPECT_EQ(config::render(again.running()), text);
+  ASSERT_TRUE(again.load(text, &err, "saved")) << err;
+  EXPECT_EQ(config::render(again.ctl->running()), text);
 }
 
 }  // namespace
@@ -161,21 +130,17 @@ TEST_F(SourceLimitPipeline, RestoredSessionsCountAgain) {
   std::string err;
   ASSERT_TRUE(dp.save_state(path, &err)) << err;
 
-  DataPlane b{clock, routes};
-  ControllerHooks h;
-  h.dataplane = &b;
-  Controller cb(h);
+  testing::Plane restarted(clock, *routes_);
+  DataPlane& b = restarted.dp;
   ASSERT_TRUE(
-      cb.load_text(std::string(kConfig) + "firewall source-ip-limit max-session 4\n", "test", &err))
+      restarted.load(std::string(kConfig) + "firewall source-ip-limit max-session 4\n", &err))
       << err;
   auto rep = b.restore_state(path, &err);
   ASSERT_TRUE(rep) << err;
   EXPECT_EQ(rep->sessions, 4u) << rep->summary();
   ASSERT_EQ(b.sources().top(1).size(), 1u);
   EXPECT_EQ(b.sources().top(1)[0].sessions, 4u);
-  Bytes pkt = ipv4(17, "198.18.1.2", "203.0.113.2", udp(1004, 53));
-  packet::fix_checksums(pkt, false);
-  EXPECT_EQ(b.pipeline().process_bytes(pkt.data(), static_cast<uint32_t>(pkt.size()), 2).verdict,
+  EXPECT_EQ(restarted.process(ipv4(17, "198.18.1.2", "203.0.113.2", udp(1004, 53)), 2).verdict,
             Verdict::kDrop);
   b.sessions().erase_if([](const session::Session&) { return true; });
   EXPECT_EQ(b.sources().top(1).at(0).sessions, 0u);

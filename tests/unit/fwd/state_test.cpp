@@ -18,6 +18,7 @@
 #include "fwd/pipeline.h"
 #include "packet/checksum.h"
 #include "session/snapshot.h"
+#include "tests/unit/fwd/pipeline_fixture.h"
 #include "tests/unit/packet/builders.h"
 
 namespace fw::fwd {
@@ -28,30 +29,14 @@ using packet::kTcpAck;
 using packet::kTcpPsh;
 using packet::kTcpSyn;
 
-class Routes : public RouteSource {
- public:
-  RouteInfo route(const common::IpAddr& dst) override {
-    RouteInfo r;
-    const std::string s = dst.str();
-    auto out = [&](uint32_t oif, const char* src) {
-      r.ok = true;
-      r.oif = oif;
-      r.prefsrc = addr(src);
-    };
-    if (s == "203.0.113.1") {
-      r.ok = r.local = true;
-    } else if (s.rfind("198.18.1.", 0) == 0) {
-      out(2, "198.18.1.1");
-    } else if (s.rfind("203.0.113.", 0) == 0) {
-      out(3, "203.0.113.1");
-    } else if (s.rfind("10.0.0.", 0) == 0) {
-      out(4, "10.0.0.1");
-    }
-    return r;
+// The lab's routes and a third interface, dmz0 = 4 (10.0.0.0/24, the firewall is 10.0.0.1).
+struct StateRoutes {
+  StateRoutes() {
+    std::string err;
+    EXPECT_TRUE(routes->add_route("10.0.0.0/24=dmz0", &err)) << err;
+    EXPECT_TRUE(routes->add_local("10.0.0.1=dmz0", &err)) << err;
   }
-  std::string ifname(uint32_t i) override {
-    return i == 2 ? "in0" : i == 3 ? "out0" : i == 4 ? "dmz0" : "";
-  }
+  std::unique_ptr<TableRoutes> routes = testing::lab_routes_with_locals();
 };
 
 // The configuration; without `srv` its zone (with its rules) is gone.
@@ -100,38 +85,16 @@ security-policy
   return c;
 }
 
-struct Out {
-  Decision d;
-  Bytes pkt;
-  packet::Parsed p;
-};
+using testing::Out;
+using testing::payload;
 
 // One data plane with its configuration loaded.
-struct Plane {
-  explicit Plane(common::ManualClock& c, bool with_srv = true) : clock(c), dp(clock, routes) {
-    ControllerHooks h;
-    h.dataplane = &dp;
-    ctl = std::make_unique<Controller>(h);
+struct Plane : StateRoutes, testing::Plane {
+  explicit Plane(common::ManualClock& clock, bool with_srv = true)
+      : testing::Plane(clock, *routes) {
     std::string err;
-    ok = ctl->load_text(config(with_srv), "test", &err);
+    ok = load(config(with_srv), &err);
     EXPECT_TRUE(ok) << err;
-  }
-  Out run(Bytes pkt, uint32_t indev) {
-    packet::fix_checksums(pkt, false);
-    const auto len = static_cast<uint32_t>(pkt.size());
-    pkt.resize(pkt.size() + 64);  // room to grow
-    QueuedPacket qp;
-    qp.data = pkt.data();
-    qp.len = len;
-    qp.capacity = static_cast<uint32_t>(pkt.size());
-    qp.indev = indev;
-    Out o;
-    o.d = dp.pipeline().process(qp);
-    pkt.resize(o.d.modified ? o.d.len : len);
-    o.pkt = pkt;
-    auto r = packet::parse(o.pkt);
-    if (auto* p = std::get_if<packet::Parsed>(&r)) o.p = *p;
-    return o;
   }
   std::string display(const std::string& line) {
     return ctl->execute(cli::user_view(), line).output;
@@ -157,16 +120,7 @@ struct Plane {
     std::sort(blocks.begin(), blocks.end());
     return blocks;
   }
-  size_t aspf_entries() {
-    size_t n = 0;
-    for (const auto& e : dp.servermap().snapshot()) n += e.type == session::MapType::kAspf;
-    return n;
-  }
 
-  common::ManualClock& clock;
-  Routes routes;
-  DataPlane dp;
-  std::unique_ptr<Controller> ctl;
   bool ok = false;
 };
 
@@ -182,11 +136,6 @@ Bytes pptp_msg(uint16_t type, uint16_t len,
   set16(b, 8, type);
   for (auto [at, v] : fields) set16(b, at, v);
   return b;
-}
-
-std::string payload(const Out& o) {
-  return std::string(o.pkt.begin() + o.p.payload_offset,
-                     o.pkt.begin() + o.p.payload_offset + o.p.payload_len);
 }
 
 std::vector<uint8_t> read_all(const std::string& path) {

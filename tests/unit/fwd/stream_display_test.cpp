@@ -9,15 +9,13 @@
 #include "fwd/controller.h"
 #include "fwd/dataplane.h"
 #include "session/session_table.h"
+#include "tests/unit/fwd/pipeline_fixture.h"
 
 namespace fw::fwd {
 namespace {
 
-class NoRoutes : public RouteSource {
- public:
-  RouteInfo route(const common::IpAddr&) override { return {}; }
-  std::string ifname(uint32_t) override { return {}; }
-};
+// A RouteSource for tests that build a data plane but send no packet.
+using testing::NoRoutes;
 
 size_t count_lines(const std::string& s) { return cli::split_lines(s).size(); }
 

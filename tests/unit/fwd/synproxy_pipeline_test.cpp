@@ -14,7 +14,7 @@
 #include "packet/checksum.h"
 #include "packet/parse.h"
 #include "session/syn_proxy.h"
-#include "tests/unit/fwd/lab_routes.h"
+#include "tests/unit/fwd/pipeline_fixture.h"
 #include "tests/unit/packet/builders.h"
 
 namespace fw::fwd {
@@ -22,55 +22,24 @@ namespace {
 
 using namespace fw::packet::testing;
 
-const char* kConfig = R"(
-firewall zone trust
- add interface in0
-firewall zone untrust
- add interface out0
- anti-ddos syn-flood tcp-proxy
-security-policy
- rule name any
-  action permit
-)";
+const std::string kConfig =
+    std::string(testing::kLabZones) + " anti-ddos syn-flood tcp-proxy\n" + testing::kPermitAll;
 
 // MSS 1460, SACK-permitted, timestamp, NOP, window scale 7: what Linux sends.
 const Bytes kLinuxSynOpts{2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7};
 
-struct Out {
-  Decision d;
-  Bytes bytes;  // the packet as it leaves (when accepted)
-  packet::Parsed p;
-};
+using testing::Out;
 
-class SynProxyPipeline : public ::testing::Test {
+class SynProxyPipeline : public testing::PipelineFixture {
  protected:
-  void SetUp() override {
-    ControllerHooks h;
-    h.dataplane = &dp;
-    ctl = std::make_unique<Controller>(h);
-    config(kConfig);
-  }
-  void config(const std::string& text) {
-    std::string err;
-    ASSERT_TRUE(ctl->load_text(text, "test", &err)) << err;
-  }
+  SynProxyPipeline() : PipelineFixture(kConfig) {}
+  // What leaves, parsed and with its checksums right when accepted.
   Out send(Bytes pkt, uint32_t indev) {
-    packet::fix_checksums(pkt, false);
-    Bytes buf(pkt);
-    buf.resize(2048);
-    QueuedPacket qp;
-    qp.data = buf.data();
-    qp.len = static_cast<uint32_t>(pkt.size());
-    qp.capacity = static_cast<uint32_t>(buf.size());
-    qp.indev = indev;
-    Out o;
-    o.d = dp.pipeline().process(qp);
-    o.bytes.assign(buf.begin(), buf.begin() + qp.len);
+    const auto room = static_cast<uint32_t>(2048 - pkt.size());
+    Out o = run(std::move(pkt), indev, room);
     if (o.d.verdict == Verdict::kAccept) {
-      auto r = packet::parse(o.bytes);
-      EXPECT_TRUE(std::holds_alternative<packet::Parsed>(r));
-      if (auto* p = std::get_if<packet::Parsed>(&r)) o.p = *p;
-      EXPECT_TRUE(packet::verify_checksums(o.bytes)) << "checksums of what leaves";
+      EXPECT_TRUE(std::holds_alternative<packet::Parsed>(packet::parse(o.pkt)));
+      EXPECT_TRUE(packet::verify_checksums(o.pkt)) << "checksums of what leaves";
     }
     return o;
   }
@@ -82,8 +51,7 @@ class SynProxyPipeline : public ::testing::Test {
              uint16_t win = 509) {
     return send(ipv4(6, inside_, cli_, tcp(80, cport_, seq, ack, flags, opts, data, win)), 2);
   }
-  uint64_t ctr(const std::string& n) { return dp.counters().value(n); }
-  session::SynOptions opts_of(const Out& o) { return session::syn_options(o.bytes, o.p); }
+  session::SynOptions opts_of(const Out& o) { return session::syn_options(o.pkt, o.p); }
   // The three-way handshake through the proxy; returns the cookie.
   uint32_t handshake(uint8_t server_ws = 7) {
     Out sa = client(1000, 0, 0x02, kLinuxSynOpts);
@@ -98,11 +66,6 @@ class SynProxyPipeline : public ::testing::Test {
     EXPECT_TRUE(ack.d.modified);
     return k;
   }
-
-  common::ManualClock clock;
-  TableRoutes routes = testing::lab_routes();  // in0 = 2, out0 = 3
-  DataPlane dp{clock, routes};
-  std::unique_ptr<Controller> ctl;
   const char* cli_ = "203.0.113.7";
   const char* srv_ = "198.18.1.5";
   const char* inside_ = "198.18.1.5";
@@ -160,8 +123,8 @@ TEST_F(SynProxyPipeline, HandshakeThenDataBothWaysTranslated) {
   ASSERT_TRUE(up.d.modified);
   EXPECT_EQ(up.p.seq, 1001u);
   EXPECT_EQ(up.p.ack, kS + 1001);
-  EXPECT_EQ(common::rd32(&up.bytes[up.p.l4_offset + 24]), kS + 3001);
-  EXPECT_EQ(common::rd32(&up.bytes[up.p.l4_offset + 28]), kS + 4001);
+  EXPECT_EQ(common::rd32(&up.pkt[up.p.l4_offset + 24]), kS + 3001);
+  EXPECT_EQ(common::rd32(&up.pkt[up.p.l4_offset + 28]), kS + 4001);
   EXPECT_EQ(up.p.window, 502) << "both ends scale by 7: windows unchanged";
   EXPECT_EQ(up.p.payload_len, 18);
 
@@ -171,7 +134,7 @@ TEST_F(SynProxyPipeline, HandshakeThenDataBothWaysTranslated) {
   EXPECT_EQ(down.p.seq, k + 1);
   EXPECT_EQ(down.p.ack, 1019u);
   EXPECT_EQ(down.p.window, 509);
-  EXPECT_EQ(std::string(down.bytes.end() - 17, down.bytes.end()), "HTTP/1.0 200 OK\r\n");
+  EXPECT_EQ(std::string(down.pkt.end() - 17, down.pkt.end()), "HTTP/1.0 200 OK\r\n");
   const auto s = dp.synproxy().stats().server_opened.load();
   EXPECT_EQ(s, 1u);
   EXPECT_EQ(dp.synproxy().stats().syn_answered.load(), 1u);
@@ -305,13 +268,10 @@ TEST_F(SynProxyPipeline, CommandsRenderAndDisplay) {
       << "the zone's";
   EXPECT_NE(cfg.find("#\n firewall reverse-session miss-ack rate-limit 300\n"), std::string::npos)
       << cfg;
-  DataPlane dp2{clock, routes};
-  ControllerHooks h;
-  h.dataplane = &dp2;
-  Controller again(h);
+  testing::Plane again(clock, *routes_);
   std::string err;
-  ASSERT_TRUE(again.load_text(cfg, "saved", &err)) << err;
-  EXPECT_EQ(config::render(again.running()), cfg);
+  ASSERT_TRUE(again.load(cfg, &err, "saved")) << err;
+  EXPECT_EQ(config::render(again.ctl->running()), cfg);
   config(
       "undo anti-ddos syn-flood tcp-proxy\nfirewall zone untrust\n undo anti-ddos syn-flood "
       "tcp-proxy\n");

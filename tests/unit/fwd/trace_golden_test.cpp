@@ -21,6 +21,7 @@
 #include "fwd/table_routes.h"
 #include "fwd/trace.h"
 #include "packet/build.h"
+#include "tests/unit/fwd/pipeline_fixture.h"
 
 namespace fw::fwd {
 namespace {
@@ -65,29 +66,36 @@ struct Case {
 
 // The lab of LAB.md: in0 trust, out0 untrust, dmz0 dmz (urpf strict), lab0 in zone lab, eth9
 // in no zone; the firewall is 198.18.1.1 on in0 and 203.0.113.1 on out0, dmz0 has no address.
+TableRoutes lab_table() {
+  TableRoutes routes;
+  std::string err;
+  for (const char* r : {"198.18.1.0/24=in0", "198.18.2.0/24=dmz0", "203.0.113.0/24=out0",
+                        "0.0.0.0/0=out0,203.0.113.254", "198.18.9.0/24=eth9", "198.18.5.0/24=lab0",
+                        "198.18.200.0/24=out0,203.0.113.2"}) {
+    EXPECT_TRUE(routes.add_route(r, &err)) << err;
+  }
+  for (const char* l : {"198.18.1.1=in0", "203.0.113.1=out0"}) {
+    EXPECT_TRUE(routes.add_local(l, &err)) << err;
+  }
+  return routes;
+}
+
+DataPlaneOptions max_sessions(size_t n) {
+  DataPlaneOptions opt;
+  opt.max_sessions = n;
+  return opt;
+}
+
 struct Lab {
   common::ManualClock clock{1'000'000};
-  TableRoutes routes;
-  std::unique_ptr<DataPlane> dp;
-  std::unique_ptr<Controller> ctl;
+  TableRoutes routes = lab_table();
+  testing::Plane plane;
+  DataPlane* dp = &plane.dp;
+  std::unique_ptr<Controller>& ctl = plane.ctl;
 
-  explicit Lab(size_t max_sessions) {
+  explicit Lab(size_t sessions) : plane(clock, routes, max_sessions(sessions)) {
     std::string err;
-    for (const char* r : {"198.18.1.0/24=in0", "198.18.2.0/24=dmz0", "203.0.113.0/24=out0",
-                          "0.0.0.0/0=out0,203.0.113.254", "198.18.9.0/24=eth9",
-                          "198.18.5.0/24=lab0", "198.18.200.0/24=out0,203.0.113.2"}) {
-      EXPECT_TRUE(routes.add_route(r, &err)) << err;
-    }
-    for (const char* l : {"198.18.1.1=in0", "203.0.113.1=out0"}) {
-      EXPECT_TRUE(routes.add_local(l, &err)) << err;
-    }
-    DataPlaneOptions opt;
-    opt.max_sessions = max_sessions;
-    dp = std::make_unique<DataPlane>(clock, routes, opt);
-    ControllerHooks h;
-    h.dataplane = dp.get();
-    ctl = std::make_unique<Controller>(h);
-    EXPECT_TRUE(ctl->load_text(read(kDir / "trace.cfg"), "trace.cfg", &err)) << err;
+    EXPECT_TRUE(plane.load(read(kDir / "trace.cfg"), &err, "trace.cfg")) << err;
   }
 
   void send(const Sent& s) {
@@ -102,14 +110,8 @@ struct Lab {
     b.payload = std::span(reinterpret_cast<const uint8_t*>(s.payload.data()), s.payload.size());
     auto pkt = packet::build(b);
     ASSERT_FALSE(pkt.empty());
-    const auto len = static_cast<uint32_t>(pkt.size());
-    pkt.resize(pkt.size() + 64);  // room for an ALG rewrite
-    QueuedPacket qp;
-    qp.data = pkt.data();
-    qp.len = len;
-    qp.capacity = static_cast<uint32_t>(pkt.size());
-    qp.indev = routes.ifindex(s.input);
-    EXPECT_EQ(dp->pipeline().process(qp).verdict, Verdict::kAccept) << s.src << " " << s.sport;
+    EXPECT_EQ(plane.run(std::move(pkt), routes.ifindex(s.input)).d.verdict, Verdict::kAccept)
+        << s.src << " " << s.sport;
   }
 
   // What a trace must not change.

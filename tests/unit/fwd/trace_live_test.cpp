@@ -14,6 +14,7 @@
 #include "fwd/dataplane.h"
 #include "fwd/pipeline.h"
 #include "packet/checksum.h"
+#include "tests/unit/fwd/pipeline_fixture.h"
 #include "tests/unit/packet/builders.h"
 
 namespace fw::fwd {
@@ -21,47 +22,9 @@ namespace {
 
 using namespace fw::packet::testing;
 
-class Routes : public RouteSource {
- public:
-  RouteInfo route(const common::IpAddr& dst) override {
-    RouteInfo r;
-    std::string s = dst.str();
-    if (s == "203.0.113.1") {
-      r.ok = r.local = true;
-    } else if (s.rfind("198.18.1.", 0) == 0) {
-      r.ok = true;
-      r.oif = 2;
-      r.prefsrc = addr("198.18.1.1");
-    } else if (s.rfind("203.0.113.", 0) == 0) {
-      r.ok = true;
-      r.oif = 3;
-      r.prefsrc = addr("203.0.113.1");
-    }
-    return r;
-  }
-  std::string ifname(uint32_t i) override { return i == 2 ? "in0" : i == 3 ? "out0" : ""; }
-  uint32_t ifindex(const std::string& n) override { return n == "in0" ? 2 : n == "out0" ? 3 : 0; }
-};
-
-const char* kConfig = R"(
-firewall zone trust
- add interface in0
-firewall zone untrust
- add interface out0
-firewall detect ftp
-firewall detect pptp
-firewall detect tftp
-security-policy
- rule name t2u
-  source-zone trust
-  destination-zone untrust
-  action permit
-nat-policy
- rule name easy
-  source-zone trust
-  destination-zone untrust
-  action source-nat easy-ip
-)";
+const std::string kConfig = std::string(testing::kLabZones) +
+                            "firewall detect ftp\nfirewall detect pptp\nfirewall detect tftp\n" +
+                            testing::kTrustToUntrustEasyIp;
 
 packet::Parsed parsed(Bytes pkt) {
   packet::fix_checksums(pkt, false);
@@ -98,42 +61,12 @@ TEST(LiveFilter, MatchesProtocolAddressesPortsZoneAndTheOtherDirectionOnlyWhenAs
   EXPECT_TRUE(zone.matches(p, 3));
 }
 
-class LiveTrace : public ::testing::Test {
+class LiveTrace : public testing::PipelineFixture {
  protected:
-  void SetUp() override {
-    ControllerHooks h;
-    h.dataplane = &dp;
-    ctl = std::make_unique<Controller>(h);
-    std::string err;
-    ASSERT_TRUE(ctl->load_text(kConfig, "test", &err)) << err;
-  }
-  Decision run(Bytes pkt, uint32_t indev) {
-    packet::fix_checksums(pkt, false);
-    const auto len = static_cast<uint32_t>(pkt.size());
-    pkt.resize(pkt.size() + 64);
-    QueuedPacket qp;
-    qp.data = pkt.data();
-    qp.len = len;
-    qp.capacity = static_cast<uint32_t>(pkt.size());
-    qp.indev = indev;
-    return dp.pipeline().process(qp);
-  }
+  LiveTrace() : PipelineFixture(kConfig) {}
+  Decision run(Bytes pkt, uint32_t indev) { return PipelineFixture::run(std::move(pkt), indev).d; }
   // Client 198.18.1.2:40000 <-> server 203.0.113.2:port through easy-ip, handshake done.
-  void handshake(uint16_t port = 21) {
-    ASSERT_EQ(
-        run(ipv4(6, "198.18.1.2", "203.0.113.2", tcp(40000, port, 1000, 0, packet::kTcpSyn)), 2)
-            .verdict,
-        Verdict::kAccept);
-    ASSERT_EQ(run(ipv4(6, "203.0.113.2", "203.0.113.1",
-                       tcp(port, 40000, 5000, 1001, packet::kTcpSyn | packet::kTcpAck)),
-                  3)
-                  .verdict,
-              Verdict::kAccept);
-    ASSERT_EQ(
-        run(ipv4(6, "198.18.1.2", "203.0.113.2", tcp(40000, port, 1001, 5001, packet::kTcpAck)), 2)
-            .verdict,
-        Verdict::kAccept);
-  }
+  void handshake(uint16_t port = 21) { PipelineFixture::handshake("198.18.1.2", 40000, port); }
   std::string render(const LiveRecord& r, size_t n = 1, bool json = false) {
     return render_live(r, dp, ctl->running(), n, 0, json);
   }
@@ -144,11 +77,6 @@ class LiveTrace : public ::testing::Test {
     f.dport = 21;
     return f;
   }
-
-  common::ManualClock clock;
-  Routes routes;
-  DataPlane dp{clock, routes};
-  std::unique_ptr<Controller> ctl;
 };
 
 TEST_F(LiveTrace, APacketOfAnExistingSessionShowsTheSessionItHitAndTheNatApplied) {
