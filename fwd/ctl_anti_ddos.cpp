@@ -87,6 +87,25 @@ void undo_missack_rate(Ctx& c) {
   c.changed = true;
 }
 
+// "halfopen" area: `anti-ddos syn-flood half-open-limit N` (0: no limit) and its undo (global:
+// back to the default; zone: back to the global value).
+void set_half_open(Ctx& c, config::AntiDdos& a) {
+  a.half_open_limit = static_cast<uint32_t>(c.m.integer("half-open-value").value_or(0));
+  c.changed = true;
+}
+void undo_half_open(Ctx& c, config::AntiDdos& a) {
+  a.half_open_limit.reset();
+  c.changed = true;
+}
+void antiddos_halfopen(Ctx& c) { set_half_open(c, c.cfg.anti_ddos); }
+void undo_antiddos_halfopen(Ctx& c) { undo_half_open(c, c.cfg.anti_ddos); }
+void zone_antiddos_halfopen(Ctx& c) {
+  if (auto* z = c.w.zone(c.arg())) set_half_open(c, z->anti_ddos);
+}
+void undo_zone_antiddos_halfopen(Ctx& c) {
+  if (auto* z = c.w.zone(c.arg())) undo_half_open(c, z->anti_ddos);
+}
+
 std::string rate_text(uint32_t v) { return v ? std::to_string(v) : "-"; }
 
 // Seconds ago, or "-" for never.
@@ -143,10 +162,35 @@ void show_miss_ack(Ctx& c) {
   c.out << "\n";
 }
 
+// "halfopen" area: the limits in force and how many sessions are half-open now.
+void show_half_open(Ctx& c) {
+  auto text = [](uint32_t v) { return v ? std::to_string(v) : std::string("no limit"); };
+  const uint32_t global =
+      c.cfg.anti_ddos.half_open_limit.value_or(session::HalfOpenLimiter::kDefaultLimit);
+  c.out << " Half-open TCP sessions per destination address (above the limit the oldest go):\n"
+        << "  " << std::left << std::setw(16) << "global" << text(global)
+        << (c.cfg.anti_ddos.half_open_limit ? "" : " (default)") << "\n";
+  for (const auto& z : c.cfg.zones)
+    if (z.anti_ddos.half_open_limit)
+      c.out << "  " << std::setw(16) << ("zone " + z.name) << text(*z.anti_ddos.half_open_limit)
+            << "\n";
+  if (c.dp) c.out << "  Half-open sessions now          : " << c.dp->half_open().size() << "\n";
+}
+
+// "halfopen" area: the half-open attack as a row of the attack table (its count: evictions).
+void half_open_row(Ctx& c, uint64_t now) {
+  const auto s = c.dp->half_open().stats();
+  c.out << "  " << std::setw(12) << "half-open" << std::setw(9) << (s.active ? "attack" : "normal")
+        << std::setw(9) << s.attacks << std::setw(13) << ago(now, s.started_ms) << std::setw(13)
+        << ago(now, s.ended_ms) << std::setw(14) << s.evicted << std::setw(14)
+        << s.evicted_this_attack << (s.last_target.empty() ? "-" : s.last_target.str()) << "\n";
+}
+
 void display_antiddos(Ctx& c) {
   show_limits(c);
   show_proxy(c);  // "synproxy" area
   show_miss_ack(c);
+  show_half_open(c);  // "halfopen" area
   if (!c.dp) return;
   const uint64_t now = c.dp->clock().now_ms();
   c.out << " Attacks:\n";
@@ -162,6 +206,8 @@ void display_antiddos(Ctx& c) {
           << s.refused << std::setw(14) << s.refused_this_attack
           << (s.last_target.empty() ? "-" : s.last_target.str()) << "\n";
   }
+  half_open_row(c, now);  // "halfopen" area
+  c.out << "  (half-open: Refused counts the oldest half-open sessions dropped)\n";
 }
 
 }  // namespace
@@ -180,6 +226,11 @@ void register_anti_ddos(HandlerTable& t) {
       {"undo.zone.antiddos.proxy", undo_zone_antiddos_proxy},
       {"missack.rate", missack_rate},
       {"undo.missack.rate", undo_missack_rate},
+      // "halfopen" area
+      {"antiddos.halfopen", antiddos_halfopen},
+      {"undo.antiddos.halfopen", undo_antiddos_halfopen},
+      {"zone.antiddos.halfopen", zone_antiddos_halfopen},
+      {"undo.zone.antiddos.halfopen", undo_zone_antiddos_halfopen},
   });
 }
 
