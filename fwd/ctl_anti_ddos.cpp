@@ -114,6 +114,12 @@ std::string ago(uint64_t now_ms, uint64_t t_ms) {
   return std::to_string((now_ms > t_ms ? now_ms - t_ms : 0) / 1000) + " s ago";
 }
 
+// Whether a zone sets any of the rates or the proxy ("halfopen": its limit has its own lines).
+bool rates_set(config::AntiDdos a) {
+  a.half_open_limit.reset();
+  return a != config::AntiDdos{};
+}
+
 void show_limits(Ctx& c) {
   c.out << " Max-rate, new sessions per second to one destination address (-: not set; a zone's\n"
            " value wins over the global one):\n";
@@ -126,7 +132,7 @@ void show_limits(Ctx& c) {
   };
   row("global", c.cfg.anti_ddos);
   for (const auto& z : c.cfg.zones)
-    if (z.anti_ddos != config::AntiDdos{}) row("zone " + z.name, z.anti_ddos);
+    if (rates_set(z.anti_ddos)) row("zone " + z.name, z.anti_ddos);
 }
 
 // "synproxy" area: where the TCP proxy is on, and what it did (nothing shown while it was
@@ -162,8 +168,14 @@ void show_miss_ack(Ctx& c) {
   c.out << "\n";
 }
 
-// "halfopen" area: the limits in force and how many sessions are half-open now.
+// "halfopen" area: the limits in force and how many sessions are half-open now (nothing shown
+// while the limits are the default and none was ever reached).
 void show_half_open(Ctx& c) {
+  const bool set = c.cfg.anti_ddos.half_open_limit ||
+                   std::any_of(c.cfg.zones.begin(), c.cfg.zones.end(), [](const config::Zone& z) {
+                     return z.anti_ddos.half_open_limit.has_value();
+                   });
+  if (!set && (!c.dp || c.dp->half_open().stats().evicted == 0)) return;
   auto text = [](uint32_t v) { return v ? std::to_string(v) : std::string("no limit"); };
   const uint32_t global =
       c.cfg.anti_ddos.half_open_limit.value_or(session::HalfOpenLimiter::kDefaultLimit);
@@ -206,8 +218,10 @@ void display_antiddos(Ctx& c) {
           << s.refused << std::setw(14) << s.refused_this_attack
           << (s.last_target.empty() ? "-" : s.last_target.str()) << "\n";
   }
-  half_open_row(c, now);  // "halfopen" area
-  c.out << "  (half-open: Refused counts the oldest half-open sessions dropped)\n";
+  if (c.dp->half_open().stats().attacks) {  // "halfopen" area
+    half_open_row(c, now);
+    c.out << "  (half-open: Refused counts the oldest half-open sessions dropped)\n";
+  }
 }
 
 }  // namespace
