@@ -17,7 +17,7 @@ HalfOpenLimiter::Added HalfOpenLimiter::add(uint64_t id, const common::IpAddr& d
   Shard& sh = shard_of(dst);
   {
     std::lock_guard<std::mutex> lk(sh.mu);
-    auto [nit, fresh] = sh.nodes.try_emplace(id, Node{dst});
+    auto [nit, fresh] = sh.nodes.try_emplace(id);
     if (!fresh) return out;  // already tracked
     Node& n = nit->second;   // (a map node stays where it is while others come and go)
     Dest& d = sh.dests[dst];

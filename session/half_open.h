@@ -9,7 +9,7 @@
 //
 // Cost in proportion to what changes: per destination a FIFO doubly linked through the session
 // ids (a node per half-open session in a hash map, links by id), so add, remove and eviction are
-// O(1) and nothing scans the session table. Memory: one node (~80 bytes) per half-open session,
+// O(1) and nothing scans the session table. Memory: one node (~50 bytes) per half-open session,
 // one list head per destination that has one; both go when the last half-open session does.
 // Thread-safe: destinations hash into kShards shards, one mutex each; no call into anything else
 // is made under it (the data plane may call remove() under a session's lock).
@@ -71,8 +71,7 @@ class HalfOpenLimiter {
   std::optional<Stats> tick();
 
  private:
-  struct Node {
-    common::IpAddr dst;
+  struct Node {                   // (its destination is the caller's to give: remove(id, dst))
     uint64_t prev = 0, next = 0;  // older, newer (0: none)
   };
   struct Dest {
