@@ -6,7 +6,7 @@
 # exceeds 200 and reaches it, the oldest are dropped (counted `Half-open sessions dropped`), the
 # session table holds at most 200 (+ a real client's) sessions to the server; a real curl from
 # the outside host connects during the flood; `display anti-ddos statistics` shows the half-open
-# attack and fwd's log its start and, 5 s after the flood, its end. ~12 s.
+# attack and fwd's log its start and, 5 s after the flood, its end. 9 s.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 P=fwt-ho
