@@ -388,6 +388,16 @@ std::vector<CommandSpec> specs() {
        {V::kSystem},
        "firewall reverse-session miss-ack rate-limit <miss-ack-rate:int(1-10000000)>"},
       {"undo.missack.rate", {V::kSystem}, "undo firewall reverse-session miss-ack rate-limit"},
+      // "halfopen" area (issue 16 item 2): half-open TCP sessions per destination address, the
+      // oldest dropped first (fwd/ctl_anti_ddos.cpp).
+      {"antiddos.halfopen",
+       {V::kSystem},
+       "anti-ddos syn-flood half-open-limit <half-open-value:int(0-1000000)>"},
+      {"undo.antiddos.halfopen", {V::kSystem}, "undo anti-ddos syn-flood half-open-limit"},
+      {"zone.antiddos.halfopen",
+       {V::kZone},
+       "anti-ddos syn-flood half-open-limit <half-open-value:int(0-1000000)>"},
+      {"undo.zone.antiddos.halfopen", {V::kZone}, "undo anti-ddos syn-flood half-open-limit"},
   };
 }
 
@@ -651,6 +661,9 @@ std::map<std::string, std::string> help() {
       {"miss-ack", "SYN-ACKs that match no session"},
       {"rate-limit", "Maximum number per second (the rest is dropped)"},
       {"miss-ack-rate", "SYN-ACKs per second"},
+      // "halfopen" area (issue 16 item 2).
+      {"half-open-limit", "Half-open TCP sessions one destination may have (the oldest go)"},
+      {"half-open-value", "Sessions (default 1024; 0: no limit)"},
   };
 }
 

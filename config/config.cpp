@@ -532,6 +532,8 @@ std::string render_anti_ddos(const AntiDdos& a, const std::string& indent) {
   line("icmp-flood", a.icmp_max_rate);
   if (a.tcp_proxy)  // "synproxy" area
     os << indent << "anti-ddos syn-flood tcp-proxy alert-rate " << a.proxy_alert_rate << "\n";
+  if (a.half_open_limit)  // "halfopen" area
+    os << indent << "anti-ddos syn-flood half-open-limit " << *a.half_open_limit << "\n";
   return os.str();
 }
 

@@ -37,6 +37,10 @@ struct AntiDdos {
   // to a destination receiving more than N per second (0: always). A zone's setting wins.
   bool tcp_proxy = false;
   uint32_t proxy_alert_rate = 0;
+  // "halfopen" area: `anti-ddos syn-flood half-open-limit N`: half-open TCP sessions one
+  // destination address may have (the oldest go first above it; 0: no limit). Unset: globally
+  // session::HalfOpenLimiter::kDefaultLimit, in a zone the global value.
+  std::optional<uint32_t> half_open_limit = std::nullopt;
   bool operator==(const AntiDdos&) const = default;
 };
 

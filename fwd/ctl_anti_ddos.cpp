@@ -87,12 +87,37 @@ void undo_missack_rate(Ctx& c) {
   c.changed = true;
 }
 
+// "halfopen" area: `anti-ddos syn-flood half-open-limit N` (0: no limit) and its undo (global:
+// back to the default; zone: back to the global value).
+void set_half_open(Ctx& c, config::AntiDdos& a) {
+  a.half_open_limit = static_cast<uint32_t>(c.m.integer("half-open-value").value_or(0));
+  c.changed = true;
+}
+void undo_half_open(Ctx& c, config::AntiDdos& a) {
+  a.half_open_limit.reset();
+  c.changed = true;
+}
+void antiddos_halfopen(Ctx& c) { set_half_open(c, c.cfg.anti_ddos); }
+void undo_antiddos_halfopen(Ctx& c) { undo_half_open(c, c.cfg.anti_ddos); }
+void zone_antiddos_halfopen(Ctx& c) {
+  if (auto* z = c.w.zone(c.arg())) set_half_open(c, z->anti_ddos);
+}
+void undo_zone_antiddos_halfopen(Ctx& c) {
+  if (auto* z = c.w.zone(c.arg())) undo_half_open(c, z->anti_ddos);
+}
+
 std::string rate_text(uint32_t v) { return v ? std::to_string(v) : "-"; }
 
 // Seconds ago, or "-" for never.
 std::string ago(uint64_t now_ms, uint64_t t_ms) {
   if (t_ms == 0) return "-";
   return std::to_string((now_ms > t_ms ? now_ms - t_ms : 0) / 1000) + " s ago";
+}
+
+// Whether a zone sets any of the rates or the proxy ("halfopen": its limit has its own lines).
+bool rates_set(config::AntiDdos a) {
+  a.half_open_limit.reset();
+  return a != config::AntiDdos{};
 }
 
 void show_limits(Ctx& c) {
@@ -107,7 +132,7 @@ void show_limits(Ctx& c) {
   };
   row("global", c.cfg.anti_ddos);
   for (const auto& z : c.cfg.zones)
-    if (z.anti_ddos != config::AntiDdos{}) row("zone " + z.name, z.anti_ddos);
+    if (rates_set(z.anti_ddos)) row("zone " + z.name, z.anti_ddos);
 }
 
 // "synproxy" area: where the TCP proxy is on, and what it did (nothing shown while it was
@@ -143,10 +168,41 @@ void show_miss_ack(Ctx& c) {
   c.out << "\n";
 }
 
+// "halfopen" area: the limits in force and how many sessions are half-open now (nothing shown
+// while the limits are the default and none was ever reached).
+void show_half_open(Ctx& c) {
+  const bool set = c.cfg.anti_ddos.half_open_limit ||
+                   std::any_of(c.cfg.zones.begin(), c.cfg.zones.end(), [](const config::Zone& z) {
+                     return z.anti_ddos.half_open_limit.has_value();
+                   });
+  if (!set && (!c.dp || c.dp->half_open().stats().evicted == 0)) return;
+  auto text = [](uint32_t v) { return v ? std::to_string(v) : std::string("no limit"); };
+  const uint32_t global =
+      c.cfg.anti_ddos.half_open_limit.value_or(session::HalfOpenLimiter::kDefaultLimit);
+  c.out << " Half-open TCP sessions per destination address (above the limit the oldest go):\n"
+        << "  " << std::left << std::setw(16) << "global" << text(global)
+        << (c.cfg.anti_ddos.half_open_limit ? "" : " (default)") << "\n";
+  for (const auto& z : c.cfg.zones)
+    if (z.anti_ddos.half_open_limit)
+      c.out << "  " << std::setw(16) << ("zone " + z.name) << text(*z.anti_ddos.half_open_limit)
+            << "\n";
+  if (c.dp) c.out << "  Half-open sessions now          : " << c.dp->half_open().size() << "\n";
+}
+
+// "halfopen" area: the half-open attack as a row of the attack table (its count: evictions).
+void half_open_row(Ctx& c, uint64_t now) {
+  const auto s = c.dp->half_open().stats();
+  c.out << "  " << std::setw(12) << "half-open" << std::setw(9) << (s.active ? "attack" : "normal")
+        << std::setw(9) << s.attacks << std::setw(13) << ago(now, s.started_ms) << std::setw(13)
+        << ago(now, s.ended_ms) << std::setw(14) << s.evicted << std::setw(14)
+        << s.evicted_this_attack << (s.last_target.empty() ? "-" : s.last_target.str()) << "\n";
+}
+
 void display_antiddos(Ctx& c) {
   show_limits(c);
   show_proxy(c);  // "synproxy" area
   show_miss_ack(c);
+  show_half_open(c);  // "halfopen" area
   if (!c.dp) return;
   const uint64_t now = c.dp->clock().now_ms();
   c.out << " Attacks:\n";
@@ -161,6 +217,10 @@ void display_antiddos(Ctx& c) {
           << ago(now, s.started_ms) << std::setw(13) << ago(now, s.ended_ms) << std::setw(14)
           << s.refused << std::setw(14) << s.refused_this_attack
           << (s.last_target.empty() ? "-" : s.last_target.str()) << "\n";
+  }
+  if (c.dp->half_open().stats().attacks) {  // "halfopen" area
+    half_open_row(c, now);
+    c.out << "  (half-open: Refused counts the oldest half-open sessions dropped)\n";
   }
 }
 
@@ -180,6 +240,11 @@ void register_anti_ddos(HandlerTable& t) {
       {"undo.zone.antiddos.proxy", undo_zone_antiddos_proxy},
       {"missack.rate", missack_rate},
       {"undo.missack.rate", undo_missack_rate},
+      // "halfopen" area
+      {"antiddos.halfopen", antiddos_halfopen},
+      {"undo.antiddos.halfopen", undo_antiddos_halfopen},
+      {"zone.antiddos.halfopen", zone_antiddos_halfopen},
+      {"undo.zone.antiddos.halfopen", undo_zone_antiddos_halfopen},
   });
 }
 

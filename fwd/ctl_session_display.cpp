@@ -250,6 +250,7 @@ void display_statistics(Ctx& c) {
   line("Sessions removed", t.value("session.removed"));
   line("Sessions current", c.dp ? c.dp->sessions().size() : 0);
   line("Sessions refused (table full)", t.value("session.drop.table-full"));
+  line("Half-open sessions dropped", t.value("session.half-open.evicted"));  // "halfopen"
   for (const auto& [name, v] : t.snapshot()) {
     if (name.rfind("packet.malformed.", 0) == 0 && v > 0) line("Malformed " + name.substr(17), v);
   }

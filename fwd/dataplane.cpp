@@ -154,12 +154,13 @@ DataPlane::DataPlane(const common::Clock& clock, RouteSource& routes, DataPlaneO
       sources_(clock),
       floods_(clock),
       synproxy_(clock),
+      half_open_(clock),
       evlog_(opt.evlog) {
   if (opt.add_algs) opt.add_algs(algs_);
   apps_ = std::make_unique<AppTable>(algs_);
   pipeline_ = std::make_unique<Pipeline>(
       PipelineParts{clock_, counters_, names_, table_, servermap_, translator_, engine_, *apps_,
-                    routes_, runtimes_, sources_, floods_, synproxy_});
+                    routes_, runtimes_, sources_, floods_, synproxy_, half_open_});
   // "evlog" area: the events of sessions and server-map entries.
   events_ = std::make_unique<Events>(evlog_, clock_, names_, zone_ids_, *apps_, algs_);
   pipeline_->set_events(events_.get());
@@ -187,6 +188,7 @@ void DataPlane::on_session_removed(const session::Session& s, session::CloseReas
   }
   translator_.release(s.orig, s.nat);
   if (s.nat.source_counted) sources_.release(s.orig.src);
+  if (s.half_open) half_open_.remove(s.id, s.orig.dst);  // "halfopen" area
 }
 
 void DataPlane::apply(const config::Config& c) {

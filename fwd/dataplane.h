@@ -99,7 +99,8 @@ class DataPlane {
   // writer (evlog().start()); without it events wait for evlog().drain().
   evlog::EventLog& evlog() { return evlog_; }
   Events& events() { return *events_; }
-  session::SynProxy& synproxy() { return synproxy_; }  // "synproxy" area
+  session::SynProxy& synproxy() { return synproxy_; }           // "synproxy" area
+  session::HalfOpenLimiter& half_open() { return half_open_; }  // "halfopen" area
 
   // Planned restart. save_state: every session, the ASPF server-map entries
   // and the ALG sequence state of control sessions, with the kernel's boot id,
@@ -139,8 +140,9 @@ class DataPlane {
   std::unique_ptr<AppTable> apps_;
   RuntimeHolder runtimes_;
   session::SourceLimiter sources_;
-  session::FloodLimiter floods_;  // flood defence (`anti-ddos ... max-rate`)
-  session::SynProxy synproxy_;    // "synproxy" area: `anti-ddos syn-flood tcp-proxy`
+  session::FloodLimiter floods_;        // flood defence (`anti-ddos ... max-rate`)
+  session::SynProxy synproxy_;          // "synproxy" area: `anti-ddos syn-flood tcp-proxy`
+  session::HalfOpenLimiter half_open_;  // "halfopen" area: half-open sessions per destination
   std::unique_ptr<Pipeline> pipeline_;
   evlog::EventLog evlog_;           // "evlog" area
   std::unique_ptr<Events> events_;  // "evlog" area

@@ -148,15 +148,17 @@ void Events::flow_refused(Sampled kind, const session::FlowKey& k, uint8_t src_z
   log_.post(sev, kind == Sampled::kNatExhausted ? "NAT" : kSeclog, sampled_name(kind), kv.view());
 }
 
-void Events::attack_started(std::string_view kind, const common::IpAddr& dst, uint32_t rate) {
+void Events::attack_started(std::string_view kind, const common::IpAddr& dst, uint32_t rate,
+                            std::string_view rate_key) {
   KvText kv;
-  kv.add("AttackType", kind).add("DestinationIP", dst.str()).add("MaxRate", rate);
+  kv.add("AttackType", kind).add("DestinationIP", dst.str()).add(rate_key, rate);
   log_.post(Severity::kWarning, "ANTIDDOS", "ATTACK_START", kv.view());
 }
 
-void Events::attack_ended(std::string_view kind, uint64_t refused, uint64_t seconds) {
+void Events::attack_ended(std::string_view kind, uint64_t refused, uint64_t seconds,
+                          std::string_view count_key) {
   KvText kv;
-  kv.add("AttackType", kind).add("RefusedSessions", refused).add("Duration", seconds);
+  kv.add("AttackType", kind).add(count_key, refused).add("Duration", seconds);
   log_.post(Severity::kWarning, "ANTIDDOS", "ATTACK_END", kv.view());
 }
 

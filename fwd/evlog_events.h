@@ -41,8 +41,11 @@ class Events {
   // exhaustion, the session table at its cap. Sampled.
   void flow_refused(Sampled kind, const session::FlowKey& k, uint8_t src_zone, uint8_t dst_zone,
                     std::string_view rule);
-  void attack_started(std::string_view kind, const common::IpAddr& dst, uint32_t rate);
-  void attack_ended(std::string_view kind, uint64_t refused, uint64_t seconds);
+  // ("halfopen" area: `rate_key`, `count_key` name the figures of an attack that is not a rate.)
+  void attack_started(std::string_view kind, const common::IpAddr& dst, uint32_t rate,
+                      std::string_view rate_key = "MaxRate");
+  void attack_ended(std::string_view kind, uint64_t refused, uint64_t seconds,
+                    std::string_view count_key = "RefusedSessions");
   void command(std::string_view line);  // SHELL/5/CMDRECORD
 
   uint64_t suppressed() const;  // sampled events left out

@@ -119,7 +119,8 @@ Pipeline::Pipeline(const PipelineParts& parts)
       c_unreach_suppressed_(parts.counters.get("packet.no-route.unreachable-suppressed")),
       c_appid_identified_(parts.counters.get("appid.identified")),
       c_appid_unidentified_(parts.counters.get("appid.unidentified")),
-      c_appid_denied_(parts.counters.get("appid.denied")) {
+      c_appid_denied_(parts.counters.get("appid.denied")),
+      c_half_open_evicted_(parts.counters.get("session.half-open.evicted")) {
   live_ = std::make_unique<LiveTraces>(live_armed_);
   for (size_t i = 0; i < c_drop_.size(); ++i) {
     c_drop_[i] = &parts.counters.get(std::string("packet.drop.") + kDropNames[i]);
@@ -176,6 +177,7 @@ void Pipeline::update_session(Session& s, Dir d, const Parsed& p, uint32_t len, 
   s.bytes[di] += len;
   s.last_seen_ms = parts_.clock.now_ms();
   if (p.proto == packet::kProtoTcp) s.tcp_state = session::tcp_next(s.tcp_state, d, p.tcp_flags);
+  if (s.half_open) half_open_update(s);           // "halfopen" area
   if (s.evlog && p.proto == packet::kProtoTcp) {  // "evlog": the close reason of a logged session
     if (p.tcp_flags & packet::kTcpRst) s.evlog |= session::kEvlogRst;
     if (p.tcp_flags & packet::kTcpFin) s.evlog |= session::kEvlogFin;
@@ -714,6 +716,10 @@ bool Pipeline::stage_create(NewFlow& nf) {
     s.proxy_seq = p.ack - 1;  // the cookie
     s.proxy_wscale = nf.proxy_ack->wscale & 0x0f;
   }
+  // "halfopen" area: a plain SYN opens a half-open session (limited per destination).
+  const uint32_t half_open_limit = nf.rt.half_open_limit_of(s.src_zone);
+  s.half_open = !nf.proxy_ack && !nf.reversed && !nf.pickup && half_open_limit &&
+                s.tcp_state == session::TcpState::kSynSent;
   s.timeout_s = session::timeout_for(nf.rt.timeouts, p.proto, s.tcp_state, s.aging);
   if (nf.trace) return trace_create(nf);
   // "evlog": a flow an ALG entry admitted is logged when its control session is.
@@ -728,7 +734,8 @@ bool Pipeline::stage_create(NewFlow& nf) {
       if (nf.pickup) c_picked_up_.inc();
       nf.created = s;
       nf.created.id = id;
-      if (s.evlog && events_) events_->session_created(nf.created);  // "evlog"
+      if (s.evlog && events_) events_->session_created(nf.created);       // "evlog"
+      if (s.half_open) half_open_track(id, s.orig.dst, half_open_limit);  // "halfopen"
       return true;
     case session::InsertResult::kExists: {
       parts_.nat.release(s.orig, s.nat);
@@ -875,6 +882,7 @@ void Pipeline::maintain() {
       events_->attack_ended(session::flood_kind_name(e.kind), e.stats.refused_this_attack,
                             (e.stats.ended_ms - e.stats.started_ms) / 1000);
   }
+  half_open_maintain();  // "halfopen" area
   parts_.runtimes.reclaim();
   std::lock_guard<std::mutex> lk(frag_mu_);
   uint64_t now = parts_.clock.now_ms();

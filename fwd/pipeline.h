@@ -25,6 +25,7 @@
 #include "nat/translator.h"
 #include "packet/parse.h"
 #include "session/flood_limit.h"
+#include "session/half_open.h"
 #include "session/server_map.h"
 #include "session/session_table.h"
 #include "session/source_limit.h"
@@ -87,9 +88,10 @@ struct PipelineParts {
   const AppTable& apps;
   RouteSource& routes;
   RuntimeHolder& runtimes;
-  session::SourceLimiter& sources;  // "srclimit" area: per-source limits
-  session::FloodLimiter& floods;    // flood defence: per-destination new-session rates
-  session::SynProxy& synproxy;      // "synproxy" area: the TCP SYN proxy
+  session::SourceLimiter& sources;      // "srclimit" area: per-source limits
+  session::FloodLimiter& floods;        // flood defence: per-destination new-session rates
+  session::SynProxy& synproxy;          // "synproxy" area: the TCP SYN proxy
+  session::HalfOpenLimiter& half_open;  // "halfopen" area: half-open sessions per destination
 };
 
 class Pipeline {
@@ -178,6 +180,12 @@ class Pipeline {
                                        session::Dir d);
   Decision proxy_translated(Decision d, const QueuedPacket& qp);
   Decision replace_packet(QueuedPacket& qp, const std::vector<uint8_t>& bytes);
+  // "halfopen" area (fwd/half_open_stage.cpp): a new session `id` opened by a SYN to `dst` joins
+  // its destination's half-open sessions (the oldest above `limit` go); one that completed its
+  // handshake (or was reset) leaves them (under the session's lock); ended attacks are told.
+  void half_open_track(uint64_t id, const common::IpAddr& dst, uint32_t limit);
+  void half_open_update(session::Session& s);
+  void half_open_maintain();
 
   // packet-trace (fwd/trace.cpp): the lookups of run() and first_packet() in dry mode.
   void trace_run(QueuedPacket& qp, const Runtime& rt, Trace& t);
@@ -226,6 +234,7 @@ class Pipeline {
   common::Counter& c_appid_identified_;    // "appid": sessions identified
   common::Counter& c_appid_unidentified_;  // "appid": sessions given up on
   common::Counter& c_appid_denied_;        // "appid": sessions denied by an application rule
+  common::Counter& c_half_open_evicted_;   // "halfopen": oldest half-open sessions evicted
   LockedTokenBucket unreach_limit_{kUnreachableRate, kUnreachableBurst};
   std::array<common::Counter*, static_cast<size_t>(Drop::kCount)> c_drop_{};
   std::array<common::Counter*, 16> c_malformed_{};

@@ -20,11 +20,14 @@ Runtime::Runtime(const config::Config& c, common::Interner& zone_ids,
 }
 
 void Runtime::build_anti_ddos(const config::Config& c) {
-  miss_ack_rate = c.miss_ack_rate;  // "synproxy" area
+  miss_ack_rate = c.miss_ack_rate;                                            // "synproxy" area
+  half_open_global = c.anti_ddos.half_open_limit.value_or(half_open_global);  // "halfopen"
   auto pick = [](uint32_t zone, uint32_t global) { return zone ? zone : global; };
   for (const auto& z : c.zones) {
     const policy::ZoneId id = zones.by_name(z.name);
     if (id == policy::kNoZone) continue;
+    if (half_open_limits.size() <= id) half_open_limits.resize(size_t{id} + 1, half_open_global);
+    half_open_limits[id] = z.anti_ddos.half_open_limit.value_or(half_open_global);  // "halfopen"
     config::AntiDdos a{pick(z.anti_ddos.syn_max_rate, c.anti_ddos.syn_max_rate),
                        pick(z.anti_ddos.udp_max_rate, c.anti_ddos.udp_max_rate),
                        pick(z.anti_ddos.icmp_max_rate, c.anti_ddos.icmp_max_rate)};

@@ -20,6 +20,7 @@
 #include "fwd/route_source.h"
 #include "nat/nat_policy.h"
 #include "policy/policy.h"
+#include "session/half_open.h"
 #include "session/session.h"
 #include "session/source_limit.h"
 
@@ -62,6 +63,13 @@ struct Runtime {
   void build_anti_ddos(const config::Config& c);
   config::AntiDdos anti_ddos_of(policy::ZoneId z) const {
     return z < anti_ddos.size() ? anti_ddos[z] : config::AntiDdos{};
+  }
+  // "halfopen" area: `anti-ddos syn-flood half-open-limit` for SYNs arriving in a zone (the
+  // zone's value over the global one; 0: no limit), by zone id; others get the global value.
+  uint32_t half_open_global = session::HalfOpenLimiter::kDefaultLimit;
+  std::vector<uint32_t> half_open_limits;
+  uint32_t half_open_limit_of(policy::ZoneId z) const {
+    return z < half_open_limits.size() ? half_open_limits[z] : half_open_global;
   }
   // "appid" area: identification looks at a session's first appid_packets packets.
   static constexpr uint32_t kAppidPacketsDefault = 10;

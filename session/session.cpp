@@ -58,8 +58,9 @@ uint64_t FlowKey::hash() const {
 // ---- TCP state and aging class -----------------------------------------------
 
 std::string_view close_reason_name(CloseReason r) {
-  static constexpr std::string_view kNames[] = {"aged-out",      "fin",        "rst",     "reset",
-                                                "policy-change", "table-full", "shutdown"};
+  static constexpr std::string_view kNames[] = {
+      "aged-out",      "fin",        "rst",      "reset",
+      "policy-change", "table-full", "shutdown", "half-open-limit"};
   const auto i = static_cast<size_t>(r);
   return i < std::size(kNames) ? kNames[i] : "?";
 }

@@ -128,13 +128,14 @@ inline constexpr uint8_t kEvlogRst = 0x04;  // a RST was seen
 
 // Why a session left the table (the event log's CloseReason).
 enum class CloseReason : uint8_t {
-  kAgedOut,       // idle longer than its aging time
-  kFin,           // closed by FIN (then aged as fin-rst, or its tuple reused by a new SYN)
-  kRst,           // closed by RST
-  kReset,         // `reset firewall session table`
-  kPolicyChange,  // removed because the configuration no longer admits it
-  kTableFull,     // could not be created: the table is at its cap
-  kShutdown,      // the daemon stops (not logged)
+  kAgedOut,        // idle longer than its aging time
+  kFin,            // closed by FIN (then aged as fin-rst, or its tuple reused by a new SYN)
+  kRst,            // closed by RST
+  kReset,          // `reset firewall session table`
+  kPolicyChange,   // removed because the configuration no longer admits it
+  kTableFull,      // could not be created: the table is at its cap
+  kShutdown,       // the daemon stops (not logged)
+  kHalfOpenLimit,  // "halfopen" area: the oldest half-open session of a destination at its limit
 };
 std::string_view close_reason_name(CloseReason r);  // "aged-out", "fin", "rst", ...
 // The reason of a session that aged out or closed: fin / rst when the event log saw them.
@@ -166,6 +167,9 @@ struct Session {
   IpAddr next_hop;  // empty = directly connected
   // "evlog" area: kEvlog* flags (in what would be padding, so a Session grows by nothing).
   uint8_t evlog = 0;
+  // "halfopen" area: 1 while the data plane's HalfOpenLimiter may hold this session (a SYN opened
+  // it and its handshake is not complete); in what would be padding, so a Session grows by nothing.
+  uint8_t half_open = 0;
   uint32_t in_ifindex = 0, out_ifindex = 0;
   uint32_t timeout_s = 0;  // current aging time of this session
   // "synproxy" area: while kProxyOpening, the cookie (the ISN the client knows); then the

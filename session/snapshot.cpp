@@ -4,6 +4,8 @@
 #include <type_traits>
 #include <unordered_map>
 
+#include "session/syn_proxy.h"
+
 namespace fw::session::snapshot {
 namespace {
 
@@ -13,6 +15,7 @@ constexpr size_t kCrcBytes = 4;
 // Flag bits.
 constexpr uint8_t kNatSnat = 1, kNatDnat = 2, kNatPortHeld = 4, kNatDstPortHeld = 8;
 constexpr uint8_t kSessHasServermap = 1;
+constexpr uint8_t kProxyFlags = kProxyOn | kProxyOpening;  // Session::proxy (version 2)
 constexpr uint8_t kEntryOneShot = 1, kEntryReserved = 2, kEntryPortExact = 4;
 
 constexpr std::array<uint32_t, 256> kCrcTable = [] {
@@ -131,6 +134,9 @@ void put_session(Writer& w, NameTable& names, const SavedSession& ss) {
   w.num(s.created_ms);
   w.num(s.last_seen_ms);
   for (uint64_t v : {s.packets[0], s.packets[1], s.bytes[0], s.bytes[1]}) w.num(v);
+  w.num(s.proxy);  // version 2: the SYN proxy's sequence translation
+  w.num(s.proxy_wscale);
+  w.num(s.proxy_seq);
   w.num(static_cast<uint8_t>(ss.alg_state.has_value()));
   if (ss.alg_state) put_alg(w, *ss.alg_state);
 }
@@ -164,7 +170,8 @@ void put_entry(Writer& w, NameTable& names, const SavedEntry& se) {
 // reads and keeps where and what it was.
 class Reader {
  public:
-  explicit Reader(std::span<const uint8_t> b) : b_(b) {}
+  explicit Reader(std::span<const uint8_t> b, uint32_t v) : version(v), b_(b) {}
+  const uint32_t version;  // of the file: what a record holds
   template <class T>
   bool num(T* v) {
     static_assert(std::is_integral_v<T>);
@@ -312,6 +319,8 @@ bool get_session(Reader& r, const std::vector<std::string>& names, SavedSession*
         r.num(&s.in_ifindex) && r.num(&s.out_ifindex) && r.num(&s.timeout_s) &&
         r.num(&s.created_ms) && r.num(&s.last_seen_ms) && r.num(&s.packets[0]) &&
         r.num(&s.packets[1]) && r.num(&s.bytes[0]) && r.num(&s.bytes[1]) &&
+        (r.version < 2 || (r.small(&s.proxy, kProxyFlags, "proxy flags") &&
+                           r.num(&s.proxy_wscale) && r.num(&s.proxy_seq))) &&
         r.small(&has_alg, 1, "flag"))) {
     return false;
   }
@@ -426,9 +435,10 @@ std::variant<Snapshot, DecodeError> decode(std::span<const uint8_t> bytes) {
     return err(Error::kTruncated, std::to_string(bytes.size()) + " bytes, shorter than a header");
   }
   const auto version = le<uint32_t>(bytes.data() + 8);
-  if (version != kVersion) {
-    return err(Error::kBadVersion, "version " + std::to_string(version) + ", this build reads " +
-                                       std::to_string(kVersion));
+  if (version < kOldestVersion || version > kVersion) {
+    return err(Error::kBadVersion,
+               "version " + std::to_string(version) + ", this build reads version " +
+                   std::to_string(kOldestVersion) + " to version " + std::to_string(kVersion));
   }
   const auto total = le<uint64_t>(bytes.data() + 12);
   if (total != bytes.size()) {
@@ -441,7 +451,7 @@ std::variant<Snapshot, DecodeError> decode(std::span<const uint8_t> bytes) {
     return err(Error::kBadChecksum, "the content does not match its checksum");
   }
   Snapshot snap;
-  Reader r(bytes.subspan(kHeaderBytes, body_end - kHeaderBytes));
+  Reader r(bytes.subspan(kHeaderBytes, body_end - kHeaderBytes), version);
   if (!get_body(r, &snap)) return err(Error::kMalformed, r.error());
   return snap;
 }

@@ -28,7 +28,10 @@
 
 namespace fw::session::snapshot {
 
-inline constexpr uint32_t kVersion = 1;
+// Version 2 ("synproxy" area): a session also carries the SYN proxy's state (Session::proxy,
+// proxy_wscale, proxy_seq). Version 1 files (without it) are still read.
+inline constexpr uint32_t kVersion = 2;
+inline constexpr uint32_t kOldestVersion = 1;
 inline constexpr std::array<uint8_t, 8> kMagic = {'F', 'W', 'S', 'T', 'A', 'T', 'E', '\n'};
 
 // An ALG control session's sequence state, per direction (session::Dir): the

@@ -1,0 +1,181 @@
+// "synproxy" area (issue 16 item 2, restart): a session the SYN proxy opened keeps its sequence
+// translation across a planned restart (save_state -> a new data plane -> restore_state): the
+// server's seqs and the client's acks are still translated by the same offset, windows still
+// rescaled; a session still waiting for the server's SYN-ACK resumes too. A version 1 state file
+// (before the proxy's fields) is still read.
+#include <gtest/gtest.h>
+
+#include "common/counters.h"
+#include "fwd/controller.h"
+#include "fwd/dataplane.h"
+#include "fwd/pipeline.h"
+#include "packet/checksum.h"
+#include "packet/parse.h"
+#include "session/snapshot.h"
+#include "session/syn_proxy.h"
+#include "tests/unit/fwd/lab_routes.h"
+#include "tests/unit/packet/builders.h"
+
+namespace fw::fwd {
+namespace {
+
+using namespace fw::packet::testing;
+
+const char* kConfig = R"(
+firewall zone trust
+ add interface in0
+firewall zone untrust
+ add interface out0
+ anti-ddos syn-flood tcp-proxy
+security-policy
+ rule name any
+  action permit
+)";
+
+// MSS 1460, SACK-permitted, window scale 7.
+const Bytes kSynOpts{2, 4, 0x05, 0xb4, 4, 2, 1, 3, 3, 7};
+constexpr uint32_t kS = 0xfffff000;  // the server's ISN (the seq space wraps)
+
+struct Plane {
+  explicit Plane(common::ManualClock& clock, TableRoutes& routes) : dp(clock, routes) {
+    ControllerHooks h;
+    h.dataplane = &dp;
+    ctl = std::make_unique<Controller>(h);
+    std::string err;
+    EXPECT_TRUE(ctl->load_text(kConfig, "test", &err)) << err;
+  }
+  DataPlane dp;
+  std::unique_ptr<Controller> ctl;
+};
+
+struct Out {
+  Verdict v = Verdict::kDrop;
+  packet::Parsed p;
+};
+
+class SynProxyRestart : public ::testing::Test {
+ protected:
+  Out send(Plane& pl, Bytes pkt, uint32_t indev) {
+    packet::fix_checksums(pkt, false);
+    Bytes buf(pkt);
+    buf.resize(2048);
+    QueuedPacket qp;
+    qp.data = buf.data();
+    qp.len = static_cast<uint32_t>(pkt.size());
+    qp.capacity = static_cast<uint32_t>(buf.size());
+    qp.indev = indev;
+    Out o;
+    o.v = pl.dp.pipeline().process(qp).verdict;
+    if (o.v == Verdict::kAccept) {
+      auto r = packet::parse(std::span<const uint8_t>(buf.data(), qp.len));
+      if (auto* p = std::get_if<packet::Parsed>(&r)) o.p = *p;
+    }
+    return o;
+  }
+  Out client(Plane& pl, uint32_t seq, uint32_t ack, uint8_t flags, Bytes opts = {},
+             Bytes data = {}) {
+    return send(
+        pl, ipv4(6, "203.0.113.7", "198.18.1.5", tcp(40000, 80, seq, ack, flags, opts, data)), 3);
+  }
+  Out server(Plane& pl, uint32_t seq, uint32_t ack, uint8_t flags, Bytes opts = {},
+             Bytes data = {}) {
+    return send(
+        pl, ipv4(6, "198.18.1.5", "203.0.113.7", tcp(80, 40000, seq, ack, flags, opts, data)), 2);
+  }
+  // SYN -> cookie, ACK -> session and SYN to the server; returns the cookie.
+  uint32_t open(Plane& pl) {
+    const uint32_t k = client(pl, 1000, 0, 0x02, kSynOpts).p.seq;
+    EXPECT_EQ(client(pl, 1001, k + 1, 0x10).p.tcp_flags, 0x02) << "the SYN to the server";
+    return k;
+  }
+  std::unique_ptr<Plane> restart(Plane& pl) {
+    const std::string path = ::testing::TempDir() + "/synproxy-state.bin";
+    std::string err;
+    EXPECT_TRUE(pl.dp.save_state(path, &err)) << err;
+    auto b = std::make_unique<Plane>(clock, routes);
+    auto rep = b->dp.restore_state(path, &err);
+    EXPECT_TRUE(rep) << err;
+    if (rep) {
+      EXPECT_EQ(rep->sessions, 1u) << rep->summary();
+    }
+    return b;
+  }
+  void check_translated(Plane& pl, uint32_t k) {
+    Out up = client(pl, 1001, k + 101, 0x18, {}, text("more"));
+    ASSERT_EQ(up.v, Verdict::kAccept);
+    EXPECT_EQ(up.p.ack, kS + 101) << "the client's ack in the server's numbering";
+    Out down = server(pl, kS + 101, 1005, 0x18, {}, text("reply"));
+    ASSERT_EQ(down.v, Verdict::kAccept);
+    EXPECT_EQ(down.p.seq, k + 101) << "the server's seq in the client's numbering";
+  }
+
+  common::ManualClock clock{5'000'000};
+  TableRoutes routes = testing::lab_routes();  // in0 = 2, out0 = 3
+};
+
+TEST_F(SynProxyRestart, AnEstablishedProxiedSessionKeepsItsTranslation) {
+  auto a = std::make_unique<Plane>(clock, routes);
+  const uint32_t k = open(*a);
+  ASSERT_EQ(server(*a, kS, 1001, 0x12, {2, 4, 0x05, 0xb4, 1, 3, 3, 7}).p.tcp_flags, 0x10);
+  check_translated(*a, k);
+  auto b = restart(*a);
+  a.reset();  // the old process is gone
+  bool proxied = false;
+  b->dp.sessions().snapshot([&](const session::Session& s) {
+    proxied =
+        s.proxy == session::kProxyOn && s.proxy_seq == kS - k && s.proxy_wscale == (7 << 4 | 7);
+    return false;
+  });
+  EXPECT_TRUE(proxied) << "proxy flags, offset and window scales restored";
+  check_translated(*b, k);
+}
+
+TEST_F(SynProxyRestart, ASessionWaitingForTheServerResumes) {
+  auto a = std::make_unique<Plane>(clock, routes);
+  const uint32_t k = open(*a);
+  auto b = restart(*a);
+  a.reset();
+  // The server's SYN-ACK reaches the new process: it completes the server's handshake.
+  Out ack = server(*b, kS, 1001, 0x12, {2, 4, 0x05, 0xb4, 1, 3, 3, 7});
+  ASSERT_EQ(ack.v, Verdict::kAccept);
+  EXPECT_EQ(ack.p.tcp_flags, 0x10);
+  EXPECT_EQ(ack.p.ack, kS + 1);
+  check_translated(*b, k);
+}
+
+TEST_F(SynProxyRestart, AVersionOneFileIsStillRead) {
+  namespace snap = session::snapshot;
+  snap::Snapshot sn;
+  sn.boot_id = "b";
+  snap::SavedSession ss;
+  ss.s.id = 7;
+  ss.s.orig.proto = ss.s.reply.proto = 6;
+  ss.s.orig.src = ss.s.reply.dst = *common::IpAddr::parse("203.0.113.7");
+  ss.s.orig.dst = ss.s.reply.src = *common::IpAddr::parse("198.18.1.5");
+  ss.s.proxy = session::kProxyOn;
+  ss.s.proxy_seq = 1234;
+  sn.sessions.push_back(ss);
+  auto v2 = snap::encode(sn);
+  auto r2 = snap::decode(v2);
+  ASSERT_TRUE(std::holds_alternative<snap::Snapshot>(r2));
+  EXPECT_EQ(std::get<snap::Snapshot>(r2).sessions.at(0).s.proxy_seq, 1234u);
+  // The same file as version 1 wrote it: no proxy fields (6 bytes) before the ALG flag.
+  std::vector<uint8_t> v1(v2.begin(), v2.end() - 4);  // without the CRC
+  const size_t alg_flag = v1.size() - 1 - 4;          // then the (empty) entry count
+  v1.erase(v1.begin() + static_cast<ptrdiff_t>(alg_flag - 6),
+           v1.begin() + static_cast<ptrdiff_t>(alg_flag));
+  v1[8] = 1;
+  const uint64_t total = v1.size() + 4;
+  for (size_t i = 0; i < 8; ++i) v1[12 + i] = static_cast<uint8_t>(total >> (8 * i));
+  const uint32_t crc = snap::crc32(v1);
+  for (size_t i = 0; i < 4; ++i) v1.push_back(static_cast<uint8_t>(crc >> (8 * i)));
+  auto r1 = snap::decode(v1);
+  ASSERT_TRUE(std::holds_alternative<snap::Snapshot>(r1)) << std::get<snap::DecodeError>(r1).detail;
+  const auto& s1 = std::get<snap::Snapshot>(r1).sessions.at(0).s;
+  EXPECT_EQ(s1.id, 7u);
+  EXPECT_EQ(s1.proxy, 0u);
+  EXPECT_EQ(s1.proxy_seq, 0u);
+}
+
+}  // namespace
+}  // namespace fw::fwd
