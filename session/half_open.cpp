@@ -103,12 +103,42 @@ HalfOpenLimiter::Stats HalfOpenLimiter::stats() const {
   return s;
 }
 
+namespace {
+// A map that a flood grew and that has emptied since gives its bucket array back (the nodes went
+// with their entries); a rehash in proportion to what is left, only after a big shrink.
+template <class Map>
+void shrink_if_emptied(Map& m) {
+  if (m.bucket_count() > 1024 && m.size() * 8 < m.bucket_count()) m.rehash(0);
+}
+}  // namespace
+
+void HalfOpenLimiter::shrink() {
+  for (auto& sh : shards_) {
+    std::lock_guard<std::mutex> lk(sh.mu);
+    shrink_if_emptied(sh.nodes);
+    shrink_if_emptied(sh.dests);
+  }
+}
+
 std::optional<HalfOpenLimiter::Stats> HalfOpenLimiter::tick() {
   const uint64_t now = clock_.now_ms();
+  if (now >= next_shrink_ms_.load()) {
+    next_shrink_ms_.store(now + 1000);
+    shrink();
+  }
   if (!active_.load() || now < last_evict_ms_.load() + kQuietMs) return std::nullopt;
   ended_ms_.store(last_evict_ms_.load());
   active_.store(false);
   return stats();
+}
+
+size_t HalfOpenLimiter::buckets() const {
+  size_t n = 0;
+  for (const auto& sh : shards_) {
+    std::lock_guard<std::mutex> lk(sh.mu);
+    n += sh.nodes.bucket_count() + sh.dests.bucket_count();
+  }
+  return n;
 }
 
 }  // namespace fw::session

@@ -67,8 +67,11 @@ class HalfOpenLimiter {
     common::IpAddr last_target;  // destination of the latest eviction
   };
   Stats stats() const;
-  // The attack that ended since the last call (no eviction for kQuietMs), if one did.
+  // The attack that ended since the last call (no eviction for kQuietMs), if one did. Also, at
+  // most once a second, gives back the bucket arrays of maps a flood grew and that have emptied.
   std::optional<Stats> tick();
+  void shrink();           // that, now (tests)
+  size_t buckets() const;  // bucket-array entries of all maps (tests)
 
  private:
   struct Node {                   // (its destination is the caller's to give: remove(id, dst))
@@ -94,6 +97,7 @@ class HalfOpenLimiter {
   std::atomic<uint64_t> evicted_{0}, attacks_{0}, last_evict_ms_{0}, started_ms_{0}, ended_ms_{0};
   std::atomic<uint64_t> at_start_{0};
   std::atomic<bool> active_{false};
+  std::atomic<uint64_t> next_shrink_ms_{0};
   mutable std::mutex target_mu_;
   common::IpAddr last_target_;
 };

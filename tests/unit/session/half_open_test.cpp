@@ -37,6 +37,26 @@ TEST_F(HalfOpen, AboveTheLimitTheOldestGoInOrder) {
   EXPECT_EQ(s.last_target, a);
 }
 
+// A flood over many destinations grows the maps; once it is gone their bucket arrays go too
+// (tick() does it at most once a second), and the limiter works on.
+TEST_F(HalfOpen, MapsGiveTheirMemoryBackAfterAFlood) {
+  const size_t idle = lim.buckets();
+  constexpr uint64_t kN = 200'000;
+  for (uint64_t id = 1; id <= kN; ++id)
+    lim.add(id, IpAddr::v4(0xc6120000 + static_cast<uint32_t>(id % 50'000)), 1024);
+  EXPECT_EQ(lim.size(), kN);
+  const size_t full = lim.buckets();
+  EXPECT_GT(full, idle + kN);
+  for (uint64_t id = 1; id <= kN; ++id)
+    lim.remove(id, IpAddr::v4(0xc6120000 + static_cast<uint32_t>(id % 50'000)));
+  EXPECT_EQ(lim.size(), 0u);
+  EXPECT_EQ(lim.buckets(), full) << "nothing given back before the tick";
+  lim.tick();
+  EXPECT_LT(lim.buckets(), full / 16);
+  EXPECT_TRUE(lim.add(kN + 1, a, 1).evict.empty());
+  EXPECT_EQ(lim.add(kN + 2, a, 1).evict, std::vector<uint64_t>{kN + 1});
+}
+
 TEST_F(HalfOpen, DestinationsAreCountedApart) {
   for (uint64_t id = 1; id <= 4; ++id) lim.add(id, a, 4);
   for (uint64_t id = 10; id <= 13; ++id) EXPECT_TRUE(lim.add(id, b, 4).evict.empty());
