@@ -25,10 +25,10 @@ sip_uas() {
 }
 
 # sip_uac PREFIX HOST ADDR MEDIA_PORT TARGET CALLS [sipp args]: CALLS calls ($SIP_UAC_SF, default uac.xml), one at a
-# time, bounded to 60 s; returns SIPp's exit code (0 = every call completed).
+# time, bounded to 60 s ($SIP_UAC_TIMEOUT); returns SIPp's exit code (0 = every call completed).
 sip_uac() {
   local p=$1 h=$2 addr=$3 mp=$4 target=$5 n=$6; shift 6
-  (cd "$SIP_WORK" && ip netns exec "$p-$h" timeout 60 sipp "$target" -sf "$SIP_DIR/${SIP_UAC_SF:-uac.xml}" \
+  (cd "$SIP_WORK" && ip netns exec "$p-$h" timeout "${SIP_UAC_TIMEOUT:-60}" sipp "$target" -sf "$SIP_DIR/${SIP_UAC_SF:-uac.xml}" \
     -i "$addr" -p 5060 -mi "$addr" -mp "$mp" -m "$n" -l 1 -r 20 -nostdin "$@" \
     >"/tmp/$p-uac.log" 2>&1)
 }
