@@ -12,7 +12,7 @@
 #include "fwd/dataplane.h"
 #include "fwd/pipeline.h"
 #include "packet/checksum.h"
-#include "tests/unit/fwd/lab_routes.h"
+#include "tests/unit/fwd/pipeline_fixture.h"
 #include "tests/unit/packet/builders.h"
 
 namespace fw::fwd {
@@ -36,25 +36,18 @@ DataPlaneOptions options() {
   return o;
 }
 
-class HalfOpenPipeline : public ::testing::Test {
+// The clients are outside hosts 203.0.113.<n> (n = 1 too): the lab's routes without the
+// firewall's own addresses.
+class HalfOpenPipeline : public testing::PipelineFixture {
  protected:
+  HalfOpenPipeline()
+      : PipelineFixture(kConfig, std::make_unique<TableRoutes>(testing::lab_routes()),
+                        [](common::ManualClock&) { return options(); }) {}
   void SetUp() override {
-    ControllerHooks h;
-    h.dataplane = &dp;
-    ctl = std::make_unique<Controller>(h);
-    config(kConfig);
+    PipelineFixture::SetUp();
     dp.evlog().set_syslog("", evlog::SyslogFormat::kRfc3164);
   }
-  void config(const std::string& text) {
-    std::string err;
-    ASSERT_TRUE(ctl->load_text(text, "test", &err)) << err;
-  }
-  Verdict send(Bytes pkt, uint32_t indev) {
-    packet::fix_checksums(pkt, false);
-    return dp.pipeline()
-        .process_bytes(pkt.data(), static_cast<uint32_t>(pkt.size()), indev)
-        .verdict;
-  }
+  Verdict send(Bytes pkt, uint32_t indev) { return process(std::move(pkt), indev).verdict; }
   // The client 203.0.113.<n>:<n+10000> (outside) to dst:80, and the server's answers.
   static std::string client(int n) { return "203.0.113." + std::to_string(n); }
   Verdict syn(int n, const char* dst = kServer) {
@@ -76,7 +69,6 @@ class HalfOpenPipeline : public ::testing::Test {
                 .empty();
   }
   size_t half_open() { return dp.half_open().count(*common::IpAddr::parse(kServer)); }
-  uint64_t ctr(const std::string& n) { return dp.counters().value(n); }
   std::vector<std::string> events(const std::string& name) {
     dp.evlog().drain();
     std::vector<std::string> v;
@@ -90,10 +82,6 @@ class HalfOpenPipeline : public ::testing::Test {
   }
 
   static constexpr const char* kServer = "198.18.1.5";
-  common::ManualClock clock;
-  TableRoutes routes = testing::lab_routes();  // in0 = 2, out0 = 3
-  DataPlane dp{clock, routes, options()};
-  std::unique_ptr<Controller> ctl;
 };
 
 TEST_F(HalfOpenPipeline, TheOldestHalfOpenSessionGoesNotTheNewOne) {
@@ -198,13 +186,10 @@ TEST_F(HalfOpenPipeline, RenderedAndReloadedExactly) {
   const std::string text = config::render(ctl->running());
   EXPECT_NE(text.find("#\n anti-ddos syn-flood half-open-limit 300\n"), std::string::npos) << text;
   EXPECT_NE(text.find(" anti-ddos syn-flood half-open-limit 0\n"), std::string::npos) << text;
-  DataPlane dp2{clock, routes};
-  ControllerHooks h;
-  h.dataplane = &dp2;
-  Controller again(h);
+  testing::Plane again(clock, *routes_);
   std::string err;
-  ASSERT_TRUE(again.load_text(text, "saved", &err)) << err;
-  EXPECT_EQ(config::render(again.running()), text);
+  ASSERT_TRUE(again.load(text, &err, "saved")) << err;
+  EXPECT_EQ(config::render(again.ctl->running()), text);
   config(
       "undo anti-ddos syn-flood half-open-limit\nfirewall zone dmz\n undo anti-ddos syn-flood "
       "half-open-limit\n");

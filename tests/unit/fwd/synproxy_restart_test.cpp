@@ -13,7 +13,7 @@
 #include "packet/parse.h"
 #include "session/snapshot.h"
 #include "session/syn_proxy.h"
-#include "tests/unit/fwd/lab_routes.h"
+#include "tests/unit/fwd/pipeline_fixture.h"
 #include "tests/unit/packet/builders.h"
 
 namespace fw::fwd {
@@ -36,42 +36,19 @@ security-policy
 const Bytes kSynOpts{2, 4, 0x05, 0xb4, 4, 2, 1, 3, 3, 7};
 constexpr uint32_t kS = 0xfffff000;  // the server's ISN (the seq space wraps)
 
-struct Plane {
-  explicit Plane(common::ManualClock& clock, TableRoutes& routes) : dp(clock, routes) {
-    ControllerHooks h;
-    h.dataplane = &dp;
-    ctl = std::make_unique<Controller>(h);
-    std::string err;
-    EXPECT_TRUE(ctl->load_text(kConfig, "test", &err)) << err;
-  }
-  DataPlane dp;
-  std::unique_ptr<Controller> ctl;
-};
-
-struct Out {
-  Verdict v = Verdict::kDrop;
-  packet::Parsed p;
-};
+using testing::Out;
+using testing::Plane;
 
 class SynProxyRestart : public ::testing::Test {
  protected:
-  Out send(Plane& pl, Bytes pkt, uint32_t indev) {
-    packet::fix_checksums(pkt, false);
-    Bytes buf(pkt);
-    buf.resize(2048);
-    QueuedPacket qp;
-    qp.data = buf.data();
-    qp.len = static_cast<uint32_t>(pkt.size());
-    qp.capacity = static_cast<uint32_t>(buf.size());
-    qp.indev = indev;
-    Out o;
-    o.v = pl.dp.pipeline().process(qp).verdict;
-    if (o.v == Verdict::kAccept) {
-      auto r = packet::parse(std::span<const uint8_t>(buf.data(), qp.len));
-      if (auto* p = std::get_if<packet::Parsed>(&r)) o.p = *p;
-    }
-    return o;
+  // A data plane configured with kConfig (a second one is the process after the restart).
+  std::unique_ptr<Plane> plane() {
+    auto p = std::make_unique<Plane>(clock, routes);
+    std::string err;
+    EXPECT_TRUE(p->load(kConfig, &err)) << err;
+    return p;
   }
+  Out send(Plane& pl, Bytes pkt, uint32_t indev) { return pl.run(std::move(pkt), indev); }
   Out client(Plane& pl, uint32_t seq, uint32_t ack, uint8_t flags, Bytes opts = {},
              Bytes data = {}) {
     return send(
@@ -92,7 +69,7 @@ class SynProxyRestart : public ::testing::Test {
     const std::string path = ::testing::TempDir() + "/synproxy-state.bin";
     std::string err;
     EXPECT_TRUE(pl.dp.save_state(path, &err)) << err;
-    auto b = std::make_unique<Plane>(clock, routes);
+    auto b = plane();
     auto rep = b->dp.restore_state(path, &err);
     EXPECT_TRUE(rep) << err;
     if (rep) {
@@ -102,10 +79,10 @@ class SynProxyRestart : public ::testing::Test {
   }
   void check_translated(Plane& pl, uint32_t k) {
     Out up = client(pl, 1001, k + 101, 0x18, {}, text("more"));
-    ASSERT_EQ(up.v, Verdict::kAccept);
+    ASSERT_EQ(up.d.verdict, Verdict::kAccept);
     EXPECT_EQ(up.p.ack, kS + 101) << "the client's ack in the server's numbering";
     Out down = server(pl, kS + 101, 1005, 0x18, {}, text("reply"));
-    ASSERT_EQ(down.v, Verdict::kAccept);
+    ASSERT_EQ(down.d.verdict, Verdict::kAccept);
     EXPECT_EQ(down.p.seq, k + 101) << "the server's seq in the client's numbering";
   }
 
@@ -114,7 +91,7 @@ class SynProxyRestart : public ::testing::Test {
 };
 
 TEST_F(SynProxyRestart, AnEstablishedProxiedSessionKeepsItsTranslation) {
-  auto a = std::make_unique<Plane>(clock, routes);
+  auto a = plane();
   const uint32_t k = open(*a);
   ASSERT_EQ(server(*a, kS, 1001, 0x12, {2, 4, 0x05, 0xb4, 1, 3, 3, 7}).p.tcp_flags, 0x10);
   check_translated(*a, k);
@@ -131,13 +108,13 @@ TEST_F(SynProxyRestart, AnEstablishedProxiedSessionKeepsItsTranslation) {
 }
 
 TEST_F(SynProxyRestart, ASessionWaitingForTheServerResumes) {
-  auto a = std::make_unique<Plane>(clock, routes);
+  auto a = plane();
   const uint32_t k = open(*a);
   auto b = restart(*a);
   a.reset();
   // The server's SYN-ACK reaches the new process: it completes the server's handshake.
   Out ack = server(*b, kS, 1001, 0x12, {2, 4, 0x05, 0xb4, 1, 3, 3, 7});
-  ASSERT_EQ(ack.v, Verdict::kAccept);
+  ASSERT_EQ(ack.d.verdict, Verdict::kAccept);
   EXPECT_EQ(ack.p.tcp_flags, 0x10);
   EXPECT_EQ(ack.p.ack, kS + 1);
   check_translated(*b, k);
