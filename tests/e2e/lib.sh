@@ -77,8 +77,9 @@ lab_up() {
   [[ ${#p} -le 20 ]] || { lab_log "prefix too long: $p"; return 1; }
   lab_down "$p" 2>/dev/null || true
   # A lab starts from its own configuration: the saved one of an earlier run (which fwd would
-  # load instead of etc/lab.cfg) and its saved sessions go.
-  rm -f "/tmp/$p.db" "/tmp/$p.db-journal" "/tmp/$p.db.state"
+  # load instead of etc/lab.cfg) and its saved sessions go, and so does fwd's log of an earlier
+  # run (tests grep it: a stale "attack ended" once made test_halfopen read too early).
+  rm -f "/tmp/$p.db" "/tmp/$p.db-journal" "/tmp/$p.db.state" "/tmp/$p-fwd.log"
   for h in "${_lab_hosts[@]}"; do
     ns=$p-$h
     ip netns add "$ns" || return 1

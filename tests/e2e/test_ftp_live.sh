@@ -79,6 +79,10 @@ lab_wait_exit "$FTP_STEP_PID" 10
 
 echo "two slow transfers at once (active PORT from .2, passive EPSV from .3)"
 d=$(ftp_dir $P)
+# curl's --limit-rate paces its reads, not the sender: with the receive buffer free to grow
+# (tcp_rmem max 6 MiB) the whole 2 MiB file once landed in it at once (vsftpd: 366 MB/s), the
+# server closed and no data connection was left to look at. 128 KiB keeps the transfers open.
+for h in in in2; do ip netns exec $P-$h sysctl -qw net.ipv4.tcp_rmem="4096 65536 131072"; done
 ip netns exec $P-in timeout 40 curl -sS -m 35 -P - --disable-eprt --limit-rate 200K -o $d/client/slow-a.bin \
   ftp://203.0.113.2/data.bin >/tmp/$P-slow-a.log 2>&1 &
 pa=$!; lab_pid_track $P $pa
