@@ -20,15 +20,7 @@ namespace {
 
 using namespace fw::packet::testing;
 
-const char* kConfig = R"(
-firewall zone trust
- add interface in0
-firewall zone untrust
- add interface out0
-security-policy
- rule name any
-  action permit
-)";
+const std::string kConfig = std::string(testing::kLabZones) + testing::kPermitAll;
 
 DataPlaneOptions options() {
   DataPlaneOptions o;

@@ -21,16 +21,9 @@ namespace {
 
 using namespace fw::packet::testing;
 
-const char* kConfig = R"(
-firewall zone trust
- add interface in0
-firewall zone untrust
- add interface out0
- anti-ddos syn-flood tcp-proxy
-security-policy
- rule name any
-  action permit
-)";
+// kLabZones ends in the untrust zone's view.
+const std::string kConfig =
+    std::string(testing::kLabZones) + " anti-ddos syn-flood tcp-proxy\n" + testing::kPermitAll;
 
 // MSS 1460, SACK-permitted, window scale 7.
 const Bytes kSynOpts{2, 4, 0x05, 0xb4, 4, 2, 1, 3, 3, 7};
