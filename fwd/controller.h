@@ -54,6 +54,9 @@ struct ControllerHooks {
   // "iface" area: every link with its state, addresses and counters (`display interface`);
   // null shows none.
   std::function<std::vector<LinkDetail>()> link_details;
+  // "kernel drops" (issue 16 item 1): packets of each flood kind (index: session::FloodKind) the
+  // kernel dropped while attacks lasted; null shows nothing.
+  std::function<std::vector<uint64_t>()> kernel_flood_drops;
 };
 
 namespace ctl {

@@ -222,6 +222,14 @@ void display_antiddos(Ctx& c) {
     half_open_row(c, now);
     c.out << "  (half-open: Refused counts the oldest half-open sessions dropped)\n";
   }
+  if (c.hooks.kernel_flood_drops) {  // "kernel drops": above twice the rate, while attacks last
+    const auto d = c.hooks.kernel_flood_drops();
+    c.out << " Dropped in the kernel (above twice max-rate during an attack):";
+    for (auto k : kKinds)
+      c.out << " " << session::flood_kind_name(k) << " "
+            << (static_cast<size_t>(k) < d.size() ? d[static_cast<size_t>(k)] : 0);
+    c.out << "\n";
+  }
 }
 
 }  // namespace

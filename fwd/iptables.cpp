@@ -233,7 +233,7 @@ std::vector<std::string> RuleInstaller::chains_of(const RuleOptions& opt,
                                                   const std::string& table) {
   const std::string& p = opt.chain_prefix;
   if (table == "raw") return {p + "-PRE", p + "-OUT", p + "-FRG"};
-  if (table == "mangle") return {p + "-PRE", p + "-FWD", p + "-OUT"};
+  if (table == "mangle") return {p + "-PRE", p + "-FWD", p + "-OUT", p + "-DDOS"};
   return {};
 }
 
@@ -268,6 +268,7 @@ std::vector<std::string> RuleInstaller::chain_rules(const RuleOptions& opt_in,
   const std::string q = queue_target(opt);
   r.push_back(pre + "-i lo -j RETURN");
   for (const auto& u : opt.unmanaged) r.push_back(pre + "-i " + u + " -j RETURN");
+  r.push_back(pre + "-j " + opt.chain_prefix + "-DDOS");  // floods under attack (set_flood_drops)
   if (opt.syn_queue)  // flow-opening SYNs wait in their own queue, never ahead of established ones
     for (const auto& i : z)
       r.push_back(pre + "-i " + i + " -p tcp --tcp-flags SYN,ACK,FIN,RST SYN " +
@@ -392,6 +393,7 @@ NoZoneDrops RuleInstaller::drops_in(const RuleOptions& opt_in, const SavedRulese
 }
 
 bool RuleInstaller::sync(const std::set<std::string>& zone_interfaces, std::string* err) {
+  std::lock_guard<std::mutex> lk(mu_);
   auto fail = [&](const std::string& m) {
     if (err) *err = m;
     return false;
@@ -411,6 +413,7 @@ bool RuleInstaller::sync(const std::set<std::string>& zone_interfaces, std::stri
 }
 
 bool RuleInstaller::hold(std::string* err) {
+  std::lock_guard<std::mutex> lk(mu_);
   held_ = true;
   if (!touched_) return true;
   return apply(true, err);
@@ -445,7 +448,10 @@ bool RuleInstaller::apply_family(bool v6, bool held, Leftovers* found, std::stri
     touched_ = true;
     if (run_program_io({restore, "--noflush", "--counters", "-w"}, input, nullptr, &e)) {
       *found += find_leftovers(opt_, cur);
-      return true;
+      // FWD-DDOS was emptied: its counters are kept, its drops installed again (not when held:
+      // the next fwd decides on its own floods).
+      if (synced_once_) flood_drops_in(opt_, cur, &flood_dropped_);
+      return held || flood_drops_.empty() || apply_flood_drops(v6, err);
     }
   }
   if (err) *err = e;
@@ -453,6 +459,7 @@ bool RuleInstaller::apply_family(bool v6, bool held, Leftovers* found, std::stri
 }
 
 bool RuleInstaller::remove_all(std::string* err) {
+  std::lock_guard<std::mutex> lk(mu_);
   in_sync_ = false;
   std::string first_err;
   for (bool v6 : {false, true}) {

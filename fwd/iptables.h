@@ -4,7 +4,11 @@
 //
 //   raw    PREROUTING -> FWD-PRE: -i ZONE_IF -j CT --notrack
 //   raw    OUTPUT     -> FWD-OUT: -o ZONE_IF -j CT --notrack
-//   mangle PREROUTING -> FWD-PRE: lo, unmanaged: RETURN; ZONE_IF: NFQUEUE; rest: DROP
+//   mangle PREROUTING -> FWD-PRE: lo, unmanaged: RETURN; -> FWD-DDOS; ZONE_IF: NFQUEUE;
+//                                 rest: DROP
+//   mangle FWD-DDOS   (jumped to from FWD-PRE): empty but while a flood attack lasts: per
+//                     attacked destination, its flood's packets above a rate are dropped here
+//                     (set_flood_drops(); see FloodDrop)
 //   mangle FORWARD    -> FWD-FWD: to unmanaged: RETURN; from unmanaged: DROP;
 //                                 to ZONE_IF: RETURN; rest: DROP
 //   mangle OUTPUT     -> FWD-OUT: lo, unmanaged: RETURN; ZONE_IF: NFQUEUE; rest: DROP
@@ -19,12 +23,29 @@
 // The programs run with fork+exec, no shell.
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "common/ip_addr.h"
+#include "session/flood_limit.h"
+
 namespace fw::fwd {
+
+// "kernel drops" (issue 16 item 1): a destination fwd's flood defence is refusing (`anti-ddos
+// ... max-rate`). While the attack lasts, the kernel passes the kind's packets to it (UDP: all;
+// syn-flood: TCP SYNs; icmp-flood: echo requests) up to pass_rate a second to the queue and
+// drops the rest before they cost a copy to user space. fwd keeps refusing above its limit among
+// what passes (pass_rate is above the limit, so it still sees the attack and knows when it
+// ends).
+struct FloodDrop {
+  session::FloodKind kind = session::FloodKind::kUdp;
+  common::IpAddr dst;
+  uint32_t pass_rate = 0;
+  bool operator==(const FloodDrop&) const = default;
+};
 
 struct RuleOptions {
   uint16_t queue_num = 0;
@@ -155,11 +176,31 @@ class RuleInstaller {
   static Leftovers find_leftovers(const RuleOptions& opt, const SavedRuleset& current);
   static NoZoneDrops drops_in(const RuleOptions& opt, const SavedRuleset& current);
 
+  // ---- "kernel drops" (issue 16 item 1) ----
+  // Replace the flood drops (FWD-DDOS's contents, both families); kept and installed again by
+  // sync(). Rule counters of the drops replaced are added to flood_dropped(). Takes the same
+  // lock as sync(): any thread.
+  bool set_flood_drops(const std::vector<FloodDrop>& drops, std::string* err);
+  // Packets the kernel dropped for each flood kind (indexed by FloodKind), the current rules'
+  // counters included (reads iptables-save -c).
+  std::vector<uint64_t> flood_dropped(std::string* err) const;
+  // The rules of FWD-DDOS for these drops, one family's ("-A CHAIN SPEC").
+  static std::vector<std::string> flood_rules(const RuleOptions& opt,
+                                              const std::vector<FloodDrop>& drops, bool v6);
+  // The packets dropped by FWD-DDOS's rules in `current`, by flood kind (added to `out`).
+  static void flood_drops_in(const RuleOptions& opt, const SavedRuleset& current,
+                             std::vector<uint64_t>* out);
+
  private:
   bool apply(bool held, std::string* err);
   bool apply_family(bool v6, bool held, Leftovers* found, std::string* err);
+  bool apply_flood_drops(bool v6, std::string* err);
 
+  mutable std::mutex mu_;  // sync(), hold(), remove_all(), set_flood_drops(): one at a time
   RuleOptions opt_;
+  std::vector<FloodDrop> flood_drops_;
+  std::vector<uint64_t> flood_dropped_ =
+      std::vector<uint64_t>(static_cast<size_t>(session::FloodKind::kCount));
   std::set<std::string> zone_interfaces_;
   Leftovers leftovers_;
   bool synced_once_ = false;

@@ -13,7 +13,7 @@ namespace fw::fwd {
 namespace {
 
 po::options_description describe(Options& o, unsigned& queue_num, unsigned& queues,
-                                 bool& no_syn_queue, std::string& pickup,
+                                 bool& no_syn_queue, bool& no_kernel_drops, std::string& pickup,
                                  std::vector<std::string>& unmanaged,
                                  std::vector<std::string>& absent) {
   po::options_description d(
@@ -49,6 +49,9 @@ po::options_description describe(Options& o, unsigned& queue_num, unsigned& queu
       "do not give TCP SYNs a queue and worker of their own (by default queue --queue-num + "
       "--queues takes the SYNs of the zone interfaces, so a SYN flood cannot push established "
       "traffic out of its queue)")(
+      "no-kernel-flood-drops", po::bool_switch(&no_kernel_drops),
+      "while an `anti-ddos ... max-rate` refuses a flood to a destination, do not drop its "
+      "packets above twice the rate in the kernel (by default they never reach the queue)")(
       "fail-open", po::bool_switch(&o.fail_open),
       "let traffic of zone interfaces pass when fwd is gone or the queue is full "
       "(--queue-bypass); default is fail-closed. Interfaces in no zone never pass")(
@@ -142,10 +145,11 @@ std::optional<Options> parse_options(int argc, char** argv, int* exit_code) {
   Options o;
   unsigned queue_num = 0, queues = default_queues();
   bool no_syn_queue = false;
+  bool no_kernel_drops = false;
   std::string pickup;
   std::vector<std::string> unmanaged, absent;
   po::options_description d =
-      describe(o, queue_num, queues, no_syn_queue, pickup, unmanaged, absent);
+      describe(o, queue_num, queues, no_syn_queue, no_kernel_drops, pickup, unmanaged, absent);
   d.add(describe_replay(o));
   po::options_description all;
   all.add(d).add(describe_hidden(o));
@@ -176,6 +180,7 @@ std::optional<Options> parse_options(int argc, char** argv, int* exit_code) {
   o.queue_num = static_cast<uint16_t>(queue_num);
   o.queues = static_cast<uint16_t>(queues);
   o.syn_queue = !no_syn_queue;
+  o.kernel_flood_drops = !no_kernel_drops;
   o.unmanaged.insert(unmanaged.begin(), unmanaged.end());
   o.absent_allowed.insert(absent.begin(), absent.end());
   o.tcp_pickup = pickup == "never"    ? TcpPickup::kNever

@@ -28,6 +28,9 @@ struct Options {
   // (number queue_num + queues), so a SYN flood fills that queue and never the one the
   // established traffic waits in (issue 16 item 1). --no-syn-queue turns it off.
   bool syn_queue = true;
+  // While a flood the anti-ddos rates refuse lasts, its packets above twice the rate are dropped
+  // in the kernel (fwd/iptables.h FloodDrop). --no-kernel-flood-drops: every packet reaches fwd.
+  bool kernel_flood_drops = true;
   bool fail_open = false;
   bool no_rules = false;
   std::string log_level = "info";

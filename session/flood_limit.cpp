@@ -1,5 +1,7 @@
 #include "session/flood_limit.h"
 
+#include <algorithm>
+
 namespace fw::session {
 
 std::string_view flood_kind_name(FloodKind k) {
@@ -18,18 +20,19 @@ std::string_view flood_kind_name(FloodKind k) {
 
 FloodLimiter::FloodLimiter(const common::Clock& clock)
     : clock_(clock),
-      buckets_(std::make_unique<common::TokenBucket[]>(kSlots *
-                                                       static_cast<size_t>(FloodKind::kCount))) {}
+      buckets_(
+          std::make_unique<common::TokenBucket[]>(kSlots * static_cast<size_t>(FloodKind::kCount))),
+      refused_(std::make_unique<Refused[]>(kSlots * static_cast<size_t>(FloodKind::kCount))) {}
 
 FloodVerdict FloodLimiter::admit(FloodKind k, const common::IpAddr& dst, uint32_t max_rate) {
   const uint64_t now = clock_.now_ms();
   const size_t slot = dst.hash() % kSlots;
-  bool ok;
+  const size_t i = static_cast<size_t>(k) * kSlots + slot;
   {
     std::lock_guard<std::mutex> lk(stripes_[slot % kStripes]);
-    ok = buckets_[static_cast<size_t>(k) * kSlots + slot].take(max_rate, max_rate, now);
+    if (buckets_[i].take(max_rate, max_rate, now)) return FloodVerdict::kOk;
+    refused_[i] = Refused{dst, now, max_rate};
   }
-  if (ok) return FloodVerdict::kOk;
   Kind& kd = kinds_[static_cast<size_t>(k)];
   const uint64_t n = kd.refused.fetch_add(1, std::memory_order_relaxed);
   kd.last_refused_ms.store(now, std::memory_order_relaxed);
@@ -81,6 +84,25 @@ std::vector<FloodLimiter::Ended> FloodLimiter::tick() {
     kd.active.store(false);
     out.push_back({static_cast<FloodKind>(i), stats(static_cast<FloodKind>(i))});
   }
+  return out;
+}
+
+std::vector<FloodLimiter::Hot> FloodLimiter::hot(uint64_t within_ms, size_t max) const {
+  const uint64_t now = clock_.now_ms();
+  std::vector<Hot> out;
+  for (size_t stripe = 0; stripe < kStripes; ++stripe) {
+    std::lock_guard<std::mutex> lk(stripes_[stripe]);
+    for (size_t k = 0; k < static_cast<size_t>(FloodKind::kCount); ++k) {
+      for (size_t slot = stripe; slot < kSlots; slot += kStripes) {
+        const Refused& r = refused_[k * kSlots + slot];
+        if (r.ms == 0 || r.ms + within_ms < now) continue;
+        out.push_back(Hot{static_cast<FloodKind>(k), r.dst, r.max_rate, r.ms});
+      }
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const Hot& a, const Hot& b) { return a.last_refused_ms > b.last_refused_ms; });
+  if (out.size() > max) out.resize(max);
   return out;
 }
 

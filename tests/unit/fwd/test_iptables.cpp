@@ -35,6 +35,7 @@ TEST(ChainRules, MangleSingleQueueFailClosed) {
             (Lines{
                 "-A FWD-PRE -i lo -j RETURN",
                 "-A FWD-PRE -i mgmt0 -j RETURN",
+                "-A FWD-PRE -j FWD-DDOS",
                 "-A FWD-PRE -i in0 -j NFQUEUE --queue-num 3",
                 "-A FWD-PRE -i out0 -j NFQUEUE --queue-num 3",
                 "-A FWD-PRE -j DROP",
@@ -67,7 +68,7 @@ TEST(ChainRules, RawNotracksZoneInterfacesOnly) {
 
 TEST(ChainRules, NoZoneInterfacesDropsAllButLo) {
   EXPECT_EQ(RuleInstaller::chain_rules(options(), {}, "mangle"),
-            (Lines{"-A FWD-PRE -i lo -j RETURN", "-A FWD-PRE -j DROP",
+            (Lines{"-A FWD-PRE -i lo -j RETURN", "-A FWD-PRE -j FWD-DDOS", "-A FWD-PRE -j DROP",
                    "-A FWD-FWD -m mark --mark 0x40000000/0x40000000 -j DROP", "-A FWD-FWD -j DROP",
                    "-A FWD-OUT -o lo -j RETURN", "-A FWD-OUT -j DROP"}));
 }
@@ -89,8 +90,8 @@ TEST(ChainRules, QueueTargets) {
     o.queues = c.queues;
     o.fail_open = c.fail_open;
     auto r = RuleInstaller::chain_rules(o, {"a"}, "mangle");
-    ASSERT_GE(r.size(), 2u);
-    EXPECT_EQ(r[1], c.want);
+    ASSERT_GE(r.size(), 3u);
+    EXPECT_EQ(r[2], c.want);
   }
 }
 
@@ -101,17 +102,18 @@ TEST(ChainRules, SynQueueComesFirstPerZoneInterface) {
   o.queues = 2;
   o.syn_queue = true;
   auto r = RuleInstaller::chain_rules(o, {"a", "b"}, "mangle");
-  ASSERT_GE(r.size(), 6u);
-  EXPECT_EQ(r[1],
-            "-A FWD-PRE -i a -p tcp --tcp-flags SYN,ACK,FIN,RST SYN -j NFQUEUE --queue-num 12");
+  ASSERT_GE(r.size(), 7u);
+  EXPECT_EQ(r[1], "-A FWD-PRE -j FWD-DDOS");  // "kernel drops": before any queue
   EXPECT_EQ(r[2],
+            "-A FWD-PRE -i a -p tcp --tcp-flags SYN,ACK,FIN,RST SYN -j NFQUEUE --queue-num 12");
+  EXPECT_EQ(r[3],
             "-A FWD-PRE -i b -p tcp --tcp-flags SYN,ACK,FIN,RST SYN -j NFQUEUE --queue-num 12");
-  EXPECT_EQ(r[3], "-A FWD-PRE -i a -j NFQUEUE --queue-balance 10:11");
-  EXPECT_EQ(r[4], "-A FWD-PRE -i b -j NFQUEUE --queue-balance 10:11");
+  EXPECT_EQ(r[4], "-A FWD-PRE -i a -j NFQUEUE --queue-balance 10:11");
+  EXPECT_EQ(r[5], "-A FWD-PRE -i b -j NFQUEUE --queue-balance 10:11");
   o.fail_open = true;
   o.queues = 1;
   r = RuleInstaller::chain_rules(o, {"a"}, "mangle");
-  EXPECT_EQ(r[1],
+  EXPECT_EQ(r[2],
             "-A FWD-PRE -i a -p tcp --tcp-flags SYN,ACK,FIN,RST SYN -j NFQUEUE --queue-num 11 "
             "--queue-bypass");
   // Output (the firewall's own connections) is not split, and the raw table is unchanged.
@@ -130,7 +132,8 @@ TEST(ChainRules, PrefixAndJumps) {
   RuleOptions o = options();
   o.chain_prefix = "NFQA";
   EXPECT_EQ(RuleInstaller::chains_of(o, "raw"), (Lines{"NFQA-PRE", "NFQA-OUT", "NFQA-FRG"}));
-  EXPECT_EQ(RuleInstaller::chains_of(o, "mangle"), (Lines{"NFQA-PRE", "NFQA-FWD", "NFQA-OUT"}));
+  EXPECT_EQ(RuleInstaller::chains_of(o, "mangle"),
+            (Lines{"NFQA-PRE", "NFQA-FWD", "NFQA-OUT", "NFQA-DDOS"}));
   EXPECT_EQ(RuleInstaller::jump_rules(o, "mangle", false),
             (Lines{"-A PREROUTING -m comment --comment NFQA-active -j NFQA-PRE",
                    "-A FORWARD -m comment --comment NFQA-active -j NFQA-FWD",
@@ -333,6 +336,7 @@ TEST(RestoreText, ReplacesLeftoversKeepsForeignAndCounters) {
                 ":FWD-PRE - [0:0]",
                 ":FWD-FWD - [0:0]",
                 ":FWD-OUT - [0:0]",
+                ":FWD-DDOS - [0:0]",
                 "-D PREROUTING -m comment --comment FWD-active -j FWD-PRE",
                 "-D PREROUTING -j FWD-PRE",
                 "-D PREROUTING -i veth0 -m comment --comment fwd-q0 -j NFQUEUE --queue-num 0",
@@ -340,6 +344,7 @@ TEST(RestoreText, ReplacesLeftoversKeepsForeignAndCounters) {
                 "-D FORWARD -m comment --comment FWD-active -j FWD-FWD",
                 "-D OUTPUT -m comment --comment FWD-active -j FWD-OUT",
                 "-A FWD-PRE -i lo -j RETURN",
+                "-A FWD-PRE -j FWD-DDOS",
                 "[9:540] -A FWD-PRE -i in0 -j NFQUEUE --queue-num 0",
                 "[4:240] -A FWD-PRE -j DROP",
                 "-A FWD-FWD -m mark --mark 0x40000000/0x40000000 -j DROP",
@@ -602,7 +607,7 @@ TEST(RuleInstallerNetns, FiveCrashesLeaveOneSetAndRemoveAllKeepsForeign) {
     c.expect(ri.sync(zones, &err), "sync after crashes: " + err);
     const Leftovers& l = ri.leftovers();
     c.expect(l.found() && !l.held(), "leftovers not reported as a crash");
-    c.expect(l.jumps == 11 && l.chains == 12 && l.legacy_rules == 0,
+    c.expect(l.jumps == 11 && l.chains == 14 && l.legacy_rules == 0,
              "leftovers: jumps " + std::to_string(l.jumps) + " chains " + std::to_string(l.chains) +
                  " legacy " + std::to_string(l.legacy_rules));
     expect_exactly(o, zones, false, "after 5 crashes", &c);
@@ -700,6 +705,99 @@ TEST(RuleInstallerNetns, NoZoneDropsAreCountedAndSurviveSync) {
     send_udp("198.18.1.2");
     d = ri.no_zone_drops(&err);
     c.expect(d && d->out == 2, "zone interface counted as no zone");
+    return c.failures;
+  }));
+}
+
+// ---- "kernel drops" (issue 16 item 1): FWD-DDOS while a flood lasts ----
+
+TEST(FloodRules, PassTheRateDropTheRestPerFamily) {
+  RuleOptions o = options();
+  const auto v4 = *common::IpAddr::parse("198.18.2.2");
+  const auto v6 = *common::IpAddr::parse("2001:db8:2::2");
+  std::vector<FloodDrop> d = {{session::FloodKind::kUdp, v4, 2000},
+                              {session::FloodKind::kSyn, v4, 200},
+                              {session::FloodKind::kIcmp, v6, 20}};
+  auto r4 = RuleInstaller::flood_rules(o, d, false);
+  ASSERT_EQ(r4.size(), 4u);
+  EXPECT_EQ(r4[0].substr(0, r4[0].find(" --hashlimit-name")),
+            "-A FWD-DDOS -d 198.18.2.2/32 -p udp -m hashlimit --hashlimit-upto 2000/sec "
+            "--hashlimit-burst 2000");
+  EXPECT_NE(r4[0].find(" -j RETURN"), std::string::npos);
+  EXPECT_EQ(r4[1],
+            "-A FWD-DDOS -d 198.18.2.2/32 -p udp -m comment --comment fwd-ddos-udp-flood -j DROP");
+  EXPECT_EQ(r4[3],
+            "-A FWD-DDOS -d 198.18.2.2/32 -p tcp -m tcp --tcp-flags SYN,ACK,FIN,RST SYN -m comment "
+            "--comment fwd-ddos-syn-flood -j DROP");
+  auto r6 = RuleInstaller::flood_rules(o, d, true);
+  ASSERT_EQ(r6.size(), 2u);
+  EXPECT_EQ(r6[1],
+            "-A FWD-DDOS -d 2001:db8:2::2/128 -p ipv6-icmp -m icmp6 --icmpv6-type 128 -m comment "
+            "--comment fwd-ddos-icmp-flood -j DROP");
+  // Each destination and rate has a hashlimit table of its own (a shared name would share one
+  // budget, and keep the first rule's rate); names fit the kernel's 15 characters.
+  auto name = [](const std::string& l) {
+    auto i = l.find("--hashlimit-name ") + 17;
+    return l.substr(i, l.find(' ', i) - i);
+  };
+  EXPECT_NE(name(r4[0]), name(r4[2]));
+  EXPECT_LE(name(r4[0]).size(), 15u);
+  auto again = RuleInstaller::flood_rules(o, {{session::FloodKind::kUdp, v4, 4000}}, false);
+  EXPECT_NE(name(again[0]), name(r4[0]));
+  EXPECT_EQ(RuleInstaller::flood_rules(o, {{session::FloodKind::kUdp, v4, 2000}}, false)[0], r4[0]);
+  EXPECT_TRUE(RuleInstaller::flood_rules(o, {{session::FloodKind::kUdp, v4, 0}}, false).empty());
+}
+
+TEST(FloodRules, CountsWhatTheDropRulesDropped) {
+  const char save[] =
+      "*mangle\n"
+      ":PREROUTING ACCEPT [0:0]\n"
+      ":FWD-DDOS - [0:0]\n"
+      "[7:420] -A FWD-DDOS -d 198.18.2.2/32 -p udp -m hashlimit --hashlimit-upto 2000/sec "
+      "--hashlimit-burst 2000 --hashlimit-name fdu00000001 -j RETURN\n"
+      "[90:5400] -A FWD-DDOS -d 198.18.2.2/32 -p udp -m comment --comment fwd-ddos-udp-flood -j "
+      "DROP\n"
+      "[5:300] -A FWD-DDOS -d 198.18.2.3/32 -p udp -m comment --comment fwd-ddos-udp-flood -j "
+      "DROP\n"
+      "[11:660] -A FWD-DDOS -d 198.18.2.2/32 -p tcp -m tcp --tcp-flags SYN,ACK,FIN,RST SYN -m "
+      "comment --comment fwd-ddos-syn-flood -j DROP\n"
+      "[99:0] -A PREROUTING -m comment --comment fwd-ddos-udp-flood -j DROP\n"
+      "COMMIT\n";
+  std::vector<uint64_t> n(3, 1);
+  RuleInstaller::flood_drops_in(options(), parse_iptables_save(save), &n);
+  EXPECT_EQ(n, (std::vector<uint64_t>{12, 96, 1})) << "only FWD-DDOS's DROP rules, added";
+}
+
+// "kernel drops": the kernel takes the rules (hashlimit, both families), a sync keeps them, an
+// empty set removes them.
+TEST(RuleInstallerNetns, FloodDropsInstallSurviveSyncAndGo) {
+  if (!is_root()) GTEST_SKIP() << "needs root";
+  FW_NETNS_TEST(in_private_netns([] {
+    Checks c;
+    RuleOptions o = options(0);
+    RuleInstaller ri(o);
+    std::string err;
+    c.expect(ri.sync({"in0"}, &err), "sync: " + err);
+    const std::vector<FloodDrop> d = {
+        {session::FloodKind::kUdp, *common::IpAddr::parse("198.18.2.2"), 2000},
+        {session::FloodKind::kIcmp, *common::IpAddr::parse("2001:db8:2::2"), 20}};
+    c.expect(ri.set_flood_drops(d, &err), "set_flood_drops: " + err);
+    auto count = [&](bool v6, const char* what) {
+      const std::string t = save(v6, &c);
+      size_t n = 0;
+      for (size_t p = t.find(what); p != std::string::npos; p = t.find(what, p + 1)) ++n;
+      return n;
+    };
+    c.expect(count(false, "fwd-ddos-udp-flood -j DROP") == 1, "v4 drop rule missing");
+    c.expect(count(false, "--hashlimit-upto 2000/sec") == 1, "v4 pass rule missing");
+    c.expect(count(true, "fwd-ddos-icmp-flood -j DROP") == 1, "v6 drop rule missing");
+    c.expect(ri.sync({"in0", "out0"}, &err), "sync 2: " + err);
+    c.expect(count(false, "fwd-ddos-udp-flood -j DROP") == 1, "a sync lost the drops");
+    auto n = ri.flood_dropped(&err);
+    c.expect(n.size() == 3 && n[0] == 0 && n[1] == 0 && n[2] == 0, "nothing dropped yet");
+    c.expect(ri.set_flood_drops({}, &err), "set_flood_drops({}): " + err);
+    c.expect(count(false, "fwd-ddos") == 0 && count(true, "fwd-ddos") == 0, "drops left");
+    c.expect(count(false, ":FWD-DDOS") == 1, "the chain itself stays");
     return c.failures;
   }));
 }

@@ -87,5 +87,37 @@ TEST(FloodLimiter, ThreadsCountEveryRefusal) {
   EXPECT_EQ(f.stats(FloodKind::kUdp).refused, 40000u - static_cast<uint64_t>(ok.load()));
 }
 
+// "kernel drops" (issue 16 item 1): the destinations refused lately, for the daemon to drop their
+// flood in the kernel while it lasts.
+TEST(FloodLimiter, HotListsTheDestinationsRefusedLately) {
+  common::ManualClock clock;
+  clock.advance_ms(1000);
+  FloodLimiter f(clock);
+  const auto a = ip("198.18.2.2"), b = ip("2001:db8:2::2"), c = ip("198.18.2.3");
+  EXPECT_TRUE(f.hot(3000, 64).empty());
+  for (int i = 0; i < 20; ++i) f.admit(FloodKind::kUdp, a, 10);  // 10 refused
+  f.admit(FloodKind::kUdp, c, 10);                               // admitted: not hot
+  clock.advance_ms(500);
+  for (int i = 0; i < 20; ++i) f.admit(FloodKind::kSyn, b, 5);
+  auto h = f.hot(3000, 64);
+  ASSERT_EQ(h.size(), 2u);
+  EXPECT_EQ(h[0].kind, FloodKind::kSyn);  // the latest first
+  EXPECT_EQ(h[0].dst, b);
+  EXPECT_EQ(h[0].max_rate, 5u);
+  EXPECT_EQ(h[1].kind, FloodKind::kUdp);
+  EXPECT_EQ(h[1].dst, a);
+  EXPECT_EQ(h[1].max_rate, 10u);
+  EXPECT_EQ(f.hot(3000, 1).size(), 1u) << "at most max";
+  clock.advance_ms(2600);  // a's last refusal 3.1 s ago, b's 2.6 s
+  h = f.hot(3000, 64);
+  ASSERT_EQ(h.size(), 1u);
+  EXPECT_EQ(h[0].dst, b);
+  clock.advance_ms(1000);
+  EXPECT_TRUE(f.hot(3000, 64).empty()) << "a quiet destination is no longer hot";
+  // peek() refuses without counting or heating anything.
+  EXPECT_EQ(f.peek(FloodKind::kSyn, b, 0), FloodVerdict::kRefused);
+  EXPECT_TRUE(f.hot(3000, 64).empty());
+}
+
 }  // namespace
 }  // namespace fw::session
