@@ -43,7 +43,7 @@ ctl_one_set() {
     $3 == "-A" && $4 !~ /^FWD-/ && !/ -j FWD-/ { print "stray rule: " $0; bad = 1 }
     $3 == "-A" { if (line[$0]++) { print "duplicate: " $0; bad = 1 } }
     END {
-      split("raw :FWD-PRE;raw :FWD-OUT;raw :FWD-FRG;mangle :FWD-PRE;mangle :FWD-FWD;mangle :FWD-OUT", d, ";")
+      split("raw :FWD-PRE;raw :FWD-OUT;raw :FWD-FRG;mangle :FWD-PRE;mangle :FWD-FWD;mangle :FWD-OUT;mangle :FWD-DDOS", d, ";")
       split("raw PREROUTING;raw OUTPUT;mangle PREROUTING;mangle FORWARD;mangle OUTPUT", j, ";")
       for (f = 4; f <= 6; f += 2) {
         fam = "v" f
@@ -60,7 +60,7 @@ ctl_one_set() {
       }
       for (k in decl) {
         split(k, x, " ")
-        if (x[3] !~ /^:FWD-(PRE|FWD|OUT|FRG)$/ || (x[2] == "raw" && x[3] == ":FWD-FWD") ||
+        if (x[3] !~ /^:FWD-(PRE|FWD|OUT|FRG|DDOS)$/ || (x[2] == "raw" && x[3] ~ /^:FWD-(FWD|DDOS)$/) ||
             (x[2] == "mangle" && x[3] == ":FWD-FRG")) {
           print "extra chain " k; bad = 1 }
       }

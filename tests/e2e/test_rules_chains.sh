@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# fwd's kernel rules (fwd/iptables.h: chains FWD-PRE/FWD-FWD/FWD-OUT in raw and mangle, FWD-FRG in raw, one jump
+# fwd's kernel rules (fwd/iptables.h: chains FWD-PRE/FWD-FWD/FWD-OUT in raw and mangle, FWD-FRG in raw, FWD-DDOS in mangle, one jump
 # per hook): one set after a start; five kill -9 + restart cycles leave one set each (the log says
 # it found a crashed fwd's rules) and traffic works again; SIGTERM removes exactly fwd's rules (a
 # foreign rule stays); SIGUSR2 holds them (fail-closed) for the next start, which takes them over,
@@ -81,8 +81,8 @@ for cycle in 1 2 3 4 5; do
   since=$(ctl_log_since $P "$mark")
   t_check "[$cycle] log: found the rules of an fwd that did not stop cleanly" \
     grep -q "found the rules of an fwd that did not stop cleanly" <<<"$since"
-  t_check "[$cycle] log: what it found was one set (10 hooks, 12 chains)" \
-    grep -q "(10 hooks, 12 chains, 0 old-layout rules)" <<<"$since"
+  t_check "[$cycle] log: what it found was one set (10 hooks, 14 chains)" \
+    grep -q "(10 hooks, 14 chains, 0 old-layout rules)" <<<"$since"
   t_check "[$cycle] ping inside -> outside works again" lab_ping $P in 203.0.113.2
   t_check "[$cycle] HTTP inside -> outside works again" http_ok
 done
