@@ -497,7 +497,6 @@ struct SessionTable::Impl {
     if (slab_region->usable() > end * kPage)
       madvise(base + end * kPage, slab_region->usable() - end * kPage, MADV_DONTNEED);
   }
-  uint32_t max_slots() const { return static_cast<uint32_t>(std::max<size_t>(max_sessions, 1)); }
 
   // A page left without a live slot goes back to the kernel (it reads as zeros when touched
   // again, and every slot is written whole before it is marked live). So does a page of state
