@@ -429,6 +429,16 @@ struct SessionTable::Impl {
           ++t.tombs;
         }
         --t.live;
+        if (t.live == 0) {
+          // "rss" area (issue 16 item 6): an emptied part keeps no array. After a flood the
+          // shrunk arrays of the 1,024 parts lay scattered over the arenas' pages, each keeping
+          // its page resident; index_insert() makes a new one.
+          index_bytes.fetch_sub(size_t{t.cap} * 4, std::memory_order_relaxed);
+          t.e.reset();
+          t.cap = 0;
+          t.tombs = 0;
+          return;
+        }
         if (t.cap > kMinIndexCap * 4 && uint64_t{t.live} * 8 < t.cap) {
           rehash(t, std::max(kMinIndexCap, t.live * 2));
         }
