@@ -26,6 +26,7 @@ extern "C" {
 #include <vector>
 
 #include "common/log.h"
+#include "fwd/rx_release.h"
 
 namespace fw::fwd {
 namespace {
@@ -68,7 +69,8 @@ struct NfQueue::Impl {
   uint32_t batch = 64;
   AtomicStats st;
 
-  std::unique_ptr<uint8_t[]> rx;  // batch * kSlotSize, pages touched only as used
+  std::unique_ptr<uint8_t[]> rx;          // batch * kSlotSize, pages touched only as used
+  std::unique_ptr<RxRelease> rx_release;  // and given back when idle (issue 16 item 6)
   std::vector<mmsghdr> msgs;
   std::vector<iovec> rx_iov;
 
@@ -302,6 +304,7 @@ struct NfQueue::Impl {
     int n = recvmmsg(fd, msgs.data(), batch, MSG_WAITFORONE, nullptr);
     if (n < 0) {
       int e = errno;
+      if (e == EAGAIN || e == EWOULDBLOCK) rx_release->idle();  // no packet for kRecvTimeoutMs
       if (e == EAGAIN || e == EWOULDBLOCK || e == EINTR) return true;
       if (e == ENOBUFS) {
         note_enobufs();
@@ -324,6 +327,10 @@ struct NfQueue::Impl {
     flush();
     // Reset per-message state recvmmsg modified.
     for (int i = 0; i < n; ++i) msgs[i].msg_hdr.msg_flags = 0;
+    rx_release->used(static_cast<uint32_t>(n),
+                     static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                               std::chrono::steady_clock::now().time_since_epoch())
+                                               .count()));
     return true;
   }
 
@@ -440,6 +447,7 @@ std::unique_ptr<NfQueue> NfQueue::open(const QueueOptions& opt, std::string* err
   if (e != 0) return fail(qname + ": setting copy mode/flags failed: " + errno_text(e));
 
   im.rx = std::make_unique_for_overwrite<uint8_t[]>(static_cast<size_t>(im.batch) * kSlotSize);
+  im.rx_release = std::make_unique<RxRelease>(im.rx.get(), kSlotSize, im.batch);
   im.msgs.assign(im.batch, mmsghdr{});
   im.rx_iov.assign(im.batch, iovec{});
   for (uint32_t i = 0; i < im.batch; ++i) {

@@ -92,6 +92,9 @@ class SessionTable {
   // The slab's pages resident right now (mincore(2) over its whole reservation): what a drained
   // table still holds. A diagnostic: it walks the reservation's page map.
   size_t resident_slab_bytes() const;
+  // The same for the per-slot state bytes and for the free-slot bitmap (issue 16 item 6).
+  size_t resident_state_bytes() const;
+  size_t resident_free_bitmap_bytes() const;
 
  private:
   struct Impl;

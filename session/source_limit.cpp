@@ -99,12 +99,26 @@ void SourceLimiter::release(const common::IpAddr& src) {
   trim(s, now);
 }
 
+// A random-source flood grows each shard's map to thousands of hosts; once they have gone, the
+// bucket array (8 bytes a bucket, never shrunk by erase) goes back too: a rehash in proportion to
+// what is left, only after a big shrink (issue 16 item 6, as HalfOpenLimiter does).
 void SourceLimiter::expire() {
   const uint64_t now = clock_.now_ms();
   for (auto& s : shards_) {
     std::lock_guard<std::mutex> lk(s.mu);
     trim(s, now);
+    if (s.hosts.bucket_count() > 1024 && s.hosts.size() * 8 < s.hosts.bucket_count())
+      s.hosts.rehash(0);
   }
+}
+
+size_t SourceLimiter::buckets() const {
+  size_t n = 0;
+  for (const auto& s : shards_) {
+    std::lock_guard<std::mutex> lk(s.mu);
+    n += s.hosts.bucket_count();
+  }
+  return n;
 }
 
 std::vector<SourceLimiter::Host> SourceLimiter::top(size_t n) const {

@@ -58,8 +58,10 @@ class SourceLimiter {
   std::vector<Host> top(size_t n) const;
   size_t hosts() const;         // entries (busy + idle)
   size_t idle_evicted() const;  // idle entries dropped before their bucket was full (bound hit)
-  // Drops idle entries that carry nothing (periodic; acquire/release also do it as they pass).
+  // Drops idle entries that carry nothing (periodic; acquire/release also do it as they pass),
+  // and gives back the bucket arrays of maps a flood grew and that have emptied.
   void expire();
+  size_t buckets() const;  // bucket-array entries of all shards' maps (tests)
 
  private:
   static constexpr size_t kShards = 64;
