@@ -37,7 +37,9 @@ const char* kDropNames[] = {
     // "appid" area
     "application-deny",
     // "synproxy" area
-    "syn-proxy-bad-ack", "syn-proxy-opening", "miss-ack-rate-limit"};
+    "syn-proxy-bad-ack", "syn-proxy-opening", "miss-ack-rate-limit",
+    // "spi" area
+    "spi-zero"};
 // clang-format on
 static_assert(std::size(kDropNames) == static_cast<size_t>(Drop::kCount));
 
@@ -48,6 +50,7 @@ FlowKey key_of(const Parsed& p) {
   k.proto = p.proto;
   k.sport = p.sport;
   k.dport = p.dport;
+  if (session::keyed_by_spi(p.proto)) session::set_key_spi(k, p.spi);  // "spi" area
   return k;
 }
 
@@ -197,6 +200,8 @@ Decision Pipeline::run(QueuedPacket& qp, const Runtime& rt, aspf::TraceSink* alg
   }
   if (icmpv6_infrastructure(p)) return accept();
   if (auto d = guard_bogus(qp, p)) return *d;  // on a new flow and on a session alike
+  // "spi" area: SPI 0 is the key of a direction not bound yet (session.h): never a packet's.
+  if (session::keyed_by_spi(p.proto) && p.spi == 0) return drop(Drop::kSpiZero);
 
   FlowKey key = key_of(p);
   std::optional<Decision> dec;
@@ -248,6 +253,10 @@ Decision Pipeline::run(QueuedPacket& qp, const Runtime& rt, aspf::TraceSink* alg
     FlowKey wide = key;
     wide.dport = 0;
     hit = parts_.table.with_session(wide, on_session);
+  }
+  // "spi" area: the first packet of a direction whose SPI is not known yet binds it.
+  if (!hit && session::keyed_by_spi(p.proto) && parts_.table.bind_spi(key)) {
+    hit = parts_.table.with_session(key, on_session);
   }
   if (appid_reset_to) return appid_reset(qp, copy, dir, appid_reset_to == 1);
   if (!hit && p.icmp_error) {
@@ -634,6 +643,8 @@ bool Pipeline::stage_alg(NewFlow& nf) {
     s.orig.sport = s.orig.dport = 0;
     s.reply.sport = s.reply.dport = 0;
   }
+  // "spi" area: the reply's SPI is the other peer's choice, bound by its first packet.
+  if (session::keyed_by_spi(p.proto)) session::set_key_spi(s.reply, 0);
   s.app = parts_.apps.for_flow(p.proto, nf.dport);
   s.alg = nf.rt.detect.classify(nf.f.src_zone, nf.f.dst_zone, p.proto, nf.dport);
   return true;
@@ -964,6 +975,11 @@ bool Pipeline::trace_lookup(const Parsed& p, const FlowKey& key, Trace& t) {
     wide.dport = 0;
     hit = parts_.table.with_session(wide, peek);
   }
+  if (!hit && session::keyed_by_spi(p.proto)) {  // "spi" area: the session run() would bind
+    FlowKey unbound = key;
+    session::set_key_spi(unbound, 0);
+    hit = parts_.table.with_session(unbound, peek);
+  }
   return hit;
 }
 
@@ -998,6 +1014,10 @@ void Pipeline::trace_run(QueuedPacket& qp, const Runtime& rt, Trace& t) {
     case Bogus::kPortZero:
       t.guard = true, t.drop = Drop::kPortZero;
       return;
+  }
+  if (session::keyed_by_spi(p.proto) && p.spi == 0) {  // "spi" area, as in run()
+    t.guard = true, t.drop = Drop::kSpiZero;
+    return;
   }
   const FlowKey key = key_of(p);
   if (trace_lookup(p, key, t)) {

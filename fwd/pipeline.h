@@ -72,6 +72,8 @@ enum class Drop : uint8_t {
   kSynProxyBadAck,
   kSynProxyOpening,
   kMissAckRateLimit,  // `firewall reverse-session miss-ack rate-limit`: SYN-ACKs over the rate
+  // "spi" area
+  kSpiZero,  // ESP/AH with SPI 0 (reserved: RFC 4303 2.1, RFC 4302 2.4), never a session's key
   kCount
 };
 const std::vector<std::string>& drop_reason_names();

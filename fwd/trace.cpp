@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <sstream>
 #include <string_view>
+#include <tuple>
 
 #include "fwd/dataplane.h"
 #include "fwd/nfqueue.h"
@@ -508,7 +509,7 @@ void Explainer::verdict() {
   uint16_t sp = sport, dp_ = dport;
   if (t.hit) {
     src = t.hit->orig.src, dst = t.hit->orig.dst;
-    sp = t.hit->orig.sport, dp_ = t.hit->orig.dport;
+    std::tie(sp, dp_) = session::shown_ports(t.hit->orig);  // "spi" area: ESP/AH show none
   }
   std::string a = endpoint(src, sp), b = endpoint(dst, dp_);
   r.before = a + " --> " + b;

@@ -39,6 +39,7 @@ session::FlowKey key_of(const packet::Parsed& p) {
   k.proto = p.proto;
   k.sport = p.sport;
   k.dport = p.dport;
+  if (session::keyed_by_spi(p.proto)) session::set_key_spi(k, p.spi);  // "spi" area
   return k;
 }
 
