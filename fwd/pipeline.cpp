@@ -319,10 +319,12 @@ std::optional<Decision> Pipeline::on_icmp_error(QueuedPacket& qp, const Parsed& 
   if (inner && !inner->icmp_error) {
     Session s;
     Dir dir = Dir::kOriginal;
-    if (parts_.table.with_session(key_of(*inner).reversed(), [&](Session& hs, Dir d) {
-          s = hs;
-          dir = d;
-        })) {
+    if (session::keyed_by_spi(inner->proto)  // "spi" area
+            ? spi_error_session(*inner, &s, &dir)
+            : parts_.table.with_session(key_of(*inner).reversed(), [&](Session& hs, Dir d) {
+                s = hs;
+                dir = d;
+              })) {
       c_related_.inc();
       switch (parts_.nat.apply_icmp_error(std::span<uint8_t>(qp.data, qp.len), p, s, dir)) {
         case nat::Translator::Applied::kUntouched:
@@ -953,6 +955,29 @@ void Pipeline::trace(QueuedPacket& qp, Trace& t) {
     t.drop = Drop::kNoZone;
   }
   shared_reader_->release();
+}
+
+// "spi" area: the session an ICMP error quoting an ESP/AH packet is about. The quoted packet
+// shows one direction's SPI only, so its own key is looked up (the error travels the other
+// way), then the other direction's key while that one is unbound. A packet quoted after source
+// NAT whose session's reply is bound already finds nothing (the error is then judged alone).
+bool Pipeline::spi_error_session(const Parsed& inner, Session* s, Dir* dir) {
+  auto take = [&](Session& hs, Dir d) {
+    *s = hs;
+    *dir = session::other(d);
+  };
+  if (inner.spi != 0 && parts_.table.with_session(key_of(inner), take)) return true;
+  FlowKey back = key_of(inner).reversed();
+  session::set_key_spi(back, 0);
+  bool found = false;
+  parts_.table.with_session(back, [&](Session& hs, Dir d) {
+    // The quoted packet went the other way: that direction's SPI must be the quoted one.
+    if (session::key_spi(d == Dir::kReply ? hs.orig : hs.reply) != inner.spi) return;
+    *s = hs;
+    *dir = d;
+    found = true;
+  });
+  return found;
 }
 
 // The session lookup of run(), reading only: true when the packet belongs to a session.

@@ -193,6 +193,8 @@ class Pipeline {
   void trace_run(QueuedPacket& qp, const Runtime& rt, Trace& t);
   policy::Verdict policy_match(const NewFlow& nf, const policy::FlowInfo& f) const;
   bool trace_create(NewFlow& nf);
+  // "spi" area: the session an ICMP error quoting ESP/AH is about (pipeline.cpp).
+  bool spi_error_session(const packet::Parsed& inner, session::Session* s, session::Dir* dir);
   bool trace_lookup(const packet::Parsed& p, const session::FlowKey& key, Trace& t);
 
   void remember_fragment(const packet::Parsed& p);

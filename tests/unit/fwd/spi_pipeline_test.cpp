@@ -142,6 +142,21 @@ TEST_F(SpiPipeline, VerboseDisplayShowsTheSpisAndFiltersStillWork) {
   EXPECT_NE(v.find(" Current Total Sessions : 0\n"), std::string::npos) << v;
 }
 
+// An ICMP error about the SA's packets (a router's "fragmentation needed", PMTU discovery of an
+// IPsec tunnel) is part of its session; one about another SPI of the pair is not.
+TEST_F(SpiPipeline, AnIcmpErrorQuotingTheSaIsRelated) {
+  ASSERT_EQ(out(kEsp, 0x1001).d.verdict, Verdict::kAccept);
+  auto error_about = [&](uint32_t spi) {
+    Bytes quoted = ipv4(kEsp, "198.18.1.5", "203.0.113.2", esp(spi));
+    return run(ipv4(1, "203.0.113.9", "198.18.1.5", icmp(3, 4, 1400, quoted)), kOut).d.verdict;
+  };
+  const uint64_t related = ctr("packet.accepted.icmp-error-related");
+  EXPECT_EQ(error_about(0x1001), Verdict::kAccept);
+  EXPECT_EQ(ctr("packet.accepted.icmp-error-related"), related + 1);
+  EXPECT_EQ(error_about(0x9999), Verdict::kDrop) << "no session of that SPI";
+  EXPECT_EQ(ctr("packet.accepted.icmp-error-related"), related + 1);
+}
+
 class SpiEasyIp : public testing::PipelineFixture {
  protected:
   SpiEasyIp() : PipelineFixture(std::string(testing::kLabZones) + testing::kTrustToUntrustEasyIp) {}
@@ -152,6 +167,13 @@ TEST_F(SpiEasyIp, KeysAreConsistentAfterTranslation) {
   ASSERT_EQ(o.d.verdict, Verdict::kAccept);
   EXPECT_EQ(o.p.src.str(), "203.0.113.1") << "easy-ip, as before";
   EXPECT_EQ(o.p.spi, 0x1001u) << "the SPI is never rewritten";
+  // A router's error about the translated packet reaches the inside host, translated back (while
+  // the reply is unbound: the quoted packet shows neither the inside address nor the reply's SPI).
+  Out e = run(ipv4(1, "203.0.113.9", "203.0.113.1",
+                   icmp(3, 4, 1400, ipv4(kEsp, "203.0.113.1", "203.0.113.2", esp(0x1001)))),
+              kOut);
+  ASSERT_EQ(e.d.verdict, Verdict::kAccept);
+  EXPECT_EQ(e.p.dst.str(), "198.18.1.5");
   // The peer answers the public address with its own SPI: bound, translated back inside.
   Out r = run(ipv4(kEsp, "203.0.113.2", "203.0.113.1", esp(0x2002)), kOut);
   ASSERT_EQ(r.d.verdict, Verdict::kAccept);
