@@ -138,6 +138,11 @@ void Explainer::packet_line() {
     p += s.src.str() + " --> " + s.dst.str();
   }
   if (s.proto == 6) p += " flags " + flags_text(s.tcp_flags);
+  if (session::keyed_by_spi(s.proto)) {  // "spi" area
+    char b[16];
+    std::snprintf(b, sizeof b, "0x%08x", static_cast<unsigned>(s.spi));
+    p += std::string(" spi ") + b;
+  }
   if (s.proto == 1 || s.proto == 58) {
     const bool echo = s.icmp_type < 0;
     p += " type " + std::to_string(echo ? (s.proto == 1 ? 8 : 128) : s.icmp_type) + " code " +

@@ -54,6 +54,7 @@ TraceRequest request_of(const QueuedPacket& qp, const packet::Parsed& p, RouteSo
   s.dport = p.dport;
   s.tcp_flags = p.tcp_flags;
   s.ttl = p.ttl;
+  s.spi = p.spi;  // "spi" area
   if (p.proto == 1 || p.proto == 58) {
     s.icmp_type = p.icmp_type;
     s.icmp_code = p.icmp_code;
