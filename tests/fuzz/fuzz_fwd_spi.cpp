@@ -106,25 +106,40 @@ bool session_is_consistent(fwd::DataPlane& dp, const session::Session& s) {
   return session::spi_unbound(s.reply) || finds(s.reply, session::Dir::kReply);
 }
 
+// One data plane for the whole run (building one per input costs far more than the steps): each
+// input starts from an empty session table.
+struct World {
+  common::ManualClock clock;
+  Routes routes;
+  fwd::DataPlane dp;
+  fwd::Controller ctl;
+  static fwd::DataPlaneOptions options() {
+    fwd::DataPlaneOptions opt;
+    opt.max_sessions = 1024;
+    return opt;
+  }
+  static fwd::ControllerHooks hooks(fwd::DataPlane* dp) {
+    fwd::ControllerHooks h;
+    h.dataplane = dp;
+    return h;
+  }
+  World() : dp(clock, routes, options()), ctl(hooks(&dp)) {
+    std::string err;
+    if (!ctl.load_text(kConfig, "fuzz", &err)) __builtin_trap();
+  }
+};
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static bool once = [] {
+  static World* world = [] {
     common::set_log_level(common::LogLevel::kOff);
-    return true;
+    return new World;  // never freed: it lives as long as the process
   }();
-  (void)once;
-  common::ManualClock clock;
-  Routes routes;
-  fwd::DataPlaneOptions opt;
-  opt.max_sessions = 1024;
-  fwd::DataPlane dp(clock, routes, opt);
+  common::ManualClock& clock = world->clock;
+  fwd::DataPlane& dp = world->dp;
   fwd::Pipeline& pipe = dp.pipeline();
-  fwd::ControllerHooks h;
-  h.dataplane = &dp;
-  fwd::Controller ctl(h);
-  std::string err;
-  if (!ctl.load_text(kConfig, "fuzz", &err)) __builtin_trap();
+  dp.sessions().erase_if([](const session::Session&) { return true; });
 
   const uint32_t kSpis[8] = {0, 1, 0x1001, 0x2002, 0x10000, 0xffffffff, 0x00010001, 0x100};
   common::IpAddr hosts[4], peers[2];
