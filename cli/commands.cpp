@@ -328,7 +328,9 @@ std::vector<CommandSpec> specs() {
        {V::kUser, V::kSystem},
        "packet-trace { input <interface:ifname> | local } protocol { gre | esp | ah | "
        "<protocol-number:int(1-255)> } source <source-address:ip> destination "
-       "<destination-address:ip> [ ttl <ttl-value:int(1-255)> | json ]*"},
+       "<destination-address:ip> [ spi <spi-value:int(1-4294967295)> | ttl <ttl-value:int(1-255)> "
+       "| "
+       "json ]*"},
       // "appid" area (issue 14 part 2): application conditions of security rules, and how many
       // packets of a session identification looks at.
       {"rule.application",
@@ -664,6 +666,9 @@ std::map<std::string, std::string> help() {
       // "halfopen" area (issue 16 item 2).
       {"half-open-limit", "Half-open TCP sessions one destination may have (the oldest go)"},
       {"half-open-value", "Sessions (default 1024; 0: no limit)"},
+      // "spi" area (issue 16 item 8).
+      {"spi", "Security parameter index of the ESP/AH packet (default 1)"},
+      {"spi-value", "SPI (1-4294967295; 0 is reserved)"},
   };
 }
 

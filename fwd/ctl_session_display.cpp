@@ -34,7 +34,19 @@ std::string endpoint(const common::IpAddr& a, uint16_t port) {
 uint16_t shown_dport(const session::FlowKey& k) {
   if (k.proto == 1) return 8 << 8;
   if (k.proto == 58) return 128 << 8;
-  return k.dport;
+  return session::shown_ports(k).second;  // "spi" area: ESP/AH show no ports
+}
+
+// "spi" area: "  SPI: 0x1234abcd/0x5678ef01" of an ESP/AH session (an unbound reply SPI: "-").
+std::string spi_text(const session::Session& s) {
+  if (!session::keyed_by_spi(s.orig.proto)) return {};
+  auto hex = [](const session::FlowKey& k) {
+    if (session::spi_unbound(k)) return std::string("-");
+    char b[16];
+    std::snprintf(b, sizeof b, "0x%08x", static_cast<unsigned>(session::key_spi(k)));
+    return std::string(b);
+  };
+  return "  SPI: " + hex(s.orig) + "/" + hex(s.reply);
 }
 
 // Session filters from a matched display/reset line.
@@ -59,8 +71,8 @@ struct SessionFilter {
     }
     if (v6_only && !s.orig.src.is_v6()) return false;
     if (proto && s.orig.proto != *proto) return false;
-    if (sport && s.orig.sport != *sport) return false;
-    if (dport && s.orig.dport != *dport) return false;
+    if (sport && session::shown_ports(s.orig).first != *sport) return false;
+    if (dport && session::shown_ports(s.orig).second != *dport) return false;
     if (policy && dp.names().name(s.policy) != *policy) return false;
     if (app && dp.apps().name(s.app) != *app) return false;
     if (src_zone && dp.zone_name(s.src_zone) != *src_zone) return false;
@@ -139,7 +151,7 @@ void session_lines(std::ostream& os, const ControllerHooks& h, DataPlane& dp,
                    const session::Session& s, bool verbose, uint64_t now) {
   // What goes in the port positions comes from the ALG whose channel the
   // session is (PPTP's GRE shows call ids), else the ports.
-  std::pair<uint16_t, uint16_t> ports{s.orig.sport, s.nat.snat_port};
+  std::pair<uint16_t, uint16_t> ports{session::shown_ports(s.orig).first, s.nat.snat_port};
   if (const auto* ins = dp.algs().get(dp.apps().alg_of(s.app))) ports = ins->shown_ports(s);
   std::string src = endpoint(s.orig.src, ports.first);
   if (s.nat.snat) src += "[" + endpoint(s.nat.snat_addr, ports.second) + "]";
@@ -153,7 +165,7 @@ void session_lines(std::ostream& os, const ControllerHooks& h, DataPlane& dp,
   }
   verbose_lines(os, h, dp, s, now);
   os << " " << src << " " << arrow << " " << dst << " PolicyName: " << dp.names().name(s.policy)
-     << "\n";
+     << spi_text(s) << "\n";
 }
 
 // "stream" area: displays of any size are rendered in batches of this many table slots (each

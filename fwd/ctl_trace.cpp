@@ -47,6 +47,12 @@ bool request_of(Ctx& c, TraceRequest* req) {
     s.icmp_code = static_cast<uint8_t>(c.m.integer("icmp-code").value_or(0));
   }
   s.ttl = static_cast<uint8_t>(c.m.integer("ttl-value").value_or(64));
+  if (s.proto == 50 || s.proto == 51) {  // "spi" area
+    s.spi = static_cast<uint32_t>(c.m.integer("spi-value").value_or(1));
+  } else if (c.m.integer("spi-value")) {
+    c.err = "Error: An SPI goes with protocol esp or ah.";
+    return false;
+  }
   if (c.m.has("tcp-flags")) {
     if (s.proto != 6) {
       c.err = "Error: TCP flags go with protocol tcp.";

@@ -51,8 +51,8 @@ void Events::tuple(KvText& kv, const session::Session& s) const {
       .add("Protocol", packet::ip_proto_name(o.proto))
       .add("SourceIP", o.src.str())
       .add("DestinationIP", o.dst.str())
-      .add("SourcePort", o.sport)
-      .add("DestinationPort", o.dport);
+      .add("SourcePort", session::shown_ports(o).first)  // "spi" area: ESP/AH show none
+      .add("DestinationPort", session::shown_ports(o).second);
   if (s.nat.snat)
     kv.add("SourceNatIP", s.nat.snat_addr.str()).add("SourceNatPort", s.nat.snat_port);
   if (s.nat.dnat)
@@ -139,8 +139,8 @@ void Events::flow_refused(Sampled kind, const session::FlowKey& k, uint8_t src_z
       .add("Protocol", packet::ip_proto_name(k.proto))
       .add("SourceIP", k.src.str())
       .add("DestinationIP", k.dst.str())
-      .add("SourcePort", k.sport)
-      .add("DestinationPort", k.dport)
+      .add("SourcePort", session::shown_ports(k).first)
+      .add("DestinationPort", session::shown_ports(k).second)
       .add("SourceZone", zone(src_zone))
       .add("DestinationZone", zone(dst_zone));
   if (!rule.empty()) kv.add("PolicyName", rule);

@@ -37,7 +37,9 @@ const char* kDropNames[] = {
     // "appid" area
     "application-deny",
     // "synproxy" area
-    "syn-proxy-bad-ack", "syn-proxy-opening", "miss-ack-rate-limit"};
+    "syn-proxy-bad-ack", "syn-proxy-opening", "miss-ack-rate-limit",
+    // "spi" area
+    "spi-zero"};
 // clang-format on
 static_assert(std::size(kDropNames) == static_cast<size_t>(Drop::kCount));
 
@@ -48,6 +50,7 @@ FlowKey key_of(const Parsed& p) {
   k.proto = p.proto;
   k.sport = p.sport;
   k.dport = p.dport;
+  if (session::keyed_by_spi(p.proto)) session::set_key_spi(k, p.spi);  // "spi" area
   return k;
 }
 
@@ -197,6 +200,8 @@ Decision Pipeline::run(QueuedPacket& qp, const Runtime& rt, aspf::TraceSink* alg
   }
   if (icmpv6_infrastructure(p)) return accept();
   if (auto d = guard_bogus(qp, p)) return *d;  // on a new flow and on a session alike
+  // "spi" area: SPI 0 is the key of a direction not bound yet (session.h): never a packet's.
+  if (session::keyed_by_spi(p.proto) && p.spi == 0) return drop(Drop::kSpiZero);
 
   FlowKey key = key_of(p);
   std::optional<Decision> dec;
@@ -248,6 +253,10 @@ Decision Pipeline::run(QueuedPacket& qp, const Runtime& rt, aspf::TraceSink* alg
     FlowKey wide = key;
     wide.dport = 0;
     hit = parts_.table.with_session(wide, on_session);
+  }
+  // "spi" area: the first packet of a direction whose SPI is not known yet binds it.
+  if (!hit && session::keyed_by_spi(p.proto) && parts_.table.bind_spi(key)) {
+    hit = parts_.table.with_session(key, on_session);
   }
   if (appid_reset_to) return appid_reset(qp, copy, dir, appid_reset_to == 1);
   if (!hit && p.icmp_error) {
@@ -310,10 +319,12 @@ std::optional<Decision> Pipeline::on_icmp_error(QueuedPacket& qp, const Parsed& 
   if (inner && !inner->icmp_error) {
     Session s;
     Dir dir = Dir::kOriginal;
-    if (parts_.table.with_session(key_of(*inner).reversed(), [&](Session& hs, Dir d) {
-          s = hs;
-          dir = d;
-        })) {
+    if (session::keyed_by_spi(inner->proto)  // "spi" area
+            ? spi_error_session(*inner, &s, &dir)
+            : parts_.table.with_session(key_of(*inner).reversed(), [&](Session& hs, Dir d) {
+                s = hs;
+                dir = d;
+              })) {
       c_related_.inc();
       switch (parts_.nat.apply_icmp_error(std::span<uint8_t>(qp.data, qp.len), p, s, dir)) {
         case nat::Translator::Applied::kUntouched:
@@ -634,6 +645,8 @@ bool Pipeline::stage_alg(NewFlow& nf) {
     s.orig.sport = s.orig.dport = 0;
     s.reply.sport = s.reply.dport = 0;
   }
+  // "spi" area: the reply's SPI is the other peer's choice, bound by its first packet.
+  if (session::keyed_by_spi(p.proto)) session::set_key_spi(s.reply, 0);
   s.app = parts_.apps.for_flow(p.proto, nf.dport);
   s.alg = nf.rt.detect.classify(nf.f.src_zone, nf.f.dst_zone, p.proto, nf.dport);
   return true;
@@ -944,6 +957,29 @@ void Pipeline::trace(QueuedPacket& qp, Trace& t) {
   shared_reader_->release();
 }
 
+// "spi" area: the session an ICMP error quoting an ESP/AH packet is about. The quoted packet
+// shows one direction's SPI only, so its own key is looked up (the error travels the other
+// way), then the other direction's key while that one is unbound. A packet quoted after source
+// NAT whose session's reply is bound already finds nothing (the error is then judged alone).
+bool Pipeline::spi_error_session(const Parsed& inner, Session* s, Dir* dir) {
+  auto take = [&](Session& hs, Dir d) {
+    *s = hs;
+    *dir = session::other(d);
+  };
+  if (inner.spi != 0 && parts_.table.with_session(key_of(inner), take)) return true;
+  FlowKey back = key_of(inner).reversed();
+  session::set_key_spi(back, 0);
+  bool found = false;
+  parts_.table.with_session(back, [&](Session& hs, Dir d) {
+    // The quoted packet went the other way: that direction's SPI must be the quoted one.
+    if (session::key_spi(d == Dir::kReply ? hs.orig : hs.reply) != inner.spi) return;
+    *s = hs;
+    *dir = d;
+    found = true;
+  });
+  return found;
+}
+
 // The session lookup of run(), reading only: true when the packet belongs to a session.
 bool Pipeline::trace_lookup(const Parsed& p, const FlowKey& key, Trace& t) {
   auto peek = [&](Session& s, Dir d) {
@@ -963,6 +999,11 @@ bool Pipeline::trace_lookup(const Parsed& p, const FlowKey& key, Trace& t) {
     FlowKey wide = key;
     wide.dport = 0;
     hit = parts_.table.with_session(wide, peek);
+  }
+  if (!hit && session::keyed_by_spi(p.proto)) {  // "spi" area: the session run() would bind
+    FlowKey unbound = key;
+    session::set_key_spi(unbound, 0);
+    hit = parts_.table.with_session(unbound, peek);
   }
   return hit;
 }
@@ -998,6 +1039,10 @@ void Pipeline::trace_run(QueuedPacket& qp, const Runtime& rt, Trace& t) {
     case Bogus::kPortZero:
       t.guard = true, t.drop = Drop::kPortZero;
       return;
+  }
+  if (session::keyed_by_spi(p.proto) && p.spi == 0) {  // "spi" area, as in run()
+    t.guard = true, t.drop = Drop::kSpiZero;
+    return;
   }
   const FlowKey key = key_of(p);
   if (trace_lookup(p, key, t)) {

@@ -72,6 +72,8 @@ enum class Drop : uint8_t {
   kSynProxyBadAck,
   kSynProxyOpening,
   kMissAckRateLimit,  // `firewall reverse-session miss-ack rate-limit`: SYN-ACKs over the rate
+  // "spi" area
+  kSpiZero,  // ESP/AH with SPI 0 (reserved: RFC 4303 2.1, RFC 4302 2.4), never a session's key
   kCount
 };
 const std::vector<std::string>& drop_reason_names();
@@ -191,6 +193,8 @@ class Pipeline {
   void trace_run(QueuedPacket& qp, const Runtime& rt, Trace& t);
   policy::Verdict policy_match(const NewFlow& nf, const policy::FlowInfo& f) const;
   bool trace_create(NewFlow& nf);
+  // "spi" area: the session an ICMP error quoting ESP/AH is about (pipeline.cpp).
+  bool spi_error_session(const packet::Parsed& inner, session::Session* s, session::Dir* dir);
   bool trace_lookup(const packet::Parsed& p, const session::FlowKey& key, Trace& t);
 
   void remember_fragment(const packet::Parsed& p);

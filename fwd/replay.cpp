@@ -329,6 +329,7 @@ void Replayer::feed(const capture::Packet& cp, const packet::Parsed& before, Lin
   account(l);
   if (!before.src.empty()) {
     session::FlowKey k{before.src, before.dst, before.sport, before.dport, before.proto, 0};
+    if (session::keyed_by_spi(k.proto)) session::set_key_spi(k, before.spi);  // "spi" area
     dp_->sessions().with_session(k, [&](session::Session& s, session::Dir) { l->session = s.id; });
   }
   if (!forwarded) return;

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <sstream>
 #include <string_view>
+#include <tuple>
 
 #include "fwd/dataplane.h"
 #include "fwd/nfqueue.h"
@@ -137,6 +138,11 @@ void Explainer::packet_line() {
     p += s.src.str() + " --> " + s.dst.str();
   }
   if (s.proto == 6) p += " flags " + flags_text(s.tcp_flags);
+  if (session::keyed_by_spi(s.proto)) {  // "spi" area
+    char b[16];
+    std::snprintf(b, sizeof b, "0x%08x", static_cast<unsigned>(s.spi));
+    p += std::string(" spi ") + b;
+  }
   if (s.proto == 1 || s.proto == 58) {
     const bool echo = s.icmp_type < 0;
     p += " type " + std::to_string(echo ? (s.proto == 1 ? 8 : 128) : s.icmp_type) + " code " +
@@ -508,7 +514,7 @@ void Explainer::verdict() {
   uint16_t sp = sport, dp_ = dport;
   if (t.hit) {
     src = t.hit->orig.src, dst = t.hit->orig.dst;
-    sp = t.hit->orig.sport, dp_ = t.hit->orig.dport;
+    std::tie(sp, dp_) = session::shown_ports(t.hit->orig);  // "spi" area: ESP/AH show none
   }
   std::string a = endpoint(src, sp), b = endpoint(dst, dp_);
   r.before = a + " --> " + b;

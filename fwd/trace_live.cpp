@@ -39,6 +39,7 @@ session::FlowKey key_of(const packet::Parsed& p) {
   k.proto = p.proto;
   k.sport = p.sport;
   k.dport = p.dport;
+  if (session::keyed_by_spi(p.proto)) session::set_key_spi(k, p.spi);  // "spi" area
   return k;
 }
 
@@ -53,6 +54,7 @@ TraceRequest request_of(const QueuedPacket& qp, const packet::Parsed& p, RouteSo
   s.dport = p.dport;
   s.tcp_flags = p.tcp_flags;
   s.ttl = p.ttl;
+  s.spi = p.spi;  // "spi" area
   if (p.proto == 1 || p.proto == 58) {
     s.icmp_type = p.icmp_type;
     s.icmp_code = p.icmp_code;

@@ -15,7 +15,7 @@ using common::wr32;
 namespace {
 
 size_t l4_header_len(const BuildSpec& s) {
-  return s.proto == kProtoTcp ? 20 + s.tcp_options.size() : 8;
+  return s.proto == kProtoTcp ? 20 + s.tcp_options.size() : s.proto == kProtoAh ? 12 : 8;
 }
 
 void put_l4(uint8_t* t, const BuildSpec& s, size_t l4_total) {
@@ -45,6 +45,16 @@ void put_l4(uint8_t* t, const BuildSpec& s, size_t l4_total) {
         wr16(t + 4, s.sport);
         wr16(t + 6, 1);
       }
+      break;
+    case kProtoEsp:  // "spi" area
+      wr32(t, s.spi);
+      wr32(t + 4, 1);
+      break;
+    case kProtoAh:
+      t[0] = 59;  // no next header
+      t[1] = 1;   // (1 + 2) * 4 = 12 bytes
+      wr32(t + 4, s.spi);
+      wr32(t + 8, 1);
       break;
     default:  // 8 zero bytes
       break;

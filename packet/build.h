@@ -14,9 +14,8 @@ namespace fw::packet {
 
 struct BuildSpec {
   common::IpAddr src, dst;  // same family
-  // 6, 17, 1 or 58 (an echo request unless icmp_type is set), or any other protocol: then an
-  // IP header and 8 zero bytes (a GRE header, an ESP SPI and sequence number, ...) before the
-  // payload.
+  // 6, 17, 1 or 58 (an echo request unless icmp_type is set), ESP or AH (`spi`), or any other
+  // protocol: then an IP header and 8 zero bytes (a GRE header, ...) before the payload.
   uint8_t proto = 6;
   uint16_t sport = 0, dport = 0;  // ICMP echo: sport is the identifier
   int icmp_type = -1;             // ICMP/ICMPv6: this type and code (-1: echo request)
@@ -29,6 +28,8 @@ struct BuildSpec {
   // 40) and the window.
   std::span<const uint8_t> tcp_options;
   uint16_t window = 64240;
+  // "spi" area: ESP (50) / AH (51): the SPI (sequence number 1; AH: a 12-byte header, no ICV).
+  uint32_t spi = 0;
 };
 
 // Empty if the spec cannot be built (mixed families, too long).

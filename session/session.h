@@ -37,6 +37,28 @@ struct FlowKey {
   uint64_t hash() const;  // well mixed; used for sharding and buckets
 };
 
+// "spi" area (issue 16 item 8): ESP (50) and AH (51) carry no ports; their sessions are keyed by
+// the SPI, split over the key's ports (sport = high 16 bits, dport = low 16 bits), so FlowKey, its
+// hash, its equality and the state file stay as they are. An SA is one-way: a session's reply key
+// starts with SPI 0 (reserved by RFC 4303 2.1 / RFC 4302 2.4, never valid on the wire, so the
+// pipeline drops a packet carrying it) - a placeholder, bound by the table (SessionTable::bind_spi)
+// to the SPI of the first packet of that direction whose own SPI finds no session.
+inline bool keyed_by_spi(uint8_t proto) { return proto == 50 || proto == 51; }
+inline uint32_t key_spi(const FlowKey& k) { return (uint32_t{k.sport} << 16) | k.dport; }
+inline void set_key_spi(FlowKey& k, uint32_t spi) {
+  k.sport = static_cast<uint16_t>(spi >> 16);
+  k.dport = static_cast<uint16_t>(spi & 0xffff);
+}
+// An SPI-keyed direction key not bound yet (several sessions may share it in the index).
+inline bool spi_unbound(const FlowKey& k) {
+  return keyed_by_spi(k.proto) && k.sport == 0 && k.dport == 0;
+}
+// The ports a key shows (display, filters, logs): none for an SPI-keyed protocol.
+inline std::pair<uint16_t, uint16_t> shown_ports(const FlowKey& k) {
+  if (keyed_by_spi(k.proto)) return {0, 0};
+  return {k.sport, k.dport};
+}
+
 enum class Dir : uint8_t { kOriginal = 0, kReply = 1 };
 inline Dir other(Dir d) { return d == Dir::kOriginal ? Dir::kReply : Dir::kOriginal; }
 

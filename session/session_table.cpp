@@ -564,6 +564,13 @@ struct SessionTable::Impl {
       unlock(st);
       return false;
     }
+    if (!(s.orig == o) || !(s.reply == r)) {
+      // "spi" area: bind_spi re-keyed it meanwhile (at most once per direction): again.
+      unlock(st);
+      lk.a.unlock();
+      if (lk.b.owns_lock()) lk.b.unlock();
+      return remove_slot(slot, recheck, try_only, out);
+    }
     index_erase(po, ho, slot * 2);
     if (!same) index_erase(pr, hr, slot * 2 + 1);
     *out = s;
@@ -597,7 +604,9 @@ InsertResult SessionTable::insert(Session s, uint64_t* id_out) {
   const uint32_t po = t.part_of(ho), pr = t.part_of(hr);
   Impl::ShardPair lk(t, t.shard_of_part(po), t.shard_of_part(pr));
   t.prefetch_bucket(pr, hr);  // two independent random reads: let them overlap
-  if (t.find(po, ho, s.orig) != kNoRef || (!same && t.find(pr, hr, s.reply) != kNoRef)) {
+  // "spi" area: an unbound SPI key may be shared (several SAs of a pair wait for their replies).
+  if ((!spi_unbound(s.orig) && t.find(po, ho, s.orig) != kNoRef) ||
+      (!same && !spi_unbound(s.reply) && t.find(pr, hr, s.reply) != kNoRef)) {
     return InsertResult::kExists;
   }
   if (t.size.fetch_add(1, std::memory_order_relaxed) >= t.max_sessions) {
@@ -639,6 +648,29 @@ bool SessionTable::with_session(const FlowKey& key, const std::function<void(Ses
   const TcpState before = s.tcp_state;
   fn(s, static_cast<Dir>(ref & 1));
   t.restate(before, s.tcp_state);
+  return true;
+}
+
+bool SessionTable::bind_spi(const FlowKey& key) {
+  if (!keyed_by_spi(key.proto) || spi_unbound(key)) return false;
+  Impl& t = *impl_;
+  FlowKey unbound = key;
+  set_key_spi(unbound, 0);
+  const uint64_t hk = key.hash(), hu = unbound.hash();
+  const uint32_t pk = t.part_of(hk), pu = t.part_of(hu);
+  Impl::ShardPair lk(t, t.shard_of_part(pk), t.shard_of_part(pu));
+  if (t.find(pk, hk, key) != kNoRef) return true;  // a packet on another queue bound it first
+  const uint32_t ref = t.find(pu, hu, unbound);
+  if (ref == kNoRef) return false;
+  // Lock order shard(s) -> session, as everywhere; no reader of either part can run meanwhile,
+  // and the session's other key (another part, maybe another shard) is not touched.
+  std::atomic<uint8_t>& st = t.state(ref >> 1);
+  Impl::lock_live(st);
+  Impl::SessionGuard g{st};
+  t.index_erase(pu, hu, ref);
+  Session& s = t.sess(ref >> 1);
+  ((ref & 1) ? s.reply : s.orig) = key;
+  t.index_insert(pk, hk, ref);
   return true;
 }
 

@@ -33,8 +33,16 @@ class SessionTable {
   // Insert a new session under both keys s.orig and s.reply. Assigns s.id
   // (unique, increasing) and created_ms/last_seen_ms if zero. kExists if either
   // key is already present (a racing first packet on another queue): the caller
-  // looks up again. kFull at the cap (counter "session.drop.table-full").
+  // looks up again. An unbound SPI key ("spi" area, session.h) is never "present": the sessions of
+  // several SAs of one address pair all wait for their reply's SPI. kFull at the cap (counter
+  // "session.drop.table-full").
   InsertResult insert(Session s, uint64_t* id_out = nullptr);
+
+  // "spi" area: `key` (ESP/AH, SPI != 0) found no session: if a session of its address pair has
+  // that direction unbound (SPI 0, session.h), it becomes `key` (in the session and in the index,
+  // under both shards' locks and the session's): true. Several unbound sessions of one pair: the
+  // first found is bound. false: none (a new flow), or `key` is not SPI-keyed.
+  bool bind_spi(const FlowKey& key);
 
   // Find the session having `key` as its original or reply key and call
   // fn(session, direction) with the session locked exclusively (other threads
