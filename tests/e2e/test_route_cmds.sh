@@ -21,7 +21,9 @@ ip netns exec $P-out sysctl -qw net.ipv4.conf.all.arp_ignore=1
 # The outside host answers tracert's three quick probes with port unreachables; its kernel
 # rate-limits ICMP errors (per peer and, since 6.x, a global budget consumed at random), which
 # once cost one answer in a CI run. The test is about fwd's tracert, not the host's limiter.
-ip netns exec $P-out sysctl -qw net.ipv4.icmp_ratelimit=0
+# icmp_ratelimit=0 alone turns off only the per-peer limit (a parallel run at load 8 still lost
+# one answer): icmp_ratemask=0 exempts every ICMP type from both limits.
+ip netns exec $P-out sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv4.icmp_ratemask=0
 fwd_start $P || { t_fail "fwd starts with etc/lab.cfg"; t_done; }
 t_check "configure: local -> untrust permit (the firewall's own probes)" \
   fwcli_run $P "system-view; security-policy; rule name local-out; source-zone local; destination-zone untrust; action permit; return"

@@ -183,8 +183,11 @@ TEST_F(FwcliTest, ReconnectsWhenTheServerClosedTheIdleConnection) {
 TEST_F(FwcliTest, ShellsBeyondTheConnectionLimitRetryAndAllSucceed) {
   ServerOptions opt;
   opt.max_clients = 2;
+  // Each command takes 50 ms, so a shell holds its connection for >= 200 ms: the shells overlap
+  // even when starting 16 processes is slow (with 3 ms an ASan build on a loaded machine once
+  // started them so far apart that the limit was never hit).
   auto srv = start(opt, [](const Request& rq, const PeerCred& pc) {
-    std::this_thread::sleep_for(milliseconds(3));
+    std::this_thread::sleep_for(milliseconds(50));
     return echo_handler(rq, pc);
   });
   ASSERT_TRUE(srv);
