@@ -409,12 +409,14 @@ bool RuleInstaller::sync(const std::set<std::string>& zone_interfaces, std::stri
   if (in_sync_ && !held_ && zone_interfaces == zone_interfaces_) return true;
   zone_interfaces_ = zone_interfaces;
   in_sync_ = apply(false, err);
+  flood_installed_ = in_sync_;  // apply_family installed flood_drops_ with the chains
   return in_sync_;
 }
 
 bool RuleInstaller::hold(std::string* err) {
   std::lock_guard<std::mutex> lk(mu_);
   held_ = true;
+  flood_installed_ = false;  // held rules keep FWD-DDOS empty
   if (!touched_) return true;
   return apply(true, err);
 }
@@ -461,6 +463,7 @@ bool RuleInstaller::apply_family(bool v6, bool held, Leftovers* found, std::stri
 bool RuleInstaller::remove_all(std::string* err) {
   std::lock_guard<std::mutex> lk(mu_);
   in_sync_ = false;
+  flood_installed_ = false;
   std::string first_err;
   for (bool v6 : {false, true}) {
     std::string text, e;

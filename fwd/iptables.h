@@ -199,6 +199,7 @@ class RuleInstaller {
   mutable std::mutex mu_;  // sync(), hold(), remove_all(), set_flood_drops(): one at a time
   RuleOptions opt_;
   std::vector<FloodDrop> flood_drops_;
+  bool flood_installed_ = false;  // FWD-DDOS holds flood_drops_ (false after a failed apply)
   std::vector<uint64_t> flood_dropped_ =
       std::vector<uint64_t>(static_cast<size_t>(session::FloodKind::kCount));
   std::set<std::string> zone_interfaces_;

@@ -75,11 +75,13 @@ void RuleInstaller::flood_drops_in(const RuleOptions& opt, const SavedRuleset& c
 
 bool RuleInstaller::set_flood_drops(const std::vector<FloodDrop>& drops, std::string* err) {
   std::lock_guard<std::mutex> lk(mu_);
-  if (drops == flood_drops_) return true;
+  if (drops == flood_drops_ && flood_installed_) return true;
   flood_drops_ = drops;
+  flood_installed_ = false;
   if (!in_sync_ || held_) return true;  // the next sync() installs them
   bool ok = true;
   for (bool v6 : {false, true}) ok = apply_flood_drops(v6, err) && ok;
+  flood_installed_ = ok;  // a failed apply is retried by the next call, even with the same drops
   return ok;
 }
 
