@@ -722,10 +722,12 @@ std::string Daemon::extra_statistics() {
   };
   if (rules_) {
     std::string e;
-    if (auto d = rules_->no_zone_drops(&e)) line("Dropped no-zone (kernel rules)", d->total());
-    uint64_t floods = 0;
-    for (uint64_t n : rules_->flood_dropped(&e)) floods += n;
-    line("Dropped floods (kernel rules)", floods);
+    if (auto d = rules_->kernel_drops(&e)) {  // one iptables-save per family for both lines
+      line("Dropped no-zone (kernel rules)", d->no_zone.total());
+      uint64_t floods = 0;
+      for (uint64_t n : d->floods) floods += n;
+      line("Dropped floods (kernel rules)", floods);
+    }
   }
   line("Queue dropped (kernel)", qdrop);
   if (opt_.syn_queue) line("SYN queue dropped (kernel)", syn_drop);

@@ -484,16 +484,31 @@ bool RuleInstaller::remove_all(std::string* err) {
   return first_err.empty();
 }
 
-std::optional<NoZoneDrops> RuleInstaller::no_zone_drops(std::string* err) const {
-  NoZoneDrops d;
+std::optional<SavedRuleset> RuleInstaller::saved_mangle(bool v6, std::string* err) {
+  std::string text;
+  if (!run_program_io({v6 ? "ip6tables-save" : "iptables-save", "-c", "-t", "mangle"}, {}, &text,
+                      err))
+    return std::nullopt;
+  return parse_iptables_save(text);
+}
+
+std::optional<RuleInstaller::KernelDrops> RuleInstaller::kernel_drops(std::string* err) const {
+  std::lock_guard<std::mutex> lk(mu_);
+  KernelDrops d;
+  d.floods = flood_dropped_;
   for (bool v6 : {false, true}) {
-    std::string text;
-    if (!run_program_io({v6 ? "ip6tables-save" : "iptables-save", "-c", "-t", "mangle"}, {}, &text,
-                        err))
-      return std::nullopt;
-    d += drops_in(opt_, parse_iptables_save(text));
+    auto cur = saved_mangle(v6, err);
+    if (!cur) return std::nullopt;
+    d.no_zone += drops_in(opt_, *cur);
+    flood_drops_in(opt_, *cur, &d.floods);
   }
   return d;
+}
+
+std::optional<NoZoneDrops> RuleInstaller::no_zone_drops(std::string* err) const {
+  auto d = kernel_drops(err);
+  if (!d) return std::nullopt;
+  return d->no_zone;
 }
 
 }  // namespace fw::fwd

@@ -144,8 +144,16 @@ class RuleInstaller {
   // set; the rules stay either way.
   bool hold(std::string* err = nullptr);
 
-  // Reads the DROP rules' counters (iptables-save -c, both families). Touches
-  // no member but the options: may run on another thread while sync() runs.
+  // What fwd's DROP rules dropped, from one iptables-save -c -t mangle per family: the no-zone
+  // rules' counters and, by flood kind (index: FloodKind), the flood drops' (those replaced
+  // earlier included). Any thread; waits for a sync() or set_flood_drops() in progress (so a
+  // replacement meanwhile neither counts twice nor loses its count).
+  struct KernelDrops {
+    NoZoneDrops no_zone;
+    std::vector<uint64_t> floods;
+  };
+  std::optional<KernelDrops> kernel_drops(std::string* err) const;
+  // kernel_drops().no_zone.
   std::optional<NoZoneDrops> no_zone_drops(std::string* err) const;
 
   const RuleOptions& options() const { return opt_; }
@@ -181,8 +189,7 @@ class RuleInstaller {
   // sync(). Rule counters of the drops replaced are added to flood_dropped(). Takes the same
   // lock as sync(): any thread.
   bool set_flood_drops(const std::vector<FloodDrop>& drops, std::string* err);
-  // Packets the kernel dropped for each flood kind (indexed by FloodKind), the current rules'
-  // counters included (reads iptables-save -c).
+  // kernel_drops().floods (when the tables cannot be read: what the replaced drops counted).
   std::vector<uint64_t> flood_dropped(std::string* err) const;
   // The rules of FWD-DDOS for these drops, one family's ("-A CHAIN SPEC").
   static std::vector<std::string> flood_rules(const RuleOptions& opt,
@@ -195,6 +202,8 @@ class RuleInstaller {
   bool apply(bool held, std::string* err);
   bool apply_family(bool v6, bool held, Leftovers* found, std::string* err);
   bool apply_flood_drops(bool v6, std::string* err);
+  // One family's mangle table as iptables-save -c prints it.
+  static std::optional<SavedRuleset> saved_mangle(bool v6, std::string* err);
 
   mutable std::mutex mu_;  // sync(), hold(), remove_all(), set_flood_drops(): one at a time
   RuleOptions opt_;

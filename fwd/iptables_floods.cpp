@@ -88,11 +88,9 @@ bool RuleInstaller::set_flood_drops(const std::vector<FloodDrop>& drops, std::st
 // One family: count what the rules being replaced dropped, then replace FWD-DDOS's contents in
 // one transaction (declaring the chain with --noflush empties it).
 bool RuleInstaller::apply_flood_drops(bool v6, std::string* err) {
-  std::string text;
-  if (!run_program_io({v6 ? "ip6tables-save" : "iptables-save", "-c", "-t", "mangle"}, {}, &text,
-                      err))
-    return false;
-  SavedRuleset cur = parse_iptables_save(text);
+  const auto saved = saved_mangle(v6, err);
+  if (!saved) return false;
+  const SavedRuleset& cur = *saved;
   const SavedTable* t = cur.table("mangle");
   if (!t || !t->has_chain(chain(opt_))) return true;  // not installed (yet): sync() does it
   std::string in = "*mangle\n:" + chain(opt_) + " - [0:0]\n";
@@ -106,16 +104,9 @@ bool RuleInstaller::apply_flood_drops(bool v6, std::string* err) {
 }
 
 std::vector<uint64_t> RuleInstaller::flood_dropped(std::string* err) const {
-  std::lock_guard<std::mutex> lk(mu_);  // a replacement in between would count twice or not at all
-  std::vector<uint64_t> out = flood_dropped_;
-  for (bool v6 : {false, true}) {
-    std::string text;
-    if (!run_program_io({v6 ? "ip6tables-save" : "iptables-save", "-c", "-t", "mangle"}, {}, &text,
-                        err))
-      break;
-    flood_drops_in(opt_, parse_iptables_save(text), &out);
-  }
-  return out;
+  if (auto d = kernel_drops(err)) return d->floods;
+  std::lock_guard<std::mutex> lk(mu_);
+  return flood_dropped_;
 }
 
 }  // namespace fw::fwd
