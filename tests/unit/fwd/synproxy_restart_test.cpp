@@ -15,6 +15,7 @@
 #include "session/syn_proxy.h"
 #include "tests/unit/fwd/pipeline_fixture.h"
 #include "tests/unit/packet/builders.h"
+#include "tests/unit/session/snapshot_v1.h"
 
 namespace fw::fwd {
 namespace {
@@ -130,15 +131,7 @@ TEST_F(SynProxyRestart, AVersionOneFileIsStillRead) {
   ASSERT_TRUE(std::holds_alternative<snap::Snapshot>(r2));
   EXPECT_EQ(std::get<snap::Snapshot>(r2).sessions.at(0).s.proxy_seq, 1234u);
   // The same file as version 1 wrote it: no proxy fields (6 bytes) before the ALG flag.
-  std::vector<uint8_t> v1(v2.begin(), v2.end() - 4);  // without the CRC
-  const size_t alg_flag = v1.size() - 1 - 4;          // then the (empty) entry count
-  v1.erase(v1.begin() + static_cast<ptrdiff_t>(alg_flag - 6),
-           v1.begin() + static_cast<ptrdiff_t>(alg_flag));
-  v1[8] = 1;
-  const uint64_t total = v1.size() + 4;
-  for (size_t i = 0; i < 8; ++i) v1[12 + i] = static_cast<uint8_t>(total >> (8 * i));
-  const uint32_t crc = snap::crc32(v1);
-  for (size_t i = 0; i < 4; ++i) v1.push_back(static_cast<uint8_t>(crc >> (8 * i)));
+  const auto v1 = session::testing::as_version_one(sn);
   auto r1 = snap::decode(v1);
   ASSERT_TRUE(std::holds_alternative<snap::Snapshot>(r1)) << std::get<snap::DecodeError>(r1).detail;
   const auto& s1 = std::get<snap::Snapshot>(r1).sessions.at(0).s;

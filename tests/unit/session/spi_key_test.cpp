@@ -13,6 +13,7 @@
 #include "common/counters.h"
 #include "session/session_table.h"
 #include "session/snapshot.h"
+#include "tests/unit/session/snapshot_v1.h"
 
 namespace fw::session {
 namespace {
@@ -239,21 +240,7 @@ TEST(SpiSnapshot, KeysRoundTrip) {
   EXPECT_TRUE(spi_unbound(v[1].s.reply));
 }
 
-// The oldest version (1, before the SYN proxy's fields) as its writer made it, from a current
-// encoding of `sn` (one session, no ALG state, no entries): the 6 proxy bytes removed.
-std::vector<uint8_t> as_version_one(const snap::Snapshot& sn) {
-  auto v2 = snap::encode(sn);
-  std::vector<uint8_t> v1(v2.begin(), v2.end() - 4);  // without the CRC
-  const size_t alg_flag = v1.size() - 1 - 4;          // then the (empty) entry count
-  v1.erase(v1.begin() + static_cast<ptrdiff_t>(alg_flag - 6),
-           v1.begin() + static_cast<ptrdiff_t>(alg_flag));
-  v1[8] = 1;
-  const uint64_t total = v1.size() + 4;
-  for (size_t i = 0; i < 8; ++i) v1[12 + i] = static_cast<uint8_t>(total >> (8 * i));
-  const uint32_t crc = snap::crc32(v1);
-  for (size_t i = 0; i < 4; ++i) v1.push_back(static_cast<uint8_t>(crc >> (8 * i)));
-  return v1;
-}
+using testing::as_version_one;  // tests/unit/session/snapshot_v1.h
 
 // Before SPI keys an ESP session was keyed by the address pair alone (ports 0 both ways): in
 // this layout both its directions are unbound, and each binds on its first packet.
