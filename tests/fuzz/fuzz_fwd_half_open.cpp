@@ -10,26 +10,13 @@
 #include <vector>
 
 #include "common/bytes.h"
-#include "common/log.h"
-#include "fwd/controller.h"
-#include "fwd/dataplane.h"
 #include "fwd/pipeline.h"
 #include "packet/checksum.h"
+#include "tests/fuzz/fwd_world.h"
 
 using namespace fw;
 
 namespace {
-
-class Routes : public fwd::RouteSource {
- public:
-  fwd::RouteInfo route(const common::IpAddr& dst) override {
-    fwd::RouteInfo r;
-    r.ok = true;
-    r.oif = dst.str().rfind("198.18.1.", 0) == 0 ? 2 : 3;
-    return r;
-  }
-  std::string ifname(uint32_t i) override { return i == 2 ? "in0" : i == 3 ? "out0" : ""; }
-};
 
 const char* kConfig =
     "firewall zone trust\n add interface in0\nfirewall zone untrust\n add interface out0\n"
@@ -56,23 +43,6 @@ std::vector<uint8_t> tcp_packet(const std::string& src, const std::string& dst, 
   return b;
 }
 
-// One daemon for all inputs; each input starts with an empty table and a later clock.
-struct World {
-  common::ManualClock clock;
-  Routes routes;
-  fwd::DataPlane dp{clock, routes};
-  fwd::Controller ctl{[this] {
-    fwd::ControllerHooks h;
-    h.dataplane = &dp;
-    return h;
-  }()};
-  World() {
-    common::set_log_level(common::LogLevel::kOff);
-    std::string err;
-    if (!ctl.load_text(kConfig, "fuzz", &err)) __builtin_trap();
-  }
-};
-
 void check(fwd::DataPlane& dp) {
   size_t flagged = 0;
   dp.sessions().snapshot([&](const session::Session& s) {
@@ -87,7 +57,7 @@ void check(fwd::DataPlane& dp) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static World* w = new World;
+  static auto* w = new fuzzing::FwdWorld(kConfig);
   fwd::DataPlane& dp = w->dp;
   dp.sessions().erase_if([](const session::Session&) { return true; });
   w->clock.advance_ms(1'000'000);

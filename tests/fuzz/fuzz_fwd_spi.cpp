@@ -9,35 +9,14 @@
 #include <cstring>
 #include <vector>
 
-#include "common/log.h"
-#include "fwd/controller.h"
-#include "fwd/dataplane.h"
+#include "common/bytes.h"
 #include "fwd/pipeline.h"
 #include "packet/checksum.h"
+#include "tests/fuzz/fwd_world.h"
 
 using namespace fw;
 
 namespace {
-
-class Routes : public fwd::RouteSource {
- public:
-  fwd::RouteInfo route(const common::IpAddr& dst) override {
-    fwd::RouteInfo r;
-    std::string s = dst.str();
-    if (s == "203.0.113.1") {
-      r.ok = r.local = true;
-    } else if (s.rfind("198.18.1.", 0) == 0) {
-      r.ok = true;
-      r.oif = 2;
-    } else if (s.rfind("203.0.113.", 0) == 0) {
-      r.ok = true;
-      r.oif = 3;
-      r.prefsrc = *common::IpAddr::parse("203.0.113.1");
-    }
-    return r;
-  }
-  std::string ifname(uint32_t i) override { return i == 2 ? "in0" : i == 3 ? "out0" : ""; }
-};
 
 // Trust -> untrust permitted; the peer 203.0.113.3 through easy-ip, 203.0.113.2 routed.
 const char* kConfig =
@@ -45,10 +24,6 @@ const char* kConfig =
     "security-policy\n rule name t2u\n  source-zone trust\n  destination-zone untrust\n"
     "  action permit\nnat-policy\n rule name e\n  source-zone trust\n  destination-zone untrust\n"
     "  destination-address 203.0.113.3 32\n  action source-nat easy-ip\n";
-
-void put32(uint8_t* p, uint32_t v) {
-  for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(v >> (24 - 8 * i));
-}
 
 // An IPv4 packet of `proto` (ESP: SPI, seq, 8 bytes; AH: a 24-byte header, 8 bytes).
 std::vector<uint8_t> ipsec(const common::IpAddr& src, const common::IpAddr& dst, uint8_t proto,
@@ -62,13 +37,13 @@ std::vector<uint8_t> ipsec(const common::IpAddr& src, const common::IpAddr& dst,
   std::memcpy(&b[12], src.b.data(), 4);
   std::memcpy(&b[16], dst.b.data(), 4);
   if (proto == 50) {
-    put32(&b[20], spi);
-    put32(&b[24], 1);
+    common::wr32(&b[20], spi);
+    common::wr32(&b[24], 1);
   } else {
     b[20] = 4;
     b[21] = 4;  // (24 / 4) - 2
-    put32(&b[24], spi);
-    put32(&b[28], 1);
+    common::wr32(&b[24], spi);
+    common::wr32(&b[28], 1);
   }
   packet::fix_checksums(b, false);
   return b;
@@ -106,36 +81,16 @@ bool session_is_consistent(fwd::DataPlane& dp, const session::Session& s) {
   return session::spi_unbound(s.reply) || finds(s.reply, session::Dir::kReply);
 }
 
-// One data plane for the whole run (building one per input costs far more than the steps): each
-// input starts from an empty session table.
-struct World {
-  common::ManualClock clock;
-  Routes routes;
-  fwd::DataPlane dp;
-  fwd::Controller ctl;
-  static fwd::DataPlaneOptions options() {
-    fwd::DataPlaneOptions opt;
-    opt.max_sessions = 1024;
-    return opt;
-  }
-  static fwd::ControllerHooks hooks(fwd::DataPlane* dp) {
-    fwd::ControllerHooks h;
-    h.dataplane = dp;
-    return h;
-  }
-  World() : dp(clock, routes, options()), ctl(hooks(&dp)) {
-    std::string err;
-    if (!ctl.load_text(kConfig, "fuzz", &err)) __builtin_trap();
-  }
-};
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static World* world = [] {
-    common::set_log_level(common::LogLevel::kOff);
-    return new World;  // never freed: it lives as long as the process
-  }();
+  static auto* world = new fuzzing::FwdWorld(kConfig,
+                                             [] {  // never freed: lives as long as the run
+                                               fwd::DataPlaneOptions opt;
+                                               opt.max_sessions = 1024;
+                                               return opt;
+                                             }(),
+                                             {"203.0.113.1=out0"});
   common::ManualClock& clock = world->clock;
   fwd::DataPlane& dp = world->dp;
   fwd::Pipeline& pipe = dp.pipeline();

@@ -10,28 +10,14 @@
 #include <vector>
 
 #include "common/bytes.h"
-#include "common/log.h"
-#include "fwd/controller.h"
-#include "fwd/dataplane.h"
 #include "fwd/pipeline.h"
 #include "packet/checksum.h"
 #include "packet/parse.h"
+#include "tests/fuzz/fwd_world.h"
 
 using namespace fw;
 
 namespace {
-
-class Routes : public fwd::RouteSource {
- public:
-  fwd::RouteInfo route(const common::IpAddr& dst) override {
-    fwd::RouteInfo r;
-    const std::string s = dst.str();
-    r.ok = true;
-    r.oif = s.rfind("198.18.1.", 0) == 0 ? 2 : 3;
-    return r;
-  }
-  std::string ifname(uint32_t i) override { return i == 2 ? "in0" : i == 3 ? "out0" : ""; }
-};
 
 const char* kConfig =
     "firewall zone trust\n add interface in0\nfirewall zone untrust\n add interface out0\n"
@@ -65,30 +51,12 @@ std::vector<uint8_t> tcp_packet(const char* src, const char* dst, uint16_t sp, u
 
 }  // namespace
 
-// One daemon for all inputs (a fresh one per input runs ~400 a second; this needs millions):
-// each input starts with an empty session table and a later clock.
-struct World {
-  common::ManualClock clock;
-  Routes routes;
-  fwd::DataPlane dp{clock, routes, [] {
-                      fwd::DataPlaneOptions o;
-                      o.max_sessions = 1024;
-                      return o;
-                    }()};
-  fwd::Controller ctl{[this] {
-    fwd::ControllerHooks h;
-    h.dataplane = &dp;
-    return h;
-  }()};
-  World() {
-    common::set_log_level(common::LogLevel::kOff);
-    std::string err;
-    if (!ctl.load_text(kConfig, "fuzz", &err)) __builtin_trap();
-  }
-};
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static World* w = new World;
+  static auto* w = new fuzzing::FwdWorld(kConfig, [] {
+    fwd::DataPlaneOptions o;
+    o.max_sessions = 1024;
+    return o;
+  }());
   common::ManualClock& clock = w->clock;
   fwd::DataPlane& dp = w->dp;
   dp.sessions().erase_if([](const session::Session&) { return true; });
