@@ -62,6 +62,14 @@ bool icmpv6_infrastructure(const Parsed& p) {
   return (t >= 130 && t <= 137) || t == 143;
 }
 
+// IGMP, IPv4's MLD: membership messages to a multicast group with TTL 1 never leave the link
+// (the kernel does not forward them); like MLD, never subject to policy, never a session. A
+// bridge or a host on a firewall's interface sends its reports at random moments after an
+// interface comes up: counting them as policy denies made the deny counter lie.
+bool igmp_link_local(const Parsed& p) {
+  return p.proto == packet::kProtoIgmp && p.dst.is_v4() && (p.dst.b[0] & 0xF0) == 224 && p.ttl <= 1;
+}
+
 bool is_icmp(uint8_t proto) { return proto == packet::kProtoIcmp || proto == packet::kProtoIcmpv6; }
 
 }  // namespace
@@ -198,7 +206,7 @@ Decision Pipeline::run(QueuedPacket& qp, const Runtime& rt, aspf::TraceSink* alg
   if (p.is_fragment && !p.first_fragment) {
     return fragment_known(p) ? accept() : drop(Drop::kFragment);
   }
-  if (icmpv6_infrastructure(p)) return accept();
+  if (icmpv6_infrastructure(p) || igmp_link_local(p)) return accept();
   if (auto d = guard_bogus(qp, p)) return *d;  // on a new flow and on a session alike
   // "spi" area: SPI 0 is the key of a direction not bound yet (session.h): never a packet's.
   if (session::keyed_by_spi(p.proto) && p.spi == 0) return drop(Drop::kSpiZero);
@@ -1022,8 +1030,8 @@ void Pipeline::trace_run(QueuedPacket& qp, const Runtime& rt, Trace& t) {
     if (!fragment_known(p)) t.drop = Drop::kFragment;
     return;
   }
-  if (icmpv6_infrastructure(p)) {
-    t.infrastructure = true;
+  if (icmpv6_infrastructure(p) || igmp_link_local(p)) {
+    t.infrastructure = p.proto;
     return;
   }
   const bool loopback = qp.hook == NF_INET_LOCAL_OUT || qp.indev == 0 || qp.indev == 1;

@@ -163,6 +163,11 @@ bool Explainer::before_stages() {
     step("fragment", "Fragment", t.drop ? "no first fragment seen" : "follows its first fragment");
     return false;
   }
+  if (t.infrastructure == packet::kProtoIgmp) {
+    step("igmp-link-local", "IGMP",
+         "multicast membership on the link (TTL 1): accepted, no policy");
+    return false;
+  }
   if (t.infrastructure) {
     step("icmpv6-infrastructure", "ICMPv6", "neighbour discovery / MLD: accepted, no policy");
     return false;

@@ -41,10 +41,10 @@ enum class TraceStage : uint8_t {
 
 // What Pipeline::trace found. Zone ids are the data plane's.
 struct Trace {
-  std::string malformed;                // the parser's reason when the packet does not parse
-  bool infrastructure = false;          // ICMPv6 neighbour discovery / MLD: accepted, no policy
-  bool guard = false;                   // dropped before the session lookup (flags, LAND, port 0)
-  bool fragment = false;                // a non-first fragment (follows its first fragment)
+  std::string malformed;       // the parser's reason when the packet does not parse
+  uint8_t infrastructure = 0;  // ND / MLD (ICMPv6) or IGMP on the link: its protocol; no policy
+  bool guard = false;          // dropped before the session lookup (flags, LAND, port 0)
+  bool fragment = false;       // a non-first fragment (follows its first fragment)
   std::optional<session::Session> hit;  // the session the packet belongs to
   session::Dir hit_dir = session::Dir::kOriginal;
   uint64_t reopens = 0;            // a SYN on a closed session's tuple: that session would go

@@ -15,6 +15,7 @@ namespace fw::packet {
 
 // IP protocol numbers used by name.
 inline constexpr uint8_t kProtoIcmp = 1;
+inline constexpr uint8_t kProtoIgmp = 2;
 inline constexpr uint8_t kProtoTcp = 6;
 inline constexpr uint8_t kProtoUdp = 17;
 inline constexpr uint8_t kProtoGre = 47;

@@ -130,6 +130,25 @@ TEST_F(PipelineTest, StrayAckIsDroppedAndCounted) {
   EXPECT_EQ(table.size(), 0u);
 }
 
+// IGMP membership messages stay on their link (TTL 1, to a group): like ND and MLD, they are
+// no one's flow - accepted without policy or session, never counted as a deny (a bridge's
+// reports at random moments once made an e2e test's deny count one too many).
+TEST_F(PipelineTest, IgmpOnTheLinkIsNotPolicy) {
+  uint64_t before = ctr("packet.drop.policy-deny");
+  const Bytes report{0x22, 0, 0xf9, 0xfd, 0, 0, 0, 0};  // IGMPv3 report, no group record
+  V4Opts link;
+  link.ttl = 1;
+  EXPECT_EQ(run(ipv4(2, "198.18.1.1", "224.0.0.22", report, link), 2).verdict, Verdict::kAccept);
+  EXPECT_EQ(run(ipv4(2, "203.0.113.2", "224.0.0.22", report, link), 3).verdict, Verdict::kAccept);
+  EXPECT_EQ(table.size(), 0u);
+  EXPECT_EQ(ctr("packet.drop.policy-deny"), before);
+  // IGMP that could leave the link (TTL > 1, or to a unicast address) is a flow like any other.
+  EXPECT_EQ(run(ipv4(2, "203.0.113.2", "224.0.0.22", report), 3).verdict, Verdict::kDrop);
+  EXPECT_EQ(ctr("packet.drop.policy-deny") + ctr("packet.drop.no-route"), before + 1);
+  EXPECT_EQ(run(ipv4(2, "203.0.113.2", "198.18.1.2", report, link), 3).verdict, Verdict::kDrop);
+  EXPECT_EQ(ctr("packet.drop.policy-deny") + ctr("packet.drop.no-route"), before + 2);
+}
+
 TEST_F(PipelineTest, DefaultDenyAndRuleOrder) {
   uint64_t before = ctr("packet.drop.policy-deny");
   // untrust -> trust: no rule, default deny.

@@ -179,7 +179,10 @@ TEST_F(StreamTest, UnreadPiecesTimeOut) {
   ASSERT_GE(fd, 0);
   ASSERT_TRUE(testing::send_bytes(fd, internal::framed(encode(Request{"v", "display"}))));
   EXPECT_TRUE(testing::wait_until([&] { return stopped.load(); }, milliseconds(3000)));
-  EXPECT_GE(server_->stats().write_timeouts, 1u);
+  // The handler learns of the timeout before the loop publishes its counters: wait for them.
+  EXPECT_TRUE(testing::wait_until([&] { return server_->stats().write_timeouts >= 1u; },
+                                  milliseconds(2000)))
+      << server_->stats().write_timeouts;
   ::close(fd);
 }
 
