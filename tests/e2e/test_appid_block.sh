@@ -13,6 +13,8 @@ source "$(dirname "$0")/lib.sh"
 P=fwt-appid
 t_require_root
 t_require_bins fwd fwcli
+"$LAB_PY" -c "import scapy" 2>/dev/null ||
+  { echo "RESULT $T_NAME: FAIL (no scapy for $LAB_PY: scripts/deps installs python3-scapy)"; exit 1; }
 command -v sipp >/dev/null && command -v curl >/dev/null || t_skip "needs sipp (sip-tester) and curl"
 lab_up $P || { t_fail "lab_up"; t_done; }
 trap 'lab_down $P' EXIT
