@@ -18,6 +18,7 @@
 #include <deque>
 #include <functional>
 #include <iostream>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <string>
@@ -554,6 +555,51 @@ void setup_readline(Session* s) {
   using_history();
 }
 
+// One line typed at the prompt: asks, answers locally or sends it. Returns the exit code when
+// the shell must end (quit, or no server), nothing to go on reading lines.
+std::optional<int> interactive_line(Session* s, const std::string& line) {
+  std::string t = trim(line);
+  if (t.empty()) return std::nullopt;
+  add_history(line.c_str());
+  SendError why;
+  if (t.back() == '?') {  // pasted text: '?' did not go through the key binding
+    if (auto a = help_for(s, line.substr(0, line.rfind('?')), true, &why))
+      std::fputs(a->text.c_str(), stdout);
+    if (why == SendError::kNoServer) return 2;
+    return std::nullopt;
+  }
+  if (too_long(*s, line)) return std::nullopt;
+  std::string out = line;  // without the local grammar fwd matches the line as typed
+  if (s->grammar) {
+    auto po = s->grammar->parse(s->stack, line, true);
+    if (!po.match) {
+      if (po.error != fw::cli::ErrorKind::kNone)
+        std::fputs(fw::cli::render_error(po, s->prompt.size()).c_str(), stdout);
+      return std::nullopt;
+    }
+    out = po.match->canonical;
+  }
+  if (is_quit_in_user_view(*s, line)) return 0;
+  if (auto m = local_match(*s, line)) {
+    remember(s, line);
+    if (auto a = local_answer(s, *m)) {
+      print_paged(*s, *a);
+      return std::nullopt;
+    }
+    if (m->spec->id == "save" && !m->has("y") && !confirm_save()) return std::nullopt;
+  }
+  LivePager pager(*s);
+  auto r = send(s, out, &why, [&](const std::string& p) { return pager.piece(p); });
+  if (!r) {
+    if (why == SendError::kNoServer) return 2;
+    if (why == SendError::kInterrupted) std::fputs("\n", stdout);
+    return std::nullopt;  // reported; the next command reconnects
+  }
+  pager.finish(r->output);
+  adopt(s, *r);
+  return std::nullopt;
+}
+
 int run_interactive(Session* s) {
   setup_readline(s);
   NoSuspendKey no_suspend;
@@ -570,45 +616,7 @@ int run_interactive(Session* s) {
       g_ctrl_z = 0;
       line = top_kind(*s) == fw::cli::ViewKind::kUser ? "" : "return";
     }
-    std::string t = trim(line);
-    if (t.empty()) continue;
-    add_history(line.c_str());
-    SendError why;
-    if (t.back() == '?') {  // pasted text: '?' did not go through the key binding
-      if (auto a = help_for(s, line.substr(0, line.rfind('?')), true, &why))
-        std::fputs(a->text.c_str(), stdout);
-      if (why == SendError::kNoServer) return 2;
-      continue;
-    }
-    if (too_long(*s, line)) continue;
-    std::string out = line;  // without the local grammar fwd matches the line as typed
-    if (s->grammar) {
-      auto po = s->grammar->parse(s->stack, line, true);
-      if (!po.match) {
-        if (po.error != fw::cli::ErrorKind::kNone)
-          std::fputs(fw::cli::render_error(po, s->prompt.size()).c_str(), stdout);
-        continue;
-      }
-      out = po.match->canonical;
-    }
-    if (is_quit_in_user_view(*s, line)) return 0;
-    if (auto m = local_match(*s, line)) {
-      remember(s, line);
-      if (auto a = local_answer(s, *m)) {
-        print_paged(*s, *a);
-        continue;
-      }
-      if (m->spec->id == "save" && !m->has("y") && !confirm_save()) continue;
-    }
-    LivePager pager(*s);
-    auto r = send(s, out, &why, [&](const std::string& p) { return pager.piece(p); });
-    if (!r) {
-      if (why == SendError::kNoServer) return 2;
-      if (why == SendError::kInterrupted) std::fputs("\n", stdout);
-      continue;  // reported; the next command reconnects
-    }
-    pager.finish(r->output);
-    adopt(s, *r);
+    if (auto code = interactive_line(s, line)) return *code;
   }
 }
 
@@ -623,18 +631,21 @@ std::vector<std::string> split_commands(const std::string& s) {
   }
 }
 
-}  // namespace
+// The command line: fills the arguments, or returns the exit code (help, version, an error).
+struct Args {
+  std::string socket_path, commands;
+  bool has_commands = false;
+  double timeout_s = 60;
+};
 
-int main(int argc, char** argv) {
+std::optional<int> parse_args(int argc, char** argv, Args* a) {
   po::options_description desc(
       "Usage: fwcli [-s SOCKET] [-t SECONDS] [-c \"cmd1; cmd2\"]\nOptions");
-  std::string socket_path, commands;
-  double timeout_s = 60;
   desc.add_options()("help,h", "show this help")("version,V", "print the version and exit")(
-      "socket,s", po::value<std::string>(&socket_path)->default_value("/run/fwd/fwd.sock"),
-      "daemon socket")("command,c", po::value<std::string>(&commands),
+      "socket,s", po::value<std::string>(&a->socket_path)->default_value("/run/fwd/fwd.sock"),
+      "daemon socket")("command,c", po::value<std::string>(&a->commands),
                        "run these ';'-separated commands and exit")(
-      "timeout,t", po::value<double>(&timeout_s)->default_value(60),
+      "timeout,t", po::value<double>(&a->timeout_s)->default_value(60),
       "give up on a command the daemon has not answered in this many seconds");
   po::variables_map vm;
   try {
@@ -652,35 +663,49 @@ int main(int argc, char** argv) {
     std::cout << "fwcli " FW_VERSION "\n";
     return 0;
   }
-  Session s;
+  a->has_commands = vm.count("command") > 0;
+  return std::nullopt;
+}
+
+// The session with its offline grammar, connected and given its prompt; false (reported) if not.
+bool open_session(const Args& a, Session* s) {
   try {
     fw::cli::KeywordSets none;
     for (const auto& name : fw::cli::firewall_keyword_sets()) none[name] = {};
-    s.fallback = fw::cli::firewall_grammar(none);
+    s->fallback = fw::cli::firewall_grammar(none);
   } catch (const std::exception& e) {
     std::cerr << "fwcli: bad command grammar: " << e.what() << "\n";
-    return 2;
+    return false;
   }
-
-  if (!(timeout_s > 0 && timeout_s <= 86400)) {
+  if (!(a.timeout_s > 0 && a.timeout_s <= 86400)) {
     std::cerr << "fwcli: --timeout must be a number of seconds in (0, 86400]\n";
-    return 2;
+    return false;
   }
-  s.socket_path = socket_path;
-  s.options.timeout = std::chrono::milliseconds(static_cast<int64_t>(std::ceil(timeout_s * 1000)));
-  s.options.interrupted = [] { return g_interrupted != 0; };  // Ctrl+C during an answer
-  s.view = fw::cli::serialize_views(fw::cli::user_view());
+  s->socket_path = a.socket_path;
+  s->options.timeout =
+      std::chrono::milliseconds(static_cast<int64_t>(std::ceil(a.timeout_s * 1000)));
+  s->options.interrupted = [] { return g_interrupted != 0; };  // Ctrl+C during an answer
+  s->view = fw::cli::serialize_views(fw::cli::user_view());
   SendError why;
-  auto first = send(&s, "", &why);  // connects, and asks for the prompt
-  if (!first) return 2;
+  auto first = send(s, "", &why);  // connects, and asks for the prompt
+  if (!first) return false;
   if (!first->ok) {  // e.g. permission denied
     std::cerr << first->output;
-    return 2;
+    return false;
   }
-  adopt(&s, *first);
+  adopt(s, *first);
+  return true;
+}
 
-  if (vm.count("command")) {
-    auto cmds = split_commands(commands);
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args a;
+  if (auto code = parse_args(argc, argv, &a)) return *code;
+  Session s;
+  if (!open_session(a, &s)) return 2;
+  if (a.has_commands) {
+    auto cmds = split_commands(a.commands);
     size_t i = 0;
     return run_batch(&s, [&](std::string* out) {
       if (i >= cmds.size()) return false;
