@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -22,8 +23,7 @@ using namespace fw::fwd;
 
 namespace {
 
-std::atomic<bool> g_signal{false};
-std::atomic<bool> g_stop{false};
+std::atomic<bool> g_signal{false};  // set by SIGINT/SIGTERM
 
 void on_signal(int) { g_signal.store(true); }
 
@@ -105,38 +105,36 @@ void print_stats(const std::vector<std::unique_ptr<NfQueue>>& queues, double sec
   std::fflush(stdout);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+struct Options {
   uint16_t queue_num = 0, queues = 1;
-  bool fail_open = false;
-  bool rules_only = false;
-  bool modify = false;
-  std::string install;
-  std::string unmanaged;
+  bool fail_open = false, rules_only = false, modify = false;
+  std::string install, unmanaged;
   unsigned stats_every = 0;
-  QueueOptions defaults;
-  uint32_t batch = defaults.batch;
-  uint32_t rcvbuf = defaults.rcvbuf_bytes;
+  uint32_t batch = QueueOptions{}.batch;
+  uint32_t rcvbuf = QueueOptions{}.rcvbuf_bytes;
+};
 
+// The command line into *o, or the exit code (help, an error).
+std::optional<int> parse_options(int argc, char** argv, Options* o) {
+  const QueueOptions defaults;
   po::options_description desc("nfq_accept options");
-  desc.add_options()("help,h", "this help")("queue-num", po::value(&queue_num)->default_value(0),
+  desc.add_options()("help,h", "this help")("queue-num", po::value(&o->queue_num)->default_value(0),
                                             "first queue number")(
-      "queues", po::value(&queues)->default_value(1), "number of queues (one thread each)")(
-      "fail-open", po::bool_switch(&fail_open), "NFQA_CFG_F_FAIL_OPEN and --queue-bypass")(
-      "install-rules", po::value(&install),
+      "queues", po::value(&o->queues)->default_value(1), "number of queues (one thread each)")(
+      "fail-open", po::bool_switch(&o->fail_open), "NFQA_CFG_F_FAIL_OPEN and --queue-bypass")(
+      "install-rules", po::value(&o->install),
       "comma-separated interfaces: install fwd's rules on them (chains NFQA-*; traffic on any "
       "other interface but lo is dropped)")(
-      "unmanaged", po::value(&unmanaged),
+      "unmanaged", po::value(&o->unmanaged),
       "comma-separated interfaces the rules leave alone (e.g. the one you are logged in on)")(
-      "rules-only", po::bool_switch(&rules_only),
+      "rules-only", po::bool_switch(&o->rules_only),
       "install the rules but bind no queue (shows fail-closed vs --fail-open without a consumer)")(
-      "modify", po::bool_switch(&modify),
+      "modify", po::bool_switch(&o->modify),
       "send every packet back with its payload (the verdict path of rewritten packets)")(
-      "batch", po::value(&batch)->default_value(defaults.batch), "messages per receive round")(
-      "rcvbuf", po::value(&rcvbuf)->default_value(defaults.rcvbuf_bytes),
+      "batch", po::value(&o->batch)->default_value(defaults.batch), "messages per receive round")(
+      "rcvbuf", po::value(&o->rcvbuf)->default_value(defaults.rcvbuf_bytes),
       "socket receive buffer bytes (small values provoke ENOBUFS)")(
-      "stats-every", po::value(&stats_every)->default_value(0), "print stats every S seconds");
+      "stats-every", po::value(&o->stats_every)->default_value(0), "print stats every S seconds");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, desc), vm);
@@ -149,82 +147,106 @@ int main(int argc, char** argv) {
     std::cout << desc;
     return 0;
   }
-  if (queues == 0 || queue_num + queues - 1 > 0xffff) {
+  if (o->queues == 0 || o->queue_num + o->queues - 1 > 0xffff) {
     std::cerr << "nfq_accept: bad --queues\n";
     return 2;
   }
+  return std::nullopt;
+}
 
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-
-  std::vector<std::unique_ptr<NfQueue>> qs;
-  for (uint16_t i = 0; i < queues && !rules_only; ++i) {
-    QueueOptions o;
-    o.queue_num = static_cast<uint16_t>(queue_num + i);
-    o.fail_open = fail_open;
-    o.batch = batch;
-    o.rcvbuf_bytes = rcvbuf;
+// The queues bound (none with --rules-only); false (reported) when one cannot be.
+bool open_queues(const Options& o, std::vector<std::unique_ptr<NfQueue>>* qs) {
+  for (uint16_t i = 0; i < o.queues && !o.rules_only; ++i) {
+    QueueOptions qo;
+    qo.queue_num = static_cast<uint16_t>(o.queue_num + i);
+    qo.fail_open = o.fail_open;
+    qo.batch = o.batch;
+    qo.rcvbuf_bytes = o.rcvbuf;
     std::string err;
-    auto q = NfQueue::open(o, &err);
+    auto q = NfQueue::open(qo, &err);
     if (!q) {
       std::cerr << "nfq_accept: " << err << "\n";
-      return 1;
+      return false;
     }
-    qs.push_back(std::move(q));
+    qs->push_back(std::move(q));
   }
+  return true;
+}
 
-  // Rules after the queues are bound: with fail-closed rules and no reader
-  // every packet would be dropped.
-  std::unique_ptr<RuleInstaller> rules;
-  if (!install.empty()) {
-    RuleOptions ro;
-    ro.queue_num = queue_num;
-    ro.queues = queues;
-    ro.fail_open = fail_open;
-    ro.tag = "nfq_accept-q" + std::to_string(queue_num);  // rules of the old layout
-    ro.chain_prefix = "NFQA";                             // apart from fwd's own chains
-    ro.unmanaged = split_list(unmanaged);
-    rules = std::make_unique<RuleInstaller>(ro);
-    std::string err;
-    if (!rules->sync(split_list(install), &err)) {
-      std::cerr << "nfq_accept: " << err << "\n";
-      return 1;  // the destructor removes what was added
-    }
-    if (rules->leftovers().found())
-      std::fprintf(stderr, "nfq_accept: replaced the rules a previous run left\n");
+// fwd's rules on --install-rules' interfaces (none without it); false (reported) on failure.
+bool install_rules(const Options& o, std::unique_ptr<RuleInstaller>* rules) {
+  if (o.install.empty()) return true;
+  RuleOptions ro;
+  ro.queue_num = o.queue_num;
+  ro.queues = o.queues;
+  ro.fail_open = o.fail_open;
+  ro.tag = "nfq_accept-q" + std::to_string(o.queue_num);  // rules of the old layout
+  ro.chain_prefix = "NFQA";                               // apart from fwd's own chains
+  ro.unmanaged = split_list(o.unmanaged);
+  *rules = std::make_unique<RuleInstaller>(ro);
+  std::string err;
+  if (!(*rules)->sync(split_list(o.install), &err)) {
+    std::cerr << "nfq_accept: " << err << "\n";
+    return false;  // the destructor removes what was added
   }
-  std::fprintf(stderr, "nfq_accept: queues %u..%u %s%s\n", queue_num, queue_num + queues - 1,
-               rules_only ? "not bound" : "bound", rules ? ", rules installed" : "");
+  if ((*rules)->leftovers().found())
+    std::fprintf(stderr, "nfq_accept: replaced the rules a previous run left\n");
+  return true;
+}
 
-  auto t0 = std::chrono::steady_clock::now();
+// One reader thread per queue, accepting everything (with its payload under --modify).
+std::vector<std::thread> start_readers(const std::vector<std::unique_ptr<NfQueue>>& qs, bool modify,
+                                       std::atomic<bool>& stop) {
   std::vector<std::thread> threads;
-  for (auto& q : qs) {
+  for (const auto& q : qs) {
     NfQueue* qp = q.get();
-    threads.emplace_back([qp, modify] {
-      qp->run(g_stop, [modify](QueuedPacket& p) {
+    threads.emplace_back([qp, modify, &stop] {
+      qp->run(stop, [modify](QueuedPacket& p) {
         if (!modify || p.truncated) return Decision{Verdict::kAccept, false, 0};
         if (p.csum_not_ready) complete_checksum(p.data, p.len);
         return Decision{Verdict::kAccept, true, p.len};
       });
     });
   }
+  return threads;
+}
 
-  auto next = t0 + std::chrono::seconds(stats_every);
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  if (auto code = parse_options(argc, argv, &o)) return *code;
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+
+  std::vector<std::unique_ptr<NfQueue>> qs;
+  if (!open_queues(o, &qs)) return 1;
+  // Rules after the queues are bound: with fail-closed rules and no reader
+  // every packet would be dropped.
+  std::unique_ptr<RuleInstaller> rules;
+  if (!install_rules(o, &rules)) return 1;
+  std::fprintf(stderr, "nfq_accept: queues %u..%u %s%s\n", o.queue_num, o.queue_num + o.queues - 1,
+               o.rules_only ? "not bound" : "bound", rules ? ", rules installed" : "");
+
+  auto t0 = std::chrono::steady_clock::now();
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads = start_readers(qs, o.modify, stop);
+  auto next = t0 + std::chrono::seconds(o.stats_every);
   while (!g_signal.load()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     auto now = std::chrono::steady_clock::now();
-    if (stats_every && now >= next) {
+    if (o.stats_every && now >= next) {
       print_stats(qs, std::chrono::duration<double>(now - t0).count());
-      next += std::chrono::seconds(stats_every);
+      next += std::chrono::seconds(o.stats_every);
     }
   }
   // Rules first, while the readers still run: packets already queued get
   // their verdicts and none is left to be dropped when the queue unbinds.
   rules.reset();
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  g_stop.store(true);
+  stop.store(true);
   for (auto& t : threads) t.join();
   print_stats(qs, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   qs.clear();
