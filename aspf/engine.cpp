@@ -332,31 +332,36 @@ void Engine::feed_framer(Ctx& ctx, SessionAlg& sa, Inspector& ins, const uint8_t
   }
   for (auto& m : dir.framer->feed(seq, payload)) {
     m.editable_from = seq_lt(m.seq, p.seq) ? static_cast<size_t>(p.seq - m.seq) : 0;
-    ctx.engine_count(kMessages);
-    ctx.log_scope(0, {});  // every message starts in the control session's scope
-    // In stream order (SeqAdjust records rewrites by increasing position); an
-    // edit overlapping the one before it is ignored.
-    std::vector<Edit> edits = ins.on_message(ctx, sa.st.get(), d, m);
-    std::stable_sort(edits.begin(), edits.end(),
-                     [](const Edit& a, const Edit& b) { return a.offset < b.offset; });
-    size_t done = 0;
-    for (const auto& e : edits) {
-      if (e.offset + e.old_len > m.bytes.size() || e.offset < m.editable_from) continue;
-      if (e.offset < done) continue;
-      done = e.offset + e.old_len;
-      SessionAlg::Rewrite rw;
-      rw.pos = m.seq + static_cast<uint32_t>(e.offset);
-      rw.old_bytes.assign(m.bytes.begin() + static_cast<long>(e.offset),
-                          m.bytes.begin() + static_cast<long>(e.offset + e.old_len));
-      rw.new_bytes.assign(e.replacement.begin(), e.replacement.end());
-      if (rw.old_bytes == rw.new_bytes) continue;
-      dir.adjust.record(rw.pos, static_cast<uint32_t>(rw.old_bytes.size()),
-                        static_cast<uint32_t>(rw.new_bytes.size()));
-      if (ctx.trace()) trace_rewrite(*ctx.trace(), m.bytes, e);
-      dir.rewrites.push_back(std::move(rw));
-      if (dir.rewrites.size() > kMaxRewritesPerDir) dir.rewrites.erase(dir.rewrites.begin());
-      ctx.engine_count(kRewrites);
-    }
+    inspect_message(ctx, sa, ins, m, d);
+  }
+}
+
+void Engine::inspect_message(Ctx& ctx, SessionAlg& sa, Inspector& ins, const Message& m, Dir d) {
+  auto& dir = sa.dirs[di(d)];
+  ctx.engine_count(kMessages);
+  ctx.log_scope(0, {});  // every message starts in the control session's scope
+  // In stream order (SeqAdjust records rewrites by increasing position); an
+  // edit overlapping the one before it is ignored.
+  std::vector<Edit> edits = ins.on_message(ctx, sa.st.get(), d, m);
+  std::stable_sort(edits.begin(), edits.end(),
+                   [](const Edit& a, const Edit& b) { return a.offset < b.offset; });
+  size_t done = 0;
+  for (const auto& e : edits) {
+    if (e.offset + e.old_len > m.bytes.size() || e.offset < m.editable_from) continue;
+    if (e.offset < done) continue;
+    done = e.offset + e.old_len;
+    SessionAlg::Rewrite rw;
+    rw.pos = m.seq + static_cast<uint32_t>(e.offset);
+    rw.old_bytes.assign(m.bytes.begin() + static_cast<long>(e.offset),
+                        m.bytes.begin() + static_cast<long>(e.offset + e.old_len));
+    rw.new_bytes.assign(e.replacement.begin(), e.replacement.end());
+    if (rw.old_bytes == rw.new_bytes) continue;
+    dir.adjust.record(rw.pos, static_cast<uint32_t>(rw.old_bytes.size()),
+                      static_cast<uint32_t>(rw.new_bytes.size()));
+    if (ctx.trace()) trace_rewrite(*ctx.trace(), m.bytes, e);
+    dir.rewrites.push_back(std::move(rw));
+    if (dir.rewrites.size() > kMaxRewritesPerDir) dir.rewrites.erase(dir.rewrites.begin());
+    ctx.engine_count(kRewrites);
   }
 }
 

@@ -110,6 +110,9 @@ class Engine {
   SessionAlg& data_for(session::Session& s, const Inspector& ins);
   void feed_framer(Ctx& ctx, SessionAlg& sa, Inspector& ins, const uint8_t* data,
                    const packet::Parsed& p, session::Dir d);
+  // One framed message of direction `d` to the inspector; its edits become
+  // rewrites of the stream.
+  void inspect_message(Ctx& ctx, SessionAlg& sa, Inspector& ins, const Message& m, session::Dir d);
   void process_stream(Ctx& ctx, SessionAlg& sa, Inspector& ins, uint8_t* data, uint32_t* len,
                       uint32_t capacity, packet::Parsed& p, session::Dir d);
   void process_datagram(Ctx& ctx, SessionAlg& sa, Inspector& ins, uint8_t* data, uint32_t* len,

@@ -30,16 +30,22 @@ std::vector<Line> LineBuffer::feed(uint32_t seq, std::span<const uint8_t> payloa
     synced_ = false;
     ++desyncs_;
   }
+  const std::optional<size_t> skip = new_bytes_at(seq, payload.size());
+  if (!skip) return out;
+  scan(payload.data() + *skip, payload.size() - *skip, out);
+  return out;
+}
 
+std::optional<size_t> LineBuffer::new_bytes_at(uint32_t seq, size_t len) {
   // Serial-number distance (RFC 1982): negative = behind next_ (retransmission).
   int32_t diff = static_cast<int32_t>(seq - next_);
   size_t skip = 0;
   if (diff < 0) {
     uint32_t behind = next_ - seq;
-    if (behind >= payload.size()) return out;  // nothing new
-    skip = behind;                             // partial overlap: keep the new tail
+    if (behind >= len) return std::nullopt;  // nothing new
+    skip = behind;                           // partial overlap: keep the new tail
   } else if (diff > 0) {
-    if (static_cast<uint32_t>(diff) > kMaxGap) return out;
+    if (static_cast<uint32_t>(diff) > kMaxGap) return std::nullopt;
     // Bytes are missing: the pending line is incomplete and the data here may
     // be the middle of a line. Skip to the next LF.
     ++desyncs_;
@@ -47,9 +53,10 @@ std::vector<Line> LineBuffer::feed(uint32_t seq, std::span<const uint8_t> payloa
     pending_.clear();
     next_ = seq;
   }
+  return skip;
+}
 
-  const uint8_t* d = payload.data() + skip;
-  size_t n = payload.size() - skip;
+void LineBuffer::scan(const uint8_t* d, size_t n, std::vector<Line>& out) {
   uint32_t base = next_;  // sequence number of d[0]
   size_t i = 0;
   while (i < n) {
@@ -90,7 +97,6 @@ std::vector<Line> LineBuffer::feed(uint32_t seq, std::span<const uint8_t> payloa
     i = lf + 1;
   }
   next_ = base + static_cast<uint32_t>(n);
-  return out;
 }
 
 namespace {

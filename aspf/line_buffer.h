@@ -7,6 +7,7 @@
 // make text in the middle of a line look like a command).
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -36,6 +37,13 @@ class LineBuffer {
   uint64_t overlong() const { return overlong_; }
 
  private:
+  // Where the new bytes of a segment of `len` bytes at `seq` begin (how many
+  // were seen before), or nullopt when it brings nothing to take: all seen, or
+  // implausibly far ahead. A gap desynchronises the buffer.
+  std::optional<size_t> new_bytes_at(uint32_t seq, size_t len);
+  // Splits `n` new bytes (d[0] at next_) into lines.
+  void scan(const uint8_t* d, size_t n, std::vector<Line>& out);
+
   size_t max_line_;
   bool started_ = false;
   bool synced_ = true;  // the pending bytes start at a line boundary

@@ -112,16 +112,24 @@ std::vector<Message> MessageFramer::feed(uint32_t seq, std::span<const uint8_t> 
     start(seq);
     lose_sync(nullptr, seq);
   }
+  const std::optional<size_t> already = new_bytes_at(seq, payload.size(), out);
+  if (!already) return out;
+  consume(payload.data() + *already, payload.size() - *already, out);
+  return out;
+}
+
+std::optional<size_t> MessageFramer::new_bytes_at(uint32_t seq, size_t len,
+                                                  std::vector<Message>& out) {
   // Serial-number distance (RFC 1982): negative = behind next_ (retransmission).
   const int32_t diff = static_cast<int32_t>(seq - next_);
   size_t already = 0;
   if (diff < 0) {
     const uint32_t behind = next_ - seq;
-    if (behind >= payload.size()) return out;  // nothing new
+    if (behind >= len) return std::nullopt;  // nothing new
     already = behind;
   } else if (diff > 0) {
     const auto gap = static_cast<uint32_t>(diff);
-    if (gap > kMaxGap) return out;
+    if (gap > kMaxGap) return std::nullopt;
     if (st_ == St::kSkip && gap < need_) {
       need_ -= gap;  // the bytes lost were being skipped anyway: still in sync
     } else {
@@ -129,8 +137,10 @@ std::vector<Message> MessageFramer::feed(uint32_t seq, std::span<const uint8_t> 
     }
     next_ = seq;
   }
-  const uint8_t* d = payload.data() + already;
-  const size_t n = payload.size() - already;
+  return already;
+}
+
+void MessageFramer::consume(const uint8_t* d, size_t n, std::vector<Message>& out) {
   const uint32_t base = next_;
   size_t i = 0;
   while (i < n) {
@@ -156,7 +166,6 @@ std::vector<Message> MessageFramer::feed(uint32_t seq, std::span<const uint8_t> 
     }
   }
   next_ = base + static_cast<uint32_t>(n);
-  return out;
 }
 
 size_t MessageFramer::boundary(const uint8_t* d, size_t n, uint32_t base) {

@@ -52,6 +52,12 @@ class MessageFramer final : public Framer {
 
  private:
   enum class St : uint8_t { kBoundary, kHead, kBody, kSkip, kDollar, kDesync };
+  // Where the new bytes of a segment of `len` bytes at `seq` begin (how many
+  // were seen before), or nullopt when it brings nothing to take: all seen, or
+  // implausibly far ahead. A gap loses sync unless it fell in skipped bytes.
+  std::optional<size_t> new_bytes_at(uint32_t seq, size_t len, std::vector<Message>& out);
+  // Runs the state machine over `n` new bytes (d[0] at next_).
+  void consume(const uint8_t* d, size_t n, std::vector<Message>& out);
   // Each consumes bytes from d (n bytes, d[0] at sequence number base) and
   // returns how many it used.
   size_t boundary(const uint8_t* d, size_t n, uint32_t base);

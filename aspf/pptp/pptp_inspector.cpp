@@ -120,6 +120,10 @@ Edit put16(size_t at, uint16_t v) {
   return {at, 2, b};
 }
 
+// Whether the field at `at` may be rewritten: the start of a message split
+// across TCP segments has already left.
+bool editable(size_t at, size_t editable_from) { return at >= editable_from; }
+
 class PptpInspector final : public Inspector {
  public:
   const AlgSpec& spec() const override { return kSpec; }
@@ -162,119 +166,140 @@ class PptpInspector final : public Inspector {
                 ", peer call id " + std::to_string(m->peer_call_id));
     }
     bool from_client = d == session::Dir::kOriginal;  // the client (PNS) opened the control session
-    bool snat = s.nat.snat;
-    ps.pub = snat ? s.nat.snat_addr : s.orig.src;
+    ps.pub = s.nat.snat ? s.nat.snat_addr : s.orig.src;
     ps.server = s.reply.src;
     std::vector<Edit> edits;
-    auto editable = [&](size_t at) { return at >= msg.editable_from; };
+    bool ok = true;  // false: refused, the message passes without edits
 
     switch (m->type) {
       case MsgType::kOutgoingCallRequest:
       case MsgType::kIncomingCallReply:
-        if (from_client) {
-          Call c;
-          c.pns = m->call_id;
-          c.pns_xlat = m->call_id;
-          if (snat) {
-            auto x = alloc_.map(ps.pub, ps.server, s.orig.src, m->call_id);
-            if (!x) {
-              ctx.refuse(kRefCallIdExhausted, "no free call id towards " + ps.server.str());
-              return {};
-            }
-            c.pns_xlat = *x;
-            c.mapped = true;
-            if (*x != m->call_id) {
-              if (!editable(m->call_id_at)) {
-                ctx.refuse(kRefSplit, "call id split across segments");
-                return {};
-              }
-              edits.push_back(put16(m->call_id_at, *x));
-            }
-          }
-          if (m->type == MsgType::kIncomingCallReply) c.pac = m->peer_call_id;
-          ps.by_xlat[c.pns_xlat] = c;
-          if (m->type == MsgType::kIncomingCallReply) open_call(ctx, ps, ps.by_xlat[c.pns_xlat]);
-        }
+        if (from_client) ok = call_from_client(ctx, ps, *m, msg.editable_from, edits);
         break;
       case MsgType::kOutgoingCallReply:
       case MsgType::kIncomingCallConnected:
       case MsgType::kWanErrorNotify:
       case MsgType::kSetLinkInfo:
-        if (!from_client) {
-          auto it = ps.by_xlat.find(m->peer_call_id);
-          if (it == ps.by_xlat.end()) break;
-          Call& c = it->second;
-          if (c.pns != c.pns_xlat) {
-            if (!editable(m->peer_call_id_at)) {
-              ctx.refuse(kRefSplit, "call id split across segments");
-              return {};
-            }
-            edits.push_back(put16(m->peer_call_id_at, c.pns));
-          }
-          if (m->type == MsgType::kOutgoingCallReply) {
-            if (m->result_code != 1) {  // refused by the server: the call never exists
-              release(ps, c);
-              ps.by_xlat.erase(it);
-              break;
-            }
-            c.pac = m->call_id;
-            open_call(ctx, ps, c);
-          }
-        }
+        if (!from_client) ok = call_from_server(ctx, ps, *m, msg.editable_from, edits);
         break;
       case MsgType::kCallClearRequest:
-        if (from_client) {
-          // CCRQ names the client's own call id.
-          // The call ends here: pptp-linux sends no Stop-Control-Connection and
-          // pptpd may answer with a FIN only, so this is the teardown we get.
-          for (auto it = ps.by_xlat.begin(); it != ps.by_xlat.end(); ++it) {
-            Call& c = it->second;
-            if (c.pns != m->call_id) continue;
-            if (it->first != c.pns && editable(m->call_id_at)) {
-              edits.push_back(put16(m->call_id_at, it->first));
-            }
-            close_call(ctx, ps, c);
-            ps.by_xlat.erase(it);
-            break;
-          }
-        }
+        if (from_client) clear_call(ctx, ps, *m, msg.editable_from, edits);
         break;
       case MsgType::kCallDisconnectNotify:
-        if (!from_client) {
-          // The PAC's own id per RFC 2637; some PACs send the PNS's (translated) id.
-          auto it = ps.by_xlat.find(m->call_id);
-          if (it != ps.by_xlat.end() && it->second.pac != m->call_id) {
-            if (it->second.pns != it->second.pns_xlat && editable(m->call_id_at)) {
-              edits.push_back(put16(m->call_id_at, it->second.pns));
-            }
-          } else {
-            it = std::find_if(ps.by_xlat.begin(), ps.by_xlat.end(),
-                              [&](const auto& kv) { return kv.second.pac == m->call_id; });
-          }
-          if (it != ps.by_xlat.end()) {
-            close_call(ctx, ps, it->second);
-            ps.by_xlat.erase(it);
-          }
-        }
+        if (!from_client) disconnect_call(ctx, ps, *m, msg.editable_from, edits);
         break;
       case MsgType::kStopCtrlConnRequest:
       case MsgType::kStopCtrlConnReply:
-        for (auto& [x, c] : ps.by_xlat) close_call(ctx, ps, c);
-        ps.by_xlat.clear();
+        close_all(ctx, ps);
         break;
       default:
         break;
     }
+    if (!ok) return {};
     return edits;
   }
 
-  void on_close(Context& ctx, State* st) override {
-    auto& ps = static_cast<PptpState&>(*st);
+  void on_close(Context& ctx, State* st) override { close_all(ctx, static_cast<PptpState&>(*st)); }
+
+ private:
+  // OCRQ or ICRP from the client: a call with the client's own id, translated
+  // behind source NAT. False when refused.
+  bool call_from_client(Context& ctx, PptpState& ps, const Message& m, size_t editable_from,
+                        std::vector<Edit>& edits) {
+    const session::Session& s = ctx.control();
+    Call c;
+    c.pns = m.call_id;
+    c.pns_xlat = m.call_id;
+    if (s.nat.snat) {
+      auto x = alloc_.map(ps.pub, ps.server, s.orig.src, m.call_id);
+      if (!x) {
+        ctx.refuse(kRefCallIdExhausted, "no free call id towards " + ps.server.str());
+        return false;
+      }
+      c.pns_xlat = *x;
+      c.mapped = true;
+      if (*x != m.call_id) {
+        if (!editable(m.call_id_at, editable_from)) {
+          ctx.refuse(kRefSplit, "call id split across segments");
+          return false;
+        }
+        edits.push_back(put16(m.call_id_at, *x));
+      }
+    }
+    if (m.type == MsgType::kIncomingCallReply) c.pac = m.peer_call_id;
+    ps.by_xlat[c.pns_xlat] = c;
+    if (m.type == MsgType::kIncomingCallReply) open_call(ctx, ps, ps.by_xlat[c.pns_xlat]);
+    return true;
+  }
+
+  // OCRP, ICCN, WEN or SLI from the server, naming the client's (translated)
+  // call id: given back the client's own. False when refused.
+  bool call_from_server(Context& ctx, PptpState& ps, const Message& m, size_t editable_from,
+                        std::vector<Edit>& edits) {
+    auto it = ps.by_xlat.find(m.peer_call_id);
+    if (it == ps.by_xlat.end()) return true;
+    Call& c = it->second;
+    if (c.pns != c.pns_xlat) {
+      if (!editable(m.peer_call_id_at, editable_from)) {
+        ctx.refuse(kRefSplit, "call id split across segments");
+        return false;
+      }
+      edits.push_back(put16(m.peer_call_id_at, c.pns));
+    }
+    if (m.type == MsgType::kOutgoingCallReply) {
+      if (m.result_code != 1) {  // refused by the server: the call never exists
+        release(ps, c);
+        ps.by_xlat.erase(it);
+        return true;
+      }
+      c.pac = m.call_id;
+      open_call(ctx, ps, c);
+    }
+    return true;
+  }
+
+  // CCRQ from the client.
+  void clear_call(Context& ctx, PptpState& ps, const Message& m, size_t editable_from,
+                  std::vector<Edit>& edits) {
+    // CCRQ names the client's own call id.
+    // The call ends here: pptp-linux sends no Stop-Control-Connection and
+    // pptpd may answer with a FIN only, so this is the teardown we get.
+    for (auto it = ps.by_xlat.begin(); it != ps.by_xlat.end(); ++it) {
+      Call& c = it->second;
+      if (c.pns != m.call_id) continue;
+      if (it->first != c.pns && editable(m.call_id_at, editable_from)) {
+        edits.push_back(put16(m.call_id_at, it->first));
+      }
+      close_call(ctx, ps, c);
+      ps.by_xlat.erase(it);
+      break;
+    }
+  }
+
+  // CDN from the server.
+  void disconnect_call(Context& ctx, PptpState& ps, const Message& m, size_t editable_from,
+                       std::vector<Edit>& edits) {
+    // The PAC's own id per RFC 2637; some PACs send the PNS's (translated) id.
+    auto it = ps.by_xlat.find(m.call_id);
+    if (it != ps.by_xlat.end() && it->second.pac != m.call_id) {
+      if (it->second.pns != it->second.pns_xlat && editable(m.call_id_at, editable_from)) {
+        edits.push_back(put16(m.call_id_at, it->second.pns));
+      }
+    } else {
+      it = std::find_if(ps.by_xlat.begin(), ps.by_xlat.end(),
+                        [&](const auto& kv) { return kv.second.pac == m.call_id; });
+    }
+    if (it != ps.by_xlat.end()) {
+      close_call(ctx, ps, it->second);
+      ps.by_xlat.erase(it);
+    }
+  }
+
+  void close_all(Context& ctx, PptpState& ps) {
     for (auto& [x, c] : ps.by_xlat) close_call(ctx, ps, c);
     ps.by_xlat.clear();
   }
 
- private:
   void release(PptpState& ps, const Call& c) {
     if (c.mapped) alloc_.release(ps.pub, ps.server, c.pns_xlat);
   }

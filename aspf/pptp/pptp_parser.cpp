@@ -18,6 +18,34 @@ constexpr uint16_t kMaxLength = 1024;
 constexpr std::array<uint16_t, 16> kFixedLength = {0,  156, 156, 16, 16, 16,  20, 168,
                                                    32, 220, 24,  28, 16, 148, 40, 24};
 
+// Where each control message type carries its fields: offsets from the message
+// start of the sender's own call id, the receiver's call id and the result
+// code; 0 = the type has no such field (see the table in pptp_parser.h).
+struct Fields {
+  uint8_t own, peer, result;
+};
+// Indexed by control message type, as kFixedLength.
+constexpr std::array<Fields, 16> kFields = {{
+    {0, 0, 0},   // 0: not a type
+    {0, 0, 0},   // Start-Control-Connection-Request
+    {0, 0, 14},  // Start-Control-Connection-Reply
+    {0, 0, 0},   // Stop-Control-Connection-Request
+    {0, 0, 12},  // Stop-Control-Connection-Reply
+    {0, 0, 0},   // Echo-Request
+    {0, 0, 16},  // Echo-Reply
+    {12, 0, 0},  // Outgoing-Call-Request
+    // Call id 0 is a real id: pptpd numbers its calls 0, 128, 256, ... per
+    // connection, so a connected call may well have PAC call id 0.
+    {12, 14, 16},  // Outgoing-Call-Reply
+    {12, 0, 0},    // Incoming-Call-Request
+    {12, 14, 16},  // Incoming-Call-Reply
+    {0, 12, 0},    // Incoming-Call-Connected
+    {12, 0, 0},    // Call-Clear-Request
+    {12, 0, 14},   // Call-Disconnect-Notify
+    {0, 12, 0},    // WAN-Error-Notify
+    {0, 12, 0},    // Set-Link-Info
+}};
+
 // The caller checked `at + 2` (`at + 4`) against the message length.
 uint16_t be16(std::span<const uint8_t> d, size_t at) { return common::rd16(d.data() + at); }
 uint32_t be32(std::span<const uint8_t> d, size_t at) { return common::rd32(d.data() + at); }
@@ -100,65 +128,16 @@ ParseOutcome parse(std::span<const uint8_t> data) {
   Message m;
   m.type = static_cast<MsgType>(ctrl_type);
   m.length = length;
-  auto own = [&](size_t at) {
-    m.call_id = be16(data, at);
-    m.call_id_at = at;
-  };
-  auto peer = [&](size_t at) {
-    m.peer_call_id = be16(data, at);
-    m.peer_call_id_at = at;
-  };
-  auto result = [&](size_t at) { m.result_code = data[at]; };
-
-  switch (m.type) {
-    case MsgType::kStartCtrlConnRequest:
-    case MsgType::kStopCtrlConnRequest:
-    case MsgType::kEchoRequest:
-      break;
-    case MsgType::kStartCtrlConnReply:
-      result(14);
-      break;
-    case MsgType::kStopCtrlConnReply:
-      result(12);
-      break;
-    case MsgType::kEchoReply:
-      result(16);
-      break;
-    case MsgType::kOutgoingCallRequest:
-      own(12);
-      break;
-    case MsgType::kOutgoingCallReply:
-      own(12);
-      peer(14);
-      result(16);
-      // Call id 0 is a real id: pptpd numbers its calls 0, 128, 256, ... per
-      // connection, so a connected call may well have PAC call id 0.
-      break;
-    case MsgType::kIncomingCallRequest:
-      own(12);
-      break;
-    case MsgType::kIncomingCallReply:
-      own(12);
-      peer(14);
-      result(16);
-      break;
-    case MsgType::kIncomingCallConnected:
-      peer(12);
-      break;
-    case MsgType::kCallClearRequest:
-      own(12);
-      break;
-    case MsgType::kCallDisconnectNotify:
-      own(12);
-      result(14);
-      break;
-    case MsgType::kWanErrorNotify:
-      peer(12);
-      break;
-    case MsgType::kSetLinkInfo:
-      peer(12);
-      break;
+  const Fields& f = kFields[ctrl_type];
+  if (f.own) {
+    m.call_id = be16(data, f.own);
+    m.call_id_at = f.own;
   }
+  if (f.peer) {
+    m.peer_call_id = be16(data, f.peer);
+    m.peer_call_id_at = f.peer;
+  }
+  if (f.result) m.result_code = data[f.result];
   return {m, std::nullopt};
 }
 

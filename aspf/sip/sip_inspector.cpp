@@ -211,6 +211,8 @@ class SipInspector final : public Inspector {
   void open_side(Context& ctx, const Dialog& dg, Dir x, const NatView& nv);
   void close_dialog(Context& ctx, SipState& S, std::map<std::string, Dialog>::iterator it,
                     const NatView& nv);
+  void expire_dialogs(Context& ctx, SipState& S, const NatView& nv);
+  void follow_dialog(Context& ctx, SipState& S, Dialog& dg, const Message& m, const NatView& nv);
   void release(Context& ctx, const NatView& nv, const Stream& s);
   void registration(Context& ctx, SipState& S, const Message& m, const NatView& nv);
 
@@ -368,6 +370,39 @@ void SipInspector::close_dialog(Context& ctx, SipState& S,
   ctx.count(kDialogsClosed);
 }
 
+// The SDP body of a message, if it has one, into `sdp`; false when the SDP parser refuses it.
+bool parse_body(Context& ctx, const aspf::Message& msg, const Message& m, std::optional<Sdp>& sdp) {
+  if (!m.sdp_off) return true;
+  SdpResult sr = parse_sdp(std::span<const uint8_t>(msg.bytes).subspan(*m.sdp_off, m.sdp_len));
+  if (sr.error) {
+    ctx.refuse(kSdpBase + static_cast<size_t>(*sr.error), "an SDP body the parser refuses");
+    return false;
+  }
+  sdp = std::move(sr.sdp);
+  return true;
+}
+
+// Dialogs older than the maximum call duration end.
+void SipInspector::expire_dialogs(Context& ctx, SipState& S, const NatView& nv) {
+  for (auto it = S.dialogs.begin(); it != S.dialogs.end();) {
+    auto next = std::next(it);
+    if (ctx.now_ms() - it->second.created_ms > kMaxCallMs) close_dialog(ctx, S, it, nv);
+    it = next;
+  }
+}
+
+// A 2xx to the INVITE confirms the dialog; BYE, CANCEL or a final 3xx-6xx to the INVITE of an
+// unconfirmed dialog ends it.
+void SipInspector::follow_dialog(Context& ctx, SipState& S, Dialog& dg, const Message& m,
+                                 const NatView& nv) {
+  const bool invite_answer = !m.is_request && m.cseq_method == "INVITE";
+  if (invite_answer && m.status >= 200 && m.status < 300) dg.confirmed = true;
+  if ((m.is_request && (m.method == "BYE" || m.method == "CANCEL")) ||
+      (invite_answer && m.status >= 300 && !dg.confirmed)) {
+    close_dialog(ctx, S, S.dialogs.find(m.call_id), nv);
+  }
+}
+
 std::vector<Edit> SipInspector::on_message(Context& ctx, State* st, Dir d,
                                            const aspf::Message& msg) {
   auto& S = static_cast<SipState&>(*st);
@@ -383,21 +418,10 @@ std::vector<Edit> SipInspector::on_message(Context& ctx, State* st, Dir d,
   const Message& m = *r.message;
   log_dialog_scope(ctx, m);
   std::optional<Sdp> sdp;
-  if (m.sdp_off) {
-    SdpResult sr = parse_sdp(std::span<const uint8_t>(msg.bytes).subspan(*m.sdp_off, m.sdp_len));
-    if (sr.error) {
-      ctx.refuse(kSdpBase + static_cast<size_t>(*sr.error), "an SDP body the parser refuses");
-      return {};
-    }
-    sdp = std::move(sr.sdp);
-  }
+  if (!parse_body(ctx, msg, m, sdp)) return {};
   ctx.count(kParsed);
   const NatView nv = nat_view(ctx.control());
-  for (auto it = S.dialogs.begin(); it != S.dialogs.end();) {
-    auto next = std::next(it);
-    if (ctx.now_ms() - it->second.created_ms > kMaxCallMs) close_dialog(ctx, S, it, nv);
-    it = next;
-  }
+  expire_dialogs(ctx, S, nv);
   if (nv.on && d == nv.t && !S.leave_alone && (names_public(m, nv) || (sdp && sdp->candidate))) {
     S.leave_alone = true;
   }
@@ -423,14 +447,7 @@ std::vector<Edit> SipInspector::on_message(Context& ctx, State* st, Dir d,
     registration(ctx, S, m, nv);
   }
   ctx.hold_control(hold_until(S, ctx.now_ms()));
-  if (dg) {
-    const bool invite_answer = !m.is_request && m.cseq_method == "INVITE";
-    if (invite_answer && m.status >= 200 && m.status < 300) dg->confirmed = true;
-    if ((m.is_request && (m.method == "BYE" || m.method == "CANCEL")) ||
-        (invite_answer && m.status >= 300 && !dg->confirmed)) {
-      close_dialog(ctx, S, S.dialogs.find(m.call_id), nv);
-    }
-  }
+  if (dg) follow_dialog(ctx, S, *dg, m, nv);
   fix_content_length(m, edits);
   return edits;
 }
