@@ -103,6 +103,13 @@ void keep_rule_identities(const ctl::Working& old, ctl::Working& w, uint32_t* ne
   });
 }
 
+// The line as the user typed it after its prompt, with a caret under the error.
+std::string echo_error(const ctl::Working& w, const cli::ViewStack& vs, const std::string& line,
+                       const cli::ParseOutcome& po) {
+  std::string pr = cli::prompt(vs, w.cfg.sysname);
+  return pr + line + "\n" + cli::render_error(po, pr.size());
+}
+
 }  // namespace
 
 Controller::Controller(ControllerHooks hooks)
@@ -207,23 +214,18 @@ Controller::LineResult Controller::run_line(ctl::Working& w, const cli::ViewStac
   LineResult r;
   r.views = vs;
   const cli::Grammar& g = *grammar_;
-  // The line as the user typed it after its prompt, with a caret under the error.
-  auto echo_error = [&](const cli::ParseOutcome& po) {
-    std::string pr = cli::prompt(vs, w.cfg.sysname);
-    return pr + line + "\n" + cli::render_error(po, pr.size());
-  };
   if (!line.empty() && line.back() == '?') {
     cli::ParseOutcome err;
     auto items = g.help(vs.back().kind, line.substr(0, line.size() - 1), &err);
     r.ok = items.has_value();
-    r.output = items ? cli::render_help(*items) : echo_error(err);
+    r.output = items ? cli::render_help(*items) : echo_error(w, vs, line, err);
     return r;
   }
   cli::ParseOutcome po = g.parse(vs, line, search_parents);
   if (!po.match) {
     if (po.error == cli::ErrorKind::kNone) return r;  // empty line or comment
     r.ok = false;
-    r.output = echo_error(po);
+    r.output = echo_error(w, vs, line, po);
     return r;
   }
   const std::string& id = po.match->spec->id;
@@ -241,6 +243,13 @@ Controller::LineResult Controller::run_line(ctl::Working& w, const cli::ViewStac
   for (size_t i = 0; !is_read_only(id) && i < po.views_up && c.views.size() > 1; ++i)
     c.views.pop_back();
   (*h)(c);
+  take_result(r, c, po, w, vs, line);
+  return r;
+}
+
+void Controller::take_result(LineResult& r, ctl::Ctx& c, const cli::ParseOutcome& po,
+                             const ctl::Working& w, const cli::ViewStack& vs,
+                             const std::string& line) {
   r.changed = c.changed;
   if (!c.err.empty()) {
     r.ok = false;
@@ -248,10 +257,10 @@ Controller::LineResult Controller::run_line(ctl::Working& w, const cli::ViewStac
       cli::ParseOutcome pe;
       pe.error = cli::ErrorKind::kWrongParameter;
       pe.error_column = c.bad_param->column;
-      r.output = echo_error(pe);
+      r.output = echo_error(w, vs, line, pe);
     }
     r.output += c.err + (c.err.back() == '\n' ? "" : "\n");
-    return r;
+    return;
   }
   // The pipe of a display command (`| include REGEX`), here so every client gets it.
   r.output = po.match->filter ? cli::apply_filter(*po.match->filter, out_.str()) : out_.str();
@@ -262,7 +271,6 @@ Controller::LineResult Controller::run_line(ctl::Working& w, const cli::ViewStac
     r.stream = std::move(c.stream);
     r.filter = po.match->filter;
   }
-  return r;
 }
 
 namespace {

@@ -61,6 +61,7 @@ struct ControllerHooks {
 
 namespace ctl {
 struct Working;
+struct Ctx;
 class HandlerTable;
 }  // namespace ctl
 
@@ -130,6 +131,9 @@ class Controller {
   struct LineResult;
   LineResult run_line(ctl::Working& w, const cli::ViewStack& vs, const std::string& line,
                       bool search_parents, bool with_side_effects);
+  // run_line(): what the command's handler left in `c` (and printed), as the line's result.
+  void take_result(LineResult& r, ctl::Ctx& c, const cli::ParseOutcome& po, const ctl::Working& w,
+                   const cli::ViewStack& vs, const std::string& line);
   void commit(ctl::Working&& w);
   std::ostream& fresh_output();  // out_, emptied, in the default format
   size_t find_invalid_line(const std::vector<Line>& lines, size_t bad, const ctl::Working& base,

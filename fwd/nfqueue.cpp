@@ -220,16 +220,30 @@ struct NfQueue::Impl {
 
   // One kernel message with a queued packet.
   void handle_packet(const nlmsghdr* nlh, uint8_t* slot_end, const Handler& handler) {
+    QueuedPacket p;
+    if (!read_packet(nlh, slot_end, p)) return;
+    Decision d;
+    try {
+      d = handler(p);
+    } catch (...) {
+      bump(st.handler_exceptions);
+      d = Decision{};  // drop
+    }
+    give_verdict(p, d);
+  }
+
+  // The packet and its metadata from the kernel's message (the payload stays in its slot);
+  // false (counted as a receive error) when the message is unusable.
+  bool read_packet(const nlmsghdr* nlh, uint8_t* slot_end, QueuedPacket& p) {
     nlattr* attr[NFQA_MAX + 1] = {};
     if (nfq_nlmsg_parse(nlh, attr) < 0 || !attr[NFQA_PACKET_HDR] ||
         mnl_attr_get_payload_len(attr[NFQA_PACKET_HDR]) < sizeof(nfqnl_msg_packet_hdr)) {
       bump(st.recv_errors);
-      return;
+      return false;
     }
     bump(st.received);
     const auto* ph =
         static_cast<const nfqnl_msg_packet_hdr*>(mnl_attr_get_payload(attr[NFQA_PACKET_HDR]));
-    QueuedPacket p;
     p.packet_id = ntohl(ph->packet_id);
     p.queue = opt.queue_num;
     p.hw_protocol = ntohs(ph->hw_protocol);
@@ -250,14 +264,11 @@ struct NfQueue::Impl {
       if (p.capacity < p.len) p.capacity = p.len;
     }
     if (attr[NFQA_CAP_LEN] && attr_u32(attr[NFQA_CAP_LEN]) != p.len) p.truncated = true;
+    return true;
+  }
 
-    Decision d;
-    try {
-      d = handler(p);
-    } catch (...) {
-      bump(st.handler_exceptions);
-      d = Decision{};  // drop
-    }
+  // The handler's decision as the packet's verdict (counted), in id order.
+  void give_verdict(const QueuedPacket& p, Decision d) {
     int verdict = d.verdict == Verdict::kAccept ? NF_ACCEPT : NF_DROP;
     if (d.modified && (p.truncated || d.len > p.capacity || !p.data)) {
       // Sending back a truncated copy would cut the packet; a rewrite we
@@ -378,86 +389,99 @@ struct NfQueue::Impl {
     }
     return ETIMEDOUT;
   }
+
+  // open(): the netlink socket, bound, with its buffers and receive timeout; "" or what failed.
+  std::string open_socket() {
+    nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+    if (!nl) {
+      int e = errno;
+      return "cannot open netlink socket: " + errno_text(e) +
+             (e == EPERM || e == EACCES ? " (fwd must run as root)" : "");
+    }
+    if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
+      return "cannot bind netlink socket: " + errno_text(errno);
+    fd = mnl_socket_get_fd(nl);
+    portid = mnl_socket_get_portid(nl);
+
+    // Large receive buffer: bursts queue up here while a batch is processed.
+    // ENOBUFS stays enabled (no NETLINK_NO_ENOBUFS) so overruns are counted.
+    int rcv = static_cast<int>(std::min<uint32_t>(opt.rcvbuf_bytes, 0x7fffffff / 2));
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof(rcv)) < 0)
+      (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+    int snd = kSendBufForce;
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &snd, sizeof(snd)) < 0)
+      (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &snd, sizeof(snd));
+    // receive_round blocks in recvmmsg: bound it so run() sees `stop`.
+    timeval tv{0, kRecvTimeoutMs * 1000};
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
+      return "cannot set the receive timeout: " + errno_text(errno);
+    return "";
+  }
+
+  // open(): binds the queue, then sets its copy mode and flags; "" or what failed.
+  std::string configure_queue() {
+    std::string qname = "NFQUEUE queue " + std::to_string(opt.queue_num);
+    // Bind first on its own so EBUSY is told apart from a bad parameter.
+    alignas(nlmsghdr) char buf[MNL_SOCKET_BUFFER_SIZE];
+    nlmsghdr* nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, opt.queue_num);
+    nfq_nlmsg_cfg_put_cmd(nlh, AF_UNSPEC, NFQNL_CFG_CMD_BIND);
+    int e = config_and_ack(nlh);
+    if (e == EPERM) {
+      // The kernel answers EPERM both without CAP_NET_ADMIN and when another
+      // socket owns the queue; the proc table tells the two apart.
+      KernelQueueStats k = kernel_queue_stats(opt.queue_num);
+      if (k.found && k.peer_portid != portid) e = EBUSY;
+    }
+    if (e == EBUSY)
+      return qname + " is already in use by another program (netlink port id " +
+             std::to_string(kernel_queue_stats(opt.queue_num).peer_portid) + ")";
+    if (e == EPERM || e == EACCES) return qname + ": " + errno_text(e) + " (fwd must run as root)";
+    if (e != 0) return qname + ": bind failed: " + errno_text(e);
+
+    nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, opt.queue_num);
+    nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET,
+                             static_cast<int>(std::min(opt.copy_range, kMaxPacket)));
+    nfq_nlmsg_cfg_put_qmaxlen(nlh, opt.max_len);
+    uint32_t flags = (opt.gso ? NFQA_CFG_F_GSO : 0) | (opt.fail_open ? NFQA_CFG_F_FAIL_OPEN : 0);
+    mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(flags));
+    mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(NFQA_CFG_F_GSO | NFQA_CFG_F_FAIL_OPEN));
+    e = config_and_ack(nlh);
+    if (e != 0) return qname + ": setting copy mode/flags failed: " + errno_text(e);
+    return "";
+  }
+
+  // open(): the receive slots and the verdict batch's room, for `batch` packets.
+  void allocate_buffers() {
+    rx = std::make_unique_for_overwrite<uint8_t[]>(static_cast<size_t>(batch) * kSlotSize);
+    rx_release = std::make_unique<RxRelease>(rx.get(), kSlotSize, batch);
+    msgs.assign(batch, mmsghdr{});
+    rx_iov.assign(batch, iovec{});
+    for (uint32_t i = 0; i < batch; ++i) {
+      rx_iov[i] = {rx.get() + static_cast<size_t>(i) * kSlotSize, kSlotSize};
+      msgs[i].msg_hdr.msg_iov = &rx_iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    hdrs.reserve(batch * 64 + 1024);
+    tx_refs.reserve(batch * 3 + 4);
+    tx_iov.reserve(batch * 3 + 4);
+  }
 };
 
 NfQueue::NfQueue() : impl_(std::make_unique<Impl>()) {}
 NfQueue::~NfQueue() = default;
 
 std::unique_ptr<NfQueue> NfQueue::open(const QueueOptions& opt, std::string* err) {
-  auto fail = [&](const std::string& msg) -> std::unique_ptr<NfQueue> {
-    if (err) *err = msg;
-    return nullptr;
-  };
-  std::string qname = "NFQUEUE queue " + std::to_string(opt.queue_num);
   std::unique_ptr<NfQueue> q(new NfQueue());
   Impl& im = *q->impl_;
   im.opt = opt;
   im.batch = std::clamp<uint32_t>(opt.batch, 1, kMaxBatch);
-
-  im.nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
-  if (!im.nl) {
-    int e = errno;
-    return fail("cannot open netlink socket: " + errno_text(e) +
-                (e == EPERM || e == EACCES ? " (fwd must run as root)" : ""));
+  std::string msg = im.open_socket();
+  if (msg.empty()) msg = im.configure_queue();
+  if (!msg.empty()) {
+    if (err) *err = msg;
+    return nullptr;
   }
-  if (mnl_socket_bind(im.nl, 0, MNL_SOCKET_AUTOPID) < 0)
-    return fail("cannot bind netlink socket: " + errno_text(errno));
-  im.fd = mnl_socket_get_fd(im.nl);
-  im.portid = mnl_socket_get_portid(im.nl);
-
-  // Large receive buffer: bursts queue up here while a batch is processed.
-  // ENOBUFS stays enabled (no NETLINK_NO_ENOBUFS) so overruns are counted.
-  int rcv = static_cast<int>(std::min<uint32_t>(opt.rcvbuf_bytes, 0x7fffffff / 2));
-  if (setsockopt(im.fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof(rcv)) < 0)
-    (void)setsockopt(im.fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
-  int snd = kSendBufForce;
-  if (setsockopt(im.fd, SOL_SOCKET, SO_SNDBUFFORCE, &snd, sizeof(snd)) < 0)
-    (void)setsockopt(im.fd, SOL_SOCKET, SO_SNDBUF, &snd, sizeof(snd));
-  // receive_round blocks in recvmmsg: bound it so run() sees `stop`.
-  timeval tv{0, kRecvTimeoutMs * 1000};
-  if (setsockopt(im.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
-    return fail("cannot set the receive timeout: " + errno_text(errno));
-
-  // Bind first on its own so EBUSY is told apart from a bad parameter.
-  alignas(nlmsghdr) char buf[MNL_SOCKET_BUFFER_SIZE];
-  nlmsghdr* nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, opt.queue_num);
-  nfq_nlmsg_cfg_put_cmd(nlh, AF_UNSPEC, NFQNL_CFG_CMD_BIND);
-  int e = im.config_and_ack(nlh);
-  if (e == EPERM) {
-    // The kernel answers EPERM both without CAP_NET_ADMIN and when another
-    // socket owns the queue; the proc table tells the two apart.
-    KernelQueueStats k = kernel_queue_stats(opt.queue_num);
-    if (k.found && k.peer_portid != im.portid) e = EBUSY;
-  }
-  if (e == EBUSY)
-    return fail(qname + " is already in use by another program (netlink port id " +
-                std::to_string(kernel_queue_stats(opt.queue_num).peer_portid) + ")");
-  if (e == EPERM || e == EACCES)
-    return fail(qname + ": " + errno_text(e) + " (fwd must run as root)");
-  if (e != 0) return fail(qname + ": bind failed: " + errno_text(e));
-
-  nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, opt.queue_num);
-  nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET,
-                           static_cast<int>(std::min(opt.copy_range, kMaxPacket)));
-  nfq_nlmsg_cfg_put_qmaxlen(nlh, opt.max_len);
-  uint32_t flags = (opt.gso ? NFQA_CFG_F_GSO : 0) | (opt.fail_open ? NFQA_CFG_F_FAIL_OPEN : 0);
-  mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(flags));
-  mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(NFQA_CFG_F_GSO | NFQA_CFG_F_FAIL_OPEN));
-  e = im.config_and_ack(nlh);
-  if (e != 0) return fail(qname + ": setting copy mode/flags failed: " + errno_text(e));
-
-  im.rx = std::make_unique_for_overwrite<uint8_t[]>(static_cast<size_t>(im.batch) * kSlotSize);
-  im.rx_release = std::make_unique<RxRelease>(im.rx.get(), kSlotSize, im.batch);
-  im.msgs.assign(im.batch, mmsghdr{});
-  im.rx_iov.assign(im.batch, iovec{});
-  for (uint32_t i = 0; i < im.batch; ++i) {
-    im.rx_iov[i] = {im.rx.get() + static_cast<size_t>(i) * kSlotSize, kSlotSize};
-    im.msgs[i].msg_hdr.msg_iov = &im.rx_iov[i];
-    im.msgs[i].msg_hdr.msg_iovlen = 1;
-  }
-  im.hdrs.reserve(im.batch * 64 + 1024);
-  im.tx_refs.reserve(im.batch * 3 + 4);
-  im.tx_iov.reserve(im.batch * 3 + 4);
+  im.allocate_buffers();
   return q;
 }
 

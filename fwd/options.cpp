@@ -12,13 +12,11 @@ namespace po = boost::program_options;
 namespace fw::fwd {
 namespace {
 
-po::options_description describe(Options& o, unsigned& queue_num, unsigned& queues,
-                                 bool& no_syn_queue, bool& no_kernel_drops, std::string& pickup,
-                                 std::vector<std::string>& unmanaged,
-                                 std::vector<std::string>& absent) {
-  po::options_description d(
-      "fwd - a Huawei USG-style zone firewall for Linux (NFQUEUE)\n\nOptions");
-  d.add_options()("help,h", "print this help and exit")("version,V", "print the version and exit")(
+using AddOptions = po::options_description_easy_init;
+
+// describe(): help, version, and where the configuration and the state come from.
+void describe_files(AddOptions add, Options& o) {
+  add("help,h", "print this help and exit")("version,V", "print the version and exit")(
       "config,c", po::value(&o.config_file),
       "file of VRP commands: the configuration when there is no saved one (it then seeds the "
       "database); ignored when the database holds a saved configuration, unless "
@@ -36,8 +34,13 @@ po::options_description describe(Options& o, unsigned& queue_num, unsigned& queu
       "state", po::value(&o.state_file),
       "where sessions, server-map entries and NAT bindings are kept across a stop and the next "
       "start (default: the database path + .state)")("no-state", po::bool_switch(&o.no_state),
-                                                     "do not save or restore sessions")(
-      "socket,s", po::value(&o.socket_path)->default_value(o.socket_path), "Unix socket for fwcli")(
+                                                     "do not save or restore sessions");
+}
+
+// describe(): the socket for fwcli, the queues and their workers.
+void describe_queues(AddOptions add, Options& o, unsigned& queue_num, unsigned& queues,
+                     bool& no_syn_queue, bool& no_kernel_drops) {
+  add("socket,s", po::value(&o.socket_path)->default_value(o.socket_path), "Unix socket for fwcli")(
       "group,g", po::value(&o.group), "group whose members may use the socket besides root")(
       "max-clients", po::value(&o.max_clients)->default_value(o.max_clients),
       "concurrent fwcli connections (root may evict an idle one beyond it)")(
@@ -51,8 +54,13 @@ po::options_description describe(Options& o, unsigned& queue_num, unsigned& queu
       "traffic out of its queue)")(
       "no-kernel-flood-drops", po::bool_switch(&no_kernel_drops),
       "while an `anti-ddos ... max-rate` refuses a flood to a destination, do not drop its "
-      "packets above twice the rate in the kernel (by default they never reach the queue)")(
-      "fail-open", po::bool_switch(&o.fail_open),
+      "packets above twice the rate in the kernel (by default they never reach the queue)");
+}
+
+// describe(): which traffic and interfaces fwd handles, pickup, logging and limits.
+void describe_traffic(AddOptions add, Options& o, std::string& pickup,
+                      std::vector<std::string>& unmanaged, std::vector<std::string>& absent) {
+  add("fail-open", po::bool_switch(&o.fail_open),
       "let traffic of zone interfaces pass when fwd is gone or the queue is full "
       "(--queue-bypass); default is fail-closed. Interfaces in no zone never pass")(
       "no-rules", po::bool_switch(&o.no_rules),
@@ -74,6 +82,17 @@ po::options_description describe(Options& o, unsigned& queue_num, unsigned& queu
                                   "hard cap on the session table")(
       "queue-maxlen", po::value(&o.queue_maxlen)->default_value(o.queue_maxlen),
       "kernel queue length per queue");
+}
+
+po::options_description describe(Options& o, unsigned& queue_num, unsigned& queues,
+                                 bool& no_syn_queue, bool& no_kernel_drops, std::string& pickup,
+                                 std::vector<std::string>& unmanaged,
+                                 std::vector<std::string>& absent) {
+  po::options_description d(
+      "fwd - a Huawei USG-style zone firewall for Linux (NFQUEUE)\n\nOptions");
+  describe_files(d.add_options(), o);
+  describe_queues(d.add_options(), o, queue_num, queues, no_syn_queue, no_kernel_drops);
+  describe_traffic(d.add_options(), o, pickup, unmanaged, absent);
   return d;
 }
 

@@ -196,22 +196,15 @@ void Pipeline::update_session(Session& s, Dir d, const Parsed& p, uint32_t len, 
   s.timeout_s = session::timeout_for(rt.timeouts, s.orig.proto, s.tcp_state, s.aging);
 }
 
-Decision Pipeline::run(QueuedPacket& qp, const Runtime& rt, aspf::TraceSink* alg_trace) {
-  auto res = packet::parse(std::span<const uint8_t>(qp.data, qp.len));
-  if (const auto* m = std::get_if<packet::Malformed>(&res)) {
-    c_malformed_[static_cast<size_t>(*m)]->inc();
-    return drop(Drop::kMalformed);
-  }
-  Parsed& p = std::get<Parsed>(res);
-  if (p.is_fragment && !p.first_fragment) {
-    return fragment_known(p) ? accept() : drop(Drop::kFragment);
-  }
-  if (icmpv6_infrastructure(p) || igmp_link_local(p)) return accept();
-  if (auto d = guard_bogus(qp, p)) return *d;  // on a new flow and on a session alike
-  // "spi" area: SPI 0 is the key of a direction not bound yet (session.h): never a packet's.
-  if (session::keyed_by_spi(p.proto) && p.spi == 0) return drop(Drop::kSpiZero);
-
-  FlowKey key = key_of(p);
+// run(): the packet, and what the visit of its session (under the session's lock) leaves for
+// the rest of run().
+struct Pipeline::RunState {
+  RunState(QueuedPacket& q, Parsed& pp, const Runtime& r, aspf::TraceSink* t)
+      : qp(q), p(pp), rt(r), alg_trace(t) {}
+  QueuedPacket& qp;
+  Parsed& p;
+  const Runtime& rt;
+  aspf::TraceSink* alg_trace;
   std::optional<Decision> dec;
   std::vector<aspf::EngineResult::ChildAging> aging;
   Session copy;  // a copy of a hit session without an ALG (translated outside its lock)
@@ -221,81 +214,137 @@ Decision Pipeline::run(QueuedPacket& qp, const Runtime& rt, aspf::TraceSink* alg
   session::CloseReason reopened_why = session::CloseReason::kFin;  // "evlog"
   uint8_t appid_reset_to = 0;  // "appid": 1 = reset toward the receiver, 2 = back to the sender
   std::optional<Decision> proxy_dec;  // "synproxy": what a proxied session's packet became
-  auto on_session = [&](Session& s, Dir d) {
-    // A new SYN on a closed 4-tuple is a new connection (port reuse after close): the old
-    // session goes and the SYN is judged like any first packet (policy, NAT) - a changed
-    // policy must not be bypassed through a reused tuple.
-    if (d == Dir::kOriginal && p.proto == packet::kProtoTcp &&
-        (p.tcp_flags & (packet::kTcpSyn | packet::kTcpAck)) == packet::kTcpSyn &&
-        s.tcp_state == session::TcpState::kClosing) {
-      reopened = s.id;
-      reopened_why = session::closed_reason(s);
-      return;
-    }
-    update_session(s, d, p, qp.len, rt);
-    if (s.proxy && (proxy_dec = proxy_on_hit(qp, p, s, d))) return;  // "synproxy" area
-    if ((s.appid & session::kAppidActive) && !appid_on_hit(s, d, p, qp.data, rt)) {
-      appid_reset_to = (s.appid & session::kAppidReset) ? 2 : 1;  // "appid": denied
-      s.appid |= session::kAppidReset;
-      copy = s;
-      dir = d;
-      return;
-    }
-    dir = d;
-    alg_session = s.alg ? s.id : 0;
-    // A control session's ALG state lives in it: NAT and the ALG run under its lock.
-    if (s.alg) {
-      dec = on_hit(qp, p, s, d, rt, &aging, alg_trace);
-    } else {
-      copy = s;
-    }
-  };
-  bool hit = parts_.table.with_session(key, on_session);
-  if (reopened) {
-    parts_.table.erase(reopened, reopened_why);
+};
+
+Decision Pipeline::run(QueuedPacket& qp, const Runtime& rt, aspf::TraceSink* alg_trace) {
+  auto res = packet::parse(std::span<const uint8_t>(qp.data, qp.len));
+  if (const auto* m = std::get_if<packet::Malformed>(&res)) {
+    c_malformed_[static_cast<size_t>(*m)]->inc();
+    return drop(Drop::kMalformed);
+  }
+  Parsed& p = std::get<Parsed>(res);
+  if (auto d = screen_packet(qp, p)) return *d;
+
+  FlowKey key = key_of(p);
+  RunState st{qp, p, rt, alg_trace};
+  bool hit =
+      parts_.table.with_session(key, [this, &st](Session& s, Dir d) { visit_session(st, s, d); });
+  if (st.reopened) {
+    parts_.table.erase(st.reopened, st.reopened_why);
     hit = false;
   }
-  if (proxy_dec) return *proxy_dec;
-  if (!hit && packet::key_is_optional(p.proto) && key.dport != 0) {
-    // Tracked by address pair alone when no ALG knew its keys.
-    FlowKey wide = key;
-    wide.dport = 0;
-    hit = parts_.table.with_session(wide, on_session);
-  }
-  // "spi" area: the first packet of a direction whose SPI is not known yet binds it.
-  if (!hit && session::keyed_by_spi(p.proto) && parts_.table.bind_spi(key)) {
-    hit = parts_.table.with_session(key, on_session);
-  }
-  if (appid_reset_to) return appid_reset(qp, copy, dir, appid_reset_to == 1);
+  if (st.proxy_dec) return *st.proxy_dec;
+  if (!hit) hit = lookup_fallback(st, key);
+  if (st.appid_reset_to) return appid_reset(qp, st.copy, st.dir, st.appid_reset_to == 1);
   if (!hit && p.icmp_error) {
     if (auto d = on_icmp_error(qp, p)) return *d;
   }
   if (!hit) {
-    NewFlow nf{qp, p, key, rt};
-    if (!first_packet(nf)) {
-      if (nf.answer) return *nf.answer;  // "synproxy": the proxy's SYN-ACK
-      if (events_) log_refused(nf);      // "evlog"
-      return nf.why == Drop::kNoRoute ? drop_no_route(nf) : drop(nf.why);
-    }
-    if (nf.no_session) return accept();
-    if (nf.proxy_ack) return proxy_open_server(qp, *nf.proxy_ack, nf.created, rt);  // "synproxy"
-    copy = nf.created;
-    dir = nf.reversed ? Dir::kReply : Dir::kOriginal;
-    if (copy.alg) {
-      // The first packet of a control session (a UDP request) is inspected too.
-      alg_session = copy.id;
-      parts_.table.with_session_id(copy.id, [&](Session& s) {
-        dec = on_hit(qp, p, s, Dir::kOriginal, rt, &aging, alg_trace);
-      });
-    }
+    if (auto d = run_new_flow(st, key)) return *d;
   }
-  if (p.is_fragment) remember_fragment(p);
-  for (const auto& a : aging) age_children(alg_session, a.proto, a.port_a, a.port_b);
-  if (dec) return *dec;
+  return run_translate(st);
+}
+
+// Before the session lookup: later fragments, the link's own traffic, bogus packets, SPI 0.
+std::optional<Decision> Pipeline::screen_packet(const QueuedPacket& qp, const Parsed& p) {
+  if (p.is_fragment && !p.first_fragment) {
+    return fragment_known(p) ? accept() : drop(Drop::kFragment);
+  }
+  if (icmpv6_infrastructure(p) || igmp_link_local(p)) return accept();
+  if (auto d = guard_bogus(qp, p)) return *d;  // on a new flow and on a session alike
+  // "spi" area: SPI 0 is the key of a direction not bound yet (session.h): never a packet's.
+  if (session::keyed_by_spi(p.proto) && p.spi == 0) return drop(Drop::kSpiZero);
+  return std::nullopt;
+}
+
+// run()'s work on the packet's session, under its lock.
+void Pipeline::visit_session(RunState& st, Session& s, Dir d) {
+  Parsed& p = st.p;
+  // A new SYN on a closed 4-tuple is a new connection (port reuse after close): the old
+  // session goes and the SYN is judged like any first packet (policy, NAT) - a changed
+  // policy must not be bypassed through a reused tuple.
+  if (d == Dir::kOriginal && p.proto == packet::kProtoTcp &&
+      (p.tcp_flags & (packet::kTcpSyn | packet::kTcpAck)) == packet::kTcpSyn &&
+      s.tcp_state == session::TcpState::kClosing) {
+    st.reopened = s.id;
+    st.reopened_why = session::closed_reason(s);
+    return;
+  }
+  update_session(s, d, p, st.qp.len, st.rt);
+  if (s.proxy && (st.proxy_dec = proxy_on_hit(st.qp, p, s, d))) return;  // "synproxy" area
+  if ((s.appid & session::kAppidActive) && !appid_on_hit(s, d, p, st.qp.data, st.rt)) {
+    st.appid_reset_to = (s.appid & session::kAppidReset) ? 2 : 1;  // "appid": denied
+    s.appid |= session::kAppidReset;
+    st.copy = s;
+    st.dir = d;
+    return;
+  }
+  st.dir = d;
+  st.alg_session = s.alg ? s.id : 0;
+  // A control session's ALG state lives in it: NAT and the ALG run under its lock.
+  if (s.alg) {
+    st.dec = on_hit(st.qp, p, s, d, st.rt, &st.aging, st.alg_trace);
+  } else {
+    st.copy = s;
+  }
+}
+
+// No session under the packet's own key: one tracked by address pair alone, or a direction
+// whose SPI is not bound yet.
+bool Pipeline::lookup_fallback(RunState& st, const FlowKey& key) {
+  auto visit = [this, &st](Session& s, Dir d) { visit_session(st, s, d); };
+  bool hit = false;
+  if (packet::key_is_optional(st.p.proto) && key.dport != 0) {
+    // Tracked by address pair alone when no ALG knew its keys.
+    FlowKey wide = key;
+    wide.dport = 0;
+    hit = parts_.table.with_session(wide, visit);
+  }
+  // "spi" area: the first packet of a direction whose SPI is not known yet binds it.
+  if (!hit && session::keyed_by_spi(st.p.proto) && parts_.table.bind_spi(key)) {
+    hit = parts_.table.with_session(key, visit);
+  }
+  return hit;
+}
+
+// A first packet: the stages, then the new session like a hit (nullopt) - unless it is
+// refused, answered by the proxy, or forwarded without a session.
+std::optional<Decision> Pipeline::run_new_flow(RunState& st, const FlowKey& key) {
+  NewFlow nf{st.qp, st.p, key, st.rt};
+  if (!first_packet(nf)) {
+    if (nf.answer) return *nf.answer;  // "synproxy": the proxy's SYN-ACK
+    if (events_) log_refused(nf);      // "evlog"
+    return nf.why == Drop::kNoRoute ? drop_no_route(nf) : drop(nf.why);
+  }
+  if (nf.no_session) return accept();
+  if (nf.proxy_ack) {  // "synproxy"
+    return proxy_open_server(st.qp, *nf.proxy_ack, nf.created, st.rt);
+  }
+  st.copy = nf.created;
+  st.dir = nf.reversed ? Dir::kReply : Dir::kOriginal;
+  if (st.copy.alg) {
+    // The first packet of a control session (a UDP request) is inspected too.
+    st.alg_session = st.copy.id;
+    parts_.table.with_session_id(st.copy.id, [&](Session& s) {
+      st.dec = on_hit(st.qp, st.p, s, Dir::kOriginal, st.rt, &st.aging, st.alg_trace);
+    });
+  }
+  return std::nullopt;
+}
+
+// The end of run(): the fragment remembered, an ALG's children aged, then the ALG's decision or
+// the session's translation.
+Decision Pipeline::run_translate(RunState& st) {
+  if (st.p.is_fragment) remember_fragment(st.p);
+  for (const auto& a : st.aging) age_children(st.alg_session, a.proto, a.port_a, a.port_b);
+  if (st.dec) return *st.dec;
+  const Session& copy = st.copy;
   const bool forwarded =
-      (dir == Dir::kOriginal ? copy.dst_zone : copy.src_zone) != rt.zones.local();
-  if (copy.proxy) return proxy_translated(translate(qp, p, copy, dir, forwarded), qp);  // synproxy
-  return translate(qp, p, copy, dir, forwarded);
+      (st.dir == Dir::kOriginal ? copy.dst_zone : copy.src_zone) != st.rt.zones.local();
+  if (copy.proxy) {  // "synproxy"
+    return proxy_translated(translate(st.qp, st.p, copy, st.dir, forwarded), st.qp);
+  }
+  return translate(st.qp, st.p, copy, st.dir, forwarded);
 }
 
 Decision Pipeline::on_hit(QueuedPacket& qp, Parsed& p, Session& s, Dir d, const Runtime& rt,
@@ -715,6 +764,19 @@ bool Pipeline::stage_appid_label(NewFlow& nf) {
 bool Pipeline::stage_create(NewFlow& nf) {
   nf.reached(TraceStage::kCreate);
   if (nf.no_session) return true;
+  const uint32_t half_open_limit = build_session(nf);
+  if (nf.trace) return trace_create(nf);
+  // "evlog": a flow an ALG entry admitted is logged when its control session is.
+  if (events_ && nf.aspf && nf.sm && nf.sm->parent) {
+    parts_.table.with_session_id(nf.sm->parent,
+                                 [&](Session& ps) { nf.s.evlog = ps.evlog & session::kEvlogOn; });
+  }
+  return insert_session(nf, half_open_limit);
+}
+
+// The new session's zones, interfaces, counts, state and timeout; returns the half-open limit
+// of its zone.
+uint32_t Pipeline::build_session(NewFlow& nf) {
   const Parsed& p = nf.p;
   Session& s = nf.s;
   const Dir d = nf.reversed ? Dir::kReply : Dir::kOriginal;
@@ -742,13 +804,13 @@ bool Pipeline::stage_create(NewFlow& nf) {
   s.half_open = !nf.proxy_ack && !nf.reversed && !nf.pickup && half_open_limit &&
                 s.tcp_state == session::TcpState::kSynSent;
   s.timeout_s = session::timeout_for(nf.rt.timeouts, p.proto, s.tcp_state, s.aging);
-  if (nf.trace) return trace_create(nf);
-  // "evlog": a flow an ALG entry admitted is logged when its control session is.
-  if (events_ && nf.aspf && nf.sm && nf.sm->parent) {
-    parts_.table.with_session_id(nf.sm->parent,
-                                 [&](Session& ps) { s.evlog = ps.evlog & session::kEvlogOn; });
-  }
+  return half_open_limit;
+}
 
+// The new session into the table; when it cannot go in, its NAT port and source count are given
+// back.
+bool Pipeline::insert_session(NewFlow& nf, uint32_t half_open_limit) {
+  Session& s = nf.s;
   uint64_t id = 0;
   switch (parts_.table.insert(s, &id)) {
     case session::InsertResult::kOk:
@@ -763,7 +825,7 @@ bool Pipeline::stage_create(NewFlow& nf) {
       if (s.nat.source_counted) parts_.sources.release(s.orig.src);
       // Another worker created it a moment ago: follow that session.
       bool found = parts_.table.with_session(nf.key, [&](Session& es, Dir d) {
-        update_session(es, d, p, nf.qp.len, nf.rt);
+        update_session(es, d, nf.p, nf.qp.len, nf.rt);
         nf.created = es;
       });
       if (!found) nf.why = Drop::kNatCollision;
@@ -1025,50 +1087,10 @@ void Pipeline::trace_run(QueuedPacket& qp, const Runtime& rt, Trace& t) {
     return;
   }
   const Parsed& p = std::get<Parsed>(res);
-  if (p.is_fragment && !p.first_fragment) {
-    t.fragment = true;
-    if (!fragment_known(p)) t.drop = Drop::kFragment;
-    return;
-  }
-  if (icmpv6_infrastructure(p) || igmp_link_local(p)) {
-    t.infrastructure = p.proto;
-    return;
-  }
-  const bool loopback = qp.hook == NF_INET_LOCAL_OUT || qp.indev == 0 || qp.indev == 1;
-  switch (bogus_packet(p, loopback)) {
-    case Bogus::kNone:
-      break;
-    case Bogus::kTcpFlags:
-      t.guard = true, t.drop = Drop::kTcpInvalidFlags;
-      return;
-    case Bogus::kLand:
-      t.guard = true, t.drop = Drop::kLand;
-      return;
-    case Bogus::kPortZero:
-      t.guard = true, t.drop = Drop::kPortZero;
-      return;
-  }
-  if (session::keyed_by_spi(p.proto) && p.spi == 0) {  // "spi" area, as in run()
-    t.guard = true, t.drop = Drop::kSpiZero;
-    return;
-  }
+  if (trace_screen(qp, p, t)) return;
   const FlowKey key = key_of(p);
   if (trace_lookup(p, key, t)) {
-    // The session's translation, applied to a copy (an ALG's inspection is not run).
-    std::vector<uint8_t> copy(qp.data, qp.data + qp.len);
-    const Session& s = *t.hit;
-    const bool fwd = (t.hit_dir == Dir::kOriginal ? s.dst_zone : s.src_zone) != rt.zones.local();
-    const bool full = qp.csum_not_ready && !(qp.gso && fwd && p.proto == packet::kProtoTcp);
-    switch (parts_.nat.apply(std::span<uint8_t>(copy), p, s, t.hit_dir, full)) {
-      case nat::Translator::Applied::kTtlExpired:
-        t.drop = Drop::kTtlExpiredNat;
-        break;
-      case nat::Translator::Applied::kMalformed:
-        t.drop = Drop::kMalformed;
-        break;
-      default:
-        break;
-    }
+    trace_translate(qp, p, rt, t);
     return;
   }
   if (p.icmp_error && !(qp.hook == NF_INET_LOCAL_OUT || qp.indev == 0)) {
@@ -1079,6 +1101,62 @@ void Pipeline::trace_run(QueuedPacket& qp, const Runtime& rt, Trace& t) {
   NewFlow nf{qp, p, key, rt};
   nf.trace = &t;
   if (!first_packet(nf)) t.drop = nf.why;
+  trace_report(nf, t);
+}
+
+// The checks of run() before its lookup (screen_packet): true when one of them decided.
+bool Pipeline::trace_screen(const QueuedPacket& qp, const Parsed& p, Trace& t) {
+  if (p.is_fragment && !p.first_fragment) {
+    t.fragment = true;
+    if (!fragment_known(p)) t.drop = Drop::kFragment;
+    return true;
+  }
+  if (icmpv6_infrastructure(p) || igmp_link_local(p)) {
+    t.infrastructure = p.proto;
+    return true;
+  }
+  const bool loopback = qp.hook == NF_INET_LOCAL_OUT || qp.indev == 0 || qp.indev == 1;
+  switch (bogus_packet(p, loopback)) {
+    case Bogus::kNone:
+      break;
+    case Bogus::kTcpFlags:
+      t.guard = true, t.drop = Drop::kTcpInvalidFlags;
+      return true;
+    case Bogus::kLand:
+      t.guard = true, t.drop = Drop::kLand;
+      return true;
+    case Bogus::kPortZero:
+      t.guard = true, t.drop = Drop::kPortZero;
+      return true;
+  }
+  if (session::keyed_by_spi(p.proto) && p.spi == 0) {  // "spi" area, as in run()
+    t.guard = true, t.drop = Drop::kSpiZero;
+    return true;
+  }
+  return false;
+}
+
+// The session's translation, applied to a copy (an ALG's inspection is not run).
+void Pipeline::trace_translate(const QueuedPacket& qp, const Parsed& p, const Runtime& rt,
+                               Trace& t) {
+  std::vector<uint8_t> copy(qp.data, qp.data + qp.len);
+  const Session& s = *t.hit;
+  const bool fwd = (t.hit_dir == Dir::kOriginal ? s.dst_zone : s.src_zone) != rt.zones.local();
+  const bool full = qp.csum_not_ready && !(qp.gso && fwd && p.proto == packet::kProtoTcp);
+  switch (parts_.nat.apply(std::span<uint8_t>(copy), p, s, t.hit_dir, full)) {
+    case nat::Translator::Applied::kTtlExpired:
+      t.drop = Drop::kTtlExpiredNat;
+      break;
+    case nat::Translator::Applied::kMalformed:
+      t.drop = Drop::kMalformed;
+      break;
+    default:
+      break;
+  }
+}
+
+// What the first-packet stages learned, for the trace's report.
+void Pipeline::trace_report(const NewFlow& nf, Trace& t) {
   t.src_zone = nf.f.src_zone;
   t.dst_zone = nf.f.dst_zone;
   t.local_out = nf.local_out;

@@ -126,9 +126,17 @@ class Pipeline {
 
  private:
   struct NewFlow;
+  struct RunState;  // run(): the packet and what its session lookup learns (pipeline.cpp)
   Decision drop(Drop why);
   Decision accept();
   Decision run(QueuedPacket& qp, const Runtime& rt, aspf::TraceSink* alg_trace = nullptr);
+  // The pieces of run(): the checks before the lookup, the visit of the packet's session, the
+  // lookups by an unbound key, a first packet, and the hit's (or new session's) translation.
+  std::optional<Decision> screen_packet(const QueuedPacket& qp, const packet::Parsed& p);
+  void visit_session(RunState& st, session::Session& s, session::Dir d);
+  bool lookup_fallback(RunState& st, const session::FlowKey& key);
+  std::optional<Decision> run_new_flow(RunState& st, const session::FlowKey& key);
+  Decision run_translate(RunState& st);
   // Live trace (fwd/trace_live.cpp): run() for a packet while a watch is armed.
   Decision run_live(QueuedPacket& qp, const Runtime& rt);
   void live_before(QueuedPacket& qp, const packet::Parsed& p, const Runtime& rt, LiveRecord& r);
@@ -172,6 +180,8 @@ class Pipeline {
   Decision appid_reset(QueuedPacket& qp, const session::Session& s, session::Dir d,
                        bool toward_receiver);
   bool stage_create(NewFlow& nf);
+  uint32_t build_session(NewFlow& nf);  // stage_create: the session; returns its half-open limit
+  bool insert_session(NewFlow& nf, uint32_t half_open_limit);
   // "synproxy" area (fwd/synproxy_stage.cpp): the TCP SYN proxy.
   bool stage_syn_proxy(NewFlow& nf);
   Decision proxy_answer_syn(QueuedPacket& qp, const packet::Parsed& p);
@@ -191,6 +201,10 @@ class Pipeline {
 
   // packet-trace (fwd/trace.cpp): the lookups of run() and first_packet() in dry mode.
   void trace_run(QueuedPacket& qp, const Runtime& rt, Trace& t);
+  bool trace_screen(const QueuedPacket& qp, const packet::Parsed& p, Trace& t);
+  void trace_translate(const QueuedPacket& qp, const packet::Parsed& p, const Runtime& rt,
+                       Trace& t);
+  static void trace_report(const NewFlow& nf, Trace& t);
   policy::Verdict policy_match(const NewFlow& nf, const policy::FlowInfo& f) const;
   bool trace_create(NewFlow& nf);
   // "spi" area: the session an ICMP error quoting ESP/AH is about (pipeline.cpp).

@@ -110,6 +110,20 @@ void ping_statistics(const PingOptions& o, uint32_t sent, const std::vector<long
   out << "\n";
 }
 
+// The echo request's ICMP header (type, id, sequence, checksum) in front of its data.
+void echo_header(std::vector<uint8_t>& pkt, uint16_t id, uint32_t seq) {
+  pkt[0] = ICMP_ECHO;
+  pkt[1] = 0;
+  pkt[2] = pkt[3] = 0;
+  pkt[4] = static_cast<uint8_t>(id >> 8);
+  pkt[5] = static_cast<uint8_t>(id);
+  pkt[6] = static_cast<uint8_t>(seq >> 8);
+  pkt[7] = static_cast<uint8_t>(seq);
+  uint16_t ck = inet_checksum(pkt.data(), pkt.size());
+  pkt[2] = static_cast<uint8_t>(ck >> 8);
+  pkt[3] = static_cast<uint8_t>(ck);
+}
+
 }  // namespace
 
 bool ping(const PingOptions& o, std::ostream& out) {
@@ -135,16 +149,7 @@ bool ping(const PingOptions& o, std::ostream& out) {
   std::vector<long long> times;
   uint32_t sent = 0;
   for (uint32_t seq = 1; seq <= o.count && Clock::now() < budget_end; ++seq) {
-    pkt[0] = ICMP_ECHO;
-    pkt[1] = 0;
-    pkt[2] = pkt[3] = 0;
-    pkt[4] = static_cast<uint8_t>(id >> 8);
-    pkt[5] = static_cast<uint8_t>(id);
-    pkt[6] = static_cast<uint8_t>(seq >> 8);
-    pkt[7] = static_cast<uint8_t>(seq);
-    uint16_t ck = inet_checksum(pkt.data(), pkt.size());
-    pkt[2] = static_cast<uint8_t>(ck >> 8);
-    pkt[3] = static_cast<uint8_t>(ck);
+    echo_header(pkt, id, seq);
     sockaddr_in to = sockaddr_of(o.dst);
     const auto t0 = Clock::now();
     ++sent;
