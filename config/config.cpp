@@ -242,14 +242,20 @@ std::optional<std::string> check_addresses(const Config& c, const std::vector<Ip
   return std::nullopt;
 }
 
-}  // namespace
-
-std::optional<std::string> validate(const Config& c) {
-  if (c.static_routes.size() > kMaxStaticRoutes) {
-    return "Error: The number of static routes reached the upper limit (" +
-           std::to_string(kMaxStaticRoutes) + ").";
+// Zones named by a rule exist ("any" is always there).
+std::optional<std::string> check_zone_refs(const Config& c, const std::vector<std::string>& src,
+                                           const std::vector<std::string>& dst) {
+  for (const auto* zl : {&src, &dst}) {
+    for (const auto& zn : *zl) {
+      if (zn != "any" && !c.find_zone(zn))
+        return "Error: The security zone " + zn + " does not exist.";
+    }
   }
-  if (auto e = validate_interfaces(c)) return e;  // "iface" area
+  return std::nullopt;
+}
+
+// An interface is in one zone at most; zone priorities are unique.
+std::optional<std::string> check_zones(const Config& c) {
   std::set<std::string> ifaces;
   std::set<int> prios;
   for (const auto& z : c.zones) {
@@ -263,7 +269,11 @@ std::optional<std::string> validate(const Config& c) {
              " is already used by another zone.";
     }
   }
-  // Address groups: sections inside a group and across groups never overlap.
+  return std::nullopt;
+}
+
+// Address groups: sections inside a group and across groups never overlap.
+std::optional<std::string> check_address_groups(const Config& c) {
   std::vector<std::pair<std::pair<uint32_t, uint32_t>, std::string>> ranges;
   for (const auto& g : c.address_groups) {
     for (const auto& sec : g.sections) {
@@ -277,18 +287,21 @@ std::optional<std::string> validate(const Config& c) {
       ranges.push_back({{a, b}, g.name});
     }
   }
+  return std::nullopt;
+}
+
+std::optional<std::string> check_nat_rules(const Config& c) {
   for (const auto& r : c.nat_rules) {
     if (r.action == NatRule::Action::kAddressGroup && !c.find_group(r.group)) {
       return "Error: The address group " + r.group + " does not exist.";
     }
     if (auto e = check_addresses(c, r.src_ranges, r.src_sets, r.dst_ranges, r.dst_sets)) return e;
-    for (const auto* zl : {&r.src_zones, &r.dst_zones}) {
-      for (const auto& zn : *zl) {
-        if (zn != "any" && !c.find_zone(zn))
-          return "Error: The security zone " + zn + " does not exist.";
-      }
-    }
+    if (auto e = check_zone_refs(c, r.src_zones, r.dst_zones)) return e;
   }
+  return std::nullopt;
+}
+
+std::optional<std::string> check_nat_servers(const Config& c) {
   // Two NAT servers must not claim the same global address/protocol/port.
   for (size_t i = 0; i < c.nat_servers.size(); ++i) {
     for (size_t j = i + 1; j < c.nat_servers.size(); ++j) {
@@ -314,23 +327,44 @@ std::optional<std::string> validate(const Config& c) {
         return "Error: The inside ip has been used, please modify it.";
     }
   }
+  return std::nullopt;
+}
+
+std::optional<std::string> check_security_rules(const Config& c) {
   for (const auto& r : c.security.rules) {
-    for (const auto* zl : {&r.src_zones, &r.dst_zones}) {
-      for (const auto& zn : *zl) {
-        if (zn != "any" && !c.find_zone(zn))
-          return "Error: The security zone " + zn + " does not exist.";
-      }
-    }
+    if (auto e = check_zone_refs(c, r.src_zones, r.dst_zones)) return e;
     for (const auto& s : r.services) {
       if (!lookup_service(c, s)) return "Error: The service " + s + " does not exist.";
     }
     if (auto e = check_addresses(c, r.src_ranges, r.src_sets, r.dst_ranges, r.dst_sets)) return e;
   }
+  return std::nullopt;
+}
+
+std::optional<std::string> check_address_sets(const Config& c) {
   for (const auto& a : c.address_sets) {
     for (const auto& i : a.items) {
       if (!i.prefix && !range_ok(i.range)) return range_error(i.range);
     }
   }
+  return std::nullopt;
+}
+
+}  // namespace
+
+// The first failing check gives the error; the groups run in this order.
+std::optional<std::string> validate(const Config& c) {
+  if (c.static_routes.size() > kMaxStaticRoutes) {
+    return "Error: The number of static routes reached the upper limit (" +
+           std::to_string(kMaxStaticRoutes) + ").";
+  }
+  if (auto e = validate_interfaces(c)) return e;  // "iface" area
+  if (auto e = check_zones(c)) return e;
+  if (auto e = check_address_groups(c)) return e;
+  if (auto e = check_nat_rules(c)) return e;
+  if (auto e = check_nat_servers(c)) return e;
+  if (auto e = check_security_rules(c)) return e;
+  if (auto e = check_address_sets(c)) return e;
   return std::nullopt;
 }
 
@@ -547,49 +581,39 @@ std::string render_info_center(const InfoCenter& i) {
   return os.str();
 }
 
-std::string render(const Config& c) {
-  std::ostringstream os;
-  os << "#\n sysname " << c.sysname << "\n";
-  // "iface" area: the map first (the sections and later lines may use its names).
-  if (!c.interface_map.empty()) os << "#\n" << render_interface_map(c);
-  for (const auto& i : c.interfaces)
-    if (!i.empty()) os << "#\n" << render_interface(c, i);
-  if (!c.aging.overrides.empty()) {
-    os << "#\n";
-    for (const auto& [n, v] : c.aging.overrides) {
-      os << " firewall session aging-time " << n << " " << v << "\n";
-    }
+namespace {
+
+void aging_section(std::ostream& os, const Config& c) {
+  if (c.aging.overrides.empty()) return;
+  os << "#\n";
+  for (const auto& [n, v] : c.aging.overrides) {
+    os << " firewall session aging-time " << n << " " << v << "\n";
   }
-  if (!c.detect_global.empty() || !c.port_mappings.empty() || c.detect_global != factory_detect()) {
-    os << "#\n";
-    for (const auto& d : c.detect_global) os << " firewall detect " << d << "\n";
-    for (const auto& d : factory_detect()) {  // a factory default turned off
-      if (std::find(c.detect_global.begin(), c.detect_global.end(), d) == c.detect_global.end())
-        os << " undo firewall detect " << d << "\n";
-    }
-    for (const auto& pm : c.port_mappings)
-      os << " port-mapping " << pm.alg << " port " << pm.port << "\n";
+}
+
+void detect_section(std::ostream& os, const Config& c) {
+  if (c.detect_global.empty() && c.port_mappings.empty() && c.detect_global == factory_detect())
+    return;
+  os << "#\n";
+  for (const auto& d : c.detect_global) os << " firewall detect " << d << "\n";
+  for (const auto& d : factory_detect()) {  // a factory default turned off
+    if (std::find(c.detect_global.begin(), c.detect_global.end(), d) == c.detect_global.end())
+      os << " undo firewall detect " << d << "\n";
   }
-  if (std::string l = render_source_limit(c); !l.empty()) os << "#\n" << l;  // "srclimit"
-  if (std::string l = render_anti_ddos(c.anti_ddos, " "); !l.empty()) os << "#\n" << l;
-  if (c.miss_ack_rate)  // "synproxy" area
-    os << "#\n firewall reverse-session miss-ack rate-limit " << c.miss_ack_rate << "\n";
-  if (c.appid_packets)  // "appid"
-    os << "#\n firewall application identify packets " << c.appid_packets << "\n";
-  if (std::string l = render_info_center(c.info_center); !l.empty()) os << "#\n" << l;  // "evlog"
-  for (const auto& s : c.address_sets) os << "#\n" << render_address_set(s);
-  for (const auto& s : c.service_sets) os << "#\n" << render_service_set(s);
-  for (const auto& z : c.zones) os << "#\n" << render_zone(z);
+  for (const auto& pm : c.port_mappings)
+    os << " port-mapping " << pm.alg << " port " << pm.port << "\n";
+}
+
+void interzone_sections(std::ostream& os, const Config& c) {
   for (const auto& iz : c.interzones) {
     if (iz.detect.empty()) continue;
     os << "#\nfirewall interzone " << iz.zone1 << " " << iz.zone2 << "\n";
     for (const auto& d : iz.detect) os << " detect " << d << "\n";
   }
-  for (const auto& g : c.address_groups) os << "#\n" << render_group(g);
-  if (!c.nat_servers.empty()) {
-    os << "#\n";
-    for (const auto& s : c.nat_servers) os << " " << render_nat_server(s) << "\n";
-  }
+}
+
+// security-policy, then nat-policy.
+void policy_sections(std::ostream& os, const Config& c) {
   os << "#\nsecurity-policy\n";
   if (c.security.default_action != Action::kDeny) os << " default action permit\n";
   // Loading gives each rule without `id` the next id in order; a rule whose id differs carries it.
@@ -604,6 +628,36 @@ std::string render(const Config& c) {
     os << "#\nnat-policy\n";
     for (const auto& r : c.nat_rules) os << render_nat_rule(r, " ", with_id(r.id));
   }
+}
+
+}  // namespace
+
+std::string render(const Config& c) {
+  std::ostringstream os;
+  os << "#\n sysname " << c.sysname << "\n";
+  // "iface" area: the map first (the sections and later lines may use its names).
+  if (!c.interface_map.empty()) os << "#\n" << render_interface_map(c);
+  for (const auto& i : c.interfaces)
+    if (!i.empty()) os << "#\n" << render_interface(c, i);
+  aging_section(os, c);
+  detect_section(os, c);
+  if (std::string l = render_source_limit(c); !l.empty()) os << "#\n" << l;  // "srclimit"
+  if (std::string l = render_anti_ddos(c.anti_ddos, " "); !l.empty()) os << "#\n" << l;
+  if (c.miss_ack_rate)  // "synproxy" area
+    os << "#\n firewall reverse-session miss-ack rate-limit " << c.miss_ack_rate << "\n";
+  if (c.appid_packets)  // "appid"
+    os << "#\n firewall application identify packets " << c.appid_packets << "\n";
+  if (std::string l = render_info_center(c.info_center); !l.empty()) os << "#\n" << l;  // "evlog"
+  for (const auto& s : c.address_sets) os << "#\n" << render_address_set(s);
+  for (const auto& s : c.service_sets) os << "#\n" << render_service_set(s);
+  for (const auto& z : c.zones) os << "#\n" << render_zone(z);
+  interzone_sections(os, c);
+  for (const auto& g : c.address_groups) os << "#\n" << render_group(g);
+  if (!c.nat_servers.empty()) {
+    os << "#\n";
+    for (const auto& s : c.nat_servers) os << " " << render_nat_server(s) << "\n";
+  }
+  policy_sections(os, c);
   // Area route: after everything an interface name may depend on, as VRP lists them.
   if (!c.static_routes.empty()) {
     os << "#\n";

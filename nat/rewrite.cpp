@@ -179,6 +179,121 @@ uint16_t update_l4_csum(uint16_t c, bool pseudo, const IpAddr& old_src, const Ip
   return c;
 }
 
+// Addresses of an IP header before and after rewriting.
+struct AddrChange {
+  IpAddr old_src, old_dst;
+  IpAddr src, dst;
+  bool src_moved = false, dst_moved = false;
+};
+
+// Sets the source and/or destination (those given) of the IP header at `d`;
+// only an address that changes is written.
+AddrChange set_addrs(uint8_t* d, uint8_t v, const Endpoint* new_src, const Endpoint* new_dst) {
+  // Old values come from the bytes, not from a Parsed: a caller that rewrites
+  // twice with one Parsed still gets right checksums.
+  const IpAddr old_src = read_addr(d + src_at(v), v);
+  const IpAddr old_dst = read_addr(d + dst_at(v), v);
+  const IpAddr& src = new_src ? new_src->addr : old_src;
+  const IpAddr& dst = new_dst ? new_dst->addr : old_dst;
+  AddrChange a{
+      old_src, old_dst, src, dst, !same_addr(src, old_src, v), !same_addr(dst, old_dst, v)};
+  if (a.src_moved) write_addr(d + src_at(v), a.src);
+  if (a.dst_moved) write_addr(d + dst_at(v), a.dst);
+  return a;
+}
+
+// Incremental update of the IPv4 header checksum at `d` for the moved addresses.
+void update_ipv4_csum(uint8_t* d, const AddrChange& a) {
+  uint16_t c = rd16(d + kIpv4CsumAt);
+  if (a.src_moved) c = packet::csum_update_addr(c, a.old_src, a.src);
+  if (a.dst_moved) c = packet::csum_update_addr(c, a.old_dst, a.dst);
+  wr16(d + kIpv4CsumAt, c);
+}
+
+// The whole transport checksum (before the 0 -> 0xffff rule) of the unfragmented
+// packet `p` at `t`, whose checksum field holds a partial pseudo-header sum
+// (`old_field`); the field is zeroed for the sum.
+uint16_t full_l4_csum(uint8_t* t, const Parsed& p, const CsumSlot& slot, uint16_t old_field,
+                      const AddrChange& a) {
+  const size_t l4_bytes = static_cast<size_t>(p.l4_len) + p.payload_len;
+  uint32_t ph = 0;
+  if (slot.pseudo) {
+    if (p.routing_pending) {
+      // We do not track the final destination; the partial sum the kernel
+      // left in the field already covers it, so move only the source.
+      uint16_t c = static_cast<uint16_t>(~old_field);
+      if (a.src_moved) c = packet::csum_update_addr(c, a.old_src, a.src);
+      ph = static_cast<uint16_t>(~c);
+    } else {
+      ph = packet::pseudo_header_sum(a.src, a.dst, p.proto, static_cast<uint32_t>(l4_bytes));
+    }
+  }
+  wr16(t + slot.at, 0);
+  return static_cast<uint16_t>(
+      ~packet::csum_fold(packet::csum_add(ph, std::span<const uint8_t>(t, l4_bytes))));
+}
+
+// Is `p` an ICMP error of its own family, unfragmented, whose quoted packet
+// starts right after the 8-byte ICMP header?
+bool icmp_error_ok(std::span<const uint8_t> pkt, const Parsed& p) {
+  if (!check_layout(pkt, p)) return false;
+  const uint8_t icmp_proto = p.ip_version == 4 ? packet::kProtoIcmp : packet::kProtoIcmpv6;
+  // A fragmented error would need the other fragments for its checksum.
+  if (!p.icmp_error || p.proto != icmp_proto || !p.has_l4 || p.is_fragment) return false;
+  if (!is_error_type(p.proto, pkt[p.l4_offset])) return false;
+  return p.inner_offset == p.l4_offset + 8u && p.inner_offset <= p.ip_total_len;
+}
+
+// Quoted packet: addresses, its IPv4 header checksum, ports/id and its
+// transport checksum as far as quoted.
+void rewrite_quoted(std::span<uint8_t> inner, const Parsed& q, const Endpoint* inner_src,
+                    const Endpoint* inner_dst) {
+  const uint8_t v = q.ip_version;
+  uint8_t* qd = inner.data();
+  const AddrChange qa = set_addrs(qd, v, inner_src, inner_dst);
+  if (v == 4) {
+    // The quoted header is always whole (parse_quoted checked), and tiny:
+    // recompute it so it is valid even if the router quoted it after
+    // changing its TTL without fixing the checksum.
+    wr16(qd + kIpv4CsumAt, 0);
+    wr16(qd + kIpv4CsumAt, packet::csum(std::span<const uint8_t>(qd, q.l3_len)));
+  }
+  // Fields are rewritten as far as they are quoted, even below the 8 bytes
+  // RFC 792 promises (has_l4 false); only a non-first fragment has none.
+  if (q.is_fragment && !q.first_fragment) return;
+  const size_t qend = std::min<size_t>(q.ip_total_len, inner.size());
+  uint8_t* qt = qd + q.l4_offset;
+  const size_t qavail = qend > q.l4_offset ? qend - q.l4_offset : 0;
+  const std::optional<CsumSlot> slot = csum_slot(q.proto);
+  const bool slot_quoted = slot && slot->at + 2 <= qavail;
+  const uint16_t old_field = slot_quoted ? rd16(qt + slot->at) : 0;
+  FieldChange changes[2];
+  const int n = rewrite_ports(qt, qavail, q.proto, inner_src, inner_dst, changes);
+  // Incremental even when the whole segment is quoted: the result must be
+  // exactly what the inside host sent, which is what the forward rewrite
+  // undone gives (full recomputation over a truncated quote cannot).
+  if (slot_quoted && !(q.proto == packet::kProtoUdp && old_field == 0)) {
+    uint16_t field = update_l4_csum(old_field, slot->pseudo, qa.old_src, qa.src, qa.src_moved,
+                                    qa.old_dst, qa.dst, qa.dst_moved, changes, n);
+    if (field == 0) field = 0xffff;  // as in rewrite()
+    wr16(qt + slot->at, field);
+  }
+}
+
+// Outer ICMP checksum over the whole message (errors are at most 576 /
+// 1280 bytes). With a pending IPv6 routing header the final destination is
+// unknown; such errors are not expected and get the header's destination.
+void set_icmp_error_csum(uint8_t* t, const Parsed& p, const AddrChange& a) {
+  const size_t l4_bytes = p.ip_total_len - p.l4_offset;
+  uint32_t ph = 0;
+  if (p.ip_version == 6) {
+    ph = packet::pseudo_header_sum(a.src, a.dst, p.proto, static_cast<uint32_t>(l4_bytes));
+  }
+  wr16(t + 2, 0);
+  wr16(t + 2, static_cast<uint16_t>(
+                  ~packet::csum_fold(packet::csum_add(ph, std::span<const uint8_t>(t, l4_bytes)))));
+}
+
 }  // namespace
 
 bool rewrite(std::span<uint8_t> pkt, const Parsed& p, const Endpoint* new_src,
@@ -188,23 +303,8 @@ bool rewrite(std::span<uint8_t> pkt, const Parsed& p, const Endpoint* new_src,
   if (!family_ok(new_src, v) || !family_ok(new_dst, v)) return false;
   uint8_t* d = pkt.data();
 
-  // Old values come from the bytes, not from `p`: a caller that rewrites
-  // twice with one Parsed still gets right checksums.
-  const IpAddr old_src = read_addr(d + src_at(v), v);
-  const IpAddr old_dst = read_addr(d + dst_at(v), v);
-  const IpAddr src = new_src ? new_src->addr : old_src;
-  const IpAddr dst = new_dst ? new_dst->addr : old_dst;
-
-  const bool src_moved = !same_addr(src, old_src, v);
-  const bool dst_moved = !same_addr(dst, old_dst, v);
-  if (src_moved) write_addr(d + src_at(v), src);
-  if (dst_moved) write_addr(d + dst_at(v), dst);
-  if (v == 4 && (src_moved || dst_moved)) {
-    uint16_t c = rd16(d + kIpv4CsumAt);
-    if (src_moved) c = packet::csum_update_addr(c, old_src, src);
-    if (dst_moved) c = packet::csum_update_addr(c, old_dst, dst);
-    wr16(d + kIpv4CsumAt, c);
-  }
+  const AddrChange a = set_addrs(d, v, new_src, new_dst);
+  if (v == 4 && (a.src_moved || a.dst_moved)) update_ipv4_csum(d, a);
   if (!p.has_l4) return true;  // non-first fragment: no transport header here
 
   uint8_t* t = d + p.l4_offset;
@@ -224,25 +324,10 @@ bool rewrite(std::span<uint8_t> pkt, const Parsed& p, const Endpoint* new_src,
     // CHECKSUM_NONE: compute the whole checksum. A first fragment never comes
     // as CHECKSUM_PARTIAL (the stack checksums before fragmenting), and its
     // checksum covers bytes we do not hold, so it takes the incremental path.
-    const size_t l4_bytes = static_cast<size_t>(p.l4_len) + p.payload_len;
-    uint32_t ph = 0;
-    if (slot->pseudo) {
-      if (p.routing_pending) {
-        // We do not track the final destination; the partial sum the kernel
-        // left in the field already covers it, so move only the source.
-        uint16_t c = static_cast<uint16_t>(~old_field);
-        if (src_moved) c = packet::csum_update_addr(c, old_src, src);
-        ph = static_cast<uint16_t>(~c);
-      } else {
-        ph = packet::pseudo_header_sum(src, dst, p.proto, static_cast<uint32_t>(l4_bytes));
-      }
-    }
-    wr16(t + slot->at, 0);
-    field = static_cast<uint16_t>(
-        ~packet::csum_fold(packet::csum_add(ph, std::span<const uint8_t>(t, l4_bytes))));
+    field = full_l4_csum(t, p, *slot, old_field, a);
   } else {
-    field = update_l4_csum(old_field, slot->pseudo, old_src, src, src_moved, old_dst, dst,
-                           dst_moved && !p.routing_pending, changes, n);
+    field = update_l4_csum(old_field, slot->pseudo, a.old_src, a.src, a.src_moved, a.old_dst, a.dst,
+                           a.dst_moved && !p.routing_pending, changes, n);
   }
   // RFC 1624 eqn. 3 gives 0x0000 where a full sum gives 0xffff. Both read as
   // zero when the covered data sums to nonzero, but an ICMP message of only
@@ -256,15 +341,8 @@ bool rewrite(std::span<uint8_t> pkt, const Parsed& p, const Endpoint* new_src,
 bool rewrite_icmp_error(std::span<uint8_t> pkt, const Parsed& p, const Endpoint* outer_src,
                         const Endpoint* outer_dst, const Endpoint* inner_src,
                         const Endpoint* inner_dst) {
-  if (!check_layout(pkt, p)) return false;
+  if (!icmp_error_ok(pkt, p)) return false;
   const uint8_t v = p.ip_version;
-  const uint8_t icmp_proto = v == 4 ? packet::kProtoIcmp : packet::kProtoIcmpv6;
-  // A fragmented error would need the other fragments for its checksum.
-  if (!p.icmp_error || p.proto != icmp_proto || !p.has_l4 || p.is_fragment) return false;
-  uint8_t* d = pkt.data();
-  uint8_t* t = d + p.l4_offset;
-  if (!is_error_type(p.proto, t[0])) return false;
-  if (p.inner_offset != p.l4_offset + 8u || p.inner_offset > p.ip_total_len) return false;
   if (!family_ok(outer_src, v) || !family_ok(outer_dst, v) || !family_ok(inner_src, v) ||
       !family_ok(inner_dst, v)) {
     return false;
@@ -274,69 +352,13 @@ bool rewrite_icmp_error(std::span<uint8_t> pkt, const Parsed& p, const Endpoint*
   const std::optional<Parsed> q = packet::parse_quoted(inner);
   // An error about an error is never sent (RFC 1122 3.2.2), so never translated.
   if (!q || q->ip_version != v || q->icmp_error) return false;
-
-  // Quoted packet: addresses, its IPv4 header checksum, ports/id and its
-  // transport checksum as far as quoted.
-  uint8_t* qd = inner.data();
-  const IpAddr qold_src = read_addr(qd + src_at(v), v);
-  const IpAddr qold_dst = read_addr(qd + dst_at(v), v);
-  const IpAddr qsrc = inner_src ? inner_src->addr : qold_src;
-  const IpAddr qdst = inner_dst ? inner_dst->addr : qold_dst;
-  write_addr(qd + src_at(v), qsrc);
-  write_addr(qd + dst_at(v), qdst);
-  if (v == 4) {
-    // The quoted header is always whole (parse_quoted checked), and tiny:
-    // recompute it so it is valid even if the router quoted it after
-    // changing its TTL without fixing the checksum.
-    wr16(qd + kIpv4CsumAt, 0);
-    wr16(qd + kIpv4CsumAt, packet::csum(std::span<const uint8_t>(qd, q->l3_len)));
-  }
-  // Fields are rewritten as far as they are quoted, even below the 8 bytes
-  // RFC 792 promises (has_l4 false); only a non-first fragment has none.
-  if (!(q->is_fragment && !q->first_fragment)) {
-    const size_t qend = std::min<size_t>(q->ip_total_len, inner.size());
-    uint8_t* qt = qd + q->l4_offset;
-    const size_t qavail = qend > q->l4_offset ? qend - q->l4_offset : 0;
-    const std::optional<CsumSlot> slot = csum_slot(q->proto);
-    const bool slot_quoted = slot && slot->at + 2 <= qavail;
-    const uint16_t old_field = slot_quoted ? rd16(qt + slot->at) : 0;
-    FieldChange changes[2];
-    const int n = rewrite_ports(qt, qavail, q->proto, inner_src, inner_dst, changes);
-    // Incremental even when the whole segment is quoted: the result must be
-    // exactly what the inside host sent, which is what the forward rewrite
-    // undone gives (full recomputation over a truncated quote cannot).
-    if (slot_quoted && !(q->proto == packet::kProtoUdp && old_field == 0)) {
-      uint16_t field =
-          update_l4_csum(old_field, slot->pseudo, qold_src, qsrc, !same_addr(qsrc, qold_src, v),
-                         qold_dst, qdst, !same_addr(qdst, qold_dst, v), changes, n);
-      if (field == 0) field = 0xffff;  // as in rewrite()
-      wr16(qt + slot->at, field);
-    }
-  }
+  rewrite_quoted(inner, *q, inner_src, inner_dst);
 
   // Outer header.
-  const IpAddr old_src = read_addr(d + src_at(v), v);
-  const IpAddr old_dst = read_addr(d + dst_at(v), v);
-  const IpAddr src = outer_src ? outer_src->addr : old_src;
-  const IpAddr dst = outer_dst ? outer_dst->addr : old_dst;
-  write_addr(d + src_at(v), src);
-  write_addr(d + dst_at(v), dst);
-  if (v == 4) {
-    uint16_t c = rd16(d + kIpv4CsumAt);
-    if (!same_addr(src, old_src, v)) c = packet::csum_update_addr(c, old_src, src);
-    if (!same_addr(dst, old_dst, v)) c = packet::csum_update_addr(c, old_dst, dst);
-    wr16(d + kIpv4CsumAt, c);
-  }
-
-  // Outer ICMP checksum over the whole message (errors are at most 576 /
-  // 1280 bytes). With a pending IPv6 routing header the final destination is
-  // unknown; such errors are not expected and get the header's destination.
-  const size_t l4_bytes = p.ip_total_len - p.l4_offset;
-  const uint32_t ph =
-      v == 6 ? packet::pseudo_header_sum(src, dst, p.proto, static_cast<uint32_t>(l4_bytes)) : 0;
-  wr16(t + 2, 0);
-  wr16(t + 2, static_cast<uint16_t>(
-                  ~packet::csum_fold(packet::csum_add(ph, std::span<const uint8_t>(t, l4_bytes)))));
+  uint8_t* d = pkt.data();
+  const AddrChange a = set_addrs(d, v, outer_src, outer_dst);
+  if (v == 4) update_ipv4_csum(d, a);
+  set_icmp_error_csum(d + p.l4_offset, p, a);
   return true;
 }
 

@@ -121,6 +121,67 @@ std::optional<Malformed> parse_ipv4(const Cursor& in, size_t n, Mode mode, Parse
   return std::nullopt;
 }
 
+// Walk over the IPv6 extension header chain.
+struct Ipv6Chain {
+  const uint8_t* d = nullptr;
+  size_t end = 0;  // end of the datagram inside the buffer
+  Mode mode = Mode::kFull;
+  uint8_t nh = 0;  // next header: the one at `off`
+  size_t off = kIpv6Header;
+  int count = 0;
+  bool seen_fragment = false;
+};
+
+// Hop-by-hop, routing or destination options header at ch.off.
+std::optional<Malformed> ipv6_options_header(Ipv6Chain& ch, Parsed& p) {
+  const uint8_t* d = ch.d;
+  const size_t off = ch.off;
+  // Hop-by-hop is only allowed right after the fixed header (RFC 8200 4.3).
+  if (ch.nh == kNhHopByHop && ch.count != 0) return Malformed::kBadIpv6ExtHeader;
+  if (++ch.count > kMaxIpv6ExtHeaders) return Malformed::kBadIpv6ExtHeader;
+  if (off + 8 > ch.end) return Malformed::kBadIpv6ExtHeader;
+  size_t len = (static_cast<size_t>(d[off + 1]) + 1) * 8;
+  if (off + len > ch.end) return Malformed::kBadIpv6ExtHeader;
+  if (ch.nh != kNhRouting && !ipv6_tlvs_ok(d, off + 2, off + len)) {
+    return Malformed::kBadIpv6ExtHeader;
+  }
+  if (ch.nh == kNhRouting && d[off + 3] != 0) p.routing_pending = true;
+  ch.nh = d[off];
+  ch.off = off + len;
+  return std::nullopt;
+}
+
+// Fragment header at ch.off. Sets `last` when the rest of the chain is not in
+// this packet.
+std::optional<Malformed> ipv6_fragment_header(Ipv6Chain& ch, Parsed& p, bool& last) {
+  const uint8_t* d = ch.d;
+  const size_t off = ch.off;
+  if (ch.seen_fragment) return Malformed::kBadFragment;
+  ch.seen_fragment = true;
+  if (++ch.count > kMaxIpv6ExtHeaders) return Malformed::kBadIpv6ExtHeader;
+  if (off + 8 > ch.end) return Malformed::kBadIpv6ExtHeader;
+  uint16_t fo = rd16(d + off + 2);
+  uint32_t offset = fo & 0xfff8u;  // 13-bit offset in 8-byte units, already scaled
+  bool more = (fo & 1) != 0;
+  p.frag_id = rd32(d + off + 4);
+  ch.nh = d[off];
+  size_t unfragmentable = off - kIpv6Header;
+  ch.off = off + 8;
+  // An "atomic fragment" (offset 0, M clear) is a whole datagram
+  // (RFC 6946): it is processed as if unfragmented.
+  if (more || offset != 0) {
+    p.is_fragment = true;
+    p.first_fragment = offset == 0;
+    if (ch.mode == Mode::kFull) {
+      size_t data_len = ch.end - ch.off;
+      if (unfragmentable + offset + data_len > kMaxDatagram) return Malformed::kBadFragment;
+      if (more && (data_len == 0 || data_len % 8 != 0)) return Malformed::kBadFragment;
+    }
+    if (offset != 0) last = true;  // the rest of the chain is in the first fragment
+  }
+  return std::nullopt;
+}
+
 std::optional<Malformed> parse_ipv6(const Cursor& in, size_t n, Mode mode, Parsed& p, Cursor& out) {
   const uint8_t* d = in.d;
   if (n < kIpv6Header) return Malformed::kTruncated;
@@ -136,64 +197,165 @@ std::optional<Malformed> parse_ipv6(const Cursor& in, size_t n, Mode mode, Parse
   p.dst = common::IpAddr::v6_bytes(d + 24);
   p.ip_total_len = static_cast<uint32_t>(total);
 
-  uint8_t nh = d[6];
-  size_t off = kIpv6Header;
-  int count = 0;
-  bool seen_fragment = false;
+  Ipv6Chain ch{.d = d, .end = end, .mode = mode, .nh = d[6]};
   for (;;) {
-    if (nh == kNhHopByHop || nh == kNhRouting || nh == kNhDestOpts) {
-      // Hop-by-hop is only allowed right after the fixed header (RFC 8200 4.3).
-      if (nh == kNhHopByHop && count != 0) return Malformed::kBadIpv6ExtHeader;
-      if (++count > kMaxIpv6ExtHeaders) return Malformed::kBadIpv6ExtHeader;
-      if (off + 8 > end) return Malformed::kBadIpv6ExtHeader;
-      size_t len = (static_cast<size_t>(d[off + 1]) + 1) * 8;
-      if (off + len > end) return Malformed::kBadIpv6ExtHeader;
-      if (nh != kNhRouting && !ipv6_tlvs_ok(d, off + 2, off + len)) {
-        return Malformed::kBadIpv6ExtHeader;
-      }
-      if (nh == kNhRouting && d[off + 3] != 0) p.routing_pending = true;
-      nh = d[off];
-      off += len;
+    if (ch.nh == kNhHopByHop || ch.nh == kNhRouting || ch.nh == kNhDestOpts) {
+      if (auto err = ipv6_options_header(ch, p)) return err;
       continue;
     }
-    if (nh == kNhFragment) {
-      if (seen_fragment) return Malformed::kBadFragment;
-      seen_fragment = true;
-      if (++count > kMaxIpv6ExtHeaders) return Malformed::kBadIpv6ExtHeader;
-      if (off + 8 > end) return Malformed::kBadIpv6ExtHeader;
-      uint16_t fo = rd16(d + off + 2);
-      uint32_t offset = fo & 0xfff8u;  // 13-bit offset in 8-byte units, already scaled
-      bool more = (fo & 1) != 0;
-      p.frag_id = rd32(d + off + 4);
-      nh = d[off];
-      size_t unfragmentable = off - kIpv6Header;
-      off += 8;
-      // An "atomic fragment" (offset 0, M clear) is a whole datagram
-      // (RFC 6946): it is processed as if unfragmented.
-      if (more || offset != 0) {
-        p.is_fragment = true;
-        p.first_fragment = offset == 0;
-        if (mode == Mode::kFull) {
-          size_t data_len = end - off;
-          if (unfragmentable + offset + data_len > kMaxDatagram) return Malformed::kBadFragment;
-          if (more && (data_len == 0 || data_len % 8 != 0)) return Malformed::kBadFragment;
-        }
-        if (offset != 0) break;  // the rest of the chain is in the first fragment
-      }
+    if (ch.nh == kNhFragment) {
+      bool last = false;
+      if (auto err = ipv6_fragment_header(ch, p, last)) return err;
+      if (last) break;
       continue;
     }
     break;
   }
-  p.proto = nh;
-  p.l3_len = static_cast<uint16_t>(off);
+  p.proto = ch.nh;
+  p.l3_len = static_cast<uint16_t>(ch.off);
   out.d = d;
   out.end = end;
   return std::nullopt;
 }
 
+// The transport header of a complete (or first-fragment) packet, as the
+// per-protocol parsers below see it.
+struct L4View {
+  const uint8_t* t = nullptr;  // start of the transport header
+  size_t offset = 0;           // its offset in the datagram
+  size_t avail = 0;            // bytes from it to the end of the datagram
+  bool frag = false;           // a first fragment
+};
+
+// What a per-protocol parser found: header and payload lengths.
+struct L4Len {
+  size_t hdr = 0;
+  size_t payload = 0;
+};
+
+// ICMP / ICMPv6 type, code and echo id; `inner_offset` is where the quoted
+// packet of an error starts.
+inline void read_icmp(const uint8_t* t, uint16_t inner_offset, Parsed& p) {
+  p.icmp_type = t[0];
+  p.icmp_code = t[1];
+  bool request = false;
+  if (is_echo(p.proto, p.icmp_type, &request)) {
+    p.icmp_echo = true;
+    p.icmp_echo_request = request;
+    p.sport = p.dport = rd16(t + 4);
+  } else if (is_icmp_error(p.proto, p.icmp_type)) {
+    p.icmp_error = true;
+    p.inner_offset = inner_offset;
+  }
+}
+
+inline std::optional<Malformed> parse_tcp(const L4View& v, Parsed& p, L4Len& len) {
+  const uint8_t* t = v.t;
+  if (v.avail < 20) return Malformed::kTruncated;
+  size_t doff = static_cast<size_t>(t[12] >> 4) * 4;
+  if (doff < 20) return Malformed::kBadTcpOffset;
+  if (doff > v.avail) return v.frag ? Malformed::kTruncated : Malformed::kBadTcpOffset;
+  if (!tcp_options_ok(t, 20, doff)) return Malformed::kBadTcpOptions;
+  p.sport = rd16(t);
+  p.dport = rd16(t + 2);
+  p.seq = rd32(t + 4);
+  p.ack = rd32(t + 8);
+  p.tcp_flags = t[13];
+  p.window = rd16(t + 14);
+  len.hdr = doff;
+  len.payload = v.avail - doff;
+  return std::nullopt;
+}
+
+inline std::optional<Malformed> parse_udp(const L4View& v, Parsed& p, L4Len& len) {
+  const uint8_t* t = v.t;
+  if (v.avail < 8) return Malformed::kTruncated;
+  size_t ulen = rd16(t + 4);
+  if (ulen < 8) return Malformed::kBadUdpLength;
+  if (!v.frag && ulen > v.avail) return Malformed::kBadUdpLength;
+  p.sport = rd16(t);
+  p.dport = rd16(t + 2);
+  len.hdr = 8;
+  // In a first fragment the length covers the reassembled datagram.
+  len.payload = std::min(ulen, v.avail) - 8;
+  return std::nullopt;
+}
+
+inline std::optional<Malformed> parse_icmp(const L4View& v, Parsed& p, L4Len& len) {
+  if (v.avail < 8) return Malformed::kBadIcmp;
+  read_icmp(v.t, static_cast<uint16_t>(v.offset + 8), p);
+  len.hdr = 8;
+  len.payload = v.avail - 8;
+  return std::nullopt;
+}
+
+// Length of a GRE header (`need`) and where its key is (`key_at`, 0: none),
+// from its flags and version.
+inline std::optional<Malformed> gre_layout(uint16_t flags, uint8_t version, size_t& need,
+                                           size_t& key_at) {
+  if (version == 0) {
+    // RFC 2784: a receiver without RFC 1701 support discards packets with
+    // the routing bit; C, K and S (RFC 2890) add 4 bytes each.
+    if (flags & kGreR) return Malformed::kBadGre;
+    if (flags & kGreC) need += 4;
+    if (flags & kGreK) {
+      key_at = need;
+      need += 4;
+    }
+    if (flags & kGreS) need += 4;
+  } else if (version == 1) {
+    // RFC 2637: enhanced GRE always has the key (payload length, call id);
+    // checksum and routing are never present.
+    if (!(flags & kGreK) || (flags & (kGreC | kGreR))) return Malformed::kBadGre;
+    key_at = 4;
+    need = 8;
+    if (flags & kGreS) need += 4;
+    if (flags & kGreA) need += 4;
+  } else {
+    return Malformed::kBadGre;
+  }
+  return std::nullopt;
+}
+
+inline std::optional<Malformed> parse_gre(const L4View& v, Parsed& p, L4Len& len) {
+  if (v.avail < 4) return Malformed::kTruncated;
+  uint16_t flags = rd16(v.t);
+  uint8_t version = flags & kGreVersionMask;
+  p.gre_version = version;
+  size_t need = 4;
+  size_t key_at = 0;
+  if (auto err = gre_layout(flags, version, need, key_at)) return err;
+  if (need > v.avail) return v.frag ? Malformed::kTruncated : Malformed::kBadGre;
+  if (key_at != 0) {
+    p.gre_has_key = true;
+    p.gre_key = rd32(v.t + key_at);
+    if (version == 1) p.dport = static_cast<uint16_t>(p.gre_key & 0xffff);
+  }
+  len.hdr = need;
+  len.payload = v.avail - need;
+  return std::nullopt;
+}
+
+inline std::optional<Malformed> parse_esp(const L4View& v, Parsed& p, L4Len& len) {
+  if (v.avail < 8) return Malformed::kTruncated;
+  p.spi = rd32(v.t);
+  len.hdr = 8;
+  len.payload = v.avail - 8;
+  return std::nullopt;
+}
+
+inline std::optional<Malformed> parse_ah(const L4View& v, Parsed& p, L4Len& len) {
+  if (v.avail < 12) return Malformed::kTruncated;
+  size_t ah_len = (static_cast<size_t>(v.t[1]) + 2) * 4;
+  if (ah_len < 12 || ah_len > v.avail) return Malformed::kTruncated;
+  p.spi = rd32(v.t + 4);
+  len.hdr = ah_len;
+  len.payload = v.avail - ah_len;
+  return std::nullopt;
+}
+
 // Transport header of a complete (or first-fragment) packet.
 std::optional<Malformed> parse_l4_full(const Cursor& c, Parsed& p) {
-  const uint8_t* d = c.d;
   size_t l4 = p.l3_len;
   size_t avail = c.end - l4;
   p.l4_offset = static_cast<uint16_t>(l4);
@@ -205,121 +367,57 @@ std::optional<Malformed> parse_l4_full(const Cursor& c, Parsed& p) {
   }
   // In a first fragment a header that does not fit was cut by the boundary;
   // in a whole packet it is a lie of the header itself.
-  const bool frag = p.is_fragment;
-  size_t hdr = 0;
-  size_t payload = 0;
-  const uint8_t* t = d + l4;
+  const L4View v{.t = c.d + l4, .offset = l4, .avail = avail, .frag = p.is_fragment};
+  L4Len len;
+  std::optional<Malformed> err;
   switch (p.proto) {
-    case kProtoTcp: {
-      if (avail < 20) return Malformed::kTruncated;
-      size_t doff = static_cast<size_t>(t[12] >> 4) * 4;
-      if (doff < 20) return Malformed::kBadTcpOffset;
-      if (doff > avail) return frag ? Malformed::kTruncated : Malformed::kBadTcpOffset;
-      if (!tcp_options_ok(t, 20, doff)) return Malformed::kBadTcpOptions;
-      p.sport = rd16(t);
-      p.dport = rd16(t + 2);
-      p.seq = rd32(t + 4);
-      p.ack = rd32(t + 8);
-      p.tcp_flags = t[13];
-      p.window = rd16(t + 14);
-      hdr = doff;
-      payload = avail - doff;
+    case kProtoTcp:
+      err = parse_tcp(v, p, len);
       break;
-    }
-    case kProtoUdp: {
-      if (avail < 8) return Malformed::kTruncated;
-      size_t ulen = rd16(t + 4);
-      if (ulen < 8) return Malformed::kBadUdpLength;
-      if (!frag && ulen > avail) return Malformed::kBadUdpLength;
-      p.sport = rd16(t);
-      p.dport = rd16(t + 2);
-      hdr = 8;
-      // In a first fragment the length covers the reassembled datagram.
-      payload = std::min(ulen, avail) - 8;
+    case kProtoUdp:
+      err = parse_udp(v, p, len);
       break;
-    }
     case kProtoIcmp:
-    case kProtoIcmpv6: {
-      if (avail < 8) return Malformed::kBadIcmp;
-      p.icmp_type = t[0];
-      p.icmp_code = t[1];
-      bool request = false;
-      if (is_echo(p.proto, p.icmp_type, &request)) {
-        p.icmp_echo = true;
-        p.icmp_echo_request = request;
-        p.sport = p.dport = rd16(t + 4);
-      } else if (is_icmp_error(p.proto, p.icmp_type)) {
-        p.icmp_error = true;
-        p.inner_offset = static_cast<uint16_t>(l4 + 8);
-      }
-      hdr = 8;
-      payload = avail - 8;
+    case kProtoIcmpv6:
+      err = parse_icmp(v, p, len);
       break;
-    }
-    case kProtoGre: {
-      if (avail < 4) return Malformed::kTruncated;
-      uint16_t flags = rd16(t);
-      uint8_t version = flags & kGreVersionMask;
-      p.gre_version = version;
-      size_t need = 4;
-      size_t key_at = 0;
-      if (version == 0) {
-        // RFC 2784: a receiver without RFC 1701 support discards packets with
-        // the routing bit; C, K and S (RFC 2890) add 4 bytes each.
-        if (flags & kGreR) return Malformed::kBadGre;
-        if (flags & kGreC) need += 4;
-        if (flags & kGreK) {
-          key_at = need;
-          need += 4;
-        }
-        if (flags & kGreS) need += 4;
-      } else if (version == 1) {
-        // RFC 2637: enhanced GRE always has the key (payload length, call id);
-        // checksum and routing are never present.
-        if (!(flags & kGreK) || (flags & (kGreC | kGreR))) return Malformed::kBadGre;
-        key_at = 4;
-        need = 8;
-        if (flags & kGreS) need += 4;
-        if (flags & kGreA) need += 4;
-      } else {
-        return Malformed::kBadGre;
-      }
-      if (need > avail) return frag ? Malformed::kTruncated : Malformed::kBadGre;
-      if (key_at != 0) {
-        p.gre_has_key = true;
-        p.gre_key = rd32(t + key_at);
-        if (version == 1) p.dport = static_cast<uint16_t>(p.gre_key & 0xffff);
-      }
-      hdr = need;
-      payload = avail - need;
+    case kProtoGre:
+      err = parse_gre(v, p, len);
       break;
-    }
-    case kProtoEsp: {
-      if (avail < 8) return Malformed::kTruncated;
-      p.spi = rd32(t);
-      hdr = 8;
-      payload = avail - 8;
+    case kProtoEsp:
+      err = parse_esp(v, p, len);
       break;
-    }
-    case kProtoAh: {
-      if (avail < 12) return Malformed::kTruncated;
-      size_t len = (static_cast<size_t>(t[1]) + 2) * 4;
-      if (len < 12 || len > avail) return Malformed::kTruncated;
-      p.spi = rd32(t + 4);
-      hdr = len;
-      payload = avail - len;
+    case kProtoAh:
+      err = parse_ah(v, p, len);
       break;
-    }
     default:
-      hdr = 0;
-      payload = avail;
+      len.hdr = 0;
+      len.payload = avail;
       break;
   }
+  if (err) return err;
   p.has_l4 = true;
-  p.l4_len = static_cast<uint16_t>(hdr);
-  p.payload_offset = static_cast<uint16_t>(l4 + hdr);
-  p.payload_len = static_cast<uint16_t>(payload);
+  p.l4_len = static_cast<uint16_t>(len.hdr);
+  p.payload_offset = static_cast<uint16_t>(l4 + len.hdr);
+  p.payload_len = static_cast<uint16_t>(len.payload);
   return std::nullopt;
+}
+
+// GRE fields of a quoted packet within its first `avail` bytes.
+inline void read_gre_quoted(const uint8_t* t, size_t avail, Parsed& p) {
+  uint16_t flags = rd16(t);
+  p.gre_version = flags & kGreVersionMask;
+  if (p.gre_version == 1 && (flags & kGreK)) {
+    p.gre_has_key = true;
+    p.gre_key = rd32(t + 4);
+    p.dport = static_cast<uint16_t>(p.gre_key & 0xffff);
+  } else if (p.gre_version == 0 && (flags & kGreK)) {
+    size_t key_at = (flags & kGreC) ? 8 : 4;
+    if (key_at + 4 <= avail) {
+      p.gre_has_key = true;
+      p.gre_key = rd32(t + key_at);
+    }
+  }
 }
 
 // Transport fields of a quoted packet: only the first 8 bytes are promised
@@ -343,38 +441,14 @@ void parse_l4_quoted(const Cursor& c, size_t n, Parsed& p) {
       p.dport = rd16(t + 2);
       break;
     case kProtoIcmp:
-    case kProtoIcmpv6: {
-      p.icmp_type = t[0];
-      p.icmp_code = t[1];
-      bool request = false;
-      if (is_echo(p.proto, p.icmp_type, &request)) {
-        p.icmp_echo = true;
-        p.icmp_echo_request = request;
-        p.sport = p.dport = rd16(t + 4);
-      } else if (is_icmp_error(p.proto, p.icmp_type)) {
-        // An error about an error: reported so the caller can drop it, never
-        // followed further.
-        p.icmp_error = true;
-        p.inner_offset = static_cast<uint16_t>(std::min(l4 + 8, n));
-      }
+    case kProtoIcmpv6:
+      // An error about an error: reported so the caller can drop it, never
+      // followed further.
+      read_icmp(t, static_cast<uint16_t>(std::min(l4 + 8, n)), p);
       break;
-    }
-    case kProtoGre: {
-      uint16_t flags = rd16(t);
-      p.gre_version = flags & kGreVersionMask;
-      if (p.gre_version == 1 && (flags & kGreK)) {
-        p.gre_has_key = true;
-        p.gre_key = rd32(t + 4);
-        p.dport = static_cast<uint16_t>(p.gre_key & 0xffff);
-      } else if (p.gre_version == 0 && (flags & kGreK)) {
-        size_t key_at = (flags & kGreC) ? 8 : 4;
-        if (key_at + 4 <= avail) {
-          p.gre_has_key = true;
-          p.gre_key = rd32(t + key_at);
-        }
-      }
+    case kProtoGre:
+      read_gre_quoted(t, avail, p);
       break;
-    }
     case kProtoEsp:
       p.spi = rd32(t);
       break;
