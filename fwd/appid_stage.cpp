@@ -137,9 +137,7 @@ Decision Pipeline::appid_reset(QueuedPacket& qp, const Session& s, Dir d, bool t
   const packet::Parsed* rp = std::get_if<packet::Parsed>(&again);
   if (!rp) return dropped;
   const Runtime* rt = parts_.runtimes.current();
-  const bool forwarded =
-      !rt || (d == Dir::kOriginal ? s.dst_zone : s.src_zone) != rt->zones.local();
-  const Decision t = translate(qp, *rp, s, d, forwarded);
+  const Decision t = translate(qp, *rp, s, d, !rt || forwarded_by(s, d, *rt));
   if (t.verdict != Verdict::kAccept) return dropped;
   return {Verdict::kAccept, true, qp.len};
 }

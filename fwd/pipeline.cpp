@@ -70,7 +70,19 @@ bool igmp_link_local(const Parsed& p) {
   return p.proto == packet::kProtoIgmp && p.dst.is_v4() && (p.dst.b[0] & 0xF0) == 224 && p.ttl <= 1;
 }
 
+// The link's own control traffic (ND, MLD, IGMP): accepted without policy or session.
+bool link_control(const Parsed& p) { return icmpv6_infrastructure(p) || igmp_link_local(p); }
+
 bool is_icmp(uint8_t proto) { return proto == packet::kProtoIcmp || proto == packet::kProtoIcmpv6; }
+
+// Whether a rewritten packet's transport checksum is computed whole. A forwarded TCP GSO
+// super-packet is segmented in software after a mangled verdict (the kernel marks it
+// CHECKSUM_NONE), and tcp4_gso_segment then re-seeds every segment's checksum itself: a full
+// recompute of up to 64 KiB here would be thrown away. Anything delivered locally, or not GSO,
+// must leave fully checksummed.
+bool full_checksum(const QueuedPacket& qp, const Parsed& p, bool forwarded) {
+  return qp.csum_not_ready && !(qp.gso && forwarded && p.proto == packet::kProtoTcp);
+}
 
 }  // namespace
 
@@ -196,6 +208,10 @@ void Pipeline::update_session(Session& s, Dir d, const Parsed& p, uint32_t len, 
   s.timeout_s = session::timeout_for(rt.timeouts, s.orig.proto, s.tcp_state, s.aging);
 }
 
+bool Pipeline::forwarded_by(const Session& s, Dir d, const Runtime& rt) {
+  return (d == Dir::kOriginal ? s.dst_zone : s.src_zone) != rt.zones.local();
+}
+
 // run(): the packet, and what the visit of its session (under the session's lock) leaves for
 // the rest of run().
 struct Pipeline::RunState {
@@ -250,7 +266,7 @@ std::optional<Decision> Pipeline::screen_packet(const QueuedPacket& qp, const Pa
   if (p.is_fragment && !p.first_fragment) {
     return fragment_known(p) ? accept() : drop(Drop::kFragment);
   }
-  if (icmpv6_infrastructure(p) || igmp_link_local(p)) return accept();
+  if (link_control(p)) return accept();
   if (auto d = guard_bogus(qp, p)) return *d;  // on a new flow and on a session alike
   // "spi" area: SPI 0 is the key of a direction not bound yet (session.h): never a packet's.
   if (session::keyed_by_spi(p.proto) && p.spi == 0) return drop(Drop::kSpiZero);
@@ -338,20 +354,17 @@ Decision Pipeline::run_translate(RunState& st) {
   if (st.p.is_fragment) remember_fragment(st.p);
   for (const auto& a : st.aging) age_children(st.alg_session, a.proto, a.port_a, a.port_b);
   if (st.dec) return *st.dec;
-  const Session& copy = st.copy;
-  const bool forwarded =
-      (st.dir == Dir::kOriginal ? copy.dst_zone : copy.src_zone) != st.rt.zones.local();
-  if (copy.proxy) {  // "synproxy"
-    return proxy_translated(translate(st.qp, st.p, copy, st.dir, forwarded), st.qp);
+  const bool forwarded = forwarded_by(st.copy, st.dir, st.rt);
+  if (st.copy.proxy) {  // "synproxy"
+    return proxy_translated(translate(st.qp, st.p, st.copy, st.dir, forwarded), st.qp);
   }
-  return translate(st.qp, st.p, copy, st.dir, forwarded);
+  return translate(st.qp, st.p, st.copy, st.dir, forwarded);
 }
 
 Decision Pipeline::on_hit(QueuedPacket& qp, Parsed& p, Session& s, Dir d, const Runtime& rt,
                           std::vector<aspf::EngineResult::ChildAging>* aging,
                           aspf::TraceSink* alg_trace) {
-  const bool forwarded = (d == Dir::kOriginal ? s.dst_zone : s.src_zone) != rt.zones.local();
-  Decision dec = translate(qp, p, s, d, forwarded);
+  Decision dec = translate(qp, p, s, d, forwarded_by(s, d, rt));
   if (dec.verdict != Verdict::kAccept) return dec;
   uint32_t len = qp.len;
   aspf::EngineResult r = parts_.aspf.process(qp.data, &len, qp.capacity, p, s, d, alg_trace);
@@ -407,13 +420,8 @@ std::optional<Decision> Pipeline::on_icmp_error(QueuedPacket& qp, const Parsed& 
 
 Decision Pipeline::translate(QueuedPacket& qp, const Parsed& p, const Session& s, Dir d,
                              bool forwarded) {
-  // A forwarded TCP GSO super-packet is segmented in software after a mangled
-  // verdict (the kernel marks it CHECKSUM_NONE), and tcp4_gso_segment then
-  // re-seeds every segment's checksum itself: a full recompute of up to 64 KiB
-  // here would be thrown away. Anything delivered locally, or not GSO, must
-  // leave fully checksummed.
-  const bool full = qp.csum_not_ready && !(qp.gso && forwarded && p.proto == packet::kProtoTcp);
-  switch (parts_.nat.apply(std::span<uint8_t>(qp.data, qp.len), p, s, d, full)) {
+  switch (parts_.nat.apply(std::span<uint8_t>(qp.data, qp.len), p, s, d,
+                           full_checksum(qp, p, forwarded))) {
     case nat::Translator::Applied::kUntouched:
       return accept();
     case nat::Translator::Applied::kRewritten:
@@ -1111,7 +1119,7 @@ bool Pipeline::trace_screen(const QueuedPacket& qp, const Parsed& p, Trace& t) {
     if (!fragment_known(p)) t.drop = Drop::kFragment;
     return true;
   }
-  if (icmpv6_infrastructure(p) || igmp_link_local(p)) {
+  if (link_control(p)) {
     t.infrastructure = p.proto;
     return true;
   }
@@ -1141,8 +1149,7 @@ void Pipeline::trace_translate(const QueuedPacket& qp, const Parsed& p, const Ru
                                Trace& t) {
   std::vector<uint8_t> copy(qp.data, qp.data + qp.len);
   const Session& s = *t.hit;
-  const bool fwd = (t.hit_dir == Dir::kOriginal ? s.dst_zone : s.src_zone) != rt.zones.local();
-  const bool full = qp.csum_not_ready && !(qp.gso && fwd && p.proto == packet::kProtoTcp);
+  const bool full = full_checksum(qp, p, forwarded_by(s, t.hit_dir, rt));
   switch (parts_.nat.apply(std::span<uint8_t>(copy), p, s, t.hit_dir, full)) {
     case nat::Translator::Applied::kTtlExpired:
       t.drop = Drop::kTtlExpiredNat;

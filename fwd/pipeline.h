@@ -129,6 +129,8 @@ class Pipeline {
   struct RunState;  // run(): the packet and what its session lookup learns (pipeline.cpp)
   Decision drop(Drop why);
   Decision accept();
+  // Whether the session's packet in direction `d` is forwarded (not for the firewall itself).
+  static bool forwarded_by(const session::Session& s, session::Dir d, const Runtime& rt);
   Decision run(QueuedPacket& qp, const Runtime& rt, aspf::TraceSink* alg_trace = nullptr);
   // The pieces of run(): the checks before the lookup, the visit of the packet's session, the
   // lookups by an unbound key, a first packet, and the hit's (or new session's) translation.
