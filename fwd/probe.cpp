@@ -18,7 +18,9 @@
 #include <string>
 #include <vector>
 
+#include "common/bytes.h"
 #include "common/fd.h"
+#include "packet/checksum.h"
 
 namespace fw::fwd {
 namespace {
@@ -33,14 +35,6 @@ sockaddr_in sockaddr_of(const common::IpAddr& a, uint16_t port = 0) {
   sa.sin_port = htons(port);
   std::memcpy(&sa.sin_addr, a.b.data(), 4);
   return sa;
-}
-
-uint16_t inet_checksum(const uint8_t* p, size_t n) {
-  uint32_t sum = 0;
-  for (size_t i = 0; i + 1 < n; i += 2) sum += static_cast<uint32_t>(p[i] << 8 | p[i + 1]);
-  if (n & 1) sum += static_cast<uint32_t>(p[n - 1] << 8);
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return static_cast<uint16_t>(~sum);
 }
 
 // Milliseconds as VRP prints them: whole, and at least 1 for an answer that came.
@@ -114,14 +108,10 @@ void ping_statistics(const PingOptions& o, uint32_t sent, const std::vector<long
 void echo_header(std::vector<uint8_t>& pkt, uint16_t id, uint32_t seq) {
   pkt[0] = ICMP_ECHO;
   pkt[1] = 0;
-  pkt[2] = pkt[3] = 0;
-  pkt[4] = static_cast<uint8_t>(id >> 8);
-  pkt[5] = static_cast<uint8_t>(id);
-  pkt[6] = static_cast<uint8_t>(seq >> 8);
-  pkt[7] = static_cast<uint8_t>(seq);
-  uint16_t ck = inet_checksum(pkt.data(), pkt.size());
-  pkt[2] = static_cast<uint8_t>(ck >> 8);
-  pkt[3] = static_cast<uint8_t>(ck);
+  common::wr16(&pkt[2], 0);
+  common::wr16(&pkt[4], id);
+  common::wr16(&pkt[6], static_cast<uint16_t>(seq));
+  common::wr16(&pkt[2], packet::csum(pkt));
 }
 
 }  // namespace
