@@ -55,8 +55,8 @@ bool is_echo(uint8_t proto, uint8_t type, bool* request) {
   return type == 128 || type == 129;
 }
 
-// IPv4 options use the same type-length layout as TCP options (packet/tcp_options.h).
-bool ipv4_options_ok(const uint8_t* d, size_t begin, size_t end) {
+// IPv4 and TCP options: one type-length layout (packet/tcp_options.h), bytes [begin, end) of d.
+bool options_ok_at(const uint8_t* d, size_t begin, size_t end) {
   return options_ok(std::span<const uint8_t>(d + begin, end - begin));
 }
 
@@ -77,10 +77,6 @@ bool ipv6_tlvs_ok(const uint8_t* d, size_t begin, size_t end) {
   return true;
 }
 
-bool tcp_options_ok(const uint8_t* d, size_t begin, size_t end) {
-  return options_ok(std::span<const uint8_t>(d + begin, end - begin));
-}
-
 std::optional<Malformed> parse_ipv4(const Cursor& in, size_t n, Mode mode, Parsed& p, Cursor& out) {
   const uint8_t* d = in.d;
   if (n < kIpv4MinHeader) return Malformed::kTruncated;
@@ -91,7 +87,7 @@ std::optional<Malformed> parse_ipv4(const Cursor& in, size_t n, Mode mode, Parse
   // A quoted datagram is cut short by design; its length field still tells
   // the original size.
   if (mode == Mode::kFull && total > n) return Malformed::kBadTotalLength;
-  if (!ipv4_options_ok(d, kIpv4MinHeader, ihl)) return Malformed::kBadIpv4Options;
+  if (!options_ok_at(d, kIpv4MinHeader, ihl)) return Malformed::kBadIpv4Options;
 
   p.ip_version = 4;
   p.ttl = d[8];
@@ -255,7 +251,7 @@ inline std::optional<Malformed> parse_tcp(const L4View& v, Parsed& p, L4Len& len
   size_t doff = static_cast<size_t>(t[12] >> 4) * 4;
   if (doff < 20) return Malformed::kBadTcpOffset;
   if (doff > v.avail) return v.frag ? Malformed::kTruncated : Malformed::kBadTcpOffset;
-  if (!tcp_options_ok(t, 20, doff)) return Malformed::kBadTcpOptions;
+  if (!options_ok_at(t, 20, doff)) return Malformed::kBadTcpOptions;
   p.sport = rd16(t);
   p.dport = rd16(t + 2);
   p.seq = rd32(t + 4);
