@@ -166,25 +166,25 @@ int rewrite_ports(uint8_t* t, size_t avail, uint8_t proto, const Endpoint* s, co
   return n;
 }
 
-// Incremental (RFC 1624) update of a stored transport checksum.
-// `src_moved`/`dst_moved`: the address changed and the pseudo header has it.
-uint16_t update_l4_csum(uint16_t c, bool pseudo, const IpAddr& old_src, const IpAddr& new_src,
-                        bool src_moved, const IpAddr& old_dst, const IpAddr& new_dst,
-                        bool dst_moved, const FieldChange* ch, int n) {
-  if (pseudo) {
-    if (src_moved) c = packet::csum_update_addr(c, old_src, new_src);
-    if (dst_moved) c = packet::csum_update_addr(c, old_dst, new_dst);
-  }
-  for (int i = 0; i < n; ++i) c = packet::csum_update16(c, ch[i].old_v, ch[i].new_v);
-  return c;
-}
-
 // Addresses of an IP header before and after rewriting.
 struct AddrChange {
   IpAddr old_src, old_dst;
   IpAddr src, dst;
   bool src_moved = false, dst_moved = false;
 };
+
+// Incremental (RFC 1624) update of a stored transport checksum after the address change `a`
+// (into the pseudo header, if it has one: the destination only when `dst_in_pseudo`) and the
+// field changes `ch`.
+uint16_t update_l4_csum(uint16_t c, bool pseudo, const AddrChange& a, bool dst_in_pseudo,
+                        const FieldChange* ch, int n) {
+  if (pseudo) {
+    if (a.src_moved) c = packet::csum_update_addr(c, a.old_src, a.src);
+    if (a.dst_moved && dst_in_pseudo) c = packet::csum_update_addr(c, a.old_dst, a.dst);
+  }
+  for (int i = 0; i < n; ++i) c = packet::csum_update16(c, ch[i].old_v, ch[i].new_v);
+  return c;
+}
 
 // Sets the source and/or destination (those given) of the IP header at `d`;
 // only an address that changes is written.
@@ -273,8 +273,7 @@ void rewrite_quoted(std::span<uint8_t> inner, const Parsed& q, const Endpoint* i
   // exactly what the inside host sent, which is what the forward rewrite
   // undone gives (full recomputation over a truncated quote cannot).
   if (slot_quoted && !(q.proto == packet::kProtoUdp && old_field == 0)) {
-    uint16_t field = update_l4_csum(old_field, slot->pseudo, qa.old_src, qa.src, qa.src_moved,
-                                    qa.old_dst, qa.dst, qa.dst_moved, changes, n);
+    uint16_t field = update_l4_csum(old_field, slot->pseudo, qa, true, changes, n);
     if (field == 0) field = 0xffff;  // as in rewrite()
     wr16(qt + slot->at, field);
   }
@@ -326,8 +325,8 @@ bool rewrite(std::span<uint8_t> pkt, const Parsed& p, const Endpoint* new_src,
     // checksum covers bytes we do not hold, so it takes the incremental path.
     field = full_l4_csum(t, p, *slot, old_field, a);
   } else {
-    field = update_l4_csum(old_field, slot->pseudo, a.old_src, a.src, a.src_moved, a.old_dst, a.dst,
-                           a.dst_moved && !p.routing_pending, changes, n);
+    // A pending routing header's final destination is in the pseudo header, not ours.
+    field = update_l4_csum(old_field, slot->pseudo, a, !p.routing_pending, changes, n);
   }
   // RFC 1624 eqn. 3 gives 0x0000 where a full sum gives 0xffff. Both read as
   // zero when the covered data sums to nonzero, but an ICMP message of only
