@@ -2,16 +2,9 @@
 
 #include <cstring>
 
+#include "aspf/stream_position.h"
+
 namespace fw::aspf {
-namespace {
-
-// A segment starting further ahead than any TCP window allows (2^30 with
-// window scaling, RFC 7323) is not a gap but garbage (or an injection): it is
-// ignored instead of moving the stream position, which would make all the
-// genuine data after it look like old retransmissions.
-constexpr uint32_t kMaxGap = 1u << 30;
-
-}  // namespace
 
 void LineBuffer::start(uint32_t seq) {
   started_ = true;
@@ -37,15 +30,9 @@ std::vector<Line> LineBuffer::feed(uint32_t seq, std::span<const uint8_t> payloa
 }
 
 std::optional<size_t> LineBuffer::new_bytes_at(uint32_t seq, size_t len) {
-  // Serial-number distance (RFC 1982): negative = behind next_ (retransmission).
-  int32_t diff = static_cast<int32_t>(seq - next_);
-  size_t skip = 0;
-  if (diff < 0) {
-    uint32_t behind = next_ - seq;
-    if (behind >= len) return std::nullopt;  // nothing new
-    skip = behind;                           // partial overlap: keep the new tail
-  } else if (diff > 0) {
-    if (static_cast<uint32_t>(diff) > kMaxGap) return std::nullopt;
+  const SegmentPlace at = place_segment(seq, next_, len);
+  if (!at.brings_new) return std::nullopt;
+  if (at.gap) {
     // Bytes are missing: the pending line is incomplete and the data here may
     // be the middle of a line. Skip to the next LF.
     ++desyncs_;
@@ -53,7 +40,7 @@ std::optional<size_t> LineBuffer::new_bytes_at(uint32_t seq, size_t len) {
     pending_.clear();
     next_ = seq;
   }
-  return skip;
+  return at.seen;
 }
 
 void LineBuffer::scan(const uint8_t* d, size_t n, std::vector<Line>& out) {

@@ -4,12 +4,11 @@
 #include <cstring>
 #include <string>
 
+#include "aspf/stream_position.h"
+
 namespace fw::aspf {
 namespace {
 
-// As in LineBuffer: a segment further ahead than any TCP window allows is
-// garbage, not a gap.
-constexpr uint32_t kMaxGap = 1u << 30;
 constexpr size_t kMaxLengthDigits = 9;  // Content-Length below 10^9
 
 bool is_space(char c) { return c == ' ' || c == '\t'; }
@@ -120,24 +119,17 @@ std::vector<Message> MessageFramer::feed(uint32_t seq, std::span<const uint8_t> 
 
 std::optional<size_t> MessageFramer::new_bytes_at(uint32_t seq, size_t len,
                                                   std::vector<Message>& out) {
-  // Serial-number distance (RFC 1982): negative = behind next_ (retransmission).
-  const int32_t diff = static_cast<int32_t>(seq - next_);
-  size_t already = 0;
-  if (diff < 0) {
-    const uint32_t behind = next_ - seq;
-    if (behind >= len) return std::nullopt;  // nothing new
-    already = behind;
-  } else if (diff > 0) {
-    const auto gap = static_cast<uint32_t>(diff);
-    if (gap > kMaxGap) return std::nullopt;
-    if (st_ == St::kSkip && gap < need_) {
-      need_ -= gap;  // the bytes lost were being skipped anyway: still in sync
+  const SegmentPlace at = place_segment(seq, next_, len);
+  if (!at.brings_new) return std::nullopt;
+  if (at.gap) {
+    if (st_ == St::kSkip && at.gap < need_) {
+      need_ -= at.gap;  // the bytes lost were being skipped anyway: still in sync
     } else {
       lose_sync(&out, next_);
     }
     next_ = seq;
   }
-  return already;
+  return at.seen;
 }
 
 void MessageFramer::consume(const uint8_t* d, size_t n, std::vector<Message>& out) {
