@@ -227,8 +227,8 @@ class PptpInspector final : public Inspector {
       }
     }
     if (m.type == MsgType::kIncomingCallReply) c.pac = m.peer_call_id;
-    ps.by_xlat[c.pns_xlat] = c;
-    if (m.type == MsgType::kIncomingCallReply) open_call(ctx, ps, ps.by_xlat[c.pns_xlat]);
+    Call& kept = ps.by_xlat[c.pns_xlat] = c;
+    if (m.type == MsgType::kIncomingCallReply) open_call(ctx, ps, kept);
     return true;
   }
 
